@@ -1,0 +1,46 @@
+using System.CommandLine;
+
+namespace Soup.Cli.Commands;
+
+/// <summary>The <c>pipeline</c> command line.</summary>
+public static class CliApp
+{
+    /// <summary>Builds the root command with its sub-commands.</summary>
+    public static RootCommand Build()
+    {
+        var spec = new Argument<FileInfo?>("spec")
+        {
+            Description = "The pipeline spec (JSON). Without it, the embedded quickstart spec runs (Fashion-MNIST, 2 rounds of 4 members).",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        var dataRoot = new Option<DirectoryInfo?>("--data-root")
+        {
+            Description = "Folder holding one folder of IDX files per dataset (default: $DataRoot or /usr/share/datasets).",
+        };
+        var workers = new Option<int>("--workers")
+        {
+            Description = "Job workers run inside this process (0: rely on external workers).",
+            DefaultValueFactory = _ => 1,
+        };
+        var output = new Option<FileInfo?>("--output") { Description = "Also write the pipeline's result as JSON to this file." };
+
+        var verbose = new Option<bool>("--verbose") { Description = "Print the engine's and the workers' logs." };
+        var run = new Command("run", "Run a pipeline locally on the Durable Task engine against Azurite, printing progress and a results table.")
+        {
+            spec, dataRoot, workers, output, verbose,
+        };
+        run.SetAction((parse, cancellationToken) => RunCommand.ExecuteAsync(
+            new RunCommandArgs(parse.GetValue(spec), parse.GetValue(dataRoot), parse.GetValue(workers), parse.GetValue(output), parse.GetValue(verbose)),
+            Console.Out,
+            cancellationToken));
+
+        var validateSpec = new Argument<FileInfo>("spec") { Description = "The pipeline spec (JSON) to check." };
+        var validate = new Command("validate", "Check a spec and list every problem with its JSON path; starts nothing.") { validateSpec };
+        validate.SetAction(parse => ValidateCommand.Execute(parse.GetValue(validateSpec)!, Console.Out));
+
+        return new RootCommand("pipeline: fine-tune many copies of a model in parallel and average their weights (model soups).")
+        {
+            run, validate,
+        };
+    }
+}

@@ -1,0 +1,115 @@
+using DurableTask.AzureStorage;
+using DurableTask.Core;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.DurableTask.Client;
+using Microsoft.DurableTask.Testing.Sidecar.Grpc;
+using Microsoft.DurableTask.Worker;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Soup.Core.Storage;
+using Soup.Jobs;
+using Soup.Orchestration;
+
+namespace Soup.Cli.Engine;
+
+/// <summary>
+/// The pipeline in one process, without the Functions host: the Durable Task engine with the Azure Storage provider
+/// (the one Durable Functions uses) served over gRPC on loopback, a Durable Task worker running the very orchestration
+/// and activities the Functions app runs, a container watcher standing in for the blob trigger, and job workers.
+/// </summary>
+public sealed class LocalEngine : IAsyncDisposable
+{
+    private readonly WebApplication sidecar;
+    private readonly IHost app;
+    private readonly GrpcChannel channel;
+
+    private LocalEngine(WebApplication sidecar, IHost app, GrpcChannel channel)
+    {
+        this.sidecar = sidecar;
+        this.app = app;
+        this.channel = channel;
+    }
+
+    /// <summary>The client that starts and queries pipelines.</summary>
+    public DurableTaskClient Client => app.Services.GetRequiredService<DurableTaskClient>();
+
+    /// <summary>The services of the engine (storage, options).</summary>
+    public IServiceProvider Services => app.Services;
+
+    /// <summary>Starts the engine with <paramref name="configuration"/> (settings as in local.settings.sample.json).</summary>
+    public static async Task<LocalEngine> StartAsync(IConfiguration configuration, Action<ILoggingBuilder>? logging = null, CancellationToken cancellationToken = default)
+    {
+        var options = configuration.Get<LocalEngineOptions>() ?? new LocalEngineOptions();
+        var settings = new AzureStorageOrchestrationServiceSettings
+        {
+            TaskHubName = options.TaskHubName,
+            StorageAccountClientProvider = new StorageAccountClientProvider(options.AzureWebJobsStorage),
+            MaxQueuePollingInterval = options.MaxQueuePollingInterval,
+            LoggerFactory = LoggerFactory.Create(b => ConfigureLogging(b, logging)),
+        };
+        var service = new AzureStorageOrchestrationService(settings);
+        await service.CreateIfNotExistsAsync();
+
+        var sidecar = BuildSidecar(service, logging);
+        await sidecar.StartAsync(cancellationToken);
+        var address = sidecar.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var channel = GrpcChannel.ForAddress(address);
+
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddConfiguration(configuration);
+        ConfigureLogging(builder.Logging, logging);
+        builder.Services.AddSoupPipeline(builder.Configuration);
+        builder.Services.AddDurableTaskWorker(b => b.UseGrpc(channel).AddTasks(r => r.AddSoupPipelineTasks()));
+        builder.Services.AddDurableTaskClient(b => b.UseGrpc(channel));
+        builder.Services.AddSingleton(options);
+        builder.Services.AddHostedService<ContainerLandingWatcher>();
+        if (options.InProcessWorkers > 0)
+        {
+            builder.Services.AddSoupJobs(builder.Configuration, options.InProcessWorkers);
+        }
+
+        var app = builder.Build();
+        await app.Services.GetRequiredService<SoupStorage>().EnsureCreatedAsync(cancellationToken);
+        await app.StartAsync(cancellationToken);
+        return new LocalEngine(sidecar, app, channel);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await app.StopAsync();
+        app.Dispose();
+        await channel.ShutdownAsync();
+        channel.Dispose();
+        await sidecar.StopAsync();
+        await sidecar.DisposeAsync();
+    }
+
+    private static WebApplication BuildSidecar(AzureStorageOrchestrationService service, Action<ILoggingBuilder>? logging)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        ConfigureLogging(builder.Logging, logging);
+        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
+        builder.Services.AddGrpc();
+        builder.Services.AddSingleton<IOrchestrationService>(service);
+        builder.Services.AddSingleton<IOrchestrationServiceClient>(service);
+        builder.Services.AddSingleton<TaskHubGrpcServer>();
+        var sidecar = builder.Build();
+        sidecar.MapGrpcService<TaskHubGrpcServer>();
+        return sidecar;
+    }
+
+    private static void ConfigureLogging(ILoggingBuilder builder, Action<ILoggingBuilder>? logging)
+    {
+        builder.ClearProviders();
+        builder.SetMinimumLevel(LogLevel.Warning);
+        logging?.Invoke(builder);
+    }
+}

@@ -1,0 +1,3 @@
+using Soup.Cli.Commands;
+
+return await CliApp.Build().Parse(args).InvokeAsync();

@@ -1,0 +1,29 @@
+namespace Soup.Core.Specs;
+
+/// <summary>The explicit limits of a version-1 spec (documented in README).</summary>
+public static class SpecLimits
+{
+    /// <summary>Most members in one round.</summary>
+    public const int MaxMembers = 256;
+
+    /// <summary>Most rounds in one pipeline.</summary>
+    public const int MaxRounds = 50;
+
+    /// <summary>Most training steps of one member or of pretraining.</summary>
+    public const int MaxSteps = 1_000_000;
+
+    /// <summary>Largest batch.</summary>
+    public const int MaxBatchSize = 4096;
+
+    /// <summary>Shortest and longest round timeout.</summary>
+    public static readonly TimeSpan MinRoundTimeout = TimeSpan.FromMinutes(1);
+
+    /// <inheritdoc cref="MinRoundTimeout"/>
+    public static readonly TimeSpan MaxRoundTimeout = TimeSpan.FromDays(7);
+
+    /// <summary>The models the workers can build.</summary>
+    public static readonly IReadOnlyList<string> Models = ["cnn-small"];
+
+    /// <summary>The splits an evaluation can use.</summary>
+    public static readonly IReadOnlyList<string> EvalSplits = ["validation", "test"];
+}

@@ -1,0 +1,83 @@
+using System.Globalization;
+
+namespace Soup.Core.Storage;
+
+/// <summary>
+/// The agreed blob paths. Every job writes into its own folder <c>{pipelineId}/{slot}/</c>: a checkpoint
+/// (<c>model.safetensors</c>), an evaluation (<c>results.json</c>) or, when it fails, <c>failed.json</c>.
+/// A blob landing there is what completes the job: the writer tells nobody else.
+/// </summary>
+public static class CheckpointLayout
+{
+    /// <summary>File name of a checkpoint.</summary>
+    public const string CheckpointFile = "model.safetensors";
+
+    /// <summary>File name of an evaluation report.</summary>
+    public const string EvaluationFile = "results.json";
+
+    /// <summary>File name of a failure record.</summary>
+    public const string FailureFile = "failed.json";
+
+    /// <summary>The slot of the pretraining job that makes the shared init.</summary>
+    public const string InitSlot = "init";
+
+    /// <summary>The slot of member <paramref name="member"/> (0-based) in round <paramref name="round"/> (1-based).</summary>
+    public static string MemberSlot(int round, int member) =>
+        string.Create(CultureInfo.InvariantCulture, $"{RoundFolder(round)}/member-{member:D3}");
+
+    /// <summary>The slot of a round's soup.</summary>
+    public static string SoupSlot(int round) => $"{RoundFolder(round)}/soup";
+
+    /// <summary>The slot of a round's evaluation job.</summary>
+    public static string EvaluationSlot(int round) => $"{RoundFolder(round)}/eval";
+
+    /// <summary>The blob name of a file in a slot.</summary>
+    public static string Blob(string pipelineId, string slot, string file) => $"{pipelineId}/{slot}/{file}";
+
+    /// <summary>
+    /// Reads a landed blob's name back into its pipeline, slot and kind; null for blobs that complete nothing
+    /// (soups, temporary files, anything outside the layout).
+    /// </summary>
+    public static LandedBlob? Parse(string blobName)
+    {
+        var first = blobName.IndexOf('/', StringComparison.Ordinal);
+        var last = blobName.LastIndexOf('/');
+        if (first <= 0 || last <= first)
+        {
+            return null;
+        }
+
+        var kind = blobName[(last + 1)..] switch
+        {
+            CheckpointFile => LandingKind.Checkpoint,
+            EvaluationFile => LandingKind.Evaluation,
+            FailureFile => LandingKind.Failure,
+            _ => (LandingKind?)null,
+        };
+        var slot = blobName[(first + 1)..last];
+        if (kind is null || slot.EndsWith("/soup", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        return new LandedBlob(blobName[..first], slot, kind.Value, blobName);
+    }
+
+    private static string RoundFolder(int round) => string.Create(CultureInfo.InvariantCulture, $"round-{round:D2}");
+}
+
+/// <summary>What a landed blob means: which pipeline's which job finished, and how.</summary>
+public sealed record LandedBlob(string PipelineId, string Slot, LandingKind Kind, string BlobName);
+
+/// <summary>The kinds of blob that complete a job.</summary>
+public enum LandingKind
+{
+    /// <summary>A trained checkpoint.</summary>
+    Checkpoint,
+
+    /// <summary>An evaluation report.</summary>
+    Evaluation,
+
+    /// <summary>A failure record: the job failed for good.</summary>
+    Failure,
+}

@@ -1,0 +1,21 @@
+namespace Soup.Core.Storage;
+
+/// <summary>
+/// Settings shared by the Functions app, the workers and the local engine. They are read from the root of the
+/// configuration with these exact names (the same in app settings, local.settings.json and environment variables).
+/// </summary>
+public sealed class PipelineOptions
+{
+    /// <summary>The name of the storage connection setting: a connection string, or <c>SoupStorage__blobServiceUri</c>
+    /// and <c>SoupStorage__queueServiceUri</c> for a managed identity.</summary>
+    public const string ConnectionName = "SoupStorage";
+
+    /// <summary>The blob container that holds checkpoints, evaluations and failure records.</summary>
+    public string CheckpointsContainer { get; set; } = "checkpoints";
+
+    /// <summary>The queue that carries jobs to the workers.</summary>
+    public string JobsQueue { get; set; } = "soup-jobs";
+
+    /// <summary>The blob container that holds specs for scheduled retraining.</summary>
+    public string SpecsContainer { get; set; } = "specs";
+}

@@ -1,0 +1,122 @@
+using System.Text;
+using System.Text.Json;
+using Azure;
+using Azure.Identity;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+using Soup.Core.Jobs;
+
+namespace Soup.Core.Storage;
+
+/// <summary>
+/// The pipeline's storage: the checkpoints container and the jobs queue, reached with a connection string (Azurite)
+/// or a managed identity (Azure).
+/// </summary>
+public sealed class SoupStorage
+{
+    /// <summary>Creates the clients from the <c>SoupStorage</c> connection setting.</summary>
+    public SoupStorage(IConfiguration configuration, IOptions<PipelineOptions> options)
+    {
+        var o = options.Value;
+        var connectionString = configuration[PipelineOptions.ConnectionName];
+        var queueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
+        if (!string.IsNullOrWhiteSpace(connectionString))
+        {
+            Blobs = new BlobServiceClient(connectionString);
+            Queues = new QueueServiceClient(connectionString, queueOptions);
+        }
+        else
+        {
+            var section = configuration.GetSection(PipelineOptions.ConnectionName);
+            var blobUri = section["blobServiceUri"];
+            var queueUri = section["queueServiceUri"];
+            if (string.IsNullOrWhiteSpace(blobUri) || string.IsNullOrWhiteSpace(queueUri))
+            {
+                throw new InvalidOperationException(
+                    $"Setting '{PipelineOptions.ConnectionName}' is missing: give a connection string (e.g. UseDevelopmentStorage=true for Azurite) " +
+                    $"or both '{PipelineOptions.ConnectionName}__blobServiceUri' and '{PipelineOptions.ConnectionName}__queueServiceUri' for a managed identity.");
+            }
+
+            var credential = new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = section["clientId"] });
+            Blobs = new BlobServiceClient(new Uri(blobUri), credential);
+            Queues = new QueueServiceClient(new Uri(queueUri), credential, queueOptions);
+        }
+
+        Checkpoints = Blobs.GetBlobContainerClient(o.CheckpointsContainer);
+        Specs = Blobs.GetBlobContainerClient(o.SpecsContainer);
+        Jobs = Queues.GetQueueClient(o.JobsQueue);
+    }
+
+    /// <summary>The blob service.</summary>
+    public BlobServiceClient Blobs { get; }
+
+    /// <summary>The queue service.</summary>
+    public QueueServiceClient Queues { get; }
+
+    /// <summary>The checkpoints container.</summary>
+    public BlobContainerClient Checkpoints { get; }
+
+    /// <summary>The container of specs for scheduled retraining.</summary>
+    public BlobContainerClient Specs { get; }
+
+    /// <summary>The jobs queue.</summary>
+    public QueueClient Jobs { get; }
+
+    /// <summary>Creates the containers and the queue when they do not exist.</summary>
+    public async Task EnsureCreatedAsync(CancellationToken cancellationToken = default)
+    {
+        await Checkpoints.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        await Specs.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        await Jobs.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+    }
+
+    /// <summary>Puts a job on the jobs queue.</summary>
+    public async Task SendJobAsync(Job job, CancellationToken cancellationToken = default) =>
+        await Jobs.SendMessageAsync(JsonSerializer.Serialize(job, SoupJson.Default.Job), cancellationToken);
+
+    /// <summary>
+    /// Writes a blob only if none exists at that name (If-None-Match: *). Returns false when one already existed,
+    /// which makes a redelivered job's write idempotent.
+    /// </summary>
+    public async Task<bool> TryCreateBlobAsync(string blobName, Stream content, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await Checkpoints.GetBlobClient(blobName).UploadAsync(
+                content,
+                new BlobUploadOptions { Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All } },
+                cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status is 409 or 412)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Writes a small JSON document if none exists at that name.</summary>
+    public Task<bool> TryCreateJsonAsync<T>(string blobName, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken = default)
+    {
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(value, typeInfo);
+        return TryCreateBlobAsync(blobName, new MemoryStream(bytes), cancellationToken);
+    }
+
+    /// <summary>Reads a small JSON blob; a missing blob is a <see cref="RequestFailedException"/> with status 404.</summary>
+    public async Task<T> ReadJsonAsync<T>(string blobName, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken = default)
+    {
+        var content = await Checkpoints.GetBlobClient(blobName).DownloadContentAsync(cancellationToken);
+        return JsonSerializer.Deserialize(content.Value.Content.ToMemory().Span, typeInfo)
+            ?? throw new InvalidDataException($"blob '{blobName}' holds JSON null");
+    }
+
+    /// <summary>Reads a small text blob, truncated to <paramref name="maxChars"/>.</summary>
+    public async Task<string> ReadTextAsync(string blobName, int maxChars, CancellationToken cancellationToken = default)
+    {
+        var content = await Checkpoints.GetBlobClient(blobName).DownloadContentAsync(cancellationToken);
+        var text = Encoding.UTF8.GetString(content.Value.Content.ToMemory().Span);
+        return text.Length <= maxChars ? text : text[..maxChars];
+    }
+}

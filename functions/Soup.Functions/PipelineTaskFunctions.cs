@@ -1,0 +1,44 @@
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask;
+using Soup.Core.Jobs;
+using Soup.Core.Specs;
+using Soup.Orchestration;
+using Soup.Orchestration.Activities;
+
+namespace Soup.Functions;
+
+/// <summary>
+/// Thin Functions shells over the shared orchestration and activities (Soup.Orchestration): the very code the local
+/// engine registers, bound here to Durable Functions triggers.
+/// </summary>
+public sealed class PipelineTaskFunctions(
+    DispatchJobsActivity dispatch,
+    MergeCheckpointsActivity merge,
+    ReadEvaluationActivity readEvaluation,
+    ReconcileLandingsActivity reconcile)
+{
+    /// <summary>The pipeline orchestration.</summary>
+    [Function(TaskNames.Pipeline)]
+    public static Task<PipelineResult> Pipeline([OrchestrationTrigger] TaskOrchestrationContext context) =>
+        new PipelineOrchestrator().RunAsync(context, context.GetInput<PipelineSpec>()!);
+
+    /// <summary>Puts jobs on the jobs queue.</summary>
+    [Function(TaskNames.DispatchJobs)]
+    public Task<int> DispatchJobs([ActivityTrigger] IReadOnlyList<Job> jobs, FunctionContext context) =>
+        dispatch.RunAsync(new FunctionActivityContext(TaskNames.DispatchJobs, context), jobs);
+
+    /// <summary>Merges a round's members into its soup.</summary>
+    [Function(TaskNames.MergeCheckpoints)]
+    public Task<MergeOutcome> MergeCheckpoints([ActivityTrigger] MergeRequest request, FunctionContext context) =>
+        merge.RunAsync(new FunctionActivityContext(TaskNames.MergeCheckpoints, context), request);
+
+    /// <summary>Reads an evaluation report.</summary>
+    [Function(TaskNames.ReadEvaluation)]
+    public Task<EvaluationReport> ReadEvaluation([ActivityTrigger] string blobName, FunctionContext context) =>
+        readEvaluation.RunAsync(new FunctionActivityContext(TaskNames.ReadEvaluation, context), blobName);
+
+    /// <summary>Finds landings whose notification was lost.</summary>
+    [Function(TaskNames.ReconcileLandings)]
+    public Task<IReadOnlyList<LandingNotice>> ReconcileLandings([ActivityTrigger] ReconcileRequest request, FunctionContext context) =>
+        reconcile.RunAsync(new FunctionActivityContext(TaskNames.ReconcileLandings, context), request);
+}

@@ -1,0 +1,30 @@
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Logging;
+using Soup.Core.Storage;
+
+namespace Soup.Orchestration;
+
+/// <summary>
+/// Called for every blob that lands in the checkpoints container (by the Functions blob trigger, or by the local
+/// engine's container watcher): raises the event the blob's pipeline waits for. Blobs outside the layout are ignored.
+/// A duplicate notification raises a duplicate event, which the orchestration counts once.
+/// </summary>
+public sealed partial class CheckpointLandingHandler(LandingReader reader, ILogger<CheckpointLandingHandler> logger)
+{
+    /// <summary>Handles one landed blob; returns the notice raised, or null when the blob completes nothing.</summary>
+    public async Task<LandingNotice?> HandleAsync(DurableTaskClient client, string blobName, CancellationToken cancellationToken = default)
+    {
+        if (CheckpointLayout.Parse(blobName) is not { } landed)
+        {
+            return null;
+        }
+
+        var notice = await reader.ToNoticeAsync(landed, cancellationToken);
+        await client.RaiseEventAsync(landed.PipelineId, LandingEvents.Name(landed.Slot), notice, cancellationToken);
+        LogLanded(logger, landed.PipelineId, landed.Slot, landed.Kind);
+        return notice;
+    }
+
+    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Blob landed for pipeline {PipelineId}, slot {Slot}: {Kind}")]
+    private static partial void LogLanded(ILogger logger, string pipelineId, string slot, LandingKind kind);
+}

@@ -1,0 +1,34 @@
+using Microsoft.DurableTask;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Soup.Core.Storage;
+using Soup.Orchestration.Activities;
+
+namespace Soup.Orchestration;
+
+/// <summary>Registers the pipeline's storage, activities and landing handler: the same set in every host.</summary>
+public static class OrchestrationServiceCollectionExtensions
+{
+    /// <summary>Adds the services the orchestration's activities and the landing handler need.</summary>
+    public static IServiceCollection AddSoupPipeline(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<PipelineOptions>().Bind(configuration).ValidateOnStart();
+        services.TryAddSingleton<SoupStorage>();
+        services.AddSingleton<LandingReader>();
+        services.AddSingleton<CheckpointLandingHandler>();
+        services.AddTransient<DispatchJobsActivity>();
+        services.AddTransient<MergeCheckpointsActivity>();
+        services.AddTransient<ReadEvaluationActivity>();
+        services.AddTransient<ReconcileLandingsActivity>();
+        return services;
+    }
+
+    /// <summary>Registers the orchestration and activities with a Durable Task worker under their <see cref="TaskNames"/>.</summary>
+    public static DurableTaskRegistry AddSoupPipelineTasks(this DurableTaskRegistry registry) => registry
+        .AddOrchestrator(TaskNames.Pipeline, typeof(PipelineOrchestrator))
+        .AddActivity(TaskNames.DispatchJobs, typeof(DispatchJobsActivity))
+        .AddActivity(TaskNames.MergeCheckpoints, typeof(MergeCheckpointsActivity))
+        .AddActivity(TaskNames.ReadEvaluation, typeof(ReadEvaluationActivity))
+        .AddActivity(TaskNames.ReconcileLandings, typeof(ReconcileLandingsActivity));
+}

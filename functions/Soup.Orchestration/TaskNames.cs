@@ -1,0 +1,20 @@
+namespace Soup.Orchestration;
+
+/// <summary>The names orchestrations and activities are registered under, in every host.</summary>
+public static class TaskNames
+{
+    /// <summary>The pipeline orchestration.</summary>
+    public const string Pipeline = "Pipeline";
+
+    /// <summary>Puts jobs on the jobs queue.</summary>
+    public const string DispatchJobs = "DispatchJobs";
+
+    /// <summary>Merges a round's member checkpoints into its soup.</summary>
+    public const string MergeCheckpoints = "MergeCheckpoints";
+
+    /// <summary>Reads an evaluation report.</summary>
+    public const string ReadEvaluation = "ReadEvaluation";
+
+    /// <summary>Looks in the container for jobs whose landing was not notified.</summary>
+    public const string ReconcileLandings = "ReconcileLandings";
+}

@@ -1,0 +1,111 @@
+using System.Text.Json;
+using Azure.Storage.Queues.Models;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Soup.Core;
+using Soup.Core.Jobs;
+using Soup.Core.Storage;
+
+namespace Soup.Jobs;
+
+/// <summary>
+/// Takes jobs from the jobs queue. A job stays invisible to other workers while it runs (its lease is renewed); it is
+/// deleted once its output or its failure record is written. A worker that crashes leaves the message to reappear and
+/// be retried; a job delivered more than <see cref="WorkerOptions.MaxDeliveries"/> times is recorded as failed.
+/// </summary>
+public sealed partial class QueueJobService(
+    SoupStorage storage, JobRunner runner, IOptions<WorkerOptions> options, ILogger<QueueJobService> logger, int parallelism = 1) : BackgroundService
+{
+    /// <inheritdoc />
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(Enumerable.Range(0, Math.Max(1, parallelism)).Select(_ => Task.Run(() => LoopAsync(stoppingToken), stoppingToken)));
+
+    private async Task LoopAsync(CancellationToken stoppingToken)
+    {
+        var o = options.Value;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            QueueMessage[] messages;
+            try
+            {
+                messages = (await storage.Jobs.ReceiveMessagesAsync(1, o.JobVisibilityTimeout, stoppingToken)).Value;
+            }
+            catch (Azure.RequestFailedException ex)
+            {
+                LogQueueUnavailable(logger, ex);
+                await Task.Delay(o.QueuePollInterval * 5, stoppingToken);
+                continue;
+            }
+
+            if (messages.Length == 0)
+            {
+                await Task.Delay(o.QueuePollInterval, stoppingToken);
+                continue;
+            }
+
+            await HandleAsync(messages[0], stoppingToken);
+        }
+    }
+
+    /// <summary>Handles one delivered message (public for tests of redelivery and poison handling).</summary>
+    public async Task HandleAsync(QueueMessage message, CancellationToken cancellationToken)
+    {
+        Job? job;
+        try
+        {
+            job = JsonSerializer.Deserialize(message.Body.ToMemory().Span, SoupJson.Default.Job);
+        }
+        catch (JsonException ex)
+        {
+            LogMalformed(logger, message.MessageId, ex);
+            job = null;
+        }
+
+        if (job is null)
+        {
+            await storage.Jobs.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken);
+            return;
+        }
+
+        if (message.DequeueCount > options.Value.MaxDeliveries)
+        {
+            await runner.RecordFailureAsync(
+                job, $"the job was delivered {message.DequeueCount} times without finishing; the worker crashed or timed out each time", cancellationToken);
+            await storage.Jobs.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken);
+            return;
+        }
+
+        using var lease = new MessageLease(storage.Jobs, message, options.Value.JobVisibilityTimeout);
+        try
+        {
+            await runner.RunAsync(job, cancellationToken);
+        }
+        catch (JobFailedException ex)
+        {
+            LogJobFailed(logger, job.JobId, ex.Message);
+            await runner.RecordFailureAsync(job, ex.Message, cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Transient or unknown: leave the message to reappear shortly and be retried.
+            LogJobRetry(logger, job.JobId, ex);
+            await lease.ReleaseAsync(TimeSpan.FromSeconds(5));
+            return;
+        }
+
+        await lease.CompleteAsync();
+    }
+
+    [LoggerMessage(EventId = 410, Level = LogLevel.Warning, Message = "The jobs queue is unavailable; retrying")]
+    private static partial void LogQueueUnavailable(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 411, Level = LogLevel.Error, Message = "Message {MessageId} is not a job and was dropped")]
+    private static partial void LogMalformed(ILogger logger, string messageId, Exception exception);
+
+    [LoggerMessage(EventId = 412, Level = LogLevel.Warning, Message = "Job {JobId} failed for good: {Reason}")]
+    private static partial void LogJobFailed(ILogger logger, string jobId, string reason);
+
+    [LoggerMessage(EventId = 413, Level = LogLevel.Warning, Message = "Job {JobId} hit an error and will be retried")]
+    private static partial void LogJobRetry(ILogger logger, string jobId, Exception exception);
+}

@@ -1,0 +1,21 @@
+namespace Soup.Jobs;
+
+/// <summary>Settings of a job worker, read from the configuration root with these names.</summary>
+public sealed class WorkerOptions
+{
+    /// <summary>The folder holding one sub-folder of IDX files per dataset (Debian puts Fashion-MNIST in
+    /// /usr/share/datasets/fashion-mnist).</summary>
+    public string DataRoot { get; set; } = "/usr/share/datasets";
+
+    /// <summary>How long the worker waits between polls of an empty queue.</summary>
+    public TimeSpan QueuePollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a received job stays invisible to other workers; renewed while the job runs.</summary>
+    public TimeSpan JobVisibilityTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>A job delivered this many times without finishing is recorded as failed (a poison job).</summary>
+    public int MaxDeliveries { get; set; } = 5;
+
+    /// <summary>The name recorded in failure records (defaults to the machine name).</summary>
+    public string WorkerName { get; set; } = Environment.MachineName;
+}

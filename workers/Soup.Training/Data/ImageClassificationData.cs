@@ -1,0 +1,70 @@
+using static TorchSharp.torch;
+
+namespace Soup.Training;
+
+/// <summary>Labelled grayscale images held as CPU tensors; dispose it to free the native memory.</summary>
+public sealed class ImageClassificationData : IDisposable
+{
+    private ImageClassificationData(Tensor images, Tensor labels)
+    {
+        Images = images.DetachFromDisposeScope();
+        Labels = labels.DetachFromDisposeScope();
+        Count = (int)labels.shape[0];
+    }
+
+    /// <summary>Images as float32 [N, 1, rows, columns]: pixels scaled to [0, 1], then normalised.</summary>
+    public Tensor Images { get; }
+
+    /// <summary>Class indices as int64 [N].</summary>
+    public Tensor Labels { get; }
+
+    /// <summary>The number of examples, N.</summary>
+    public int Count { get; }
+
+    /// <summary>Builds the data set from decoded IDX content, keeping every example in order.</summary>
+    /// <exception cref="ArgumentException">The label count differs from the image count.</exception>
+    public static ImageClassificationData FromIdx(IdxImages images, ReadOnlySpan<byte> labels, ImageNormalization normalization)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        return FromIdx(images, labels, Enumerable.Range(0, images.Count).ToArray(), normalization);
+    }
+
+    /// <summary>Builds the data set from the examples at <paramref name="indices"/>, in that order.</summary>
+    internal static ImageClassificationData FromIdx(
+        IdxImages images, ReadOnlySpan<byte> labels, IReadOnlyList<int> indices, ImageNormalization normalization)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(normalization);
+        if (labels.Length != images.Count)
+            throw new ArgumentException($"{labels.Length} labels for {images.Count} images.", nameof(labels));
+        if (!(normalization.Std > 0))
+            throw new ArgumentException($"Std must be positive, was {normalization.Std}.", nameof(normalization));
+
+        TorchSetup.Initialize();
+        var size = images.PixelsPerImage;
+        var pixels = new float[(long)indices.Count * size];
+        var targets = new long[indices.Count];
+        var scale = (float)(1 / (255 * normalization.Std));
+        var shift = (float)(normalization.Mean / normalization.Std);
+        var source = images.Pixels.Span;
+        for (var i = 0; i < indices.Count; i++)
+        {
+            var index = indices[i];
+            var image = source.Slice(index * size, size);
+            var target = pixels.AsSpan(i * size, size);
+            for (var p = 0; p < size; p++)
+                target[p] = (image[p] * scale) - shift;
+            targets[i] = labels[index];
+        }
+        return new ImageClassificationData(
+            tensor(pixels, [indices.Count, 1, images.Rows, images.Columns]),
+            tensor(targets, [indices.Count]));
+    }
+
+    /// <summary>Frees the tensors.</summary>
+    public void Dispose()
+    {
+        Images.Dispose();
+        Labels.Dispose();
+    }
+}

@@ -1,0 +1,15 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Soup.Training;
+
+/// <summary>Picks where training and evaluation run.</summary>
+internal static class TorchDevice
+{
+    /// <summary>CUDA when torch sees a GPU, else the CPU.</summary>
+    public static Device Preferred()
+    {
+        TorchSetup.Initialize();
+        return torch.cuda.is_available() ? CUDA : CPU;
+    }
+}

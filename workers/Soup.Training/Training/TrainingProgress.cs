@@ -1,0 +1,8 @@
+namespace Soup.Training;
+
+/// <summary>A progress report of a fine-tuning run, sent about every tenth of the steps and after the last.</summary>
+/// <param name="Step">Steps done so far.</param>
+/// <param name="TotalSteps">Steps the run will take.</param>
+/// <param name="Loss">Mean training loss over the steps since the previous report.</param>
+/// <param name="ImagesPerSecond">Throughput since the run started.</param>
+public sealed record TrainingProgress(int Step, int TotalSteps, double Loss, double ImagesPerSecond);
