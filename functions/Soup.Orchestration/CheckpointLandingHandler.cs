@@ -7,7 +7,8 @@ namespace Soup.Orchestration;
 /// <summary>
 /// Called for every blob that lands in the checkpoints container (by the Functions blob trigger, or by the local
 /// engine's container watcher): raises the event the blob's pipeline waits for. Blobs outside the layout are ignored.
-/// A duplicate notification raises a duplicate event, which the orchestration counts once.
+/// A duplicate notification raises a duplicate event, which the orchestration counts once. Blobs of pipelines that
+/// do not exist or have ended (e.g. a base checkpoint uploaded under <c>bases/</c>) raise nothing.
 /// </summary>
 public sealed partial class CheckpointLandingHandler(LandingReader reader, ILogger<CheckpointLandingHandler> logger)
 {
@@ -19,11 +20,21 @@ public sealed partial class CheckpointLandingHandler(LandingReader reader, ILogg
             return null;
         }
 
+        var instance = await client.GetInstanceAsync(landed.PipelineId, cancellationToken);
+        if (instance is not { RuntimeStatus: OrchestrationRuntimeStatus.Running or OrchestrationRuntimeStatus.Pending })
+        {
+            LogNotRunning(logger, blobName);
+            return null;
+        }
+
         var notice = await reader.ToNoticeAsync(landed, cancellationToken);
         await client.RaiseEventAsync(landed.PipelineId, LandingEvents.Name(landed.Slot), notice, cancellationToken);
         LogLanded(logger, landed.PipelineId, landed.Slot, landed.Kind);
         return notice;
     }
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Debug, Message = "Blob {BlobName} belongs to no running pipeline; ignored")]
+    private static partial void LogNotRunning(ILogger logger, string blobName);
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Blob landed for pipeline {PipelineId}, slot {Slot}: {Kind}")]
     private static partial void LogLanded(ILogger logger, string pipelineId, string slot, LandingKind kind);

@@ -1,3 +1,5 @@
+using System.Text.Json;
+using Soup.Core;
 using Soup.Core.Storage;
 
 namespace Soup.Orchestration;
@@ -13,9 +15,22 @@ public sealed class LandingReader(SoupStorage storage)
         string? reason = null;
         if (landed.Kind == LandingKind.Failure)
         {
-            reason = await storage.ReadTextAsync(landed.BlobName, MaxReasonChars, cancellationToken);
+            var text = await storage.ReadTextAsync(landed.BlobName, MaxReasonChars, cancellationToken);
+            reason = TryReadReason(text) ?? text;
         }
 
         return new LandingNotice(landed.Slot, landed.Kind, landed.BlobName, reason);
+    }
+
+    private static string? TryReadReason(string json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(json, SoupJson.Default.FailureRecord)?.Reason;
+        }
+        catch (JsonException)
+        {
+            return null; // A truncated or hand-written record: its raw text is the reason.
+        }
     }
 }

@@ -27,7 +27,7 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineSpec, Pipeli
             if (init is null)
             {
                 Report(context, "pretraining", 0, spec.Rounds, 0, 0, 1, null);
-                var landed = await RunJobsAsync(context, spec, [JobPlanner.Pretrain(spec, id)], 0, null);
+                var landed = await RunJobsAsync(context, spec, [JobPlanner.Pretrain(spec, id)], 0, null, "pretraining");
                 init = landed[0].BlobName;
             }
 
@@ -77,42 +77,49 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineSpec, Pipeli
         await context.CallActivityAsync(TaskNames.DispatchJobs, batch);
         using var cancel = new CancellationTokenSource();
         var deadline = context.CreateTimer(context.CurrentUtcDateTime + spec.RoundTimeout, cancel.Token);
-        var waits = jobs.Select(j => context.WaitForExternalEvent<LandingNotice>(LandingEvents.Name(j.Slot), cancel.Token)).ToList();
         var landed = new Dictionary<string, LandingNotice>();
-        var pending = new List<Task<LandingNotice>>(waits);
-        while (pending.Count > 0)
+        try
         {
-            Report(context, phase, round, spec.Rounds, landed.Count, 0, pending.Count, lastAccuracy);
-            var next = await Task.WhenAny([.. pending, deadline]);
-            if (next == deadline)
+            var waits = jobs.Select(j => context.WaitForExternalEvent<LandingNotice>(LandingEvents.Name(j.Slot), cancel.Token)).ToList();
+            var pending = new List<Task<LandingNotice>>(waits);
+            while (pending.Count > 0)
             {
-                var missing = jobs.Where(j => !landed.ContainsKey(j.Slot)).Select(j => j.Slot).ToList();
-                var found = await context.CallActivityAsync<IReadOnlyList<LandingNotice>>(
-                    TaskNames.ReconcileLandings, new ReconcileRequest(context.InstanceId, missing));
-                foreach (var notice in found)
+                Report(context, phase, round, spec.Rounds, landed.Count, 0, pending.Count, lastAccuracy);
+                var next = await Task.WhenAny([.. pending, deadline]);
+                if (next == deadline)
                 {
-                    Accept(landed, notice);
+                    var missing = jobs.Where(j => !landed.ContainsKey(j.Slot)).Select(j => j.Slot).ToList();
+                    var found = await context.CallActivityAsync<IReadOnlyList<LandingNotice>>(
+                        TaskNames.ReconcileLandings, new ReconcileRequest(context.InstanceId, missing));
+                    foreach (var notice in found)
+                    {
+                        Accept(landed, notice);
+                    }
+
+                    var stillMissing = missing.Where(s => !landed.ContainsKey(s)).ToList();
+                    if (stillMissing.Count > 0)
+                    {
+                        throw new PipelineFailedException(
+                            $"round {round}: {stillMissing.Count} job(s) did not land within {spec.RoundTimeout}: {string.Join(", ", stillMissing)}");
+                    }
+
+                    break;
                 }
 
-                var stillMissing = missing.Where(s => !landed.ContainsKey(s)).ToList();
-                if (stillMissing.Count > 0)
-                {
-                    throw new PipelineFailedException(
-                        $"round {round}: {stillMissing.Count} job(s) did not land within {spec.RoundTimeout}: {string.Join(", ", stillMissing)}");
-                }
-
-                break;
+                var task = (Task<LandingNotice>)next;
+                pending.Remove(task);
+                Accept(landed, await task);
             }
-
-            var task = (Task<LandingNotice>)next;
-            pending.Remove(task);
-            Accept(landed, await task);
+        }
+        finally
+        {
+            // Cancel the deadline timer whichever way the stage ends: an open timer keeps a failed orchestration Running.
+            // Synchronous on purpose: CancelAsync would resume outside the orchestration's replay-safe scheduler.
+#pragma warning disable CA1849
+            cancel.Cancel();
+#pragma warning restore CA1849
         }
 
-        // Synchronous on purpose: CancelAsync would resume outside the orchestration's replay-safe scheduler.
-#pragma warning disable CA1849
-        cancel.Cancel();
-#pragma warning restore CA1849
         return [.. jobs.Select(j => landed[j.Slot])];
     }
 

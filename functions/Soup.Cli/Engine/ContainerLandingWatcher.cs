@@ -9,8 +9,7 @@ namespace Soup.Cli.Engine;
 
 /// <summary>
 /// The local stand-in for the Functions blob trigger: lists the checkpoints container and hands every blob it has not
-/// seen to the same <see cref="CheckpointLandingHandler"/> the trigger calls. Blobs of pipelines that are not running
-/// are remembered and skipped.
+/// seen (by name and ETag) to the same <see cref="CheckpointLandingHandler"/> the trigger calls.
 /// </summary>
 internal sealed partial class ContainerLandingWatcher(
     SoupStorage storage,
@@ -20,7 +19,6 @@ internal sealed partial class ContainerLandingWatcher(
     ILogger<ContainerLandingWatcher> logger) : BackgroundService
 {
     private readonly ConcurrentDictionary<string, bool> seen = new();
-    private readonly Dictionary<string, bool> running = [];
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -41,36 +39,17 @@ internal sealed partial class ContainerLandingWatcher(
 
     private async Task ScanAsync(CancellationToken cancellationToken)
     {
-        running.Clear();
         await foreach (var blob in storage.Checkpoints.GetBlobsAsync(cancellationToken: cancellationToken))
         {
             var key = blob.Name + "|" + blob.Properties.ETag;
-            if (seen.ContainsKey(key) || CheckpointLayout.Parse(blob.Name) is not { } landed)
+            if (seen.ContainsKey(key) || CheckpointLayout.Parse(blob.Name) is null)
             {
-                continue;
-            }
-
-            if (!await IsRunningAsync(landed.PipelineId, cancellationToken))
-            {
-                seen[key] = true;
                 continue;
             }
 
             await handler.HandleAsync(client, blob.Name, cancellationToken);
             seen[key] = true;
         }
-    }
-
-    private async Task<bool> IsRunningAsync(string pipelineId, CancellationToken cancellationToken)
-    {
-        if (!running.TryGetValue(pipelineId, out var isRunning))
-        {
-            var instance = await client.GetInstanceAsync(pipelineId, cancellationToken);
-            isRunning = instance is { RuntimeStatus: OrchestrationRuntimeStatus.Running or OrchestrationRuntimeStatus.Pending };
-            running[pipelineId] = isRunning;
-        }
-
-        return isRunning;
     }
 
     [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "Listing the checkpoints container failed; retrying")]

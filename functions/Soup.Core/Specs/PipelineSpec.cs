@@ -9,53 +9,53 @@ namespace Soup.Core.Specs;
 public sealed record PipelineSpec
 {
     /// <summary>The spec format version; only 1 exists.</summary>
-    public int Version { get; init; } = 1;
+    public int Version { get; set; } = 1;
 
     /// <summary>A short name: lower-case letters, digits and dashes; it prefixes the pipeline id.</summary>
-    public string Name { get; init; } = "";
+    public string Name { get; set; } = "";
 
     /// <summary>The root of every seed the pipeline derives (member seeds, data splits).</summary>
-    public int Seed { get; init; }
+    public int Seed { get; set; }
 
     /// <summary>How many rounds of fan-out, merge and evaluation run.</summary>
-    public int Rounds { get; init; } = 1;
+    public int Rounds { get; set; } = 1;
 
     /// <summary>The network every member trains (the workers' model name, e.g. <c>cnn-small</c>).</summary>
-    public string Model { get; init; } = "cnn-small";
+    public string Model { get; set; } = "cnn-small";
 
     /// <summary>Where the data comes from and how it is split.</summary>
-    public DataSpec Data { get; init; } = new();
+    public DataSpec Data { get; set; } = new();
 
     /// <summary>The shared initialization of the first round.</summary>
-    public InitSpec Init { get; init; } = new();
+    public InitSpec Init { get; set; } = new();
 
     /// <summary>The fine-tunings of each round.</summary>
-    public MembersSpec Members { get; init; } = new();
+    public MembersSpec Members { get; set; } = new();
 
     /// <summary>How members are merged into the soup.</summary>
-    public MergeSpec Merge { get; init; } = new();
+    public MergeSpec Merge { get; set; } = new();
 
     /// <summary>How long one round may wait for its members and its evaluation before it fails.</summary>
-    public TimeSpan RoundTimeout { get; init; } = TimeSpan.FromMinutes(30);
+    public TimeSpan RoundTimeout { get; set; } = TimeSpan.FromMinutes(30);
 }
 
 /// <summary>The data: a dataset name the workers resolve under their data root, and its splits.</summary>
 public sealed record DataSpec
 {
     /// <summary>The dataset folder name under the workers' <c>DataRoot</c> (IDX files), e.g. <c>fashion-mnist</c>.</summary>
-    public string Dataset { get; init; } = "fashion-mnist";
+    public string Dataset { get; set; } = "fashion-mnist";
 
     /// <summary>At most this many training examples are used (null: all).</summary>
-    public int? TrainLimit { get; init; }
+    public int? TrainLimit { get; set; }
 
     /// <summary>The fraction of the training files held out as the validation split.</summary>
-    public double ValidationFraction { get; init; } = 0.2;
+    public double ValidationFraction { get; set; } = 0.2;
 
     /// <summary>The split the soup and members are evaluated on: <c>validation</c> or <c>test</c>.</summary>
-    public string EvalSplit { get; init; } = "test";
+    public string EvalSplit { get; set; } = "test";
 
     /// <summary>At most this many evaluation examples are used (null: all).</summary>
-    public int? EvalLimit { get; init; }
+    public int? EvalLimit { get; set; }
 }
 
 /// <summary>
@@ -65,35 +65,35 @@ public sealed record DataSpec
 public sealed record InitSpec
 {
     /// <summary>A checkpoint blob name in the checkpoints container; when set, no pretraining runs.</summary>
-    public string? Checkpoint { get; init; }
+    public string? Checkpoint { get; set; }
 
     /// <summary>Steps of pretraining when no checkpoint is given.</summary>
-    public int PretrainSteps { get; init; } = 200;
+    public int PretrainSteps { get; set; } = 200;
 
     /// <summary>The pretraining learning rate.</summary>
-    public double LearningRate { get; init; } = 0.05;
+    public double LearningRate { get; set; } = 0.05;
 }
 
 /// <summary>The fine-tunings of a round; member <c>i</c> takes <c>LearningRates[i mod n]</c>.</summary>
 public sealed record MembersSpec
 {
     /// <summary>How many members each round fine-tunes.</summary>
-    public int Count { get; init; } = 4;
+    public int Count { get; set; } = 4;
 
     /// <summary>SGD steps per member.</summary>
-    public int Steps { get; init; } = 200;
+    public int Steps { get; set; } = 200;
 
     /// <summary>Examples per step.</summary>
-    public int BatchSize { get; init; } = 64;
+    public int BatchSize { get; set; } = 64;
 
     /// <summary>Learning rates cycled over members: the diversity of the soup.</summary>
-    public IReadOnlyList<double> LearningRates { get; init; } = [0.01, 0.02, 0.05, 0.1];
+    public IReadOnlyList<double> LearningRates { get; set; } = [0.01, 0.02, 0.05, 0.1];
 
     /// <summary>SGD momentum.</summary>
-    public double Momentum { get; init; } = 0.9;
+    public double Momentum { get; set; } = 0.9;
 
     /// <summary>L2 weight decay.</summary>
-    public double WeightDecay { get; init; }
+    public double WeightDecay { get; set; }
 }
 
 /// <summary>The merge of a round's members.</summary>
@@ -101,7 +101,7 @@ public sealed record MergeSpec
 {
     /// <summary>The merge method; <c>uniform</c> (the element-wise mean) is the one implemented.</summary>
     [JsonPropertyName("method")]
-    public string Method { get; init; } = MergeMethods.Uniform;
+    public string Method { get; set; } = MergeMethods.Uniform;
 }
 
 /// <summary>Merge method names.</summary>

@@ -13,7 +13,7 @@ internal static partial class SpecValidator
             p.Add(new("$.version", $"unsupported spec version {spec.Version}; this pipeline reads version 1"));
         }
 
-        if (!NamePattern().IsMatch(spec.Name))
+        if (!NamePattern().IsMatch(spec.Name ?? ""))
         {
             p.Add(new("$.name", "required: 1-40 characters, lower-case letters, digits and dashes, starting with a letter or digit"));
         }

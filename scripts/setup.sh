@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Shared set-up for demo.sh and test.sh: Fashion-MNIST (Debian package), Azurite (npm, from the lock file), started
+# on 127.0.0.1:10000-10002 unless something already listens there. Idempotent: a second run does nothing new.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+ensure_fashion_mnist() {
+  if [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || [ -n "${DataRoot:-}" ]; then return; fi
+  echo "==> Installing Fashion-MNIST (apt-get install dataset-fashion-mnist)"
+  sudo_if_needed apt-get install -y dataset-fashion-mnist >/dev/null 2>&1 \
+    || { sudo_if_needed apt-get update >/dev/null && sudo_if_needed apt-get install -y dataset-fashion-mnist >/dev/null; }
+}
+
+azurite_listening() { (exec 3<>/dev/tcp/127.0.0.1/10000) 2>/dev/null; }
+
+ensure_azurite() {
+  if azurite_listening; then echo "==> Azurite already listening on 127.0.0.1:10000"; return; fi
+  if [ ! -x node_modules/.bin/azurite ]; then
+    echo "==> Installing Azurite (npm ci)"
+    npm ci --no-audit --no-fund >/dev/null
+  fi
+  echo "==> Starting Azurite (data in .azurite/, log in .azurite/azurite.log)"
+  mkdir -p .azurite
+  nohup node_modules/.bin/azurite --silent --location .azurite --blobHost 127.0.0.1 --queueHost 127.0.0.1 \
+    --tableHost 127.0.0.1 --skipApiVersionCheck --loose > .azurite/azurite.log 2>&1 &
+  for _ in $(seq 1 50); do azurite_listening && return; sleep 0.2; done
+  echo "Azurite did not start; see .azurite/azurite.log" >&2
+  exit 1
+}
+
+case "${1:-all}" in
+  data) ensure_fashion_mnist ;;
+  azurite) ensure_azurite ;;
+  all) ensure_fashion_mnist; ensure_azurite ;;
+esac

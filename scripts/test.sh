@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# One command that runs every test: set-up (Azurite; the tests make their own tiny dataset), build, test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh azurite
+dotnet build Pipeline.sln -c Release -nologo -v quiet
+status=0
+for project in tests/*/; do
+  echo "==> dotnet test --project ${project%/}"
+  dotnet test --project "${project%/}" -c Release --no-build || status=1
+done
+exit $status

@@ -1,0 +1,53 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Configuration;
+using Soup.Cli.Commands;
+using Soup.Cli.Engine;
+using Soup.Training;
+
+namespace Soup.EndToEnd.Tests;
+
+/// <summary>
+/// A tiny generated dataset and unique names (task hub, container, queue) per test run, so runs never see each
+/// other's state in the shared Azurite.
+/// </summary>
+public sealed class AzuriteEngineFixture : IDisposable
+{
+    public AzuriteEngineFixture()
+    {
+        DataRoot = Directory.CreateTempSubdirectory("soup-e2e-data-").FullName;
+        TinyIdxDataset.Write(Path.Combine(DataRoot, "tiny"), trainCount: 600, testCount: 200, seed: 3);
+    }
+
+    /// <summary>The data root holding the <c>tiny</c> dataset.</summary>
+    public string DataRoot { get; }
+
+    /// <summary>Settings for one engine: fresh task hub, container and queue names.</summary>
+    public IConfiguration NewConfiguration(int workers)
+    {
+        var suffix = RandomNumberGenerator.GetHexString(8, lowercase: true);
+        return LocalConfiguration.Build(DataRoot, workers, new Dictionary<string, string?>
+        {
+            ["TaskHubName"] = "e2e" + suffix.Replace('0', 'a'),
+            ["CheckpointsContainer"] = "ckpt-" + suffix,
+            ["JobsQueue"] = "jobs-" + suffix,
+            ["SpecsContainer"] = "specs-" + suffix,
+            ["LandingPollInterval"] = "00:00:00.500",
+            ["QueuePollInterval"] = "00:00:00.250",
+        });
+    }
+
+    /// <summary>Starts an engine, failing with a clear message when Azurite is not running.</summary>
+    public static async Task<LocalEngine> StartEngineAsync(IConfiguration configuration)
+    {
+        try
+        {
+            return await LocalEngine.StartAsync(configuration);
+        }
+        catch (Exception ex) when (ex is Azure.RequestFailedException or AggregateException or HttpRequestException)
+        {
+            throw new InvalidOperationException("These tests need Azurite on 127.0.0.1:10000-10002: run scripts/test.sh, which starts it.", ex);
+        }
+    }
+
+    public void Dispose() => Directory.Delete(DataRoot, recursive: true);
+}

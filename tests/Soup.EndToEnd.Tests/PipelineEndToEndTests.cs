@@ -1,0 +1,181 @@
+using Azure.Storage.Blobs;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.DurableTask.Client;
+using Soup.Core.Checkpoints;
+using Soup.Core.Specs;
+using Soup.Core.Storage;
+using Soup.Orchestration;
+
+namespace Soup.EndToEnd.Tests;
+
+/// <summary>
+/// The whole path on real parts: the Durable Task engine on the Azure Storage provider against Azurite, the real
+/// orchestration and activities, real TorchSharp workers taking jobs from the queue, and fan-in by blobs landing.
+/// </summary>
+[Collection(TorchCollection.Name)]
+public sealed class PipelineEndToEndTests(AzuriteEngineFixture fixture) : IClassFixture<AzuriteEngineFixture>
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(4);
+
+    [Fact]
+    public async Task Run_TwoRoundsOfThreeMembers_CompletesWithSoupEqualToMemberMean()
+    {
+        var spec = TinySpec() with { Rounds = 2 };
+        await using var engine = await AzuriteEngineFixture.StartEngineAsync(fixture.NewConfiguration(workers: 1));
+        var id = await PipelineStarter.StartAsync(engine.Client, spec, cancellationToken: TestContext.Current.CancellationToken);
+
+        var view = await WaitAsync(engine.Client, id);
+
+        Assert.True(view.RuntimeStatus == "Completed", $"pipeline ended {view.RuntimeStatus}: {view.Failure}");
+        var result = view.Result!;
+        Assert.Equal(2, result.Rounds.Count);
+        Assert.All(result.Rounds, r => Assert.Equal(3, r.Members.Count));
+        Assert.Equal(result.Rounds[0].Soup, result.Rounds[1].Init);
+        Assert.Equal(result.Rounds[1].Soup, result.FinalCheckpoint);
+        Assert.All(result.Rounds.SelectMany(r => r.Members), m => Assert.InRange(m.Accuracy, 0.3, 1.0));
+
+        var container = engine.Services.GetRequiredService<SoupStorage>().Checkpoints;
+        foreach (var round in result.Rounds)
+        {
+            var members = await Task.WhenAll(round.Members.Select(m => ReadAsync(container, m.Checkpoint)));
+            var soup = await ReadAsync(container, round.Soup);
+            AssertIsElementWiseMean(members, soup);
+            Assert.Equal(round.Round.ToString(System.Globalization.CultureInfo.InvariantCulture), soup.Metadata["round"]);
+            Assert.All(members, m => Assert.Equal(round.Init, m.Metadata["base_checkpoint"]));
+        }
+
+        Assert.True(await container.GetBlobClient(CheckpointLayout.Blob(id, CheckpointLayout.EvaluationSlot(2), CheckpointLayout.EvaluationFile)).ExistsAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task Run_MissingDataset_FailsWithReasonInsteadOfWaiting()
+    {
+        var spec = TinySpec() with { Data = TinySpec().Data with { Dataset = "no-such-dataset" } };
+        await using var engine = await AzuriteEngineFixture.StartEngineAsync(fixture.NewConfiguration(workers: 1));
+        var id = await PipelineStarter.StartAsync(engine.Client, spec, cancellationToken: TestContext.Current.CancellationToken);
+
+        var view = await WaitAsync(engine.Client, id);
+
+        Assert.Equal("Failed", view.RuntimeStatus);
+        Assert.Contains("no-such-dataset", view.Failure);
+        Assert.Contains("init", view.Failure);
+        Assert.Equal("failed", view.Progress!.Phase);
+    }
+
+    [Fact]
+    public async Task Run_MissingBaseCheckpoint_FailsNamingTheCheckpoint()
+    {
+        var spec = TinySpec() with { Init = new InitSpec { Checkpoint = "bases/missing.safetensors" } };
+        await using var engine = await AzuriteEngineFixture.StartEngineAsync(fixture.NewConfiguration(workers: 1));
+        var id = await PipelineStarter.StartAsync(engine.Client, spec, cancellationToken: TestContext.Current.CancellationToken);
+
+        var view = await WaitAsync(engine.Client, id);
+
+        Assert.Equal("Failed", view.RuntimeStatus);
+        Assert.Contains("bases/missing.safetensors", view.Failure);
+        Assert.Contains("does not exist", view.Failure);
+    }
+
+    [Fact]
+    public async Task Run_WithoutWorkers_BlobsLandingAtAgreedPathsCompleteTheRound()
+    {
+        // No worker in the process: this test writes the members' checkpoints itself, telling nobody.
+        var spec = TinySpec() with { Init = new InitSpec { Checkpoint = "bases/init.safetensors" } };
+        await using var engine = await AzuriteEngineFixture.StartEngineAsync(fixture.NewConfiguration(workers: 0));
+        var container = engine.Services.GetRequiredService<SoupStorage>().Checkpoints;
+        var id = await PipelineStarter.StartAsync(engine.Client, spec, cancellationToken: TestContext.Current.CancellationToken);
+
+        var random = new Random(5);
+        var members = Enumerable.Range(0, 3).Select(_ => RandomCheckpoint(random)).ToList();
+        for (var m = 0; m < members.Count; m++)
+        {
+            await WriteAsync(container, CheckpointLayout.Blob(id, CheckpointLayout.MemberSlot(1, m), CheckpointLayout.CheckpointFile), members[m]);
+        }
+
+        var soupBlob = CheckpointLayout.Blob(id, CheckpointLayout.SoupSlot(1), CheckpointLayout.CheckpointFile);
+        await WaitUntilAsync(async () => (await engine.Client.GetInstanceAsync(id, getInputsAndOutputs: true))?.SerializedCustomStatus?.Contains("\"evaluating\"", StringComparison.Ordinal) == true);
+        var soup = await ReadAsync(container, soupBlob);
+        AssertIsElementWiseMean([.. members.Select(m => new SafetensorsContent(m, new Dictionary<string, string>()))], soup);
+
+        var scores = members.Select((_, m) => new Core.Jobs.CheckpointScore(CheckpointLayout.Blob(id, CheckpointLayout.MemberSlot(1, m), CheckpointLayout.CheckpointFile), 0.5 + (m / 10.0), 1))
+            .Append(new Core.Jobs.CheckpointScore(soupBlob, 0.9, 0.5)).ToList();
+        var report = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Core.Jobs.EvaluationReport("test", 200, scores), Core.SoupJson.Default.EvaluationReport);
+        await container.GetBlobClient(CheckpointLayout.Blob(id, CheckpointLayout.EvaluationSlot(1), CheckpointLayout.EvaluationFile)).UploadAsync(new BinaryData(report), TestContext.Current.CancellationToken);
+
+        var view = await WaitAsync(engine.Client, id);
+        Assert.Equal("Completed", view.RuntimeStatus);
+        Assert.Equal(0.9, view.Result!.Rounds[0].SoupAccuracy);
+        Assert.Equal([0.5, 0.6, 0.7], view.Result.Rounds[0].Members.Select(m => m.Accuracy));
+    }
+
+    private static PipelineSpec TinySpec() => new()
+    {
+        Name = "e2e",
+        Seed = 11,
+        Rounds = 1,
+        Data = new DataSpec { Dataset = "tiny", ValidationFraction = 0.2, EvalSplit = "test" },
+        Init = new InitSpec { PretrainSteps = 20, LearningRate = 0.05 },
+        Members = new MembersSpec { Count = 3, Steps = 20, BatchSize = 32, LearningRates = [0.01, 0.03, 0.05] },
+        RoundTimeout = TimeSpan.FromMinutes(5),
+    };
+
+    private static async Task<PipelineStatusView> WaitAsync(DurableTaskClient client, string id)
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        var metadata = await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancel.Token);
+        return PipelineStatusView.From(metadata);
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out waiting for the pipeline");
+            await Task.Delay(250);
+        }
+    }
+
+    private static async Task<SafetensorsContent> ReadAsync(BlobContainerClient container, string blob) =>
+        Safetensors.Read((await container.GetBlobClient(blob).DownloadContentAsync()).Value.Content.ToMemory(), blob);
+
+    private static async Task WriteAsync(BlobContainerClient container, string blob, IReadOnlyList<TensorData> tensors)
+    {
+        using var stream = new MemoryStream();
+        Safetensors.Write(stream, tensors);
+        stream.Position = 0;
+        await container.GetBlobClient(blob).UploadAsync(stream);
+    }
+
+    private static List<TensorData> RandomCheckpoint(Random random)
+    {
+        TensorData Tensor(string name, params long[] shape)
+        {
+            var values = new float[shape.Aggregate(1L, (a, b) => a * b)];
+            for (var i = 0; i < values.Length; i++)
+            {
+                values[i] = (float)((random.NextDouble() * 2) - 1);
+            }
+
+            return new TensorData(name, SafetensorsDtype.F32, shape, System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
+        }
+
+        return [Tensor("conv.weight", 4, 1, 3, 3), Tensor("fc.bias", 10)];
+    }
+
+    private static void AssertIsElementWiseMean(IReadOnlyList<SafetensorsContent> members, SafetensorsContent soup)
+    {
+        Assert.Equal(members[0].Tensors.Select(t => t.Name), soup.Tensors.Select(t => t.Name));
+        foreach (var tensor in soup.Tensors)
+        {
+            Assert.Equal(SafetensorsDtype.F32, tensor.Dtype);
+            var actual = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(tensor.Data.Span).ToArray();
+            var inputs = members.Select(m => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(m.Tensors.Single(t => t.Name == tensor.Name).Data.Span).ToArray()).ToList();
+            for (var i = 0; i < actual.Length; i++)
+            {
+                var expected = inputs.Average(values => (double)values[i]);
+                Assert.True(Math.Abs(expected - actual[i]) <= 1e-6, $"{tensor.Name}[{i}]: soup {actual[i]} but member mean {expected}");
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+using System.Reflection;
+using System.Text.Json;
+using Soup.Orchestration;
+
+namespace Soup.Functions.Tests;
+
+/// <summary>
+/// The Functions host indexes functions from functions.metadata (written by the Functions build). These tests prove it
+/// would find the HTTP API, the orchestration, every activity and the blob-landing trigger, with the right bindings.
+/// </summary>
+public sealed class FunctionsMetadataTests
+{
+    private static readonly JsonElement[] Functions = Load();
+
+    [Fact]
+    public void StartPipeline_IsPostHttpTriggerOnPipelinesRoute_WithDurableClient()
+    {
+        var trigger = Trigger("StartPipeline", "httpTrigger");
+        Assert.Equal("pipelines", trigger.GetProperty("route").GetString());
+        Assert.Equal(["post"], trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()));
+        Assert.Equal("Function", trigger.GetProperty("authLevel").GetString());
+        Assert.Contains(Bindings("StartPipeline"), b => b.GetProperty("type").GetString() == "durableClient");
+    }
+
+    [Fact]
+    public void GetPipeline_IsGetHttpTriggerWithIdInRoute()
+    {
+        var trigger = Trigger("GetPipeline", "httpTrigger");
+        Assert.Equal("pipelines/{id}", trigger.GetProperty("route").GetString());
+        Assert.Equal(["get"], trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()));
+    }
+
+    [Fact]
+    public void Pipeline_IsAnOrchestrationTrigger()
+    {
+        Trigger(TaskNames.Pipeline, "orchestrationTrigger");
+    }
+
+    [Theory]
+    [InlineData(TaskNames.DispatchJobs)]
+    [InlineData(TaskNames.MergeCheckpoints)]
+    [InlineData(TaskNames.ReadEvaluation)]
+    [InlineData(TaskNames.ReconcileLandings)]
+    public void EveryActivity_IsAnActivityTrigger(string name)
+    {
+        Trigger(name, "activityTrigger");
+    }
+
+    [Fact]
+    public void CheckpointLanded_IsABlobTriggerOnTheCheckpointsContainer_WithDurableClient()
+    {
+        var trigger = Trigger("CheckpointLanded", "blobTrigger");
+        Assert.Equal("%CheckpointsContainer%/{name}", trigger.GetProperty("path").GetString());
+        Assert.Equal("SoupStorage", trigger.GetProperty("connection").GetString());
+        Assert.Contains(Bindings("CheckpointLanded"), b => b.GetProperty("type").GetString() == "durableClient");
+    }
+
+    [Fact]
+    public void ScheduledRetrain_IsATimerTriggerOnTheScheduleSetting()
+    {
+        var trigger = Trigger("ScheduledRetrain", "timerTrigger");
+        Assert.Equal("%RetrainSchedule%", trigger.GetProperty("schedule").GetString());
+    }
+
+    [Fact]
+    public void Metadata_DeclaresNoFunctionBeyondTheExpectedSet()
+    {
+        string[] expected =
+        [
+            "StartPipeline", "GetPipeline", "CheckpointLanded", "ScheduledRetrain", TaskNames.Pipeline,
+            TaskNames.DispatchJobs, TaskNames.MergeCheckpoints, TaskNames.ReadEvaluation, TaskNames.ReconcileLandings,
+        ];
+        Assert.Equal(expected.Order(), Functions.Select(f => f.GetProperty("name").GetString()!).Order());
+    }
+
+    private static JsonElement Trigger(string function, string type)
+    {
+        var trigger = Bindings(function).SingleOrDefault(b => b.GetProperty("type").GetString() == type);
+        Assert.True(trigger.ValueKind == JsonValueKind.Object, $"function '{function}' has no binding of type '{type}'");
+        Assert.Equal("In", trigger.GetProperty("direction").GetString());
+        return trigger;
+    }
+
+    private static IEnumerable<JsonElement> Bindings(string function)
+    {
+        var entry = Functions.SingleOrDefault(f => f.GetProperty("name").GetString() == function);
+        Assert.True(entry.ValueKind == JsonValueKind.Object, $"functions.metadata does not declare '{function}'");
+        return entry.GetProperty("bindings").EnumerateArray().ToList();
+    }
+
+    private static JsonElement[] Load()
+    {
+        var path = typeof(FunctionsMetadataTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .Single(a => a.Key == "FunctionsMetadataPath").Value!;
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"functions.metadata not found at {path}: build functions/Soup.Functions first (the solution build does).", path);
+        }
+
+        using var document = JsonDocument.Parse(File.ReadAllText(path));
+        return [.. document.RootElement.EnumerateArray().Select(e => e.Clone())];
+    }
+}

@@ -1,0 +1,91 @@
+using Soup.Core.Specs;
+
+namespace Soup.Orchestration.Tests;
+
+public sealed class JobPlannerTests
+{
+    private const string Id = "plan-test";
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(7)]
+    [InlineData(-1)]
+    [InlineData(int.MaxValue)]
+    [InlineData(int.MinValue)]
+    public void MemberSeed_MaxMembersAndRounds_AllDistinctAndNonNegative(int seed)
+    {
+        var spec = new PipelineSpec { Seed = seed, Rounds = SpecLimits.MaxRounds, Members = new MembersSpec { Count = SpecLimits.MaxMembers } };
+
+        var seeds = new List<int> { JobPlanner.Pretrain(spec, Id).Settings.Seed };
+        for (var round = 1; round <= spec.Rounds; round++)
+        {
+            seeds.AddRange(JobPlanner.Members(spec, Id, round, "init").Select(j => j.Settings.Seed));
+        }
+
+        Assert.Equal(1 + (SpecLimits.MaxRounds * SpecLimits.MaxMembers), seeds.Count);
+        Assert.Equal(seeds.Count, seeds.Distinct().Count());
+        Assert.All(seeds, s => Assert.True(s >= 0, $"seed {s} is negative"));
+    }
+
+    [Fact]
+    public void Members_MoreMembersThanRates_CyclesLearningRates()
+    {
+        var spec = new PipelineSpec { Members = new MembersSpec { Count = 7, LearningRates = [0.01, 0.02, 0.05] } };
+
+        var jobs = JobPlanner.Members(spec, Id, 1, "init");
+
+        Assert.Equal([0.01, 0.02, 0.05, 0.01, 0.02, 0.05, 0.01], jobs.Select(j => j.Settings.LearningRate));
+        Assert.Equal([0.01, 0.02, 0.05, 0.01, 0.02, 0.05, 0.01], Enumerable.Range(0, 7).Select(m => JobPlanner.LearningRate(spec, m)));
+    }
+
+    [Fact]
+    public void Members_Round_SlotsInitAndSettingsFromSpec()
+    {
+        var spec = new PipelineSpec
+        {
+            Seed = 3,
+            Model = "cnn-small",
+            Data = new DataSpec { Dataset = "digits", TrainLimit = 500, ValidationFraction = 0.25 },
+            Members = new MembersSpec { Count = 2, Steps = 9, BatchSize = 16, Momentum = 0.8, WeightDecay = 0.001 },
+        };
+
+        var jobs = JobPlanner.Members(spec, Id, 4, "p/round-03/soup/model.safetensors");
+
+        Assert.Equal(["round-04/member-000", "round-04/member-001"], jobs.Select(j => j.Slot));
+        Assert.All(jobs, j =>
+        {
+            Assert.Equal(Id, j.PipelineId);
+            Assert.Equal("p/round-03/soup/model.safetensors", j.InitCheckpoint);
+            Assert.Equal(new Soup.Core.Jobs.DataRef("digits", "train", 500, 0.25, 3), j.Data);
+            Assert.Equal((9, 16, 0.8, 0.001), (j.Settings.Steps, j.Settings.BatchSize, j.Settings.Momentum, j.Settings.WeightDecay));
+        });
+        Assert.Equal($"{Id}/round-04/member-001", jobs[1].JobId);
+    }
+
+    [Fact]
+    public void Pretrain_NoCheckpoint_UsesInitSettingsAndInitSlot()
+    {
+        var spec = new PipelineSpec { Init = new InitSpec { PretrainSteps = 42, LearningRate = 0.3 } };
+
+        var job = JobPlanner.Pretrain(spec, Id);
+
+        Assert.Equal("init", job.Slot);
+        Assert.Null(job.InitCheckpoint);
+        Assert.Equal(42, job.Settings.Steps);
+        Assert.Equal(0.3, job.Settings.LearningRate);
+        Assert.Equal("train", job.Data.Split);
+    }
+
+    [Fact]
+    public void Evaluation_Checkpoints_IncludesAllInOrderOnEvalSplit()
+    {
+        var spec = new PipelineSpec { Seed = 5, Data = new DataSpec { EvalSplit = "validation", EvalLimit = 100, ValidationFraction = 0.1 } };
+        string[] checkpoints = ["p/round-02/member-000/model.safetensors", "p/round-02/member-001/model.safetensors", "p/round-02/soup/model.safetensors"];
+
+        var job = JobPlanner.Evaluation(spec, Id, 2, checkpoints);
+
+        Assert.Equal("round-02/eval", job.Slot);
+        Assert.Equal(checkpoints, job.Checkpoints);
+        Assert.Equal(new Soup.Core.Jobs.DataRef("fashion-mnist", "validation", 100, 0.1, 5), job.Data);
+    }
+}

@@ -1,0 +1,235 @@
+using System.Threading.Channels;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.DurableTask.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
+using Soup.Core.Jobs;
+using Soup.Core.Specs;
+using Soup.Core.Storage;
+
+namespace Soup.Orchestration.Tests;
+
+/// <summary>
+/// The real <see cref="PipelineOrchestrator"/> on the in-memory Durable engine, with doubles for its four activities
+/// and a fake worker that answers each dispatched job by raising landing events through the test host's client.
+/// </summary>
+internal sealed class PipelineHarness : IAsyncDisposable
+{
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+
+    private readonly Lock _gate = new();
+    private readonly List<Job[]> _dispatches = [];
+    private readonly List<MergeRequest> _merges = [];
+    private readonly List<ReconcileRequest> _reconciles = [];
+    private readonly Dictionary<string, EvaluateJob> _evaluations = [];
+    private readonly Dictionary<string, double> _accuracies = [];
+    private readonly Channel<Job> _jobs = Channel.CreateUnbounded<Job>();
+    private readonly Func<Job, IReadOnlyList<LandingNotice>> _worker;
+    private readonly Func<ReconcileRequest, IReadOnlyList<LandingNotice>> _reconcile;
+    private DurableTaskTestHost? _host;
+    private Task? _pump;
+    private Exception? _pumpError;
+
+    private PipelineHarness(Func<Job, IReadOnlyList<LandingNotice>> worker, Func<ReconcileRequest, IReadOnlyList<LandingNotice>> reconcile)
+    {
+        _worker = worker;
+        _reconcile = reconcile;
+    }
+
+    public DurableTaskClient Client => _host?.Client ?? throw new InvalidOperationException("not started");
+
+    /// <summary>Every DispatchJobs call's batch, in order.</summary>
+    public IReadOnlyList<Job[]> Dispatches { get { lock (_gate) { return [.. _dispatches]; } } }
+
+    /// <summary>Every MergeCheckpoints call's request, in order.</summary>
+    public IReadOnlyList<MergeRequest> Merges { get { lock (_gate) { return [.. _merges]; } } }
+
+    /// <summary>Every ReconcileLandings call's request, in order.</summary>
+    public IReadOnlyList<ReconcileRequest> Reconciles { get { lock (_gate) { return [.. _reconciles]; } } }
+
+    /// <summary>
+    /// Starts the engine. <paramref name="worker"/> says which notices the fake worker raises for a dispatched job
+    /// (none holds the job; two raise a duplicate); by default every job lands once. <paramref name="reconcile"/>
+    /// answers the reconcile activity; by default it finds nothing.
+    /// </summary>
+    public static async Task<PipelineHarness> StartAsync(
+        Func<Job, IReadOnlyList<LandingNotice>>? worker = null, Func<ReconcileRequest, IReadOnlyList<LandingNotice>>? reconcile = null)
+    {
+        var harness = new PipelineHarness(worker ?? (job => [Landed(job)]), reconcile ?? (_ => []));
+        harness._host = await DurableTaskTestHost.StartAsync(
+            registry => registry
+                .AddOrchestrator(TaskNames.Pipeline, typeof(PipelineOrchestrator))
+                .AddActivityFunc<IReadOnlyList<Job>, int>(TaskNames.DispatchJobs, harness.Dispatch)
+                .AddActivityFunc<MergeRequest, MergeOutcome>(TaskNames.MergeCheckpoints, harness.Merge)
+                .AddActivityFunc<string, EvaluationReport>(TaskNames.ReadEvaluation, harness.ReadEvaluation)
+                .AddActivityFunc<ReconcileRequest, IReadOnlyList<LandingNotice>>(TaskNames.ReconcileLandings, harness.Reconcile),
+            new DurableTaskTestHostOptions { LoggerFactory = NullLoggerFactory.Instance });
+        harness._pump = Task.Run(harness.PumpAsync);
+        return harness;
+    }
+
+    /// <summary>The notice a worker's successful output raises: a checkpoint for training, a report for evaluation.</summary>
+    public static LandingNotice Landed(Job job) => job switch
+    {
+        EvaluateJob => new(job.Slot, LandingKind.Evaluation, CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.EvaluationFile), null),
+        _ => new(job.Slot, LandingKind.Checkpoint, CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.CheckpointFile), null),
+    };
+
+    /// <summary>The notice a failure record raises.</summary>
+    public static LandingNotice Failed(Job job, string reason) =>
+        new(job.Slot, LandingKind.Failure, CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.FailureFile), reason);
+
+    /// <summary>The accuracy the fake evaluation reported for <paramref name="checkpoint"/> (distinct per checkpoint).</summary>
+    public double AccuracyOf(string checkpoint)
+    {
+        lock (_gate)
+        {
+            return _accuracies[checkpoint];
+        }
+    }
+
+    /// <summary>The loss the fake evaluation reported for <paramref name="checkpoint"/>.</summary>
+    public double LossOf(string checkpoint) => 1 - AccuracyOf(checkpoint);
+
+    /// <summary>Schedules the pipeline through the product's starter, under a unique id.</summary>
+    public Task<string> StartPipelineAsync(PipelineSpec spec) =>
+        PipelineStarter.StartAsync(Client, spec, $"{spec.Name}-{Guid.NewGuid():N}");
+
+    /// <summary>Raises a landing event as the blob trigger would.</summary>
+    public Task RaiseAsync(string pipelineId, LandingNotice notice) =>
+        Client.RaiseEventAsync(pipelineId, LandingEvents.Name(notice.Slot), notice);
+
+    /// <summary>Waits for the pipeline to end and returns its metadata with output and custom status.</summary>
+    public async Task<OrchestrationMetadata> WaitForEndAsync(string pipelineId)
+    {
+        using var timeout = new CancellationTokenSource(Patience);
+        try
+        {
+            var metadata = await Client.WaitForInstanceCompletionAsync(pipelineId, getInputsAndOutputs: true, timeout.Token);
+            Assert.Null(_pumpError);
+            return metadata;
+        }
+        catch (OperationCanceledException)
+        {
+            var stuck = await Client.GetInstanceAsync(pipelineId, getInputsAndOutputs: true);
+            Assert.Fail($"pipeline '{pipelineId}' did not end within {Patience}: {stuck?.RuntimeStatus}, progress {stuck?.SerializedCustomStatus}");
+            throw;
+        }
+    }
+
+    /// <summary>Polls the pipeline's custom status until <paramref name="condition"/> holds.</summary>
+    public async Task<PipelineProgress> WaitForProgressAsync(string pipelineId, Func<PipelineProgress, bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(Patience);
+        while (true)
+        {
+            var metadata = await Client.GetInstanceAsync(pipelineId, getInputsAndOutputs: true, timeout.Token);
+            if (metadata?.ReadCustomStatusAs<PipelineProgress>() is { } progress && condition(progress))
+            {
+                return progress;
+            }
+
+            await Task.Delay(50, timeout.Token);
+        }
+    }
+
+    /// <summary>The pipeline's current runtime status.</summary>
+    public async Task<OrchestrationRuntimeStatus> StatusAsync(string pipelineId) =>
+        (await Client.GetInstanceAsync(pipelineId))?.RuntimeStatus ?? throw new InvalidOperationException($"no instance '{pipelineId}'");
+
+    public async ValueTask DisposeAsync()
+    {
+        _jobs.Writer.TryComplete();
+        if (_pump is not null)
+        {
+            await _pump;
+        }
+
+        if (_host is not null)
+        {
+            await _host.DisposeAsync();
+        }
+    }
+
+    private int Dispatch(TaskActivityContext context, IReadOnlyList<Job> jobs)
+    {
+        lock (_gate)
+        {
+            _dispatches.Add([.. jobs]);
+            foreach (var evaluation in jobs.OfType<EvaluateJob>())
+            {
+                _evaluations[CheckpointLayout.Blob(evaluation.PipelineId, evaluation.Slot, CheckpointLayout.EvaluationFile)] = evaluation;
+            }
+        }
+
+        foreach (var job in jobs)
+        {
+            _jobs.Writer.TryWrite(job);
+        }
+
+        return jobs.Count;
+    }
+
+    private MergeOutcome Merge(TaskActivityContext context, MergeRequest request)
+    {
+        lock (_gate)
+        {
+            _merges.Add(request);
+        }
+
+        return new MergeOutcome(request.Output, 10, 1_000, 4_000);
+    }
+
+    /// <summary>A report with a distinct score per checkpoint of the evaluation job, listed in reverse order.</summary>
+    private EvaluationReport ReadEvaluation(TaskActivityContext context, string reportBlob)
+    {
+        lock (_gate)
+        {
+            var job = _evaluations.TryGetValue(reportBlob, out var found)
+                ? found
+                : throw new InvalidOperationException($"no evaluation job wrote '{reportBlob}'");
+            var scores = new List<CheckpointScore>();
+            foreach (var checkpoint in job.Checkpoints)
+            {
+                if (!_accuracies.TryGetValue(checkpoint, out var accuracy))
+                {
+                    accuracy = 0.5 + (0.01 * _accuracies.Count);
+                    _accuracies[checkpoint] = accuracy;
+                }
+
+                scores.Add(new CheckpointScore(checkpoint, accuracy, 1 - accuracy));
+            }
+
+            scores.Reverse();
+            return new EvaluationReport(job.Data.Split, 1_000, scores);
+        }
+    }
+
+    private IReadOnlyList<LandingNotice> Reconcile(TaskActivityContext context, ReconcileRequest request)
+    {
+        lock (_gate)
+        {
+            _reconciles.Add(request);
+        }
+
+        return _reconcile(request);
+    }
+
+    private async Task PumpAsync()
+    {
+        try
+        {
+            await foreach (var job in _jobs.Reader.ReadAllAsync())
+            {
+                foreach (var notice in _worker(job))
+                {
+                    await RaiseAsync(job.PipelineId, notice);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _pumpError = ex;
+        }
+    }
+}
