@@ -15,6 +15,7 @@ public static class ResultsTable
             Ansi = AnsiSupport.No,
             ColorSystem = ColorSystemSupport.NoColors,
         });
+        console.Profile.Width = 110; // Redirected output has no terminal width; keep rows on one line.
         if (view.Result is not { } result)
         {
             console.WriteLine($"Pipeline {view.Id} {view.RuntimeStatus}: {view.Failure ?? "no result"}");

@@ -1,8 +1,9 @@
 namespace Soup.Cli.Commands;
 
 /// <summary><c>pipeline validate spec.json</c>: exit 0 when valid, 2 with every problem listed otherwise.</summary>
-internal static class ValidateCommand
+public static class ValidateCommand
 {
+    /// <summary>Checks <paramref name="file"/>, writing the verdict to <paramref name="output"/>; returns the exit code.</summary>
     public static int Execute(FileInfo file, TextWriter output)
     {
         var parsed = SpecLoader.Load(file);

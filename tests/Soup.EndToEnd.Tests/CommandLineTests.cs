@@ -1,0 +1,82 @@
+using Soup.Cli.Commands;
+using Soup.Orchestration;
+
+namespace Soup.EndToEnd.Tests;
+
+/// <summary>The command line's behaviour that needs no engine: bad specs and the results table.</summary>
+public sealed class CommandLineTests
+{
+    [Fact]
+    public async Task Run_InvalidSpec_PrintsEveryProblemWithItsPathAndExits2()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"bad-spec-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(file, """{ "name": "bad", "rounds": 0, "members": { "count": 999 } }""", TestContext.Current.CancellationToken);
+        var output = new StringWriter();
+        try
+        {
+            var code = await RunCommand.ExecuteAsync(new RunCommandArgs(new FileInfo(file), null, 1, null), output, TestContext.Current.CancellationToken);
+
+            Assert.Equal(2, code);
+            var text = output.ToString();
+            Assert.Contains("$.rounds:", text);
+            Assert.Contains("$.members.count:", text);
+            Assert.Contains("nothing was started", text);
+            Assert.DoesNotContain("Starting the local engine", text);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void Validate_ExampleSpec_IsValid()
+    {
+        var output = new StringWriter();
+        var code = ValidateCommand.Execute(new FileInfo(Path.Combine(RepositoryRoot(), "examples", "quickstart.json")), output);
+        Assert.Equal(0, code);
+        Assert.Contains("2 round(s) of 4 member(s)", output.ToString());
+    }
+
+    [Fact]
+    public void ResultsTable_CompletedPipeline_ListsEveryMemberAndTheSoupOfEachRound()
+    {
+        MemberResult Member(int round, int m, double accuracy) => new(m, 0.01 * (m + 1), (round * 1000) + m, $"p/round-0{round}/member-00{m}/model.safetensors", accuracy, 0.5);
+        var result = new PipelineResult("p", [
+            new RoundResult(1, "p/init/model.safetensors", [Member(1, 0, 0.81), Member(1, 1, 0.83)], "p/round-01/soup/model.safetensors", 0.845, 0.4, "test"),
+            new RoundResult(2, "p/round-01/soup/model.safetensors", [Member(2, 0, 0.85), Member(2, 1, 0.86)], "p/round-02/soup/model.safetensors", 0.871, 0.35, "test"),
+        ], "p/round-02/soup/model.safetensors");
+        var view = new PipelineStatusView("p", "Completed", DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, null, result, null);
+        var output = new StringWriter();
+
+        ResultsTable.Write(view, output);
+
+        var lines = output.ToString().Split('\n');
+        Assert.Equal(2, lines.Count(l => l.Contains("SOUP (uniform)", StringComparison.Ordinal)));
+        Assert.Contains(lines, l => l.Contains("SOUP (uniform)", StringComparison.Ordinal) && l.Contains("84.50", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("SOUP (uniform)", StringComparison.Ordinal) && l.Contains("87.10", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("member 1", StringComparison.Ordinal) && l.Contains("86.00", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("82.00", StringComparison.Ordinal) && l.Contains("83.00", StringComparison.Ordinal)); // round 1 mean / best
+        Assert.Contains("p/round-02/soup/model.safetensors", output.ToString());
+    }
+
+    [Fact]
+    public void ResultsTable_FailedPipeline_PrintsTheReason()
+    {
+        var view = new PipelineStatusView("p", "Failed", DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, null, null, "job 'init' failed: dataset 'x' missing");
+        var output = new StringWriter();
+        ResultsTable.Write(view, output);
+        Assert.Contains("Failed: job 'init' failed: dataset 'x' missing", output.ToString());
+    }
+
+    private static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Pipeline.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new DirectoryNotFoundException("Pipeline.sln not found above the test output");
+    }
+}
