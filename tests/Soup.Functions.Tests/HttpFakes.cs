@@ -1,0 +1,66 @@
+using System.Collections.Immutable;
+using System.Security.Claims;
+using System.Text;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Azure.Functions.Worker.Http;
+
+namespace Soup.Functions.Tests;
+
+/// <summary>An HTTP request as the isolated worker hands it to a function, holding a body.</summary>
+internal sealed class FakeHttpRequest(string body) : HttpRequestData(new FakeFunctionContext())
+{
+    public override Stream Body { get; } = new MemoryStream(Encoding.UTF8.GetBytes(body));
+
+    public override HttpHeadersCollection Headers { get; } = [];
+
+    public override IReadOnlyCollection<IHttpCookie> Cookies { get; } = [];
+
+    public override Uri Url { get; } = new("http://localhost:7071/api/pipelines");
+
+    public override IEnumerable<ClaimsIdentity> Identities { get; } = [];
+
+    public override string Method => "POST";
+
+    public override HttpResponseData CreateResponse() => new FakeHttpResponse(FunctionContext);
+}
+
+/// <summary>The response a function writes.</summary>
+internal sealed class FakeHttpResponse(FunctionContext context) : HttpResponseData(context)
+{
+    public override System.Net.HttpStatusCode StatusCode { get; set; }
+
+    public override HttpHeadersCollection Headers { get; set; } = [];
+
+    public override Stream Body { get; set; } = new MemoryStream();
+
+    public override HttpCookies Cookies => throw new NotSupportedException();
+
+    public string ReadBody() => Encoding.UTF8.GetString(((MemoryStream)Body).ToArray());
+}
+
+/// <summary>A function context with nothing in it: the HTTP functions under test do not use it.</summary>
+internal sealed class FakeFunctionContext : FunctionContext
+{
+    public override string InvocationId => "test";
+
+    public override string FunctionId => "test";
+
+    public override TraceContext TraceContext => throw new NotSupportedException();
+
+    public override BindingContext BindingContext => throw new NotSupportedException();
+
+    public override RetryContext RetryContext => throw new NotSupportedException();
+
+    public override IServiceProvider InstanceServices { get; set; } = new EmptyServices();
+
+    public override FunctionDefinition FunctionDefinition => throw new NotSupportedException();
+
+    public override IDictionary<object, object> Items { get; set; } = new Dictionary<object, object>();
+
+    public override IInvocationFeatures Features => throw new NotSupportedException();
+
+    private sealed class EmptyServices : IServiceProvider
+    {
+        public object? GetService(Type serviceType) => null;
+    }
+}
