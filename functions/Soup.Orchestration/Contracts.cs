@@ -1,3 +1,4 @@
+using Soup.Core.Merging;
 using Soup.Core.Storage;
 
 namespace Soup.Orchestration;
@@ -9,8 +10,12 @@ namespace Soup.Orchestration;
 /// <param name="Reason">For a failure, the worker's reason.</param>
 public sealed record LandingNotice(string Slot, LandingKind Kind, string BlobName, string? Reason);
 
-/// <summary>The merge activity's input: members in, soup out, metadata for the soup's header.</summary>
-public sealed record MergeRequest(IReadOnlyList<string> Members, string Output, IReadOnlyDictionary<string, string> Metadata);
+/// <summary>
+/// The merge activity's input: member blobs in, the soup blob out, the method and its parameters, the base (the round's
+/// init, used by methods that work on task vectors) and metadata for the soup's header.
+/// </summary>
+public sealed record MergeRequest(
+    IReadOnlyList<string> Members, string Output, MergeParameters Parameters, string Base, IReadOnlyDictionary<string, string> Metadata);
 
 /// <summary>The merge activity's output.</summary>
 public sealed record MergeOutcome(string Output, int Tensors, long Parameters, long Bytes);

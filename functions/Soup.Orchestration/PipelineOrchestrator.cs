@@ -21,6 +21,7 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineSpec, Pipeli
         var logger = context.CreateReplaySafeLogger<PipelineOrchestrator>();
         var rounds = new List<RoundResult>();
         double? lastAccuracy = null;
+        var current = 0;
         try
         {
             var init = spec.Init.Checkpoint;
@@ -33,6 +34,7 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineSpec, Pipeli
 
             for (var round = 1; round <= spec.Rounds; round++)
             {
+                current = round;
                 var members = JobPlanner.Members(spec, id, round, init);
                 var landed = await RunJobsAsync(context, spec, members, round, lastAccuracy);
                 var memberBlobs = landed.Select(l => l.BlobName).ToList();
@@ -41,7 +43,7 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineSpec, Pipeli
                 var soup = CheckpointLayout.Blob(id, CheckpointLayout.SoupSlot(round), CheckpointLayout.CheckpointFile);
                 await context.CallActivityAsync<MergeOutcome>(
                     TaskNames.MergeCheckpoints,
-                    new MergeRequest(memberBlobs, soup, SoupMetadata(id, round, spec, init)));
+                    new MergeRequest(memberBlobs, soup, spec.Merge, init, SoupMetadata(id, round, spec, init)));
 
                 Report(context, "evaluating", round, spec.Rounds, members.Count, 0, 0, lastAccuracy);
                 var evaluation = JobPlanner.Evaluation(spec, id, round, [.. memberBlobs, soup]);
@@ -60,7 +62,7 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineSpec, Pipeli
         }
         catch (Exception ex) when (ex is PipelineFailedException or TaskFailedException)
         {
-            Report(context, "failed", rounds.Count + 1, spec.Rounds, 0, 0, 0, lastAccuracy, ex.Message);
+            Report(context, "failed", current, spec.Rounds, 0, 0, 0, lastAccuracy, ex.Message);
             throw;
         }
     }

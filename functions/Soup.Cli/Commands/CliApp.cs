@@ -40,7 +40,7 @@ public static class CliApp
 
         return new RootCommand("pipeline: fine-tune many copies of a model in parallel and average their weights (model soups).")
         {
-            run, validate,
+            run, validate, MergeCommand.Build(), BenchCommand.Build(),
         };
     }
 }

@@ -1,3 +1,5 @@
+using Soup.Core.Merging.Engine;
+
 namespace Soup.Core.Checkpoints;
 
 /// <summary>
@@ -5,8 +7,9 @@ namespace Soup.Core.Checkpoints;
 /// </summary>
 /// <remarks>
 /// <para>All members must hold the same tensor names, dtypes and shapes. The output keeps the first member's tensor order.</para>
-/// <para>Floating tensors are averaged element-wise with equal weights: F16, BF16 and F32 accumulate in F32 and are
-/// written back in their own dtype with round-to-nearest-even; F64 accumulates in F64. Float8 tensors are not supported.</para>
+/// <para>Floating tensors are averaged element-wise with equal weights by the streaming <see cref="MergeEngine"/> and
+/// <see cref="LinearMethodF64"/>: F16, BF16 and F32 accumulate in F32 (Σ xᵢ·(1/N)) and are written back in their own dtype
+/// with round-to-nearest-even; F64 accumulates in F64 (Σ xᵢ / N). Float8 tensors are not supported.</para>
 /// <para>Non-floating tensors (integers and BOOL, e.g. BatchNorm's <c>num_batches_tracked</c>) are not averaged: they must be
 /// byte-equal in every member, else the merge fails naming the tensor; the output copies the first member's bytes.</para>
 /// </remarks>
@@ -39,19 +42,30 @@ public static class CheckpointMerge
             ArgumentException.ThrowIfNullOrEmpty(path, nameof(inputPaths));
         }
 
-        var temporaryPath = $"{outputPath}.partial-{Guid.NewGuid():N}";
-        try
+        // A thin shell over the streaming engine: uniform linear weights, F64 averaged in double, the output renamed into place.
+        return Task.Run(async () =>
         {
-            var summary = WriteAverage(inputPaths, temporaryPath, metadata, cancellationToken);
-            cancellationToken.ThrowIfCancellationRequested();
-            File.Move(temporaryPath, outputPath, overwrite: true);
-            return summary;
-        }
-        catch
-        {
-            TryDelete(temporaryPath);
-            throw;
-        }
+            var sources = new List<ICheckpointSource>(inputPaths.Count);
+            try
+            {
+                foreach (var path in inputPaths)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    sources.Add(LocalFileSource.Open(path));
+                }
+
+                var summary = await MergeEngine.RunAsync(
+                    sources, null, CheckpointOutput.ToFile(outputPath), UniformMethod(), EngineOptions(metadata), cancellationToken);
+                return ToSummary(summary);
+            }
+            finally
+            {
+                foreach (var source in sources)
+                {
+                    await source.DisposeAsync();
+                }
+            }
+        }).GetAwaiter().GetResult();
     }
 
     /// <summary>
@@ -66,92 +80,26 @@ public static class CheckpointMerge
     {
         ArgumentNullException.ThrowIfNull(members);
         ArgumentOutOfRangeException.ThrowIfZero(members.Count, nameof(members));
-        var names = Enumerable.Range(0, members.Count).Select(i => $"member {i}").ToArray();
-        MergeMembers.EnsureCompatible([.. members.Select(m => m.Select(ToLayout).ToArray())], names);
-        var byName = members.Select(m => m.ToDictionary(t => t.Name, StringComparer.Ordinal)).ToArray();
-        var layout = SafetensorsHeaderWriter.Encode(members[0].Select(ToLayout), null).Tensors;
-        for (var m = 0; m < members.Count; m++)
-        {
-            foreach (var tensor in layout)
-            {
-                var length = byName[m][tensor.Name].Data.Length;
-                if (length != tensor.ByteLength)
-                {
-                    throw new InvalidDataException(
-                        $"Cannot merge '{names[m]}': tensor '{tensor.Name}' has {length} bytes, but {tensor.Dtype} {tensor.ShapeText} needs {tensor.ByteLength}.");
-                }
-            }
-        }
-
-        var averager = new TensorAverager(names, layout);
-        var result = new List<TensorData>(layout.Count);
-        foreach (var tensor in layout)
-        {
-            var bytes = new byte[tensor.ByteLength];
-            using var stream = new MemoryStream(bytes);
-            averager.Average(
-                tensor,
-                (member, offset, destination) => byName[member][tensor.Name].Data.Span.Slice((int)offset, destination.Length).CopyTo(destination),
-                stream,
-                CancellationToken.None);
-            result.Add(new TensorData(tensor.Name, tensor.Dtype, [.. tensor.Shape], bytes));
-        }
-
-        return result;
+        var sources = members.Select((m, i) => (ICheckpointSource)new InMemorySource($"member {i}", m)).ToArray();
+        var target = new MemorySinkFactory();
+        Task.Run(() => MergeEngine.RunAsync(sources, null, new CheckpointOutput(target), UniformMethod(), EngineOptions(null))).GetAwaiter().GetResult();
+        var bytes = target.Files[ShardIndex.DefaultFileName];
+        return Safetensors.Read(bytes, "merged").Tensors;
     }
 
-    private static MergeSummary WriteAverage(
-        IReadOnlyList<string> inputPaths, string temporaryPath, IReadOnlyDictionary<string, string>? metadata, CancellationToken cancellationToken)
+    /// <summary>Chunks of 2^18 elements, 2 in flight: a few MB of buffers, as before the engine.</summary>
+    private static MergeEngineOptions EngineOptions(IReadOnlyDictionary<string, string>? metadata) => new()
     {
-        var inputs = new List<SafetensorsFile>(inputPaths.Count);
-        try
-        {
-            foreach (var path in inputPaths)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                inputs.Add(SafetensorsFile.Open(path));
-            }
+        ChunkElements = 1 << 18,
+        PipelineDepth = 2,
+        AccumulateInF64 = true,
+        NonFinite = NonFinitePolicy.Ignore,
+        NonFloatTensors = NonFloatTensorRule.RequireEqual,
+        Metadata = metadata,
+    };
 
-            MergeMembers.EnsureCompatible([.. inputs.Select(f => f.Tensors.Select(ToLayout).ToArray())], inputPaths);
-            var header = SafetensorsHeaderWriter.Encode(inputs[0].Tensors.Select(ToLayout), metadata);
-            var averager = new TensorAverager(inputPaths, header.Tensors);
-            using var output = new FileStream(temporaryPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 20);
-            output.Write(header.Prefix);
-            foreach (var tensor in header.Tensors)
-            {
-                var sources = inputs.Select(f => f.GetTensor(tensor.Name)).ToArray();
-                averager.Average(
-                    tensor,
-                    (member, offset, destination) => inputs[member].ReadTensorBytes(sources[member], offset, destination),
-                    output,
-                    cancellationToken);
-            }
+    private static LinearMethodF64 UniformMethod() => new(weights: null, normalize: true);
 
-            output.Flush(flushToDisk: true);
-            return new MergeSummary(header.Tensors.Count, header.Tensors.Sum(t => t.ElementCount), output.Length, inputs.Count);
-        }
-        finally
-        {
-            foreach (var input in inputs)
-            {
-                input.Dispose();
-            }
-        }
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // Best effort: the merge's own exception is the one worth reporting.
-        }
-    }
-
-    private static TensorLayout ToLayout(TensorData tensor) => new(tensor.Name, tensor.Dtype, tensor.Shape);
-
-    private static TensorLayout ToLayout(TensorInfo tensor) => new(tensor.Name, tensor.Dtype, tensor.Shape);
+    private static MergeSummary ToSummary(MergeEngineSummary summary) =>
+        new(summary.TensorCount, summary.ParameterCount, summary.BytesWritten, summary.MemberCount);
 }

@@ -1,4 +1,4 @@
-using System.Text.Json.Serialization;
+using Soup.Core.Merging;
 
 namespace Soup.Core.Specs;
 
@@ -32,8 +32,8 @@ public sealed record PipelineSpec
     /// <summary>The fine-tunings of each round.</summary>
     public MembersSpec Members { get; set; } = new();
 
-    /// <summary>How members are merged into the soup.</summary>
-    public MergeSpec Merge { get; set; } = new();
+    /// <summary>How members are merged into the soup (the names of <c>pipeline merge</c>); the round's init is the base.</summary>
+    public MergeParameters Merge { get; set; } = new();
 
     /// <summary>How long one round may wait for its members and its evaluation before it fails.</summary>
     public TimeSpan RoundTimeout { get; set; } = TimeSpan.FromMinutes(30);
@@ -94,19 +94,4 @@ public sealed record MembersSpec
 
     /// <summary>L2 weight decay.</summary>
     public double WeightDecay { get; set; }
-}
-
-/// <summary>The merge of a round's members.</summary>
-public sealed record MergeSpec
-{
-    /// <summary>The merge method; <c>uniform</c> (the element-wise mean) is the one implemented.</summary>
-    [JsonPropertyName("method")]
-    public string Method { get; set; } = MergeMethods.Uniform;
-}
-
-/// <summary>Merge method names.</summary>
-public static class MergeMethods
-{
-    /// <summary>The uniform average of all members.</summary>
-    public const string Uniform = "uniform";
 }

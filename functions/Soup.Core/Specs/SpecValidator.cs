@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Soup.Core.Merging;
 
 namespace Soup.Core.Specs;
 
@@ -32,16 +33,33 @@ internal static partial class SpecValidator
         ValidateData(p, spec.Data);
         ValidateInit(p, spec.Init);
         ValidateMembers(p, spec.Members);
-        if (spec.Merge is null)
-        {
-            p.Add(new("$.merge", "must be an object"));
-        }
-        else if (spec.Merge.Method != MergeMethods.Uniform)
-        {
-            p.Add(new("$.merge.method", $"unknown merge method '{spec.Merge.Method}'; implemented: {MergeMethods.Uniform}"));
-        }
+        ValidateMerge(p, spec.Merge, spec.Members?.Count ?? 0);
 
         return p;
+    }
+
+    private static void ValidateMerge(List<SpecProblem> p, MergeParameters? merge, int members)
+    {
+        if (merge is null)
+        {
+            p.Add(new("$.merge", "must be an object"));
+            return;
+        }
+
+        if (members < 1)
+        {
+            return; // The member count is already reported; the method cannot be checked against it.
+        }
+
+        try
+        {
+            // Every round has a base: its init (the pretrained model, the given checkpoint or the previous soup).
+            MergeMethodFactory.Create(merge).Validate(members, hasBase: true);
+        }
+        catch (ArgumentException ex)
+        {
+            p.Add(new("$.merge", ex.Message));
+        }
     }
 
     private static void ValidateData(List<SpecProblem> p, DataSpec? data)

@@ -65,6 +65,18 @@ public sealed class SoupStorage
     /// <summary>The jobs queue.</summary>
     public QueueClient Jobs { get; }
 
+    /// <summary>The containers checkpoints may be read from or written to: only the checkpoints container.</summary>
+    public IReadOnlyCollection<string> CheckpointContainers => [Checkpoints.Name];
+
+    /// <summary>The client of a container the app is configured for; any other name is refused.</summary>
+    /// <exception cref="ArgumentException">The container is not one of <see cref="CheckpointContainers"/>.</exception>
+    public BlobContainerClient Container(string name) => name == Checkpoints.Name
+        ? Checkpoints
+        : throw new ArgumentException($"container '{name}' is not one the app is configured for ({string.Join(", ", CheckpointContainers)})");
+
+    /// <summary>Reads a checkpoint location, refusing blobs outside the configured account and containers.</summary>
+    public CheckpointLocation ParseLocation(string text) => CheckpointLocation.Parse(text, Blobs.Uri, CheckpointContainers);
+
     /// <summary>Creates the containers and the queue when they do not exist.</summary>
     public async Task EnsureCreatedAsync(CancellationToken cancellationToken = default)
     {

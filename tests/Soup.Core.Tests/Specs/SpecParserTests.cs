@@ -131,7 +131,7 @@ public sealed class SpecParserTests
         Assert.Equal(4, spec.Members.Count);
         Assert.Equal([0.01, 0.02, 0.05, 0.1], spec.Members.LearningRates);
         Assert.Equal(0.9, spec.Members.Momentum);
-        Assert.Equal(MergeMethods.Uniform, spec.Merge.Method);
+        Assert.Equal("linear", spec.Merge.Method);
         Assert.Equal(TimeSpan.FromMinutes(30), spec.RoundTimeout);
     }
 

@@ -1,0 +1,44 @@
+using System.CommandLine;
+using Soup.Core.Checkpoints;
+using Soup.Core.Merging.Bench;
+
+namespace Soup.Cli.Commands;
+
+/// <summary><c>pipeline bench merge</c>: synthetic checkpoints, the merge, and baselines run side by side.</summary>
+public static class BenchCommand
+{
+    /// <summary>Builds <c>bench</c> with its <c>merge</c> sub-command.</summary>
+    public static Command Build()
+    {
+        var members = new Option<int>("--members") { Description = "How many member checkpoints.", DefaultValueFactory = _ => 4 };
+        var size = new Option<string>("--size") { Description = "Size of each member, e.g. 1GB or 256MB.", DefaultValueFactory = _ => "1GB" };
+        var dtype = new Option<string>("--dtype") { Description = "Storage dtype of the synthetic tensors.", DefaultValueFactory = _ => "F32" };
+        var repeats = new Option<int>("--repeats") { Description = "Timed repetitions of each contender (the best is reported).", DefaultValueFactory = _ => 3 };
+        var workDir = new Option<string?>("--work-dir") { Description = "Where the synthetic files go (default: a temporary folder)." };
+        var noPython = new Option<bool>("--no-python") { Description = "Skip the numpy and PyTorch baselines." };
+        var blob = new Option<bool>("--blob") { Description = "Also merge blob to blob on the configured storage (Azurite locally) next to a plain download + upload." };
+        var merge = new Command("merge", "Benchmark the merge: seconds, GB/s and peak memory, with ratios against cat/cp, numpy memmap and PyTorch run side by side.")
+        {
+            members, size, dtype, repeats, workDir, noPython, blob,
+        };
+        merge.SetAction(async (parse, cancellationToken) =>
+        {
+            var configuration = LocalConfiguration.Build(null, 0);
+            await MergeBenchmark.RunAsync(
+                new MergeBenchmarkOptions
+                {
+                    Members = parse.GetValue(members),
+                    MemberBytes = ByteSize.Parse(parse.GetValue(size)!),
+                    Dtype = SafetensorsDtypes.ParseHeaderName(parse.GetValue(dtype)!.ToUpperInvariant()),
+                    Repeats = parse.GetValue(repeats),
+                    WorkDirectory = parse.GetValue(workDir),
+                    PythonBaselines = !parse.GetValue(noPython),
+                    BlobConnectionString = parse.GetValue(blob) ? configuration["SoupStorage"] : null,
+                },
+                Console.Out,
+                cancellationToken);
+            return 0;
+        });
+        return new Command("bench", "Benchmarks that print figures.") { merge };
+    }
+}

@@ -1,0 +1,60 @@
+using Soup.Core.Checkpoints;
+
+namespace Soup.Core.Merging.Bench;
+
+/// <summary>What <see cref="MergeBenchmark.RunAsync"/> generates, runs and compares.</summary>
+public sealed record MergeBenchmarkOptions
+{
+    /// <summary>Number of synthetic members (default 4).</summary>
+    public int Members { get; init; } = 4;
+
+    /// <summary>Approximate size of each member file in bytes (default 1 GiB).</summary>
+    public long MemberBytes { get; init; } = 1L << 30;
+
+    /// <summary>Dtype of the floating tensors: F32 (default), F16 or BF16.</summary>
+    public SafetensorsDtype Dtype { get; init; } = SafetensorsDtype.F32;
+
+    /// <summary>Folder for the synthetic checkpoints and outputs; a new temporary folder when null. Needs about
+    /// (members + 3) × member size free.</summary>
+    public string? WorkDirectory { get; init; }
+
+    /// <summary>Keep the generated files (and reuse ones of the same shape found in <see cref="WorkDirectory"/>).</summary>
+    public bool KeepFiles { get; init; }
+
+    /// <summary>Timed runs of the engine and of cat/cp (median reported; default 3).</summary>
+    public int Repeats { get; init; } = 3;
+
+    /// <summary>Timed runs of each Python baseline (default 1: they are slow).</summary>
+    public int PythonRepeats { get; init; } = 1;
+
+    /// <summary>Engine chunk size in elements (default: the engine's).</summary>
+    public int? ChunkElements { get; init; }
+
+    /// <summary>Engine chunks in flight (default: the engine's).</summary>
+    public int? PipelineDepth { get; init; }
+
+    /// <summary>fsync the engine's output before the rename (off by default, as <c>cp</c> does not sync).</summary>
+    public bool FlushToDisk { get; init; }
+
+    /// <summary>Run the cat/cp baselines (default true).</summary>
+    public bool ShellBaselines { get; init; } = true;
+
+    /// <summary>Run the numpy memmap and PyTorch baselines when their modules import (default true).</summary>
+    public bool PythonBaselines { get; init; } = true;
+
+    /// <summary>The Python interpreter; null tries <c>python3</c> then <c>/usr/bin/python3</c>.</summary>
+    public string? Python { get; init; }
+
+    /// <summary>A blob connection string (e.g. <c>UseDevelopmentStorage=true</c> for Azurite) to also run blob → blob
+    /// next to a plain download + upload of the same bytes; none when null.</summary>
+    public string? BlobConnectionString { get; init; }
+
+    /// <summary>Engine chunk size for the blob run (default 2^20: 4 MiB ranged reads of F32).</summary>
+    public int BlobChunkElements { get; init; } = 1 << 20;
+
+    /// <summary>Engine chunks in flight for the blob run (default 8: 8 × members ranged reads in parallel).</summary>
+    public int BlobPipelineDepth { get; init; } = 8;
+
+    /// <summary>Member size for the blob run (default: min(<see cref="MemberBytes"/>, 256 MiB)).</summary>
+    public long? BlobMemberBytes { get; init; }
+}

@@ -1,0 +1,118 @@
+using Soup.Core.Checkpoints;
+
+namespace Soup.Core.Merging.Engine;
+
+/// <summary>What the engine does with NaN and ±Inf values found in the inputs (members and base).</summary>
+public enum NonFinitePolicy
+{
+    /// <summary>Report them in <see cref="MergeEngineSummary.NonFinite"/> and merge on (the default).</summary>
+    Report,
+
+    /// <summary>Fail the merge at the first one, naming the tensor and the input; nothing is written.</summary>
+    Fail,
+
+    /// <summary>Do not look (saves one pass over the inputs).</summary>
+    Ignore,
+}
+
+/// <summary>
+/// How tensors that are not floating point (integers, BOOL: e.g. BatchNorm's <c>num_batches_tracked</c>, position ids)
+/// are merged. They are never averaged; they keep their dtype whatever <see cref="MergeEngineOptions.OutputDtype"/>.
+/// </summary>
+public enum NonFloatTensorRule
+{
+    /// <summary>Every member must hold the same bytes (the base is not compared), else the merge fails naming the
+    /// tensor and the member; the output copies the first member's bytes. The default.</summary>
+    RequireEqual,
+
+    /// <summary>The output copies the first member's bytes; the others are not read.</summary>
+    FirstMember,
+
+    /// <summary>The output copies the base's bytes; the members are not read. Needs a base.</summary>
+    Base,
+}
+
+/// <summary>Tuning and numerics of <see cref="MergeEngine.RunAsync"/>.</summary>
+public sealed record MergeEngineOptions
+{
+    /// <summary>
+    /// Elements per chunk for elementwise methods (default 2^16: a chunk of every input stays in the CPU caches between
+    /// reading, merging and writing; larger chunks measured slower on local files). Memory for buffers is about
+    /// <see cref="PipelineDepth"/> × (inputs + 1) × this × 4 bytes (more for F16/BF16/F64 staging): 4 members of F32,
+    /// depth 4: 5 MiB. Remote sources split a chunk into ranged requests of their own size.
+    /// </summary>
+    public int ChunkElements { get; init; } = 1 << 16;
+
+    /// <summary>
+    /// Chunks in flight (default 4): one being read, one merged, one written, and one spare so that a slow stage does not
+    /// stall the others. Raise it for remote sources, whose reads of all chunks in flight run in parallel
+    /// (e.g. 16 with 2^20-element chunks for blobs). For non-elementwise methods (whole tensors) at most 2 are used.
+    /// </summary>
+    public int PipelineDepth { get; init; } = 4;
+
+    /// <summary>
+    /// The dtype of floating tensors in the output (F16, BF16, F32 or F64); null keeps each tensor's input dtype.
+    /// F32 → F16/BF16 rounds to nearest even.
+    /// </summary>
+    public SafetensorsDtype? OutputDtype { get; init; }
+
+    /// <summary>
+    /// Merge tensors stored as F64 in double precision. Needs a method implementing <see cref="IMergeMethodF64"/>
+    /// (e.g. <see cref="LinearMethodF64"/>), checked before anything is read. When false (the default) F64 tensors are
+    /// converted to F32 for the method, as every method works on floats: about 7 significant digits survive, and
+    /// values beyond ±3.4e38 become infinite. F16/BF16/F32 always accumulate in F32.
+    /// </summary>
+    public bool AccumulateInF64 { get; init; }
+
+    /// <summary>What to do with NaN/Inf found in the inputs.</summary>
+    public NonFinitePolicy NonFinite { get; init; } = NonFinitePolicy.Report;
+
+    /// <summary>How integer and BOOL tensors are merged.</summary>
+    public NonFloatTensorRule NonFloatTensors { get; init; } = NonFloatTensorRule.RequireEqual;
+
+    /// <summary>The output's <c>__metadata__</c> (every shard's, when sharded); none when null.</summary>
+    public IReadOnlyDictionary<string, string>? Metadata { get; init; }
+
+    /// <summary>Told after each tensor is written (from a pipeline thread).</summary>
+    public IProgress<MergeProgress>? Progress { get; init; }
+}
+
+/// <summary>How far a merge is.</summary>
+/// <param name="TensorsWritten">Tensors fully handed to the output.</param>
+/// <param name="TensorCount">Tensors in all.</param>
+/// <param name="BytesWritten">Bytes handed to the output so far (headers included).</param>
+/// <param name="TotalBytes">The output's size (all shards, headers included; the index excluded).</param>
+public readonly record struct MergeProgress(int TensorsWritten, int TensorCount, long BytesWritten, long TotalBytes);
+
+/// <summary>NaN/Inf values found in one input's tensor.</summary>
+/// <param name="Tensor">The tensor.</param>
+/// <param name="Source">The input's <see cref="ICheckpointSource.Name"/>.</param>
+/// <param name="Count">How many values are NaN or infinite.</param>
+public sealed record NonFiniteInput(string Tensor, string Source, long Count);
+
+/// <summary>What a merge did.</summary>
+/// <param name="TensorCount">Tensors in the output.</param>
+/// <param name="ParameterCount">Elements over all tensors (non-floating ones included).</param>
+/// <param name="MemberCount">Members merged.</param>
+/// <param name="HasBase">Whether a base was given.</param>
+/// <param name="BytesRead">Tensor bytes read from all inputs.</param>
+/// <param name="BytesWritten">Bytes of all output files (headers and index included).</param>
+/// <param name="Elapsed">From the start of validation to the last commit.</param>
+/// <param name="OutputFiles">The files committed (full names), the index last when sharded.</param>
+/// <param name="NonFinite">NaN/Inf found per input tensor (empty with <see cref="NonFinitePolicy.Ignore"/>).</param>
+/// <param name="BufferBytes">Bytes of chunk buffers the engine allocated (its memory bound, sinks' buffers aside).</param>
+public sealed record MergeEngineSummary(
+    int TensorCount,
+    long ParameterCount,
+    int MemberCount,
+    bool HasBase,
+    long BytesRead,
+    long BytesWritten,
+    TimeSpan Elapsed,
+    IReadOnlyList<string> OutputFiles,
+    IReadOnlyList<NonFiniteInput> NonFinite,
+    long BufferBytes)
+{
+    /// <summary>NaN/Inf values over all inputs.</summary>
+    public long NonFiniteCount => NonFinite.Sum(n => n.Count);
+}

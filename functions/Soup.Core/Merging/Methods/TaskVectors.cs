@@ -1,0 +1,97 @@
+using System.Buffers;
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace Soup.Core.Merging;
+
+/// <summary>Kernels over task vectors τᵢ = θᵢ − base, shared by the methods.</summary>
+internal static class TaskVectors
+{
+    /// <summary>
+    /// Output = base + Σ scales[k]·(members[k] − base), in float. The output is written last, so it may be the base's
+    /// own buffer (an in-place anchor update).
+    /// </summary>
+    public static void AddScaled(MergeChunk chunk, float[] baseValues, ReadOnlySpan<double> scales)
+    {
+        var length = chunk.Length;
+        var accumulator = ArrayPool<float>.Shared.Rent(length);
+        var difference = ArrayPool<float>.Shared.Rent(length);
+        try
+        {
+            var sum = accumulator.AsSpan(0, length);
+            var tau = difference.AsSpan(0, length);
+            var baseSpan = baseValues.AsSpan(0, length);
+            sum.Clear();
+            for (var k = 0; k < chunk.Members.Length; k++)
+            {
+                if (scales[k] == 0)
+                {
+                    continue;
+                }
+
+                TensorPrimitives.Subtract(chunk.Members[k].AsSpan(0, length), baseSpan, tau);
+                TensorPrimitives.MultiplyAdd(tau, (float)scales[k], sum, sum);
+            }
+
+            TensorPrimitives.Add(baseSpan, sum, chunk.Output.AsSpan(0, length));
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(difference);
+            ArrayPool<float>.Shared.Return(accumulator);
+        }
+    }
+
+    /// <summary>Σ xᵢ·yᵢ accumulated in double (float products are exact in double).</summary>
+    public static double Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
+    {
+        var i = 0;
+        var low = Vector<double>.Zero;
+        var high = Vector<double>.Zero;
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; i <= x.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                Vector.Widen(new Vector<float>(x[i..]), out var xLow, out var xHigh);
+                Vector.Widen(new Vector<float>(y[i..]), out var yLow, out var yHigh);
+                low += xLow * yLow;
+                high += xHigh * yHigh;
+            }
+        }
+
+        var sum = Vector.Sum(low + high);
+        for (; i < x.Length; i++)
+        {
+            sum += (double)x[i] * y[i];
+        }
+
+        return sum;
+    }
+
+    /// <summary>Σ (aᵢ − baseᵢ)·(bᵢ − baseᵢ) accumulated in double, the differences taken in float as elsewhere.</summary>
+    public static double Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> baseValues)
+    {
+        var i = 0;
+        var low = Vector<double>.Zero;
+        var high = Vector<double>.Zero;
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; i <= a.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                var origin = new Vector<float>(baseValues[i..]);
+                Vector.Widen(new Vector<float>(a[i..]) - origin, out var aLow, out var aHigh);
+                Vector.Widen(new Vector<float>(b[i..]) - origin, out var bLow, out var bHigh);
+                low += aLow * bLow;
+                high += aHigh * bHigh;
+            }
+        }
+
+        var sum = Vector.Sum(low + high);
+        for (; i < a.Length; i++)
+        {
+            sum += (double)(a[i] - baseValues[i]) * (b[i] - baseValues[i]);
+        }
+
+        return sum;
+    }
+}
