@@ -111,7 +111,9 @@ public sealed class PipelineOrchestratorTests
             Assert.Equal(Soup(id, round), merge.Output);
             Assert.Equal(bases[round - 1], merge.Metadata["base_checkpoint"]);
             Assert.Equal(round.ToString(System.Globalization.CultureInfo.InvariantCulture), merge.Metadata["round"]);
-            Assert.Equal("uniform", merge.Metadata["merge_method"]);
+            Assert.Equal("linear", merge.Metadata["merge_method"]);
+            Assert.Equal("linear", merge.Parameters.Method);
+            Assert.Equal(bases[round - 1], merge.Base); // the round's init is the base of task-vector methods
         }
 
         Assert.Empty(harness.Reconciles);

@@ -10,17 +10,30 @@ namespace Soup.Core.Merging.Engine;
 /// <summary>How a <see cref="BlobSource"/> reads.</summary>
 public sealed record BlobSourceOptions
 {
-    /// <summary>The largest byte range one request asks for; longer reads are split into parallel ranged requests.</summary>
-    public int RangeBytes { get; init; } = 4 << 20;
+    /// <summary>
+    /// The size of read-ahead windows (default 8 MiB). Reads shorter than this are served from windows fetched with one
+    /// ranged request each, and the next <see cref="ReadAheadWindows"/> windows are fetched ahead: the engine's small
+    /// chunks and small tensors then cost few requests. Longer reads go straight to ranged requests of this size, in
+    /// parallel.
+    /// </summary>
+    public int RangeBytes { get; init; } = 8 << 20;
 
-    /// <summary>The most ranged requests one source has in flight at once.</summary>
-    public int MaxConcurrentRequests { get; init; } = 16;
+    /// <summary>
+    /// Windows fetched ahead of the one being read (default 2; 0 turns read-ahead off, every read is then its own
+    /// ranged requests). Memory per source is about (this + 2) × <see cref="RangeBytes"/>, more while more reads
+    /// than that are in flight at once.
+    /// </summary>
+    public int ReadAheadWindows { get; init; } = 2;
+
+    /// <summary>The most ranged requests one source has in flight at once (default 8).</summary>
+    public int MaxConcurrentRequests { get; init; } = 8;
 }
 
 /// <summary>
 /// A safetensors blob read with ranged GETs: 8 bytes for the header length, then the header, then tensor data in
-/// ranges (split and fetched in parallel). Every read after the first is conditional on the blob's ETag, so a blob
-/// replaced during a merge fails the merge instead of mixing two versions.
+/// read-ahead windows (small reads) or ranges fetched in parallel (large reads); see <see cref="BlobSourceOptions"/>.
+/// Every read after the first is conditional on the blob's ETag, so a blob replaced during a merge fails the merge
+/// instead of mixing two versions.
 /// </summary>
 public sealed class BlobSource : ICheckpointSource
 {
@@ -31,6 +44,11 @@ public sealed class BlobSource : ICheckpointSource
     private readonly long _dataStart;
     private readonly BlobSourceOptions _options;
     private readonly SemaphoreSlim _requests;
+    private readonly CancellationTokenSource _disposed = new();
+    private readonly Lock _gate = new();
+    private readonly Dictionary<long, Window> _windows = [];
+    private readonly Stack<byte[]> _freeWindowBuffers = new();
+    private long _useClock;
 
     private BlobSource(BlobClient blob, ETag etag, long dataStart, SafetensorsHeader header, BlobSourceOptions options)
     {
@@ -65,6 +83,7 @@ public sealed class BlobSource : ICheckpointSource
         options ??= new BlobSourceOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.RangeBytes, 4096, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxConcurrentRequests, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.ReadAheadWindows, nameof(options));
         var name = NameOf(blob);
         var prefixSize = SafetensorsHeaderReader.LengthPrefixSize;
 
@@ -108,6 +127,12 @@ public sealed class BlobSource : ICheckpointSource
         ArgumentOutOfRangeException.ThrowIfGreaterThan(byteOffset + destination.Length, tensor.ByteLength, nameof(destination));
         var start = _dataStart + tensor.DataBegin + byteOffset;
         var rangeBytes = _options.RangeBytes;
+        if (_options.ReadAheadWindows > 0 && destination.Length < rangeBytes)
+        {
+            await ReadThroughWindowsAsync(start, destination, tensor.Name, cancellationToken);
+            return;
+        }
+
         if (destination.Length <= rangeBytes)
         {
             await ThrottledReadAsync(start, destination, tensor.Name, cancellationToken);
@@ -125,10 +150,112 @@ public sealed class BlobSource : ICheckpointSource
     }
 
     /// <inheritdoc />
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
+        await _disposed.CancelAsync();
+        Task[] fetches;
+        lock (_gate)
+        {
+            fetches = [.. _windows.Values.Select(w => w.Fetch)];
+            _windows.Clear();
+        }
+
+        foreach (var fetch in fetches)
+        {
+            try
+            {
+                await fetch;
+            }
+            catch (Exception)
+            {
+                // Cancelled by the dispose, or failed for a read that reported it.
+            }
+        }
+
+        _disposed.Dispose();
         _requests.Dispose();
-        return ValueTask.CompletedTask;
+    }
+
+    private async Task ReadThroughWindowsAsync(long start, Memory<byte> destination, string tensor, CancellationToken cancellationToken)
+    {
+        var size = _options.RangeBytes;
+        var filled = 0;
+        while (filled < destination.Length)
+        {
+            var position = start + filled;
+            var window = Acquire(position / size, tensor);
+            try
+            {
+                await window.Fetch.WaitAsync(cancellationToken);
+                var offset = (int)(position - (window.Index * size));
+                var count = Math.Min(destination.Length - filled, window.Length - offset);
+                window.Buffer.AsSpan(offset, count).CopyTo(destination.Span[filled..]);
+                filled += count;
+            }
+            finally
+            {
+                lock (_gate)
+                {
+                    window.Users--;
+                }
+            }
+        }
+    }
+
+    /// <summary>Finds or starts the fetch of window <paramref name="index"/> (marked in use), and fetches ahead.</summary>
+    private Window Acquire(long index, string tensor)
+    {
+        lock (_gate)
+        {
+            if (!_windows.TryGetValue(index, out var window) || window.Fetch.IsFaulted || window.Fetch.IsCanceled)
+            {
+                _windows.Remove(index);
+                window = StartFetch(index, tensor, evictAhead: true)!;
+            }
+
+            window.Users++;
+            window.LastUse = ++_useClock;
+            var last = (Length - 1) / _options.RangeBytes;
+            for (var ahead = index + 1; ahead <= Math.Min(last, index + _options.ReadAheadWindows); ahead++)
+            {
+                if (!_windows.ContainsKey(ahead) && StartFetch(ahead, tensor, evictAhead: false) is null)
+                {
+                    break;
+                }
+            }
+
+            return window;
+        }
+    }
+
+    /// <summary>Starts fetching a window into a free or evicted buffer; under <see cref="_gate"/>. Null when a
+    /// read-ahead would need to evict a window still wanted.</summary>
+    private Window? StartFetch(long index, string tensor, bool evictAhead)
+    {
+        var capacity = _options.ReadAheadWindows + 2;
+        if (!_freeWindowBuffers.TryPop(out var buffer) && _windows.Count >= capacity)
+        {
+            // Evict the least recently used idle window; a read-ahead only evicts windows behind the one it serves.
+            var victim = _windows.Values
+                .Where(w => w.Users == 0 && w.Fetch.IsCompleted && (evictAhead || w.Index < index - _options.ReadAheadWindows))
+                .MinBy(w => w.LastUse);
+            if (victim is not null)
+            {
+                _windows.Remove(victim.Index);
+                buffer = victim.Buffer;
+            }
+            else if (!evictAhead)
+            {
+                return null;
+            }
+        }
+
+        buffer ??= GC.AllocateUninitializedArray<byte>(_options.RangeBytes);
+        var begin = index * _options.RangeBytes;
+        var window = new Window(index, buffer, (int)Math.Min(_options.RangeBytes, Length - begin));
+        window.Fetch = ThrottledReadAsync(begin, buffer.AsMemory(0, window.Length), tensor, _disposed.Token);
+        _windows[index] = window;
+        return window;
     }
 
     internal static string NameOf(BlobClient blob) => $"{blob.BlobContainerName}/{blob.Name}";
@@ -201,6 +328,21 @@ public sealed class BlobSource : ICheckpointSource
                 ArrayPool<byte>.Shared.Return(buffer);
             }
         }
+    }
+
+    private sealed class Window(long index, byte[] buffer, int length)
+    {
+        public long Index { get; } = index;
+
+        public byte[] Buffer { get; } = buffer;
+
+        public int Length { get; } = length;
+
+        public Task Fetch { get; set; } = Task.CompletedTask;
+
+        public int Users { get; set; }
+
+        public long LastUse { get; set; }
     }
 
     private static long ParseTotalLength(string? contentRange, long contentLength)
