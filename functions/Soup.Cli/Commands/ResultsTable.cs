@@ -33,7 +33,7 @@ public static class ResultsTable
             var best = round.Members.Max(m => m.Accuracy);
             var mean = round.Members.Average(m => m.Accuracy);
             table.AddRow($"{round.Round}", "members: mean / best", "", "", $"{mean:P2} / {best:P2}", "");
-            table.AddRow($"{round.Round}", "SOUP (uniform)", "", "", $"{round.SoupAccuracy:P2}", $"{round.SoupLoss:F4}");
+            table.AddRow($"{round.Round}", "SOUP", "", "", $"{round.SoupAccuracy:P2}", $"{round.SoupLoss:F4}");
             table.AddEmptyRow();
         }
 
