@@ -141,7 +141,11 @@ public static class MergeBenchmark
             double? blobEngine = null, blobBaseline = null;
             if (options.BlobConnectionString is { } connection)
             {
-                var blobOptions = engineOptions with { ChunkElements = options.BlobChunkElements, PipelineDepth = options.BlobPipelineDepth };
+                var blobOptions = engineOptions with
+                {
+                    ChunkElements = options.BlobChunkElements ?? engineOptions.ChunkElements,
+                    PipelineDepth = options.BlobPipelineDepth ?? engineOptions.PipelineDepth,
+                };
                 (blobEngine, blobBaseline) = await RunBlobAsync(connection, folder, options, blobOptions, output, cancellationToken);
             }
 
@@ -284,15 +288,6 @@ public static class MergeBenchmark
             long peakRss = 0, startRss = 0;
             for (var r = 0; r < options.Repeats; r++)
             {
-                stopwatch.Restart();
-                await Task.WhenAll(Enumerable.Range(0, members.Length).Select(i => container.GetBlobClient($"members/{i}.safetensors")
-                    .DownloadToAsync(Stream.Null, new BlobDownloadToOptions { TransferOptions = transfer }, cancellationToken)));
-                downloads.Add(stopwatch.Elapsed.TotalSeconds);
-                stopwatch.Restart();
-                await container.GetBlobClient("baseline/upload.safetensors")
-                    .UploadAsync(members[0], new BlobUploadOptions { TransferOptions = transfer }, cancellationToken);
-                uploads.Add(stopwatch.Elapsed.TotalSeconds);
-
                 GC.Collect();
                 using var probe = PeakMemoryProbe.Start();
                 stopwatch.Restart();
@@ -318,6 +313,15 @@ public static class MergeBenchmark
                 engines.Add(stopwatch.Elapsed.TotalSeconds);
                 peakRss = Math.Max(peakRss, probe.Peak());
                 startRss = Math.Max(startRss, probe.StartRss);
+
+                stopwatch.Restart();
+                await Task.WhenAll(Enumerable.Range(0, members.Length).Select(i => container.GetBlobClient($"members/{i}.safetensors")
+                    .DownloadToAsync(Stream.Null, new BlobDownloadToOptions { TransferOptions = transfer }, cancellationToken)));
+                downloads.Add(stopwatch.Elapsed.TotalSeconds);
+                stopwatch.Restart();
+                await container.GetBlobClient("baseline/upload.safetensors")
+                    .UploadAsync(members[0], new BlobUploadOptions { TransferOptions = transfer }, cancellationToken);
+                uploads.Add(stopwatch.Elapsed.TotalSeconds);
             }
 
             var engine = Median(engines);

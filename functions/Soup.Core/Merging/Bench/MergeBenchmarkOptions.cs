@@ -49,11 +49,11 @@ public sealed record MergeBenchmarkOptions
     /// next to a plain download + upload of the same bytes; none when null.</summary>
     public string? BlobConnectionString { get; init; }
 
-    /// <summary>Engine chunk size for the blob run (default 2^20: 4 MiB ranged reads of F32).</summary>
-    public int BlobChunkElements { get; init; } = 1 << 20;
+    /// <summary>Engine chunk size for the blob run (default: as for files; blob sources coalesce small reads).</summary>
+    public int? BlobChunkElements { get; init; }
 
-    /// <summary>Engine chunks in flight for the blob run (default 8: 8 × members ranged reads in parallel).</summary>
-    public int BlobPipelineDepth { get; init; } = 8;
+    /// <summary>Engine chunks in flight for the blob run (default: as for files).</summary>
+    public int? BlobPipelineDepth { get; init; }
 
     /// <summary>Member size for the blob run (default: min(<see cref="MemberBytes"/>, 256 MiB)).</summary>
     public long? BlobMemberBytes { get; init; }
