@@ -13,7 +13,7 @@ public static class BenchCommand
         var members = new Option<int>("--members") { Description = "How many member checkpoints.", DefaultValueFactory = _ => 4 };
         var size = new Option<string>("--size") { Description = "Size of each member, e.g. 1GB or 256MB.", DefaultValueFactory = _ => "1GB" };
         var dtype = new Option<string>("--dtype") { Description = "Storage dtype of the synthetic tensors.", DefaultValueFactory = _ => "F32" };
-        var repeats = new Option<int>("--repeats") { Description = "Timed repetitions of each contender (the best is reported).", DefaultValueFactory = _ => 3 };
+        var repeats = new Option<int>("--repeats") { Description = "Timed repetitions of each contender (medians are reported; the engine's first, cold run on its own line).", DefaultValueFactory = _ => 3 };
         var workDir = new Option<string?>("--work-dir") { Description = "Where the synthetic files go (default: a temporary folder)." };
         var noPython = new Option<bool>("--no-python") { Description = "Skip the numpy and PyTorch baselines." };
         var blob = new Option<bool>("--blob") { Description = "Also merge blob to blob on the configured storage (Azurite locally) next to a plain download + upload." };

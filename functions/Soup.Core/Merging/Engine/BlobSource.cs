@@ -20,8 +20,8 @@ public sealed record BlobSourceOptions
 
     /// <summary>
     /// Windows fetched ahead of the one being read (default 2; 0 turns read-ahead off, every read is then its own
-    /// ranged requests). Memory per source is about (this + 2) × <see cref="RangeBytes"/>, more while more reads
-    /// than that are in flight at once.
+    /// ranged requests). Memory per source is about (this + 1) × <see cref="RangeBytes"/> (24 MiB by default), more
+    /// while more reads than that are in flight at once.
     /// </summary>
     public int ReadAheadWindows { get; init; } = 2;
 
@@ -232,7 +232,7 @@ public sealed class BlobSource : ICheckpointSource
     /// read-ahead would need to evict a window still wanted.</summary>
     private Window? StartFetch(long index, string tensor, bool evictAhead)
     {
-        var capacity = _options.ReadAheadWindows + 2;
+        var capacity = _options.ReadAheadWindows + 1;
         if (!_freeWindowBuffers.TryPop(out var buffer) && _windows.Count >= capacity)
         {
             // Evict the least recently used idle window; a read-ahead only evicts windows behind the one it serves.

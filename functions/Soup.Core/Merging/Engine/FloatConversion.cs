@@ -77,18 +77,31 @@ internal static class FloatConversion
     }
 
     /// <summary>Counts NaN and ±Inf values; one vectorized pass when there are none.</summary>
+    /// <remarks>Compiled fully optimized on first use (System.Numerics.Tensors is not precompiled, so its kernels start
+    /// slow in a fresh process); x − x is 0 for finite x and NaN otherwise, so one sum tells whether to count.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static long CountNonFinite<T>(ReadOnlySpan<T> values)
-        where T : System.Numerics.IFloatingPointIeee754<T>
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        if (TensorPrimitives.IsFiniteAll(values))
+        var i = 0;
+        var clean = true;
+        if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported && values.Length >= Vector256<T>.Count)
         {
-            return 0;
+            ref var first = ref MemoryMarshal.GetReference(values);
+            var sum = Vector256<T>.Zero;
+            for (; i <= values.Length - Vector256<T>.Count; i += Vector256<T>.Count)
+            {
+                var v = Vector256.LoadUnsafe(ref first, (nuint)i);
+                sum += v - v;
+            }
+
+            clean = Vector256.EqualsAll(sum, sum);
         }
 
         long count = 0;
-        foreach (var value in values)
+        for (var j = clean ? i : 0; j < values.Length; j++)
         {
-            if (!T.IsFinite(value))
+            if (!T.IsFinite(values[j]))
             {
                 count++;
             }

@@ -23,7 +23,9 @@ namespace Soup.Core.Merging.Engine;
 /// about (inputs + 2) × largest tensor × 4 bytes per chunk in flight (at most 2). Three stages overlap, linked by
 /// channels over a fixed pool of chunk buffers: reads for the next chunks (all inputs at once; remote sources in
 /// parallel ranged requests), the method on the current chunk, and writing of the previous one. Memory is therefore
-/// flat: <see cref="MergeEngineSummary.BufferBytes"/>, whatever the model size.</para>
+/// flat whatever the model size: <see cref="MergeEngineSummary.BufferBytes"/> for the engine, plus what sources and
+/// sinks hold (none for files; <see cref="BlobSourceOptions"/> read-ahead windows, <see cref="BlockBlobSinkOptions"/>
+/// blocks in flight).</para>
 /// <para><b>Numerics.</b> F16, BF16 and F32 are converted to F32 for the method (exact), F64 too unless
 /// <see cref="MergeEngineOptions.AccumulateInF64"/>; results are written in <see cref="MergeEngineOptions.OutputDtype"/>
 /// or the input's dtype, rounding to nearest even. Integer and BOOL tensors follow

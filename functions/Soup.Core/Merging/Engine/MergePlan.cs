@@ -180,10 +180,12 @@ internal sealed class MergePlan
             return (int)Math.Clamp(largest, 1, options.ChunkElements);
         }
 
-        if (merged.Elements > Array.MaxLength)
+        // Whole-tensor buffers are float (double) arrays also seen as bytes, so they must stay under 2 GiB.
+        var limit = int.MaxValue / (merged.Kind == TensorKind.Double ? sizeof(double) : sizeof(float));
+        if (merged.Elements > limit)
         {
             throw new NotSupportedException(
-                $"Tensor '{merged.Name}' has {merged.Elements} elements, too many to pass whole to method '{method.Name}', which is not elementwise (at most {Array.MaxLength}).");
+                $"Tensor '{merged.Name}' has {merged.Elements} elements, too many to pass whole to method '{method.Name}', which is not elementwise (at most {limit}).");
         }
 
         return (int)Math.Max(1, merged.Elements);

@@ -5,12 +5,14 @@ using Azure.Storage.Blobs;
 namespace Soup.Core.Tests.Merging.Engine;
 
 /// <summary>
-/// The local Azurite blob service (UseDevelopmentStorage=true, 127.0.0.1:10000). When it is not reachable every test
-/// using it fails with a message saying how to start it: CI starts it, so a silent skip would hide a broken set-up.
+/// The local Azurite blob service (UseDevelopmentStorage=true, 127.0.0.1:10000; SOUP_TEST_BLOB_CONNECTION overrides it).
+/// When it is not reachable every test using it fails with a message saying how to start it: CI starts it, so a silent
+/// skip would hide a broken set-up.
 /// </summary>
 public sealed class AzuriteFixture : IAsyncLifetime
 {
-    public const string ConnectionString = "UseDevelopmentStorage=true";
+    public static readonly string ConnectionString =
+        Environment.GetEnvironmentVariable("SOUP_TEST_BLOB_CONNECTION") is { Length: > 0 } custom ? custom : "UseDevelopmentStorage=true";
 
     private readonly List<BlobContainerClient> _containers = [];
     private Exception? _unreachable;
