@@ -102,6 +102,11 @@ public static class MergeCommand
 
         try
         {
+            if (target.IsBlob)
+            {
+                await storage.Checkpoints.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+            }
+
             var summary = await new CheckpointMerger(storage.Container).MergeAsync(
                 members, baseLocation, target, args.Parameters, options, shardBytes, cancellationToken);
             var seconds = summary.Elapsed.TotalSeconds;
