@@ -1,0 +1,115 @@
+using Azure.Storage.Blobs;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Soup.Core;
+using Soup.Core.Jobs;
+using Soup.Core.Storage;
+using Soup.Jobs;
+
+namespace Soup.EndToEnd.Tests;
+
+/// <summary>
+/// The worker's job handling on Azurite with real training: a crashed worker's job is retried, a finished job
+/// redelivered writes nothing new, and a job that keeps failing to finish is recorded as failed.
+/// </summary>
+[Collection(TorchCollection.Name)]
+public sealed class JobHandlingTests(AzuriteEngineFixture fixture) : IClassFixture<AzuriteEngineFixture>
+{
+    [Fact]
+    public async Task Worker_JobOfACrashedWorker_IsRetriedAndCompleted()
+    {
+        var configuration = fixture.NewConfiguration(workers: 0);
+        using var host = BuildWorker(configuration, maxDeliveries: 5);
+        var storage = host.Services.GetRequiredService<SoupStorage>();
+        await storage.EnsureCreatedAsync(TestContext.Current.CancellationToken);
+        var job = TinyTrainJob("crash");
+        await storage.SendJobAsync(job, TestContext.Current.CancellationToken);
+
+        // A worker takes the job and dies: it never deletes the message, which reappears after its lease.
+        var taken = await storage.Jobs.ReceiveMessageAsync(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+        Assert.NotNull(taken.Value);
+
+        await host.StartAsync(TestContext.Current.CancellationToken);
+        var output = storage.Checkpoints.GetBlobClient(JobRunner.OutputBlob(job));
+        await WaitUntilAsync(async () => (await output.ExistsAsync()).Value);
+        await host.StopAsync(TestContext.Current.CancellationToken);
+
+        var left = await storage.Jobs.PeekMessagesAsync(cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Empty(left.Value);
+    }
+
+    [Fact]
+    public async Task Runner_FinishedJobRedelivered_WritesNothingNew()
+    {
+        using var host = BuildWorker(fixture.NewConfiguration(workers: 0), maxDeliveries: 5);
+        var storage = host.Services.GetRequiredService<SoupStorage>();
+        await storage.EnsureCreatedAsync(TestContext.Current.CancellationToken);
+        var runner = host.Services.GetRequiredService<JobRunner>();
+        var job = TinyTrainJob("twice");
+
+        await runner.RunAsync(job, TestContext.Current.CancellationToken);
+        var blob = storage.Checkpoints.GetBlobClient(JobRunner.OutputBlob(job));
+        var first = (await blob.GetPropertiesAsync(cancellationToken: TestContext.Current.CancellationToken)).Value;
+        await runner.RunAsync(job, TestContext.Current.CancellationToken);
+        var second = (await blob.GetPropertiesAsync(cancellationToken: TestContext.Current.CancellationToken)).Value;
+
+        Assert.Equal(first.ETag, second.ETag);
+        Assert.Equal(first.LastModified, second.LastModified);
+    }
+
+    [Fact]
+    public async Task Service_JobDeliveredTooOften_IsRecordedAsFailedAndDropped()
+    {
+        using var host = BuildWorker(fixture.NewConfiguration(workers: 0), maxDeliveries: 1);
+        var storage = host.Services.GetRequiredService<SoupStorage>();
+        await storage.EnsureCreatedAsync(TestContext.Current.CancellationToken);
+        var job = TinyTrainJob("poison");
+        await storage.SendJobAsync(job, TestContext.Current.CancellationToken);
+        _ = await storage.Jobs.ReceiveMessageAsync(TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken);
+        await Task.Delay(1500, TestContext.Current.CancellationToken);
+        var second = (await storage.Jobs.ReceiveMessageAsync(cancellationToken: TestContext.Current.CancellationToken)).Value;
+        Assert.Equal(2, second.DequeueCount);
+
+        var service = host.Services.GetServices<IHostedService>().OfType<QueueJobService>().Single();
+        await service.HandleAsync(second, TestContext.Current.CancellationToken);
+
+        var record = await storage.ReadJsonAsync(
+            CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.FailureFile), SoupJson.Default.FailureRecord, TestContext.Current.CancellationToken);
+        Assert.Contains("delivered 2 times", record.Reason, StringComparison.Ordinal);
+        Assert.False(await storage.Checkpoints.GetBlobClient(JobRunner.OutputBlob(job)).ExistsAsync(TestContext.Current.CancellationToken));
+        Assert.Empty((await storage.Jobs.PeekMessagesAsync(cancellationToken: TestContext.Current.CancellationToken)).Value);
+    }
+
+    private IHost BuildWorker(IConfiguration configuration, int maxDeliveries)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddConfiguration(configuration);
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["MaxDeliveries"] = maxDeliveries.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["JobVisibilityTimeout"] = "00:00:10",
+        });
+        builder.Services.AddSoupJobs(builder.Configuration);
+        return builder.Build();
+    }
+
+    private static TrainJob TinyTrainJob(string pipeline) => new()
+    {
+        PipelineId = pipeline + "-" + Guid.NewGuid().ToString("N")[..8],
+        Slot = CheckpointLayout.InitSlot,
+        Model = "cnn-small",
+        Data = new DataRef("tiny", "train", null, 0.2, 1),
+        Settings = new TrainSettings(Steps: 5, BatchSize: 16, LearningRate: 0.05, Momentum: 0.9, WeightDecay: 0, Seed: 3),
+    };
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out waiting for the job's output");
+            await Task.Delay(250);
+        }
+    }
+}
