@@ -13,7 +13,7 @@ internal static class MergeMembers
         var reference = ToDictionary(members[0], names[0]);
         foreach (var tensor in members[0])
         {
-            if (tensor.Dtype.IsFloatingPoint() && !MeanAccumulator.Averages(tensor.Dtype))
+            if (tensor.Dtype.IsFloatingPoint() && !Merging.Engine.FloatConversion.IsMergeable(tensor.Dtype))
             {
                 throw new NotSupportedException($"Tensor '{tensor.Name}' in '{names[0]}' has dtype {tensor.Dtype}; averaging float8 tensors is not supported.");
             }
