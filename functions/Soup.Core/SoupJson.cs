@@ -9,4 +9,5 @@ namespace Soup.Core;
 [JsonSerializable(typeof(Job))]
 [JsonSerializable(typeof(EvaluationReport))]
 [JsonSerializable(typeof(FailureRecord))]
+[JsonSerializable(typeof(JobProgress))]
 public sealed partial class SoupJson : JsonSerializerContext;

@@ -15,8 +15,15 @@ public static class JobPlanner
         Model = spec.Model,
         Data = TrainData(spec),
         InitCheckpoint = null,
-        Settings = new TrainSettings(
-            spec.Init.PretrainSteps, spec.Members.BatchSize, spec.Init.LearningRate, spec.Members.Momentum, spec.Members.WeightDecay, MemberSeed(spec, 0, 0)),
+        Settings = new TrainSettings
+        {
+            Steps = spec.Init.PretrainSteps,
+            BatchSize = spec.Members.BatchSize,
+            LearningRate = spec.Init.LearningRate,
+            Momentum = spec.Members.Momentum,
+            WeightDecay = spec.Members.WeightDecay,
+            Seed = MemberSeed(spec, 0, 0),
+        },
     };
 
     /// <summary>The fine-tuning jobs of a round, all starting from <paramref name="init"/>.</summary>
@@ -28,24 +35,35 @@ public static class JobPlanner
             Model = spec.Model,
             Data = TrainData(spec),
             InitCheckpoint = init,
-            Settings = new TrainSettings(
-                spec.Members.Steps,
-                spec.Members.BatchSize,
-                LearningRate(spec, m),
-                spec.Members.Momentum,
-                spec.Members.WeightDecay,
-                MemberSeed(spec, round, m)),
+            Settings = new TrainSettings
+            {
+                Steps = spec.Members.Steps,
+                BatchSize = spec.Members.BatchSize,
+                LearningRate = LearningRate(spec, m),
+                Momentum = spec.Members.Momentum,
+                WeightDecay = spec.Members.WeightDecay,
+                Seed = MemberSeed(spec, round, m),
+            },
         })];
 
-    /// <summary>The evaluation job of a round: every member and the soup, on the spec's evaluation split.</summary>
-    public static EvaluateJob Evaluation(PipelineSpec spec, string pipelineId, int round, IReadOnlyList<string> checkpoints) => new()
+    /// <summary>
+    /// The evaluation job of a round: every member and the soup on the spec's evaluation split (the primary split), with
+    /// the members' ensemble and diversity, and the midpoint connectivity of the first two members.
+    /// </summary>
+    public static EvaluateJob Evaluation(PipelineSpec spec, string pipelineId, int round, IReadOnlyList<string> checkpoints)
     {
-        PipelineId = pipelineId,
-        Slot = CheckpointLayout.EvaluationSlot(round),
-        Model = spec.Model,
-        Data = new DataRef(spec.Data.Dataset, spec.Data.EvalSplit, spec.Data.EvalLimit, spec.Data.ValidationFraction, spec.Seed),
-        Checkpoints = checkpoints,
-    };
+        var members = checkpoints.Count - 1;
+        return new EvaluateJob
+        {
+            PipelineId = pipelineId,
+            Slot = CheckpointLayout.EvaluationSlot(round),
+            Model = spec.Model,
+            Checkpoints = checkpoints,
+            Splits = [new EvaluationSplit(spec.Data.EvalSplit, EvaluationData(spec))],
+            Ensemble = members >= 2 ? [.. Enumerable.Range(0, members)] : null,
+            Connectivity = members >= 2 ? [new CheckpointPair(0, 1)] : null,
+        };
+    }
 
     /// <summary>Member <paramref name="member"/>'s learning rate: the spec's list, cycled.</summary>
     public static double LearningRate(PipelineSpec spec, int member) => spec.Members.LearningRates[member % spec.Members.LearningRates.Count];
@@ -54,6 +72,21 @@ public static class JobPlanner
     public static int MemberSeed(PipelineSpec spec, int round, int member) =>
         unchecked((spec.Seed * 100_000) + (round * 1_000) + member) & int.MaxValue;
 
-    private static DataRef TrainData(PipelineSpec spec) =>
-        new(spec.Data.Dataset, "train", spec.Data.TrainLimit, spec.Data.ValidationFraction, spec.Seed);
+    private static DataRef TrainData(PipelineSpec spec) => new()
+    {
+        Dataset = spec.Data.Dataset,
+        Part = DataParts.In,
+        Limit = spec.Data.TrainLimit,
+        HoldoutFraction = spec.Data.ValidationFraction,
+        SplitSeed = spec.Seed,
+    };
+
+    private static DataRef EvaluationData(PipelineSpec spec) => new()
+    {
+        Dataset = spec.Data.Dataset,
+        Part = spec.Data.EvalSplit == "validation" ? DataParts.Out : DataParts.Test,
+        Limit = spec.Data.EvalLimit,
+        HoldoutFraction = spec.Data.ValidationFraction,
+        SplitSeed = spec.Seed,
+    };
 }

@@ -137,7 +137,8 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineSpec, Pipeli
 
     private static RoundResult Summarize(int round, string init, IReadOnlyList<TrainJob> members, EvaluationReport report, string soup)
     {
-        var scores = report.Scores.ToDictionary(s => s.Checkpoint);
+        var split = report.PrimarySplit;
+        var scores = report.Scores.Where(s => s.Split == split).ToDictionary(s => s.Checkpoint);
         CheckpointScore Score(string blob) => scores.TryGetValue(blob, out var s)
             ? s
             : throw new PipelineFailedException($"round {round}: the evaluation report has no score for '{blob}'");
@@ -149,7 +150,7 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineSpec, Pipeli
             return new MemberResult(m, job.Settings.LearningRate, job.Settings.Seed, blob, score.Accuracy, score.Loss);
         }).ToList();
         var soupScore = Score(soup);
-        return new RoundResult(round, init, memberResults, soup, soupScore.Accuracy, soupScore.Loss, report.Split);
+        return new RoundResult(round, init, memberResults, soup, soupScore.Accuracy, soupScore.Loss, split);
     }
 
     private static Dictionary<string, string> SoupMetadata(string id, int round, PipelineSpec spec, string init) => new()

@@ -99,8 +99,8 @@ public sealed class JobHandlingTests(AzuriteEngineFixture fixture) : IClassFixtu
         PipelineId = pipeline + "-" + Guid.NewGuid().ToString("N")[..8],
         Slot = CheckpointLayout.InitSlot,
         Model = "cnn-small",
-        Data = new DataRef("tiny", "train", null, 0.2, 1),
-        Settings = new TrainSettings(Steps: 5, BatchSize: 16, LearningRate: 0.05, Momentum: 0.9, WeightDecay: 0, Seed: 3),
+        Data = new DataRef { Dataset = "tiny", Part = DataParts.In, HoldoutFraction = 0.2, SplitSeed = 1 },
+        Settings = new TrainSettings { Steps = 5, BatchSize = 16, LearningRate = 0.05, Momentum = 0.9, Seed = 3 },
     };
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition)

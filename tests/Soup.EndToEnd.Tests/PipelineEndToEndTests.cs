@@ -97,9 +97,9 @@ public sealed class PipelineEndToEndTests(AzuriteEngineFixture fixture) : IClass
         var soup = await ReadAsync(container, soupBlob);
         AssertIsElementWiseMean([.. members.Select(m => new SafetensorsContent(m, new Dictionary<string, string>()))], soup);
 
-        var scores = members.Select((_, m) => new Core.Jobs.CheckpointScore(CheckpointLayout.Blob(id, CheckpointLayout.MemberSlot(1, m), CheckpointLayout.CheckpointFile), 0.5 + (m / 10.0), 1))
-            .Append(new Core.Jobs.CheckpointScore(soupBlob, 0.9, 0.5)).ToList();
-        var report = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Core.Jobs.EvaluationReport("test", 200, scores), Core.SoupJson.Default.EvaluationReport);
+        var scores = members.Select((_, m) => new Core.Jobs.CheckpointScore(CheckpointLayout.Blob(id, CheckpointLayout.MemberSlot(1, m), CheckpointLayout.CheckpointFile), "test", 0.5 + (m / 10.0), 1))
+            .Append(new Core.Jobs.CheckpointScore(soupBlob, "test", 0.9, 0.5)).ToList();
+        var report = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Core.Jobs.EvaluationReport { Splits = [new("test", 200)], Scores = scores }, Core.SoupJson.Default.EvaluationReport);
         await container.GetBlobClient(CheckpointLayout.Blob(id, CheckpointLayout.EvaluationSlot(1), CheckpointLayout.EvaluationFile)).UploadAsync(new BinaryData(report), TestContext.Current.CancellationToken);
 
         var view = await WaitAsync(engine.Client, id);

@@ -56,7 +56,7 @@ public sealed class JobPlannerTests
         {
             Assert.Equal(Id, j.PipelineId);
             Assert.Equal("p/round-03/soup/model.safetensors", j.InitCheckpoint);
-            Assert.Equal(new Soup.Core.Jobs.DataRef("digits", "train", 500, 0.25, 3), j.Data);
+            Assert.Equal(("digits", "idx", "in", 500, 0.25, 3), (j.Data.Dataset, j.Data.Layout, j.Data.Part, j.Data.Limit, j.Data.HoldoutFraction, j.Data.SplitSeed));
             Assert.Equal((9, 16, 0.8, 0.001), (j.Settings.Steps, j.Settings.BatchSize, j.Settings.Momentum, j.Settings.WeightDecay));
         });
         Assert.Equal($"{Id}/round-04/member-001", jobs[1].JobId);
@@ -73,7 +73,7 @@ public sealed class JobPlannerTests
         Assert.Null(job.InitCheckpoint);
         Assert.Equal(42, job.Settings.Steps);
         Assert.Equal(0.3, job.Settings.LearningRate);
-        Assert.Equal("train", job.Data.Split);
+        Assert.Equal("in", job.Data.Part);
     }
 
     [Fact]
@@ -86,6 +86,10 @@ public sealed class JobPlannerTests
 
         Assert.Equal("round-02/eval", job.Slot);
         Assert.Equal(checkpoints, job.Checkpoints);
-        Assert.Equal(new Soup.Core.Jobs.DataRef("fashion-mnist", "validation", 100, 0.1, 5), job.Data);
+        var split = Assert.Single(job.Splits);
+        Assert.Equal("validation", split.Name);
+        Assert.Equal(("fashion-mnist", "out", 100, 0.1, 5), (split.Data.Dataset, split.Data.Part, split.Data.Limit, split.Data.HoldoutFraction, split.Data.SplitSeed));
+        Assert.Equal([0, 1], job.Ensemble!);
+        Assert.Equal(new Soup.Core.Jobs.CheckpointPair(0, 1), Assert.Single(job.Connectivity!));
     }
 }

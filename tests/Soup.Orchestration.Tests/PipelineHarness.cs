@@ -197,11 +197,11 @@ internal sealed class PipelineHarness : IAsyncDisposable
                     _accuracies[checkpoint] = accuracy;
                 }
 
-                scores.Add(new CheckpointScore(checkpoint, accuracy, 1 - accuracy));
+                scores.Add(new CheckpointScore(checkpoint, job.Splits[0].Name, accuracy, 1 - accuracy));
             }
 
             scores.Reverse();
-            return new EvaluationReport(job.Data.Split, 1_000, scores);
+            return new EvaluationReport { Splits = [new SplitSize(job.Splits[0].Name, 1_000)], Scores = scores };
         }
     }
 

@@ -71,7 +71,7 @@ public sealed class PipelineOrchestratorTests
         Assert.Null(pretrain.InitCheckpoint);
         Assert.Equal(spec.Init.PretrainSteps, pretrain.Settings.Steps);
         Assert.Equal(spec.Init.LearningRate, pretrain.Settings.LearningRate);
-        Assert.Equal("train", pretrain.Data.Split);
+        Assert.Equal("in", pretrain.Data.Part);
 
         var init = CheckpointLayout.Blob(id, CheckpointLayout.InitSlot, CheckpointLayout.CheckpointFile);
         string?[] startsOf = [init, Soup(id, 1)];
@@ -85,7 +85,7 @@ public sealed class PipelineOrchestratorTests
 
             var evaluation = Assert.IsType<EvaluateJob>(Assert.Single(dispatches[2 * round]));
             Assert.Equal(CheckpointLayout.EvaluationSlot(round), evaluation.Slot);
-            Assert.Equal("validation", evaluation.Data.Split);
+            Assert.Equal("validation", Assert.Single(evaluation.Splits).Name);
             Assert.Equal([Member(id, round, 0), Member(id, round, 1), Member(id, round, 2), Soup(id, round)], evaluation.Checkpoints);
         }
     }

@@ -92,7 +92,8 @@ public sealed partial class JobRunner(SoupStorage storage, IOptions<WorkerOption
 
     private async Task EvaluateAsync(EvaluateJob job, string output, CancellationToken cancellationToken)
     {
-        using var data = LoadData(job.Data);
+        var split = job.Splits[0];
+        using var data = LoadData(split.Data);
         var checkpoints = new List<IReadOnlyList<TensorData>>();
         foreach (var blob in job.Checkpoints)
         {
@@ -100,8 +101,8 @@ public sealed partial class JobRunner(SoupStorage storage, IOptions<WorkerOption
         }
 
         var results = await Task.Run(() => Evaluator.Evaluate(job.Model, checkpoints, data), cancellationToken);
-        var scores = job.Checkpoints.Select((blob, i) => new CheckpointScore(blob, results[i].Accuracy, results[i].Loss)).ToList();
-        var report = new EvaluationReport(job.Data.Split, data.Count, scores);
+        var scores = job.Checkpoints.Select((blob, i) => new CheckpointScore(blob, split.Name, results[i].Accuracy, results[i].Loss)).ToList();
+        var report = new EvaluationReport { Splits = [new SplitSize(split.Name, data.Count)], Scores = scores };
         await storage.TryCreateJsonAsync(output, report, SoupJson.Default.EvaluationReport, cancellationToken);
     }
 
@@ -110,7 +111,13 @@ public sealed partial class JobRunner(SoupStorage storage, IOptions<WorkerOption
         var folder = Path.Combine(options.Value.DataRoot, data.Dataset);
         try
         {
-            return DatasetCatalog.Load(folder, data.Split, data.Limit, data.ValidationFraction, data.SplitSeed);
+            var split = data.Part switch
+            {
+                DataParts.In => DatasetCatalog.TrainSplit,
+                DataParts.Out => DatasetCatalog.ValidationSplit,
+                _ => DatasetCatalog.TestSplit,
+            };
+            return DatasetCatalog.Load(folder, split, data.Limit, data.HoldoutFraction, data.SplitSeed);
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
         {

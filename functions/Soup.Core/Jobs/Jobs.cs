@@ -17,11 +17,11 @@ public abstract record Job
     /// <summary>The job's folder under the pipeline.</summary>
     public required string Slot { get; init; }
 
-    /// <summary>The network (a model name the workers know).</summary>
+    /// <summary>The network (a model name the workers know: cnn-small, domainbed-mnist, resnet18, resnet50).</summary>
     public required string Model { get; init; }
 
-    /// <summary>The data the job reads.</summary>
-    public required DataRef Data { get; init; }
+    /// <summary>A hash of the pipeline spec the job comes from, recorded in the checkpoint's metadata (may be empty).</summary>
+    public string SpecHash { get; set; } = "";
 
     /// <summary>The deterministic job id.</summary>
     [JsonIgnore]
@@ -31,6 +31,9 @@ public abstract record Job
 /// <summary>Train (or fine-tune) one model and write its checkpoint.</summary>
 public sealed record TrainJob : Job
 {
+    /// <summary>The data the job trains on.</summary>
+    public required DataRef Data { get; init; }
+
     /// <summary>The checkpoint blob to start from; null starts from a random init seeded by the settings.</summary>
     public string? InitCheckpoint { get; init; }
 
@@ -38,24 +41,236 @@ public sealed record TrainJob : Job
     public required TrainSettings Settings { get; init; }
 }
 
-/// <summary>Evaluate checkpoints on a split and write an <see cref="EvaluationReport"/>.</summary>
+/// <summary>
+/// Evaluate checkpoints on named splits and write an <see cref="EvaluationReport"/>: every checkpoint's accuracy and
+/// loss on every split, and optionally the ensemble and diversity of a set of members and the midpoint connectivity of
+/// pairs.
+/// </summary>
 public sealed record EvaluateJob : Job
 {
     /// <summary>The checkpoint blobs to evaluate, in report order.</summary>
     public required IReadOnlyList<string> Checkpoints { get; init; }
+
+    /// <summary>The splits, each under the name the report uses; the first is the pipeline's primary split.</summary>
+    public required IReadOnlyList<EvaluationSplit> Splits { get; init; }
+
+    /// <summary>
+    /// Indices into <see cref="Checkpoints"/> of the members whose prediction ensemble and pairwise diversity are measured
+    /// (at least 2 to mean anything); null or empty: none.
+    /// </summary>
+    public IReadOnlyList<int>? Ensemble { get; set; }
+
+    /// <summary>Pairs of indices into <see cref="Checkpoints"/> whose weight midpoint is evaluated; null or empty: none.</summary>
+    public IReadOnlyList<CheckpointPair>? Connectivity { get; set; }
 }
 
-/// <summary>A dataset folder name, how its training files are split, and which split a job reads.</summary>
-public sealed record DataRef(string Dataset, string Split, int? Limit, double ValidationFraction, int SplitSeed);
+/// <summary>Where a dataset's files are laid out and how they are read.</summary>
+public static class DataLayouts
+{
+    /// <summary>MNIST-style IDX files (train-/t10k- images-idx3-ubyte and labels-idx1-ubyte, optionally .gz); no domains.</summary>
+    public const string Idx = "idx";
 
-/// <summary>SGD settings of one training job.</summary>
-public sealed record TrainSettings(int Steps, int BatchSize, double LearningRate, double Momentum, double WeightDecay, int Seed);
+    /// <summary>
+    /// IDX files cut into DomainBed-style rotated domains "0", "15", "30", "45", "60", "75" (degrees): each domain a
+    /// disjoint slice of the train and t10k images, rotated by its angle.
+    /// </summary>
+    public const string Rotated = "rotated";
 
-/// <summary>The report an evaluation job writes: one score per checkpoint, in the job's order.</summary>
-public sealed record EvaluationReport(string Split, int Count, IReadOnlyList<CheckpointScore> Scores);
+    /// <summary>Image folders <c>root/&lt;domain&gt;/&lt;class&gt;/*.jpg|png</c> (PACS, VLCS, OfficeHome, TerraIncognita, DomainNet).</summary>
+    public const string Folders = "folders";
+
+    /// <summary>Every layout.</summary>
+    public static IReadOnlyList<string> All { get; } = [Idx, Rotated, Folders];
+}
+
+/// <summary>Which part of each selected domain (or of an IDX dataset) a job reads.</summary>
+public static class DataParts
+{
+    /// <summary>The training part: everything but the held-out fraction (for IDX, of the train files).</summary>
+    public const string In = "in";
+
+    /// <summary>The held-out part, <see cref="DataRef.HoldoutFraction"/> of the examples: the validation split.</summary>
+    public const string Out = "out";
+
+    /// <summary>In and out together: a whole domain (for IDX, the whole train files).</summary>
+    public const string All = "all";
+
+    /// <summary>IDX only: the t10k files.</summary>
+    public const string Test = "test";
+
+    /// <summary>Every part.</summary>
+    public static IReadOnlyList<string> Every { get; } = [In, Out, All, Test];
+}
+
+/// <summary>
+/// The data a job reads: a dataset, its layout, the domains and the part of them. The split into in/out is a
+/// permutation seeded with <see cref="SplitSeed"/>, so every job of a pipeline sees the same split.
+/// </summary>
+public sealed record DataRef
+{
+    /// <summary>
+    /// The dataset: a folder name under the worker's data root (e.g. <c>fashion-mnist</c>), or
+    /// <c>blob:&lt;container&gt;/&lt;prefix&gt;</c> for files in blob storage, downloaded once and cached by the worker.
+    /// </summary>
+    public required string Dataset { get; init; }
+
+    /// <summary>A name from <see cref="DataLayouts"/>.</summary>
+    public string Layout { get; set; } = DataLayouts.Idx;
+
+    /// <summary>The domains read (rotated and folder layouts; must not be empty there); null for IDX.</summary>
+    public IReadOnlyList<string>? Domains { get; set; }
+
+    /// <summary>A name from <see cref="DataParts"/>.</summary>
+    public string Part { get; set; } = DataParts.In;
+
+    /// <summary>At most this many examples per domain (the first ones of the permuted part); null: all.</summary>
+    public int? Limit { get; set; }
+
+    /// <summary>The held-out fraction of each domain (of the train files for IDX), in [0, 1).</summary>
+    public double HoldoutFraction { get; set; } = 0.2;
+
+    /// <summary>Seeds the in/out permutation (and, for rotated data, the cut into domains).</summary>
+    public int SplitSeed { get; set; }
+}
+
+/// <summary>The optimizers a training job may use.</summary>
+public static class Optimizers
+{
+    /// <summary>SGD with (heavy-ball) momentum and L2 weight decay.</summary>
+    public const string Sgd = "sgd";
+
+    /// <summary>Adam with L2 weight decay.</summary>
+    public const string Adam = "adam";
+
+    /// <summary>AdamW (decoupled weight decay).</summary>
+    public const string AdamW = "adamw";
+
+    /// <summary>Every optimizer.</summary>
+    public static IReadOnlyList<string> All { get; } = [Sgd, Adam, AdamW];
+}
+
+/// <summary>Which weights a training job writes as its checkpoint.</summary>
+public static class WeightAverages
+{
+    /// <summary>The weights after the last step.</summary>
+    public const string None = "none";
+
+    /// <summary>DiWA's moving average: the uniform mean of the weights after each step from <see cref="TrainSettings.AverageStart"/> on.</summary>
+    public const string MovingAverage = "ma";
+
+    /// <summary>The exponential moving average of the weights, with <see cref="TrainSettings.EmaDecay"/>.</summary>
+    public const string Ema = "ema";
+
+    /// <summary>Every choice.</summary>
+    public static IReadOnlyList<string> All { get; } = [None, MovingAverage, Ema];
+}
+
+/// <summary>The settings of one training job.</summary>
+public sealed record TrainSettings
+{
+    /// <summary>A name from <see cref="Optimizers"/>.</summary>
+    public string Optimizer { get; set; } = Optimizers.Sgd;
+
+    /// <summary>Optimizer steps; at least 1.</summary>
+    public int Steps { get; set; } = 100;
+
+    /// <summary>Examples per step; at least 1 and at most the training data's size.</summary>
+    public int BatchSize { get; set; } = 64;
+
+    /// <summary>The learning rate; positive.</summary>
+    public double LearningRate { get; set; } = 0.01;
+
+    /// <summary>SGD momentum in [0, 1) (Adam and AdamW use their default betas).</summary>
+    public double Momentum { get; set; } = 0.9;
+
+    /// <summary>Weight decay; not negative (L2 for SGD and Adam, decoupled for AdamW).</summary>
+    public double WeightDecay { get; set; }
+
+    /// <summary>Dropout probability before the classifier head, in [0, 1).</summary>
+    public double Dropout { get; set; }
+
+    /// <summary>Seeds the initialisation (when no init checkpoint is given), the batch order, augmentation and dropout.</summary>
+    public int Seed { get; set; }
+
+    /// <summary>Train the classifier head only, the featurizer frozen (a linear probe, as DiWA and Ratatouille make their init).</summary>
+    public bool LinearProbe { get; set; }
+
+    /// <summary>A name from <see cref="WeightAverages"/>: which weights the job writes.</summary>
+    public string Average { get; set; } = WeightAverages.None;
+
+    /// <summary>The first step (1-based) whose weights the moving average includes.</summary>
+    public int AverageStart { get; set; } = 1;
+
+    /// <summary>The decay of the exponential moving average (used by <c>ema</c> and by the anchor), in (0, 1).</summary>
+    public double EmaDecay { get; set; } = 0.99;
+
+    /// <summary>
+    /// WARP's anchor: the weight of KL(model ‖ EMA of the model) added to the loss; 0 turns the anchor off.
+    /// </summary>
+    public double AnchorWeight { get; set; }
+
+    /// <summary>Per-class weights of the cross-entropy (one per class), or null for uniform: a classification stand-in for a reward.</summary>
+    public IReadOnlyList<double>? ClassWeights { get; set; }
+
+    /// <summary>Steps between resumption checkpoints; 0 lets the worker choose.</summary>
+    public int CheckpointEvery { get; set; }
+}
+
+/// <summary>A split an evaluation job scores, under a name (e.g. <c>env0_out</c>, <c>test</c>).</summary>
+public sealed record EvaluationSplit(string Name, DataRef Data);
+
+/// <summary>Two checkpoints, by index into the job's list.</summary>
+public sealed record CheckpointPair(int A, int B);
+
+/// <summary>The report an evaluation job writes.</summary>
+public sealed record EvaluationReport
+{
+    /// <summary>The splits, in the job's order, with their sizes.</summary>
+    public required IReadOnlyList<SplitSize> Splits { get; init; }
+
+    /// <summary>One score per checkpoint and split: checkpoint-major, in the job's orders.</summary>
+    public required IReadOnlyList<CheckpointScore> Scores { get; init; }
+
+    /// <summary>The prediction ensemble of the job's <see cref="EvaluateJob.Ensemble"/> members, per split; empty when none.</summary>
+    public IReadOnlyList<SplitScore> Ensemble { get; init; } = [];
+
+    /// <summary>The members' mean pairwise diversity, per split; empty when no ensemble was asked for.</summary>
+    public IReadOnlyList<DiversityScore> Diversity { get; init; } = [];
+
+    /// <summary>The midpoint check of each pair, per split; empty when none was asked for.</summary>
+    public IReadOnlyList<ConnectivityScore> Connectivity { get; init; } = [];
+
+    /// <summary>The name of the first (primary) split.</summary>
+    [JsonIgnore]
+    public string PrimarySplit => Splits.Count > 0 ? Splits[0].Name : "";
+}
+
+/// <summary>A split's name and example count.</summary>
+public sealed record SplitSize(string Name, int Count);
 
 /// <summary>The accuracy and mean cross-entropy of one checkpoint on a split.</summary>
-public sealed record CheckpointScore(string Checkpoint, double Accuracy, double Loss);
+public sealed record CheckpointScore(string Checkpoint, string Split, double Accuracy, double Loss);
+
+/// <summary>The accuracy and mean cross-entropy of a prediction ensemble (mean of softmax outputs) on a split.</summary>
+public sealed record SplitScore(string Split, int Members, double Accuracy, double Loss);
+
+/// <summary>
+/// Diversity of the ensemble members on a split, averaged over every pair: the disagreement rate (share of examples
+/// the two predict differently) and DiWA's ratio-error (see <c>DiversityMetrics</c> in the worker for the definition).
+/// </summary>
+public sealed record DiversityScore(string Split, int Pairs, double Disagreement, double RatioError);
+
+/// <summary>
+/// Linear connectivity of a pair on a split: the accuracy of their weight midpoint against the mean of their accuracies
+/// (<see cref="Gap"/> = endpoint mean − midpoint; near zero or negative when the two are linearly connected).
+/// </summary>
+public sealed record ConnectivityScore(string Split, int A, int B, double MidpointAccuracy, double MidpointLoss, double EndpointMeanAccuracy, double Gap);
+
+/// <summary>
+/// What a training job reports while it runs, written (overwritten) at the slot's <c>progress.json</c> so the
+/// orchestration and the user can see it.
+/// </summary>
+public sealed record JobProgress(string JobId, int Step, int TotalSteps, double Loss, double ImagesPerSecond, string Worker, DateTimeOffset UpdatedAt);
 
 /// <summary>What a worker writes when a job fails for good: the orchestration sees the reason.</summary>
 public sealed record FailureRecord(string JobId, string Reason, string Worker, DateTimeOffset FailedAt);

@@ -18,6 +18,12 @@ public static class CheckpointLayout
     /// <summary>File name of a failure record.</summary>
     public const string FailureFile = "failed.json";
 
+    /// <summary>File name of a training job's progress report (overwritten while it runs; completes nothing).</summary>
+    public const string ProgressFile = "progress.json";
+
+    /// <summary>File name of a training job's resumption checkpoint (overwritten periodically; completes nothing).</summary>
+    public const string ResumeFile = "resume.safetensors";
+
     /// <summary>The slot of the pretraining job that makes the shared init.</summary>
     public const string InitSlot = "init";
 

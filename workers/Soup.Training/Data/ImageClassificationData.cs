@@ -3,13 +3,14 @@ using static TorchSharp.torch;
 namespace Soup.Training;
 
 /// <summary>Labelled grayscale images held as CPU tensors; dispose it to free the native memory.</summary>
-public sealed class ImageClassificationData : IDisposable
+public sealed class ImageClassificationData : ILabelledImages
 {
-    private ImageClassificationData(Tensor images, Tensor labels)
+    private ImageClassificationData(Tensor images, Tensor labels, int classes)
     {
         Images = images.DetachFromDisposeScope();
         Labels = labels.DetachFromDisposeScope();
         Count = (int)labels.shape[0];
+        Shape = new ModelShape((int)images.shape[1], (int)images.shape[2], (int)images.shape[3], classes);
     }
 
     /// <summary>Images as float32 [N, 1, rows, columns]: pixels scaled to [0, 1], then normalised.</summary>
@@ -20,6 +21,26 @@ public sealed class ImageClassificationData : IDisposable
 
     /// <summary>The number of examples, N.</summary>
     public int Count { get; }
+
+    /// <inheritdoc />
+    public ModelShape Shape { get; }
+
+    /// <inheritdoc />
+    public (Tensor Images, Tensor Labels) Batch(long[] indices, Random? augment)
+    {
+        using var index = tensor(indices);
+        return (Images.index_select(0, index), Labels.index_select(0, index));
+    }
+
+    /// <summary>Wraps tensors already decoded (images float32 [N, C, H, W], labels int64 [N]); takes ownership of them.</summary>
+    public static ImageClassificationData FromTensors(Tensor images, Tensor labels, int classes)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(labels);
+        if (images.dim() != 4 || labels.dim() != 1 || images.shape[0] != labels.shape[0])
+            throw new ArgumentException($"Images must be [N, C, H, W] and labels [N]; got [{string.Join(", ", images.shape)}] and [{string.Join(", ", labels.shape)}].");
+        return new ImageClassificationData(images, labels, classes);
+    }
 
     /// <summary>Builds the data set from decoded IDX content, keeping every example in order.</summary>
     /// <exception cref="ArgumentException">The label count differs from the image count.</exception>
@@ -58,7 +79,8 @@ public sealed class ImageClassificationData : IDisposable
         }
         return new ImageClassificationData(
             tensor(pixels, [indices.Count, 1, images.Rows, images.Columns]),
-            tensor(targets, [indices.Count]));
+            tensor(targets, [indices.Count]),
+            SmallCnn.ClassCount);
     }
 
     /// <summary>Frees the tensors.</summary>

@@ -9,7 +9,7 @@ namespace Soup.Training;
 /// A small convolutional classifier for 28×28 grayscale images and 10 classes:
 /// conv1 (1→16, 3×3) → ReLU → max-pool 2 → conv2 (16→32, 3×3) → ReLU → max-pool 2 → flatten → fc (800→10).
 /// </summary>
-public sealed class SmallCnn : Module<Tensor, Tensor>
+public sealed class SmallCnn : Module<Tensor, Tensor>, IImageClassifier
 {
     /// <summary>The number of classes the model predicts.</summary>
     public const int ClassCount = 10;
@@ -23,6 +23,9 @@ public sealed class SmallCnn : Module<Tensor, Tensor>
 
     /// <summary>Creates the model with torch's default (global-generator) initialisation.</summary>
     public SmallCnn() : base(nameof(SmallCnn)) => RegisterComponents();
+
+    /// <inheritdoc />
+    public string HeadPrefix => "fc.";
 
     /// <summary>Maps images [N, 1, 28, 28] to logits [N, 10].</summary>
     public override Tensor forward(Tensor input)

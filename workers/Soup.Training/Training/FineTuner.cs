@@ -35,7 +35,7 @@ public static class FineTuner
             throw new ArgumentException("The training data is empty.", nameof(train));
 
         var device = TorchDevice.Preferred();
-        using var model = ModelFactory.CreateSeeded(options.Model, options.Seed);
+        using var model = ModelFactory.CreateSeeded(options.Model, train.Shape, options.Seed);
         if (init is not null)
             TorchCheckpoint.Load(model, init, "initial weights");
         model.to(device);

@@ -1,0 +1,23 @@
+using static TorchSharp.torch;
+
+namespace Soup.Training;
+
+/// <summary>
+/// Labelled images that training and evaluation read in batches. Implementations hold decoded data in memory and
+/// are safe to call from one thread at a time (the trainer prepares the next batch while a step runs).
+/// </summary>
+public interface ILabelledImages : IDisposable
+{
+    /// <summary>The number of examples.</summary>
+    int Count { get; }
+
+    /// <summary>The images' channels and size, and the number of classes.</summary>
+    ModelShape Shape { get; }
+
+    /// <summary>
+    /// The examples at <paramref name="indices"/> as CPU tensors: images float32 [n, C, H, W] normalised, labels int64 [n].
+    /// With <paramref name="augment"/> set, training augmentation (if the data has any) draws from it; null gives the
+    /// evaluation view. The caller disposes the tensors.
+    /// </summary>
+    (Tensor Images, Tensor Labels) Batch(long[] indices, Random? augment);
+}
