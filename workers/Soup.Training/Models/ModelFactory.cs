@@ -33,8 +33,8 @@ public static class ModelFactory
         TorchSetup.Initialize();
         return modelName switch
         {
-            SmallCnnName when shape == ModelShape.Mnist && dropout == 0 => new SmallCnn(),
-            SmallCnnName => throw new ArgumentException($"Model '{modelName}' takes {ModelShape.Mnist}, not {shape}.", nameof(shape)),
+            SmallCnnName when shape with { Classes = ModelShape.Mnist.Classes } == ModelShape.Mnist => new SmallCnn(shape.Classes, dropout, dropoutGenerator),
+            SmallCnnName => throw new ArgumentException($"Model '{modelName}' takes 1×28×28 images, not {shape}.", nameof(shape)),
             _ => throw new ArgumentException(
                 $"Unknown model '{modelName}'. Known models: {string.Join(", ", KnownModels)}.", nameof(modelName)),
         };

@@ -19,10 +19,19 @@ public sealed class SmallCnn : Module<Tensor, Tensor>, IImageClassifier
 
     private readonly Conv2d conv1 = Conv2d(1, 16, 3);
     private readonly Conv2d conv2 = Conv2d(16, 32, 3);
-    private readonly Linear fc = Linear(32 * 5 * 5, ClassCount);
+    private readonly Linear fc;
+    private readonly SeededDropout dropout;
 
     /// <summary>Creates the model with torch's default (global-generator) initialisation.</summary>
-    public SmallCnn() : base(nameof(SmallCnn)) => RegisterComponents();
+    /// <param name="classes">The number of classes predicted.</param>
+    /// <param name="dropout">Dropout probability before the head.</param>
+    /// <param name="dropoutGenerator">The generator dropout draws from (null: torch's global one).</param>
+    public SmallCnn(int classes = ClassCount, double dropout = 0, Generator? dropoutGenerator = null) : base(nameof(SmallCnn))
+    {
+        fc = Linear(32 * 5 * 5, classes);
+        this.dropout = new SeededDropout(dropout, dropoutGenerator);
+        RegisterComponents();
+    }
 
     /// <inheritdoc />
     public string HeadPrefix => "fc.";
@@ -37,7 +46,8 @@ public sealed class SmallCnn : Module<Tensor, Tensor>, IImageClassifier
         using var r2 = functional.relu(c2);
         using var p2 = functional.max_pool2d(r2, 2);
         using var flat = p2.flatten(1);
-        return fc.forward(flat);
+        using var dropped = dropout.forward(flat);
+        return fc.forward(dropped);
     }
 
     /// <inheritdoc />
@@ -48,6 +58,7 @@ public sealed class SmallCnn : Module<Tensor, Tensor>, IImageClassifier
             conv1.Dispose();
             conv2.Dispose();
             fc.Dispose();
+            dropout.Dispose();
         }
         base.Dispose(disposing);
     }
