@@ -5,21 +5,21 @@ namespace Soup.Training;
 /// </summary>
 /// <remarks>
 /// <para>
-/// <b>Ratio-error</b> (<see cref="RatioError"/>) is the definition of DiWA's code (Ramé et al. 2022, "Diverse Weight
-/// Averaging for Out-of-Distribution Generalization"; its diversity metrics follow DESlib's <c>ratio_errors</c>, the
-/// same function as <c>mixmo.core.metrics_ensemble.ratio_errors</c> by DiWA's first author), which cites Aksela 2003:
-/// the number of examples exactly one of the two gets wrong over the number both get wrong,
-/// <c>(N01 + N10) / N00</c>. The paper calls these "different errors" over "simultaneous errors".
+/// <b>Ratio-error</b> (<see cref="RatioError"/>) is the number of examples exactly one of the two gets wrong over the
+/// number both get wrong, <c>(N01 + N10) / N00</c>. That is the <c>ratio_errors</c> of
+/// <c>mixmo.core.metrics_ensemble</c> (alexrame/mixmo-pytorch, by DiWA's first author A. Ramé, adapted from DESlib's
+/// <c>deslib.util.diversity.ratio_errors</c>), which both cite Aksela 2003, as DiWA (Ramé et al. 2022) does; it counts
+/// a "different error" when one model errs and the other does not, and a "simultaneous error" when both err. DiWA's own
+/// repository (facebookresearch/diwa) could not be read here to confirm it uses the same function.
 /// </para>
 /// <para>
-/// Aksela's own wording can also be read as errors where both are wrong with different predictions over errors where
-/// both are wrong with the same one; that reading is <see cref="DifferentToSameErrors"/>, kept for comparison but not
-/// the one reports use.
+/// Aksela's ratio can also be read as both wrong with different predictions over both wrong with the same prediction;
+/// that reading is <see cref="DifferentToSameErrors"/>, kept for comparison but not the one reports use.
 /// </para>
 /// <para>
-/// A zero denominator (no shared errors) makes a ratio undefined: the pair methods return null, and
+/// A zero denominator (no shared errors) leaves a ratio undefined: the pair methods return null, and
 /// <see cref="MeanRatioError"/> leaves such pairs out of the mean (0 when every pair is left out), so reports never hold
-/// NaN or infinity. DESlib returns infinity there and mixmo <c>2 (N01 + N10) / n</c>; neither is used.
+/// NaN or infinity. (DESlib returns infinity there, mixmo <c>2 (N01 + N10) / n</c>; neither is used.)
 /// </para>
 /// </remarks>
 public static class DiversityMetrics
