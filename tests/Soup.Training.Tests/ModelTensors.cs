@@ -48,6 +48,13 @@ internal static class ModelTensors
         }
     }
 
+    /// <summary>Whether two tensors have the same shape and elements.</summary>
+    public static bool Identical(Tensor first, Tensor second)
+    {
+        using var scope = NewDisposeScope();
+        return first.shape.SequenceEqual(second.shape) && first.eq(second).all().item<bool>();
+    }
+
     /// <summary>The largest absolute difference between two equally long arrays.</summary>
     public static double MaxDifference(float[] expected, float[] actual)
     {

@@ -37,6 +37,13 @@ public sealed class DomainBedMnistFeaturizer : Module<Tensor, Tensor>
         register_module(nameof(bn1), bn1);
         register_module(nameof(bn2), bn2);
         register_module(nameof(bn3), bn3);
+        // TorchSharp 0.107 leaves GroupNorm's affine parameters uninitialised; PyTorch starts them at 1 and 0.
+        using var noGrad = no_grad();
+        foreach (var norm in new[] { bn0, bn1, bn2, bn3 })
+        {
+            init.ones_(norm.weight!);
+            init.zeros_(norm.bias!);
+        }
     }
 
     /// <summary>Maps images [N, C, H, W] to features [N, 128].</summary>

@@ -49,6 +49,7 @@ public sealed class ResNet : Module<Tensor, Tensor>, IImageClassifier
         register_module(nameof(dropout), this.dropout);
         register_module(nameof(fc), fc);
         InitializeLikeTorchvision();
+        train(); // a new module trains; this freezes its batch norms from the start, as DomainBed's constructor does.
     }
 
     /// <inheritdoc />
@@ -131,7 +132,10 @@ public sealed class ResNet : Module<Tensor, Tensor>, IImageClassifier
         return layer;
     }
 
-    /// <summary>torchvision's initialisation: Kaiming-normal convolutions (fan-out, ReLU), batch norms 1 and 0, default linear.</summary>
+    /// <summary>
+    /// torchvision's initialisation: Kaiming-normal convolutions (fan-out, ReLU), batch norms with weight 1, bias 0 and
+    /// fresh statistics (set here explicitly rather than trusting TorchSharp's defaults), default linear.
+    /// </summary>
     private void InitializeLikeTorchvision()
     {
         using var noGrad = no_grad();
@@ -145,6 +149,7 @@ public sealed class ResNet : Module<Tensor, Tensor>, IImageClassifier
                 case BatchNorm2d norm:
                     init.ones_(norm.weight!);
                     init.zeros_(norm.bias!);
+                    norm.reset_running_stats();
                     break;
             }
         }
