@@ -13,6 +13,7 @@ public static class JobPlanner
         PipelineId = pipelineId,
         Slot = CheckpointLayout.InitSlot,
         Model = spec.Model,
+        SpecHash = SpecHash.Compute(spec),
         Data = TrainData(spec),
         InitCheckpoint = null,
         Settings = new TrainSettings
@@ -27,12 +28,15 @@ public static class JobPlanner
     };
 
     /// <summary>The fine-tuning jobs of a round, all starting from <paramref name="init"/>.</summary>
-    public static IReadOnlyList<TrainJob> Members(PipelineSpec spec, string pipelineId, int round, string init) =>
-        [.. Enumerable.Range(0, spec.Members.Count).Select(m => new TrainJob
+    public static IReadOnlyList<TrainJob> Members(PipelineSpec spec, string pipelineId, int round, string init)
+    {
+        var hash = SpecHash.Compute(spec);
+        return [.. Enumerable.Range(0, spec.Members.Count).Select(m => new TrainJob
         {
             PipelineId = pipelineId,
             Slot = CheckpointLayout.MemberSlot(round, m),
             Model = spec.Model,
+            SpecHash = hash,
             Data = TrainData(spec),
             InitCheckpoint = init,
             Settings = new TrainSettings
@@ -45,6 +49,7 @@ public static class JobPlanner
                 Seed = MemberSeed(spec, round, m),
             },
         })];
+    }
 
     /// <summary>
     /// The evaluation job of a round: every member and the soup on the spec's evaluation split (the primary split), with
@@ -58,6 +63,7 @@ public static class JobPlanner
             PipelineId = pipelineId,
             Slot = CheckpointLayout.EvaluationSlot(round),
             Model = spec.Model,
+            SpecHash = SpecHash.Compute(spec),
             Checkpoints = checkpoints,
             Splits = [new EvaluationSplit(spec.Data.EvalSplit, EvaluationData(spec))],
             Ensemble = members >= 2 ? [.. Enumerable.Range(0, members)] : null,

@@ -60,6 +60,9 @@ public sealed class JobPlannerTests
             Assert.Equal((9, 16, 0.8, 0.001), (j.Settings.Steps, j.Settings.BatchSize, j.Settings.Momentum, j.Settings.WeightDecay));
         });
         Assert.Equal($"{Id}/round-04/member-001", jobs[1].JobId);
+        Assert.All(jobs, j => Assert.Equal(SpecHash.Compute(spec), j.SpecHash));
+        Assert.Matches("^[0-9a-f]{64}$", jobs[0].SpecHash);
+        Assert.NotEqual(jobs[0].SpecHash, JobPlanner.Members(spec with { Seed = spec.Seed + 1 }, Id, 4, "x")[0].SpecHash);
     }
 
     [Fact]
