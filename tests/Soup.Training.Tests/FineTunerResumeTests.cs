@@ -28,7 +28,7 @@ public sealed class FineTunerResumeTests(TinyDataFixture tiny)
     [InlineData(Optimizers.AdamW, 0.002)]
     public void Run_CancelledThenResumed_GivesBitIdenticalWeights(string optimizer, double learningRate)
     {
-        var settings = ResumableSettings(optimizer, learningRate);
+        var settings = ResumableSettings(optimizer, learningRate) with { CheckpointEvery = 1000 };
         var uninterrupted = TrainingRuns.Run(tiny.Train, settings);
         using var cancellation = new CancellationTokenSource();
         var observer = new RecordingObserver(cancellation, cancelAtStep: 6);
