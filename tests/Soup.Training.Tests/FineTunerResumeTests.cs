@@ -6,12 +6,12 @@ namespace Soup.Training.Tests;
 public sealed class FineTunerResumeTests(TinyDataFixture tiny)
 {
     [Theory]
-    [InlineData(Optimizers.Sgd, 0.05)]
-    [InlineData(Optimizers.AdamW, 0.002)]
-    [InlineData(Optimizers.Adam, 0.002)]
-    public void Run_ResumedFromPeriodicCheckpoint_GivesBitIdenticalWeights(string optimizer, double learningRate)
+    [InlineData(Optimizers.Sgd, 0.05, WeightAverages.MovingAverage)]
+    [InlineData(Optimizers.AdamW, 0.002, WeightAverages.MovingAverage)]
+    [InlineData(Optimizers.Adam, 0.002, WeightAverages.Ema)]
+    public void Run_ResumedFromPeriodicCheckpoint_GivesBitIdenticalWeights(string optimizer, double learningRate, string average)
     {
-        var settings = ResumableSettings(optimizer, learningRate) with { CheckpointEvery = 7 };
+        var settings = ResumableSettings(optimizer, learningRate) with { CheckpointEvery = 7, Average = average };
         var observer = new RecordingObserver();
         var uninterrupted = TrainingRuns.Run(tiny.Train, settings, observer: observer);
 

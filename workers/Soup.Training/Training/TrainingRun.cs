@@ -38,7 +38,18 @@ internal sealed class TrainingRun : IDisposable
         dropoutGenerator = new Generator(unchecked((ulong)settings.Seed));
         model = ModelFactory.CreateSeeded(options.Model, shape, settings.Seed, settings.Dropout, dropoutGenerator);
         if (init is not null)
-            TorchCheckpoint.Load(model, init, "initial weights");
+        {
+            try
+            {
+                TorchCheckpoint.Load(model, init, "initial weights");
+            }
+            catch
+            {
+                model.Dispose();
+                dropoutGenerator.Dispose();
+                throw;
+            }
+        }
         model.to(device);
 
         var headPrefix = settings.LinearProbe ? ModelFactory.HeadPrefix(model) : "";
