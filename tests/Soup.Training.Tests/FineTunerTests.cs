@@ -128,4 +128,19 @@ public sealed class FineTunerTests(TinyDataFixture tiny)
         }
         Assert.True(result.FinalTrainAccuracy > 0.5, $"train accuracy {result.FinalTrainAccuracy}");
     }
+
+    [Fact]
+    public void Run_LinearProbe_RunsFeaturizerInEvalModeSoItsDropoutIsOff()
+    {
+        var init = TrainingRuns.Init(seed: 5);
+        var settings = TrainingRuns.Settings() with { LinearProbe = true, Steps = 8 };
+
+        var withDropout = TrainingRuns.Run(tiny.Train, settings with { Dropout = 0.5 }, init);
+        var without = TrainingRuns.Run(tiny.Train, settings, init);
+        var fullWithDropout = TrainingRuns.Run(tiny.Train, settings with { Dropout = 0.5, LinearProbe = false }, init);
+        var fullWithout = TrainingRuns.Run(tiny.Train, settings with { LinearProbe = false }, init);
+
+        Assert.True(TrainingRuns.SameBytes(withDropout.Weights, without.Weights));
+        Assert.False(TrainingRuns.SameBytes(fullWithDropout.Weights, fullWithout.Weights));
+    }
 }
