@@ -1,4 +1,5 @@
 using Soup.Core.Checkpoints;
+using Soup.Core.Jobs;
 using static TorchSharp.torch;
 
 namespace Soup.Training.Tests;
@@ -9,8 +10,8 @@ public sealed class EvaluatorTests(TinyDataFixture tiny)
     [Fact]
     public void Evaluate_MatchesAccuracyAndLossComputedFromRawLogits()
     {
-        var options = new FineTuneOptions("cnn-small", 15, 32, 0.05, 0.9, 0, Seed: 3);
-        var trained = FineTuner.Run(options, tiny.Train, null, null, TestContext.Current.CancellationToken).Weights;
+        var options = new FineTuneOptions("cnn-small", new TrainSettings { Steps = 15, BatchSize = 32, LearningRate = 0.05, Seed = 3 });
+        var trained = FineTuner.Run(options, tiny.Train, null, null, null, TestContext.Current.CancellationToken).Weights;
         var (expectedAccuracy, expectedLoss) = Independently(trained);
 
         var result = Evaluator.Evaluate("cnn-small", [trained], tiny.Test, batchSize: 64).Single();

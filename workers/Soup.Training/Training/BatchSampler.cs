@@ -1,27 +1,48 @@
 namespace Soup.Training;
 
-/// <summary>Yields batches of example indices from shuffled epochs, dropping each epoch's incomplete last batch.</summary>
-internal sealed class BatchSampler(int count, int batchSize, int seed)
+/// <summary>
+/// The example indices of every step: epochs of <c>count / batchSize</c> full batches (each epoch's incomplete last
+/// batch is dropped), each epoch a permutation seeded by (seed, epoch), so any step's batch is known without the
+/// steps before it.
+/// </summary>
+internal sealed class BatchSampler
 {
-    private readonly Random random = new(seed);
-    private readonly int[] order = Enumerable.Range(0, count).ToArray();
-    private int position = count;
+    private readonly int seed;
+    private readonly int[] order;
+    private readonly int batchesPerEpoch;
+    private long epoch = -1;
 
-    /// <summary>Examples per batch: the requested size, or the whole data set when that is smaller.</summary>
-    public int BatchSize { get; } = Math.Min(batchSize, count);
-
-    /// <summary>The indices of the next batch.</summary>
-    public long[] Next()
+    /// <summary>Creates the sampler; <paramref name="batchSize"/> must be in [1, <paramref name="count"/>].</summary>
+    public BatchSampler(int count, int batchSize, int seed)
     {
-        if (position + BatchSize > order.Length)
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(batchSize, count);
+        this.seed = seed;
+        BatchSize = batchSize;
+        order = new int[count];
+        batchesPerEpoch = count / batchSize;
+    }
+
+    /// <summary>Examples per batch.</summary>
+    public int BatchSize { get; }
+
+    /// <summary>The indices of the batch of <paramref name="step"/> (1-based).</summary>
+    public long[] Indices(int step)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(step, 1);
+        var position = (step - 1L) % batchesPerEpoch;
+        var stepEpoch = (step - 1L) / batchesPerEpoch;
+        if (stepEpoch != epoch)
         {
-            SeededShuffle.Shuffle(order, random);
-            position = 0;
+            for (var i = 0; i < order.Length; i++)
+                order[i] = i;
+            SeededShuffle.Shuffle(order, new Random(StreamSeed.Of(seed, StreamSeed.Shuffle, stepEpoch)));
+            epoch = stepEpoch;
         }
         var batch = new long[BatchSize];
+        var start = (int)(position * BatchSize);
         for (var i = 0; i < batch.Length; i++)
-            batch[i] = order[position + i];
-        position += BatchSize;
+            batch[i] = order[start + i];
         return batch;
     }
 }

@@ -1,30 +1,71 @@
+using System.Globalization;
+using Soup.Core.Jobs;
+
 namespace Soup.Training;
 
-/// <summary>How one member is fine-tuned: SGD with momentum and weight decay on cross-entropy.</summary>
+/// <summary>How one member is fine-tuned: the model and the job's <see cref="TrainSettings"/>.</summary>
 /// <param name="Model">A name from <see cref="ModelFactory.KnownModels"/>, e.g. "cnn-small".</param>
-/// <param name="Steps">Optimizer steps; at least 1.</param>
-/// <param name="BatchSize">Examples per step; at least 1 (capped at the data set size).</param>
-/// <param name="LearningRate">SGD learning rate; positive.</param>
-/// <param name="Momentum">SGD momentum, in [0, 1).</param>
-/// <param name="WeightDecay">L2 weight decay; not negative.</param>
-/// <param name="Seed">Seeds the initialisation (when no initial weights are given) and the batch order.</param>
-public sealed record FineTuneOptions(
-    string Model, int Steps, int BatchSize, double LearningRate, double Momentum, double WeightDecay, int Seed)
+/// <param name="Settings">The optimization settings; their doc comments are the spec.</param>
+public sealed record FineTuneOptions(string Model, TrainSettings Settings)
 {
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first setting out of range.</summary>
-    public void Validate()
+    /// <summary>The largest interval between resumption checkpoints that <see cref="TrainSettings.CheckpointEvery"/> = 0 picks.</summary>
+    public const int MaxDefaultCheckpointEvery = 50;
+
+    /// <summary>
+    /// Steps between resumption checkpoints: <see cref="TrainSettings.CheckpointEvery"/>, or when that is 0 about a tenth
+    /// of the steps (rounded up) but at most <see cref="MaxDefaultCheckpointEvery"/>.
+    /// </summary>
+    public int CheckpointInterval => Settings.CheckpointEvery > 0
+        ? Settings.CheckpointEvery
+        : Math.Clamp((Settings.Steps + 9) / 10, 1, MaxDefaultCheckpointEvery);
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first setting out of range and its value.</summary>
+    /// <param name="data">The training data: the batch size may not exceed its size, and class weights must match its classes.</param>
+    public void Validate(ILabelledImages data)
     {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(Settings);
+        var s = Settings;
         if (!ModelFactory.KnownModels.Contains(Model))
-            throw new ArgumentException($"Unknown model '{Model}'. Known models: {string.Join(", ", ModelFactory.KnownModels)}.", nameof(Model));
-        if (Steps < 1)
-            throw new ArgumentException($"Steps must be at least 1, was {Steps}.", nameof(Steps));
-        if (BatchSize < 1)
-            throw new ArgumentException($"BatchSize must be at least 1, was {BatchSize}.", nameof(BatchSize));
-        if (!(LearningRate > 0) || double.IsInfinity(LearningRate))
-            throw new ArgumentException($"LearningRate must be positive and finite, was {LearningRate}.", nameof(LearningRate));
-        if (!(Momentum >= 0 && Momentum < 1))
-            throw new ArgumentException($"Momentum must be in [0, 1), was {Momentum}.", nameof(Momentum));
-        if (!(WeightDecay >= 0) || double.IsInfinity(WeightDecay))
-            throw new ArgumentException($"WeightDecay must be finite and not negative, was {WeightDecay}.", nameof(WeightDecay));
+            Fail(nameof(Model), $"Unknown model '{Model}'. Known models: {string.Join(", ", ModelFactory.KnownModels)}.");
+        if (!Optimizers.All.Contains(s.Optimizer))
+            Fail(nameof(s.Optimizer), $"Unknown optimizer '{s.Optimizer}'. Known optimizers: {string.Join(", ", Optimizers.All)}.");
+        if (s.Steps < 1)
+            Fail(nameof(s.Steps), $"Steps must be at least 1, was {s.Steps}.");
+        if (s.BatchSize < 1)
+            Fail(nameof(s.BatchSize), $"BatchSize must be at least 1, was {s.BatchSize}.");
+        if (s.BatchSize > data.Count)
+            Fail(nameof(s.BatchSize), $"Batch size {s.BatchSize} is larger than the training data ({data.Count} examples).");
+        if (!(s.LearningRate > 0) || double.IsInfinity(s.LearningRate))
+            Fail(nameof(s.LearningRate), $"LearningRate must be positive and finite, was {s.LearningRate}.");
+        if (!(s.Momentum >= 0 && s.Momentum < 1))
+            Fail(nameof(s.Momentum), $"Momentum must be in [0, 1), was {s.Momentum}.");
+        if (!(s.WeightDecay >= 0) || double.IsInfinity(s.WeightDecay))
+            Fail(nameof(s.WeightDecay), $"WeightDecay must be finite and not negative, was {s.WeightDecay}.");
+        if (!(s.Dropout >= 0 && s.Dropout < 1))
+            Fail(nameof(s.Dropout), $"Dropout must be in [0, 1), was {s.Dropout}.");
+        if (!WeightAverages.All.Contains(s.Average))
+            Fail(nameof(s.Average), $"Unknown Average '{s.Average}'. Known averages: {string.Join(", ", WeightAverages.All)}.");
+        if (s.AverageStart < 1 || s.AverageStart > s.Steps)
+            Fail(nameof(s.AverageStart), $"AverageStart must be in [1, Steps = {s.Steps}], was {s.AverageStart}.");
+        if (!(s.EmaDecay > 0 && s.EmaDecay < 1))
+            Fail(nameof(s.EmaDecay), $"EmaDecay must be in (0, 1), was {s.EmaDecay}.");
+        if (!(s.AnchorWeight >= 0) || double.IsInfinity(s.AnchorWeight))
+            Fail(nameof(s.AnchorWeight), $"AnchorWeight must be finite and not negative, was {s.AnchorWeight}.");
+        if (s.ClassWeights is { } weights)
+        {
+            if (weights.Count != data.Shape.Classes)
+                Fail(nameof(s.ClassWeights), $"ClassWeights has {weights.Count} weights, the data has {data.Shape.Classes} classes.");
+            for (var i = 0; i < weights.Count; i++)
+            {
+                if (!(weights[i] >= 0) || double.IsInfinity(weights[i]))
+                    Fail(nameof(s.ClassWeights), $"ClassWeights must be finite and not negative, class {i} has {weights[i]}.");
+            }
+        }
+        if (s.CheckpointEvery < 0)
+            Fail(nameof(s.CheckpointEvery), $"CheckpointEvery must not be negative, was {s.CheckpointEvery}.");
     }
+
+    private static void Fail(string setting, FormattableString message) =>
+        throw new ArgumentException(message.ToString(CultureInfo.InvariantCulture), setting);
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Soup.Core.Checkpoints;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Soup.Training;
@@ -9,80 +8,129 @@ namespace Soup.Training;
 public static class FineTuner
 {
     /// <summary>
-    /// Trains the model with SGD (momentum, weight decay) on cross-entropy, on CUDA when available, else the CPU.
-    /// Torch's generator is seeded with <see cref="FineTuneOptions.Seed"/> before the model is created, so
-    /// <paramref name="init"/> = null gives a seeded random initialisation; batches come from shuffled epochs seeded
-    /// the same way. On the CPU, the same options, data and initial weights give bit-identical weights.
+    /// Trains the model on cross-entropy with the optimizer, dropout, linear probe, weight average, anchor and class
+    /// weights of the settings, on CUDA when available, else the CPU. Batches come from epochs permuted by (Seed, epoch)
+    /// and augmentation from a generator seeded by (Seed, step); the next batch is prepared on a background task while a
+    /// step runs. On the CPU the same options, data and initial weights give bit-identical weights, and resuming from a
+    /// <see cref="TrainingState"/> gives the weights the uninterrupted run gives.
     /// </summary>
-    /// <param name="options">Model and hyperparameters.</param>
+    /// <param name="options">The model and settings; validated against <paramref name="train"/>.</param>
     /// <param name="train">The training examples.</param>
-    /// <param name="init">Initial weights (strictly matching the model), or null for a seeded random initialisation.</param>
-    /// <param name="progress">Receives a report about every tenth of the steps.</param>
-    /// <param name="cancellationToken">Checked before every step.</param>
+    /// <param name="init">Initial weights (strictly matching the model), or null for an initialisation seeded by Seed.</param>
+    /// <param name="resume">A state from <see cref="ITrainingObserver.Checkpoint"/> of a run with the same options and data, or null.</param>
+    /// <param name="observer">Hears progress and checkpoints, on this thread; may be null.</param>
+    /// <param name="cancellationToken">
+    /// Checked before every step: when cancelled, the current state goes to <see cref="ITrainingObserver.Checkpoint"/>
+    /// (if the run advanced since the last checkpoint), then <see cref="OperationCanceledException"/> is thrown.
+    /// </param>
+    /// <exception cref="ArgumentException">A setting is out of range; the message names it and its value.</exception>
     /// <exception cref="TrainingDivergedException">The loss became NaN or infinite.</exception>
-    /// <exception cref="InvalidDataException"><paramref name="init"/> does not match the model.</exception>
+    /// <exception cref="InvalidDataException"><paramref name="init"/> or <paramref name="resume"/> does not match the run.</exception>
     public static FineTuneResult Run(
         FineTuneOptions options,
-        ImageClassificationData train,
+        ILabelledImages train,
         IReadOnlyList<TensorData>? init,
-        IProgress<TrainingProgress>? progress,
+        TrainingState? resume,
+        ITrainingObserver? observer,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(train);
-        options.Validate();
-        if (train.Count == 0)
-            throw new ArgumentException("The training data is empty.", nameof(train));
+        options.Validate(train);
+        var settings = options.Settings;
+        if (resume is not null && (resume.Step < 0 || resume.Step >= settings.Steps))
+            throw new ArgumentException($"The training state is at step {resume.Step}; the run has {settings.Steps} steps.", nameof(resume));
 
-        var device = TorchDevice.Preferred();
-        using var model = ModelFactory.CreateSeeded(options.Model, train.Shape, options.Seed);
-        if (init is not null)
-            TorchCheckpoint.Load(model, init, "initial weights");
-        model.to(device);
-        model.train();
-        using var optimizer = optim.SGD(
-            model.parameters(), options.LearningRate, options.Momentum, weight_decay: options.WeightDecay);
-        var sampler = new BatchSampler(train.Count, options.BatchSize, options.Seed);
-        var reportEvery = Math.Max(1, (options.Steps + 9) / 10);
-        var finalWindow = Math.Max(1, options.Steps / 10);
-        var stopwatch = Stopwatch.StartNew();
-        double lossSinceReport = 0, finalLossSum = 0;
-
-        for (var step = 1; step <= options.Steps; step++)
+        using var run = new TrainingRun(options, train.Shape, init, TorchDevice.Preferred());
+        var totals = resume is null ? new RunTotals() : run.Restore(resume, $"training state at step {resume.Step}");
+        var first = (resume?.Step ?? 0) + 1;
+        var sampler = new BatchSampler(train.Count, settings.BatchSize, settings.Seed);
+        var reportEvery = Math.Max(1, (settings.Steps + 9) / 10);
+        var finalWindow = Math.Max(1, settings.Steps / 10);
+        var checkpointEvery = options.CheckpointInterval;
+        var lastCheckpoint = first - 1;
+        var stopwatch = new Stopwatch();
+        var next = Prefetch(train, sampler, settings.Seed, first);
+        try
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var loss = Step(model, optimizer, train, sampler.Next(), device, step);
-            lossSinceReport += loss;
-            if (step > options.Steps - finalWindow)
-                finalLossSum += loss;
-            if (step % reportEvery == 0 || step == options.Steps)
+            stopwatch.Start();
+            for (var step = first; step <= settings.Steps; step++)
             {
-                var stepsSinceReport = step - ((step - 1) / reportEvery * reportEvery);
-                progress?.Report(new TrainingProgress(
-                    step, options.Steps, lossSinceReport / stepsSinceReport, Throughput(step, sampler, stopwatch)));
-                lossSinceReport = 0;
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    if (step - 1 > lastCheckpoint)
+                        Pause(stopwatch, () => observer?.Checkpoint(run.Capture(step - 1, totals)));
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+                var (images, labels) = next!.GetAwaiter().GetResult();
+                next = step < settings.Steps ? Prefetch(train, sampler, settings.Seed, step + 1) : null;
+                var inFinalWindow = step > settings.Steps - finalWindow;
+                double loss;
+                long correct;
+                using (images)
+                using (labels)
+                    (loss, correct) = run.Step(images, labels, step, inFinalWindow);
+
+                totals.LossSinceReport += loss;
+                if (inFinalWindow)
+                {
+                    totals.FinalLoss += loss;
+                    totals.FinalCorrect += correct;
+                }
+                if (step % reportEvery == 0 || step == settings.Steps)
+                {
+                    var stepsSinceReport = step - ((step - 1) / reportEvery * reportEvery);
+                    var report = new TrainingProgress(
+                        step, settings.Steps, totals.LossSinceReport / stepsSinceReport, Throughput(step - first + 1, sampler, stopwatch));
+                    totals.LossSinceReport = 0;
+                    Pause(stopwatch, () => observer?.Progress(report));
+                }
+                if (step % checkpointEvery == 0 && step < settings.Steps)
+                {
+                    Pause(stopwatch, () => observer?.Checkpoint(run.Capture(step, totals)));
+                    lastCheckpoint = step;
+                }
             }
+            stopwatch.Stop();
+        }
+        finally
+        {
+            Discard(next);
         }
 
-        var weights = TorchCheckpoint.ToTensorData(model);
-        return new FineTuneResult(weights, finalLossSum / finalWindow, options.Steps, Throughput(options.Steps, sampler, stopwatch));
+        return new FineTuneResult(
+            run.Output(settings.Steps),
+            totals.FinalLoss / finalWindow,
+            totals.FinalCorrect / ((double)finalWindow * sampler.BatchSize),
+            settings.Steps,
+            Throughput(settings.Steps - first + 1, sampler, stopwatch));
     }
 
-    private static double Step(
-        nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, ImageClassificationData train, long[] batch, Device device, int step)
+    /// <summary>Reads the batch of <paramref name="step"/> on a background task; the data is only ever read by one task at a time.</summary>
+    private static Task<(Tensor Images, Tensor Labels)> Prefetch(ILabelledImages train, BatchSampler sampler, int seed, int step) =>
+        Task.Run(() => train.Batch(sampler.Indices(step), new Random(StreamSeed.Of(seed, StreamSeed.Augment, step))));
+
+    private static void Discard(Task<(Tensor Images, Tensor Labels)>? pending)
     {
-        using var scope = NewDisposeScope();
-        var index = tensor(batch);
-        var images = train.Images.index_select(0, index).to(device);
-        var labels = train.Labels.index_select(0, index).to(device);
-        var loss = nn.functional.cross_entropy(model.forward(images), labels);
-        var value = loss.item<float>();
-        if (!float.IsFinite(value))
-            throw new TrainingDivergedException(step, value);
-        optimizer.zero_grad();
-        loss.backward();
-        optimizer.step();
-        return value;
+        if (pending is null)
+            return;
+        try
+        {
+            var (images, labels) = pending.GetAwaiter().GetResult();
+            images.Dispose();
+            labels.Dispose();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The run already failed or finished; a batch nobody will use may fail to load without changing that.
+        }
+    }
+
+    private static void Pause(Stopwatch stopwatch, Action action)
+    {
+        stopwatch.Stop();
+        action();
+        stopwatch.Start();
     }
 
     private static double Throughput(int steps, BatchSampler sampler, Stopwatch stopwatch)

@@ -4,5 +4,5 @@ namespace Soup.Training;
 /// <param name="Step">Steps done so far.</param>
 /// <param name="TotalSteps">Steps the run will take.</param>
 /// <param name="Loss">Mean training loss over the steps since the previous report.</param>
-/// <param name="ImagesPerSecond">Throughput since the run started.</param>
+/// <param name="ImagesPerSecond">Throughput of the steps this process ran (excluding set-up and checkpoint callbacks).</param>
 public sealed record TrainingProgress(int Step, int TotalSteps, double Loss, double ImagesPerSecond);
