@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace Soup.Training;
 
 /// <summary>
@@ -30,17 +33,22 @@ public sealed class ImageRotation
     {
         if (source.Length != PixelsPerImage || target.Length != PixelsPerImage)
             throw new ArgumentException($"Images must hold {height}×{width} = {PixelsPerImage} bytes.");
-        for (var p = 0; p < samples.Length; p++)
+        // The lengths are checked above and every sample lies inside the image, so the loop reads without bounds checks.
+        ref var input = ref MemoryMarshal.GetReference(source);
+        ref var output = ref MemoryMarshal.GetReference(target);
+        var all = samples;
+        for (var p = 0; p < all.Length; p++)
         {
-            var s = samples[p];
+            ref readonly var s = ref all[p];
             if (s.Top < 0)
             {
-                target[p] = 0;
+                Unsafe.Add(ref output, p) = 0;
                 continue;
             }
-            var top = source[s.Top] + ((source[s.Top + s.Right] - source[s.Top]) * s.Dx);
-            var bottom = source[s.Bottom] + ((source[s.Bottom + s.Right] - source[s.Bottom]) * s.Dx);
-            target[p] = (byte)(top + ((bottom - top) * s.Dy));
+            double topLeft = Unsafe.Add(ref input, s.Top), bottomLeft = Unsafe.Add(ref input, s.Bottom);
+            var top = topLeft + ((Unsafe.Add(ref input, s.Top + s.Right) - topLeft) * s.Dx);
+            var bottom = bottomLeft + ((Unsafe.Add(ref input, s.Bottom + s.Right) - bottomLeft) * s.Dx);
+            Unsafe.Add(ref output, p) = (byte)(top + ((bottom - top) * s.Dy));
         }
     }
 
