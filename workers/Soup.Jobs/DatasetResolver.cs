@@ -109,7 +109,7 @@ public sealed partial class DatasetResolver
         try
         {
             var listed = await DownloadAsync(blobs.GetBlobContainerClient(container), prefix, temporary).ConfigureAwait(false);
-            await File.WriteAllTextAsync(Path.Combine(temporary, MarkerFile), JsonSerializer.Serialize(listed)).ConfigureAwait(false);
+            WriteMarker(Path.Combine(temporary, MarkerFile), container, prefix, listed);
             if (Directory.Exists(target) && !File.Exists(Path.Combine(target, MarkerFile)))
                 Directory.Delete(target, recursive: true);
             try
@@ -153,6 +153,27 @@ public sealed partial class DatasetResolver
         if (listed.Count == 0)
             throw new FileNotFoundException($"No blobs under prefix '{prefix}' in container '{client.Name}': upload the dataset there first.", $"{client.Name}/{prefix}");
         return listed;
+    }
+
+    private static void WriteMarker(string path, string container, string prefix, List<MarkerEntry> listed)
+    {
+        using var file = File.Create(path);
+        using var json = new Utf8JsonWriter(file, new JsonWriterOptions { Indented = true });
+        json.WriteStartObject();
+        json.WriteString("container", container);
+        json.WriteString("prefix", prefix);
+        json.WriteString("downloaded", DateTimeOffset.UtcNow);
+        json.WriteStartArray("blobs");
+        foreach (var blob in listed)
+        {
+            json.WriteStartObject();
+            json.WriteString("name", blob.Name);
+            json.WriteNumber("size", blob.Size);
+            json.WriteString("etag", blob.ETag);
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        json.WriteEndObject();
     }
 
     /// <summary>One downloaded blob, as the marker lists it.</summary>
