@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Shared set-up for demo.sh and test.sh: Fashion-MNIST (Debian package), Azurite (npm, from the lock file), started
+# Shared set-up for demo.sh and test.sh: Fashion-MNIST (Debian package), PyTorch for the tests (Debian packages),
+# Azurite (npm, from the lock file), started
 # on 127.0.0.1:10000-10002 unless something already listens there. Idempotent: a second run does nothing new.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,15 @@ ensure_fashion_mnist() {
   echo "==> Installing Fashion-MNIST (apt-get install dataset-fashion-mnist)"
   sudo_if_needed apt-get install -y dataset-fashion-mnist >/dev/null 2>&1 \
     || { sudo_if_needed apt-get update >/dev/null && sudo_if_needed apt-get install -y dataset-fashion-mnist >/dev/null; }
+}
+
+# PyTorch (Debian's python3-torch and python3-torchvision): the tests check that our checkpoints load in PyTorch with
+# torchvision's parameter names and give the same outputs. Only the tests need it.
+ensure_pytorch() {
+  if /usr/bin/python3 -c "import torch, torchvision" >/dev/null 2>&1; then return; fi
+  echo "==> Installing PyTorch for the compatibility tests (apt-get install python3-torch python3-torchvision)"
+  sudo_if_needed apt-get install -y python3-torch python3-torchvision >/dev/null 2>&1 \
+    || { sudo_if_needed apt-get update >/dev/null && sudo_if_needed apt-get install -y python3-torch python3-torchvision >/dev/null; }
 }
 
 azurite_listening() { (exec 3<>/dev/tcp/127.0.0.1/10000) 2>/dev/null; }
@@ -33,5 +43,6 @@ ensure_azurite() {
 case "${1:-all}" in
   data) ensure_fashion_mnist ;;
   azurite) ensure_azurite ;;
+  pytorch) ensure_pytorch ;;
   all) ensure_fashion_mnist; ensure_azurite ;;
 esac

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# One command that runs every test: set-up (Azurite; the tests make their own tiny dataset), build, test.
+# One command that runs every test: set-up (Azurite, PyTorch for the compatibility tests; the tests make their own
+# tiny datasets), build, test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh azurite
+bash scripts/setup.sh pytorch
 dotnet build Pipeline.sln -c Release -nologo -v quiet
 status=0
 for project in tests/*/; do

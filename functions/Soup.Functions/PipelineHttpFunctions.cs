@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Http;
 using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
 using Soup.Core.Specs;
 using Soup.Orchestration;
 
@@ -31,7 +32,7 @@ public static class PipelineHttpFunctions
         return await client.CreateCheckStatusResponseAsync(request, id, cancellationToken);
     }
 
-    /// <summary><c>GET /api/pipelines/{id}</c>: runtime status, progress, and the result or the failure.</summary>
+    /// <summary><c>GET /api/pipelines/{id}</c>: runtime status, progress (with the running jobs' reports), and the result or the failure.</summary>
     [Function("GetPipeline")]
     public static async Task<HttpResponseData> GetPipeline(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "pipelines/{id}")] HttpRequestData request,
@@ -40,9 +41,17 @@ public static class PipelineHttpFunctions
         CancellationToken cancellationToken)
     {
         var metadata = await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken);
-        return metadata is null
-            ? await JsonAsync(request, HttpStatusCode.NotFound, new { title = "No such pipeline", status = 404, id }, "application/problem+json", cancellationToken)
-            : await JsonAsync(request, HttpStatusCode.OK, PipelineStatusView.From(metadata), "application/json", cancellationToken);
+        if (metadata is null)
+            return await JsonAsync(request, HttpStatusCode.NotFound, new { title = "No such pipeline", status = 404, id }, "application/problem+json", cancellationToken);
+
+        var view = PipelineStatusView.From(metadata);
+        if (!view.IsTerminal && view.Progress is { } progress)
+        {
+            var reader = request.FunctionContext.InstanceServices.GetRequiredService<JobProgressReader>();
+            view = view with { Jobs = await reader.ReadAsync(id, progress.Round, cancellationToken) };
+        }
+
+        return await JsonAsync(request, HttpStatusCode.OK, view, "application/json", cancellationToken);
     }
 
     private static async Task<HttpResponseData> JsonAsync<T>(

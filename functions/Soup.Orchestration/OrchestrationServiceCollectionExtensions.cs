@@ -16,6 +16,7 @@ public static class OrchestrationServiceCollectionExtensions
         services.AddOptions<PipelineOptions>().Bind(configuration).ValidateOnStart();
         services.TryAddSingleton<SoupStorage>();
         services.AddSingleton<LandingReader>();
+        services.AddSingleton<JobProgressReader>();
         services.AddSingleton<CheckpointLandingHandler>();
         services.AddTransient<DispatchJobsActivity>();
         services.AddTransient<MergeCheckpointsActivity>();

@@ -13,6 +13,9 @@ public sealed record PipelineStatusView(
     PipelineResult? Result,
     string? Failure)
 {
+    /// <summary>The progress reports of the current stage's training jobs (filled in by the caller; null when not read).</summary>
+    public IReadOnlyList<Soup.Core.Jobs.JobProgress>? Jobs { get; init; }
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     /// <summary>Builds the view from an instance fetched with its inputs and outputs.</summary>

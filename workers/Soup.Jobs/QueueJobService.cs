@@ -6,23 +6,26 @@ using Microsoft.Extensions.Options;
 using Soup.Core;
 using Soup.Core.Jobs;
 using Soup.Core.Storage;
+using Soup.Training;
 
 namespace Soup.Jobs;
 
 /// <summary>
 /// Takes jobs from the jobs queue. A job stays invisible to other workers while it runs (its lease is renewed); it is
 /// deleted once its output or its failure record is written. A worker that crashes leaves the message to reappear and
-/// be retried; a job delivered more than <see cref="WorkerOptions.MaxDeliveries"/> times is recorded as failed.
+/// be retried; a job delivered more than <see cref="WorkerOptions.MaxDeliveries"/> times is recorded as failed. On
+/// shutdown (SIGTERM) a running job saves a resumption checkpoint and its message is made visible again at once.
 /// </summary>
 public sealed partial class QueueJobService(
     SoupStorage storage, JobRunner runner, IOptions<WorkerOptions> options, ILogger<QueueJobService> logger, int parallelism = 1) : BackgroundService
 {
     /// <inheritdoc />
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(Enumerable.Range(0, Math.Max(1, parallelism)).Select(_ => Task.Run(() => LoopAsync(stoppingToken), stoppingToken)));
+        Task.WhenAll(Enumerable.Range(0, Math.Max(1, parallelism)).Select(slot => Task.Run(() => LoopAsync(slot, stoppingToken), stoppingToken)));
 
-    private async Task LoopAsync(CancellationToken stoppingToken)
+    private async Task LoopAsync(int slot, CancellationToken stoppingToken)
     {
+        using var device = DeviceSlots.Use(slot);
         var o = options.Value;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -86,6 +89,14 @@ public sealed partial class QueueJobService(
             LogJobFailed(logger, job.JobId, ex.Message);
             await runner.RecordFailureAsync(job, ex.Message, cancellationToken);
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Shutdown (SIGTERM, preemption): the runner saved a resumption checkpoint; hand the job back at once so
+            // another worker resumes it, and let the host exit.
+            LogJobReleased(logger, job.JobId);
+            await lease.ReleaseAsync(TimeSpan.Zero);
+            return;
+        }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
             // Transient or unknown: leave the message to reappear shortly and be retried.
@@ -105,6 +116,9 @@ public sealed partial class QueueJobService(
 
     [LoggerMessage(EventId = 412, Level = LogLevel.Warning, Message = "Job {JobId} failed for good: {Reason}")]
     private static partial void LogJobFailed(ILogger logger, string jobId, string reason);
+
+    [LoggerMessage(EventId = 414, Level = LogLevel.Information, Message = "Job {JobId} stopped by shutdown; its message is released for another worker to resume it")]
+    private static partial void LogJobReleased(ILogger logger, string jobId);
 
     [LoggerMessage(EventId = 413, Level = LogLevel.Warning, Message = "Job {JobId} hit an error and will be retried")]
     private static partial void LogJobRetry(ILogger logger, string jobId, Exception exception);

@@ -3,10 +3,14 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Soup.Core.Storage;
 using Soup.Jobs;
+using Soup.Training;
 
-// The GPU container worker: takes fine-tuning and evaluation jobs from the queue until stopped.
+// The GPU container worker: takes fine-tuning and evaluation jobs from the queue until stopped. One job per GPU when
+// CUDA is present, else WorkerParallelism jobs on the CPU. On SIGTERM (container preemption) a running job saves a
+// resumption checkpoint and its message is released; ShutdownTimeout bounds how long that may take.
 var builder = Host.CreateApplicationBuilder(args);
-builder.Services.AddSoupJobs(builder.Configuration, builder.Configuration.GetValue("WorkerParallelism", 1));
+builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = builder.Configuration.GetValue("ShutdownTimeout", TimeSpan.FromSeconds(60)));
+builder.Services.AddSoupJobs(builder.Configuration, DeviceSlots.Count(builder.Configuration.GetValue("WorkerParallelism", 1)));
 using var host = builder.Build();
 await host.Services.GetRequiredService<SoupStorage>().EnsureCreatedAsync();
 await host.RunAsync();

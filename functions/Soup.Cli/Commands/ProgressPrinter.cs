@@ -1,16 +1,25 @@
 using System.Diagnostics;
+using System.Globalization;
 using Microsoft.DurableTask.Client;
+using Soup.Core.Jobs;
 using Soup.Orchestration;
 
 namespace Soup.Cli.Commands;
 
-/// <summary>Polls a pipeline and prints a line whenever its progress changes, until it ends.</summary>
+/// <summary>
+/// Polls a pipeline and prints a line whenever its progress changes, and the running jobs' step and loss (from their
+/// progress reports) at most every few seconds, until it ends.
+/// </summary>
 internal static class ProgressPrinter
 {
-    public static async Task<PipelineStatusView> WatchAsync(DurableTaskClient client, string id, TextWriter output, CancellationToken cancellationToken)
+    private static readonly TimeSpan JobsEvery = TimeSpan.FromSeconds(5);
+
+    public static async Task<PipelineStatusView> WatchAsync(
+        DurableTaskClient client, JobProgressReader? jobs, string id, TextWriter output, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        string? last = null;
+        var sinceJobs = Stopwatch.StartNew();
+        string? last = null, lastJobs = null;
         while (true)
         {
             var metadata = await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken)
@@ -26,6 +35,18 @@ internal static class ProgressPrinter
             if (view.IsTerminal)
             {
                 return view;
+            }
+
+            if (jobs is not null && view.Progress is { Pending: > 0 } progress && sinceJobs.Elapsed >= JobsEvery)
+            {
+                sinceJobs.Restart();
+                var running = (await jobs.ReadAsync(id, progress.Round, cancellationToken)).Where(j => j.Step < j.TotalSteps).ToList();
+                var jobsLine = DescribeJobs(running);
+                if (running.Count > 0 && jobsLine != lastJobs)
+                {
+                    output.WriteLine($"[{clock.Elapsed:mm\\:ss}]   {jobsLine}");
+                    lastJobs = jobsLine;
+                }
             }
 
             await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
@@ -45,4 +66,8 @@ internal static class ProgressPrinter
         var message = p.Message is null ? "" : $": {p.Message}";
         return $"{view.RuntimeStatus.ToLowerInvariant()} | {round} {p.Phase}{jobs}{accuracy}{message}";
     }
+
+    /// <summary>One line: each running job's short name, step and recent loss, e.g. <c>member-002 120/250 loss 0.412</c>.</summary>
+    internal static string DescribeJobs(IEnumerable<JobProgress> running) => string.Join(" | ", running.Select(j =>
+        string.Create(CultureInfo.InvariantCulture, $"{j.JobId[(j.JobId.LastIndexOf('/') + 1)..]} {j.Step}/{j.TotalSteps} loss {j.Loss:F3}")));
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Soup.Cli.Engine;
 using Soup.Orchestration;
@@ -41,7 +42,7 @@ public static class RunCommand
         var id = await PipelineStarter.StartAsync(engine.Client, spec, cancellationToken: cancellationToken);
         output.WriteLine($"Pipeline {id}: {spec.Rounds} round(s) x {spec.Members.Count} member(s) of {spec.Model} on '{spec.Data.Dataset}' (data root {configuration["DataRoot"]}).");
 
-        var view = await ProgressPrinter.WatchAsync(engine.Client, id, output, cancellationToken);
+        var view = await ProgressPrinter.WatchAsync(engine.Client, engine.Services.GetService<JobProgressReader>(), id, output, cancellationToken);
         ResultsTable.Write(view, output);
         if (args.Output is not null)
         {

@@ -37,6 +37,9 @@ public static class CheckpointLayout
     /// <summary>The slot of a round's evaluation job.</summary>
     public static string EvaluationSlot(int round) => $"{RoundFolder(round)}/eval";
 
+    /// <summary>The folder (under the pipeline) of round <paramref name="round"/>'s slots; round 0 is the init stage.</summary>
+    public static string StageFolder(int round) => round == 0 ? InitSlot : RoundFolder(round);
+
     /// <summary>The blob name of a file in a slot.</summary>
     public static string Blob(string pipelineId, string slot, string file) => $"{pipelineId}/{slot}/{file}";
 

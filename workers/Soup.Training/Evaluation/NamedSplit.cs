@@ -1,0 +1,6 @@
+namespace Soup.Training;
+
+/// <summary>Labelled data to evaluate on, under the name the report uses (e.g. <c>test</c>).</summary>
+/// <param name="Name">Names the split in the report and in errors.</param>
+/// <param name="Data">The examples, read with their evaluation view.</param>
+public sealed record NamedSplit(string Name, ILabelledImages Data);
