@@ -86,6 +86,19 @@ public sealed class FolderLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Batch_Twice_LeavesTheFirstBatchUnchanged()
+    {
+        using var data = DatasetLoader.Load(Folders(DataParts.All, "art"), folder.Path, Size);
+        var (first, firstLabels) = data.Batch([0, 1], null);
+        var before = first.data<float>().ToArray();
+
+        var (second, secondLabels) = data.Batch([2, 3], new Random(1));
+        using var disposables = new DisposableList(first, firstLabels, second, secondLabels);
+
+        Assert.Equal(before, first.data<float>().ToArray());
+    }
+
+    [Fact]
     public void Load_InAndOut_SplitEachDomain()
     {
         var inRef = Folders(DataParts.In, "art", "photo");

@@ -14,6 +14,7 @@ public sealed class FolderImages : ILabelledImages
     private readonly long[] labels;
     private readonly ImageStatistics statistics;
     private readonly int size;
+    private float[] buffer = [];
 
     /// <summary>Images of 3 × <paramref name="size"/>² bytes each, channel-major, with their labels.</summary>
     internal FolderImages(IReadOnlyList<byte[]> images, long[] labels, int size, int classes, ImageStatistics statistics)
@@ -46,7 +47,12 @@ public sealed class FolderImages : ILabelledImages
         var parameters = augment is null ? null : indices.Select(_ => AugmentationParameters.Draw(augment, size)).ToArray();
         var plane = size * size;
         var perImage = 3 * plane;
-        var output = new float[(long)indices.Length * perImage];
+        // One thread at a time calls Batch and torch copies the floats, so the buffer is reused: fresh large arrays
+        // cost page faults that took longer than the normalisation itself.
+        var length = (long)indices.Length * perImage;
+        if (buffer.Length != length)
+            buffer = new float[length];
+        var output = buffer;
         Parallel.For(0, indices.Length, i =>
         {
             var source = images[(int)indices[i]];
