@@ -125,4 +125,17 @@ public sealed class DatasetCatalogTests(TinyDataFixture tiny)
 
         Assert.Contains("validation", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Load_All_IsTheWholePermutationValidationFirst()
+    {
+        using var all = DatasetCatalog.Load(tiny.Folder.Path, DatasetCatalog.AllSplit, null, 0.25, splitSeed: 3);
+        using var validation = DatasetCatalog.Load(tiny.Folder.Path, DatasetCatalog.ValidationSplit, null, 0.25, splitSeed: 3);
+        using var train = DatasetCatalog.Load(tiny.Folder.Path, DatasetCatalog.TrainSplit, null, 0.25, splitSeed: 3);
+
+        Assert.Equal(600, all.Count);
+        Assert.Equal(
+            validation.Labels.data<long>().ToArray().Concat(train.Labels.data<long>().ToArray()),
+            all.Labels.data<long>().ToArray());
+    }
 }

@@ -7,6 +7,9 @@ public sealed class WorkerOptions
     /// /usr/share/datasets/fashion-mnist).</summary>
     public string DataRoot { get; set; } = "/usr/share/datasets";
 
+    /// <summary>The folder where datasets named <c>blob:&lt;container&gt;/&lt;prefix&gt;</c> are downloaded once and kept.</summary>
+    public string DataCache { get; set; } = Path.Combine(Path.GetTempPath(), "soup-data-cache");
+
     /// <summary>How long the worker waits between polls of an empty queue.</summary>
     public TimeSpan QueuePollInterval { get; set; } = TimeSpan.FromSeconds(1);
 

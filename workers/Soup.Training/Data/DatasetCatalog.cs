@@ -12,13 +12,16 @@ public static class DatasetCatalog
     /// <summary>The t10k files.</summary>
     public const string TestSplit = "test";
 
+    /// <summary>The whole train files, in the permuted order the train/validation split cuts.</summary>
+    public const string AllSplit = "all";
+
     /// <summary>
     /// Loads a split. "train" and "validation" partition the train files by a permutation seeded with
     /// <paramref name="splitSeed"/>: the first <c>round(N × validationFraction)</c> permuted examples are "validation", the
-    /// rest "train", both in permuted order. "test" is the t10k files in file order. Decoded files are cached per process.
+    /// rest "train", both in permuted order; "all" is the whole permutation. "test" is the t10k files in file order. Decoded files are cached per process.
     /// </summary>
     /// <param name="root">Folder holding train-/t10k- images-idx3-ubyte and labels-idx1-ubyte, each optionally .gz.</param>
-    /// <param name="split">"train", "validation" or "test".</param>
+    /// <param name="split">"train", "validation", "all" or "test".</param>
     /// <param name="limit">When set, only the first <paramref name="limit"/> examples of the split.</param>
     /// <param name="validationFraction">Share of the train files held out for validation, in [0, 1).</param>
     /// <param name="splitSeed">Seed of the train/validation permutation.</param>
@@ -36,9 +39,9 @@ public static class DatasetCatalog
             throw new ArgumentOutOfRangeException(nameof(validationFraction), validationFraction, "The validation fraction must be in [0, 1).");
         var prefix = split switch
         {
-            TrainSplit or ValidationSplit => DatasetFiles.TrainPrefix,
+            TrainSplit or ValidationSplit or AllSplit => DatasetFiles.TrainPrefix,
             TestSplit => DatasetFiles.TestPrefix,
-            _ => throw new ArgumentException($"Unknown split '{split}'. Known splits: {TrainSplit}, {ValidationSplit}, {TestSplit}.", nameof(split)),
+            _ => throw new ArgumentException($"Unknown split '{split}'. Known splits: {TrainSplit}, {ValidationSplit}, {AllSplit}, {TestSplit}.", nameof(split)),
         };
 
         var (imagesPath, labelsPath) = DatasetFiles.Find(root, prefix);
@@ -46,9 +49,12 @@ public static class DatasetCatalog
         var labels = IdxFileCache.Labels(labelsPath);
         Validate(images, imagesPath, labels.Span, labelsPath);
 
-        var indices = split == TestSplit
-            ? Enumerable.Range(0, images.Count).ToArray()
-            : SplitIndices(images.Count, split == ValidationSplit, validationFraction, splitSeed);
+        var indices = split switch
+        {
+            TestSplit => Enumerable.Range(0, images.Count).ToArray(),
+            AllSplit => Permutation(images.Count, splitSeed),
+            _ => SplitIndices(images.Count, split == ValidationSplit, validationFraction, splitSeed),
+        };
         if (limit < indices.Length)
             indices = indices[..limit.Value];
         return ImageClassificationData.FromIdx(images, labels.Span, indices, normalization ?? ImageNormalization.FashionMnist);
@@ -57,13 +63,20 @@ public static class DatasetCatalog
     /// <summary>The train or validation indices of <paramref name="count"/> examples, in permuted order.</summary>
     internal static int[] SplitIndices(int count, bool validation, double validationFraction, int splitSeed)
     {
-        var permutation = Enumerable.Range(0, count).ToArray();
-        SeededShuffle.Shuffle(permutation, new Random(splitSeed));
+        var permutation = Permutation(count, splitSeed);
         var validationCount = (int)Math.Round(count * validationFraction, MidpointRounding.AwayFromZero);
         return validation ? permutation[..validationCount] : permutation[validationCount..];
     }
 
-    private static void Validate(IdxImages images, string imagesPath, ReadOnlySpan<byte> labels, string labelsPath)
+    private static int[] Permutation(int count, int splitSeed)
+    {
+        var permutation = Enumerable.Range(0, count).ToArray();
+        SeededShuffle.Shuffle(permutation, new Random(splitSeed));
+        return permutation;
+    }
+
+    /// <summary>Checks that the images suit the models and the labels match them.</summary>
+    internal static void Validate(IdxImages images, string imagesPath, ReadOnlySpan<byte> labels, string labelsPath)
     {
         if (images.Rows != SmallCnn.ImageSize || images.Columns != SmallCnn.ImageSize)
             throw new InvalidDataException(

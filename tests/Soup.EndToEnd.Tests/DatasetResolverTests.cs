@@ -1,0 +1,165 @@
+using System.Security.Cryptography;
+using Azure.Storage.Blobs;
+using Microsoft.Extensions.Logging;
+using Soup.Jobs;
+using Soup.Training;
+
+namespace Soup.EndToEnd.Tests;
+
+/// <summary>
+/// The worker's dataset resolver on Azurite: a <c>blob:</c> dataset is downloaded once into the cache, also when
+/// resolved concurrently, and later resolutions reuse it; plain names stay under the data root.
+/// </summary>
+public sealed class DatasetResolverTests : IAsyncLifetime
+{
+    private readonly BlobServiceClient blobs = new("UseDevelopmentStorage=true");
+
+    private readonly BlobContainerClient container;
+
+    private readonly string local = Directory.CreateTempSubdirectory("soup-resolver-tests-").FullName;
+
+    public DatasetResolverTests() => container = blobs.GetBlobContainerClient("data-" + RandomNumberGenerator.GetHexString(8, lowercase: true));
+
+    private string Cache => Path.Combine(local, "cache");
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        try
+        {
+            await container.CreateIfNotExistsAsync(cancellationToken: Token);
+        }
+        catch (Exception ex) when (ex is Azure.RequestFailedException or AggregateException or HttpRequestException)
+        {
+            throw new InvalidOperationException("These tests need Azurite on 127.0.0.1:10000: run scripts/setup.sh azurite.", ex);
+        }
+        var source = Path.Combine(local, "source");
+        TinyIdxDataset.Write(source, trainCount: 60, testCount: 20, seed: 1);
+        foreach (var file in Directory.GetFiles(source))
+        {
+            await container.GetBlobClient($"tiny/{Path.GetFileName(file)}").UploadAsync(file, Token);
+            await container.GetBlobClient($"other/nested/{Path.GetFileName(file)}").UploadAsync(file, Token);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await container.DeleteIfExistsAsync(cancellationToken: CancellationToken.None);
+        Directory.Delete(local, recursive: true);
+    }
+
+    [Fact]
+    public async Task ResolveAsync_BlobDatasetTwice_DownloadsOnceAndKeepsTheFiles()
+    {
+        var logger = new CountingLogger();
+        var resolver = Resolver(logger);
+
+        var folder = await resolver.ResolveAsync($"blob:{container.Name}/tiny", Token);
+        var marker = new FileInfo(Path.Combine(folder, DatasetResolver.MarkerFile));
+        var written = marker.LastWriteTimeUtc;
+        var again = await resolver.ResolveAsync($"blob:{container.Name}/tiny/", Token);
+
+        Assert.Equal(folder, again);
+        Assert.Equal(1, logger.Downloads);
+        Assert.Equal(written, new FileInfo(marker.FullName).LastWriteTimeUtc);
+        Assert.Equal(
+            await File.ReadAllBytesAsync(Path.Combine(local, "source", "train-images-idx3-ubyte"), Token),
+            await File.ReadAllBytesAsync(Path.Combine(folder, "train-images-idx3-ubyte"), Token));
+        Assert.Contains("train-labels-idx1-ubyte", await File.ReadAllTextAsync(marker.FullName, Token), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ResolveAsync_CachedByAnotherResolver_DoesNotDownloadAgain()
+    {
+        var folder = await Resolver(new CountingLogger()).ResolveAsync($"blob:{container.Name}/tiny", Token);
+        await container.GetBlobClient("tiny/train-labels-idx1-ubyte").UploadAsync(BinaryData.FromString("changed"), overwrite: true, Token);
+        var logger = new CountingLogger();
+
+        var again = await Resolver(logger).ResolveAsync($"blob:{container.Name}/tiny", Token);
+
+        Assert.Equal(folder, again);
+        Assert.Equal(0, logger.Downloads);
+        Assert.NotEqual("changed", await File.ReadAllTextAsync(Path.Combine(folder, "train-labels-idx1-ubyte"), Token));
+    }
+
+    [Fact]
+    public async Task ResolveAsync_Concurrently_DownloadsOnceAndLeavesNoTemporaryFolders()
+    {
+        var logger = new CountingLogger();
+        var resolver = Resolver(logger);
+        var other = Resolver(new CountingLogger());
+
+        var folders = await Task.WhenAll(Enumerable.Range(0, 8)
+            .Select(i => Task.Run(() => (i == 7 ? other : resolver).ResolveAsync($"blob:{container.Name}/other", Token)))
+            .ToArray());
+
+        Assert.Single(folders.Distinct());
+        Assert.Equal(1, logger.Downloads);
+        Assert.True(File.Exists(Path.Combine(folders[0], "nested", "t10k-images-idx3-ubyte")));
+        Assert.Equal([Path.GetFileName(folders[0])], Directory.GetDirectories(Cache).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public async Task ResolveAsync_MissingPrefix_ThrowsNamingContainerAndPrefix()
+    {
+        var error = await Assert.ThrowsAsync<FileNotFoundException>(
+            () => Resolver(new CountingLogger()).ResolveAsync($"blob:{container.Name}/nothing-here", Token));
+
+        Assert.Contains(container.Name, error.Message, StringComparison.Ordinal);
+        Assert.Contains("nothing-here/", error.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Cache) && Directory.EnumerateFileSystemEntries(Cache).Any());
+    }
+
+    [Fact]
+    public async Task ResolveAsync_MissingContainer_ThrowsNamingIt()
+    {
+        var error = await Assert.ThrowsAsync<FileNotFoundException>(
+            () => Resolver(new CountingLogger()).ResolveAsync("blob:no-such-container-x1/tiny", Token));
+
+        Assert.Contains("no-such-container-x1", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ResolveAsync_PlainName_IsUnderTheDataRoot()
+    {
+        var folder = await Resolver(new CountingLogger()).ResolveAsync("fashion-mnist", Token);
+
+        Assert.Equal(Path.Combine(local, "root", "fashion-mnist"), folder);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("../etc")]
+    [InlineData("/etc")]
+    [InlineData("blob:")]
+    [InlineData("blob:c/../x")]
+    public async Task ResolveAsync_BadName_Throws(string dataset)
+    {
+        await Assert.ThrowsAsync<ArgumentException>(() => Resolver(new CountingLogger()).ResolveAsync(dataset, Token));
+    }
+
+    private DatasetResolver Resolver(CountingLogger logger) => new(
+        blobs,
+        new WorkerOptions { DataRoot = Path.Combine(local, "root"), DataCache = Cache },
+        logger);
+
+    /// <summary>Counts the resolver's "downloading" events.</summary>
+    private sealed class CountingLogger : ILogger<DatasetResolver>
+    {
+        private int downloads;
+
+        public int Downloads => downloads;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (eventId.Id == 430)
+                Interlocked.Increment(ref downloads);
+        }
+    }
+}
