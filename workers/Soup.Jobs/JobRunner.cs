@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Cryptography;
 using Azure;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -12,9 +13,12 @@ namespace Soup.Jobs;
 
 /// <summary>
 /// Runs one job: reads its data and checkpoints, trains or evaluates, and writes the result to the job's slot with a
-/// conditional create, so a redelivered job that already finished writes nothing new.
+/// conditional create, so a redelivered job that already finished writes nothing new. A training job resumes from its
+/// slot's resumption checkpoint when an earlier delivery left one. Input that can never work (missing data, unknown
+/// model or optimizer, a checkpoint that does not fit, settings out of range) throws <see cref="JobFailedException"/>
+/// at once, before any training.
 /// </summary>
-public sealed partial class JobRunner(SoupStorage storage, IOptions<WorkerOptions> options, ILogger<JobRunner> logger)
+public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datasets, IOptions<WorkerOptions> options, ILogger<JobRunner> logger)
 {
     /// <summary>The blob a job's success writes.</summary>
     public static string OutputBlob(Job job) => CheckpointLayout.Blob(
@@ -23,6 +27,7 @@ public sealed partial class JobRunner(SoupStorage storage, IOptions<WorkerOption
     /// <summary>Runs <paramref name="job"/>; throws <see cref="JobFailedException"/> when it can never succeed.</summary>
     public async Task RunAsync(Job job, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(job);
         var output = OutputBlob(job);
         if (await storage.Checkpoints.GetBlobClient(output).ExistsAsync(cancellationToken))
         {
@@ -54,78 +59,97 @@ public sealed partial class JobRunner(SoupStorage storage, IOptions<WorkerOption
 
     private async Task TrainAsync(TrainJob job, string output, CancellationToken cancellationToken)
     {
-        using var data = LoadData(job.Data);
-        var init = job.InitCheckpoint is null ? null : await ReadCheckpointAsync(job.InitCheckpoint, "init checkpoint", cancellationToken);
-        var s = job.Settings;
-        var fineTune = new FineTuneOptions(job.Model, s.Steps, s.BatchSize, s.LearningRate, s.Momentum, s.WeightDecay, s.Seed);
-        var progress = new Progress<TrainingProgress>(p => LogProgress(logger, job.JobId, p.Step, p.TotalSteps, p.Loss));
+        using var data = await LoadAsync(job.Data, "training data", cancellationToken);
+        var fineTune = new FineTuneOptions(job.Model, job.Settings);
+        try
+        {
+            fineTune.Validate(data);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new JobFailedException($"job '{job.JobId}': {ex.Message}", ex);
+        }
+
+        (IReadOnlyList<TensorData> Tensors, string Sha256)? init = job.InitCheckpoint is null
+            ? null
+            : await ReadCheckpointAsync(job.InitCheckpoint, "init checkpoint", cancellationToken);
+        var checkpoints = new JobCheckpoints(storage, job, options.Value.WorkerName, logger);
+        var resume = await checkpoints.LoadAsync(cancellationToken);
+        if (resume is not null)
+            LogResuming(logger, job.JobId, resume.Step);
+
         FineTuneResult result;
         try
         {
-            result = await Task.Run(() => FineTuner.Run(fineTune, data, init, progress, cancellationToken), cancellationToken);
+            result = await Task.Run(() => FineTuner.Run(fineTune, data, init?.Tensors, resume, checkpoints, cancellationToken), cancellationToken);
         }
         catch (TrainingDivergedException ex)
         {
             throw new JobFailedException(ex.Message, ex);
         }
-
-        var metadata = new Dictionary<string, string>
+        catch (InvalidDataException ex)
         {
-            ["job_id"] = job.JobId,
-            ["model"] = job.Model,
-            ["dataset"] = job.Data.Dataset,
-            ["base_checkpoint"] = job.InitCheckpoint ?? "",
-            ["learning_rate"] = Invariant(s.LearningRate),
-            ["momentum"] = Invariant(s.Momentum),
-            ["weight_decay"] = Invariant(s.WeightDecay),
-            ["batch_size"] = Invariant(s.BatchSize),
-            ["steps"] = Invariant(result.Steps),
-            ["seed"] = Invariant(s.Seed),
-            ["final_train_loss"] = Invariant(result.FinalLoss),
-        };
+            throw new JobFailedException($"init checkpoint '{job.InitCheckpoint}' does not fit model '{job.Model}': {ex.Message}", ex);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new JobFailedException($"job '{job.JobId}': {ex.Message}", ex);
+        }
+
+        var metadata = CheckpointMetadata(job, init?.Sha256, resume?.Step ?? 0, result);
         using var stream = new MemoryStream();
         Safetensors.Write(stream, result.Weights, metadata);
         stream.Position = 0;
         await storage.TryCreateBlobAsync(output, stream, cancellationToken);
+        await checkpoints.CleanUpAsync(cancellationToken);
         LogTrained(logger, job.JobId, result.FinalLoss, result.ImagesPerSecond);
     }
 
     private async Task EvaluateAsync(EvaluateJob job, string output, CancellationToken cancellationToken)
     {
-        var split = job.Splits[0];
-        using var data = LoadData(split.Data);
-        var checkpoints = new List<IReadOnlyList<TensorData>>();
-        foreach (var blob in job.Checkpoints)
-        {
-            checkpoints.Add(await ReadCheckpointAsync(blob, "checkpoint to evaluate", cancellationToken));
-        }
-
-        var results = await Task.Run(() => Evaluator.Evaluate(job.Model, checkpoints, data), cancellationToken);
-        var scores = job.Checkpoints.Select((blob, i) => new CheckpointScore(blob, split.Name, results[i].Accuracy, results[i].Loss)).ToList();
-        var report = new EvaluationReport { Splits = [new SplitSize(split.Name, data.Count)], Scores = scores };
-        await storage.TryCreateJsonAsync(output, report, SoupJson.Default.EvaluationReport, cancellationToken);
-    }
-
-    private ImageClassificationData LoadData(DataRef data)
-    {
-        var folder = Path.Combine(options.Value.DataRoot, data.Dataset);
+        var splits = new List<NamedSplit>();
         try
         {
-            var split = data.Part switch
+            foreach (var split in job.Splits)
+                splits.Add(new NamedSplit(split.Name, await LoadAsync(split.Data, $"split '{split.Name}'", cancellationToken)));
+            var checkpoints = new List<NamedCheckpoint>();
+            foreach (var blob in job.Checkpoints)
+                checkpoints.Add(new NamedCheckpoint(blob, (await ReadCheckpointAsync(blob, "checkpoint to evaluate", cancellationToken)).Tensors));
+
+            EvaluationReport report;
+            try
             {
-                DataParts.In => DatasetCatalog.TrainSplit,
-                DataParts.Out => DatasetCatalog.ValidationSplit,
-                _ => DatasetCatalog.TestSplit,
-            };
-            return DatasetCatalog.Load(folder, split, data.Limit, data.HoldoutFraction, data.SplitSeed);
+                report = await Task.Run(
+                    () => Evaluator.Evaluate(job.Model, checkpoints, splits, job.Ensemble, job.Connectivity), cancellationToken);
+            }
+            catch (Exception ex) when (ex is ArgumentException or InvalidDataException)
+            {
+                throw new JobFailedException($"evaluation '{job.JobId}': {ex.Message}", ex);
+            }
+
+            await storage.TryCreateJsonAsync(output, report, SoupJson.Default.EvaluationReport, cancellationToken);
         }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
+        finally
         {
-            throw new JobFailedException($"dataset '{data.Dataset}' cannot be read from '{folder}': {ex.Message}", ex);
+            foreach (var split in splits)
+                split.Data.Dispose();
         }
     }
 
-    private async Task<IReadOnlyList<TensorData>> ReadCheckpointAsync(string blobName, string role, CancellationToken cancellationToken)
+    private async Task<ILabelledImages> LoadAsync(DataRef data, string role, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var folder = await datasets.ResolveAsync(data.Dataset, cancellationToken);
+            return DatasetLoader.Load(data, folder);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or InvalidDataException or ArgumentException)
+        {
+            throw new JobFailedException($"{role}: dataset '{data.Dataset}' cannot be used: {ex.Message}", ex);
+        }
+    }
+
+    private async Task<(IReadOnlyList<TensorData> Tensors, string Sha256)> ReadCheckpointAsync(string blobName, string role, CancellationToken cancellationToken)
     {
         BinaryData content;
         try
@@ -139,12 +163,48 @@ public sealed partial class JobRunner(SoupStorage storage, IOptions<WorkerOption
 
         try
         {
-            return Safetensors.Read(content.ToMemory(), blobName).Tensors;
+            var memory = content.ToMemory();
+            return (Safetensors.Read(memory, blobName).Tensors, Convert.ToHexStringLower(SHA256.HashData(memory.Span)));
         }
         catch (InvalidDataException ex)
         {
             throw new JobFailedException($"{role} '{blobName}' is not a valid safetensors file: {ex.Message}", ex);
         }
+    }
+
+    private Dictionary<string, string> CheckpointMetadata(TrainJob job, string? initSha256, int resumedFrom, FineTuneResult result)
+    {
+        var s = job.Settings;
+        return new Dictionary<string, string>
+        {
+            ["job_id"] = job.JobId,
+            ["spec_hash"] = job.SpecHash,
+            ["model"] = job.Model,
+            ["dataset"] = job.Data.Dataset,
+            ["layout"] = job.Data.Layout,
+            ["domains"] = string.Join(",", job.Data.Domains ?? []),
+            ["part"] = job.Data.Part,
+            ["base_checkpoint"] = job.InitCheckpoint ?? "",
+            ["base_checkpoint_sha256"] = initSha256 ?? "",
+            ["optimizer"] = s.Optimizer,
+            ["learning_rate"] = Invariant(s.LearningRate),
+            ["momentum"] = Invariant(s.Momentum),
+            ["weight_decay"] = Invariant(s.WeightDecay),
+            ["dropout"] = Invariant(s.Dropout),
+            ["batch_size"] = Invariant(s.BatchSize),
+            ["steps"] = Invariant(result.Steps),
+            ["seed"] = Invariant(s.Seed),
+            ["linear_probe"] = s.LinearProbe ? "true" : "false",
+            ["average"] = s.Average,
+            ["average_start"] = Invariant(s.AverageStart),
+            ["ema_decay"] = Invariant(s.EmaDecay),
+            ["anchor_weight"] = Invariant(s.AnchorWeight),
+            ["class_weights"] = string.Join(",", (s.ClassWeights ?? []).Select(Invariant)),
+            ["resumed_from_step"] = Invariant(resumedFrom),
+            ["final_train_loss"] = Invariant(result.FinalLoss),
+            ["images_per_second"] = Invariant(Math.Round(result.ImagesPerSecond, 1)),
+            ["worker"] = options.Value.WorkerName,
+        };
     }
 
     private static string Invariant(double value) => value.ToString("R", CultureInfo.InvariantCulture);
@@ -157,8 +217,8 @@ public sealed partial class JobRunner(SoupStorage storage, IOptions<WorkerOption
     [LoggerMessage(EventId = 401, Level = LogLevel.Information, Message = "Job {JobId} starting")]
     private static partial void LogStarting(ILogger logger, string jobId);
 
-    [LoggerMessage(EventId = 402, Level = LogLevel.Debug, Message = "Job {JobId} step {Step}/{Total}, loss {Loss:F4}")]
-    private static partial void LogProgress(ILogger logger, string jobId, int step, int total, double loss);
+    [LoggerMessage(EventId = 402, Level = LogLevel.Information, Message = "Job {JobId} resumes from its checkpoint at step {Step}")]
+    private static partial void LogResuming(ILogger logger, string jobId, int step);
 
     [LoggerMessage(EventId = 403, Level = LogLevel.Information, Message = "Job {JobId} trained: final loss {Loss:F4}, {ImagesPerSecond:F0} images/s")]
     private static partial void LogTrained(ILogger logger, string jobId, double loss, double imagesPerSecond);

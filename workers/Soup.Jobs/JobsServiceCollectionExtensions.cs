@@ -16,6 +16,7 @@ public static class JobsServiceCollectionExtensions
         services.AddOptions<PipelineOptions>().Bind(configuration);
         services.AddOptions<WorkerOptions>().Bind(configuration).ValidateOnStart();
         services.TryAddSingleton<SoupStorage>();
+        services.AddSingleton<DatasetResolver>();
         services.AddSingleton<JobRunner>();
         services.AddHostedService(sp => new QueueJobService(
             sp.GetRequiredService<SoupStorage>(),

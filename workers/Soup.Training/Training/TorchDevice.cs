@@ -6,10 +6,10 @@ namespace Soup.Training;
 /// <summary>Picks where training and evaluation run.</summary>
 internal static class TorchDevice
 {
-    /// <summary>CUDA when torch sees a GPU, else the CPU.</summary>
+    /// <summary>The device pinned by the enclosing job slot (<see cref="DeviceSlots.Use"/>); else CUDA when torch sees a GPU, else the CPU.</summary>
     public static Device Preferred()
     {
         TorchSetup.Initialize();
-        return torch.cuda.is_available() ? CUDA : CPU;
+        return DeviceSlots.Current ?? (torch.cuda.is_available() ? CUDA : CPU);
     }
 }
