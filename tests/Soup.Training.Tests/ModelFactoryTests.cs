@@ -19,6 +19,12 @@ public sealed class ModelFactoryTests
     }
 
     [Fact]
+    public void KnownModels_AreTheModelsSpecsMayName()
+    {
+        Assert.Equal(ModelFactory.KnownModels, Soup.Core.Specs.SpecLimits.Models);
+    }
+
+    [Fact]
     public void Forward_Batch_GivesTenLogitsEach()
     {
         using var model = ModelFactory.Create("cnn-small");

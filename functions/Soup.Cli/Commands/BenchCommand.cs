@@ -39,6 +39,31 @@ public static class BenchCommand
                 cancellationToken);
             return 0;
         });
-        return new Command("bench", "Benchmarks that print figures.") { merge };
+        return new Command("bench", "Benchmarks that print figures.") { merge, BuildTrain() };
+    }
+
+    private static Command BuildTrain()
+    {
+        var models = new Option<string>("--models") { Description = "Comma-separated model names.", DefaultValueFactory = _ => "cnn-small,domainbed-mnist" };
+        var batch = new Option<int>("--batch") { Description = "Images per step.", DefaultValueFactory = _ => 64 };
+        var steps = new Option<int>("--steps") { Description = "Steps per timed run.", DefaultValueFactory = _ => 200 };
+        var repeats = new Option<int>("--repeats") { Description = "Timed runs of each contender, alternating (medians are reported).", DefaultValueFactory = _ => 3 };
+        var dataRoot = new Option<string?>("--data-root") { Description = "Folder holding fashion-mnist/ (default: the DataRoot setting)." };
+        var train = new Command("train", "Benchmark training: images/s of the full training path next to a bare TorchSharp step loop, same model, same process.")
+        {
+            models, batch, steps, repeats, dataRoot,
+        };
+        train.SetAction((parse, cancellationToken) =>
+        {
+            var configuration = LocalConfiguration.Build(parse.GetValue(dataRoot), 0);
+            var options = new TrainBenchmarkOptions(
+                [.. parse.GetValue(models)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
+                parse.GetValue(batch),
+                parse.GetValue(steps),
+                parse.GetValue(repeats),
+                configuration["DataRoot"]!);
+            return Task.FromResult(TrainBenchmarkCommand.Execute(options, Console.Out, cancellationToken));
+        });
+        return train;
     }
 }

@@ -22,7 +22,7 @@ public static class SpecLimits
     public static readonly TimeSpan MaxRoundTimeout = TimeSpan.FromDays(7);
 
     /// <summary>The models the workers can build.</summary>
-    public static readonly IReadOnlyList<string> Models = ["cnn-small"];
+    public static readonly IReadOnlyList<string> Models = ["cnn-small", "domainbed-mnist", "resnet18", "resnet50"];
 
     /// <summary>The splits an evaluation can use.</summary>
     public static readonly IReadOnlyList<string> EvalSplits = ["validation", "test"];
