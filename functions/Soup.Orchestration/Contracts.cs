@@ -31,7 +31,17 @@ public sealed record PipelineProgress(
 public sealed record MemberResult(int Member, double LearningRate, int Seed, string Checkpoint, double Accuracy, double Loss);
 
 /// <summary>One round, as reported.</summary>
-public sealed record RoundResult(int Round, string Init, IReadOnlyList<MemberResult> Members, string Soup, double SoupAccuracy, double SoupLoss, string Split);
+public sealed record RoundResult(
+    int Round, string Init, IReadOnlyList<MemberResult> Members, string Soup, double SoupAccuracy, double SoupLoss, string Split,
+    RoundDiagnostics? Diagnostics = null);
+
+/// <summary>
+/// The three conditions for weight averaging to work, measured on a round's primary split: the members' prediction
+/// ensemble (what the soup approximates at one model's cost), their diversity, and the linear connectivity of a pair.
+/// </summary>
+public sealed record RoundDiagnostics(
+    double? EnsembleAccuracy, double? EnsembleLoss, double? Disagreement, double? RatioError,
+    int? PairA, int? PairB, double? MidpointAccuracy, double? EndpointMeanAccuracy, double? ConnectivityGap);
 
 /// <summary>The pipeline's output: every round, and the checkpoint it delivers (the last round's soup).</summary>
 public sealed record PipelineResult(string PipelineId, IReadOnlyList<RoundResult> Rounds, string FinalCheckpoint);

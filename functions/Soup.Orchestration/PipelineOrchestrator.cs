@@ -150,7 +150,13 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineSpec, Pipeli
             return new MemberResult(m, job.Settings.LearningRate, job.Settings.Seed, blob, score.Accuracy, score.Loss);
         }).ToList();
         var soupScore = Score(soup);
-        return new RoundResult(round, init, memberResults, soup, soupScore.Accuracy, soupScore.Loss, split);
+        var ensemble = report.Ensemble.FirstOrDefault(e => e.Split == split);
+        var diversity = report.Diversity.FirstOrDefault(d => d.Split == split);
+        var pair = report.Connectivity.FirstOrDefault(c => c.Split == split);
+        var diagnostics = new RoundDiagnostics(
+            ensemble?.Accuracy, ensemble?.Loss, diversity?.Disagreement, diversity?.RatioError,
+            pair?.A, pair?.B, pair?.MidpointAccuracy, pair?.EndpointMeanAccuracy, pair?.Gap);
+        return new RoundResult(round, init, memberResults, soup, soupScore.Accuracy, soupScore.Loss, split, diagnostics);
     }
 
     private static Dictionary<string, string> SoupMetadata(string id, int round, PipelineSpec spec, string init) => new()

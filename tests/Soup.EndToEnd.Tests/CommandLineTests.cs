@@ -61,6 +61,27 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public void ResultsTable_RoundWithDiagnostics_PrintsEnsembleDiversityAndConnectivity()
+    {
+        var diagnostics = new RoundDiagnostics(0.8625, 0.31, 0.124, 1.75, 0, 1, 0.851, 0.84, -0.011);
+        var round = new RoundResult(1, "p/init/model.safetensors", [new(0, 0.01, 1, "a", 0.83, 0.5), new(1, 0.02, 2, "b", 0.85, 0.5)],
+            "p/round-01/soup/model.safetensors", 0.86, 0.4, "test", diagnostics);
+        var view = new PipelineStatusView("p", "Completed", DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, null,
+            new PipelineResult("p", [round, round with { Round = 2, Diagnostics = null }], "p/round-01/soup/model.safetensors"), null);
+        var output = new StringWriter();
+
+        ResultsTable.Write(view, output);
+
+        var lines = output.ToString().Split('\n');
+        Assert.Contains(lines, l => l.Contains("ensemble (reference)", StringComparison.Ordinal) && l.Contains("86.25", StringComparison.Ordinal) && l.Contains("0.3100", StringComparison.Ordinal));
+        var line = Assert.Single(lines, l => l.StartsWith("round ", StringComparison.Ordinal));
+        Assert.Contains("round 1: diversity: disagreement 12.4", line, StringComparison.Ordinal);
+        Assert.Contains("ratio-error 1.75", line, StringComparison.Ordinal);
+        Assert.Contains("members 0-1: midpoint 85.10", line, StringComparison.Ordinal);
+        Assert.Contains("gap -1.10 points", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ResultsTable_FailedPipeline_PrintsTheReason()
     {
         var view = new PipelineStatusView("p", "Failed", DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, null, null, "job 'init' failed: dataset 'x' missing");

@@ -201,7 +201,15 @@ internal sealed class PipelineHarness : IAsyncDisposable
             }
 
             scores.Reverse();
-            return new EvaluationReport { Splits = [new SplitSize(job.Splits[0].Name, 1_000)], Scores = scores };
+            var split = job.Splits[0].Name;
+            return new EvaluationReport
+            {
+                Splits = [new SplitSize(split, 1_000)],
+                Scores = scores,
+                Ensemble = [new SplitScore("another split", 3, 0.1, 9), new SplitScore(split, job.Ensemble?.Count ?? 0, 0.97, 0.12)],
+                Diversity = [new DiversityScore(split, 3, 0.2, 1.5)],
+                Connectivity = [new ConnectivityScore(split, 0, 1, 0.93, 0.2, 0.9, -0.03)],
+            };
         }
     }
 

@@ -34,10 +34,34 @@ public static class ResultsTable
             var mean = round.Members.Average(m => m.Accuracy);
             table.AddRow($"{round.Round}", "members: mean / best", "", "", $"{mean:P2} / {best:P2}", "");
             table.AddRow($"{round.Round}", "SOUP", "", "", $"{round.SoupAccuracy:P2}", $"{round.SoupLoss:F4}");
+            if (round.Diagnostics is { EnsembleAccuracy: { } ensembleAccuracy } d)
+                table.AddRow($"{round.Round}", "ensemble (reference)", "", "", $"{ensembleAccuracy:P2}", $"{d.EnsembleLoss:F4}");
             table.AddEmptyRow();
         }
 
         console.Write(table);
+        foreach (var round in result.Rounds)
+        {
+            if (Diagnose(round) is { } line)
+                output.WriteLine(line); // Not through the console: it would wrap the line at its width.
+        }
+
         console.WriteLine($"Accuracy is on the '{result.Rounds[^1].Split}' split. Final checkpoint: {result.FinalCheckpoint}");
+    }
+
+    /// <summary>
+    /// One line per round on the conditions for averaging: diversity (disagreement, ratio-error) and the connectivity of
+    /// a pair (midpoint accuracy against the endpoints' mean); null when the round measured neither.
+    /// </summary>
+    internal static string? Diagnose(RoundResult round)
+    {
+        if (round.Diagnostics is not { } d)
+            return null;
+        var parts = new List<string>();
+        if (d.Disagreement is { } disagreement && d.RatioError is { } ratio)
+            parts.Add(FormattableString.Invariant($"diversity: disagreement {disagreement:P1}, ratio-error {ratio:F2}"));
+        if (d is { MidpointAccuracy: { } midpoint, EndpointMeanAccuracy: { } endpoints, ConnectivityGap: { } gap })
+            parts.Add(FormattableString.Invariant($"connectivity members {d.PairA}-{d.PairB}: midpoint {midpoint:P2} vs endpoints' mean {endpoints:P2} (gap {gap * 100:+0.00;-0.00} points)"));
+        return parts.Count == 0 ? null : $"round {round.Round}: {string.Join("; ", parts)}";
     }
 }
