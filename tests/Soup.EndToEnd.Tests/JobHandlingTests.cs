@@ -40,6 +40,40 @@ public sealed class JobHandlingTests(AzuriteEngineFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task Runner_TrainJob_RecordsProvenanceAndMetricsInTheCheckpointAndReportsProgress()
+    {
+        using var host = BuildWorker(fixture.NewConfiguration(workers: 0), maxDeliveries: 5);
+        var storage = host.Services.GetRequiredService<SoupStorage>();
+        await storage.EnsureCreatedAsync(TestContext.Current.CancellationToken);
+        using var model = Soup.Training.ModelFactory.Create("cnn-small");
+        byte[] initBytes;
+        using (var stream = new MemoryStream())
+        {
+            Soup.Core.Checkpoints.Safetensors.Write(stream, Soup.Training.TorchCheckpoint.ToTensorData(model), new Dictionary<string, string>());
+            initBytes = stream.ToArray();
+        }
+        await storage.Checkpoints.GetBlobClient("bases/init.safetensors").UploadAsync(BinaryData.FromBytes(initBytes), TestContext.Current.CancellationToken);
+        var job = TinyTrainJob("meta") with { InitCheckpoint = "bases/init.safetensors", SpecHash = "0123abcd" };
+
+        await host.Services.GetRequiredService<JobRunner>().RunAsync(job, TestContext.Current.CancellationToken);
+
+        var content = (await storage.Checkpoints.GetBlobClient(JobRunner.OutputBlob(job)).DownloadContentAsync(TestContext.Current.CancellationToken)).Value.Content;
+        var metadata = Soup.Core.Checkpoints.Safetensors.Read(content.ToMemory(), "output").Metadata;
+        Assert.Equal(job.JobId, metadata["job_id"]);
+        Assert.Equal("0123abcd", metadata["spec_hash"]);
+        Assert.Equal("bases/init.safetensors", metadata["base_checkpoint"]);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(initBytes)), metadata["base_checkpoint_sha256"]);
+        Assert.Equal(("sgd", "0.05", "16", "5", "3", "0"), (metadata["optimizer"], metadata["learning_rate"], metadata["batch_size"], metadata["steps"], metadata["seed"], metadata["resumed_from_step"]));
+        Assert.InRange(double.Parse(metadata["final_train_loss"], System.Globalization.CultureInfo.InvariantCulture), 0.01, 10);
+        Assert.InRange(double.Parse(metadata["final_train_accuracy"], System.Globalization.CultureInfo.InvariantCulture), 0, 1);
+
+        var progress = await storage.ReadJsonAsync(
+            CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.ProgressFile), SoupJson.Default.JobProgress, TestContext.Current.CancellationToken);
+        Assert.Equal((job.JobId, 5, 5), (progress.JobId, progress.Step, progress.TotalSteps));
+        Assert.False(await storage.Checkpoints.GetBlobClient(CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.ResumeFile)).ExistsAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
     public async Task Runner_FinishedJobRedelivered_WritesNothingNew()
     {
         using var host = BuildWorker(fixture.NewConfiguration(workers: 0), maxDeliveries: 5);

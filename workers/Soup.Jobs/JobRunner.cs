@@ -202,6 +202,7 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
             ["class_weights"] = string.Join(",", (s.ClassWeights ?? []).Select(Invariant)),
             ["resumed_from_step"] = Invariant(resumedFrom),
             ["final_train_loss"] = Invariant(result.FinalLoss),
+            ["final_train_accuracy"] = Invariant(result.FinalTrainAccuracy),
             ["images_per_second"] = Invariant(Math.Round(result.ImagesPerSecond, 1)),
             ["worker"] = options.Value.WorkerName,
         };
