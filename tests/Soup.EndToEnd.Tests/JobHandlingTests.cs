@@ -115,18 +115,11 @@ public sealed class JobHandlingTests(AzuriteEngineFixture fixture) : IClassFixtu
         Assert.Empty((await storage.Jobs.PeekMessagesAsync(cancellationToken: TestContext.Current.CancellationToken)).Value);
     }
 
-    private IHost BuildWorker(IConfiguration configuration, int maxDeliveries)
+    private static IHost BuildWorker(IConfiguration configuration, int maxDeliveries) => TestWorkerHost.Build(configuration, new Dictionary<string, string?>
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration.AddConfiguration(configuration);
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["MaxDeliveries"] = maxDeliveries.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["JobVisibilityTimeout"] = "00:00:10",
-        });
-        builder.Services.AddSoupJobs(builder.Configuration);
-        return builder.Build();
-    }
+        ["MaxDeliveries"] = maxDeliveries.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["JobVisibilityTimeout"] = "00:00:10",
+    });
 
     private static TrainJob TinyTrainJob(string pipeline) => new()
     {

@@ -93,11 +93,5 @@ public sealed class WorkerBadInputTests(AzuriteEngineFixture fixture) : IClassFi
         Settings = new TrainSettings { Steps = 5, BatchSize = 16, LearningRate = 0.05, Seed = 3 },
     };
 
-    private static IHost Worker(IConfiguration configuration)
-    {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration.AddConfiguration(configuration);
-        builder.Services.AddSoupJobs(builder.Configuration);
-        return builder.Build();
-    }
+    private static IHost Worker(IConfiguration configuration) => TestWorkerHost.Build(configuration);
 }

@@ -145,13 +145,7 @@ public sealed class WorkerPreemptionTests(AzuriteEngineFixture fixture) : IClass
         return storage;
     }
 
-    private static IHost Worker(IConfiguration configuration)
-    {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration.AddConfiguration(configuration);
-        builder.Services.AddSoupJobs(builder.Configuration);
-        return builder.Build();
-    }
+    private static IHost Worker(IConfiguration configuration) => TestWorkerHost.Build(configuration);
 
     private static async Task WaitUntilAsync(Func<Task<int>> probe, Func<int, bool> done, WorkerProcess worker)
     {
