@@ -39,7 +39,23 @@ public static class BenchCommand
                 cancellationToken);
             return 0;
         });
-        return new Command("bench", "Benchmarks that print figures.") { merge, BuildTrain() };
+        return new Command("bench", "Benchmarks that print figures.") { merge, BuildTrain(), BuildRounds() };
+    }
+
+    private static Command BuildRounds()
+    {
+        var members = new Option<string>("--members") { Description = "Comma-separated member counts, one pipeline each.", DefaultValueFactory = _ => "8,64" };
+        var rounds = new Option<int>("--rounds") { Description = "Rounds per pipeline.", DefaultValueFactory = _ => 3 };
+        var command = new Command("rounds", "Benchmark the orchestration: seconds per round with instant no-op jobs on the local engine (Azurite).")
+        {
+            members, rounds,
+        };
+        command.SetAction((parse, cancellationToken) => RoundsBenchmarkCommand.ExecuteAsync(
+            [.. parse.GetValue(members)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(v => int.Parse(v, System.Globalization.CultureInfo.InvariantCulture))],
+            parse.GetValue(rounds),
+            Console.Out,
+            cancellationToken));
+        return command;
     }
 
     private static Command BuildTrain()

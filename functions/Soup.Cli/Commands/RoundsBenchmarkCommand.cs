@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Azure.Storage.Queues.Models;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Soup.Cli.Engine;
+using Soup.Core;
+using Soup.Core.Checkpoints;
+using Soup.Core.Jobs;
+using Soup.Core.Merging;
+using Soup.Core.Specs;
+using Soup.Core.Storage;
+using Soup.Orchestration;
+
+namespace Soup.Cli.Commands;
+
+/// <summary>
+/// <c>pipeline bench rounds</c>: the orchestration's own overhead. The real local engine (Durable Task on the Azure
+/// Storage provider, Azurite, the container watcher, the real merge and evaluation read-back) runs pipelines whose jobs
+/// are answered at once by a no-op worker (a 16-value checkpoint per member, a synthetic report per evaluation), so what
+/// is timed is dispatch, fan-in on landings, merge, evaluation round trip and bookkeeping per round.
+/// </summary>
+public static class RoundsBenchmarkCommand
+{
+    private const string InitBlob = "bases/bench-init.safetensors";
+
+    /// <summary>Runs one pipeline per member count and prints seconds per round.</summary>
+    public static async Task<int> ExecuteAsync(IReadOnlyList<int> memberCounts, int rounds, TextWriter output, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(memberCounts);
+        var suffix = RandomNumberGenerator.GetHexString(8, lowercase: true);
+        var configuration = LocalConfiguration.Build(null, 0, new Dictionary<string, string?>
+        {
+            ["TaskHubName"] = "bench" + suffix.Replace('0', 'a'),
+            ["CheckpointsContainer"] = "bench-" + suffix,
+            ["JobsQueue"] = "bench-jobs-" + suffix,
+            ["LandingPollInterval"] = "00:00:00.250",
+        });
+        if (await StorageProbe.ProblemAsync(configuration, cancellationToken) is { } problem)
+        {
+            output.WriteLine(problem);
+            return 3;
+        }
+
+        await using var engine = await LocalEngine.StartAsync(configuration, cancellationToken: cancellationToken);
+        var storage = engine.Services.GetRequiredService<SoupStorage>();
+        await UploadAsync(storage, InitBlob, 0, cancellationToken);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var worker = Task.Run(() => AnswerJobsAsync(storage, stop.Token), CancellationToken.None);
+
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Orchestration overhead on the local engine (Azure Storage provider on Azurite), no-op jobs, {rounds} round(s) per pipeline, {Environment.ProcessorCount} cores"));
+        output.WriteLine();
+        output.WriteLine("| members | per round, median (s) | slowest round (s) | whole pipeline (s) | target per round |");
+        output.WriteLine("|---:|---:|---:|---:|---|");
+        var status = 0;
+        _ = await RunAsync(engine.Client, 2, 1, cancellationToken); // Warm-up, untimed: JIT, queue and table creation.
+        foreach (var members in memberCounts)
+        {
+            var (perRound, total) = await RunAsync(engine.Client, members, rounds, cancellationToken);
+            var median = perRound.Order().ElementAt(perRound.Count / 2);
+            var target = members <= 8 ? 2.0 : members <= 64 ? 10.0 : double.NaN;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {members} | {median:F2} | {perRound.Max():F2} | {total:F2} | {(double.IsNaN(target) ? "-" : $"≤ {target:F0} s")} |"));
+        }
+
+        await stop.CancelAsync();
+        try
+        {
+            await worker;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        return status;
+    }
+
+    private static async Task<(List<double> PerRound, double Total)> RunAsync(DurableTaskClient client, int members, int rounds, CancellationToken cancellationToken)
+    {
+        var spec = new PipelineSpec
+        {
+            Name = "bench",
+            Rounds = rounds,
+            Init = new InitSpec { Checkpoint = InitBlob },
+            Members = new MembersSpec { Count = members, Steps = 1, LearningRates = [0.01] },
+            Merge = new MergeParameters { Method = "linear" },
+        };
+        var clock = Stopwatch.StartNew();
+        var id = await PipelineStarter.StartAsync(client, spec, cancellationToken: cancellationToken);
+        var roundStarts = new List<double>();
+        while (true)
+        {
+            var metadata = await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken)
+                ?? throw new InvalidOperationException($"pipeline {id} vanished");
+            var view = PipelineStatusView.From(metadata);
+            if (view.Progress is { Round: > 0 } p && p.Round > roundStarts.Count && !view.IsTerminal)
+            {
+                while (roundStarts.Count < p.Round)
+                    roundStarts.Add(clock.Elapsed.TotalSeconds);
+            }
+
+            if (view.IsTerminal)
+            {
+                if (view.RuntimeStatus != nameof(OrchestrationRuntimeStatus.Completed))
+                    throw new InvalidOperationException($"benchmark pipeline {id} ended {view.RuntimeStatus}: {view.Failure}");
+                break;
+            }
+
+            await Task.Delay(50, cancellationToken);
+        }
+
+        var end = clock.Elapsed.TotalSeconds;
+        roundStarts[0] = 0; // Round 1 begins when the pipeline starts (there is no pretraining).
+        var perRound = roundStarts.Select((start, i) => (i + 1 < roundStarts.Count ? roundStarts[i + 1] : end) - start).ToList();
+        return (perRound, end);
+    }
+
+    /// <summary>The no-op worker: answers every job at once with the output its slot expects.</summary>
+    private static async Task AnswerJobsAsync(SoupStorage storage, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            QueueMessage[] messages = (await storage.Jobs.ReceiveMessagesAsync(32, TimeSpan.FromMinutes(1), cancellationToken)).Value;
+            if (messages.Length == 0)
+            {
+                await Task.Delay(50, cancellationToken);
+                continue;
+            }
+
+            await Parallel.ForEachAsync(messages, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (message, ct) =>
+            {
+                var job = JsonSerializer.Deserialize(message.Body.ToMemory().Span, SoupJson.Default.Job)!;
+                var output = CheckpointLayout.Blob(job.PipelineId, job.Slot, job is EvaluateJob ? CheckpointLayout.EvaluationFile : CheckpointLayout.CheckpointFile);
+                if (job is EvaluateJob evaluate)
+                    await storage.TryCreateJsonAsync(output, SyntheticReport(evaluate), SoupJson.Default.EvaluationReport, ct);
+                else
+                    await UploadAsync(storage, output, job.Slot.GetHashCode(StringComparison.Ordinal), ct);
+                await storage.Jobs.DeleteMessageAsync(message.MessageId, message.PopReceipt, ct);
+            });
+        }
+    }
+
+    private static EvaluationReport SyntheticReport(EvaluateJob job)
+    {
+        var split = job.Splits[0].Name;
+        return new EvaluationReport
+        {
+            Splits = [new SplitSize(split, 1)],
+            Scores = [.. job.Checkpoints.Select((c, i) => new CheckpointScore(c, split, 0.5 + (0.001 * i), 1))],
+        };
+    }
+
+    private static async Task UploadAsync(SoupStorage storage, string blob, int seed, CancellationToken cancellationToken)
+    {
+        var values = new float[16];
+        var random = new Random(seed);
+        for (var i = 0; i < values.Length; i++)
+            values[i] = (float)random.NextDouble();
+        var bytes = new byte[values.Length * sizeof(float)];
+        Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
+        using var stream = new MemoryStream();
+        Safetensors.Write(stream, [new TensorData("w", SafetensorsDtype.F32, [16], bytes)], new Dictionary<string, string>());
+        stream.Position = 0;
+        await storage.TryCreateBlobAsync(blob, stream, cancellationToken);
+    }
+}
