@@ -31,7 +31,7 @@ public sealed class WorkerPreemptionTests(AzuriteEngineFixture fixture) : IClass
         await storage.SendJobAsync(job, TestContext.Current.CancellationToken);
 
         int savedStep;
-        using (var worker = WorkerProcess.Start(configuration, ShortLease))
+        using (var worker = ProductProcess.Start(configuration, ShortLease))
         {
             await WaitUntilAsync(() => ProgressStepAsync(storage, job), step => step > 0, worker);
             worker.Terminate();
@@ -57,7 +57,7 @@ public sealed class WorkerPreemptionTests(AzuriteEngineFixture fixture) : IClass
         var job = LongJob("crash", checkpointEvery: 100);
         await storage.SendJobAsync(job, TestContext.Current.CancellationToken);
 
-        using (var worker = WorkerProcess.Start(configuration, ShortLease))
+        using (var worker = ProductProcess.Start(configuration, ShortLease))
         {
             await WaitUntilAsync(() => ResumeStepAsync(storage, job), step => step >= 100, worker);
             worker.Crash();
@@ -95,7 +95,7 @@ public sealed class WorkerPreemptionTests(AzuriteEngineFixture fixture) : IClass
 
     private static async Task<SafetensorsContent> RunToCompletionAsync(IConfiguration configuration, SoupStorage storage, TrainJob job)
     {
-        using var worker = WorkerProcess.Start(configuration, ShortLease);
+        using var worker = ProductProcess.Start(configuration, ShortLease);
         await WaitUntilAsync(async () => await Blob(storage, job, CheckpointLayout.CheckpointFile).ExistsAsync() ? 1 : 0, done => done == 1, worker);
         worker.Terminate();
         await worker.WaitForExitAsync(TimeSpan.FromSeconds(60));
@@ -147,7 +147,7 @@ public sealed class WorkerPreemptionTests(AzuriteEngineFixture fixture) : IClass
 
     private static IHost Worker(IConfiguration configuration) => TestWorkerHost.Build(configuration);
 
-    private static async Task WaitUntilAsync(Func<Task<int>> probe, Func<int, bool> done, WorkerProcess worker)
+    private static async Task WaitUntilAsync(Func<Task<int>> probe, Func<int, bool> done, ProductProcess worker)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
         while (!done(await probe()))

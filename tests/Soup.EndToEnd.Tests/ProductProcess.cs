@@ -3,13 +3,16 @@ using Microsoft.Extensions.Configuration;
 
 namespace Soup.EndToEnd.Tests;
 
-/// <summary>The real worker executable (soup-worker) run as a child process against the test's storage names.</summary>
-internal sealed class WorkerProcess : IDisposable
+/// <summary>
+/// One of the product's executables (the worker <c>soup-worker</c>, the CLI <c>pipeline</c>) run from its build output as a
+/// child process, with the test's settings as environment variables.
+/// </summary>
+internal sealed class ProductProcess : IDisposable
 {
     private readonly Process process;
     private readonly StringWriterSink log = new();
 
-    private WorkerProcess(Process process)
+    private ProductProcess(Process process)
     {
         this.process = process;
         process.OutputDataReceived += (_, e) => log.Add(e.Data);
@@ -24,9 +27,17 @@ internal sealed class WorkerProcess : IDisposable
     public int Id => process.Id;
 
     /// <summary>Starts the worker with every setting of <paramref name="configuration"/> as environment variables.</summary>
-    public static WorkerProcess Start(IConfiguration configuration, IReadOnlyDictionary<string, string>? overrides = null)
+    public static ProductProcess Start(IConfiguration configuration, IReadOnlyDictionary<string, string>? overrides = null) =>
+        Start(Path.Combine("workers", "Soup.Worker"), "soup-worker.dll", [], configuration, overrides);
+
+    /// <summary>Starts the <c>pipeline</c> CLI with <paramref name="arguments"/> and the settings as environment variables.</summary>
+    public static ProductProcess StartCli(IReadOnlyList<string> arguments, IConfiguration configuration, IReadOnlyDictionary<string, string>? overrides = null) =>
+        Start(Path.Combine("functions", "Soup.Cli"), "pipeline.dll", arguments, configuration, overrides);
+
+    private static ProductProcess Start(
+        string project, string dll, IReadOnlyList<string> arguments, IConfiguration configuration, IReadOnlyDictionary<string, string>? overrides)
     {
-        var start = new ProcessStartInfo("dotnet", [WorkerDll()])
+        var start = new ProcessStartInfo("dotnet", [BuildOutput(project, dll), .. arguments])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -41,7 +52,7 @@ internal sealed class WorkerProcess : IDisposable
             start.Environment[key] = value;
         start.Environment["Logging__LogLevel__Default"] = "Information";
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
-        return new WorkerProcess(Process.Start(start) ?? throw new InvalidOperationException("the worker did not start"));
+        return new ProductProcess(Process.Start(start) ?? throw new InvalidOperationException("the worker did not start"));
     }
 
     /// <summary>Sends SIGTERM, as a container runtime does on preemption.</summary>
@@ -76,8 +87,8 @@ internal sealed class WorkerProcess : IDisposable
         process.Dispose();
     }
 
-    /// <summary>workers/Soup.Worker's build output, in the configuration the tests were built with.</summary>
-    private static string WorkerDll()
+    /// <summary>A project's build output, in the configuration the tests were built with.</summary>
+    private static string BuildOutput(string project, string dllName)
     {
         var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         var configuration = testOutput.Parent!.Name; // bin/<Configuration>/net10.0
@@ -86,8 +97,8 @@ internal sealed class WorkerProcess : IDisposable
             root = root.Parent;
         if (root is null)
             throw new InvalidOperationException($"no Pipeline.sln above {AppContext.BaseDirectory}");
-        var dll = Path.Combine(root.FullName, "workers", "Soup.Worker", "bin", configuration, "net10.0", "soup-worker.dll");
-        return File.Exists(dll) ? dll : throw new FileNotFoundException($"build workers/Soup.Worker ({configuration}) first", dll);
+        var dll = Path.Combine(root.FullName, project, "bin", configuration, "net10.0", dllName);
+        return File.Exists(dll) ? dll : throw new FileNotFoundException($"build {project} ({configuration}) first", dll);
     }
 
     private sealed class StringWriterSink
