@@ -1,38 +1,34 @@
 using System.Net;
-using System.Text.Json;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Http;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
-using Soup.Core.Specs;
+using Soup.Core.Storage;
 using Soup.Orchestration;
 
 namespace Soup.Functions;
 
-/// <summary>The HTTP API: start a pipeline from a spec, read a pipeline's status and progress.</summary>
+/// <summary>
+/// The HTTP API: start, read, list and cancel pipelines. Each function reads its request, calls <see cref="PipelineApi"/>
+/// (the same logic <c>pipeline serve</c> runs) and writes the result back.
+/// </summary>
 public static class PipelineHttpFunctions
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
-    /// <summary><c>POST /api/pipelines</c>: validates the spec; 400 with every problem, or 202 with the management payload.</summary>
+    /// <summary><c>POST /api/pipelines</c>: validates the spec; 400 with every problem, or 202 with the pipeline's id and status URL (<c>Idempotency-Key</c> honoured).</summary>
     [Function("StartPipeline")]
     public static async Task<HttpResponseData> StartPipeline(
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = "pipelines")] HttpRequestData request,
         [DurableClient] DurableTaskClient client,
         CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(request);
         var body = await request.ReadAsStringAsync() ?? "";
-        var parsed = SpecParser.Parse(body);
-        if (!parsed.IsValid)
-        {
-            return await JsonAsync(request, HttpStatusCode.BadRequest, SpecProblemDetails.From(parsed.Problems), "application/problem+json", cancellationToken);
-        }
-
-        var id = await PipelineStarter.StartAsync(client, parsed.Spec!, cancellationToken: cancellationToken);
-        return await client.CreateCheckStatusResponseAsync(request, id, cancellationToken);
+        var key = request.Headers.TryGetValues(PipelineApi.IdempotencyKeyHeader, out var values) ? string.Join(",", values) : null;
+        var result = await Api(request, client).StartAsync(body, key, PipelinesUri(request), cancellationToken);
+        return await WriteAsync(request, result, cancellationToken);
     }
 
-    /// <summary><c>GET /api/pipelines/{id}</c>: runtime status, progress (with the running jobs' reports), and the result or the failure.</summary>
+    /// <summary><c>GET /api/pipelines/{id}</c>: runtime status, progress (with the running jobs' reports), and the result or the failure; 404 for an unknown id.</summary>
     [Function("GetPipeline")]
     public static async Task<HttpResponseData> GetPipeline(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "pipelines/{id}")] HttpRequestData request,
@@ -40,26 +36,49 @@ public static class PipelineHttpFunctions
         [DurableClient] DurableTaskClient client,
         CancellationToken cancellationToken)
     {
-        var metadata = await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken);
-        if (metadata is null)
-            return await JsonAsync(request, HttpStatusCode.NotFound, new { title = "No such pipeline", status = 404, id }, "application/problem+json", cancellationToken);
-
-        var view = PipelineStatusView.From(metadata);
-        if (!view.IsTerminal && view.Progress is { } progress)
-        {
-            var reader = request.FunctionContext.InstanceServices.GetRequiredService<JobProgressReader>();
-            view = view with { Jobs = await reader.ReadAsync(id, progress.Round, cancellationToken) };
-        }
-
-        return await JsonAsync(request, HttpStatusCode.OK, view, "application/json", cancellationToken);
+        ArgumentNullException.ThrowIfNull(request);
+        return await WriteAsync(request, await Api(request, client).GetAsync(id, cancellationToken), cancellationToken);
     }
 
-    private static async Task<HttpResponseData> JsonAsync<T>(
-        HttpRequestData request, HttpStatusCode status, T body, string contentType, CancellationToken cancellationToken)
+    /// <summary><c>GET /api/pipelines?status=Running,Completed</c>: the pipelines, newest first; 400 for an unknown status.</summary>
+    [Function("ListPipelines")]
+    public static async Task<HttpResponseData> ListPipelines(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "pipelines")] HttpRequestData request,
+        [DurableClient] DurableTaskClient client,
+        CancellationToken cancellationToken)
     {
-        var response = request.CreateResponse(status);
-        response.Headers.Add("Content-Type", contentType + "; charset=utf-8");
-        await response.WriteStringAsync(JsonSerializer.Serialize(body, Json), cancellationToken);
+        ArgumentNullException.ThrowIfNull(request);
+        var statuses = request.Query["status"];
+        return await WriteAsync(request, await Api(request, client).ListAsync(statuses, cancellationToken), cancellationToken);
+    }
+
+    /// <summary><c>POST /api/pipelines/{id}/cancel</c>: 404 unknown, 409 already ended, else 202 (marker written, orchestration terminated).</summary>
+    [Function("CancelPipeline")]
+    public static async Task<HttpResponseData> CancelPipeline(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "pipelines/{id}/cancel")] HttpRequestData request,
+        string id,
+        [DurableClient] DurableTaskClient client,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var body = await request.ReadAsStringAsync();
+        var result = await Api(request, client).CancelAsync(id, body, PipelinesUri(request), cancellationToken);
+        return await WriteAsync(request, result, cancellationToken);
+    }
+
+    private static PipelineApi Api(HttpRequestData request, DurableTaskClient client) =>
+        new(client, request.FunctionContext.InstanceServices.GetRequiredService<SoupStorage>());
+
+    /// <summary>The URL of <c>/api/pipelines</c> on this host (no query: the function key is not echoed in links).</summary>
+    private static Uri PipelinesUri(HttpRequestData request) => new(request.Url, "/api/pipelines");
+
+    private static async Task<HttpResponseData> WriteAsync(HttpRequestData request, ApiResult result, CancellationToken cancellationToken)
+    {
+        var response = request.CreateResponse((HttpStatusCode)result.StatusCode);
+        response.Headers.Add("Content-Type", result.ContentType + "; charset=utf-8");
+        if (result.Location is not null)
+            response.Headers.Add("Location", result.Location);
+        await response.WriteStringAsync(result.ToJson(), cancellationToken);
         return response;
     }
 }

@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using System.Text;
+using DurableTask.Core.Exceptions;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Soup.Core.Specs;
@@ -9,9 +11,29 @@ namespace Soup.Orchestration;
 /// <summary>Starts pipelines from specs that passed validation; shared by the HTTP API, the timer and the CLI.</summary>
 public static class PipelineStarter
 {
+    /// <summary>
+    /// Every status an existing instance may have: a start under an id in any of them is refused (Durable's dedupe), so
+    /// an id names one pipeline for good, even after it ended.
+    /// </summary>
+    public static readonly OrchestrationRuntimeStatus[] EveryStatus =
+    [
+        OrchestrationRuntimeStatus.Pending, OrchestrationRuntimeStatus.Running, OrchestrationRuntimeStatus.Suspended,
+        OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated,
+    ];
+
     /// <summary>A new pipeline id: the spec's name, the UTC start time and a random suffix (a safe blob folder name).</summary>
     public static string NewPipelineId(string name, DateTimeOffset now) =>
         string.Create(CultureInfo.InvariantCulture, $"{name}-{now:yyyyMMdd-HHmmss}-{RandomNumberGenerator.GetHexString(6, lowercase: true)}");
+
+    /// <summary>
+    /// The pipeline id an idempotency key stands for: <c>key-</c> and 32 hex digits of the key's SHA-256. It depends on the
+    /// key alone, so every request with the key names the same pipeline, whatever its spec.
+    /// </summary>
+    public static string PipelineIdForKey(string idempotencyKey)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(idempotencyKey);
+        return "key-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(idempotencyKey)))[..32];
+    }
 
     /// <summary>Schedules the pipeline orchestration for a valid spec and returns its instance id.</summary>
     public static Task<string> StartAsync(DurableTaskClient client, PipelineSpec spec, string? pipelineId = null, CancellationToken cancellationToken = default)
@@ -19,5 +41,32 @@ public static class PipelineStarter
         var id = pipelineId ?? NewPipelineId(spec.Name, DateTimeOffset.UtcNow);
         return client.ScheduleNewOrchestrationInstanceAsync(
             new TaskName(TaskNames.Pipeline), spec, new StartOrchestrationOptions(id), cancellationToken);
+    }
+
+    /// <summary>
+    /// Starts the pipeline under <paramref name="pipelineId"/> unless an instance with that id exists in any status.
+    /// The start itself is deduplicated by Durable (no look-up before it, so concurrent callers cannot both start);
+    /// returns false when an instance already existed and nothing was started.
+    /// </summary>
+    public static async Task<bool> StartOnceAsync(DurableTaskClient client, PipelineSpec spec, string pipelineId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        try
+        {
+            await client.ScheduleNewOrchestrationInstanceAsync(
+                new TaskName(TaskNames.Pipeline), spec, new StartOrchestrationOptions(pipelineId).WithDedupeStatuses(EveryStatus), cancellationToken);
+            return true;
+        }
+        catch (OrchestrationAlreadyExistsException)
+        {
+            return false;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException && ex is not ArgumentException)
+        {
+            // Some hosts report a deduplicated start with another exception type; the instance's existence tells.
+            if (await client.GetInstanceAsync(pipelineId, cancellationToken) is not null)
+                return false;
+            throw;
+        }
     }
 }

@@ -14,11 +14,15 @@ namespace Soup.Jobs;
 /// Takes jobs from the jobs queue. A job stays invisible to other workers while it runs (its lease is renewed); it is
 /// deleted once its output or its failure record is written. A worker that crashes leaves the message to reappear and
 /// be retried; a job delivered more than <see cref="WorkerOptions.MaxDeliveries"/> times is recorded as failed. On
-/// shutdown (SIGTERM) a running job saves a resumption checkpoint and its message is made visible again at once.
+/// shutdown (SIGTERM) a running job saves a resumption checkpoint and its message is made visible again at once. A job
+/// of a cancelled pipeline (one with a cancellation marker) is dropped: before it runs, and while it runs (checked every
+/// five queue poll intervals), its message is deleted and no output or failure record is written.
 /// </summary>
 public sealed partial class QueueJobService(
     SoupStorage storage, JobRunner runner, IOptions<WorkerOptions> options, ILogger<QueueJobService> logger, int parallelism = 1) : BackgroundService
 {
+    private readonly PipelineCancellationCheck cancellation = new(storage);
+
     /// <inheritdoc />
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(Enumerable.Range(0, Math.Max(1, parallelism)).Select(slot => Task.Run(() => LoopAsync(slot, stoppingToken), stoppingToken)));
@@ -71,6 +75,13 @@ public sealed partial class QueueJobService(
             return;
         }
 
+        if (await cancellation.IsCancelledAsync(job.PipelineId, cancellationToken))
+        {
+            LogJobCancelled(logger, job.JobId);
+            await storage.Jobs.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken);
+            return;
+        }
+
         if (message.DequeueCount > options.Value.MaxDeliveries)
         {
             await runner.RecordFailureAsync(
@@ -80,9 +91,12 @@ public sealed partial class QueueJobService(
         }
 
         using var lease = new MessageLease(storage.Jobs, message, options.Value.JobVisibilityTimeout);
+        using var dropped = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var stopWatching = new CancellationTokenSource();
+        var watch = cancellation.WatchAsync(job.PipelineId, dropped, options.Value.QueuePollInterval * 5, stopWatching.Token);
         try
         {
-            await runner.RunAsync(job, cancellationToken);
+            await runner.RunAsync(job, dropped.Token);
         }
         catch (JobFailedException ex)
         {
@@ -97,12 +111,24 @@ public sealed partial class QueueJobService(
             await lease.ReleaseAsync(TimeSpan.Zero);
             return;
         }
+        catch (OperationCanceledException) when (dropped.IsCancellationRequested)
+        {
+            // The pipeline was cancelled while the job ran: drop it.
+            LogJobCancelled(logger, job.JobId);
+            await lease.CompleteAsync();
+            return;
+        }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
             // Transient or unknown: leave the message to reappear shortly and be retried.
             LogJobRetry(logger, job.JobId, ex);
             await lease.ReleaseAsync(TimeSpan.FromSeconds(5));
             return;
+        }
+        finally
+        {
+            await stopWatching.CancelAsync();
+            await watch;
         }
 
         await lease.CompleteAsync();
@@ -119,6 +145,9 @@ public sealed partial class QueueJobService(
 
     [LoggerMessage(EventId = 414, Level = LogLevel.Information, Message = "Job {JobId} stopped by shutdown; its message is released for another worker to resume it")]
     private static partial void LogJobReleased(ILogger logger, string jobId);
+
+    [LoggerMessage(EventId = 415, Level = LogLevel.Information, Message = "Job {JobId} dropped: its pipeline was cancelled")]
+    private static partial void LogJobCancelled(ILogger logger, string jobId);
 
     [LoggerMessage(EventId = 413, Level = LogLevel.Warning, Message = "Job {JobId} hit an error and will be retried")]
     private static partial void LogJobRetry(ILogger logger, string jobId, Exception exception);

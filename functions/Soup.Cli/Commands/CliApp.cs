@@ -38,9 +38,12 @@ public static class CliApp
         var validate = new Command("validate", "Check a spec and list every problem with its JSON path; starts nothing.") { validateSpec };
         validate.SetAction(parse => ValidateCommand.Execute(parse.GetValue(validateSpec)!, Console.Out));
 
-        return new RootCommand("pipeline: fine-tune many copies of a model in parallel and average their weights (model soups).")
+        var root = new RootCommand("pipeline: fine-tune many copies of a model in parallel and average their weights (model soups).")
         {
-            run, validate, MergeCommand.Build(), BenchCommand.Build(),
+            run, validate, MergeCommand.Build(), BenchCommand.Build(), ServeCommand.Build(),
         };
+        foreach (var command in PipelineCommands.Build())
+            root.Subcommands.Add(command);
+        return root;
     }
 }

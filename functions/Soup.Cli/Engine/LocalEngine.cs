@@ -44,7 +44,18 @@ public sealed class LocalEngine : IAsyncDisposable
     public IServiceProvider Services => app.Services;
 
     /// <summary>Starts the engine with <paramref name="configuration"/> (settings as in local.settings.sample.json).</summary>
-    public static async Task<LocalEngine> StartAsync(IConfiguration configuration, Action<ILoggingBuilder>? logging = null, CancellationToken cancellationToken = default)
+    public static Task<LocalEngine> StartAsync(IConfiguration configuration, Action<ILoggingBuilder>? logging = null, CancellationToken cancellationToken = default) =>
+        StartCoreAsync(configuration, clientOnly: false, logging, cancellationToken);
+
+    /// <summary>
+    /// Starts only the client side on the same task hub: the sidecar serves the management API (start, query,
+    /// terminate) but dispatches nothing, and there are no Durable workers, container watcher or job workers. For
+    /// commands that read or steer pipelines run by another process (<c>pipeline status</c>, <c>list</c>, <c>cancel</c>).
+    /// </summary>
+    public static Task<LocalEngine> StartClientAsync(IConfiguration configuration, Action<ILoggingBuilder>? logging = null, CancellationToken cancellationToken = default) =>
+        StartCoreAsync(configuration, clientOnly: true, logging, cancellationToken);
+
+    private static async Task<LocalEngine> StartCoreAsync(IConfiguration configuration, bool clientOnly, Action<ILoggingBuilder>? logging, CancellationToken cancellationToken)
     {
         var options = configuration.Get<LocalEngineOptions>() ?? new LocalEngineOptions();
         var settings = new AzureStorageOrchestrationServiceSettings
@@ -52,12 +63,15 @@ public sealed class LocalEngine : IAsyncDisposable
             TaskHubName = options.TaskHubName,
             StorageAccountClientProvider = new StorageAccountClientProvider(options.AzureWebJobsStorage),
             MaxQueuePollingInterval = options.MaxQueuePollingInterval,
+            // A deduplicated start (an idempotency key reused) fails with OrchestrationAlreadyExistsException instead of
+            // silently doing nothing, so callers can tell a new pipeline from an existing one.
+            ThrowExceptionOnInvalidDedupeStatus = true,
             LoggerFactory = LoggerFactory.Create(b => ConfigureLogging(b, logging)),
         };
         var service = new AzureStorageOrchestrationService(settings);
         await service.CreateIfNotExistsAsync();
 
-        var sidecar = BuildSidecar(service, logging);
+        var sidecar = BuildSidecar(service, clientOnly, logging);
         await sidecar.StartAsync(cancellationToken);
         var address = sidecar.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var channel = GrpcChannel.ForAddress(address);
@@ -66,11 +80,15 @@ public sealed class LocalEngine : IAsyncDisposable
         builder.Configuration.AddConfiguration(configuration);
         ConfigureLogging(builder.Logging, logging);
         builder.Services.AddSoupPipeline(builder.Configuration);
-        builder.Services.AddDurableTaskWorker(b => b.UseGrpc(channel).AddTasks(r => r.AddSoupPipelineTasks()));
         builder.Services.AddDurableTaskClient(b => b.UseGrpc(channel));
         builder.Services.AddSingleton(options);
-        builder.Services.AddHostedService<ContainerLandingWatcher>();
-        if (options.InProcessWorkers > 0)
+        if (!clientOnly)
+        {
+            builder.Services.AddDurableTaskWorker(b => b.UseGrpc(channel).AddTasks(r => r.AddSoupPipelineTasks()));
+            builder.Services.AddHostedService<ContainerLandingWatcher>();
+        }
+
+        if (!clientOnly && options.InProcessWorkers > 0)
         {
             builder.Services.AddSoupJobs(builder.Configuration, options.InProcessWorkers);
         }
@@ -92,7 +110,7 @@ public sealed class LocalEngine : IAsyncDisposable
         await sidecar.DisposeAsync();
     }
 
-    private static WebApplication BuildSidecar(AzureStorageOrchestrationService service, Action<ILoggingBuilder>? logging)
+    private static WebApplication BuildSidecar(AzureStorageOrchestrationService service, bool clientOnly, Action<ILoggingBuilder>? logging)
     {
         var builder = WebApplication.CreateSlimBuilder();
         ConfigureLogging(builder.Logging, logging);
@@ -101,6 +119,7 @@ public sealed class LocalEngine : IAsyncDisposable
         builder.Services.AddSingleton<IOrchestrationService>(service);
         builder.Services.AddSingleton<IOrchestrationServiceClient>(service);
         builder.Services.AddSingleton<TaskHubGrpcServer>();
+        builder.Services.Configure<TaskHubGrpcServerOptions>(o => o.Mode = clientOnly ? TaskHubGrpcServerMode.ApiServerOnly : TaskHubGrpcServerMode.ApiServerAndDispatcher);
         var sidecar = builder.Build();
         sidecar.MapGrpcService<TaskHubGrpcServer>();
         return sidecar;

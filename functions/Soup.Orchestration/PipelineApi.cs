@@ -1,0 +1,211 @@
+using System.Text.Json;
+using Microsoft.DurableTask.Client;
+using Soup.Core.Specs;
+using Soup.Core.Storage;
+
+namespace Soup.Orchestration;
+
+/// <summary>
+/// The HTTP API's logic, written once: the Functions app's HTTP functions and <c>pipeline serve</c> only read the
+/// request, call one method and write the <see cref="ApiResult"/> back. Links are built from
+/// <c>pipelinesUri</c>, the URL of <c>/api/pipelines</c> on the host that took the request.
+/// </summary>
+public sealed class PipelineApi(DurableTaskClient client, SoupStorage storage, TimeProvider? clock = null)
+{
+    /// <summary>The request header whose value makes a start idempotent.</summary>
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+
+    /// <summary>The longest idempotency key accepted.</summary>
+    public const int MaxIdempotencyKeyLength = 256;
+
+    /// <summary>The longest cancellation reason recorded.</summary>
+    public const int MaxReasonLength = 1000;
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static readonly string StatusNames = string.Join(", ", PipelineStarter.EveryStatus);
+    private readonly TimeProvider clock = clock ?? TimeProvider.System;
+
+    /// <summary>
+    /// <c>POST /api/pipelines</c>: 400 with every problem of the spec; else 202 with the new pipeline. With an
+    /// <paramref name="idempotencyKey"/> the pipeline id is derived from the key and the start is deduplicated by Durable:
+    /// the same key answers the same pipeline (<c>created: false</c>), never a second one; a different spec under a used
+    /// key is a 409.
+    /// </summary>
+    public async Task<ApiResult> StartAsync(string body, string? idempotencyKey, Uri pipelinesUri, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(pipelinesUri);
+        if (idempotencyKey is not null && (idempotencyKey.Length is 0 or > MaxIdempotencyKeyLength || idempotencyKey.Any(char.IsControl)))
+        {
+            return ApiResult.Problem(400, "Invalid Idempotency-Key",
+                $"The {IdempotencyKeyHeader} header must be 1 to {MaxIdempotencyKeyLength} characters without control characters.");
+        }
+
+        var parsed = SpecParser.Parse(body ?? "");
+        if (!parsed.IsValid)
+            return new ApiResult(400, SpecProblemDetails.From(parsed.Problems));
+
+        var spec = parsed.Spec!;
+        if (idempotencyKey is null)
+        {
+            var id = await PipelineStarter.StartAsync(client, spec, cancellationToken: cancellationToken);
+            return Accepted(id, pipelinesUri, created: true);
+        }
+
+        var keyed = PipelineStarter.PipelineIdForKey(idempotencyKey);
+        if (await PipelineStarter.StartOnceAsync(client, spec, keyed, cancellationToken))
+            return Accepted(keyed, pipelinesUri, created: true);
+
+        var existing = await client.GetInstanceAsync(keyed, getInputsAndOutputs: true, cancellationToken);
+        if (existing?.SerializedInput is { } input && !SameSpec(input, spec))
+        {
+            return ApiResult.Problem(409, "Idempotency-Key already used",
+                $"The {IdempotencyKeyHeader} was already used to start pipeline '{keyed}' with a different spec; use a new key for a new pipeline.", keyed);
+        }
+
+        return Accepted(keyed, pipelinesUri, created: false);
+    }
+
+    /// <summary><c>GET /api/pipelines/{id}</c>: the status view with the running jobs' progress; 404 for an unknown id.</summary>
+    public async Task<ApiResult> GetAsync(string id, CancellationToken cancellationToken = default)
+    {
+        var metadata = await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken);
+        if (metadata is null)
+            return NotFound(id);
+
+        var view = PipelineStatusView.From(metadata);
+        if (!view.IsTerminal && view.Progress is { } progress)
+            view = view with { Jobs = await new JobProgressReader(storage).ReadAsync(id, progress.Round, cancellationToken) };
+        return new ApiResult(200, view);
+    }
+
+    /// <summary>
+    /// <c>GET /api/pipelines?status=Running,Completed</c>: the pipelines (id, status, created, last updated, name), newest
+    /// first, optionally only those in the listed statuses (names as in the status view, any case); 400 naming an unknown
+    /// status.
+    /// </summary>
+    public async Task<ApiResult> ListAsync(string? statuses, CancellationToken cancellationToken = default)
+    {
+        var filter = new List<OrchestrationRuntimeStatus>();
+        foreach (var name in (statuses ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!TryParseStatus(name, out var status))
+                return ApiResult.Problem(400, "Unknown status", $"'{name}' is not a pipeline status; use one or more of {StatusNames}, separated by commas.");
+            filter.Add(status);
+        }
+
+        var query = new OrchestrationQuery
+        {
+            Statuses = filter.Count == 0 ? null : filter,
+            FetchInputsAndOutputs = true,
+            PageSize = 100,
+        };
+        var pipelines = new List<PipelineSummary>();
+        await foreach (var instance in client.GetAllInstancesAsync(query).WithCancellation(cancellationToken))
+        {
+            if (instance.Name != TaskNames.Pipeline)
+                continue;
+            pipelines.Add(new PipelineSummary(
+                instance.InstanceId, instance.RuntimeStatus.ToString(), instance.CreatedAt, instance.LastUpdatedAt, NameOf(instance.SerializedInput)));
+        }
+
+        return new ApiResult(200, new PipelineList([.. pipelines.OrderByDescending(p => p.CreatedAt).ThenBy(p => p.Id, StringComparer.Ordinal)]));
+    }
+
+    /// <summary>
+    /// <c>POST /api/pipelines/{id}/cancel</c> (optional body <c>{"reason": "..."}</c>): 404 for an unknown id, 409 when
+    /// the pipeline already ended; else writes the cancellation marker, terminates the orchestration and answers 202.
+    /// </summary>
+    public async Task<ApiResult> CancelAsync(string id, string? body, Uri pipelinesUri, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(pipelinesUri);
+        if (!TryReadReason(body, out var reason, out var problem))
+            return ApiResult.Problem(400, "Invalid cancellation request", problem, id);
+
+        var metadata = await client.GetInstanceAsync(id, cancellationToken);
+        if (metadata is null)
+            return NotFound(id);
+        if (metadata.IsCompleted)
+        {
+            return ApiResult.Problem(409, "Pipeline already ended",
+                $"Pipeline '{id}' is {metadata.RuntimeStatus}; only a pipeline that has not ended can be cancelled.", id);
+        }
+
+        var marker = await new PipelineCanceller(client, storage).CancelAsync(id, reason, clock.GetUtcNow(), cancellationToken);
+        var statusUri = StatusUri(pipelinesUri, id);
+        return new ApiResult(202, new PipelineCancelling(id, marker.Reason, marker.CancelledAt, CancellationMarker.BlobName(id), statusUri), statusUri);
+    }
+
+    /// <summary>Reads a status name (any case) as a runtime status; only the statuses a pipeline can have are accepted.</summary>
+    public static bool TryParseStatus(string name, out OrchestrationRuntimeStatus status)
+    {
+        status = PipelineStarter.EveryStatus.FirstOrDefault(s => string.Equals(s.ToString(), name, StringComparison.OrdinalIgnoreCase), (OrchestrationRuntimeStatus)(-1));
+        return (int)status >= 0;
+    }
+
+    private static ApiResult Accepted(string id, Uri pipelinesUri, bool created)
+    {
+        var statusUri = StatusUri(pipelinesUri, id);
+        return new ApiResult(202, new PipelineAccepted(id, statusUri, statusUri + "/cancel", created), statusUri);
+    }
+
+    private static ApiResult NotFound(string id) =>
+        ApiResult.Problem(404, "No such pipeline", $"No pipeline with id '{id}' exists in this task hub.", id);
+
+    private static string StatusUri(Uri pipelinesUri, string id) =>
+        pipelinesUri.GetLeftPart(UriPartial.Path).TrimEnd('/') + "/" + Uri.EscapeDataString(id);
+
+    private static bool SameSpec(string serializedInput, PipelineSpec spec)
+    {
+        // An input that cannot be read back is not held against the caller: the key still names that pipeline.
+        var stored = Deserialize(serializedInput);
+        return stored is null || SpecHash.Compute(stored) == SpecHash.Compute(spec);
+    }
+
+    private static string? NameOf(string? serializedInput) => Deserialize(serializedInput)?.Name;
+
+    private static PipelineSpec? Deserialize(string? serializedInput)
+    {
+        if (string.IsNullOrEmpty(serializedInput))
+            return null;
+        try
+        {
+            return JsonSerializer.Deserialize<PipelineSpec>(serializedInput, Json);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static bool TryReadReason(string? body, out string reason, out string problem)
+    {
+        reason = "cancelled by request";
+        problem = "";
+        if (string.IsNullOrWhiteSpace(body))
+            return true;
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                problem = "The body must be a JSON object such as {\"reason\": \"...\"}, or empty.";
+                return false;
+            }
+
+            if (document.RootElement.TryGetProperty("reason", out var given) && given.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(given.GetString()))
+                reason = given.GetString()!.Trim();
+            if (reason.Length > MaxReasonLength)
+            {
+                problem = $"The reason is longer than {MaxReasonLength} characters.";
+                return false;
+            }
+
+            return true;
+        }
+        catch (JsonException ex)
+        {
+            problem = $"The body is not JSON: {ex.Message}";
+            return false;
+        }
+    }
+}

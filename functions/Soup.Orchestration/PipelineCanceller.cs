@@ -1,0 +1,48 @@
+using System.Text.Json;
+using Azure;
+using Microsoft.DurableTask.Client;
+using Soup.Core.Storage;
+
+namespace Soup.Orchestration;
+
+/// <summary>
+/// Cancels a pipeline: records the cancellation marker (<see cref="CancellationMarker"/>) so workers drop its
+/// outstanding jobs, then terminates the orchestration (and, where the host supports it, its sub-orchestrations).
+/// The marker is written first: jobs dispatched before the termination takes effect are dropped too.
+/// </summary>
+public sealed class PipelineCanceller(DurableTaskClient client, SoupStorage storage)
+{
+    /// <summary>
+    /// Cancels <paramref name="pipelineId"/> and returns the marker that stands: the first cancellation's, when the
+    /// pipeline was cancelled before (its marker is never overwritten).
+    /// </summary>
+    public async Task<CancellationMarker> CancelAsync(string pipelineId, string reason, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(pipelineId);
+        var marker = new CancellationMarker(pipelineId, reason, now);
+        var blobName = CancellationMarker.BlobName(pipelineId);
+        if (!await storage.TryCreateBlobAsync(blobName, new MemoryStream(marker.ToJson()), cancellationToken))
+            marker = await ReadAsync(pipelineId, cancellationToken) ?? marker;
+
+        await client.TerminateInstanceAsync(pipelineId, new TerminateInstanceOptions(reason, Recursive: true), cancellationToken);
+        return marker;
+    }
+
+    /// <summary>The pipeline's cancellation marker, or null when it was never cancelled (or the marker is unreadable).</summary>
+    public async Task<CancellationMarker?> ReadAsync(string pipelineId, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var content = await storage.Checkpoints.GetBlobClient(CancellationMarker.BlobName(pipelineId)).DownloadContentAsync(cancellationToken);
+            return CancellationMarker.FromJson(content.Value.Content.ToMemory().Span);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}
