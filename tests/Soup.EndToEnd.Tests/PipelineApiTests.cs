@@ -1,0 +1,222 @@
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Soup.Core.Storage;
+using Soup.Jobs;
+using Soup.Orchestration;
+
+namespace Soup.EndToEnd.Tests;
+
+/// <summary>
+/// <see cref="PipelineApi"/> (the logic behind both HTTP hosts) on the local engine against Azurite: idempotent starts,
+/// status, listing by status, and cancellation down to a worker dropping the cancelled pipeline's queued job.
+/// </summary>
+public sealed class PipelineApiTests(ApiEngineFixture engine) : IClassFixture<ApiEngineFixture>
+{
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Start_SameIdempotencyKeyTwice_ReturnsTheSameInstanceAndStartsNoSecond()
+    {
+        var key = "order-" + Guid.NewGuid();
+
+        var first = await engine.Api.StartAsync(ApiEngineFixture.SpecJson(), key, ApiEngineFixture.PipelinesUri, Cancel);
+        var second = await engine.Api.StartAsync(ApiEngineFixture.SpecJson(), key, ApiEngineFixture.PipelinesUri, Cancel);
+
+        Assert.Equal(202, first.StatusCode);
+        Assert.Equal(202, second.StatusCode);
+        var a = (PipelineAccepted)first.Body;
+        var b = (PipelineAccepted)second.Body;
+        Assert.Equal(a.Id, b.Id);
+        Assert.True(a.Created);
+        Assert.False(b.Created);
+        Assert.Equal(PipelineStarter.PipelineIdForKey(key), a.Id);
+        Assert.Equal($"http://127.0.0.1:7071/api/pipelines/{a.Id}", a.StatusUri);
+        Assert.Equal(a.StatusUri, first.Location);
+        var instances = await InstancesWithPrefixAsync(a.Id);
+        Assert.Single(instances);
+    }
+
+    [Fact]
+    public async Task Start_DifferentIdempotencyKeys_StartDifferentInstances()
+    {
+        var one = await engine.StartAsync(ApiEngineFixture.SpecJson(), "k1-" + Guid.NewGuid());
+        var two = await engine.StartAsync(ApiEngineFixture.SpecJson(), "k2-" + Guid.NewGuid());
+
+        Assert.NotEqual(one, two);
+        Assert.NotNull(await engine.Client.GetInstanceAsync(one, Cancel));
+        Assert.NotNull(await engine.Client.GetInstanceAsync(two, Cancel));
+    }
+
+    [Fact]
+    public async Task Start_SameKeyConcurrently_AllCallersGetOneInstance()
+    {
+        var key = "race-" + Guid.NewGuid();
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ =>
+            engine.Api.StartAsync(ApiEngineFixture.SpecJson(), key, ApiEngineFixture.PipelinesUri, Cancel)));
+
+        Assert.All(results, r => Assert.Equal(202, r.StatusCode));
+        Assert.Single(results.Select(r => ((PipelineAccepted)r.Body).Id).Distinct());
+        var id = ((PipelineAccepted)results[0].Body).Id;
+        Assert.Single(await InstancesWithPrefixAsync(id));
+        await engine.WaitForStatusAsync(id, OrchestrationRuntimeStatus.Running);
+    }
+
+    [Fact]
+    public async Task Start_SameKeyWithADifferentSpec_Answers409AndKeepsTheFirst()
+    {
+        var key = "changed-" + Guid.NewGuid();
+        var id = await engine.StartAsync(ApiEngineFixture.SpecJson(seed: 1), key);
+
+        var result = await engine.Api.StartAsync(ApiEngineFixture.SpecJson(seed: 2), key, ApiEngineFixture.PipelinesUri, Cancel);
+
+        Assert.Equal(409, result.StatusCode);
+        Assert.Equal("application/problem+json", result.ContentType);
+        Assert.Equal(id, ((ApiProblem)result.Body).Id);
+    }
+
+    [Fact]
+    public async Task Start_InvalidSpec_Answers400WithEveryProblemAndStartsNothing()
+    {
+        var key = "invalid-" + Guid.NewGuid();
+
+        var result = await engine.Api.StartAsync("""{ "version": 1, "name": "Bad Name", "rounds": 100 }""", key, ApiEngineFixture.PipelinesUri, Cancel);
+
+        Assert.Equal(400, result.StatusCode);
+        Assert.Equal(["$.name", "$.rounds"], ((SpecProblemDetails)result.Body).Errors.Select(e => e.Path));
+        Assert.Null(await engine.Client.GetInstanceAsync(PipelineStarter.PipelineIdForKey(key), Cancel));
+    }
+
+    [Fact]
+    public async Task Get_UnknownId_Answers404ProblemNamingIt()
+    {
+        var result = await engine.Api.GetAsync("no-such-pipeline", Cancel);
+
+        Assert.Equal(404, result.StatusCode);
+        Assert.Equal("application/problem+json", result.ContentType);
+        Assert.Contains("no-such-pipeline", ((ApiProblem)result.Body).Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Get_RunningPipeline_AnswersTheStatusView()
+    {
+        var id = await engine.StartAsync(ApiEngineFixture.SpecJson());
+        await engine.WaitForStatusAsync(id, OrchestrationRuntimeStatus.Running);
+
+        var result = await engine.Api.GetAsync(id, Cancel);
+
+        Assert.Equal(200, result.StatusCode);
+        var view = (PipelineStatusView)result.Body;
+        Assert.Equal(id, view.Id);
+        Assert.Equal("Running", view.RuntimeStatus);
+        Assert.False(view.IsTerminal);
+    }
+
+    [Fact]
+    public async Task List_FiltersByStatus_NewestFirst()
+    {
+        var failed = await engine.StartFailedAsync("listfail");
+        var running = await engine.StartAsync(ApiEngineFixture.SpecJson("listrun"));
+        await engine.WaitForStatusAsync(running, OrchestrationRuntimeStatus.Running);
+
+        var onlyRunning = (PipelineList)(await engine.Api.ListAsync("Running", Cancel)).Body;
+        var onlyFailed = (PipelineList)(await engine.Api.ListAsync("failed", Cancel)).Body;
+        var both = (PipelineList)(await engine.Api.ListAsync("Running,Failed", Cancel)).Body;
+        var all = (PipelineList)(await engine.Api.ListAsync(null, Cancel)).Body;
+
+        Assert.Contains(onlyRunning.Pipelines, p => p.Id == running && p.Name == "listrun" && p.Status == "Running");
+        Assert.DoesNotContain(onlyRunning.Pipelines, p => p.Id == failed);
+        Assert.All(onlyRunning.Pipelines, p => Assert.Equal("Running", p.Status));
+        Assert.Contains(onlyFailed.Pipelines, p => p.Id == failed && p.Name == "listfail");
+        Assert.DoesNotContain(onlyFailed.Pipelines, p => p.Id == running);
+        Assert.Contains(both.Pipelines, p => p.Id == running);
+        Assert.Contains(both.Pipelines, p => p.Id == failed);
+        Assert.Equal(all.Pipelines.OrderByDescending(p => p.CreatedAt).Select(p => p.Id), all.Pipelines.Select(p => p.Id));
+        Assert.True(all.Pipelines.ToList().FindIndex(p => p.Id == running) < all.Pipelines.ToList().FindIndex(p => p.Id == failed));
+    }
+
+    [Fact]
+    public async Task List_UnknownStatus_Answers400NamingIt()
+    {
+        var result = await engine.Api.ListAsync("Running,Sleeping", Cancel);
+
+        Assert.Equal(400, result.StatusCode);
+        Assert.Contains("'Sleeping'", ((ApiProblem)result.Body).Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Cancel_UnknownId_Answers404()
+    {
+        var result = await engine.Api.CancelAsync("no-such-pipeline", null, ApiEngineFixture.PipelinesUri, Cancel);
+
+        Assert.Equal(404, result.StatusCode);
+        Assert.False(await engine.Storage.Checkpoints.GetBlobClient(CancellationMarker.BlobName("no-such-pipeline")).ExistsAsync(Cancel));
+    }
+
+    [Fact]
+    public async Task Cancel_FailedPipeline_Answers409()
+    {
+        var id = await engine.StartFailedAsync("cancelfail");
+
+        var result = await engine.Api.CancelAsync(id, null, ApiEngineFixture.PipelinesUri, Cancel);
+
+        Assert.Equal(409, result.StatusCode);
+        Assert.Contains("Failed", ((ApiProblem)result.Body).Detail, StringComparison.Ordinal);
+        Assert.False(await engine.Storage.Checkpoints.GetBlobClient(CancellationMarker.BlobName(id)).ExistsAsync(Cancel));
+    }
+
+    [Fact]
+    public async Task Cancel_RunningPipeline_TerminatesIt_WritesTheMarker_AndAWorkerDropsItsQueuedJob()
+    {
+        var id = await engine.StartAsync(ApiEngineFixture.SpecJson("cancelrun"));
+        await engine.WaitForQueuedJobAsync(id);
+
+        var result = await engine.Api.CancelAsync(id, """{ "reason": "wrong learning rates" }""", ApiEngineFixture.PipelinesUri, Cancel);
+
+        Assert.Equal(202, result.StatusCode);
+        var cancelling = (PipelineCancelling)result.Body;
+        Assert.Equal($"{id}/cancelled.json", cancelling.Marker);
+        Assert.Equal("wrong learning rates", cancelling.Reason);
+        await engine.WaitForStatusAsync(id, OrchestrationRuntimeStatus.Terminated);
+        var marker = await new PipelineCanceller(engine.Client, engine.Storage).ReadAsync(id, Cancel);
+        Assert.NotNull(marker);
+        Assert.Equal("wrong learning rates", marker.Reason);
+        Assert.Null(CheckpointLayout.Parse(CancellationMarker.BlobName(id)));
+
+        // A worker takes the cancelled pipeline's job that is still in the queue: it deletes it and writes nothing.
+        using var worker = BuildWorker(engine.Configuration);
+        var service = worker.Services.GetServices<IHostedService>().OfType<QueueJobService>().Single();
+        var messages = (await engine.Storage.Jobs.ReceiveMessagesAsync(32, TimeSpan.FromSeconds(30), Cancel)).Value;
+        var job = Assert.Single(messages, m => m.Body.ToString().Contains(id, StringComparison.Ordinal));
+        await service.HandleAsync(job, Cancel);
+
+        var left = (await engine.Storage.Jobs.PeekMessagesAsync(32, Cancel)).Value;
+        Assert.DoesNotContain(left, m => m.Body.ToString().Contains(id, StringComparison.Ordinal));
+        var written = new List<string>();
+        await foreach (var blob in engine.Storage.Checkpoints.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, id + "/", Cancel))
+            written.Add(blob.Name);
+        Assert.Equal([CancellationMarker.BlobName(id)], written);
+
+        var again = await engine.Api.CancelAsync(id, null, ApiEngineFixture.PipelinesUri, Cancel);
+        Assert.Equal(409, again.StatusCode);
+        Assert.Contains("Terminated", ((ApiProblem)again.Body).Detail, StringComparison.Ordinal);
+    }
+
+    private async Task<List<OrchestrationMetadata>> InstancesWithPrefixAsync(string id)
+    {
+        var found = new List<OrchestrationMetadata>();
+        await foreach (var instance in engine.Client.GetAllInstancesAsync(new OrchestrationQuery { InstanceIdPrefix = id }))
+            found.Add(instance);
+        return found;
+    }
+
+    private static IHost BuildWorker(IConfiguration configuration)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddConfiguration(configuration);
+        builder.Services.AddSoupJobs(builder.Configuration);
+        return builder.Build();
+    }
+}
