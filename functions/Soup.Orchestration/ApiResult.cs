@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Soup.Orchestration;
@@ -11,7 +12,8 @@ namespace Soup.Orchestration;
 /// <param name="Location">The <c>Location</c> header, when there is one.</param>
 public sealed record ApiResult(int StatusCode, object Body, string? Location = null)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    // Relaxed escaping keeps quotes and apostrophes readable in problem details; the body is JSON, never HTML.
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>The content type: <c>application/problem+json</c> for errors, else <c>application/json</c>.</summary>
     public string ContentType => StatusCode >= 400 ? "application/problem+json" : "application/json";

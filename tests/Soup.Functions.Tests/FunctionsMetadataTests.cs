@@ -28,6 +28,26 @@ public sealed class FunctionsMetadataTests
         var trigger = Trigger("GetPipeline", "httpTrigger");
         Assert.Equal("pipelines/{id}", trigger.GetProperty("route").GetString());
         Assert.Equal(["get"], trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()));
+        Assert.Equal("Function", trigger.GetProperty("authLevel").GetString());
+    }
+
+    [Fact]
+    public void ListPipelines_IsGetHttpTriggerOnPipelinesRoute()
+    {
+        var trigger = Trigger("ListPipelines", "httpTrigger");
+        Assert.Equal("pipelines", trigger.GetProperty("route").GetString());
+        Assert.Equal(["get"], trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()));
+        Assert.Equal("Function", trigger.GetProperty("authLevel").GetString());
+    }
+
+    [Fact]
+    public void CancelPipeline_IsPostHttpTriggerOnCancelRoute_WithDurableClient()
+    {
+        var trigger = Trigger("CancelPipeline", "httpTrigger");
+        Assert.Equal("pipelines/{id}/cancel", trigger.GetProperty("route").GetString());
+        Assert.Equal(["post"], trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()));
+        Assert.Equal("Function", trigger.GetProperty("authLevel").GetString());
+        Assert.Contains(Bindings("CancelPipeline"), b => b.GetProperty("type").GetString() == "durableClient");
     }
 
     [Fact]
@@ -67,7 +87,7 @@ public sealed class FunctionsMetadataTests
     {
         string[] expected =
         [
-            "StartPipeline", "GetPipeline", "CheckpointLanded", "ScheduledRetrain", TaskNames.Pipeline,
+            "StartPipeline", "GetPipeline", "ListPipelines", "CancelPipeline", "CheckpointLanded", "ScheduledRetrain", TaskNames.Pipeline,
             TaskNames.DispatchJobs, TaskNames.MergeCheckpoints, TaskNames.ReadEvaluation, TaskNames.ReconcileLandings,
         ];
         Assert.Equal(expected.Order(), Functions.Select(f => f.GetProperty("name").GetString()!).Order());

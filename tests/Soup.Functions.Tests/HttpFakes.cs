@@ -7,7 +7,8 @@ using Microsoft.Azure.Functions.Worker.Http;
 namespace Soup.Functions.Tests;
 
 /// <summary>An HTTP request as the isolated worker hands it to a function, holding a body.</summary>
-internal sealed class FakeHttpRequest(string body) : HttpRequestData(new FakeFunctionContext())
+internal sealed class FakeHttpRequest(string body, string url = "http://localhost:7071/api/pipelines", string method = "POST", IServiceProvider? services = null)
+    : HttpRequestData(new FakeFunctionContext(services))
 {
     public override Stream Body { get; } = new MemoryStream(Encoding.UTF8.GetBytes(body));
 
@@ -15,11 +16,11 @@ internal sealed class FakeHttpRequest(string body) : HttpRequestData(new FakeFun
 
     public override IReadOnlyCollection<IHttpCookie> Cookies { get; } = [];
 
-    public override Uri Url { get; } = new("http://localhost:7071/api/pipelines");
+    public override Uri Url { get; } = new(url);
 
     public override IEnumerable<ClaimsIdentity> Identities { get; } = [];
 
-    public override string Method => "POST";
+    public override string Method => method;
 
     public override HttpResponseData CreateResponse() => new FakeHttpResponse(FunctionContext);
 }
@@ -38,8 +39,8 @@ internal sealed class FakeHttpResponse(FunctionContext context) : HttpResponseDa
     public string ReadBody() => Encoding.UTF8.GetString(((MemoryStream)Body).ToArray());
 }
 
-/// <summary>A function context with nothing in it: the HTTP functions under test do not use it.</summary>
-internal sealed class FakeFunctionContext : FunctionContext
+/// <summary>A function context holding only the services (none unless given) the HTTP functions resolve.</summary>
+internal sealed class FakeFunctionContext(IServiceProvider? services = null) : FunctionContext
 {
     public override string InvocationId => "test";
 
@@ -51,7 +52,7 @@ internal sealed class FakeFunctionContext : FunctionContext
 
     public override RetryContext RetryContext => throw new NotSupportedException();
 
-    public override IServiceProvider InstanceServices { get; set; } = new EmptyServices();
+    public override IServiceProvider InstanceServices { get; set; } = services ?? new EmptyServices();
 
     public override FunctionDefinition FunctionDefinition => throw new NotSupportedException();
 
