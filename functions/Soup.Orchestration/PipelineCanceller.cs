@@ -7,8 +7,9 @@ namespace Soup.Orchestration;
 
 /// <summary>
 /// Cancels a pipeline: records the cancellation marker (<see cref="CancellationMarker"/>) so workers drop its
-/// outstanding jobs, then terminates the orchestration (and, where the host supports it, its sub-orchestrations).
-/// The marker is written first: jobs dispatched before the termination takes effect are dropped too.
+/// outstanding jobs, then terminates the orchestration and every running instance named <c>{pipelineId}:...</c> (its
+/// sub-orchestrations, such as rounds): the local engine's sidecar ignores a recursive terminate, so they are terminated
+/// one by one. The marker is written first: jobs dispatched before the termination takes effect are dropped too.
 /// </summary>
 public sealed class PipelineCanceller(DurableTaskClient client, SoupStorage storage)
 {
@@ -25,7 +26,23 @@ public sealed class PipelineCanceller(DurableTaskClient client, SoupStorage stor
             marker = await ReadAsync(pipelineId, cancellationToken) ?? marker;
 
         await client.TerminateInstanceAsync(pipelineId, new TerminateInstanceOptions(reason, Recursive: true), cancellationToken);
+        foreach (var child in await RunningChildrenAsync(pipelineId, cancellationToken))
+            await client.TerminateInstanceAsync(child, new TerminateInstanceOptions(reason, Recursive: true), cancellationToken);
         return marker;
+    }
+
+    /// <summary>The instances named <c>{pipelineId}:...</c> that have not ended.</summary>
+    public async Task<IReadOnlyList<string>> RunningChildrenAsync(string pipelineId, CancellationToken cancellationToken = default)
+    {
+        var query = new OrchestrationQuery
+        {
+            InstanceIdPrefix = pipelineId + ":",
+            Statuses = [OrchestrationRuntimeStatus.Pending, OrchestrationRuntimeStatus.Running, OrchestrationRuntimeStatus.Suspended],
+        };
+        var children = new List<string>();
+        await foreach (var instance in client.GetAllInstancesAsync(query).WithCancellation(cancellationToken))
+            children.Add(instance.InstanceId);
+        return children;
     }
 
     /// <summary>The pipeline's cancellation marker, or null when it was never cancelled (or the marker is unreadable).</summary>

@@ -180,7 +180,15 @@ public sealed class PipelineApiTests(ApiEngineFixture engine) : IClassFixture<Ap
         Assert.Equal($"{id}/cancelled.json", cancelling.Marker);
         Assert.Equal("wrong learning rates", cancelling.Reason);
         await engine.WaitForStatusAsync(id, OrchestrationRuntimeStatus.Terminated);
-        var marker = await new PipelineCanceller(engine.Client, engine.Storage).ReadAsync(id, Cancel);
+        var canceller = new PipelineCanceller(engine.Client, engine.Storage);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while ((await canceller.RunningChildrenAsync(id, Cancel)) is { Count: > 0 } children)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"sub-orchestrations still running 30 s after the cancel: {string.Join(", ", children)}");
+            await Task.Delay(200, Cancel);
+        }
+
+        var marker = await canceller.ReadAsync(id, Cancel);
         Assert.NotNull(marker);
         Assert.Equal("wrong learning rates", marker.Reason);
         Assert.Null(CheckpointLayout.Parse(CancellationMarker.BlobName(id)));
