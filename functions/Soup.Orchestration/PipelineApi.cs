@@ -21,15 +21,19 @@ public sealed class PipelineApi(DurableTaskClient client, SoupStorage storage, T
     /// <summary>The longest cancellation reason recorded.</summary>
     public const int MaxReasonLength = 1000;
 
+    /// <summary>How long a claimed key may go without its pipeline before another request with the key starts it.</summary>
+    public static readonly TimeSpan ClaimGrace = TimeSpan.FromSeconds(30);
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private static readonly string StatusNames = string.Join(", ", PipelineStarter.EveryStatus);
     private readonly TimeProvider clock = clock ?? TimeProvider.System;
 
     /// <summary>
     /// <c>POST /api/pipelines</c>: 400 with every problem of the spec; else 202 with the new pipeline. With an
-    /// <paramref name="idempotencyKey"/> the pipeline id is derived from the key and the start is deduplicated by Durable:
-    /// the same key answers the same pipeline (<c>created: false</c>), never a second one; a different spec under a used
-    /// key is a 409.
+    /// <paramref name="idempotencyKey"/> the pipeline id is derived from the key, the key is claimed with a conditional
+    /// write (<see cref="IdempotencyClaim"/>) and the start is deduplicated by Durable: the same key answers the same
+    /// pipeline (<c>created: false</c>), never a second one, even after it ended; a different spec under a used key is a
+    /// 409.
     /// </summary>
     public async Task<ApiResult> StartAsync(string body, string? idempotencyKey, Uri pipelinesUri, CancellationToken cancellationToken = default)
     {
@@ -52,15 +56,24 @@ public sealed class PipelineApi(DurableTaskClient client, SoupStorage storage, T
         }
 
         var keyed = PipelineStarter.PipelineIdForKey(idempotencyKey);
-        if (await PipelineStarter.StartOnceAsync(client, spec, keyed, cancellationToken))
-            return Accepted(keyed, pipelinesUri, created: true);
+        var claim = new IdempotencyClaim(keyed, SpecHash.Compute(spec), clock.GetUtcNow());
+        if (await storage.TryCreateBlobAsync(IdempotencyClaim.BlobName(keyed), new MemoryStream(claim.ToJson()), cancellationToken))
+        {
+            // This request claimed the key: it starts the pipeline (still deduplicated by Durable, as a second guard).
+            return Accepted(keyed, pipelinesUri, await PipelineStarter.StartOnceAsync(client, spec, keyed, cancellationToken));
+        }
 
-        var existing = await client.GetInstanceAsync(keyed, getInputsAndOutputs: true, cancellationToken);
-        if (existing?.SerializedInput is { } input && !SameSpec(input, spec))
+        var existing = await ReadClaimAsync(keyed, cancellationToken);
+        if (existing is not null && existing.SpecHash != claim.SpecHash)
         {
             return ApiResult.Problem(409, "Idempotency-Key already used",
                 $"The {IdempotencyKeyHeader} was already used to start pipeline '{keyed}' with a different spec; use a new key for a new pipeline.", keyed);
         }
+
+        // A claim whose pipeline never appeared (its request died between the two writes) is taken over after a grace
+        // period; a start cannot replace anything there, since no instance exists.
+        if (existing is not null && clock.GetUtcNow() - existing.ClaimedAt > ClaimGrace && await client.GetInstanceAsync(keyed, cancellationToken) is null)
+            return Accepted(keyed, pipelinesUri, await PipelineStarter.StartOnceAsync(client, spec, keyed, cancellationToken));
 
         return Accepted(keyed, pipelinesUri, created: false);
     }
@@ -154,11 +167,17 @@ public sealed class PipelineApi(DurableTaskClient client, SoupStorage storage, T
     private static string StatusUri(Uri pipelinesUri, string id) =>
         pipelinesUri.GetLeftPart(UriPartial.Path).TrimEnd('/') + "/" + Uri.EscapeDataString(id);
 
-    private static bool SameSpec(string serializedInput, PipelineSpec spec)
+    private async Task<IdempotencyClaim?> ReadClaimAsync(string pipelineId, CancellationToken cancellationToken)
     {
-        // An input that cannot be read back is not held against the caller: the key still names that pipeline.
-        var stored = Deserialize(serializedInput);
-        return stored is null || SpecHash.Compute(stored) == SpecHash.Compute(spec);
+        try
+        {
+            var content = await storage.Checkpoints.GetBlobClient(IdempotencyClaim.BlobName(pipelineId)).DownloadContentAsync(cancellationToken);
+            return IdempotencyClaim.FromJson(content.Value.Content.ToMemory().Span);
+        }
+        catch (Azure.RequestFailedException ex) when (ex.Status == 404)
+        {
+            return null;
+        }
     }
 
     private static string? NameOf(string? serializedInput) => Deserialize(serializedInput)?.Name;

@@ -78,6 +78,42 @@ public sealed class PipelineApiTests(ApiEngineFixture engine) : IClassFixture<Ap
     }
 
     [Fact]
+    public async Task Start_SameKeyAfterThePipelineEnded_StartsNothingNew()
+    {
+        var key = "ended-" + Guid.NewGuid();
+        var id = await engine.StartAsync(ApiEngineFixture.SpecJson(), key);
+        await engine.WaitForQueuedJobAsync(id);
+        Assert.Equal(202, (await engine.Api.CancelAsync(id, null, ApiEngineFixture.PipelinesUri, Cancel)).StatusCode);
+        var ended = await engine.WaitForStatusAsync(id, OrchestrationRuntimeStatus.Terminated);
+
+        var again = await engine.Api.StartAsync(ApiEngineFixture.SpecJson(), key, ApiEngineFixture.PipelinesUri, Cancel);
+        await Task.Delay(TimeSpan.FromSeconds(2), Cancel);
+
+        Assert.Equal(202, again.StatusCode);
+        Assert.Equal(id, ((PipelineAccepted)again.Body).Id);
+        Assert.False(((PipelineAccepted)again.Body).Created);
+        var now = await engine.Client.GetInstanceAsync(id, Cancel);
+        Assert.Equal(OrchestrationRuntimeStatus.Terminated, now!.RuntimeStatus);
+        Assert.Equal(ended.CreatedAt, now.CreatedAt);
+    }
+
+    [Fact]
+    public async Task Start_KeyClaimedByARequestThatDied_IsTakenOverAfterTheGracePeriod()
+    {
+        var key = "abandoned-" + Guid.NewGuid();
+        var id = PipelineStarter.PipelineIdForKey(key);
+        var spec = Soup.Core.Specs.SpecParser.Parse(ApiEngineFixture.SpecJson()).Spec!;
+        var stale = new IdempotencyClaim(id, Soup.Core.Specs.SpecHash.Compute(spec), DateTimeOffset.UtcNow - PipelineApi.ClaimGrace - TimeSpan.FromSeconds(5));
+        Assert.True(await engine.Storage.TryCreateBlobAsync(IdempotencyClaim.BlobName(id), new MemoryStream(stale.ToJson()), Cancel));
+
+        var result = await engine.Api.StartAsync(ApiEngineFixture.SpecJson(), key, ApiEngineFixture.PipelinesUri, Cancel);
+
+        Assert.Equal(202, result.StatusCode);
+        Assert.True(((PipelineAccepted)result.Body).Created);
+        Assert.NotNull(await engine.Client.GetInstanceAsync(id, Cancel));
+    }
+
+    [Fact]
     public async Task Start_InvalidSpec_Answers400WithEveryProblemAndStartsNothing()
     {
         var key = "invalid-" + Guid.NewGuid();
