@@ -95,6 +95,7 @@ public sealed class PipelineApiTests(ApiEngineFixture engine) : IClassFixture<Ap
         var now = await engine.Client.GetInstanceAsync(id, Cancel);
         Assert.Equal(OrchestrationRuntimeStatus.Terminated, now!.RuntimeStatus);
         Assert.Equal(ended.CreatedAt, now.CreatedAt);
+        Assert.Null(CheckpointLayout.Parse(IdempotencyClaim.BlobName(id)));
     }
 
     [Fact]

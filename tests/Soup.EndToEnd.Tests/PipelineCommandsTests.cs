@@ -12,6 +12,19 @@ public sealed class PipelineCommandsTests(ApiEngineFixture engine) : IClassFixtu
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     [Fact]
+    public void CliApp_ParsesServeStatusListAndCancel()
+    {
+        var root = CliApp.Build();
+
+        Assert.Empty(root.Parse(["serve", "--urls", "http://127.0.0.1:0", "--workers", "0"]).Errors);
+        Assert.Empty(root.Parse(["status", "some-id", "--json"]).Errors);
+        Assert.Empty(root.Parse(["list", "--status", "Running,Completed"]).Errors);
+        Assert.Empty(root.Parse(["cancel", "some-id", "--reason", "why"]).Errors);
+        Assert.NotEmpty(root.Parse(["status"]).Errors);
+        Assert.NotEmpty(root.Parse(["cancel"]).Errors);
+    }
+
+    [Fact]
     public async Task Status_UnknownId_Exits1NamingIt()
     {
         var output = new StringWriter();
