@@ -5,7 +5,7 @@ namespace Soup.Cli.Commands;
 
 /// <summary>
 /// <c>pipeline serve [--urls U] [--workers N] [--data-root DIR]</c>: the local engine with the HTTP API of the Functions
-/// app, until Ctrl+C. Exit codes: 0 stopped, 3 storage unreachable.
+/// app, until Ctrl+C. Exit codes: 0 stopped, 2 cannot listen there, 3 storage unreachable.
 /// </summary>
 public static class ServeCommand
 {
@@ -42,10 +42,26 @@ public static class ServeCommand
             return 3;
         }
 
-        await using var server = await PipelineServer.StartAsync(
-            configuration, urls, verbose ? l => l.AddSimpleConsole(o => o.SingleLine = true).AddFilter("Soup", LogLevel.Debug) : null, cancellationToken);
+        PipelineServer server;
+        try
+        {
+            server = await PipelineServer.StartAsync(
+                configuration, urls, verbose ? l => l.AddSimpleConsole(o => o.SingleLine = true).AddFilter("Soup", LogLevel.Debug) : null, cancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException or FormatException or InvalidOperationException)
+        {
+            output.WriteLine($"Cannot serve on {urls}: {ex.Message}");
+            return 2;
+        }
+
+        await using var running = server;
         foreach (var address in server.Addresses)
+        {
             output.WriteLine($"Pipeline API on {address.ToString().TrimEnd('/')}/api/pipelines (task hub '{configuration["TaskHubName"]}', {workers} in-process worker(s)); Ctrl+C stops.");
+            if (!address.IsLoopback)
+                output.WriteLine($"Warning: {address} is reachable beyond this machine and the API asks for no keys.");
+        }
+
         try
         {
             await Task.Delay(Timeout.Infinite, cancellationToken);
