@@ -22,6 +22,11 @@ public sealed class PipelineTaskFunctions(
     public static Task<PipelineResult> Pipeline([OrchestrationTrigger] TaskOrchestrationContext context) =>
         new PipelineOrchestrator().RunAsync(context, context.GetInput<PipelineSpec>()!);
 
+    /// <summary>One round of a pipeline (its sub-orchestration).</summary>
+    [Function(TaskNames.Round)]
+    public static Task<RoundResult> Round([OrchestrationTrigger] TaskOrchestrationContext context) =>
+        new RoundOrchestrator().RunAsync(context, context.GetInput<RoundInput>()!);
+
     /// <summary>Puts jobs on the jobs queue.</summary>
     [Function(TaskNames.DispatchJobs)]
     public Task<int> DispatchJobs([ActivityTrigger] IReadOnlyList<Job> jobs, FunctionContext context) =>

@@ -28,6 +28,7 @@ public static class OrchestrationServiceCollectionExtensions
     /// <summary>Registers the orchestration and activities with a Durable Task worker under their <see cref="TaskNames"/>.</summary>
     public static DurableTaskRegistry AddSoupPipelineTasks(this DurableTaskRegistry registry) => registry
         .AddOrchestrator(TaskNames.Pipeline, typeof(PipelineOrchestrator))
+        .AddOrchestrator(TaskNames.Round, typeof(RoundOrchestrator))
         .AddActivity(TaskNames.DispatchJobs, typeof(DispatchJobsActivity))
         .AddActivity(TaskNames.MergeCheckpoints, typeof(MergeCheckpointsActivity))
         .AddActivity(TaskNames.ReadEvaluation, typeof(ReadEvaluationActivity))

@@ -30,10 +30,12 @@ public sealed class FunctionsMetadataTests
         Assert.Equal(["get"], trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()));
     }
 
-    [Fact]
-    public void Pipeline_IsAnOrchestrationTrigger()
+    [Theory]
+    [InlineData(TaskNames.Pipeline)]
+    [InlineData(TaskNames.Round)]
+    public void EveryOrchestration_IsAnOrchestrationTrigger(string name)
     {
-        Trigger(TaskNames.Pipeline, "orchestrationTrigger");
+        Trigger(name, "orchestrationTrigger");
     }
 
     [Theory]
@@ -67,7 +69,7 @@ public sealed class FunctionsMetadataTests
     {
         string[] expected =
         [
-            "StartPipeline", "GetPipeline", "CheckpointLanded", "ScheduledRetrain", TaskNames.Pipeline,
+            "StartPipeline", "GetPipeline", "CheckpointLanded", "ScheduledRetrain", TaskNames.Pipeline, TaskNames.Round,
             TaskNames.DispatchJobs, TaskNames.MergeCheckpoints, TaskNames.ReadEvaluation, TaskNames.ReconcileLandings,
         ];
         Assert.Equal(expected.Order(), Functions.Select(f => f.GetProperty("name").GetString()!).Order());

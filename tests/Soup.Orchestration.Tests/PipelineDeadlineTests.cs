@@ -51,7 +51,10 @@ public sealed class PipelineDeadlineTests
         Assert.Contains(missing, message, StringComparison.Ordinal);
         Assert.Contains("did not land", message, StringComparison.Ordinal);
         Assert.DoesNotContain(CheckpointLayout.MemberSlot(1, 0), message, StringComparison.Ordinal);
-        Assert.Equal([missing], Assert.Single(harness.Reconciles).Slots);
+        // Default retries (1): reconciled at each of the two deadlines, sent again once in between.
+        Assert.All(harness.Reconciles, r => Assert.Equal([missing], r.Slots));
+        Assert.Equal(2, harness.Reconciles.Count);
+        Assert.Equal([missing], harness.Dispatches[1].Select(j => j.Slot));
         Assert.Empty(harness.Merges);
         Assert.Equal("failed", metadata.ReadCustomStatusAs<PipelineProgress>()?.Phase);
     }

@@ -59,6 +59,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
         harness._host = await DurableTaskTestHost.StartAsync(
             registry => registry
                 .AddOrchestrator(TaskNames.Pipeline, typeof(PipelineOrchestrator))
+                .AddOrchestrator(TaskNames.Round, typeof(RoundOrchestrator))
                 .AddActivityFunc<IReadOnlyList<Job>, int>(TaskNames.DispatchJobs, harness.Dispatch)
                 .AddActivityFunc<MergeRequest, MergeOutcome>(TaskNames.MergeCheckpoints, harness.Merge)
                 .AddActivityFunc<string, EvaluationReport>(TaskNames.ReadEvaluation, harness.ReadEvaluation)
@@ -95,9 +96,9 @@ internal sealed class PipelineHarness : IAsyncDisposable
     public Task<string> StartPipelineAsync(PipelineSpec spec) =>
         PipelineStarter.StartAsync(Client, spec, $"{spec.Name}-{Guid.NewGuid():N}");
 
-    /// <summary>Raises a landing event as the blob trigger would.</summary>
+    /// <summary>Raises a landing event as the blob trigger would: on the instance that awaits the slot.</summary>
     public Task RaiseAsync(string pipelineId, LandingNotice notice) =>
-        Client.RaiseEventAsync(pipelineId, LandingEvents.Name(notice.Slot), notice);
+        Client.RaiseEventAsync(LandingEvents.InstanceFor(pipelineId, notice.Slot), LandingEvents.Name(notice.Slot), notice);
 
     /// <summary>Waits for the pipeline to end and returns its metadata with output and custom status.</summary>
     public async Task<OrchestrationMetadata> WaitForEndAsync(string pipelineId)
@@ -123,8 +124,8 @@ internal sealed class PipelineHarness : IAsyncDisposable
         using var timeout = new CancellationTokenSource(Patience);
         while (true)
         {
-            var metadata = await Client.GetInstanceAsync(pipelineId, getInputsAndOutputs: true, timeout.Token);
-            if (metadata?.ReadCustomStatusAs<PipelineProgress>() is { } progress && condition(progress))
+            var view = await PipelineStatusReader.ReadAsync(Client, pipelineId, timeout.Token);
+            if (view?.Progress is { } progress && condition(progress))
             {
                 return progress;
             }
