@@ -60,7 +60,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
             registry => registry
                 .AddOrchestrator(TaskNames.Pipeline, typeof(PipelineOrchestrator))
                 .AddOrchestrator(TaskNames.Round, typeof(RoundOrchestrator))
-                .AddActivityFunc<IReadOnlyList<Job>, int>(TaskNames.DispatchJobs, harness.Dispatch)
+                .AddActivityFunc<IReadOnlyList<Job>, int>(TaskNames.DispatchJobs, (c, jobs) => harness.Dispatch(c, jobs))
                 .AddActivityFunc<MergeRequest, MergeOutcome>(TaskNames.MergeCheckpoints, harness.Merge)
                 .AddActivityFunc<string, EvaluationReport>(TaskNames.ReadEvaluation, harness.ReadEvaluation)
                 .AddActivityFunc<ReconcileRequest, IReadOnlyList<LandingNotice>>(TaskNames.ReconcileLandings, harness.Reconcile),
@@ -152,7 +152,25 @@ internal sealed class PipelineHarness : IAsyncDisposable
         }
     }
 
-    private int Dispatch(TaskActivityContext context, IReadOnlyList<Job> jobs)
+    /// <summary>
+    /// When set, the fake worker's notices for a batch are raised before DispatchJobs returns, so they reach the
+    /// instance before it starts waiting for them.
+    /// </summary>
+    public bool LandBeforeDispatchReturns { get; set; }
+
+    /// <summary>Fixes the accuracy the fake evaluation reports for <paramref name="checkpoint"/>.</summary>
+    public void Score(string checkpoint, double accuracy)
+    {
+        lock (_gate)
+        {
+            _accuracies[checkpoint] = accuracy;
+        }
+    }
+
+    /// <summary>Schedules the pipeline through the product's starter under <paramref name="pipelineId"/>.</summary>
+    public Task<string> StartPipelineAsync(PipelineSpec spec, string pipelineId) => PipelineStarter.StartAsync(Client, spec, pipelineId);
+
+    private async Task<int> Dispatch(TaskActivityContext context, IReadOnlyList<Job> jobs)
     {
         lock (_gate)
         {
@@ -165,7 +183,17 @@ internal sealed class PipelineHarness : IAsyncDisposable
 
         foreach (var job in jobs)
         {
-            _jobs.Writer.TryWrite(job);
+            if (LandBeforeDispatchReturns)
+            {
+                foreach (var notice in _worker(job))
+                {
+                    await RaiseAsync(job.PipelineId, notice);
+                }
+            }
+            else
+            {
+                _jobs.Writer.TryWrite(job);
+            }
         }
 
         return jobs.Count;
