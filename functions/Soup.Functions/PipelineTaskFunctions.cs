@@ -27,6 +27,11 @@ public sealed class PipelineTaskFunctions(
     public static Task<RoundResult> Round([OrchestrationTrigger] TaskOrchestrationContext context) =>
         new RoundOrchestrator().RunAsync(context, context.GetInput<RoundInput>()!);
 
+    /// <summary>A scheduled retraining run of one stored spec.</summary>
+    [Function(TaskNames.ScheduledPipeline)]
+    public static Task<ScheduledRunRecord> ScheduledPipeline([OrchestrationTrigger] TaskOrchestrationContext context) =>
+        new ScheduledPipelineOrchestrator().RunAsync(context, context.GetInput<ScheduledRun>()!);
+
     /// <summary>Puts jobs on the jobs queue.</summary>
     [Function(TaskNames.DispatchJobs)]
     public Task<int> DispatchJobs([ActivityTrigger] IReadOnlyList<Job> jobs, FunctionContext context) =>

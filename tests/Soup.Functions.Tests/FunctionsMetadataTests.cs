@@ -33,6 +33,7 @@ public sealed class FunctionsMetadataTests
     [Theory]
     [InlineData(TaskNames.Pipeline)]
     [InlineData(TaskNames.Round)]
+    [InlineData(TaskNames.ScheduledPipeline)]
     public void EveryOrchestration_IsAnOrchestrationTrigger(string name)
     {
         Trigger(name, "orchestrationTrigger");
@@ -69,7 +70,7 @@ public sealed class FunctionsMetadataTests
     {
         string[] expected =
         [
-            "StartPipeline", "GetPipeline", "CheckpointLanded", "ScheduledRetrain", TaskNames.Pipeline, TaskNames.Round,
+            "StartPipeline", "GetPipeline", "CheckpointLanded", "ScheduledRetrain", TaskNames.Pipeline, TaskNames.Round, TaskNames.ScheduledPipeline,
             TaskNames.DispatchJobs, TaskNames.MergeCheckpoints, TaskNames.ReadEvaluation, TaskNames.ReconcileLandings,
         ];
         Assert.Equal(expected.Order(), Functions.Select(f => f.GetProperty("name").GetString()!).Order());

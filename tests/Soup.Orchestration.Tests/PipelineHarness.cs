@@ -60,6 +60,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
             registry => registry
                 .AddOrchestrator(TaskNames.Pipeline, typeof(PipelineOrchestrator))
                 .AddOrchestrator(TaskNames.Round, typeof(RoundOrchestrator))
+                .AddOrchestrator(TaskNames.ScheduledPipeline, typeof(ScheduledPipelineOrchestrator))
                 .AddActivityFunc<IReadOnlyList<Job>, int>(TaskNames.DispatchJobs, (c, jobs) => harness.Dispatch(c, jobs))
                 .AddActivityFunc<MergeRequest, MergeOutcome>(TaskNames.MergeCheckpoints, harness.Merge)
                 .AddActivityFunc<string, EvaluationReport>(TaskNames.ReadEvaluation, harness.ReadEvaluation)
@@ -132,6 +133,42 @@ internal sealed class PipelineHarness : IAsyncDisposable
 
             await Task.Delay(50, timeout.Token);
         }
+    }
+
+    /// <summary>Polls an instance (with inputs, outputs and custom status) until <paramref name="condition"/> holds.</summary>
+    public async Task<OrchestrationMetadata> WaitForInstanceAsync(string instanceId, Func<OrchestrationMetadata, bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(Patience);
+        while (true)
+        {
+            var metadata = await Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, timeout.Token);
+            if (metadata is not null && condition(metadata))
+            {
+                return metadata;
+            }
+
+            await Task.Delay(50, timeout.Token);
+        }
+    }
+
+    /// <summary>Polls until an instance is in one of <paramref name="statuses"/>.</summary>
+    public Task<OrchestrationMetadata> WaitForInstanceAsync(string instanceId, params OrchestrationRuntimeStatus[] statuses) =>
+        WaitForInstanceAsync(instanceId, m => statuses.Contains(m.RuntimeStatus));
+
+    /// <summary>Polls until a scheduled run has recorded which pipeline it runs.</summary>
+    public async Task<ScheduledRunRecord> WaitForRecordAsync(string instanceId) =>
+        (await WaitForInstanceAsync(instanceId, m => m.ReadCustomStatusAs<ScheduledRunRecord>() is not null)).ReadCustomStatusAs<ScheduledRunRecord>()!;
+
+    /// <summary>Polls until at least <paramref name="count"/> DispatchJobs calls happened; returns them all.</summary>
+    public async Task<IReadOnlyList<Job[]>> WaitForDispatchesAsync(int count)
+    {
+        using var timeout = new CancellationTokenSource(Patience);
+        while (Dispatches.Count < count)
+        {
+            await Task.Delay(50, timeout.Token);
+        }
+
+        return Dispatches;
     }
 
     /// <summary>The pipeline's current runtime status.</summary>
