@@ -63,7 +63,7 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
             Report(progress with { Phase = "completed", Pending = 0, LastSoupAccuracy = result.SoupAccuracy });
             return result;
         }
-        catch (PipelineFailedException ex)
+        catch (Exception ex) when (ex is PipelineFailedException or TaskFailedException)
         {
             Report(progress with { Phase = "failed", Message = PipelineProgress.Cut(ex.Message) });
             throw;
