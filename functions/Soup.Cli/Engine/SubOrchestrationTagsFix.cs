@@ -4,11 +4,14 @@ using DurableTask.Core.History;
 namespace Soup.Cli.Engine;
 
 /// <summary>
-/// The orchestration service the local engine's Durable sidecar uses: the Azure Storage provider, with one fix. The
-/// sidecar (Microsoft.DurableTask.InProcessTestHost 0.2.3-preview.1) starts a sub-orchestration with its tags still in
-/// the gRPC message's Protobuf <c>MapField</c>; the Azure Storage provider serializes queue messages with their .NET type
-/// names and cannot load that type back, so the sub-orchestration (a pipeline's round) would never start. The tags are
-/// copied into a plain dictionary before the messages are sent. Everything else is passed through.
+/// The orchestration service the local engine's Durable sidecar uses: the Azure Storage provider, with two fixes for
+/// sub-orchestrations (a pipeline's rounds), which the sidecar (Microsoft.DurableTask.InProcessTestHost 0.2.3-preview.1)
+/// hands over in its own types. (1) It starts a sub-orchestration with its tags still in the gRPC message's Protobuf
+/// <c>MapField</c>; the provider serializes queue messages with their .NET type names and cannot load that type back,
+/// so the round would never start: the tags are copied into a plain dictionary. (2) It records the parent's
+/// "sub-orchestration created" history event as its own subclass, which the provider writes to the history table
+/// without an event type, so the parent could never be replayed once the round ends: the event is recorded as the plain
+/// <see cref="SubOrchestrationInstanceCreatedEvent"/>. Everything else is passed through.
 /// </summary>
 internal sealed class SubOrchestrationTagsFix(IOrchestrationService inner) : IOrchestrationService
 {
@@ -34,8 +37,33 @@ internal sealed class SubOrchestrationTagsFix(IOrchestrationService inner) : IOr
             }
         }
 
+        Plain(newOrchestrationRuntimeState);
         return inner.CompleteTaskOrchestrationWorkItemAsync(
             workItem, newOrchestrationRuntimeState, outboundMessages, orchestratorMessages, timerMessages, continuedAsNewMessage, orchestrationState);
+    }
+
+    private static void Plain(OrchestrationRuntimeState state)
+    {
+        for (var i = 0; i < state.NewEvents.Count; i++)
+        {
+            if (state.NewEvents[i] is SubOrchestrationInstanceCreatedEvent created && created.GetType() != typeof(SubOrchestrationInstanceCreatedEvent))
+            {
+                var plain = new SubOrchestrationInstanceCreatedEvent(created.EventId)
+                {
+                    Name = created.Name,
+                    Version = created.Version,
+                    InstanceId = created.InstanceId,
+                    Input = created.Input,
+                    Timestamp = created.Timestamp,
+                };
+                state.NewEvents[i] = plain;
+                var all = state.Events.IndexOf(created);
+                if (all >= 0)
+                {
+                    state.Events[all] = plain;
+                }
+            }
+        }
     }
 
     public Task AbandonTaskActivityWorkItemAsync(TaskActivityWorkItem workItem) => inner.AbandonTaskActivityWorkItemAsync(workItem);
