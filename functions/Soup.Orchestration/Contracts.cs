@@ -20,8 +20,11 @@ public sealed record MergeRequest(
 /// <summary>The merge activity's output.</summary>
 public sealed record MergeOutcome(string Output, int Tensors, long Parameters, long Bytes);
 
-/// <summary>The reconcile activity's input: the pipeline and the slots still missing (their folders are listed).</summary>
-public sealed record ReconcileRequest(string PipelineId, IReadOnlyList<string> Slots);
+/// <summary>
+/// The reconcile activity's input: the pipeline and the slots still missing (their folders are listed), and whether a
+/// deadline passed (else it is the look right after a stage's first dispatch).
+/// </summary>
+public sealed record ReconcileRequest(string PipelineId, IReadOnlyList<string> Slots, bool AtDeadline = false);
 
 /// <summary>
 /// Progress, kept in custom status (small: it is limited to 16 KB). The pipeline's status names the running round's

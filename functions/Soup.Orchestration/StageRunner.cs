@@ -20,7 +20,8 @@ internal readonly record struct StageCounts(int Landed, int Failed, int Pending,
 
 /// <summary>
 /// Fan-out and fault-tolerant fan-in of one stage, inside an orchestration: dispatches the jobs and waits on one
-/// landing event per slot. A duplicate landing counts once; a failure record completes its job as failed at once. At
+/// landing event per slot, after one look in the container for jobs that landed before it waited. A duplicate landing
+/// counts once; a failure record completes its job as failed at once. At
 /// each deadline it first lists the container for landings whose notification was lost, then sends the still-missing
 /// jobs again (same job ids: a job that did finish writes nothing twice), up to the retries. It fails as soon as the
 /// quorum can no longer be met, naming the failed and missing jobs; otherwise it returns what landed.
@@ -43,6 +44,14 @@ internal static class StageRunner
         var dispatches = 1;
         try
         {
+            // A job may have landed before the instance that awaits it existed (a round is created after its pipeline
+            // scheduled it): its event was dropped, but its blob is in the container. Later landings find the instance.
+            foreach (var notice in await context.CallActivityAsync<IReadOnlyList<LandingNotice>>(
+                TaskNames.ReconcileLandings, new ReconcileRequest(pipelineId, [.. pending])))
+            {
+                Accept(settings, jobs.Count, landed, failed, pending, bySlot, dispatches, notice);
+            }
+
             // Bounded: one pass per dispatch, the first and each retry.
             for (; dispatches <= settings.Retries + 1; dispatches++)
             {
@@ -82,7 +91,7 @@ internal static class StageRunner
 
                 // The deadline passed: a landing whose notification was lost is still in the container.
                 var found = await context.CallActivityAsync<IReadOnlyList<LandingNotice>>(
-                    TaskNames.ReconcileLandings, new ReconcileRequest(pipelineId, [.. pending]));
+                    TaskNames.ReconcileLandings, new ReconcileRequest(pipelineId, [.. pending], AtDeadline: true));
                 foreach (var notice in found)
                 {
                     Accept(settings, jobs.Count, landed, failed, pending, bySlot, dispatches, notice);

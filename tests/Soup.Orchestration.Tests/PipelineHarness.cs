@@ -44,6 +44,9 @@ internal sealed class PipelineHarness : IAsyncDisposable
     /// <summary>Every MergeCheckpoints call's request, in order.</summary>
     public IReadOnlyList<MergeRequest> Merges { get { lock (_gate) { return [.. _merges]; } } }
 
+    /// <summary>The ReconcileLandings calls made at a deadline (not the look right after a stage's first dispatch), in order.</summary>
+    public IReadOnlyList<ReconcileRequest> DeadlineReconciles => [.. Reconciles.Where(r => r.AtDeadline)];
+
     /// <summary>Every ReconcileLandings call's request, in order.</summary>
     public IReadOnlyList<ReconcileRequest> Reconciles { get { lock (_gate) { return [.. _reconciles]; } } }
 

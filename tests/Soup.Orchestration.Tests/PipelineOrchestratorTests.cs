@@ -117,7 +117,7 @@ public sealed class PipelineOrchestratorTests
             Assert.Equal(bases[round - 1], merge.Base); // the round's init is the base of task-vector methods
         }
 
-        Assert.Empty(harness.Reconciles);
+        Assert.Empty(harness.DeadlineReconciles);
     }
 
     [Fact]

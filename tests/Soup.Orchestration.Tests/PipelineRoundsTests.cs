@@ -90,9 +90,10 @@ public sealed class PipelineRoundsTests
         harness.Score(Soup(id, 1), 0.75);
         await harness.StartPipelineAsync(spec, id);
 
-        var progress = await harness.WaitForProgressAsync(id, p => p is { Round: 2, Phase: "training" });
+        var expected = new PipelineProgress("training", 2, 2, 0, 0, 2, 0.75, null, $"{id}:round-02", 1, 1, 0.75);
+        await harness.WaitForDispatchesAsync(3);
 
-        Assert.Equal(new PipelineProgress("training", 2, 2, 0, 0, 2, 0.75, null, $"{id}:round-02", 1, 1, 0.75), progress);
+        Assert.Equal(expected, await harness.WaitForProgressAsync(id, p => p == expected));
         foreach (var job in harness.Dispatches[2])
         {
             await harness.RaiseAsync(id, PipelineHarness.Landed(job));

@@ -19,7 +19,7 @@ public sealed class RoundLandingTests
         var metadata = await harness.WaitForEndAsync(id);
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, metadata.RuntimeStatus);
-        Assert.Empty(harness.Reconciles);
+        Assert.Empty(harness.DeadlineReconciles);
         Assert.Equal([1, 3, 1, 3, 1], harness.Dispatches.Select(d => d.Length));
     }
 
@@ -46,6 +46,27 @@ public sealed class RoundLandingTests
         var metadata = await harness.WaitForEndAsync(id);
         Assert.Equal(OrchestrationRuntimeStatus.Completed, metadata.RuntimeStatus);
         Assert.Equal(3, Assert.Single(harness.Merges).Members.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task RunAsync_MemberLandedBeforeItsRoundExisted_FoundRightAfterDispatchWithoutWaitingForTheDeadline()
+    {
+        // The member's event was dropped (its round did not exist yet); only its blob in the container tells.
+        var early = CheckpointLayout.MemberSlot(1, 1);
+        await using var harness = await PipelineHarness.StartAsync(
+            worker: job => job.Slot == early ? [] : [PipelineHarness.Landed(job)],
+            reconcile: request => request.Slots.Contains(early) && !request.AtDeadline
+                ? [new LandingNotice(early, LandingKind.Checkpoint, CheckpointLayout.Blob(request.PipelineId, early, CheckpointLayout.CheckpointFile), null)]
+                : []);
+        var spec = TestSpecs.Create(rounds: 1, members: 2, initCheckpoint: "bases/model.safetensors"); // 10-minute deadline
+
+        var id = await harness.StartPipelineAsync(spec);
+        var metadata = await harness.WaitForEndAsync(id);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, metadata.RuntimeStatus);
+        Assert.Empty(harness.DeadlineReconciles);
+        Assert.Equal([CheckpointLayout.MemberSlot(1, 0), early], harness.Reconciles[0].Slots);
+        Assert.Equal(2, Assert.Single(harness.Merges).Members.Count);
     }
 
     [Theory]

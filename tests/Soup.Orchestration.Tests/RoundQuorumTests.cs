@@ -29,8 +29,8 @@ public sealed class RoundQuorumTests
         var resent = Assert.Single(dispatches[1]);
         Assert.Equal(dispatches[0].Single(j => j.Slot == silent), resent); // the very same job: same id, idempotent
         Assert.Equal($"{id}/{silent}", resent.JobId);
-        Assert.Equal(2, harness.Reconciles.Count); // at each deadline, before re-sending and before giving up
-        Assert.All(harness.Reconciles, r => Assert.Equal([silent], r.Slots));
+        Assert.Equal(2, harness.DeadlineReconciles.Count); // at each deadline, before re-sending and before giving up
+        Assert.All(harness.DeadlineReconciles, r => Assert.Equal([silent], r.Slots));
 
         var merge = Assert.Single(harness.Merges);
         Assert.Equal([Member(id, 0), Member(id, 1)], merge.Members);
@@ -90,7 +90,7 @@ public sealed class RoundQuorumTests
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, metadata.RuntimeStatus);
         Assert.Equal([3, 1], harness.Dispatches.Select(d => d.Length)); // the failed member is not sent again
-        Assert.Empty(harness.Reconciles);
+        Assert.Empty(harness.DeadlineReconciles);
         Assert.Equal([Member(id, 0), Member(id, 2)], Assert.Single(harness.Merges).Members);
         var round = Assert.Single(metadata.ReadOutputAs<PipelineResult>()!.Rounds);
         Assert.Equal([0, 2], round.Members.Select(m => m.Member));
