@@ -22,6 +22,16 @@ public sealed class PipelineTaskFunctions(
     public static Task<PipelineResult> Pipeline([OrchestrationTrigger] TaskOrchestrationContext context) =>
         new PipelineOrchestrator().RunAsync(context, context.GetInput<PipelineSpec>()!);
 
+    /// <summary>One round of a pipeline (its sub-orchestration).</summary>
+    [Function(TaskNames.Round)]
+    public static Task<RoundResult> Round([OrchestrationTrigger] TaskOrchestrationContext context) =>
+        new RoundOrchestrator().RunAsync(context, context.GetInput<RoundInput>()!);
+
+    /// <summary>A scheduled retraining run of one stored spec.</summary>
+    [Function(TaskNames.ScheduledPipeline)]
+    public static Task<ScheduledRunRecord> ScheduledPipeline([OrchestrationTrigger] TaskOrchestrationContext context) =>
+        new ScheduledPipelineOrchestrator().RunAsync(context, context.GetInput<ScheduledRun>()!);
+
     /// <summary>Puts jobs on the jobs queue.</summary>
     [Function(TaskNames.DispatchJobs)]
     public Task<int> DispatchJobs([ActivityTrigger] IReadOnlyList<Job> jobs, FunctionContext context) =>

@@ -6,7 +6,9 @@ namespace Soup.Orchestration;
 
 /// <summary>
 /// Called for every blob that lands in the checkpoints container (by the Functions blob trigger, or by the local
-/// engine's container watcher): raises the event the blob's pipeline waits for. Blobs outside the layout are ignored.
+/// engine's container watcher): raises the event the blob's job is awaited with, on the instance that awaits it (the
+/// round's sub-orchestration for a round's jobs, the pipeline for its init; see <see cref="LandingEvents.InstanceFor"/>).
+/// Blobs outside the layout are ignored.
 /// A duplicate notification raises a duplicate event, which the orchestration counts once. Blobs of pipelines that
 /// do not exist or have ended (e.g. a base checkpoint uploaded under <c>bases/</c>) raise nothing.
 /// </summary>
@@ -20,7 +22,8 @@ public sealed partial class CheckpointLandingHandler(LandingReader reader, ILogg
             return null;
         }
 
-        var instance = await client.GetInstanceAsync(landed.PipelineId, cancellationToken);
+        var target = LandingEvents.InstanceFor(landed.PipelineId, landed.Slot);
+        var instance = await client.GetInstanceAsync(target, cancellationToken);
         if (instance is not { RuntimeStatus: OrchestrationRuntimeStatus.Running or OrchestrationRuntimeStatus.Pending })
         {
             LogNotRunning(logger, blobName);
@@ -28,14 +31,14 @@ public sealed partial class CheckpointLandingHandler(LandingReader reader, ILogg
         }
 
         var notice = await reader.ToNoticeAsync(landed, cancellationToken);
-        await client.RaiseEventAsync(landed.PipelineId, LandingEvents.Name(landed.Slot), notice, cancellationToken);
-        LogLanded(logger, landed.PipelineId, landed.Slot, landed.Kind);
+        await client.RaiseEventAsync(target, LandingEvents.Name(landed.Slot), notice, cancellationToken);
+        LogLanded(logger, target, landed.Slot, landed.Kind);
         return notice;
     }
 
-    [LoggerMessage(EventId = 101, Level = LogLevel.Debug, Message = "Blob {BlobName} belongs to no running pipeline; ignored")]
+    [LoggerMessage(EventId = 101, Level = LogLevel.Debug, Message = "Blob {BlobName} is awaited by no running pipeline or round; ignored")]
     private static partial void LogNotRunning(ILogger logger, string blobName);
 
-    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Blob landed for pipeline {PipelineId}, slot {Slot}: {Kind}")]
-    private static partial void LogLanded(ILogger logger, string pipelineId, string slot, LandingKind kind);
+    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Blob landed for instance {InstanceId}, slot {Slot}: {Kind}")]
+    private static partial void LogLanded(ILogger logger, string instanceId, string slot, LandingKind kind);
 }

@@ -20,20 +20,74 @@ public sealed record MergeRequest(
 /// <summary>The merge activity's output.</summary>
 public sealed record MergeOutcome(string Output, int Tensors, long Parameters, long Bytes);
 
-/// <summary>The reconcile activity's input: the pipeline and the slots still missing.</summary>
-public sealed record ReconcileRequest(string PipelineId, IReadOnlyList<string> Slots);
+/// <summary>
+/// The reconcile activity's input: the pipeline and the slots still missing (their folders are listed), and whether a
+/// deadline passed (else it is the look right after a stage's first dispatch).
+/// </summary>
+public sealed record ReconcileRequest(string PipelineId, IReadOnlyList<string> Slots, bool AtDeadline = false);
 
-/// <summary>The pipeline's progress, kept in the orchestration's custom status (small: it is limited to 16 KB).</summary>
+/// <summary>
+/// Progress, kept in custom status (small: it is limited to 16 KB). The pipeline's status names the running round's
+/// instance (<see cref="RoundInstance"/>), whose own status holds the live counts; <see cref="PipelineStatusReader"/>
+/// combines the two.
+/// </summary>
+/// <param name="Phase">pretraining, training, merging, evaluating, completed or failed.</param>
+/// <param name="Round">The round (0: the init stage).</param>
+/// <param name="Rounds">Rounds in the pipeline.</param>
+/// <param name="Landed">Jobs of the current stage that landed.</param>
+/// <param name="Failed">Jobs of the current stage that wrote a failure record.</param>
+/// <param name="Pending">Jobs of the current stage still awaited.</param>
+/// <param name="LastSoupAccuracy">The last round's soup accuracy on the primary split.</param>
+/// <param name="Message">Why the pipeline failed, or what it waits for (cut to <see cref="MaxMessageChars"/>).</param>
+/// <param name="RoundInstance">The instance id of the round running now, if any.</param>
+/// <param name="Dispatch">Which dispatch of the stage's missing jobs is awaited (1: the first; more after retries).</param>
+/// <param name="BestRound">The round whose soup scored best so far on the primary split.</param>
+/// <param name="BestSoupAccuracy">That soup's accuracy.</param>
 public sealed record PipelineProgress(
-    string Phase, int Round, int Rounds, int Landed, int Failed, int Pending, double? LastSoupAccuracy, string? Message);
+    string Phase, int Round, int Rounds, int Landed, int Failed, int Pending, double? LastSoupAccuracy, string? Message,
+    string? RoundInstance = null, int Dispatch = 1, int? BestRound = null, double? BestSoupAccuracy = null)
+{
+    /// <summary>The longest message kept, so that a status naming hundreds of jobs stays far below 16 KB.</summary>
+    public const int MaxMessageChars = 2000;
+
+    /// <summary><paramref name="message"/> cut to <see cref="MaxMessageChars"/>.</summary>
+    public static string? Cut(string? message) =>
+        message is { Length: > MaxMessageChars } ? string.Concat(message.AsSpan(0, MaxMessageChars - 1), "…") : message;
+}
 
 /// <summary>One member of a round, as reported.</summary>
 public sealed record MemberResult(int Member, double LearningRate, int Seed, string Checkpoint, double Accuracy, double Loss);
 
-/// <summary>One round, as reported.</summary>
+/// <summary>One round, as reported: the members that landed (merged and scored), and those that did not.</summary>
 public sealed record RoundResult(
     int Round, string Init, IReadOnlyList<MemberResult> Members, string Soup, double SoupAccuracy, double SoupLoss, string Split,
-    RoundDiagnostics? Diagnostics = null);
+    RoundDiagnostics? Diagnostics = null, IReadOnlyList<MissingMember>? Missing = null);
+
+/// <summary>A member a round went on without (the quorum allowed it): its job and why.</summary>
+/// <param name="Member">The member's index.</param>
+/// <param name="JobId">The job's id (<c>{pipeline}/{slot}</c>).</param>
+/// <param name="Reason">The worker's failure reason, or that it did not land in time.</param>
+/// <param name="Dispatches">How many times the job was sent.</param>
+public sealed record MissingMember(int Member, string JobId, string Reason, int Dispatches);
+
+/// <summary>A round orchestration's input: its pipeline's spec, the round and where it starts from.</summary>
+/// <param name="PipelineId">The pipeline (the folder of every checkpoint).</param>
+/// <param name="Spec">The pipeline's spec.</param>
+/// <param name="Round">The round, 1-based.</param>
+/// <param name="Init">The checkpoint every member starts from (and the base of task-vector merges).</param>
+/// <param name="LastSoupAccuracy">The previous round's soup accuracy, for progress.</param>
+/// <param name="BestRound">The best round so far, for progress.</param>
+/// <param name="BestSoupAccuracy">Its soup accuracy, for progress.</param>
+public sealed record RoundInput(
+    string PipelineId, Soup.Core.Specs.PipelineSpec Spec, int Round, string Init, double? LastSoupAccuracy, int? BestRound, double? BestSoupAccuracy);
+
+/// <summary>The checkpoint a pipeline delivers, and why that one.</summary>
+/// <param name="Round">The round whose soup it is.</param>
+/// <param name="Checkpoint">The soup's blob name.</param>
+/// <param name="Accuracy">Its accuracy on the primary split.</param>
+/// <param name="Split">The primary split.</param>
+/// <param name="Reason">Why this soup, in words.</param>
+public sealed record CheckpointChoice(int Round, string Checkpoint, double Accuracy, string Split, string Reason);
 
 /// <summary>
 /// The three conditions for weight averaging to work, measured on a round's primary split: the members' prediction
@@ -43,8 +97,11 @@ public sealed record RoundDiagnostics(
     double? EnsembleAccuracy, double? EnsembleLoss, double? Disagreement, double? RatioError,
     int? PairA, int? PairB, double? MidpointAccuracy, double? EndpointMeanAccuracy, double? ConnectivityGap);
 
-/// <summary>The pipeline's output: every round, and the checkpoint it delivers (the last round's soup).</summary>
-public sealed record PipelineResult(string PipelineId, IReadOnlyList<RoundResult> Rounds, string FinalCheckpoint);
+/// <summary>
+/// The pipeline's output: every round, and the checkpoint it delivers (<see cref="FinalCheckpoint"/>, chosen as
+/// <see cref="Choice"/> says).
+/// </summary>
+public sealed record PipelineResult(string PipelineId, IReadOnlyList<RoundResult> Rounds, string FinalCheckpoint, CheckpointChoice? Choice = null);
 
 /// <summary>Raised inside the orchestration when the pipeline cannot go on; its message is what the user sees.</summary>
 public sealed class PipelineFailedException(string message) : Exception(message);

@@ -18,6 +18,7 @@ public static class OrchestrationServiceCollectionExtensions
         services.AddSingleton<LandingReader>();
         services.AddSingleton<JobProgressReader>();
         services.AddSingleton<CheckpointLandingHandler>();
+        services.AddSingleton<ScheduledRetrainer>();
         services.AddTransient<DispatchJobsActivity>();
         services.AddTransient<MergeCheckpointsActivity>();
         services.AddTransient<ReadEvaluationActivity>();
@@ -25,9 +26,11 @@ public static class OrchestrationServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Registers the orchestration and activities with a Durable Task worker under their <see cref="TaskNames"/>.</summary>
+    /// <summary>Registers the orchestrations and activities with a Durable Task worker under their <see cref="TaskNames"/>.</summary>
     public static DurableTaskRegistry AddSoupPipelineTasks(this DurableTaskRegistry registry) => registry
         .AddOrchestrator(TaskNames.Pipeline, typeof(PipelineOrchestrator))
+        .AddOrchestrator(TaskNames.Round, typeof(RoundOrchestrator))
+        .AddOrchestrator(TaskNames.ScheduledPipeline, typeof(ScheduledPipelineOrchestrator))
         .AddActivity(TaskNames.DispatchJobs, typeof(DispatchJobsActivity))
         .AddActivity(TaskNames.MergeCheckpoints, typeof(MergeCheckpointsActivity))
         .AddActivity(TaskNames.ReadEvaluation, typeof(ReadEvaluationActivity))

@@ -81,11 +81,10 @@ public sealed class PipelineApi(DurableTaskClient client, SoupStorage storage, T
     /// <summary><c>GET /api/pipelines/{id}</c>: the status view with the running jobs' progress; 404 for an unknown id.</summary>
     public async Task<ApiResult> GetAsync(string id, CancellationToken cancellationToken = default)
     {
-        var metadata = await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken);
-        if (metadata is null)
+        var view = await PipelineStatusReader.ReadAsync(client, id, cancellationToken);
+        if (view is null)
             return NotFound(id);
 
-        var view = PipelineStatusView.From(metadata);
         if (!view.IsTerminal && view.Progress is { } progress)
             view = view with { Jobs = await new JobProgressReader(storage).ReadAsync(id, progress.Round, cancellationToken) };
         return new ApiResult(200, view);

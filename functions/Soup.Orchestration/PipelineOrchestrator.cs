@@ -1,18 +1,22 @@
+using System.Globalization;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
-using Soup.Core.Jobs;
 using Soup.Core.Specs;
 using Soup.Core.Storage;
 
 namespace Soup.Orchestration;
 
 /// <summary>
-/// The soup pipeline. Round 0 makes the shared init unless the spec names one; then each round fans out one
-/// fine-tuning job per member, fans in as their checkpoints land, merges them, has members and soup evaluated,
-/// and hands the soup to the next round as its init.
+/// The soup pipeline. Round 0 makes the shared init unless the spec names one; then each round runs as a
+/// sub-orchestration (<see cref="RoundOrchestrator"/>, instance <c>{pipelineId}:round-RR</c>) that fans out, fans in,
+/// merges and evaluates, and its soup is the next round's init. The pipeline's history grows by a few events per round
+/// however many jobs a round has; it keeps every round's result and the best soup so far, and delivers the chosen one.
 /// </summary>
 public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineSpec, PipelineResult>
 {
+    /// <summary>The split on which choosing the best round is a fair model selection.</summary>
+    private const string SelectionSplit = "validation";
+
     /// <inheritdoc />
     public override async Task<PipelineResult> RunAsync(TaskOrchestrationContext context, PipelineSpec input)
     {
@@ -20,155 +24,93 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineSpec, Pipeli
         var id = context.InstanceId;
         var logger = context.CreateReplaySafeLogger<PipelineOrchestrator>();
         var rounds = new List<RoundResult>();
-        double? lastAccuracy = null;
-        var current = 0;
+        var progress = new PipelineProgress("pretraining", 0, spec.Rounds, 0, 0, 1, null, null);
+        void Report(PipelineProgress p) => context.SetCustomStatus(progress = p);
         try
         {
             var init = spec.Init.Checkpoint;
             if (init is null)
             {
-                Report(context, "pretraining", 0, spec.Rounds, 0, 0, 1, null);
-                var landed = await RunJobsAsync(context, spec, [JobPlanner.Pretrain(spec, id)], 0, null, "pretraining");
-                init = landed[0].BlobName;
+                Report(progress);
+                var settings = new StageSettings("pretraining", 0, 1, spec.Members.EffectiveRetries(), spec.RoundTimeout);
+                var pretrained = await StageRunner.RunAsync(
+                    context, id, [JobPlanner.Pretrain(spec, id)], settings,
+                    c => Report(progress with { Landed = c.Landed, Failed = c.Failed, Pending = c.Pending, Dispatch = c.Dispatch }));
+                init = pretrained.Landed[0].Notice.BlobName;
             }
 
             for (var round = 1; round <= spec.Rounds; round++)
             {
-                current = round;
-                var members = JobPlanner.Members(spec, id, round, init);
-                var landed = await RunJobsAsync(context, spec, members, round, lastAccuracy);
-                var memberBlobs = landed.Select(l => l.BlobName).ToList();
-
-                Report(context, "merging", round, spec.Rounds, members.Count, 0, 0, lastAccuracy);
-                var soup = CheckpointLayout.Blob(id, CheckpointLayout.SoupSlot(round), CheckpointLayout.CheckpointFile);
-                await context.CallActivityAsync<MergeOutcome>(
-                    TaskNames.MergeCheckpoints,
-                    new MergeRequest(memberBlobs, soup, spec.Merge, init, SoupMetadata(id, round, spec, init)));
-
-                Report(context, "evaluating", round, spec.Rounds, members.Count, 0, 0, lastAccuracy);
-                var evaluation = JobPlanner.Evaluation(spec, id, round, [.. memberBlobs, soup]);
-                var reportBlob = (await RunJobsAsync(context, spec, [evaluation], round, lastAccuracy, "evaluating"))[0].BlobName;
-                var report = await context.CallActivityAsync<EvaluationReport>(TaskNames.ReadEvaluation, reportBlob);
-
-                var result = Summarize(round, init, members, report, soup);
+                var best = Best(rounds);
+                var instance = LandingEvents.RoundInstance(id, round);
+                Report(progress with
+                {
+                    Phase = "training", Round = round, Landed = 0, Failed = 0, Pending = spec.Members.Count, Dispatch = 1,
+                    RoundInstance = instance, BestRound = best?.Round, BestSoupAccuracy = best?.SoupAccuracy,
+                });
+                var result = await RunRoundAsync(context, new RoundInput(id, spec, round, init, progress.LastSoupAccuracy, best?.Round, best?.SoupAccuracy), instance);
                 rounds.Add(result);
-                lastAccuracy = result.SoupAccuracy;
                 logger.LogInformation("Pipeline {PipelineId} round {Round}: soup accuracy {Accuracy:F4}", id, round, result.SoupAccuracy);
-                init = soup;
+                progress = progress with { LastSoupAccuracy = result.SoupAccuracy };
+                init = result.Soup;
             }
 
-            Report(context, "completed", spec.Rounds, spec.Rounds, 0, 0, 0, lastAccuracy);
-            return new PipelineResult(id, rounds, init);
+            var choice = Choose(rounds);
+            var top = Best(rounds)!;
+            Report(progress with
+            {
+                Phase = "completed", Round = spec.Rounds, Landed = 0, Failed = 0, Pending = 0, RoundInstance = null,
+                BestRound = top.Round, BestSoupAccuracy = top.SoupAccuracy, Message = PipelineProgress.Cut(choice.Reason),
+            });
+            return new PipelineResult(id, rounds, choice.Checkpoint, choice);
         }
         catch (Exception ex) when (ex is PipelineFailedException or TaskFailedException)
         {
-            Report(context, "failed", current, spec.Rounds, 0, 0, 0, lastAccuracy, ex.Message);
+            Report(progress with { Phase = "failed", RoundInstance = null, Message = PipelineProgress.Cut(ex.Message) });
             throw;
         }
     }
 
     /// <summary>
-    /// Sends jobs and waits until each has landed, failing fast on a failure record. At the round deadline it looks in
-    /// the container for landings whose notification was lost before it gives up.
+    /// Runs one round as a sub-orchestration with a deterministic instance id; its failure fails the pipeline with the
+    /// round's own message (the failed or missing jobs and why).
     /// </summary>
-    private static async Task<IReadOnlyList<LandingNotice>> RunJobsAsync(
-        TaskOrchestrationContext context, PipelineSpec spec, IReadOnlyList<Job> jobs, int round, double? lastAccuracy, string phase = "training")
+    private static async Task<RoundResult> RunRoundAsync(TaskOrchestrationContext context, RoundInput input, string instance)
     {
-        // An array of the base type, so that each job is serialized with its "kind" discriminator.
-        Job[] batch = [.. jobs];
-        await context.CallActivityAsync(TaskNames.DispatchJobs, batch);
-        using var cancel = new CancellationTokenSource();
-        var deadline = context.CreateTimer(context.CurrentUtcDateTime + spec.RoundTimeout, cancel.Token);
-        var landed = new Dictionary<string, LandingNotice>();
         try
         {
-            var waits = jobs.Select(j => context.WaitForExternalEvent<LandingNotice>(LandingEvents.Name(j.Slot), cancel.Token)).ToList();
-            var pending = new List<Task<LandingNotice>>(waits);
-            while (pending.Count > 0)
-            {
-                Report(context, phase, round, spec.Rounds, landed.Count, 0, pending.Count, lastAccuracy);
-                var next = await Task.WhenAny([.. pending, deadline]);
-                if (next == deadline)
-                {
-                    var missing = jobs.Where(j => !landed.ContainsKey(j.Slot)).Select(j => j.Slot).ToList();
-                    var found = await context.CallActivityAsync<IReadOnlyList<LandingNotice>>(
-                        TaskNames.ReconcileLandings, new ReconcileRequest(context.InstanceId, missing));
-                    foreach (var notice in found)
-                    {
-                        Accept(landed, notice);
-                    }
-
-                    var stillMissing = missing.Where(s => !landed.ContainsKey(s)).ToList();
-                    if (stillMissing.Count > 0)
-                    {
-                        throw new PipelineFailedException(
-                            $"round {round}: {stillMissing.Count} job(s) did not land within {spec.RoundTimeout}: {string.Join(", ", stillMissing)}");
-                    }
-
-                    break;
-                }
-
-                var task = (Task<LandingNotice>)next;
-                pending.Remove(task);
-                Accept(landed, await task);
-            }
+            return await context.CallSubOrchestratorAsync<RoundResult>(TaskNames.Round, input, new SubOrchestrationOptions { InstanceId = instance });
         }
-        finally
+        catch (TaskFailedException ex) when (ex.FailureDetails.IsCausedBy<PipelineFailedException>())
         {
-            // Cancel the deadline timer whichever way the stage ends: an open timer keeps a failed orchestration Running.
-            // Synchronous on purpose: CancelAsync would resume outside the orchestration's replay-safe scheduler.
-#pragma warning disable CA1849
-            cancel.Cancel();
-#pragma warning restore CA1849
+            throw new PipelineFailedException(ex.FailureDetails.ErrorMessage);
         }
-
-        return [.. jobs.Select(j => landed[j.Slot])];
     }
 
-    private static void Accept(Dictionary<string, LandingNotice> landed, LandingNotice notice)
+    /// <summary>The round whose soup scored best on the primary split (the later one on a tie); null before round 1.</summary>
+    private static RoundResult? Best(IReadOnlyList<RoundResult> rounds) =>
+        rounds.Count == 0 ? null : rounds.Aggregate((best, r) => r.SoupAccuracy >= best.SoupAccuracy ? r : best);
+
+    /// <summary>
+    /// The checkpoint the pipeline delivers: the best soup when soups were scored on the validation split (a fair
+    /// selection); the last round's soup when they were scored on the test split, since choosing on the test split would
+    /// overstate the accuracy reported for the choice.
+    /// </summary>
+    private static CheckpointChoice Choose(IReadOnlyList<RoundResult> rounds)
     {
-        if (notice.Kind == LandingKind.Failure)
+        var last = rounds[^1];
+        var best = Best(rounds)!;
+        if (last.Split == SelectionSplit)
         {
-            throw new PipelineFailedException($"job '{notice.Slot}' failed: {notice.Reason ?? "no reason recorded"} (see {notice.BlobName})");
+            var why = string.Create(
+                CultureInfo.InvariantCulture,
+                $"best {best.Split} accuracy of the {rounds.Count} round(s)' soups: round {best.Round}, {best.SoupAccuracy:F4}");
+            return new CheckpointChoice(best.Round, best.Soup, best.SoupAccuracy, best.Split, why);
         }
 
-        landed[notice.Slot] = notice;
+        var reason = string.Create(
+            CultureInfo.InvariantCulture,
+            $"the last round's soup (round {last.Round}, {last.SoupAccuracy:F4}): soups were scored on the '{last.Split}' split, and choosing among them on it would overstate the accuracy (best there: round {best.Round}, {best.SoupAccuracy:F4})");
+        return new CheckpointChoice(last.Round, last.Soup, last.SoupAccuracy, last.Split, reason);
     }
-
-    private static RoundResult Summarize(int round, string init, IReadOnlyList<TrainJob> members, EvaluationReport report, string soup)
-    {
-        var split = report.PrimarySplit;
-        var scores = report.Scores.Where(s => s.Split == split).ToDictionary(s => s.Checkpoint);
-        CheckpointScore Score(string blob) => scores.TryGetValue(blob, out var s)
-            ? s
-            : throw new PipelineFailedException($"round {round}: the evaluation report has no score for '{blob}'");
-
-        var memberResults = members.Select((job, m) =>
-        {
-            var blob = CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.CheckpointFile);
-            var score = Score(blob);
-            return new MemberResult(m, job.Settings.LearningRate, job.Settings.Seed, blob, score.Accuracy, score.Loss);
-        }).ToList();
-        var soupScore = Score(soup);
-        var ensemble = report.Ensemble.FirstOrDefault(e => e.Split == split);
-        var diversity = report.Diversity.FirstOrDefault(d => d.Split == split);
-        var pair = report.Connectivity.FirstOrDefault(c => c.Split == split);
-        var diagnostics = new RoundDiagnostics(
-            ensemble?.Accuracy, ensemble?.Loss, diversity?.Disagreement, diversity?.RatioError,
-            pair?.A, pair?.B, pair?.MidpointAccuracy, pair?.EndpointMeanAccuracy, pair?.Gap);
-        return new RoundResult(round, init, memberResults, soup, soupScore.Accuracy, soupScore.Loss, split, diagnostics);
-    }
-
-    private static Dictionary<string, string> SoupMetadata(string id, int round, PipelineSpec spec, string init) => new()
-    {
-        ["pipeline"] = id,
-        ["round"] = round.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["merge_method"] = spec.Merge.Method,
-        ["members"] = spec.Members.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["base_checkpoint"] = init,
-    };
-
-    private static void Report(
-        TaskOrchestrationContext context, string phase, int round, int rounds, int landed, int failed, int pending, double? accuracy, string? message = null) =>
-        context.SetCustomStatus(new PipelineProgress(phase, round, rounds, landed, failed, pending, accuracy, message));
 }

@@ -6,6 +6,12 @@ public static class TaskNames
     /// <summary>The pipeline orchestration.</summary>
     public const string Pipeline = "Pipeline";
 
+    /// <summary>One round of a pipeline, run as its sub-orchestration: fan out, fan in, merge, evaluate.</summary>
+    public const string Round = "Round";
+
+    /// <summary>A scheduled retraining run: starts the pipeline of one stored spec, at most one at a time per spec.</summary>
+    public const string ScheduledPipeline = "ScheduledPipeline";
+
     /// <summary>Puts jobs on the jobs queue.</summary>
     public const string DispatchJobs = "DispatchJobs";
 

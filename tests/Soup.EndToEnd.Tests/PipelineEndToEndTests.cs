@@ -93,7 +93,8 @@ public sealed class PipelineEndToEndTests(AzuriteEngineFixture fixture) : IClass
         }
 
         var soupBlob = CheckpointLayout.Blob(id, CheckpointLayout.SoupSlot(1), CheckpointLayout.CheckpointFile);
-        await WaitUntilAsync(async () => (await engine.Client.GetInstanceAsync(id, getInputsAndOutputs: true))?.SerializedCustomStatus?.Contains("\"evaluating\"", StringComparison.Ordinal) == true);
+        // The round runs as a sub-orchestration: its phase is read through the pipeline's status.
+        await WaitUntilAsync(async () => (await PipelineStatusReader.ReadAsync(engine.Client, id))?.Progress?.Phase == "evaluating");
         var soup = await ReadAsync(container, soupBlob);
         AssertIsElementWiseMean([.. members.Select(m => new SafetensorsContent(m, new Dictionary<string, string>()))], soup);
 

@@ -50,10 +50,13 @@ public sealed class FunctionsMetadataTests
         Assert.Contains(Bindings("CancelPipeline"), b => b.GetProperty("type").GetString() == "durableClient");
     }
 
-    [Fact]
-    public void Pipeline_IsAnOrchestrationTrigger()
+    [Theory]
+    [InlineData(TaskNames.Pipeline)]
+    [InlineData(TaskNames.Round)]
+    [InlineData(TaskNames.ScheduledPipeline)]
+    public void EveryOrchestration_IsAnOrchestrationTrigger(string name)
     {
-        Trigger(TaskNames.Pipeline, "orchestrationTrigger");
+        Trigger(name, "orchestrationTrigger");
     }
 
     [Theory]
@@ -87,7 +90,7 @@ public sealed class FunctionsMetadataTests
     {
         string[] expected =
         [
-            "StartPipeline", "GetPipeline", "ListPipelines", "CancelPipeline", "CheckpointLanded", "ScheduledRetrain", TaskNames.Pipeline,
+            "StartPipeline", "GetPipeline", "ListPipelines", "CancelPipeline", "CheckpointLanded", "ScheduledRetrain", TaskNames.Pipeline, TaskNames.Round, TaskNames.ScheduledPipeline,
             TaskNames.DispatchJobs, TaskNames.MergeCheckpoints, TaskNames.ReadEvaluation, TaskNames.ReconcileLandings,
         ];
         Assert.Equal(expected.Order(), Functions.Select(f => f.GetProperty("name").GetString()!).Order());

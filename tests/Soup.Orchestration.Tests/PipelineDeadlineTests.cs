@@ -17,7 +17,7 @@ public sealed class PipelineDeadlineTests
         var lost = CheckpointLayout.MemberSlot(1, 1);
         await using var harness = await PipelineHarness.StartAsync(
             worker: job => job.Slot == lost ? [] : [PipelineHarness.Landed(job)],
-            reconcile: request => [.. request.Slots.Select(slot => new LandingNotice(
+            reconcile: request => !request.AtDeadline ? [] : [.. request.Slots.Select(slot => new LandingNotice(
                 slot, LandingKind.Checkpoint, CheckpointLayout.Blob(request.PipelineId, slot, CheckpointLayout.CheckpointFile), null))]);
         var spec = TestSpecs.Create(rounds: 1, members: 2, initCheckpoint: "bases/model.safetensors", roundTimeout: RoundTimeout);
 
@@ -25,7 +25,7 @@ public sealed class PipelineDeadlineTests
         var metadata = await harness.WaitForEndAsync(id);
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, metadata.RuntimeStatus);
-        var reconcile = Assert.Single(harness.Reconciles);
+        var reconcile = Assert.Single(harness.DeadlineReconciles);
         Assert.Equal(id, reconcile.PipelineId);
         Assert.Equal([lost], reconcile.Slots);
         var merge = Assert.Single(harness.Merges);
@@ -51,7 +51,10 @@ public sealed class PipelineDeadlineTests
         Assert.Contains(missing, message, StringComparison.Ordinal);
         Assert.Contains("did not land", message, StringComparison.Ordinal);
         Assert.DoesNotContain(CheckpointLayout.MemberSlot(1, 0), message, StringComparison.Ordinal);
-        Assert.Equal([missing], Assert.Single(harness.Reconciles).Slots);
+        // Default retries (1): reconciled at each of the two deadlines, sent again once in between.
+        Assert.All(harness.DeadlineReconciles, r => Assert.Equal([missing], r.Slots));
+        Assert.Equal(2, harness.DeadlineReconciles.Count);
+        Assert.Equal([missing], harness.Dispatches[1].Select(j => j.Slot));
         Assert.Empty(harness.Merges);
         Assert.Equal("failed", metadata.ReadCustomStatusAs<PipelineProgress>()?.Phase);
     }

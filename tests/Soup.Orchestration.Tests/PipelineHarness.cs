@@ -44,6 +44,9 @@ internal sealed class PipelineHarness : IAsyncDisposable
     /// <summary>Every MergeCheckpoints call's request, in order.</summary>
     public IReadOnlyList<MergeRequest> Merges { get { lock (_gate) { return [.. _merges]; } } }
 
+    /// <summary>The ReconcileLandings calls made at a deadline (not the look right after a stage's first dispatch), in order.</summary>
+    public IReadOnlyList<ReconcileRequest> DeadlineReconciles => [.. Reconciles.Where(r => r.AtDeadline)];
+
     /// <summary>Every ReconcileLandings call's request, in order.</summary>
     public IReadOnlyList<ReconcileRequest> Reconciles { get { lock (_gate) { return [.. _reconciles]; } } }
 
@@ -59,7 +62,9 @@ internal sealed class PipelineHarness : IAsyncDisposable
         harness._host = await DurableTaskTestHost.StartAsync(
             registry => registry
                 .AddOrchestrator(TaskNames.Pipeline, typeof(PipelineOrchestrator))
-                .AddActivityFunc<IReadOnlyList<Job>, int>(TaskNames.DispatchJobs, harness.Dispatch)
+                .AddOrchestrator(TaskNames.Round, typeof(RoundOrchestrator))
+                .AddOrchestrator(TaskNames.ScheduledPipeline, typeof(ScheduledPipelineOrchestrator))
+                .AddActivityFunc<IReadOnlyList<Job>, int>(TaskNames.DispatchJobs, (c, jobs) => harness.Dispatch(c, jobs))
                 .AddActivityFunc<MergeRequest, MergeOutcome>(TaskNames.MergeCheckpoints, harness.Merge)
                 .AddActivityFunc<string, EvaluationReport>(TaskNames.ReadEvaluation, harness.ReadEvaluation)
                 .AddActivityFunc<ReconcileRequest, IReadOnlyList<LandingNotice>>(TaskNames.ReconcileLandings, harness.Reconcile),
@@ -95,9 +100,9 @@ internal sealed class PipelineHarness : IAsyncDisposable
     public Task<string> StartPipelineAsync(PipelineSpec spec) =>
         PipelineStarter.StartAsync(Client, spec, $"{spec.Name}-{Guid.NewGuid():N}");
 
-    /// <summary>Raises a landing event as the blob trigger would.</summary>
+    /// <summary>Raises a landing event as the blob trigger would: on the instance that awaits the slot.</summary>
     public Task RaiseAsync(string pipelineId, LandingNotice notice) =>
-        Client.RaiseEventAsync(pipelineId, LandingEvents.Name(notice.Slot), notice);
+        Client.RaiseEventAsync(LandingEvents.InstanceFor(pipelineId, notice.Slot), LandingEvents.Name(notice.Slot), notice);
 
     /// <summary>Waits for the pipeline to end and returns its metadata with output and custom status.</summary>
     public async Task<OrchestrationMetadata> WaitForEndAsync(string pipelineId)
@@ -123,14 +128,50 @@ internal sealed class PipelineHarness : IAsyncDisposable
         using var timeout = new CancellationTokenSource(Patience);
         while (true)
         {
-            var metadata = await Client.GetInstanceAsync(pipelineId, getInputsAndOutputs: true, timeout.Token);
-            if (metadata?.ReadCustomStatusAs<PipelineProgress>() is { } progress && condition(progress))
+            var view = await PipelineStatusReader.ReadAsync(Client, pipelineId, timeout.Token);
+            if (view?.Progress is { } progress && condition(progress))
             {
                 return progress;
             }
 
             await Task.Delay(50, timeout.Token);
         }
+    }
+
+    /// <summary>Polls an instance (with inputs, outputs and custom status) until <paramref name="condition"/> holds.</summary>
+    public async Task<OrchestrationMetadata> WaitForInstanceAsync(string instanceId, Func<OrchestrationMetadata, bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(Patience);
+        while (true)
+        {
+            var metadata = await Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, timeout.Token);
+            if (metadata is not null && condition(metadata))
+            {
+                return metadata;
+            }
+
+            await Task.Delay(50, timeout.Token);
+        }
+    }
+
+    /// <summary>Polls until an instance is in one of <paramref name="statuses"/>.</summary>
+    public Task<OrchestrationMetadata> WaitForInstanceAsync(string instanceId, params OrchestrationRuntimeStatus[] statuses) =>
+        WaitForInstanceAsync(instanceId, m => statuses.Contains(m.RuntimeStatus));
+
+    /// <summary>Polls until a scheduled run has recorded which pipeline it runs.</summary>
+    public async Task<ScheduledRunRecord> WaitForRecordAsync(string instanceId) =>
+        (await WaitForInstanceAsync(instanceId, m => m.ReadCustomStatusAs<ScheduledRunRecord>() is not null)).ReadCustomStatusAs<ScheduledRunRecord>()!;
+
+    /// <summary>Polls until at least <paramref name="count"/> DispatchJobs calls happened; returns them all.</summary>
+    public async Task<IReadOnlyList<Job[]>> WaitForDispatchesAsync(int count)
+    {
+        using var timeout = new CancellationTokenSource(Patience);
+        while (Dispatches.Count < count)
+        {
+            await Task.Delay(50, timeout.Token);
+        }
+
+        return Dispatches;
     }
 
     /// <summary>The pipeline's current runtime status.</summary>
@@ -151,7 +192,25 @@ internal sealed class PipelineHarness : IAsyncDisposable
         }
     }
 
-    private int Dispatch(TaskActivityContext context, IReadOnlyList<Job> jobs)
+    /// <summary>
+    /// When set, the fake worker's notices for a batch are raised before DispatchJobs returns, so they reach the
+    /// instance before it starts waiting for them.
+    /// </summary>
+    public bool LandBeforeDispatchReturns { get; set; }
+
+    /// <summary>Fixes the accuracy the fake evaluation reports for <paramref name="checkpoint"/>.</summary>
+    public void Score(string checkpoint, double accuracy)
+    {
+        lock (_gate)
+        {
+            _accuracies[checkpoint] = accuracy;
+        }
+    }
+
+    /// <summary>Schedules the pipeline through the product's starter under <paramref name="pipelineId"/>.</summary>
+    public Task<string> StartPipelineAsync(PipelineSpec spec, string pipelineId) => PipelineStarter.StartAsync(Client, spec, pipelineId);
+
+    private async Task<int> Dispatch(TaskActivityContext context, IReadOnlyList<Job> jobs)
     {
         lock (_gate)
         {
@@ -164,7 +223,17 @@ internal sealed class PipelineHarness : IAsyncDisposable
 
         foreach (var job in jobs)
         {
-            _jobs.Writer.TryWrite(job);
+            if (LandBeforeDispatchReturns)
+            {
+                foreach (var notice in _worker(job))
+                {
+                    await RaiseAsync(job.PipelineId, notice);
+                }
+            }
+            else
+            {
+                _jobs.Writer.TryWrite(job);
+            }
         }
 
         return jobs.Count;

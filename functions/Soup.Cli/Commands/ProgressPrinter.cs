@@ -22,9 +22,8 @@ internal static class ProgressPrinter
         string? last = null, lastJobs = null;
         while (true)
         {
-            var metadata = await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken)
+            var view = await PipelineStatusReader.ReadAsync(client, id, cancellationToken)
                 ?? throw new InvalidOperationException($"pipeline {id} vanished from the task hub");
-            var view = PipelineStatusView.From(metadata);
             var line = Describe(view);
             if (line != last)
             {

@@ -35,7 +35,10 @@ public sealed record PipelineSpec
     /// <summary>How members are merged into the soup (the names of <c>pipeline merge</c>); the round's init is the base.</summary>
     public MergeParameters Merge { get; set; } = new();
 
-    /// <summary>How long one round may wait for its members and its evaluation before it fails.</summary>
+    /// <summary>
+    /// How long one dispatch of a stage's jobs may take (the per-attempt deadline): then the container is checked for
+    /// landings whose notification was lost, and jobs still missing are sent again (<see cref="MembersSpec.Retries"/>).
+    /// </summary>
     public TimeSpan RoundTimeout { get; set; } = TimeSpan.FromMinutes(30);
 }
 
@@ -94,4 +97,26 @@ public sealed record MembersSpec
 
     /// <summary>L2 weight decay.</summary>
     public double WeightDecay { get; set; }
+
+    /// <summary>
+    /// The fewest landed members a round merges (null: every member, <see cref="Count"/>). A round whose members are
+    /// still missing when their retries are spent, or have failed, goes on with the landed ones if at least this many
+    /// landed, and fails otherwise.
+    /// </summary>
+    public int? Quorum { get; set; }
+
+    /// <summary>
+    /// How many times a job that has not landed by its deadline is sent again (same job id, so a job that did finish
+    /// writes nothing twice); null: <see cref="DefaultRetries"/>.
+    /// </summary>
+    public int? Retries { get; set; }
+
+    /// <summary>Re-dispatches of a missing job when the spec does not say.</summary>
+    public const int DefaultRetries = 1;
+
+    /// <summary>The quorum in effect: <see cref="Quorum"/>, or every member.</summary>
+    public int EffectiveQuorum() => Quorum ?? Count;
+
+    /// <summary>The re-dispatches in effect: <see cref="Retries"/>, or <see cref="DefaultRetries"/>.</summary>
+    public int EffectiveRetries() => Retries ?? DefaultRetries;
 }

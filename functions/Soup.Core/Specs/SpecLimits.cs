@@ -15,6 +15,9 @@ public static class SpecLimits
     /// <summary>Largest batch.</summary>
     public const int MaxBatchSize = 4096;
 
+    /// <summary>Most re-dispatches of a job that has not landed by its deadline.</summary>
+    public const int MaxRetries = 10;
+
     /// <summary>Shortest and longest round timeout.</summary>
     public static readonly TimeSpan MinRoundTimeout = TimeSpan.FromMinutes(1);
 

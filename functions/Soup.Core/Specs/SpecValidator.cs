@@ -34,6 +34,7 @@ internal static partial class SpecValidator
         ValidateInit(p, spec.Init);
         ValidateMembers(p, spec.Members);
         ValidateMerge(p, spec.Merge, spec.Members?.Count ?? 0);
+        ValidateQuorum(p, spec.Members, spec.Merge);
 
         return p;
     }
@@ -59,6 +60,54 @@ internal static partial class SpecValidator
         catch (ArgumentException ex)
         {
             p.Add(new("$.merge", ex.Message));
+        }
+    }
+
+    /// <summary>
+    /// The quorum must be a member count the round can merge: between 1 and the count, and enough for the method
+    /// (SLERP needs exactly 2, Model Stock at least 2, EMA exactly 1), weights cut to the members that may land.
+    /// </summary>
+    private static void ValidateQuorum(List<SpecProblem> p, MembersSpec? members, MergeParameters? merge)
+    {
+        if (members is null)
+        {
+            return;
+        }
+
+        Range(p, "$.members.retries", members.EffectiveRetries(), 0, SpecLimits.MaxRetries);
+        if (members.Quorum is not { } quorum || members.Count < 1 || members.Count > SpecLimits.MaxMembers)
+        {
+            return;
+        }
+
+        if (quorum < 1 || quorum > members.Count)
+        {
+            p.Add(new("$.members.quorum", $"must be between 1 and members.count ({members.Count}), got {quorum}"));
+            return;
+        }
+
+        if (quorum == members.Count || merge is null)
+        {
+            return;
+        }
+
+        try
+        {
+            MergeMethodFactory.Create(merge).Validate(members.Count, hasBase: true);
+        }
+        catch (ArgumentException)
+        {
+            return; // The merge section is already reported against the member count.
+        }
+
+        try
+        {
+            var fewest = merge with { Weights = merge.Weights?.Take(quorum).ToList() };
+            MergeMethodFactory.Create(fewest).Validate(quorum, hasBase: true);
+        }
+        catch (ArgumentException ex)
+        {
+            p.Add(new("$.members.quorum", $"a round may merge as few as {quorum} member(s), which merge method '{merge.Method}' cannot: {ex.Message}"));
         }
     }
 

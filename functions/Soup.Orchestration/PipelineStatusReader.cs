@@ -1,0 +1,32 @@
+using Microsoft.DurableTask.Client;
+
+namespace Soup.Orchestration;
+
+/// <summary>
+/// Reads a pipeline's status with live progress. While a round runs, the pipeline's custom status names the round's
+/// instance and the counts (landed, failed, pending) live in that instance's status: this reads both and shows the
+/// round's progress, keeping the pipeline's best-so-far.
+/// </summary>
+public static class PipelineStatusReader
+{
+    /// <summary>The pipeline's status view with the running round's progress; null when there is no such pipeline.</summary>
+    public static async Task<PipelineStatusView?> ReadAsync(DurableTaskClient client, string pipelineId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var metadata = await client.GetInstanceAsync(pipelineId, getInputsAndOutputs: true, cancellationToken);
+        if (metadata is null)
+        {
+            return null;
+        }
+
+        var view = PipelineStatusView.From(metadata);
+        if (view.IsTerminal || view.Progress is not { RoundInstance: { } instance } pipeline)
+        {
+            return view;
+        }
+
+        var round = await client.GetInstanceAsync(instance, getInputsAndOutputs: true, cancellationToken);
+        var live = round is { RuntimeStatus: OrchestrationRuntimeStatus.Running } ? round.ReadCustomStatusAs<PipelineProgress>() : null;
+        return live is null ? view : view with { Progress = live with { BestRound = pipeline.BestRound, BestSoupAccuracy = pipeline.BestSoupAccuracy } };
+    }
+}

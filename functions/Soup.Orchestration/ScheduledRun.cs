@@ -1,0 +1,27 @@
+namespace Soup.Orchestration;
+
+/// <summary>
+/// A scheduled retraining run's input: the spec and which version of it (and of its data) the run used.
+/// </summary>
+/// <param name="SpecBlob">The spec's blob name in the specs container.</param>
+/// <param name="SpecETag">The spec blob's ETag when it was read.</param>
+/// <param name="SpecLastModified">The spec blob's last-modified time when it was read.</param>
+/// <param name="DatasetVersion">A version of the dataset, when one could be read cheaply (null otherwise).</param>
+/// <param name="Spec">The parsed, valid spec.</param>
+public sealed record ScheduledRun(
+    string SpecBlob, string? SpecETag, DateTimeOffset? SpecLastModified, string? DatasetVersion, Soup.Core.Specs.PipelineSpec Spec);
+
+/// <summary>What a scheduled run records (its custom status while it runs, its output when done).</summary>
+/// <param name="PipelineId">The pipeline it started (unique per run, so that runs never share a checkpoint folder).</param>
+/// <param name="SpecBlob">The spec's blob name.</param>
+/// <param name="SpecETag">The spec version used.</param>
+/// <param name="SpecLastModified">The spec's last-modified time.</param>
+/// <param name="DatasetVersion">The dataset version used, when known.</param>
+/// <param name="FinalCheckpoint">The checkpoint the pipeline delivered (null while it runs).</param>
+public sealed record ScheduledRunRecord(
+    string PipelineId, string SpecBlob, string? SpecETag, DateTimeOffset? SpecLastModified, string? DatasetVersion, string? FinalCheckpoint);
+
+/// <summary>The outcome of one scheduled start.</summary>
+/// <param name="InstanceId">The spec's scheduled-run instance id.</param>
+/// <param name="Started">True when a run started; false when one of this spec was still running (deduplicated).</param>
+public sealed record ScheduledStart(string InstanceId, bool Started);
