@@ -40,10 +40,21 @@ public static class CliApp
 
         var root = new RootCommand("pipeline: fine-tune many copies of a model in parallel and average their weights (model soups).")
         {
-            run, validate, MergeCommand.Build(), BenchCommand.Build(), ServeCommand.Build(),
+            run, validate, SchemaCommand(), MergeCommand.Build(), BenchCommand.Build(), ServeCommand.Build(),
         };
         foreach (var command in PipelineCommands.Build())
             root.Subcommands.Add(command);
         return root;
+    }
+
+    private static Command SchemaCommand()
+    {
+        var schema = new Command("schema", "Print the JSON Schema of the pipeline spec (the file schema/pipeline.schema.json).");
+        schema.SetAction(_ =>
+        {
+            Console.Out.Write(Soup.Core.Specs.SpecSchema.Json());
+            return 0;
+        });
+        return schema;
     }
 }

@@ -1,0 +1,99 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Schema;
+using Soup.Core.Merging;
+
+namespace Soup.Core.Specs;
+
+/// <summary>
+/// The JSON Schema (draft 2020-12) of a version-1 spec, derived from the spec types themselves (so it cannot drift from
+/// what the parser reads) with the limits of <see cref="SpecLimits"/> and the known names added. Published in the
+/// repository as <c>schema/pipeline.schema.json</c> (a test keeps the file equal to this) and printed by
+/// <c>pipeline schema</c>. Rules that span fields (e.g. a quorum above the member count) are checked by the validator only.
+/// </summary>
+public static class SpecSchema
+{
+    /// <summary>The schema's <c>$id</c>.</summary>
+    public const string Id = "https://soup-pipeline.example/schema/pipeline.schema.json";
+
+    /// <summary>The schema, indented JSON with a trailing newline.</summary>
+    public static string Json()
+    {
+        var options = new JsonSchemaExporterOptions { TransformSchemaNode = AddLimits, TreatNullObliviousAsNonNullable = true };
+        var schema = SpecJsonContext.Default.PipelineSpec.GetJsonSchemaAsNode(options).AsObject();
+        var root = new JsonObject
+        {
+            ["$schema"] = "https://json-schema.org/draft/2020-12/schema",
+            ["$id"] = Id,
+            ["title"] = "Soup pipeline spec, version 1",
+            ["description"] = "A pipeline of rounds: fine-tune members from a shared init, merge them into a soup, evaluate, repeat. Unknown fields are rejected.",
+        };
+        foreach (var (key, value) in schema.ToList())
+        {
+            schema.Remove(key);
+            root[key] = value;
+        }
+
+        root["required"] = new JsonArray("name");
+        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
+    }
+
+    private static JsonNode AddLimits(JsonSchemaExporterContext context, JsonNode schema)
+    {
+        if (schema is not JsonObject node || context.PropertyInfo is not { } property)
+            return schema;
+        switch ((property.DeclaringType.Name, property.Name))
+        {
+            case (nameof(PipelineSpec), "version"):
+                node["const"] = 1;
+                break;
+            case (nameof(PipelineSpec), "name"):
+                node["pattern"] = "^[a-z0-9][a-z0-9-]{0,39}$";
+                break;
+            case (nameof(PipelineSpec), "rounds"):
+                Between(node, 1, SpecLimits.MaxRounds);
+                break;
+            case (nameof(PipelineSpec), "model"):
+                node["enum"] = Strings(SpecLimits.Models);
+                break;
+            case (nameof(PipelineSpec), "roundTimeout"):
+                node["description"] = $"A TimeSpan (\"hh:mm:ss\" or \"d.hh:mm:ss\") between {SpecLimits.MinRoundTimeout} and {SpecLimits.MaxRoundTimeout}.";
+                break;
+            case (nameof(DataSpec), "evalSplit"):
+                node["enum"] = Strings(SpecLimits.EvalSplits);
+                break;
+            case (nameof(DataSpec), "validationFraction"):
+                node["exclusiveMinimum"] = 0;
+                node["exclusiveMaximum"] = 1;
+                break;
+            case (nameof(MembersSpec), "count"):
+                Between(node, 1, SpecLimits.MaxMembers);
+                break;
+            case (nameof(MembersSpec) or nameof(InitSpec), "steps" or "pretrainSteps"):
+                Between(node, property.Name == "steps" ? 1 : 0, SpecLimits.MaxSteps);
+                break;
+            case (nameof(MembersSpec), "batchSize"):
+                Between(node, 1, SpecLimits.MaxBatchSize);
+                break;
+            case (nameof(MembersSpec), "retries"):
+                Between(node, 0, SpecLimits.MaxRetries);
+                break;
+            case (nameof(MembersSpec), "quorum"):
+                Between(node, 1, SpecLimits.MaxMembers);
+                break;
+            case (nameof(MergeParameters), "method"):
+                node["enum"] = Strings(MergeMethodFactory.Names);
+                break;
+        }
+
+        return node;
+    }
+
+    private static void Between(JsonObject node, int minimum, int maximum)
+    {
+        node["minimum"] = minimum;
+        node["maximum"] = maximum;
+    }
+
+    private static JsonArray Strings(IEnumerable<string> values) => [.. values.Select(v => (JsonNode)JsonValue.Create(v))];
+}
