@@ -11,7 +11,7 @@ public sealed class TorchNativeFixCoverageTests
     [Fact]
     public void Projects_RunningTorch_ImportTheNativeFix()
     {
-        var root = RepositoryRoot();
+        var root = RepositoryPaths.Root();
         var projects = Directory.GetFiles(root, "*.csproj", SearchOption.AllDirectories)
             .Where(p => !p.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
             .ToDictionary(Path.GetFullPath, p => XDocument.Load(p));
@@ -36,13 +36,5 @@ public sealed class TorchNativeFixCoverageTests
         return projects[project].Descendants("ProjectReference")
             .Select(r => Path.GetFullPath(Path.Combine(folder, ((string)r.Attribute("Include")!).Replace('\\', Path.DirectorySeparatorChar))))
             .Any(r => projects.ContainsKey(r) && References(r, target, projects, seen));
-    }
-
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Pipeline.sln")))
-            directory = directory.Parent;
-        return directory?.FullName ?? throw new InvalidOperationException("Pipeline.sln not found above the test output");
     }
 }

@@ -10,7 +10,7 @@ public sealed class SpecSchemaTests
     [Fact]
     public void PublishedSchema_EqualsTheSchemaOfTheSpecTypes()
     {
-        var published = File.ReadAllText(Path.Combine(RepositoryRoot(), "schema", "pipeline.schema.json"));
+        var published = File.ReadAllText(Path.Combine(RepositoryPaths.Root(), "schema", "pipeline.schema.json"));
 
         Assert.True(
             JsonNode.DeepEquals(JsonNode.Parse(published), JsonNode.Parse(SpecSchema.Json())),
@@ -47,13 +47,5 @@ public sealed class SpecSchemaTests
             if (child is JsonObject nested && properties[name]!["properties"] is not null)
                 AssertSameFields(properties[name]!.AsObject(), nested, $"{path}.{name}");
         }
-    }
-
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Pipeline.sln")))
-            directory = directory.Parent;
-        return directory?.FullName ?? throw new InvalidOperationException("Pipeline.sln not found");
     }
 }
