@@ -47,6 +47,10 @@ public static class JobPlanner
                 Momentum = spec.Members.Momentum,
                 WeightDecay = spec.Members.WeightDecay,
                 Seed = MemberSeed(spec, round, m),
+                Optimizer = spec.Members.Optimizer ?? Optimizers.Sgd,
+                Dropout = spec.Members.Dropout ?? 0,
+                Average = spec.Members.Average ?? WeightAverages.None,
+                AverageStart = spec.Members.AverageStart ?? 1,
             },
         })];
     }

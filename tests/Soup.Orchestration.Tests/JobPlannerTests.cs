@@ -66,6 +66,18 @@ public sealed class JobPlannerTests
     }
 
     [Fact]
+    public void Members_TrainingSettings_ComeFromTheSpecWithWorkerDefaultsWhenUnset()
+    {
+        var tuned = new PipelineSpec { Members = new MembersSpec { Count = 2, Steps = 50, Optimizer = "adamw", Dropout = 0.1, Average = "ma", AverageStart = 10 } };
+
+        var settings = JobPlanner.Members(tuned, Id, 1, "i").Select(j => j.Settings).ToList();
+        var plain = JobPlanner.Members(new PipelineSpec(), Id, 1, "i")[0].Settings;
+
+        Assert.All(settings, s => Assert.Equal(("adamw", 0.1, "ma", 10), (s.Optimizer, s.Dropout, s.Average, s.AverageStart)));
+        Assert.Equal(("sgd", 0.0, "none", 1), (plain.Optimizer, plain.Dropout, plain.Average, plain.AverageStart));
+    }
+
+    [Fact]
     public void Pretrain_NoCheckpoint_UsesInitSettingsAndInitSlot()
     {
         var spec = new PipelineSpec { Init = new InitSpec { PretrainSteps = 42, LearningRate = 0.3 } };

@@ -98,6 +98,21 @@ public sealed record MembersSpec
     /// <summary>L2 weight decay.</summary>
     public double WeightDecay { get; set; }
 
+    /// <summary>The optimizer of every member: <c>sgd</c>, <c>adam</c> or <c>adamw</c> (null: sgd).</summary>
+    public string? Optimizer { get; set; }
+
+    /// <summary>Dropout probability before the classifier head, in [0, 1) (null: none).</summary>
+    public double? Dropout { get; set; }
+
+    /// <summary>
+    /// Which weights a member delivers: <c>none</c> (the last), <c>ma</c> (DiWA's moving average from
+    /// <see cref="AverageStart"/>) or <c>ema</c> (null: none).
+    /// </summary>
+    public string? Average { get; set; }
+
+    /// <summary>The first step the moving average includes, in [1, steps] (null: 1).</summary>
+    public int? AverageStart { get; set; }
+
     /// <summary>
     /// The fewest landed members a round merges (null: every member, <see cref="Count"/>). A round whose members are
     /// still missing when their retries are spent, or have failed, goes on with the landed ones if at least this many

@@ -81,6 +81,16 @@ public static class SpecSchema
             case (nameof(MembersSpec), "quorum"):
                 Between(node, 1, SpecLimits.MaxMembers);
                 break;
+            case (nameof(MembersSpec), "optimizer"):
+                node["enum"] = OrNull(Strings(Jobs.Optimizers.All));
+                break;
+            case (nameof(MembersSpec), "average"):
+                node["enum"] = OrNull(Strings(Jobs.WeightAverages.All));
+                break;
+            case (nameof(MembersSpec), "dropout"):
+                node["minimum"] = 0;
+                node["exclusiveMaximum"] = 1;
+                break;
             case (nameof(MergeParameters), "method"):
                 node["enum"] = Strings(MergeMethodFactory.Names);
                 break;
@@ -93,6 +103,12 @@ public static class SpecSchema
     {
         node["minimum"] = minimum;
         node["maximum"] = maximum;
+    }
+
+    private static JsonArray OrNull(JsonArray values)
+    {
+        values.Add(null);
+        return values;
     }
 
     private static JsonArray Strings(IEnumerable<string> values) => [.. values.Select(v => (JsonNode)JsonValue.Create(v))];

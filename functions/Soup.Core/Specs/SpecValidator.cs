@@ -165,6 +165,25 @@ internal static partial class SpecValidator
         Range(p, "$.members.count", members.Count, 1, SpecLimits.MaxMembers);
         Range(p, "$.members.steps", members.Steps, 1, SpecLimits.MaxSteps);
         Range(p, "$.members.batchSize", members.BatchSize, 1, SpecLimits.MaxBatchSize);
+        if (members.Optimizer is { } optimizer && !Jobs.Optimizers.All.Contains(optimizer))
+        {
+            p.Add(new("$.members.optimizer", $"unknown optimizer '{optimizer}'; known: {string.Join(", ", Jobs.Optimizers.All)}"));
+        }
+
+        if (members.Dropout is { } dropout && !(dropout >= 0 && dropout < 1))
+        {
+            p.Add(new("$.members.dropout", $"must be in [0, 1), got {dropout}"));
+        }
+
+        if (members.Average is { } average && !Jobs.WeightAverages.All.Contains(average))
+        {
+            p.Add(new("$.members.average", $"unknown average '{average}'; known: {string.Join(", ", Jobs.WeightAverages.All)}"));
+        }
+
+        if (members.AverageStart is { } start && (start < 1 || start > members.Steps))
+        {
+            p.Add(new("$.members.averageStart", $"must be between 1 and members.steps ({members.Steps}), got {start}"));
+        }
         if (members.LearningRates is null || members.LearningRates.Count == 0)
         {
             p.Add(new("$.members.learningRates", "must list at least one learning rate"));
