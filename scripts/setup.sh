@@ -19,8 +19,8 @@ ensure_fashion_mnist() {
 ensure_pytorch() {
   if /usr/bin/python3 -c "import torch, torchvision" >/dev/null 2>&1; then return; fi
   echo "==> Installing PyTorch for the compatibility tests (apt-get install python3-torch python3-torchvision)"
-  sudo_if_needed apt-get install -y python3-torch python3-torchvision >/dev/null 2>&1 \
-    || { sudo_if_needed apt-get update >/dev/null && sudo_if_needed apt-get install -y python3-torch python3-torchvision >/dev/null; }
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y python3-torch python3-torchvision >/dev/null 2>&1 \
+    || { sudo_if_needed apt-get update >/dev/null && sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y python3-torch python3-torchvision >/dev/null; }
 }
 
 azurite_listening() { (exec 3<>/dev/tcp/127.0.0.1/10000) 2>/dev/null; }
