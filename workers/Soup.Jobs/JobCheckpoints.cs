@@ -27,9 +27,6 @@ internal sealed partial class JobCheckpoints(SoupStorage storage, TrainJob job, 
     private readonly Stopwatch sinceProgress = Stopwatch.StartNew();
     private bool wroteProgress;
 
-    /// <summary>The last step whose state was saved (0: none).</summary>
-    public int SavedStep { get; private set; }
-
     /// <inheritdoc />
     public void Progress(TrainingProgress progress)
     {
@@ -58,7 +55,6 @@ internal sealed partial class JobCheckpoints(SoupStorage storage, TrainJob job, 
         stream.Position = 0;
         // Not cancellable on purpose: this is also the save made while the worker shuts down.
         resumeBlob.Upload(stream, overwrite: true);
-        SavedStep = state.Step;
         LogSaved(logger, job.JobId, state.Step);
     }
 
@@ -84,9 +80,7 @@ internal sealed partial class JobCheckpoints(SoupStorage storage, TrainJob job, 
                 return null;
             }
 
-            var state = TrainingState.FromSafetensors(content.ToMemory(), resumeBlob.Name);
-            SavedStep = state.Step;
-            return state;
+            return TrainingState.FromContent(file, resumeBlob.Name);
         }
         catch (Exception ex) when (ex is InvalidDataException or ArgumentException)
         {
@@ -95,7 +89,7 @@ internal sealed partial class JobCheckpoints(SoupStorage storage, TrainJob job, 
         }
     }
 
-    /// <summary>Removes the resumption state and the progress report once the job's output is written.</summary>
+    /// <summary>Removes the resumption state once the job's output is written (the last progress report stays).</summary>
     public async Task CleanUpAsync(CancellationToken cancellationToken)
     {
         await resumeBlob.DeleteIfExistsAsync(cancellationToken: cancellationToken);

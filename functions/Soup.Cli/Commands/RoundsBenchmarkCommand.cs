@@ -10,6 +10,7 @@ using Soup.Core;
 using Soup.Core.Checkpoints;
 using Soup.Core.Jobs;
 using Soup.Core.Merging;
+using Soup.Core.Merging.Bench;
 using Soup.Core.Specs;
 using Soup.Core.Storage;
 using Soup.Orchestration;
@@ -55,12 +56,11 @@ public static class RoundsBenchmarkCommand
         output.WriteLine();
         output.WriteLine("| members | per round, median (s) | slowest round (s) | whole pipeline (s) | target per round |");
         output.WriteLine("|---:|---:|---:|---:|---|");
-        var status = 0;
         _ = await RunAsync(engine.Client, 2, 1, cancellationToken); // Warm-up, untimed: JIT, queue and table creation.
         foreach (var members in memberCounts)
         {
             var (perRound, total) = await RunAsync(engine.Client, members, rounds, cancellationToken);
-            var median = perRound.Order().ElementAt(perRound.Count / 2);
+            var median = BenchStatistics.Median(perRound);
             var target = members <= 8 ? 2.0 : members <= 64 ? 10.0 : double.NaN;
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {members} | {median:F2} | {perRound.Max():F2} | {total:F2} | {(double.IsNaN(target) ? "-" : $"≤ {target:F0} s")} |"));
@@ -75,7 +75,7 @@ public static class RoundsBenchmarkCommand
         {
         }
 
-        return status;
+        return 0;
     }
 
     private static async Task<(List<double> PerRound, double Total)> RunAsync(DurableTaskClient client, int members, int rounds, CancellationToken cancellationToken)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Soup.Core.Jobs;
+using Soup.Core.Merging.Bench;
 using Soup.Training;
 
 namespace Soup.Cli.Commands;
@@ -43,9 +44,9 @@ public static class TrainBenchmarkCommand
                 wall.Add(options.Steps * (double)options.BatchSize / clock.Elapsed.TotalSeconds);
             }
 
-            var b = Median(bare);
-            var f = Median(full);
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {model} | {b:F0} | {f:F0} | {f / b:F2}x | {Median(wall):F0} |"));
+            var b = BenchStatistics.Median(bare);
+            var f = BenchStatistics.Median(full);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {model} | {b:F0} | {f:F0} | {f / b:F2}x | {BenchStatistics.Median(wall):F0} |"));
         }
 
         output.WriteLine();
@@ -79,12 +80,6 @@ public static class TrainBenchmarkCommand
         var loaded = DatasetLoader.Load(data, folder);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Data: {loaded.Count:N0} images of rotated domains 0-60 from {folder}, decoded and rotated in {clock.Elapsed.TotalSeconds:F1} s"));
         return loaded;
-    }
-
-    private static double Median(List<double> values)
-    {
-        values.Sort();
-        return values.Count % 2 == 1 ? values[values.Count / 2] : (values[(values.Count / 2) - 1] + values[values.Count / 2]) / 2;
     }
 
     /// <summary>Serialises each resumption checkpoint to memory, as a worker does before uploading it.</summary>

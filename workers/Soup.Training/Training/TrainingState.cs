@@ -32,9 +32,14 @@ public sealed record TrainingState(int Step, IReadOnlyList<TensorData> Tensors)
     /// <summary>Reads a state written by <see cref="ToSafetensors"/>; <paramref name="source"/> names it in errors.</summary>
     /// <exception cref="InvalidDataException">The metadata has no valid <see cref="StepKey"/>.</exception>
     /// <exception cref="SafetensorsFormatException">The bytes are not valid safetensors.</exception>
-    public static TrainingState FromSafetensors(ReadOnlyMemory<byte> bytes, string source)
+    public static TrainingState FromSafetensors(ReadOnlyMemory<byte> bytes, string source) =>
+        FromContent(Safetensors.Read(bytes, source), source);
+
+    /// <summary>The state in safetensors content already read (e.g. to check other metadata first).</summary>
+    /// <exception cref="InvalidDataException">The metadata has no valid <see cref="StepKey"/>.</exception>
+    public static TrainingState FromContent(SafetensorsContent content, string source)
     {
-        var content = Safetensors.Read(bytes, source);
+        ArgumentNullException.ThrowIfNull(content);
         if (!content.Metadata.TryGetValue(StepKey, out var text)
             || !int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var step))
             throw new InvalidDataException($"{source}: no valid '{StepKey}' in the metadata of the training state.");

@@ -112,7 +112,7 @@ public static class MergeBenchmark
 
             // The first run in a process pays for JIT compilation (System.Numerics.Tensors is not precompiled).
             var first = engineTimes[0];
-            var engine = engineTimes.Count > 1 ? Median(engineTimes.Skip(1).ToList()) : first;
+            var engine = engineTimes.Count > 1 ? BenchStatistics.Median(engineTimes.Skip(1).ToList()) : first;
             var inputRate = options.Members * memberBytes / engine / Gb;
             Line(output, $"  engine file → file        {engine,7:F2} s  {inputRate,5:F2} GB/s in, {(options.Members + 1) * memberBytes / engine / Gb:F2} GB/s in+out; "
                 + $"first run {first:F2} s (JIT cold); runs {string.Join(" ", engineTimes.Select(t => t.ToString("F2", CultureInfo.InvariantCulture)))}");
@@ -120,8 +120,8 @@ public static class MergeBenchmark
             double? cat = null, cp = null;
             if (options.ShellBaselines)
             {
-                cat = Median(catTimes);
-                cp = Median(cpTimes);
+                cat = BenchStatistics.Median(catTimes);
+                cp = BenchStatistics.Median(cpTimes);
                 Line(output, $"  cat members > /dev/null   {cat,7:F2} s  {options.Members * memberBytes / cat.Value / Gb,5:F2} GB/s");
                 Line(output, $"  cp {Size(memberBytes),-10}             {cp,7:F2} s");
                 Line(output, $"  cat + cp                  {cat + cp,7:F2} s  engine / (cat + cp) = {engine / (cat.Value + cp.Value):F2}×, "
@@ -323,14 +323,14 @@ public static class MergeBenchmark
                 uploads.Add(stopwatch.Elapsed.TotalSeconds);
             }
 
-            var engine = Median(engines);
-            var baseline = Median(downloads) + Median(uploads);
+            var engine = BenchStatistics.Median(engines);
+            var baseline = BenchStatistics.Median(downloads) + BenchStatistics.Median(uploads);
             Line(output, $"blob → blob ({service.Uri.Host}:{service.Uri.Port}): {options.Members} × {Size(memberBytes)}; uploading the members took {uploadMembers:F2} s");
             Line(output, $"  engine blob → blob        {engine,7:F2} s  {options.Members * memberBytes / engine / Gb,5:F2} GB/s in  peak RSS {Size(peakRss)} "
                 + $"(process at merge start {Size(startRss)}); chunk {engineOptions.ChunkElements} elements, {engineOptions.PipelineDepth} in flight; "
                 + $"runs {string.Join(" ", engines.Select(t => t.ToString("F2", CultureInfo.InvariantCulture)))}");
-            Line(output, $"  download members          {Median(downloads),7:F2} s  {options.Members * memberBytes / Median(downloads) / Gb,5:F2} GB/s");
-            Line(output, $"  upload {Size(memberBytes),-10}         {Median(uploads),7:F2} s  {memberBytes / Median(uploads) / Gb,5:F2} GB/s");
+            Line(output, $"  download members          {BenchStatistics.Median(downloads),7:F2} s  {options.Members * memberBytes / BenchStatistics.Median(downloads) / Gb,5:F2} GB/s");
+            Line(output, $"  upload {Size(memberBytes),-10}         {BenchStatistics.Median(uploads),7:F2} s  {memberBytes / BenchStatistics.Median(uploads) / Gb,5:F2} GB/s");
             Line(output, $"  download + upload         {baseline,7:F2} s  engine / (download + upload) = {engine / baseline:F2}×");
             return (engine, baseline);
         }
@@ -379,7 +379,7 @@ public static class MergeBenchmark
             await SyncAsync(cancellationToken);
         }
 
-        return (Median(times), rss);
+        return (BenchStatistics.Median(times), rss);
     }
 
     /// <summary>Largest difference between the engine's output and a baseline's, as a sanity check of both.</summary>
@@ -456,12 +456,6 @@ public static class MergeBenchmark
     {
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         GC.WaitForPendingFinalizers();
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     private static string Size(long bytes) => bytes >= 1L << 30
