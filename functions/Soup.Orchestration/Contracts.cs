@@ -56,12 +56,84 @@ public sealed record PipelineProgress(
 }
 
 /// <summary>One member of a round, as reported.</summary>
-public sealed record MemberResult(int Member, double LearningRate, int Seed, string Checkpoint, double Accuracy, double Loss);
+/// <param name="Member">The member's index.</param>
+/// <param name="LearningRate">Its learning rate.</param>
+/// <param name="Seed">Its seed.</param>
+/// <param name="Checkpoint">Its checkpoint blob.</param>
+/// <param name="Accuracy">Its accuracy on the primary split.</param>
+/// <param name="Loss">Its loss on the primary split.</param>
+/// <param name="Scores">Its scores on every evaluated split (the primary split first); null in results of older runs.</param>
+/// <param name="Settings">Every hyperparameter it trained with.</param>
+/// <param name="Init">The checkpoint it started from, when members of the round start from different ones (Ratatouille).</param>
+public sealed record MemberResult(
+    int Member, double LearningRate, int Seed, string Checkpoint, double Accuracy, double Loss,
+    IReadOnlyList<SplitAccuracy>? Scores = null, Soup.Core.Jobs.TrainSettings? Settings = null, string? Init = null);
+
+/// <summary>A checkpoint's (or an ensemble's) accuracy and loss on one named split.</summary>
+public sealed record SplitAccuracy(string Split, double Accuracy, double Loss);
+
+/// <summary>What a split stands for, so reports can tell in-distribution from out-of-distribution scores.</summary>
+/// <param name="Name">The split's name, as in the scores.</param>
+/// <param name="Role"><see cref="SplitRoles.Validation"/>, <see cref="SplitRoles.Test"/> or <see cref="SplitRoles.Objective"/>.</param>
+/// <param name="Description">The data behind it, in words (dataset, domains, part).</param>
+public sealed record SplitInfo(string Name, string Role, string? Description = null);
+
+/// <summary>The roles of a split.</summary>
+public static class SplitRoles
+{
+    /// <summary>Held out from the training domains: in-distribution; the split models are selected on.</summary>
+    public const string Validation = "validation";
+
+    /// <summary>Data no member trained on (held-out domains or the test files): out-of-distribution.</summary>
+    public const string Test = "test";
+
+    /// <summary>One objective of rewarded soups (a domain or class weighting standing for a reward).</summary>
+    public const string Objective = "objective";
+}
+
+/// <summary>
+/// Another way to use a round's members, scored like the soup: the best single member (ERM), the uniform soup, the
+/// greedy soup (members kept in order of validation accuracy while the soup does not get worse), the ensemble, ...
+/// </summary>
+/// <param name="Name">e.g. <c>erm</c>, <c>uniform</c>, <c>greedy</c>, <c>ensemble</c>.</param>
+/// <param name="Checkpoint">Its checkpoint, if it is one model (an ensemble is not).</param>
+/// <param name="Members">The members it uses.</param>
+/// <param name="Scores">Its scores on every evaluated split.</param>
+/// <param name="Description">How it was made, in words.</param>
+public sealed record SoupVariant(string Name, string? Checkpoint, IReadOnlyList<int> Members, IReadOnlyList<SplitAccuracy> Scores, string? Description = null);
+
+/// <summary>
+/// Scores along the straight line between two checkpoints' weights, <c>(1 - λ)·From + λ·To</c>: the linear-connectivity
+/// curve of two members, or the λ sweep of rewarded soups between two objectives' members.
+/// </summary>
+/// <param name="Kind"><c>members</c> or <c>rewards</c>.</param>
+/// <param name="From">The checkpoint at λ = 0.</param>
+/// <param name="To">The checkpoint at λ = 1.</param>
+/// <param name="Points">λ ascending from 0 to 1, each with its scores on every evaluated split.</param>
+public sealed record InterpolationCurve(string Kind, string From, string To, IReadOnlyList<InterpolationPoint> Points);
+
+/// <summary>One point of an <see cref="InterpolationCurve"/>.</summary>
+public sealed record InterpolationPoint(double Lambda, IReadOnlyList<SplitAccuracy> Scores);
 
 /// <summary>One round, as reported: the members that landed (merged and scored), and those that did not.</summary>
+/// <param name="Round">The round, 1-based.</param>
+/// <param name="Init">The checkpoint the round started from (the base of its merge).</param>
+/// <param name="Members">The members that landed.</param>
+/// <param name="Soup">The round's soup (its output).</param>
+/// <param name="SoupAccuracy">The soup's accuracy on the primary split.</param>
+/// <param name="SoupLoss">Its loss there.</param>
+/// <param name="Split">The primary split.</param>
+/// <param name="Diagnostics">Ensemble, diversity and connectivity on the primary split.</param>
+/// <param name="Missing">Members the round went on without.</param>
+/// <param name="SoupScores">The soup's scores on every evaluated split.</param>
+/// <param name="EnsembleScores">The members' prediction ensemble on every evaluated split.</param>
+/// <param name="Variants">Other ways of using the members, scored the same way.</param>
+/// <param name="Interpolation">A linear path between two checkpoints, scored along the way.</param>
 public sealed record RoundResult(
     int Round, string Init, IReadOnlyList<MemberResult> Members, string Soup, double SoupAccuracy, double SoupLoss, string Split,
-    RoundDiagnostics? Diagnostics = null, IReadOnlyList<MissingMember>? Missing = null);
+    RoundDiagnostics? Diagnostics = null, IReadOnlyList<MissingMember>? Missing = null,
+    IReadOnlyList<SplitAccuracy>? SoupScores = null, IReadOnlyList<SplitAccuracy>? EnsembleScores = null,
+    IReadOnlyList<SoupVariant>? Variants = null, InterpolationCurve? Interpolation = null);
 
 /// <summary>A member a round went on without (the quorum allowed it): its job and why.</summary>
 /// <param name="Member">The member's index.</param>
@@ -101,7 +173,16 @@ public sealed record RoundDiagnostics(
 /// The pipeline's output: every round, and the checkpoint it delivers (<see cref="FinalCheckpoint"/>, chosen as
 /// <see cref="Choice"/> says).
 /// </summary>
-public sealed record PipelineResult(string PipelineId, IReadOnlyList<RoundResult> Rounds, string FinalCheckpoint, CheckpointChoice? Choice = null);
+/// <param name="PipelineId">The pipeline.</param>
+/// <param name="Rounds">Every round that ran.</param>
+/// <param name="FinalCheckpoint">The delivered checkpoint.</param>
+/// <param name="Choice">Why that one.</param>
+/// <param name="Splits">What each evaluated split stands for (in- or out-of-distribution, an objective).</param>
+/// <param name="Recipe">The recipe the spec names, if any (e.g. <c>diwa</c>, <c>ratatouille</c>).</param>
+/// <param name="Stopped">Why the pipeline ran fewer rounds than its maximum, if it did (the stop rule's words).</param>
+public sealed record PipelineResult(
+    string PipelineId, IReadOnlyList<RoundResult> Rounds, string FinalCheckpoint, CheckpointChoice? Choice = null,
+    IReadOnlyList<SplitInfo>? Splits = null, string? Recipe = null, string? Stopped = null);
 
 /// <summary>Raised inside the orchestration when the pipeline cannot go on; its message is what the user sees.</summary>
 public sealed class PipelineFailedException(string message) : Exception(message);
