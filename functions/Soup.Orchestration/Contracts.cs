@@ -150,8 +150,10 @@ public sealed record MissingMember(int Member, string JobId, string Reason, int 
 /// <param name="LastSoupAccuracy">The previous round's soup accuracy, for progress.</param>
 /// <param name="BestRound">The best round so far, for progress.</param>
 /// <param name="BestSoupAccuracy">Its soup accuracy, for progress.</param>
+/// <param name="Auxiliary">Round 1 of Model Ratatouille: each auxiliary fine-tuning's checkpoint, by name.</param>
 public sealed record RoundInput(
-    string PipelineId, Soup.Core.Specs.PipelineSpec Spec, int Round, string Init, double? LastSoupAccuracy, int? BestRound, double? BestSoupAccuracy);
+    string PipelineId, Soup.Core.Specs.PipelineSpec Spec, int Round, string Init, double? LastSoupAccuracy, int? BestRound, double? BestSoupAccuracy,
+    IReadOnlyDictionary<string, string>? Auxiliary = null);
 
 /// <summary>The checkpoint a pipeline delivers, and why that one.</summary>
 /// <param name="Round">The round whose soup it is.</param>

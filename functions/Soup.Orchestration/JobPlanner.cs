@@ -7,6 +7,9 @@ namespace Soup.Orchestration;
 /// <summary>Turns a spec into the jobs of each stage. Pure and deterministic: safe to call from an orchestrator.</summary>
 public static class JobPlanner
 {
+    /// <summary>The slot of the linear-probe job (in the init stage's folder).</summary>
+    public const string ProbeSlot = CheckpointLayout.InitSlot + "/probe";
+
     /// <summary>The pretraining job that makes the shared init when the spec names no checkpoint.</summary>
     public static TrainJob Pretrain(PipelineSpec spec, string pipelineId) => new()
     {
@@ -14,7 +17,7 @@ public static class JobPlanner
         Slot = CheckpointLayout.InitSlot,
         Model = spec.Model,
         SpecHash = SpecHash.Compute(spec),
-        Data = TrainData(spec),
+        Data = TrainData(spec, spec.Data.TrainDomains),
         InitCheckpoint = null,
         Settings = new TrainSettings
         {
@@ -27,41 +30,98 @@ public static class JobPlanner
         },
     };
 
-    /// <summary>The fine-tuning jobs of a round, all starting from <paramref name="init"/>.</summary>
-    public static IReadOnlyList<TrainJob> Members(PipelineSpec spec, string pipelineId, int round, string init)
+    /// <summary>
+    /// The linear probe that makes the shared init from <paramref name="init"/> (the given or pretrained checkpoint):
+    /// the head alone trained on the training data; null when the spec has no probe stage.
+    /// </summary>
+    public static TrainJob? LinearProbe(PipelineSpec spec, string pipelineId, string init) => spec.Init.LinearProbe is not { } probe ? null : new()
+    {
+        PipelineId = pipelineId,
+        Slot = ProbeSlot,
+        Model = spec.Model,
+        SpecHash = SpecHash.Compute(spec),
+        Data = TrainData(spec, spec.Data.TrainDomains),
+        InitCheckpoint = init,
+        Settings = new TrainSettings
+        {
+            Optimizer = probe.Optimizer ?? spec.Members.Optimizer ?? Optimizers.Sgd,
+            Steps = probe.Steps,
+            BatchSize = spec.Members.BatchSize,
+            LearningRate = probe.LearningRate,
+            Momentum = spec.Members.Momentum,
+            Seed = MemberSeed(spec, 0, 1),
+            LinearProbe = true,
+        },
+    };
+
+    /// <summary>The slot of auxiliary fine-tuning <paramref name="name"/>.</summary>
+    public static string AuxiliarySlot(string name) => $"{CheckpointLayout.InitSlot}/aux-{name}";
+
+    /// <summary>
+    /// The auxiliary fine-tunings of Model Ratatouille, each from the shared init on its own data, with the members'
+    /// optimizer, momentum, weight decay and dropout.
+    /// </summary>
+    public static IReadOnlyList<TrainJob> Auxiliary(PipelineSpec spec, string pipelineId, string init)
     {
         var hash = SpecHash.Compute(spec);
-        return [.. Enumerable.Range(0, spec.Members.Count).Select(m => new TrainJob
+        var m = spec.Members;
+        return [.. (spec.Auxiliary ?? []).Select((task, i) => new TrainJob
         {
             PipelineId = pipelineId,
-            Slot = CheckpointLayout.MemberSlot(round, m),
+            Slot = AuxiliarySlot(task.Name),
             Model = spec.Model,
             SpecHash = hash,
-            Data = TrainData(spec),
+            Data = TrainData(spec, task.Domains ?? spec.Data.TrainDomains) with
+            {
+                Dataset = task.Dataset ?? spec.Data.Dataset,
+                Layout = task.Layout ?? spec.Data.Layout,
+                Limit = task.Limit ?? spec.Data.TrainLimit,
+            },
             InitCheckpoint = init,
             Settings = new TrainSettings
             {
-                Steps = spec.Members.Steps,
-                BatchSize = spec.Members.BatchSize,
-                LearningRate = LearningRate(spec, m),
-                Momentum = spec.Members.Momentum,
-                WeightDecay = spec.Members.WeightDecay,
-                Seed = MemberSeed(spec, round, m),
-                Optimizer = spec.Members.Optimizer ?? Optimizers.Sgd,
-                Dropout = spec.Members.Dropout ?? 0,
-                Average = spec.Members.Average ?? WeightAverages.None,
-                AverageStart = spec.Members.AverageStart ?? 1,
+                Optimizer = m.Optimizer ?? Optimizers.Sgd,
+                Steps = task.Steps ?? m.Steps,
+                BatchSize = m.BatchSize,
+                LearningRate = task.LearningRate ?? m.EffectiveLearningRates()[0],
+                Momentum = m.Momentum,
+                WeightDecay = m.WeightDecay,
+                Dropout = m.Dropout ?? 0,
+                Seed = MemberSeed(spec, 0, 2 + i),
             },
         })];
     }
 
     /// <summary>
-    /// The evaluation job of a round: every member and the soup on the spec's evaluation split (the primary split), with
-    /// the members' ensemble and diversity, and the midpoint connectivity of the first two members.
+    /// The fine-tuning jobs of a round (settings from <see cref="MemberPlanner"/>), starting from <paramref name="init"/>,
+    /// or in round 1 from their auxiliary fine-tuning's checkpoint (<paramref name="auxiliary"/>: name → blob).
     /// </summary>
-    public static EvaluateJob Evaluation(PipelineSpec spec, string pipelineId, int round, IReadOnlyList<string> checkpoints)
+    public static IReadOnlyList<TrainJob> Members(
+        PipelineSpec spec, string pipelineId, int round, string init, IReadOnlyDictionary<string, string>? auxiliary = null)
     {
-        var members = checkpoints.Count - 1;
+        var hash = SpecHash.Compute(spec);
+        return [.. MemberPlanner.Plan(spec, round).Select(plan => new TrainJob
+        {
+            PipelineId = pipelineId,
+            Slot = CheckpointLayout.MemberSlot(round, plan.Member),
+            Model = spec.Model,
+            SpecHash = hash,
+            Data = TrainData(spec, plan.Domains),
+            InitCheckpoint = plan.Auxiliary is { } aux
+                ? auxiliary?.GetValueOrDefault(aux) ?? throw new PipelineFailedException($"round {round}: member {plan.Member}'s auxiliary fine-tuning '{aux}' has no checkpoint")
+                : init,
+            Settings = plan.Settings,
+        })];
+    }
+
+    /// <summary>
+    /// The evaluation job of a round: every member and the soup (and any <paramref name="extra"/> checkpoints after them)
+    /// on every split of the spec, the primary split first, with the members' ensemble and diversity, and the midpoint
+    /// connectivity of the first two members.
+    /// </summary>
+    public static EvaluateJob Evaluation(PipelineSpec spec, string pipelineId, int round, IReadOnlyList<string> checkpoints, int members = -1)
+    {
+        members = members < 0 ? checkpoints.Count - 1 : members;
         return new EvaluateJob
         {
             PipelineId = pipelineId,
@@ -69,34 +129,58 @@ public static class JobPlanner
             Model = spec.Model,
             SpecHash = SpecHash.Compute(spec),
             Checkpoints = checkpoints,
-            Splits = [new EvaluationSplit(spec.Data.EvalSplit, EvaluationData(spec))],
+            Splits = [.. Splits(spec).OrderBy(s => s.Name == spec.Data.EvalSplit ? 0 : 1).Select(s => new EvaluationSplit(s.Name, s.Data))],
             Ensemble = members >= 2 ? [.. Enumerable.Range(0, members)] : null,
             Connectivity = members >= 2 ? [new CheckpointPair(0, 1)] : null,
         };
     }
 
-    /// <summary>Member <paramref name="member"/>'s learning rate: the spec's list, cycled.</summary>
-    public static double LearningRate(PipelineSpec spec, int member) => spec.Members.LearningRates[member % spec.Members.LearningRates.Count];
+    /// <summary>Every evaluation split of the spec, in the spec's order: validation, test (if any), its own.</summary>
+    public static IReadOnlyList<PlannedSplit> Splits(PipelineSpec spec)
+    {
+        var data = spec.Data;
+        var splits = new List<PlannedSplit>
+        {
+            new("validation", SplitRoles.Validation, Ref(spec, data.TrainDomains, DataParts.Out, data.EvalLimit), Describe(data.Dataset, data.TrainDomains, "held-out part")),
+        };
+        if (data.Layout == DataLayouts.Idx)
+        {
+            splits.Add(new("test", SplitRoles.Test, Ref(spec, null, DataParts.Test, data.EvalLimit), Describe(data.Dataset, null, "test files")));
+        }
+        else if (data.TestDomains is { Count: > 0 } test)
+        {
+            splits.Add(new("test", SplitRoles.Test, Ref(spec, test, DataParts.All, data.EvalLimit), Describe(data.Dataset, test, "all")));
+        }
 
-    /// <summary>A seed distinct for every (round, member) of a pipeline; round 0 is pretraining.</summary>
-    public static int MemberSeed(PipelineSpec spec, int round, int member) =>
-        unchecked((spec.Seed * 100_000) + (round * 1_000) + member) & int.MaxValue;
+        foreach (var s in spec.Evaluation?.Splits ?? [])
+        {
+            var dataRef = Ref(spec, s.Domains, s.Part, s.Limit) with { Dataset = s.Dataset ?? data.Dataset, Layout = s.Layout ?? data.Layout };
+            splits.Add(new(s.Name, s.Role, dataRef, Describe(dataRef.Dataset, s.Domains, s.Part)));
+        }
 
-    private static DataRef TrainData(PipelineSpec spec) => new()
+        return splits;
+    }
+
+    /// <summary>A seed distinct for every (round, member) of a pipeline; round 0 is the init stage.</summary>
+    public static int MemberSeed(PipelineSpec spec, int round, int member) => MemberPlanner.MemberSeed(spec, round, member);
+
+    private static DataRef TrainData(PipelineSpec spec, IReadOnlyList<string>? domains) =>
+        Ref(spec, domains, DataParts.In, spec.Data.TrainLimit);
+
+    private static DataRef Ref(PipelineSpec spec, IReadOnlyList<string>? domains, string part, int? limit) => new()
     {
         Dataset = spec.Data.Dataset,
-        Part = DataParts.In,
-        Limit = spec.Data.TrainLimit,
+        Layout = spec.Data.Layout,
+        Domains = domains,
+        Part = part,
+        Limit = limit,
         HoldoutFraction = spec.Data.ValidationFraction,
         SplitSeed = spec.Seed,
     };
 
-    private static DataRef EvaluationData(PipelineSpec spec) => new()
-    {
-        Dataset = spec.Data.Dataset,
-        Part = spec.Data.EvalSplit == "validation" ? DataParts.Out : DataParts.Test,
-        Limit = spec.Data.EvalLimit,
-        HoldoutFraction = spec.Data.ValidationFraction,
-        SplitSeed = spec.Seed,
-    };
+    private static string Describe(string dataset, IReadOnlyList<string>? domains, string part) =>
+        domains is { Count: > 0 } d ? $"{dataset}, domains {string.Join(", ", d)}, {part}" : $"{dataset}, {part}";
 }
+
+/// <summary>One evaluation split as planned: its name, what it stands for and its data.</summary>
+public sealed record PlannedSplit(string Name, string Role, DataRef Data, string Description);

@@ -14,9 +14,6 @@ namespace Soup.Orchestration;
 /// </summary>
 public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineSpec, PipelineResult>
 {
-    /// <summary>The split on which choosing the best round is a fair model selection.</summary>
-    private const string SelectionSplit = "validation";
-
     /// <inheritdoc />
     public override async Task<PipelineResult> RunAsync(TaskOrchestrationContext context, PipelineSpec input)
     {
@@ -28,17 +25,8 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineSpec, Pipeli
         void Report(PipelineProgress p) => context.SetCustomStatus(progress = p);
         try
         {
-            var init = spec.Init.Checkpoint;
-            if (init is null)
-            {
-                Report(progress);
-                var settings = new StageSettings("pretraining", 0, 1, spec.Members.EffectiveRetries(), spec.RoundTimeout);
-                var pretrained = await StageRunner.RunAsync(
-                    context, id, [JobPlanner.Pretrain(spec, id)], settings,
-                    c => Report(progress with { Landed = c.Landed, Failed = c.Failed, Pending = c.Pending, Dispatch = c.Dispatch }));
-                init = pretrained.Landed[0].Notice.BlobName;
-            }
-
+            var (init, auxiliary) = await RunInitStagesAsync(context, spec, progress, Report);
+            string? stopped = null;
             for (var round = 1; round <= spec.Rounds; round++)
             {
                 var best = Best(rounds);
@@ -48,27 +36,70 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineSpec, Pipeli
                     Phase = "training", Round = round, Landed = 0, Failed = 0, Pending = spec.Members.Count, Dispatch = 1,
                     RoundInstance = instance, BestRound = best?.Round, BestSoupAccuracy = best?.SoupAccuracy,
                 });
-                var result = await RunRoundAsync(context, new RoundInput(id, spec, round, init, progress.LastSoupAccuracy, best?.Round, best?.SoupAccuracy), instance);
+                var roundInput = new RoundInput(id, spec, round, init, progress.LastSoupAccuracy, best?.Round, best?.SoupAccuracy, round == 1 ? auxiliary : null);
+                var result = await RunRoundAsync(context, roundInput, instance);
                 rounds.Add(result);
                 logger.LogInformation("Pipeline {PipelineId} round {Round}: soup accuracy {Accuracy:F4}", id, round, result.SoupAccuracy);
                 progress = progress with { LastSoupAccuracy = result.SoupAccuracy };
                 init = result.Soup;
+                if (round < spec.Rounds && StopRule.Check(spec.Stop, rounds) is { } reason)
+                {
+                    stopped = reason;
+                    logger.LogInformation("Pipeline {PipelineId} stops after round {Round}: {Reason}", id, round, reason);
+                    break;
+                }
             }
 
-            var choice = Choose(rounds);
+            var choice = Choose(rounds, JobPlanner.Splits(spec).First(x => x.Name == spec.Data.EvalSplit).Role == SplitRoles.Validation);
             var top = Best(rounds)!;
             Report(progress with
             {
-                Phase = "completed", Round = spec.Rounds, Landed = 0, Failed = 0, Pending = 0, RoundInstance = null,
+                Phase = "completed", Round = rounds.Count, Landed = 0, Failed = 0, Pending = 0, RoundInstance = null,
                 BestRound = top.Round, BestSoupAccuracy = top.SoupAccuracy, Message = PipelineProgress.Cut(choice.Reason),
             });
-            return new PipelineResult(id, rounds, choice.Checkpoint, choice);
+            var splits = JobPlanner.Splits(spec).Select(x => new SplitInfo(x.Name, x.Role, x.Description)).ToList();
+            return new PipelineResult(id, rounds, choice.Checkpoint, choice, splits, spec.Recipe, stopped);
         }
         catch (Exception ex) when (ex is PipelineFailedException or TaskFailedException)
         {
             Report(progress with { Phase = "failed", RoundInstance = null, Message = PipelineProgress.Cut(ex.Message) });
             throw;
         }
+    }
+
+    /// <summary>
+    /// The init stages, each waited for like a round's members: pretraining (unless the spec names a checkpoint), the
+    /// linear probe (if any; its output is the shared init), and the auxiliary fine-tunings of Model Ratatouille (if any,
+    /// all needed). Returns the shared init and the auxiliary checkpoints by name.
+    /// </summary>
+    private static async Task<(string Init, IReadOnlyDictionary<string, string>? Auxiliary)> RunInitStagesAsync(
+        TaskOrchestrationContext context, PipelineSpec spec, PipelineProgress progress, Action<PipelineProgress> report)
+    {
+        var id = context.InstanceId;
+        async Task<IReadOnlyList<string>> Stage(string phase, IReadOnlyList<Soup.Core.Jobs.TrainJob> jobs)
+        {
+            var start = progress with { Phase = phase, Landed = 0, Failed = 0, Pending = jobs.Count, Dispatch = 1 };
+            report(start);
+            var settings = new StageSettings(phase, 0, jobs.Count, spec.Members.EffectiveRetries(), spec.RoundTimeout);
+            var outcome = await StageRunner.RunAsync(
+                context, id, jobs, settings,
+                c => report(start with { Landed = c.Landed, Failed = c.Failed, Pending = c.Pending, Dispatch = c.Dispatch }));
+            return [.. outcome.Landed.Select(l => l.Notice.BlobName)];
+        }
+
+        var init = spec.Init.Checkpoint ?? (await Stage("pretraining", [JobPlanner.Pretrain(spec, id)]))[0];
+        if (JobPlanner.LinearProbe(spec, id, init) is { } probe)
+        {
+            init = (await Stage("probing", [probe]))[0];
+        }
+
+        if (spec.Auxiliary is not { Count: > 0 } tasks)
+        {
+            return (init, null);
+        }
+
+        var blobs = await Stage("auxiliary", JobPlanner.Auxiliary(spec, id, init));
+        return (init, tasks.Select((t, i) => (t.Name, blobs[i])).ToDictionary(x => x.Name, x => x.Item2));
     }
 
     /// <summary>
@@ -96,11 +127,11 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineSpec, Pipeli
     /// selection); the last round's soup when they were scored on the test split, since choosing on the test split would
     /// overstate the accuracy reported for the choice.
     /// </summary>
-    private static CheckpointChoice Choose(IReadOnlyList<RoundResult> rounds)
+    private static CheckpointChoice Choose(IReadOnlyList<RoundResult> rounds, bool selectionSplit)
     {
         var last = rounds[^1];
         var best = Best(rounds)!;
-        if (last.Split == SelectionSplit)
+        if (selectionSplit)
         {
             var why = string.Create(
                 CultureInfo.InvariantCulture,

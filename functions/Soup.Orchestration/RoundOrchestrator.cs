@@ -29,7 +29,7 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
 
         try
         {
-            var members = JobPlanner.Members(spec, id, round.Round, round.Init);
+            var members = JobPlanner.Members(spec, id, round.Round, round.Init, round.Auxiliary);
             var index = members.Select((job, m) => (job.Slot, m)).ToDictionary(x => x.Slot, x => x.m);
             var training = await StageRunner.RunAsync(
                 context, id, members,
@@ -74,18 +74,22 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
         RoundInput round, IReadOnlyList<(int Index, TrainJob Job)> members, EvaluationReport report, string soup, IReadOnlyList<MissingMember> missing)
     {
         var split = report.PrimarySplit;
-        var scores = report.Scores.Where(s => s.Split == split).ToDictionary(s => s.Checkpoint);
-        CheckpointScore Score(string blob) => scores.TryGetValue(blob, out var s)
-            ? s
-            : throw new PipelineFailedException($"round {round.Round}: the evaluation report has no score for '{blob}'");
+        var scores = report.Scores.ToLookup(s => s.Checkpoint);
+        var order = report.Splits.Select((s, i) => (s.Name, i)).ToDictionary(x => x.Name, x => x.i);
+        IReadOnlyList<SplitAccuracy> All(string blob) =>
+            [.. scores[blob].OrderBy(s => order.GetValueOrDefault(s.Split, int.MaxValue)).Select(s => new SplitAccuracy(s.Split, s.Accuracy, s.Loss))];
+        SplitAccuracy Primary(string blob) => All(blob).FirstOrDefault(s => s.Split == split)
+            ?? throw new PipelineFailedException($"round {round.Round}: the evaluation report has no score for '{blob}'");
 
         var memberResults = members.Select(member =>
         {
             var blob = CheckpointLayout.Blob(member.Job.PipelineId, member.Job.Slot, CheckpointLayout.CheckpointFile);
-            var score = Score(blob);
-            return new MemberResult(member.Index, member.Job.Settings.LearningRate, member.Job.Settings.Seed, blob, score.Accuracy, score.Loss);
+            var score = Primary(blob);
+            var init = member.Job.InitCheckpoint != round.Init ? member.Job.InitCheckpoint : null;
+            return new MemberResult(
+                member.Index, member.Job.Settings.LearningRate, member.Job.Settings.Seed, blob, score.Accuracy, score.Loss, All(blob), member.Job.Settings, init);
         }).ToList();
-        var soupScore = Score(soup);
+        var soupScore = Primary(soup);
         var ensemble = report.Ensemble.FirstOrDefault(e => e.Split == split);
         var diversity = report.Diversity.FirstOrDefault(d => d.Split == split);
         var pair = report.Connectivity.FirstOrDefault(c => c.Split == split);
@@ -93,7 +97,8 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
             ensemble?.Accuracy, ensemble?.Loss, diversity?.Disagreement, diversity?.RatioError,
             pair?.A, pair?.B, pair?.MidpointAccuracy, pair?.EndpointMeanAccuracy, pair?.Gap);
         return new RoundResult(
-            round.Round, round.Init, memberResults, soup, soupScore.Accuracy, soupScore.Loss, split, diagnostics, missing.Count > 0 ? missing : null);
+            round.Round, round.Init, memberResults, soup, soupScore.Accuracy, soupScore.Loss, split, diagnostics, missing.Count > 0 ? missing : null,
+            All(soup), report.Ensemble.Count > 0 ? [.. report.Ensemble.Select(e => new SplitAccuracy(e.Split, e.Accuracy, e.Loss))] : null);
     }
 
     private static Dictionary<string, string> SoupMetadata(RoundInput round, int merged, IReadOnlyList<MissingMember> missing)

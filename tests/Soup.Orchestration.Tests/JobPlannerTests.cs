@@ -35,7 +35,6 @@ public sealed class JobPlannerTests
         var jobs = JobPlanner.Members(spec, Id, 1, "init");
 
         Assert.Equal([0.01, 0.02, 0.05, 0.01, 0.02, 0.05, 0.01], jobs.Select(j => j.Settings.LearningRate));
-        Assert.Equal([0.01, 0.02, 0.05, 0.01, 0.02, 0.05, 0.01], Enumerable.Range(0, 7).Select(m => JobPlanner.LearningRate(spec, m)));
     }
 
     [Fact]
@@ -92,7 +91,7 @@ public sealed class JobPlannerTests
     }
 
     [Fact]
-    public void Evaluation_Checkpoints_IncludesAllInOrderOnEvalSplit()
+    public void Evaluation_Checkpoints_IncludesAllInOrderPrimarySplitFirst()
     {
         var spec = new PipelineSpec { Seed = 5, Data = new DataSpec { EvalSplit = "validation", EvalLimit = 100, ValidationFraction = 0.1 } };
         string[] checkpoints = ["p/round-02/member-000/model.safetensors", "p/round-02/member-001/model.safetensors", "p/round-02/soup/model.safetensors"];
@@ -101,9 +100,11 @@ public sealed class JobPlannerTests
 
         Assert.Equal("round-02/eval", job.Slot);
         Assert.Equal(checkpoints, job.Checkpoints);
-        var split = Assert.Single(job.Splits);
-        Assert.Equal("validation", split.Name);
+        Assert.Equal(["validation", "test"], job.Splits.Select(s => s.Name));
+        var split = job.Splits[0];
         Assert.Equal(("fashion-mnist", "out", 100, 0.1, 5), (split.Data.Dataset, split.Data.Part, split.Data.Limit, split.Data.HoldoutFraction, split.Data.SplitSeed));
+        Assert.Equal(("test", 100), (job.Splits[1].Data.Part, job.Splits[1].Data.Limit));
+        Assert.Equal(["test", "validation"], JobPlanner.Evaluation(spec with { Data = spec.Data with { EvalSplit = "test" } }, Id, 2, checkpoints).Splits.Select(s => s.Name));
         Assert.Equal([0, 1], job.Ensemble!);
         Assert.Equal(new Soup.Core.Jobs.CheckpointPair(0, 1), Assert.Single(job.Connectivity!));
     }

@@ -266,14 +266,15 @@ internal sealed class PipelineHarness : IAsyncDisposable
                     _accuracies[checkpoint] = accuracy;
                 }
 
-                scores.Add(new CheckpointScore(checkpoint, job.Splits[0].Name, accuracy, 1 - accuracy));
+                // Every split scores; the others a fixed step below the primary one, so they are told apart.
+                scores.AddRange(job.Splits.Select((s, i) => new CheckpointScore(checkpoint, s.Name, accuracy - (0.1 * i), 1 - accuracy)));
             }
 
             scores.Reverse();
             var split = job.Splits[0].Name;
             return new EvaluationReport
             {
-                Splits = [new SplitSize(split, 1_000)],
+                Splits = [.. job.Splits.Select(s => new SplitSize(s.Name, 1_000))],
                 Scores = scores,
                 Ensemble = [new SplitScore("another split", 3, 0.1, 9), new SplitScore(split, job.Ensemble?.Count ?? 0, 0.97, 0.12)],
                 Diversity = [new DiversityScore(split, 3, 0.2, 1.5)],

@@ -86,7 +86,7 @@ public sealed class PipelineOrchestratorTests
 
             var evaluation = Assert.IsType<EvaluateJob>(Assert.Single(dispatches[2 * round]));
             Assert.Equal(CheckpointLayout.EvaluationSlot(round), evaluation.Slot);
-            Assert.Equal("validation", Assert.Single(evaluation.Splits).Name);
+            Assert.Equal(["validation", "test"], evaluation.Splits.Select(s => s.Name));
             Assert.Equal([Member(id, round, 0), Member(id, round, 1), Member(id, round, 2), Soup(id, round)], evaluation.Checkpoints);
         }
     }

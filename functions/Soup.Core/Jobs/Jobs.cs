@@ -81,6 +81,9 @@ public static class DataLayouts
 
     /// <summary>Every layout.</summary>
     public static IReadOnlyList<string> All { get; } = [Idx, Rotated, Folders];
+
+    /// <summary>The domains of the <see cref="Rotated"/> layout, in order: rotations in degrees.</summary>
+    public static IReadOnlyList<string> RotatedDomains { get; } = ["0", "15", "30", "45", "60", "75"];
 }
 
 /// <summary>Which part of each selected domain (or of an IDX dataset) a job reads.</summary>

@@ -17,8 +17,14 @@ public sealed record PipelineSpec
     /// <summary>The root of every seed the pipeline derives (member seeds, data splits).</summary>
     public int Seed { get; set; }
 
-    /// <summary>How many rounds of fan-out, merge and evaluation run.</summary>
+    /// <summary>The recipe the spec follows (<see cref="Recipes"/>), checked against the settings it needs; null: none named.</summary>
+    public string? Recipe { get; set; }
+
+    /// <summary>How many rounds of fan-out, merge and evaluation run at most (see <see cref="Stop"/>).</summary>
     public int Rounds { get; set; } = 1;
+
+    /// <summary>When to stop before <see cref="Rounds"/> rounds (null: run them all).</summary>
+    public StopSpec? Stop { get; set; }
 
     /// <summary>The network every member trains (the workers' model name, e.g. <c>cnn-small</c>).</summary>
     public string Model { get; set; } = "cnn-small";
@@ -29,11 +35,20 @@ public sealed record PipelineSpec
     /// <summary>The shared initialization of the first round.</summary>
     public InitSpec Init { get; set; } = new();
 
+    /// <summary>
+    /// Auxiliary fine-tunings (Model Ratatouille): each fine-tunes the shared init on its own data before round 1, and
+    /// round 1's members start from them, round-robin (null or empty: every member starts from the shared init).
+    /// </summary>
+    public IReadOnlyList<AuxiliarySpec>? Auxiliary { get; set; }
+
     /// <summary>The fine-tunings of each round.</summary>
     public MembersSpec Members { get; set; } = new();
 
     /// <summary>How members are merged into the soup (the names of <c>pipeline merge</c>); the round's init is the base.</summary>
     public MergeParameters Merge { get; set; } = new();
+
+    /// <summary>Extra evaluation splits, besides <c>validation</c> and <c>test</c> (null: none).</summary>
+    public EvaluationSpec? Evaluation { get; set; }
 
     /// <summary>
     /// How long one dispatch of a stage's jobs may take (the per-attempt deadline): then the container is checked for
@@ -42,11 +57,28 @@ public sealed record PipelineSpec
     public TimeSpan RoundTimeout { get; set; } = TimeSpan.FromMinutes(30);
 }
 
-/// <summary>The data: a dataset name the workers resolve under their data root, and its splits.</summary>
+/// <summary>
+/// The data: a dataset the workers resolve, its layout, the domains members train on and those held out for testing.
+/// Two splits always exist for evaluation: <c>validation</c> (the held-out fraction of the training domains, the
+/// in-distribution split models are selected on) and, when there is test data, <c>test</c> (the test domains, or the
+/// dataset's test files for the <c>idx</c> layout).
+/// </summary>
 public sealed record DataSpec
 {
-    /// <summary>The dataset folder name under the workers' <c>DataRoot</c> (IDX files), e.g. <c>fashion-mnist</c>.</summary>
+    /// <summary>
+    /// The dataset: a folder name under the workers' <c>DataRoot</c>, e.g. <c>fashion-mnist</c>, or
+    /// <c>blob:&lt;container&gt;/&lt;prefix&gt;</c> for a dataset in Blob Storage.
+    /// </summary>
     public string Dataset { get; set; } = "fashion-mnist";
+
+    /// <summary>How the dataset's files are read: <c>idx</c>, <c>rotated</c> (DomainBed's rotated domains) or <c>folders</c>.</summary>
+    public string Layout { get; set; } = "idx";
+
+    /// <summary>The domains members train on (required for the <c>rotated</c> and <c>folders</c> layouts; none for <c>idx</c>).</summary>
+    public IReadOnlyList<string>? TrainDomains { get; set; }
+
+    /// <summary>The held-out domains of the <c>test</c> split (all their examples); none for <c>idx</c>, which tests on its test files.</summary>
+    public IReadOnlyList<string>? TestDomains { get; set; }
 
     /// <summary>At most this many training examples are used (null: all).</summary>
     public int? TrainLimit { get; set; }
@@ -54,7 +86,11 @@ public sealed record DataSpec
     /// <summary>The fraction of the training files held out as the validation split.</summary>
     public double ValidationFraction { get; set; } = 0.2;
 
-    /// <summary>The split the soup and members are evaluated on: <c>validation</c> or <c>test</c>.</summary>
+    /// <summary>
+    /// The primary split: the soup and members are ranked on it, and the best round is chosen on it when it is
+    /// <c>validation</c>: <c>validation</c>, <c>test</c> or the name of a split of <see cref="PipelineSpec.Evaluation"/>.
+    /// Every split is evaluated and reported.
+    /// </summary>
     public string EvalSplit { get; set; } = "test";
 
     /// <summary>At most this many evaluation examples are used (null: all).</summary>
@@ -75,11 +111,23 @@ public sealed record InitSpec
 
     /// <summary>The pretraining learning rate.</summary>
     public double LearningRate { get; set; } = 0.05;
+
+    /// <summary>
+    /// A linear-probe stage after the checkpoint or the pretraining: the head alone is trained on the training data,
+    /// featurizer frozen, and the result is the shared init (as DiWA and Ratatouille do). Null: no probe.
+    /// </summary>
+    public LinearProbeSpec? LinearProbe { get; set; }
 }
 
-/// <summary>The fine-tunings of a round; member <c>i</c> takes <c>LearningRates[i mod n]</c>.</summary>
+/// <summary>
+/// The fine-tunings of a round. Each member's settings are, in order of precedence: its entry of <see cref="Explicit"/>,
+/// its draw from <see cref="Search"/>, then the fields here (learning rates cycled over members).
+/// </summary>
 public sealed record MembersSpec
 {
+    /// <summary>Learning rates cycled over members when neither a search nor explicit settings give one.</summary>
+    public static readonly IReadOnlyList<double> DefaultLearningRates = [0.01, 0.02, 0.05, 0.1];
+
     /// <summary>How many members each round fine-tunes.</summary>
     public int Count { get; set; } = 4;
 
@@ -89,8 +137,11 @@ public sealed record MembersSpec
     /// <summary>Examples per step.</summary>
     public int BatchSize { get; set; } = 64;
 
-    /// <summary>Learning rates cycled over members: the diversity of the soup.</summary>
-    public IReadOnlyList<double> LearningRates { get; set; } = [0.01, 0.02, 0.05, 0.1];
+    /// <summary>
+    /// Learning rates cycled over members (null: <see cref="DefaultLearningRates"/>); not together with a
+    /// <c>search.learningRate</c>.
+    /// </summary>
+    public IReadOnlyList<double>? LearningRates { get; set; }
 
     /// <summary>SGD momentum.</summary>
     public double Momentum { get; set; } = 0.9;
@@ -113,6 +164,18 @@ public sealed record MembersSpec
     /// <summary>The first step the moving average includes, in [1, steps] (null: 1).</summary>
     public int? AverageStart { get; set; }
 
+    /// <summary>The decay of the exponential moving average (<c>average: ema</c>) and of the WARP anchor, in (0, 1) (null: 0.99).</summary>
+    public double? EmaDecay { get; set; }
+
+    /// <summary>WARP's anchor: the weight of a KL term toward an EMA of the member's own predictions, ≥ 0 (null: 0, none).</summary>
+    public double? AnchorWeight { get; set; }
+
+    /// <summary>A hyperparameter search space each member draws from (null: none).</summary>
+    public SearchSpace? Search { get; set; }
+
+    /// <summary>Settings of each member, one entry per member (null: none); they win over the search and the fields here.</summary>
+    public IReadOnlyList<MemberSettings>? Explicit { get; set; }
+
     /// <summary>
     /// The fewest landed members a round merges (null: every member, <see cref="Count"/>). A round whose members are
     /// still missing when their retries are spent, or have failed, goes on with the landed ones if at least this many
@@ -134,4 +197,7 @@ public sealed record MembersSpec
 
     /// <summary>The re-dispatches in effect: <see cref="Retries"/>, or <see cref="DefaultRetries"/>.</summary>
     public int EffectiveRetries() => Retries ?? DefaultRetries;
+
+    /// <summary>The learning rates in effect: <see cref="LearningRates"/>, or <see cref="DefaultLearningRates"/>.</summary>
+    public IReadOnlyList<double> EffectiveLearningRates() => LearningRates is { Count: > 0 } rates ? rates : DefaultLearningRates;
 }

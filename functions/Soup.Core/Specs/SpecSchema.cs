@@ -59,8 +59,26 @@ public static class SpecSchema
             case (nameof(PipelineSpec), "roundTimeout"):
                 node["description"] = $"A TimeSpan (\"hh:mm:ss\" or \"d.hh:mm:ss\") between {SpecLimits.MinRoundTimeout} and {SpecLimits.MaxRoundTimeout}.";
                 break;
-            case (nameof(DataSpec), "evalSplit"):
-                node["enum"] = Strings(SpecLimits.EvalSplits);
+            case (nameof(PipelineSpec), "recipe"):
+                node["enum"] = OrNull(Strings(Recipes.All));
+                break;
+            case (nameof(DataSpec), "layout"):
+                node["enum"] = Strings(Jobs.DataLayouts.All);
+                break;
+            case (nameof(SearchSpace), "sampling"):
+                node["enum"] = Strings(SearchSampling.All);
+                break;
+            case (nameof(SplitSpec), "part"):
+                node["enum"] = Strings([Jobs.DataParts.Out, Jobs.DataParts.All, Jobs.DataParts.Test]);
+                break;
+            case (nameof(SplitSpec), "role"):
+                node["enum"] = Strings(["validation", "test", "objective"]);
+                break;
+            case (nameof(LinearProbeSpec) or nameof(MemberSettings), "optimizer"):
+                node["enum"] = OrNull(Strings(Jobs.Optimizers.All));
+                break;
+            case (nameof(MemberSettings), "average"):
+                node["enum"] = OrNull(Strings(Jobs.WeightAverages.All));
                 break;
             case (nameof(DataSpec), "validationFraction"):
                 node["exclusiveMinimum"] = 0;

@@ -30,9 +30,15 @@ internal static partial class SpecValidator
             p.Add(new("$.roundTimeout", $"must be between {SpecLimits.MinRoundTimeout} and {SpecLimits.MaxRoundTimeout}, got {spec.RoundTimeout}"));
         }
 
+        if (spec.Recipe is { } recipe && !Recipes.All.Contains(recipe))
+        {
+            p.Add(new("$.recipe", $"unknown recipe '{recipe}'; known: {string.Join(", ", Recipes.All)}"));
+        }
+
         ValidateData(p, spec.Data);
-        ValidateInit(p, spec.Init);
+        ValidateInit(p, spec.Init, spec.Members?.Optimizer);
         ValidateMembers(p, spec.Members);
+        SpecSectionValidator.Validate(p, spec);
         ValidateMerge(p, spec.Merge, spec.Members?.Count ?? 0);
         ValidateQuorum(p, spec.Members, spec.Merge);
 
@@ -119,10 +125,7 @@ internal static partial class SpecValidator
             return;
         }
 
-        if (!DatasetPattern().IsMatch(data.Dataset ?? ""))
-        {
-            p.Add(new("$.data.dataset", "required: a dataset folder name (letters, digits, '.', '_', '-'; no path separators)"));
-        }
+        Dataset(p, "$.data.dataset", data.Dataset);
 
         Positive(p, "$.data.trainLimit", data.TrainLimit);
         Positive(p, "$.data.evalLimit", data.EvalLimit);
@@ -131,13 +134,83 @@ internal static partial class SpecValidator
             p.Add(new("$.data.validationFraction", $"must be strictly between 0 and 1, got {data.ValidationFraction}"));
         }
 
-        if (!SpecLimits.EvalSplits.Contains(data.EvalSplit))
+        if (!Jobs.DataLayouts.All.Contains(data.Layout))
         {
-            p.Add(new("$.data.evalSplit", $"unknown split '{data.EvalSplit}'; known: {string.Join(", ", SpecLimits.EvalSplits)}"));
+            p.Add(new("$.data.layout", $"unknown layout '{data.Layout}'; known: {string.Join(", ", Jobs.DataLayouts.All)}"));
+            return;
+        }
+
+        Domains(p, "$.data.trainDomains", data.Layout, data.TrainDomains, required: true);
+        Domains(p, "$.data.testDomains", data.Layout, data.TestDomains, required: false);
+        if (data.TrainDomains is { } train && data.TestDomains is { } test && train.Intersect(test).ToList() is { Count: > 0 } both)
+        {
+            p.Add(new("$.data.testDomains", $"domain(s) {string.Join(", ", both.Select(d => $"'{d}'"))} are also training domains: a test domain must be held out"));
         }
     }
 
-    private static void ValidateInit(List<SpecProblem> p, InitSpec? init)
+    /// <summary>
+    /// Domains must fit the layout: none for <c>idx</c>; for <c>rotated</c> the known angles; for <c>folders</c> folder
+    /// names. No duplicates.
+    /// </summary>
+    internal static void Domains(List<SpecProblem> p, string path, string layout, IReadOnlyList<string>? domains, bool required)
+    {
+        if (layout == Jobs.DataLayouts.Idx)
+        {
+            if (domains is not null)
+            {
+                p.Add(new(path, "the idx layout has no domains; use layout 'rotated' or 'folders' for domains"));
+            }
+
+            return;
+        }
+
+        if (domains is null || domains.Count == 0)
+        {
+            if (required || domains is not null)
+            {
+                p.Add(new(path, $"the {layout} layout needs at least one domain"));
+            }
+
+            return;
+        }
+
+        for (var i = 0; i < domains.Count; i++)
+        {
+            var domain = domains[i];
+            if (layout == Jobs.DataLayouts.Rotated && !Jobs.DataLayouts.RotatedDomains.Contains(domain))
+            {
+                p.Add(new($"{path}[{i}]", $"unknown rotated domain '{domain}'; known: {string.Join(", ", Jobs.DataLayouts.RotatedDomains)}"));
+            }
+            else if (!DatasetPattern().IsMatch(domain ?? ""))
+            {
+                p.Add(new($"{path}[{i}]", "a domain is a folder name (letters, digits, '.', '_', '-')"));
+            }
+            else if (domains.Take(i).Contains(domain))
+            {
+                p.Add(new($"{path}[{i}]", $"domain '{domain}' is listed twice"));
+            }
+        }
+    }
+
+    /// <summary>A dataset folder name, or <c>blob:&lt;container&gt;/&lt;prefix&gt;</c>.</summary>
+    internal static void Dataset(List<SpecProblem> p, string path, string? dataset)
+    {
+        if (dataset is not null && dataset.StartsWith("blob:", StringComparison.Ordinal))
+        {
+            var rest = dataset["blob:".Length..];
+            var slash = rest.IndexOf('/', StringComparison.Ordinal);
+            if (slash <= 0 || !BlobPath.IsSafeRelativeName(rest[(slash + 1)..]))
+            {
+                p.Add(new(path, $"a blob dataset is 'blob:<container>/<prefix>', e.g. 'blob:datasets/fashion-mnist'; got '{dataset}'"));
+            }
+        }
+        else if (!DatasetPattern().IsMatch(dataset ?? ""))
+        {
+            p.Add(new(path, "required: a dataset folder name (letters, digits, '.', '_', '-'; no path separators) or 'blob:<container>/<prefix>'"));
+        }
+    }
+
+    private static void ValidateInit(List<SpecProblem> p, InitSpec? init, string? membersOptimizer)
     {
         if (init is null)
         {
@@ -152,6 +225,12 @@ internal static partial class SpecValidator
 
         Range(p, "$.init.pretrainSteps", init.PretrainSteps, 0, SpecLimits.MaxSteps);
         LearningRate(p, "$.init.learningRate", init.LearningRate);
+        if (init.LinearProbe is { } probe)
+        {
+            Range(p, "$.init.linearProbe.steps", probe.Steps, 1, SpecLimits.MaxSteps);
+            LearningRate(p, "$.init.linearProbe.learningRate", probe.LearningRate);
+            Optimizer(p, "$.init.linearProbe.optimizer", probe.Optimizer);
+        }
     }
 
     private static void ValidateMembers(List<SpecProblem> p, MembersSpec? members)
@@ -165,49 +244,50 @@ internal static partial class SpecValidator
         Range(p, "$.members.count", members.Count, 1, SpecLimits.MaxMembers);
         Range(p, "$.members.steps", members.Steps, 1, SpecLimits.MaxSteps);
         Range(p, "$.members.batchSize", members.BatchSize, 1, SpecLimits.MaxBatchSize);
-        if (members.Optimizer is { } optimizer && !Jobs.Optimizers.All.Contains(optimizer))
-        {
-            p.Add(new("$.members.optimizer", $"unknown optimizer '{optimizer}'; known: {string.Join(", ", Jobs.Optimizers.All)}"));
-        }
-
-        if (members.Dropout is { } dropout && !(dropout >= 0 && dropout < 1))
-        {
-            p.Add(new("$.members.dropout", $"must be in [0, 1), got {dropout}"));
-        }
-
-        if (members.Average is { } average && !Jobs.WeightAverages.All.Contains(average))
-        {
-            p.Add(new("$.members.average", $"unknown average '{average}'; known: {string.Join(", ", Jobs.WeightAverages.All)}"));
-        }
-
+        Optimizer(p, "$.members.optimizer", members.Optimizer);
+        Hyperparameters.Check(p, "$.members.dropout", Hyperparameters.Dropout, members.Dropout);
+        Average(p, "$.members.average", members.Average);
         if (members.AverageStart is { } start && (start < 1 || start > members.Steps))
         {
             p.Add(new("$.members.averageStart", $"must be between 1 and members.steps ({members.Steps}), got {start}"));
         }
-        if (members.LearningRates is null || members.LearningRates.Count == 0)
+
+        Hyperparameters.Check(p, "$.members.emaDecay", Hyperparameters.EmaDecay, members.EmaDecay);
+        Hyperparameters.Check(p, "$.members.anchorWeight", Hyperparameters.AnchorWeight, members.AnchorWeight);
+        if (members.LearningRates is { } rates)
         {
-            p.Add(new("$.members.learningRates", "must list at least one learning rate"));
-        }
-        else
-        {
-            for (var i = 0; i < members.LearningRates.Count; i++)
+            if (rates.Count == 0)
             {
-                LearningRate(p, $"$.members.learningRates[{i}]", members.LearningRates[i]);
+                p.Add(new("$.members.learningRates", "must list at least one learning rate (or leave it out)"));
+            }
+
+            for (var i = 0; i < rates.Count; i++)
+            {
+                LearningRate(p, $"$.members.learningRates[{i}]", rates[i]);
             }
         }
 
-        if (!(members.Momentum >= 0 && members.Momentum < 1))
-        {
-            p.Add(new("$.members.momentum", $"must be in [0, 1), got {members.Momentum}"));
-        }
+        Hyperparameters.Check(p, "$.members.momentum", Hyperparameters.Momentum, members.Momentum);
+        Hyperparameters.Check(p, "$.members.weightDecay", Hyperparameters.WeightDecay, members.WeightDecay);
+    }
 
-        if (!(members.WeightDecay >= 0 && members.WeightDecay <= 1))
+    internal static void Optimizer(List<SpecProblem> p, string path, string? optimizer)
+    {
+        if (optimizer is not null && !Jobs.Optimizers.All.Contains(optimizer))
         {
-            p.Add(new("$.members.weightDecay", $"must be in [0, 1], got {members.WeightDecay}"));
+            p.Add(new(path, $"unknown optimizer '{optimizer}'; known: {string.Join(", ", Jobs.Optimizers.All)}"));
         }
     }
 
-    private static void Range(List<SpecProblem> p, string path, int value, int min, int max)
+    internal static void Average(List<SpecProblem> p, string path, string? average)
+    {
+        if (average is not null && !Jobs.WeightAverages.All.Contains(average))
+        {
+            p.Add(new(path, $"unknown average '{average}'; known: {string.Join(", ", Jobs.WeightAverages.All)}"));
+        }
+    }
+
+    internal static void Range(List<SpecProblem> p, string path, int value, int min, int max)
     {
         if (value < min || value > max)
         {
@@ -215,7 +295,7 @@ internal static partial class SpecValidator
         }
     }
 
-    private static void Positive(List<SpecProblem> p, string path, int? value)
+    internal static void Positive(List<SpecProblem> p, string path, int? value)
     {
         if (value is <= 0)
         {
@@ -223,16 +303,11 @@ internal static partial class SpecValidator
         }
     }
 
-    private static void LearningRate(List<SpecProblem> p, string path, double value)
-    {
-        if (!(value > 0 && value <= 10))
-        {
-            p.Add(new(path, $"a learning rate must be in (0, 10], got {value}"));
-        }
-    }
+    internal static void LearningRate(List<SpecProblem> p, string path, double value) =>
+        Hyperparameters.Check(p, path, Hyperparameters.LearningRate, value);
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,39}$")]
-    private static partial Regex NamePattern();
+    internal static partial Regex NamePattern();
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     private static partial Regex DatasetPattern();

@@ -129,7 +129,8 @@ public sealed class SpecParserTests
         Assert.Null(spec.Init.Checkpoint);
         Assert.Equal(200, spec.Init.PretrainSteps);
         Assert.Equal(4, spec.Members.Count);
-        Assert.Equal([0.01, 0.02, 0.05, 0.1], spec.Members.LearningRates);
+        Assert.Null(spec.Members.LearningRates);
+        Assert.Equal([0.01, 0.02, 0.05, 0.1], spec.Members.EffectiveLearningRates());
         Assert.Equal(0.9, spec.Members.Momentum);
         Assert.Equal("linear", spec.Merge.Method);
         Assert.Equal(TimeSpan.FromMinutes(30), spec.RoundTimeout);

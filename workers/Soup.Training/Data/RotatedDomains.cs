@@ -12,7 +12,7 @@ namespace Soup.Training;
 internal static class RotatedDomains
 {
     /// <summary>The domains, in order: rotations in degrees.</summary>
-    public static IReadOnlyList<string> Known { get; } = ["0", "15", "30", "45", "60", "75"];
+    public static IReadOnlyList<string> Known => Soup.Core.Jobs.DataLayouts.RotatedDomains;
 
     private static readonly ConcurrentDictionary<string, Lazy<RotatedDomain>> Cache = new(StringComparer.Ordinal);
 

@@ -1,0 +1,414 @@
+using System.Globalization;
+using Soup.Core.Jobs;
+
+namespace Soup.Core.Specs;
+
+/// <summary>
+/// The rules of the spec's sections beyond the basics: stop rule, auxiliary fine-tunings, evaluation splits, the
+/// search space, explicit member settings, and the settings each named recipe needs. Every problem is collected.
+/// </summary>
+internal static class SpecSectionValidator
+{
+    /// <summary>The splits every pipeline evaluates.</summary>
+    public static readonly IReadOnlyList<string> BuiltInSplits = SpecLimits.EvalSplits;
+
+    public static void Validate(List<SpecProblem> p, PipelineSpec spec)
+    {
+        var data = spec.Data;
+        var members = spec.Members;
+        if (data is null || members is null)
+        {
+            return;
+        }
+
+        ValidateEvaluation(p, spec);
+        ValidateStop(p, spec);
+        ValidateAuxiliary(p, spec);
+        if (members.Search is { } search)
+        {
+            ValidateSearch(p, search, members);
+        }
+
+        if (members.Explicit is { } list)
+        {
+            ValidateExplicit(p, spec, list);
+        }
+
+        ValidateRecipe(p, spec);
+    }
+
+    /// <summary>Every split name the spec's evaluation has: validation, test when there is test data, then its own.</summary>
+    public static IReadOnlyList<string> SplitNames(PipelineSpec spec)
+    {
+        var names = new List<string> { "validation" };
+        if (spec.Data.Layout == DataLayouts.Idx || spec.Data.TestDomains is { Count: > 0 })
+        {
+            names.Add("test");
+        }
+
+        names.AddRange(spec.Evaluation?.Splits?.Select(s => s.Name) ?? []);
+        return names;
+    }
+
+    private static void ValidateEvaluation(List<SpecProblem> p, PipelineSpec spec)
+    {
+        var splits = spec.Evaluation?.Splits ?? [];
+        for (var i = 0; i < splits.Count; i++)
+        {
+            var split = splits[i];
+            var path = $"$.evaluation.splits[{i}]";
+            if (split is null)
+            {
+                p.Add(new(path, "must be an object"));
+                continue;
+            }
+
+            if (!SpecValidator.NamePattern().IsMatch(split.Name ?? ""))
+            {
+                p.Add(new($"{path}.name", "required: 1-40 lower-case letters, digits and dashes"));
+            }
+            else if (BuiltInSplits.Contains(split.Name))
+            {
+                p.Add(new($"{path}.name", $"'{split.Name}' is a built-in split; choose another name"));
+            }
+            else if (splits.Take(i).Any(s => s?.Name == split.Name))
+            {
+                p.Add(new($"{path}.name", $"split '{split.Name}' is defined twice"));
+            }
+
+            if (split.Dataset is not null)
+            {
+                SpecValidator.Dataset(p, $"{path}.dataset", split.Dataset);
+            }
+
+            var layout = split.Layout ?? spec.Data.Layout;
+            if (!DataLayouts.All.Contains(layout))
+            {
+                p.Add(new($"{path}.layout", $"unknown layout '{layout}'; known: {string.Join(", ", DataLayouts.All)}"));
+            }
+            else
+            {
+                SpecValidator.Domains(p, $"{path}.domains", layout, split.Domains, required: true);
+                string[] parts = layout == DataLayouts.Idx ? [DataParts.Out, DataParts.All, DataParts.Test] : [DataParts.Out, DataParts.All];
+                if (!parts.Contains(split.Part))
+                {
+                    p.Add(new($"{path}.part", $"unknown part '{split.Part}' for layout {layout}; known: {string.Join(", ", parts)}"));
+                }
+            }
+
+            string[] roles = ["validation", "test", "objective"];
+            if (!roles.Contains(split.Role))
+            {
+                p.Add(new($"{path}.role", $"unknown role '{split.Role}'; known: {string.Join(", ", roles)}"));
+            }
+
+            SpecValidator.Positive(p, $"{path}.limit", split.Limit);
+        }
+
+        var names = SplitNames(spec);
+        if (DataLayouts.All.Contains(spec.Data.Layout) && !names.Contains(spec.Data.EvalSplit))
+        {
+            var why = spec.Data.EvalSplit == "test"
+                ? $"there is no test split: the {spec.Data.Layout} layout needs data.testDomains for one"
+                : $"no split is named '{spec.Data.EvalSplit}'";
+            p.Add(new("$.data.evalSplit", $"{why}; splits: {string.Join(", ", names)}"));
+        }
+    }
+
+    private static void ValidateStop(List<SpecProblem> p, PipelineSpec spec)
+    {
+        if (spec.Stop is not { } stop)
+        {
+            return;
+        }
+
+        if (stop.MinImprovement is null && stop.Target is null)
+        {
+            p.Add(new("$.stop", "give minImprovement, target or both (or leave stop out)"));
+        }
+
+        if (stop.MinImprovement is { } min && !(min >= 0 && min < 1))
+        {
+            p.Add(new("$.stop.minImprovement", string.Create(CultureInfo.InvariantCulture, $"must be in [0, 1) (an accuracy difference), got {min}")));
+        }
+
+        if (stop.Target is { } target && !(target > 0 && target <= 1))
+        {
+            p.Add(new("$.stop.target", string.Create(CultureInfo.InvariantCulture, $"must be in (0, 1] (an accuracy), got {target}")));
+        }
+
+        if (spec.Data.EvalSplit != "validation" && SplitRole(spec, spec.Data.EvalSplit) != "validation")
+        {
+            p.Add(new("$.stop", $"a stop rule needs data.evalSplit 'validation' (or a split with role validation): stopping on '{spec.Data.EvalSplit}' would select on test data"));
+        }
+    }
+
+    private static string? SplitRole(PipelineSpec spec, string name) =>
+        spec.Evaluation?.Splits?.FirstOrDefault(s => s?.Name == name)?.Role;
+
+    private static void ValidateAuxiliary(List<SpecProblem> p, PipelineSpec spec)
+    {
+        var tasks = spec.Auxiliary ?? [];
+        if (tasks.Count > SpecLimits.MaxMembers)
+        {
+            p.Add(new("$.auxiliary", $"at most {SpecLimits.MaxMembers} auxiliary fine-tunings, got {tasks.Count}"));
+            return;
+        }
+
+        for (var i = 0; i < tasks.Count; i++)
+        {
+            var task = tasks[i];
+            var path = $"$.auxiliary[{i}]";
+            if (task is null)
+            {
+                p.Add(new(path, "must be an object"));
+                continue;
+            }
+
+            if (!SpecValidator.NamePattern().IsMatch(task.Name ?? ""))
+            {
+                p.Add(new($"{path}.name", "required: 1-40 lower-case letters, digits and dashes"));
+            }
+            else if (tasks.Take(i).Any(t => t?.Name == task.Name))
+            {
+                p.Add(new($"{path}.name", $"auxiliary '{task.Name}' is defined twice"));
+            }
+
+            if (task.Dataset is not null)
+            {
+                SpecValidator.Dataset(p, $"{path}.dataset", task.Dataset);
+            }
+
+            var layout = task.Layout ?? spec.Data.Layout;
+            if (!DataLayouts.All.Contains(layout))
+            {
+                p.Add(new($"{path}.layout", $"unknown layout '{layout}'; known: {string.Join(", ", DataLayouts.All)}"));
+            }
+            else if (task.Domains is not null || layout != spec.Data.Layout)
+            {
+                SpecValidator.Domains(p, $"{path}.domains", layout, task.Domains, required: true);
+            }
+
+            if (task.Domains is { } domains && spec.Data.TestDomains is { } test && domains.Intersect(test).ToList() is { Count: > 0 } leak
+                && (task.Dataset ?? spec.Data.Dataset) == spec.Data.Dataset)
+            {
+                p.Add(new($"{path}.domains", $"test domain(s) {string.Join(", ", leak.Select(d => $"'{d}'"))} must not be trained on, not even by an auxiliary fine-tuning"));
+            }
+
+            if (task.Steps is { } steps)
+            {
+                SpecValidator.Range(p, $"{path}.steps", steps, 1, SpecLimits.MaxSteps);
+            }
+
+            Hyperparameters.Check(p, $"{path}.learningRate", Hyperparameters.LearningRate, task.LearningRate);
+            SpecValidator.Positive(p, $"{path}.limit", task.Limit);
+        }
+    }
+
+    private static void ValidateSearch(List<SpecProblem> p, SearchSpace search, MembersSpec members)
+    {
+        const string path = "$.members.search";
+        if (!SearchSampling.All.Contains(search.Sampling))
+        {
+            p.Add(new($"{path}.sampling", $"unknown sampling '{search.Sampling}'; known: {string.Join(", ", SearchSampling.All)}"));
+            return;
+        }
+
+        var grid = search.Sampling == SearchSampling.Grid;
+        Dimension(p, $"{path}.learningRate", search.LearningRate, Hyperparameters.LearningRate, grid);
+        Dimension(p, $"{path}.weightDecay", search.WeightDecay, Hyperparameters.WeightDecay, grid);
+        Dimension(p, $"{path}.dropout", search.Dropout, Hyperparameters.Dropout, grid);
+        Dimension(p, $"{path}.momentum", search.Momentum, Hyperparameters.Momentum, grid);
+        Dimension(p, $"{path}.batchSize", search.BatchSize, Hyperparameters.BatchSize, grid);
+        Dimension(p, $"{path}.steps", search.Steps, Hyperparameters.Steps, grid);
+        if (search.Optimizer is { } optimizers)
+        {
+            if (optimizers.Count == 0)
+            {
+                p.Add(new($"{path}.optimizer", "must list at least one optimizer"));
+            }
+
+            for (var i = 0; i < optimizers.Count; i++)
+            {
+                SpecValidator.Optimizer(p, $"{path}.optimizer[{i}]", optimizers[i]);
+            }
+        }
+
+        if (search.LearningRate is not null && members.LearningRates is not null)
+        {
+            p.Add(new("$.members.learningRates", "members.learningRates and members.search.learningRate both set the learning rates: keep one"));
+        }
+
+        if (search.Steps is not null && members.AverageStart is { } start
+            && (search.Steps.Values ?? [search.Steps.Min ?? 0]).Min() < start)
+        {
+            p.Add(new("$.members.averageStart", $"members.search.steps can draw fewer steps than averageStart ({start})"));
+        }
+
+        if (grid && !p.Any(x => x.Path.StartsWith(path, StringComparison.Ordinal)) && members.Count is > 0 and <= SpecLimits.MaxMembers)
+        {
+            var size = MemberPlanner.GridSize(search);
+            if (size > members.Count)
+            {
+                p.Add(new("$.members.count", $"the grid has {size} combinations but members.count is {members.Count}: raise the count or use sampling 'random'"));
+            }
+        }
+    }
+
+    private static void Dimension(List<SpecProblem> p, string path, Distribution? d, HyperparameterRange range, bool grid)
+    {
+        if (d is null)
+        {
+            return;
+        }
+
+        var isRange = d.Min is not null || d.Max is not null;
+        if (d.Values is { } values)
+        {
+            if (isRange || d.Log)
+            {
+                p.Add(new(path, "give either values or min and max (with log), not both"));
+                return;
+            }
+
+            if (values.Count == 0)
+            {
+                p.Add(new($"{path}.values", "must list at least one value"));
+            }
+
+            for (var i = 0; i < values.Count; i++)
+            {
+                Hyperparameters.Check(p, $"{path}.values[{i}]", range, values[i]);
+            }
+
+            return;
+        }
+
+        if (grid)
+        {
+            p.Add(new(path, "a grid search needs a list of values for every dimension (ranges are for sampling 'random')"));
+            return;
+        }
+
+        if (d.Min is not { } min || d.Max is not { } max)
+        {
+            p.Add(new(path, "give values, or both min and max"));
+            return;
+        }
+
+        Hyperparameters.Check(p, $"{path}.min", range with { Integer = false }, min);
+        Hyperparameters.Check(p, $"{path}.max", range with { Integer = false }, max);
+        if (!(min < max))
+        {
+            p.Add(new(path, string.Create(CultureInfo.InvariantCulture, $"min ({min}) must be below max ({max})")));
+        }
+
+        if (d.Log && !(min > 0))
+        {
+            p.Add(new($"{path}.min", string.Create(CultureInfo.InvariantCulture, $"a log-uniform range must be positive, got min {min}")));
+        }
+    }
+
+    private static void ValidateExplicit(List<SpecProblem> p, PipelineSpec spec, IReadOnlyList<MemberSettings> list)
+    {
+        var members = spec.Members;
+        if (list.Count != members.Count)
+        {
+            p.Add(new("$.members.explicit", $"lists {list.Count} member(s) but members.count is {members.Count}: give one entry per member"));
+        }
+
+        for (var i = 0; i < list.Count; i++)
+        {
+            var own = list[i];
+            var path = $"$.members.explicit[{i}]";
+            if (own is null)
+            {
+                p.Add(new(path, "must be an object"));
+                continue;
+            }
+
+            Hyperparameters.Check(p, $"{path}.learningRate", Hyperparameters.LearningRate, own.LearningRate);
+            Hyperparameters.Check(p, $"{path}.weightDecay", Hyperparameters.WeightDecay, own.WeightDecay);
+            Hyperparameters.Check(p, $"{path}.dropout", Hyperparameters.Dropout, own.Dropout);
+            Hyperparameters.Check(p, $"{path}.momentum", Hyperparameters.Momentum, own.Momentum);
+            Hyperparameters.Check(p, $"{path}.batchSize", Hyperparameters.BatchSize, own.BatchSize);
+            Hyperparameters.Check(p, $"{path}.steps", Hyperparameters.Steps, own.Steps);
+            Hyperparameters.Check(p, $"{path}.anchorWeight", Hyperparameters.AnchorWeight, own.AnchorWeight);
+            SpecValidator.Optimizer(p, $"{path}.optimizer", own.Optimizer);
+            SpecValidator.Average(p, $"{path}.average", own.Average);
+            var steps = own.Steps ?? members.Steps;
+            if (own.AverageStart is { } start && (start < 1 || start > steps))
+            {
+                p.Add(new($"{path}.averageStart", $"must be between 1 and the member's steps ({steps}), got {start}"));
+            }
+
+            if (own.Seed is < 0)
+            {
+                p.Add(new($"{path}.seed", $"must be ≥ 0, got {own.Seed}"));
+            }
+
+            if (own.Domains is not null && DataLayouts.All.Contains(spec.Data.Layout))
+            {
+                SpecValidator.Domains(p, $"{path}.domains", spec.Data.Layout, own.Domains, required: true);
+                if (spec.Data.TestDomains is { } test && own.Domains.Intersect(test).ToList() is { Count: > 0 } leak)
+                {
+                    p.Add(new($"{path}.domains", $"test domain(s) {string.Join(", ", leak.Select(d => $"'{d}'"))} must not be trained on"));
+                }
+            }
+
+            if (own.ClassWeights is { } weights)
+            {
+                if (weights.Count < 2)
+                {
+                    p.Add(new($"{path}.classWeights", "give one weight per class (at least 2)"));
+                }
+
+                for (var c = 0; c < weights.Count; c++)
+                {
+                    Hyperparameters.Check(p, $"{path}.classWeights[{c}]", Hyperparameters.ClassWeight, weights[c]);
+                }
+
+                if (weights.Count > 0 && weights.All(w => w == 0))
+                {
+                    p.Add(new($"{path}.classWeights", "at least one class weight must be positive"));
+                }
+            }
+
+            if (own.Auxiliary is { } aux && !(spec.Auxiliary ?? []).Any(t => t?.Name == aux))
+            {
+                var known = spec.Auxiliary is { Count: > 0 } tasks ? $"known: {string.Join(", ", tasks.Select(t => t?.Name))}" : "the spec has no auxiliary fine-tunings";
+                p.Add(new($"{path}.auxiliary", $"no auxiliary fine-tuning is named '{aux}'; {known}"));
+            }
+        }
+    }
+
+    /// <summary>What a named recipe needs, so that a spec cannot claim a recipe its settings do not run.</summary>
+    private static void ValidateRecipe(List<SpecProblem> p, PipelineSpec spec)
+    {
+        switch (spec.Recipe)
+        {
+            case "ratatouille" when spec.Auxiliary is not { Count: > 0 }:
+                p.Add(new("$.auxiliary", "recipe 'ratatouille' recycles auxiliary fine-tunings as the members' inits: list at least one under auxiliary"));
+                break;
+            case "rewarded":
+                var objectives = spec.Members.Explicit?
+                    .Select(m => string.Join(",", m?.Domains ?? []) + "|" + string.Join(",", (m?.ClassWeights ?? []).Select(w => w.ToString("R", CultureInfo.InvariantCulture))))
+                    .Distinct(StringComparer.Ordinal).Count() ?? 0;
+                if (objectives < 2)
+                {
+                    p.Add(new("$.members.explicit", "recipe 'rewarded' interpolates members trained on different objectives: give members.explicit entries with at least 2 different domains or classWeights"));
+                }
+
+                break;
+            case "diwa" when spec.Members.Search is null && spec.Members.Explicit is null && spec.Members.EffectiveLearningRates().Distinct().Count() < 2:
+                p.Add(new("$.members.search", "recipe 'diwa' averages members with diverse hyperparameters: give a search space, explicit settings or several learning rates"));
+                break;
+            case "warp" when !(spec.Members.AnchorWeight > 0 || spec.Members.Average == WeightAverages.Ema):
+                p.Add(new("$.members.anchorWeight", "recipe 'warp' trains with an EMA anchor: set members.anchorWeight above 0 (or members.average 'ema')"));
+                break;
+            case "iterations" when spec.Rounds < 2:
+                p.Add(new("$.rounds", "recipe 'iterations' feeds each soup to the next round: set rounds to at least 2"));
+                break;
+        }
+    }
+}

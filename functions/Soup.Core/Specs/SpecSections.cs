@@ -1,0 +1,195 @@
+namespace Soup.Core.Specs;
+
+/// <summary>
+/// When a pipeline stops before its maximum of rounds, judged on the soup's accuracy on the primary split after each
+/// round (the primary split must be <c>validation</c>: stopping on the test split would select on it).
+/// </summary>
+public sealed record StopSpec
+{
+    /// <summary>Stop when a round's soup beats the best earlier soup by less than this (accuracy, e.g. 0.002); null: no such rule.</summary>
+    public double? MinImprovement { get; set; }
+
+    /// <summary>Stop once a soup reaches this accuracy, in (0, 1]; null: no target.</summary>
+    public double? Target { get; set; }
+}
+
+/// <summary>The linear-probe stage that makes the shared init: the head trained alone on the training data.</summary>
+public sealed record LinearProbeSpec
+{
+    /// <summary>Steps of probing.</summary>
+    public int Steps { get; set; } = 200;
+
+    /// <summary>The probe's learning rate.</summary>
+    public double LearningRate { get; set; } = 0.01;
+
+    /// <summary>The probe's optimizer (null: the members' optimizer).</summary>
+    public string? Optimizer { get; set; }
+}
+
+/// <summary>
+/// One auxiliary fine-tuning of Model Ratatouille: the shared init fine-tuned on other data (other domains, or another
+/// dataset with the same classes), whose weights round 1's members recycle as their initializations.
+/// </summary>
+public sealed record AuxiliarySpec
+{
+    /// <summary>A short name, unique in the spec (lower-case letters, digits, dashes); its slot is <c>init/aux-{name}</c>.</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>Its dataset (null: <c>data.dataset</c>).</summary>
+    public string? Dataset { get; set; }
+
+    /// <summary>Its dataset's layout (null: <c>data.layout</c>).</summary>
+    public string? Layout { get; set; }
+
+    /// <summary>Its domains (null: <c>data.trainDomains</c>).</summary>
+    public IReadOnlyList<string>? Domains { get; set; }
+
+    /// <summary>Its steps (null: <c>members.steps</c>).</summary>
+    public int? Steps { get; set; }
+
+    /// <summary>Its learning rate (null: the first of the members' learning rates).</summary>
+    public double? LearningRate { get; set; }
+
+    /// <summary>At most this many of its training examples (null: all).</summary>
+    public int? Limit { get; set; }
+}
+
+/// <summary>Extra evaluation splits.</summary>
+public sealed record EvaluationSpec
+{
+    /// <summary>Named splits evaluated after each round besides <c>validation</c> and <c>test</c>.</summary>
+    public IReadOnlyList<SplitSpec>? Splits { get; set; }
+}
+
+/// <summary>A named evaluation split: some part of some domains of a dataset.</summary>
+public sealed record SplitSpec
+{
+    /// <summary>Its name in reports (lower-case letters, digits, dashes; not <c>validation</c> or <c>test</c>).</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>Its dataset (null: <c>data.dataset</c>).</summary>
+    public string? Dataset { get; set; }
+
+    /// <summary>Its layout (null: <c>data.layout</c>).</summary>
+    public string? Layout { get; set; }
+
+    /// <summary>Its domains (required for the <c>rotated</c> and <c>folders</c> layouts).</summary>
+    public IReadOnlyList<string>? Domains { get; set; }
+
+    /// <summary>
+    /// Which examples: <c>out</c> (the held-out fraction: in-distribution when the domains are trained on), <c>all</c>,
+    /// or <c>test</c> (the test files of the <c>idx</c> layout).
+    /// </summary>
+    public string Part { get; set; } = "all";
+
+    /// <summary>What it stands for in reports: <c>validation</c>, <c>test</c> or <c>objective</c> (rewarded soups).</summary>
+    public string Role { get; set; } = "test";
+
+    /// <summary>At most this many examples (null: all).</summary>
+    public int? Limit { get; set; }
+}
+
+/// <summary>
+/// A hyperparameter search space. Each dimension is a list of values or a range (uniform, or log-uniform with
+/// <c>log</c>); member <c>m</c> draws every dimension from a generator seeded with the search seed and <c>m</c>, so the
+/// same spec always gives the same members. With <c>sampling: grid</c>, every dimension must be a list and members take
+/// the combinations in order.
+/// </summary>
+public sealed record SearchSpace
+{
+    /// <summary><c>random</c> (default) or <c>grid</c>.</summary>
+    public string Sampling { get; set; } = "random";
+
+    /// <summary>The seed of the draws (null: the spec's seed).</summary>
+    public int? Seed { get; set; }
+
+    /// <summary>The learning rate.</summary>
+    public Distribution? LearningRate { get; set; }
+
+    /// <summary>The weight decay.</summary>
+    public Distribution? WeightDecay { get; set; }
+
+    /// <summary>The dropout probability.</summary>
+    public Distribution? Dropout { get; set; }
+
+    /// <summary>The SGD momentum.</summary>
+    public Distribution? Momentum { get; set; }
+
+    /// <summary>The batch size (drawn values are rounded to integers).</summary>
+    public Distribution? BatchSize { get; set; }
+
+    /// <summary>The number of steps (drawn values are rounded to integers).</summary>
+    public Distribution? Steps { get; set; }
+
+    /// <summary>The optimizer, from a list.</summary>
+    public IReadOnlyList<string>? Optimizer { get; set; }
+}
+
+/// <summary>One dimension of a search space: <c>values</c>, or <c>min</c> and <c>max</c> (and <c>log</c> for log-uniform).</summary>
+public sealed record Distribution
+{
+    /// <summary>The values to choose from (uniformly).</summary>
+    public IReadOnlyList<double>? Values { get; set; }
+
+    /// <summary>The range's lower end.</summary>
+    public double? Min { get; set; }
+
+    /// <summary>The range's upper end.</summary>
+    public double? Max { get; set; }
+
+    /// <summary>Draw uniformly in log space (the range must be positive).</summary>
+    public bool Log { get; set; }
+}
+
+/// <summary>One member's own settings; unset fields come from the search or from <c>members</c>.</summary>
+public sealed record MemberSettings
+{
+    /// <summary>Its learning rate.</summary>
+    public double? LearningRate { get; set; }
+
+    /// <summary>Its weight decay.</summary>
+    public double? WeightDecay { get; set; }
+
+    /// <summary>Its dropout.</summary>
+    public double? Dropout { get; set; }
+
+    /// <summary>Its momentum.</summary>
+    public double? Momentum { get; set; }
+
+    /// <summary>Its batch size.</summary>
+    public int? BatchSize { get; set; }
+
+    /// <summary>Its steps.</summary>
+    public int? Steps { get; set; }
+
+    /// <summary>Its optimizer.</summary>
+    public string? Optimizer { get; set; }
+
+    /// <summary>Its seed (null: derived from the spec's seed, the round and the member).</summary>
+    public int? Seed { get; set; }
+
+    /// <summary>Its weight average (<c>none</c>, <c>ma</c>, <c>ema</c>).</summary>
+    public string? Average { get; set; }
+
+    /// <summary>The first step its moving average includes.</summary>
+    public int? AverageStart { get; set; }
+
+    /// <summary>Its WARP anchor weight.</summary>
+    public double? AnchorWeight { get; set; }
+
+    /// <summary>Its training domains (null: <c>data.trainDomains</c>): one objective of rewarded soups.</summary>
+    public IReadOnlyList<string>? Domains { get; set; }
+
+    /// <summary>Class weights of its loss, one per class (a reward standing in for a preference).</summary>
+    public IReadOnlyList<double>? ClassWeights { get; set; }
+
+    /// <summary>The auxiliary fine-tuning whose weights it starts from in round 1 (null: round-robin, if any).</summary>
+    public string? Auxiliary { get; set; }
+}
+
+/// <summary>The recipes a spec can name, each checked against the settings it needs.</summary>
+public static class Recipes
+{
+    /// <summary>Every recipe name.</summary>
+    public static IReadOnlyList<string> All { get; } = ["erm", "diwa", "soups", "ratatouille", "rewarded", "warp", "iterations", "ensemble"];
+}
