@@ -93,6 +93,15 @@ internal sealed class PipelineHarness : IAsyncDisposable
         }
     }
 
+    /// <summary>Makes the fake evaluation report <paramref name="accuracy"/> for <paramref name="checkpoint"/> (on the primary split).</summary>
+    public void Preset(string checkpoint, double accuracy)
+    {
+        lock (_gate)
+        {
+            _accuracies[checkpoint] = accuracy;
+        }
+    }
+
     /// <summary>The loss the fake evaluation reported for <paramref name="checkpoint"/>.</summary>
     public double LossOf(string checkpoint) => 1 - AccuracyOf(checkpoint);
 

@@ -47,6 +47,9 @@ public sealed record PipelineSpec
     /// <summary>How members are merged into the soup (the names of <c>pipeline merge</c>); the round's init is the base.</summary>
     public MergeParameters Merge { get; set; } = new();
 
+    /// <summary>Which soup each round delivers, and what else it scores (null: the merge of all members).</summary>
+    public SoupSpec? Soup { get; set; }
+
     /// <summary>Extra evaluation splits, besides <c>validation</c> and <c>test</c> (null: none).</summary>
     public EvaluationSpec? Evaluation { get; set; }
 

@@ -65,6 +65,9 @@ public static class SpecSchema
             case (nameof(DataSpec), "layout"):
                 node["enum"] = Strings(Jobs.DataLayouts.All);
                 break;
+            case (nameof(SoupSpec), "select"):
+                node["enum"] = Strings(SoupSelections.Every);
+                break;
             case (nameof(SearchSpace), "sampling"):
                 node["enum"] = Strings(SearchSampling.All);
                 break;

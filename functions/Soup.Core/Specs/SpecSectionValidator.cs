@@ -34,7 +34,52 @@ internal static class SpecSectionValidator
             ValidateExplicit(p, spec, list);
         }
 
+        ValidateSoup(p, spec);
         ValidateRecipe(p, spec);
+    }
+
+    private static void ValidateSoup(List<SpecProblem> p, PipelineSpec spec)
+    {
+        if (spec.Soup is not { } soup)
+        {
+            return;
+        }
+
+        if (!SoupSelections.Every.Contains(soup.Select))
+        {
+            p.Add(new("$.soup.select", $"unknown selection '{soup.Select}'; known: {string.Join(", ", SoupSelections.Every)}"));
+        }
+        else if (soup.Select == SoupSelections.Greedy && spec.Merge?.Method is "slerp" or "ema")
+        {
+            p.Add(new("$.soup.select", $"a greedy soup merges 1 to {spec.Members.Count} members, which merge method '{spec.Merge.Method}' cannot (it takes a fixed number): use 'linear' or select 'all'"));
+        }
+        else if (soup.Select == SoupSelections.Greedy && spec.Merge?.Weights is not null)
+        {
+            p.Add(new("$.soup.select", "a greedy soup chooses its members itself: merge.weights cannot apply to it"));
+        }
+
+        if (soup.TowardInit is { } eta && !(eta >= 0 && eta <= 1))
+        {
+            p.Add(new("$.soup.towardInit", string.Create(CultureInfo.InvariantCulture, $"must be in [0, 1], got {eta}")));
+        }
+
+        if (soup.Interpolation is { } line)
+        {
+            foreach (var (name, value) in new[] { ("from", line.From), ("to", line.To) })
+            {
+                if (value < 0 || value >= spec.Members.Count)
+                {
+                    p.Add(new($"$.soup.interpolation.{name}", $"must be a member index between 0 and {spec.Members.Count - 1}, got {value}"));
+                }
+            }
+
+            if (line.From == line.To)
+            {
+                p.Add(new("$.soup.interpolation", $"from and to are both member {line.From}: a line needs two members"));
+            }
+
+            SpecValidator.Range(p, "$.soup.interpolation.points", line.Points, 3, 101);
+        }
     }
 
     /// <summary>Every split name the spec's evaluation has: validation, test when there is test data, then its own.</summary>
@@ -390,6 +435,9 @@ internal static class SpecSectionValidator
             case "ratatouille" when spec.Auxiliary is not { Count: > 0 }:
                 p.Add(new("$.auxiliary", "recipe 'ratatouille' recycles auxiliary fine-tunings as the members' inits: list at least one under auxiliary"));
                 break;
+            case "rewarded" when spec.Soup?.Interpolation is null:
+                p.Add(new("$.soup.interpolation", "recipe 'rewarded' reveals the Pareto front with a λ sweep between two objectives' members: set soup.interpolation (from, to, points)"));
+                break;
             case "rewarded":
                 var objectives = spec.Members.Explicit?
                     .Select(m => string.Join(",", m?.Domains ?? []) + "|" + string.Join(",", (m?.ClassWeights ?? []).Select(w => w.ToString("R", CultureInfo.InvariantCulture))))
@@ -403,8 +451,28 @@ internal static class SpecSectionValidator
             case "diwa" when spec.Members.Search is null && spec.Members.Explicit is null && spec.Members.EffectiveLearningRates().Distinct().Count() < 2:
                 p.Add(new("$.members.search", "recipe 'diwa' averages members with diverse hyperparameters: give a search space, explicit settings or several learning rates"));
                 break;
-            case "warp" when !(spec.Members.AnchorWeight > 0 || spec.Members.Average == WeightAverages.Ema):
-                p.Add(new("$.members.anchorWeight", "recipe 'warp' trains with an EMA anchor: set members.anchorWeight above 0 (or members.average 'ema')"));
+            case "warp":
+                if (!(spec.Members.AnchorWeight > 0))
+                {
+                    p.Add(new("$.members.anchorWeight", "recipe 'warp' trains with an EMA anchor: set members.anchorWeight above 0"));
+                }
+
+                if (spec.Merge?.Method != "slerp")
+                {
+                    p.Add(new("$.merge.method", "recipe 'warp' merges the members' task vectors by SLERP: set merge.method 'slerp' (and members.count 2)"));
+                }
+
+                if (spec.Soup?.TowardInit is null)
+                {
+                    p.Add(new("$.soup.towardInit", "recipe 'warp' interpolates the merged model back toward the init: set soup.towardInit (η)"));
+                }
+
+                break;
+            case "erm" when spec.Soup?.Select != SoupSelections.Best:
+                p.Add(new("$.soup.select", "recipe 'erm' delivers the best single member: set soup.select 'best'"));
+                break;
+            case "soups" when (spec.Soup?.Select ?? SoupSelections.All) is not (SoupSelections.Greedy or SoupSelections.All) || spec.Merge?.Method != "linear":
+                p.Add(new("$.merge.method", "recipe 'soups' averages the members uniformly (merge.method 'linear', soup.select 'all' or 'greedy')"));
                 break;
             case "iterations" when spec.Rounds < 2:
                 p.Add(new("$.rounds", "recipe 'iterations' feeds each soup to the next round: set rounds to at least 2"));

@@ -187,6 +187,60 @@ public sealed record MemberSettings
     public string? Auxiliary { get; set; }
 }
 
+/// <summary>
+/// What a round makes of its members besides the merge: which soup it delivers (and the next round starts from), an
+/// optional step back toward the init (WARP's LITI), and an interpolation curve scored each round. Every round also
+/// reports the best single member (ERM), the merge of all members and the members' ensemble.
+/// </summary>
+public sealed record SoupSpec
+{
+    /// <summary>
+    /// <c>all</c> (default): the merge of every landed member; <c>greedy</c>: members added in order of validation
+    /// accuracy, each kept only if the soup's validation accuracy does not drop (greedy soups, DiWA restricted);
+    /// <c>best</c>: the single member with the best validation accuracy (the ERM baseline: what a search keeps).
+    /// </summary>
+    public string Select { get; set; } = SoupSelections.All;
+
+    /// <summary>WARP's LITI: the merged soup is moved back toward the round's init, θ = init + η·(soup − init), η in [0, 1] (null: no step).</summary>
+    public double? TowardInit { get; set; }
+
+    /// <summary>A linear path between two members scored every round (null: none).</summary>
+    public InterpolationSpec? Interpolation { get; set; }
+}
+
+/// <summary>
+/// The weights (1 − λ)·member <see cref="From"/> + λ·member <see cref="To"/> at <see cref="Points"/> evenly spaced λ
+/// from 0 to 1, each evaluated on every split: the linear-connectivity curve of two members, or (rewarded soups) the
+/// λ sweep between two objectives' members whose Pareto front the report shows.
+/// </summary>
+public sealed record InterpolationSpec
+{
+    /// <summary>The member at λ = 0.</summary>
+    public int From { get; set; }
+
+    /// <summary>The member at λ = 1.</summary>
+    public int To { get; set; } = 1;
+
+    /// <summary>How many λ values, ends included (3 to 101).</summary>
+    public int Points { get; set; } = 5;
+}
+
+/// <summary>The soups a round can deliver.</summary>
+public static class SoupSelections
+{
+    /// <summary>The merge of every landed member.</summary>
+    public const string All = "all";
+
+    /// <summary>The greedy soup.</summary>
+    public const string Greedy = "greedy";
+
+    /// <summary>The best single member on validation.</summary>
+    public const string Best = "best";
+
+    /// <summary>Every selection.</summary>
+    public static IReadOnlyList<string> Every { get; } = [All, Greedy, Best];
+}
+
 /// <summary>The recipes a spec can name, each checked against the settings it needs.</summary>
 public static class Recipes
 {

@@ -37,6 +37,22 @@ public static class CheckpointLayout
     /// <summary>The slot of a round's evaluation job.</summary>
     public static string EvaluationSlot(int round) => $"{RoundFolder(round)}/eval";
 
+    /// <summary>
+    /// The slot of another model a round merges (<paramref name="name"/>: e.g. <c>greedy-02</c>, <c>lerp-050</c>): a
+    /// soup's slot, so its landing completes no job.
+    /// </summary>
+    public static string SoupSlot(int round, string name) => $"{RoundFolder(round)}/soup-{name}";
+
+    /// <summary>The slot of one more evaluation job of a round (<paramref name="name"/>: e.g. <c>greedy-02</c>).</summary>
+    public static string EvaluationSlot(int round, string name) => $"{RoundFolder(round)}/eval-{name}";
+
+    /// <summary>Whether <paramref name="slot"/> holds a merge output (a soup), which completes no job.</summary>
+    public static bool IsSoupSlot(string slot)
+    {
+        var leaf = slot[(slot.LastIndexOf('/') + 1)..];
+        return leaf == "soup" || leaf.StartsWith("soup-", StringComparison.Ordinal);
+    }
+
     /// <summary>The folder (under the pipeline) of round <paramref name="round"/>'s slots; round 0 is the init stage.</summary>
     public static string StageFolder(int round) => round == 0 ? InitSlot : RoundFolder(round);
 
@@ -64,7 +80,7 @@ public static class CheckpointLayout
             _ => (LandingKind?)null,
         };
         var slot = blobName[(first + 1)..last];
-        if (kind is null || slot.EndsWith("/soup", StringComparison.Ordinal))
+        if (kind is null || IsSoupSlot(slot))
         {
             return null;
         }

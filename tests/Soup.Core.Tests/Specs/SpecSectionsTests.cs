@@ -178,4 +178,24 @@ public sealed class SpecSectionsTests
 
         Assert.True(parsed.IsValid, string.Join("; ", parsed.Problems));
     }
+
+    [Fact]
+    public void Parse_BadSoupSection_ReportsEachProblem()
+    {
+        AssertProblems(Parse("""  "soup": { "select": "median" }  """), "$.soup.select");
+        var slerp = Parse("""  "members": { "count": 2 }, "merge": { "method": "slerp" }, "soup": { "select": "greedy" }  """);
+        AssertProblems(slerp, "$.soup.select");
+        Assert.Contains("slerp", Message(slerp, "$.soup.select"), StringComparison.Ordinal);
+        AssertProblems(
+            Parse("""  "members": { "count": 3 }, "soup": { "towardInit": 1.5, "interpolation": { "from": 3, "to": 3, "points": 2 } }  """),
+            "$.soup.towardInit", "$.soup.interpolation.from", "$.soup.interpolation.to", "$.soup.interpolation", "$.soup.interpolation.points");
+    }
+
+    [Fact]
+    public void Parse_WarpRecipe_NeedsAnchorSlerpAndTowardInit()
+    {
+        AssertProblems(Parse("""  "recipe": "warp", "members": { "count": 2 }  """), "$.members.anchorWeight", "$.merge.method", "$.soup.towardInit");
+        var parsed = Parse("""  "recipe": "warp", "members": { "count": 2, "anchorWeight": 0.1 }, "merge": { "method": "slerp" }, "soup": { "towardInit": 0.5 }  """);
+        Assert.True(parsed.IsValid, string.Join("; ", parsed.Problems));
+    }
 }
