@@ -435,10 +435,12 @@ internal static class SpecSectionValidator
             case "ratatouille" when spec.Auxiliary is not { Count: > 0 }:
                 p.Add(new("$.auxiliary", "recipe 'ratatouille' recycles auxiliary fine-tunings as the members' inits: list at least one under auxiliary"));
                 break;
-            case "rewarded" when spec.Soup?.Interpolation is null:
-                p.Add(new("$.soup.interpolation", "recipe 'rewarded' reveals the Pareto front with a λ sweep between two objectives' members: set soup.interpolation (from, to, points)"));
-                break;
             case "rewarded":
+                if (spec.Soup?.Interpolation is null)
+                {
+                    p.Add(new("$.soup.interpolation", "recipe 'rewarded' reveals the Pareto front with a λ sweep between two objectives' members: set soup.interpolation (from, to, points)"));
+                }
+
                 var objectives = spec.Members.Explicit?
                     .Select(m => string.Join(",", m?.Domains ?? []) + "|" + string.Join(",", (m?.ClassWeights ?? []).Select(w => w.ToString("R", CultureInfo.InvariantCulture))))
                     .Distinct(StringComparer.Ordinal).Count() ?? 0;

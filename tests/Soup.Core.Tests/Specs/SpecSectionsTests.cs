@@ -156,9 +156,12 @@ public sealed class SpecSectionsTests
 
     [Theory]
     [InlineData("ratatouille", "", "$.auxiliary")]
-    [InlineData("rewarded", """, "members": { "count": 2, "explicit": [ { "classWeights": [1, 2] }, { "classWeights": [1, 2] } ] }""", "$.members.explicit")]
+    [InlineData("rewarded", """, "members": { "count": 2, "explicit": [ { "classWeights": [1, 2] }, { "classWeights": [1, 2] } ] }, "soup": { "interpolation": {} }""", "$.members.explicit")]
+    [InlineData("rewarded", """, "members": { "count": 2, "explicit": [ { "classWeights": [1, 2] }, { "classWeights": [2, 1] } ] }""", "$.soup.interpolation")]
     [InlineData("diwa", """, "members": { "learningRates": [0.1, 0.1] }""", "$.members.search")]
-    [InlineData("warp", "", "$.members.anchorWeight")]
+    [InlineData("warp", """, "members": { "count": 2 }, "merge": { "method": "slerp" }, "soup": { "towardInit": 0.5 }""", "$.members.anchorWeight")]
+    [InlineData("erm", "", "$.soup.select")]
+    [InlineData("soups", """, "merge": { "method": "ties" }""", "$.merge.method")]
     [InlineData("iterations", """, "rounds": 1""", "$.rounds")]
     [InlineData("stew", "", "$.recipe")]
     public void Parse_RecipeWithoutWhatItNeeds_IsRefusedSayingWhat(string recipe, string rest, string path)
@@ -172,7 +175,7 @@ public sealed class SpecSectionsTests
     public void Parse_RewardedWithTwoObjectives_IsValid()
     {
         var parsed = Parse("""
-            "recipe": "rewarded",
+            "recipe": "rewarded", "soup": { "interpolation": { "from": 0, "to": 1, "points": 11 } },
             "members": { "count": 2, "explicit": [ { "classWeights": [1, 2] }, { "classWeights": [2, 1] } ] }
             """);
 
