@@ -77,7 +77,7 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
             var scores = Scores(report);
 
             Greedy? greedy = null;
-            if (soupSpec.Select == SoupSelections.Greedy)
+            if (soupSpec.MakesGreedy())
             {
                 greedy = await GreedyAsync(context, round, landed.Select(l => (l.Index, l.BlobName)).ToList(), scores, metadata, Report, progress);
             }

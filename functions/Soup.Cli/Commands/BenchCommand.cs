@@ -39,7 +39,59 @@ public static class BenchCommand
                 cancellationToken);
             return 0;
         });
-        return new Command("bench", "Benchmarks that print figures.") { merge, BuildTrain(), BuildRounds() };
+        return new Command("bench", "Benchmarks that print figures.") { merge, BuildTrain(), BuildRounds(), BuildSoups() };
+    }
+
+    private static Command BuildSoups()
+    {
+        var quick = new Option<bool>("--quick") { Description = "The quick protocol (≤ 5 min on 2 cores): one seed, fewer members and steps. Default: the standard one (≤ 45 min)." };
+        var seeds = new Option<int?>("--seeds") { Description = "Seeds per held-out domain." };
+        var domains = new Option<string?>("--test-domains") { Description = "Comma-separated held-out domains (default: 0,15,30,45,60,75, each in turn)." };
+        var members = new Option<int?>("--members") { Description = "Members per round." };
+        var steps = new Option<int?>("--steps") { Description = "Steps per member." };
+        var rounds = new Option<int?>("--rounds") { Description = "Rounds of the iterated soup." };
+        var workers = new Option<int>("--workers") { Description = "Job workers in this process.", DefaultValueFactory = _ => 2 };
+        var dataRoot = new Option<string?>("--data-root") { Description = "Folder holding fashion-mnist/ (default: the DataRoot setting)." };
+        var dataset = new Option<string>("--dataset") { Description = "Dataset folder name under the data root.", DefaultValueFactory = _ => "fashion-mnist" };
+        var markdown = new Option<FileInfo?>("--output") { Description = "Also write the tables as Markdown to this file." };
+        var json = new Option<FileInfo?>("--json") { Description = "Also write every score as JSON to this file." };
+        var command = new Command("soups", "Benchmark the recipes on rotated Fashion-MNIST (DomainBed protocol, leave one domain out): ERM, MA, ensemble, DiWA uniform and greedy, Ratatouille, iterations.")
+        {
+            quick, seeds, domains, members, steps, rounds, workers, dataRoot, dataset, markdown, json,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var preset = parse.GetValue(quick) ? SoupsBenchmarkOptions.Quick : SoupsBenchmarkOptions.Standard;
+            var options = preset with
+            {
+                Seeds = parse.GetValue(seeds) ?? preset.Seeds,
+                TestDomains = parse.GetValue(domains) is { } d ? [.. d.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)] : preset.TestDomains,
+                Members = parse.GetValue(members) ?? preset.Members,
+                Steps = parse.GetValue(steps) ?? preset.Steps,
+                Rounds = parse.GetValue(rounds) ?? preset.Rounds,
+                Dataset = parse.GetValue(dataset)!,
+            };
+            var configuration = LocalConfiguration.Build(parse.GetValue(dataRoot), parse.GetValue(workers), SoupsBenchmark.EngineSettings());
+            if (await StorageProbe.ProblemAsync(configuration, cancellationToken) is { } problem)
+            {
+                Console.Out.WriteLine(problem);
+                return 3;
+            }
+
+            var result = await SoupsBenchmark.RunAsync(options, configuration, Console.Out, cancellationToken);
+            if (parse.GetValue(markdown) is { } md)
+            {
+                await File.WriteAllTextAsync(md.FullName, SoupsBenchmark.Markdown(result), cancellationToken);
+            }
+
+            if (parse.GetValue(json) is { } file)
+            {
+                await File.WriteAllTextAsync(file.FullName, SoupsBenchmark.Json(result), cancellationToken);
+            }
+
+            return 0;
+        });
+        return command;
     }
 
     private static Command BuildRounds()

@@ -49,11 +49,11 @@ internal static class SpecSectionValidator
         {
             p.Add(new("$.soup.select", $"unknown selection '{soup.Select}'; known: {string.Join(", ", SoupSelections.Every)}"));
         }
-        else if (soup.Select == SoupSelections.Greedy && spec.Merge?.Method is "slerp" or "ema")
+        else if (soup.MakesGreedy() && spec.Merge?.Method is "slerp" or "ema")
         {
             p.Add(new("$.soup.select", $"a greedy soup merges 1 to {spec.Members.Count} members, which merge method '{spec.Merge.Method}' cannot (it takes a fixed number): use 'linear' or select 'all'"));
         }
-        else if (soup.Select == SoupSelections.Greedy && spec.Merge?.Weights is not null)
+        else if (soup.MakesGreedy() && spec.Merge?.Weights is not null)
         {
             p.Add(new("$.soup.select", "a greedy soup chooses its members itself: merge.weights cannot apply to it"));
         }

@@ -201,6 +201,12 @@ public sealed record SoupSpec
     /// </summary>
     public string Select { get; set; } = SoupSelections.All;
 
+    /// <summary>Also make and score the greedy soup when it is not the one delivered (implied by <c>select: greedy</c>).</summary>
+    public bool Greedy { get; set; }
+
+    /// <summary>Whether the round makes the greedy soup.</summary>
+    public bool MakesGreedy() => Greedy || Select == SoupSelections.Greedy;
+
     /// <summary>WARP's LITI: the merged soup is moved back toward the round's init, θ = init + η·(soup − init), η in [0, 1] (null: no step).</summary>
     public double? TowardInit { get; set; }
 
