@@ -1,0 +1,109 @@
+// The pipeline's storage account: checkpoints, datasets, specs, reports, the jobs queue, the Durable task hub and the
+// Functions deployment package. Entra ID only: shared-key (and so SAS and connection-string) access is disabled.
+
+@description('Name of the storage account (3-24 lowercase letters and digits, globally unique).')
+@minLength(3)
+@maxLength(24)
+param name string
+
+@description('Azure region of the account.')
+param location string
+
+@description('Tags put on every resource.')
+param tags object
+
+@description('Blob container of checkpoints, evaluations, failure records and cancellation markers (setting CheckpointsContainer).')
+param checkpointsContainer string
+
+@description('Blob container of datasets that workers download (`blob:<container>/<prefix>` in specs).')
+param datasetsContainer string
+
+@description('Blob container of specs that scheduled retraining starts (setting SpecsContainer).')
+param specsContainer string
+
+@description('Blob container of pipeline reports (setting ReportsContainer).')
+param reportsContainer string
+
+@description('Blob container the Flex Consumption app is deployed from (its zip package).')
+param deploymentContainer string
+
+@description('Queue of jobs for the GPU workers (setting JobsQueue).')
+param jobsQueue string
+
+@description('Days a deleted or overwritten blob can be restored (blob and container soft delete).')
+@minValue(1)
+@maxValue(365)
+param softDeleteDays int
+
+resource account 'Microsoft.Storage/storageAccounts@2025-01-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_LRS'
+  }
+  properties: {
+    accessTier: 'Hot'
+    allowBlobPublicAccess: false
+    allowSharedKeyAccess: false
+    defaultToOAuthAuthentication: true
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    publicNetworkAccess: 'Enabled'
+    networkAcls: {
+      defaultAction: 'Allow'
+      bypass: 'AzureServices'
+    }
+  }
+}
+
+resource blobs 'Microsoft.Storage/storageAccounts/blobServices@2025-01-01' = {
+  parent: account
+  name: 'default'
+  properties: {
+    deleteRetentionPolicy: {
+      enabled: true
+      days: softDeleteDays
+    }
+    containerDeleteRetentionPolicy: {
+      enabled: true
+      days: softDeleteDays
+    }
+  }
+}
+
+resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-01-01' = [
+  for container in [checkpointsContainer, datasetsContainer, specsContainer, reportsContainer, deploymentContainer]: {
+    parent: blobs
+    name: container
+    properties: {
+      publicAccess: 'None'
+    }
+  }
+]
+
+resource queues 'Microsoft.Storage/storageAccounts/queueServices@2025-01-01' = {
+  parent: account
+  name: 'default'
+}
+
+resource jobs 'Microsoft.Storage/storageAccounts/queueServices/queues@2025-01-01' = {
+  parent: queues
+  name: jobsQueue
+}
+
+@description('Name of the storage account.')
+output name string = account.name
+
+@description('Resource id of the storage account.')
+output id string = account.id
+
+@description('Blob endpoint, e.g. https://<account>.blob.core.windows.net/.')
+output blobEndpoint string = account.properties.primaryEndpoints.blob
+
+@description('Queue endpoint.')
+output queueEndpoint string = account.properties.primaryEndpoints.queue
+
+@description('Table endpoint (the Durable task hub keeps its history and instances in tables).')
+output tableEndpoint string = account.properties.primaryEndpoints.table
