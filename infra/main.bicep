@@ -63,6 +63,9 @@ param softDeleteDays int = 7
 @maxValue(730)
 param logRetentionDays int = 30
 
+@description('Object id of a user or group who uploads datasets and specs with their own sign-in (e.g. az ad signed-in-user show --query id). Empty: nobody; grant access separately.')
+param operatorPrincipalId string = ''
+
 @description('Tags put on every resource.')
 param tags object = {
   workload: 'soup-pipeline'
@@ -96,6 +99,7 @@ module storage 'modules/storage.bicep' = {
     deploymentContainer: deploymentContainer
     jobsQueue: jobsQueue
     softDeleteDays: softDeleteDays
+    operatorPrincipalId: operatorPrincipalId
   }
 }
 

@@ -1,6 +1,8 @@
 // The pipeline's storage account: checkpoints, datasets, specs, reports, the jobs queue, the Durable task hub and the
 // Functions deployment package. Entra ID only: shared-key (and so SAS and connection-string) access is disabled.
 
+import { builtInRoles } from 'roles.bicep'
+
 @description('Name of the storage account (3-24 lowercase letters and digits, globally unique).')
 @minLength(3)
 @maxLength(24)
@@ -29,6 +31,9 @@ param deploymentContainer string
 
 @description('Queue of jobs for the GPU workers (setting JobsQueue).')
 param jobsQueue string
+
+@description('Object id of a user or group who uploads datasets and specs with their own sign-in (Storage Blob Data Contributor on those two containers). Empty: nobody.')
+param operatorPrincipalId string
 
 @description('Days a deleted or overwritten blob can be restored (blob and container soft delete).')
 @minValue(1)
@@ -80,6 +85,28 @@ resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2
     properties: {
       publicAccess: 'None'
     }
+  }
+]
+
+// Operators upload specs and datasets (az storage blob upload --auth-mode login): write access to those two only.
+resource operatorAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (container, i) in [datasetsContainer, specsContainer]: if (!empty(operatorPrincipalId)) {
+    name: guid(account.id, container, operatorPrincipalId, builtInRoles.storageBlobDataContributor)
+    scope: operatorContainers[i]
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoles.storageBlobDataContributor)
+      principalId: operatorPrincipalId
+    }
+    dependsOn: [
+      containers
+    ]
+  }
+]
+
+resource operatorContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-01-01' existing = [
+  for container in [datasetsContainer, specsContainer]: {
+    parent: blobs
+    name: container
   }
 ]
 
