@@ -79,12 +79,14 @@ var reportsContainer = 'reports'
 var deploymentContainer = 'app-package'
 var jobsQueue = 'soup-jobs'
 
-var suffix = uniqueString(resourceGroup().id, baseName)
-var storageName = take(toLower('st${baseName}${suffix}'), 24)
-var registryName = take(toLower('cr${baseName}${suffix}'), 50)
-var appName = 'func-${baseName}-${suffix}'
+// Lowercase: storage, registry and Container Apps names allow no capitals.
+var prefix = toLower(baseName)
+var suffix = uniqueString(resourceGroup().id, prefix)
+var storageName = take('st${prefix}${suffix}', 24)
+var registryName = take('cr${prefix}${suffix}', 50)
+var appName = 'func-${prefix}-${suffix}'
 // Known before deployment (not module outputs), so that What-If can predict the resources that name them.
-var insightsName = 'appi-${baseName}'
+var insightsName = 'appi-${prefix}'
 
 module storage 'modules/storage.bicep' = {
   name: 'storage'
@@ -106,7 +108,7 @@ module storage 'modules/storage.bicep' = {
 module monitoring 'modules/monitoring.bicep' = {
   name: 'monitoring'
   params: {
-    name: baseName
+    name: prefix
     insightsName: insightsName
     location: location
     tags: tags
@@ -142,7 +144,7 @@ module functionApp 'modules/functionApp.bicep' = {
 module workers 'modules/workerJob.bicep' = {
   name: 'workers'
   params: {
-    name: baseName
+    name: prefix
     location: location
     tags: tags
     registryName: registryName
@@ -164,22 +166,15 @@ module workers 'modules/workerJob.bicep' = {
   ]
 }
 
-resource storageAccount 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
-  name: storageName
-  dependsOn: [
-    storage
-  ]
-}
-
 // Blob events of the storage account. Its subscription (BlobCreated in the checkpoints container, to the Functions
 // blob trigger's Event Grid webhook) is eventgrid.bicep, deployed after the code: Event Grid validates a webhook when
 // the subscription is made, and the blobs extension's key exists only once the app runs.
 resource blobEvents 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
-  name: 'evgt-${baseName}-${suffix}'
+  name: 'evgt-${prefix}-${suffix}'
   location: location
   tags: tags
   properties: {
-    source: storageAccount.id
+    source: storage.outputs.id
     topicType: 'Microsoft.Storage.StorageAccounts'
   }
 }
