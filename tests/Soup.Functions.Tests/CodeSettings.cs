@@ -17,10 +17,8 @@ internal static partial class CodeSettings
     public static IReadOnlySet<string> Functions { get; } = FunctionsSettings();
 
     /// <summary>What the worker container reads: shared options, worker options, and its host's own settings.</summary>
-    public static IReadOnlySet<string> Worker { get; } = new SortedSet<string>(StringComparer.Ordinal)
-    {
-        PipelineOptions.ConnectionName,
-    }.Concat(SettableProperties(typeof(PipelineOptions)))
+    public static IReadOnlySet<string> Worker { get; } = SettableProperties(typeof(PipelineOptions))
+        .Append(PipelineOptions.ConnectionName)
         .Concat(SourceProperties("workers/Soup.Jobs/WorkerOptions.cs"))
         .Concat(GetValueNames("workers/Soup.Worker/Program.cs"))
         .ToHashSet(StringComparer.Ordinal);
