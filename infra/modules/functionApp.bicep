@@ -4,7 +4,7 @@
 
 import { builtInRoles } from 'roles.bicep'
 
-@description('Name of the function app (also its host name: <name>.azurewebsites.net).')
+@description('Name of the function app (the first label of its default host name).')
 param name string
 
 @description('Azure region.')

@@ -108,6 +108,26 @@ public sealed partial class SettingsDriftTests
         Assert.Null(exception);
     }
 
+    [Fact]
+    public void HostJson_EveryTunedValue_IsExplainedInTheReadme()
+    {
+        // Values that restate a default or are required by the schema need no explanation.
+        string[] restated = ["version", "default", "type", "connectionName"];
+        var readme = RepositoryFiles.Read("README.md");
+        var start = readme.IndexOf("**`host.json`**", StringComparison.Ordinal);
+        Assert.True(start >= 0, "README.md has no **`host.json`** paragraph");
+        var section = readme[start..readme.IndexOf("\n## ", start, StringComparison.Ordinal)];
+        using var host = JsonDocument.Parse(RepositoryFiles.Read("host.json"));
+
+        var unexplained = Leaves(host.RootElement).Except(restated).Where(name => !section.Contains(name, StringComparison.Ordinal)).ToList();
+
+        Assert.True(unexplained.Count == 0, $"host.json values not explained in README.md's host.json table: {string.Join(", ", unexplained)}");
+    }
+
+    private static IEnumerable<string> Leaves(JsonElement element) => element.ValueKind == JsonValueKind.Object
+        ? element.EnumerateObject().SelectMany(p => p.Value.ValueKind == JsonValueKind.Object ? Leaves(p.Value) : [p.Name])
+        : [];
+
     /// <summary>The setting a name configures: <c>SoupStorage__clientId</c> is part of <c>SoupStorage</c>.</summary>
     private static string BaseName(string name)
     {
