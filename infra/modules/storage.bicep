@@ -51,6 +51,7 @@ resource account 'Microsoft.Storage/storageAccounts@2025-01-01' = {
   properties: {
     accessTier: 'Hot'
     allowBlobPublicAccess: false
+    allowCrossTenantReplication: false
     allowSharedKeyAccess: false
     defaultToOAuthAuthentication: true
     minimumTlsVersion: 'TLS1_2'
