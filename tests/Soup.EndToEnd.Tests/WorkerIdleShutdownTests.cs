@@ -11,40 +11,41 @@ namespace Soup.EndToEnd.Tests;
 [Collection(TorchCollection.Name)]
 public sealed class WorkerIdleShutdownTests(AzuriteEngineFixture fixture) : IClassFixture<AzuriteEngineFixture>
 {
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
     [Fact]
     public async Task Worker_WithIdleShutdownAndAnEmptyQueue_StopsTheHost()
     {
-        var configuration = fixture.NewConfiguration(workers: 0);
-        using var host = TestWorkerHost.Build(configuration, new Dictionary<string, string?>
-        {
-            ["IdleShutdown"] = "00:00:01",
-            ["QueuePollInterval"] = "00:00:00.200",
-        });
-        await host.Services.GetRequiredService<SoupStorage>().EnsureCreatedAsync(TestContext.Current.CancellationToken);
-        var stopped = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        using var host = await StartWorkerAsync(idleShutdown: "00:00:01");
+        var stopped = new TaskCompletionSource();
+        using var registration = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(stopped.SetResult);
 
-        await host.StartAsync(TestContext.Current.CancellationToken);
-        var signal = new TaskCompletionSource();
-        using var registration = stopped.Register(signal.SetResult);
-        var finished = await Task.WhenAny(signal.Task, Task.Delay(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
-        await host.StopAsync(TestContext.Current.CancellationToken);
+        var first = await Task.WhenAny(stopped.Task, Task.Delay(TimeSpan.FromSeconds(30), Cancel));
+        await host.StopAsync(Cancel);
 
-        Assert.Same(signal.Task, finished);
+        Assert.Same(stopped.Task, first);
     }
 
     [Fact]
     public async Task Worker_WithoutIdleShutdown_KeepsPolling()
     {
-        var configuration = fixture.NewConfiguration(workers: 0);
-        using var host = TestWorkerHost.Build(configuration, new Dictionary<string, string?> { ["QueuePollInterval"] = "00:00:00.200" });
-        await host.Services.GetRequiredService<SoupStorage>().EnsureCreatedAsync(TestContext.Current.CancellationToken);
-        var stopped = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        using var host = await StartWorkerAsync(idleShutdown: null);
 
-        await host.StartAsync(TestContext.Current.CancellationToken);
-        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
-        var stoppedByItself = stopped.IsCancellationRequested;
-        await host.StopAsync(TestContext.Current.CancellationToken);
+        await Task.Delay(TimeSpan.FromSeconds(2), Cancel);
+        var stoppedByItself = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.IsCancellationRequested;
+        await host.StopAsync(Cancel);
 
         Assert.False(stoppedByItself);
+    }
+
+    private async Task<IHost> StartWorkerAsync(string? idleShutdown)
+    {
+        var overrides = new Dictionary<string, string?> { ["QueuePollInterval"] = "00:00:00.200" };
+        if (idleShutdown is not null)
+            overrides["IdleShutdown"] = idleShutdown;
+        var host = TestWorkerHost.Build(fixture.NewConfiguration(workers: 0), overrides);
+        await host.Services.GetRequiredService<SoupStorage>().EnsureCreatedAsync(Cancel);
+        await host.StartAsync(Cancel);
+        return host;
     }
 }
