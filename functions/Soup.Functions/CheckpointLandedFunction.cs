@@ -7,17 +7,37 @@ namespace Soup.Functions;
 
 /// <summary>
 /// Fan-in: a blob landing in the checkpoints container completes the job whose folder it lands in. The worker that
-/// wrote it tells nobody; this trigger raises the event the pipeline waits for.
+/// wrote it tells nobody; these triggers raise the event the pipeline waits for. Two functions share the handler: on
+/// Azure, Event Grid delivers the landings (<see cref="EventGridFunction"/>; Flex Consumption runs no polling blob
+/// triggers); on Azurite, which has no Event Grid, the container is scanned (<see cref="ScanFunction"/>). Each host
+/// switches the other off with the app setting <c>AzureWebJobs.&lt;name&gt;.Disabled</c> (infra/ sets it for the scan,
+/// local.settings.sample.json for the Event Grid one).
 /// </summary>
 public sealed class CheckpointLandedFunction(CheckpointLandingHandler handler)
 {
-    /// <summary>Runs for every new or updated blob in the checkpoints container.</summary>
-    [Function("CheckpointLanded")]
-    public Task Run(
+    /// <summary>The function Event Grid delivers to (its webhook names it: <c>functionName=Host.Functions.CheckpointLanded</c>).</summary>
+    public const string EventGridFunction = "CheckpointLanded";
+
+    /// <summary>The polling function, for Azurite.</summary>
+    public const string ScanFunction = "CheckpointLandedScan";
+
+    /// <summary>Runs for every blob Event Grid reports created in the checkpoints container.</summary>
+    [Function(EventGridFunction)]
+    public Task RunFromEventGrid(
+        [BlobTrigger("%CheckpointsContainer%/{name}", Connection = "SoupStorage", Source = BlobTriggerSource.EventGrid)] BlobClient blob,
+        string name,
+        [DurableClient] DurableTaskClient client,
+        CancellationToken cancellationToken) => HandleAsync(blob, name, client, cancellationToken);
+
+    /// <summary>Runs for every new or updated blob found by scanning the checkpoints container.</summary>
+    [Function(ScanFunction)]
+    public Task RunFromScan(
         [BlobTrigger("%CheckpointsContainer%/{name}", Connection = "SoupStorage")] BlobClient blob,
         string name,
         [DurableClient] DurableTaskClient client,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) => HandleAsync(blob, name, client, cancellationToken);
+
+    private Task HandleAsync(BlobClient blob, string name, DurableTaskClient client, CancellationToken cancellationToken)
     {
         // Bound as a client so that the trigger never downloads a checkpoint: the name is all the handler needs.
         _ = blob;

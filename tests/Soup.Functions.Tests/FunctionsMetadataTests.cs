@@ -6,7 +6,7 @@ namespace Soup.Functions.Tests;
 
 /// <summary>
 /// The Functions host indexes functions from functions.metadata (written by the Functions build). These tests prove it
-/// would find the HTTP API, the orchestration, every activity and the blob-landing trigger, with the right bindings.
+/// would find the HTTP API, the orchestration, every activity and the blob-landing triggers (Event Grid and polling), with the right bindings.
 /// </summary>
 public sealed class FunctionsMetadataTests
 {
@@ -70,12 +70,24 @@ public sealed class FunctionsMetadataTests
     }
 
     [Fact]
-    public void CheckpointLanded_IsABlobTriggerOnTheCheckpointsContainer_WithDurableClient()
+    public void CheckpointLanded_IsAnEventGridBlobTriggerOnTheCheckpointsContainer_WithDurableClient()
     {
-        var trigger = Trigger("CheckpointLanded", "blobTrigger");
+        var trigger = Trigger(CheckpointLandedFunction.EventGridFunction, "blobTrigger");
         Assert.Equal("%CheckpointsContainer%/{name}", trigger.GetProperty("path").GetString());
         Assert.Equal("SoupStorage", trigger.GetProperty("connection").GetString());
-        Assert.Contains(Bindings("CheckpointLanded"), b => b.GetProperty("type").GetString() == "durableClient");
+        Assert.Equal("EventGrid", trigger.GetProperty("source").GetString());
+        Assert.Contains(Bindings(CheckpointLandedFunction.EventGridFunction), b => b.GetProperty("type").GetString() == "durableClient");
+    }
+
+    [Fact]
+    public void CheckpointLandedScan_IsAPollingBlobTriggerOnTheSameContainer_WithDurableClient()
+    {
+        var trigger = Trigger(CheckpointLandedFunction.ScanFunction, "blobTrigger");
+        Assert.Equal("%CheckpointsContainer%/{name}", trigger.GetProperty("path").GetString());
+        Assert.Equal("SoupStorage", trigger.GetProperty("connection").GetString());
+        // No source is the default: LogsAndContainerScan (polling), the one Azurite supports.
+        Assert.True(!trigger.TryGetProperty("source", out var source) || source.GetString() == "LogsAndContainerScan");
+        Assert.Contains(Bindings(CheckpointLandedFunction.ScanFunction), b => b.GetProperty("type").GetString() == "durableClient");
     }
 
     [Fact]
@@ -90,7 +102,7 @@ public sealed class FunctionsMetadataTests
     {
         string[] expected =
         [
-            "StartPipeline", "GetPipeline", "ListPipelines", "CancelPipeline", "CheckpointLanded", "ScheduledRetrain", TaskNames.Pipeline, TaskNames.Round, TaskNames.ScheduledPipeline,
+            "StartPipeline", "GetPipeline", "ListPipelines", "CancelPipeline", "CheckpointLanded", "CheckpointLandedScan", "ScheduledRetrain", TaskNames.Pipeline, TaskNames.Round, TaskNames.ScheduledPipeline,
             TaskNames.DispatchJobs, TaskNames.MergeCheckpoints, TaskNames.ReadEvaluation, TaskNames.ReconcileLandings,
         ];
         Assert.Equal(expected.Order(), Functions.Select(f => f.GetProperty("name").GetString()!).Order());

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Soup.Core.Storage;
@@ -23,7 +24,8 @@ public static class JobsServiceCollectionExtensions
             sp.GetRequiredService<JobRunner>(),
             sp.GetRequiredService<IOptions<WorkerOptions>>(),
             sp.GetRequiredService<ILogger<QueueJobService>>(),
-            parallelism));
+            parallelism,
+            sp.GetService<IHostApplicationLifetime>()));
         return services;
     }
 }

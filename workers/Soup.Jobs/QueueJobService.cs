@@ -16,21 +16,36 @@ namespace Soup.Jobs;
 /// be retried; a job delivered more than <see cref="WorkerOptions.MaxDeliveries"/> times is recorded as failed. On
 /// shutdown (SIGTERM) a running job saves a resumption checkpoint and its message is made visible again at once. A job
 /// of a cancelled pipeline (one with a cancellation marker) is dropped: before it runs, and while it runs (checked every
-/// five queue poll intervals), its message is deleted and no output or failure record is written.
+/// five queue poll intervals), its message is deleted and no output or failure record is written. With
+/// <see cref="WorkerOptions.IdleShutdown"/> set, the worker stops the host once the queue has been empty that long.
 /// </summary>
 public sealed partial class QueueJobService(
-    SoupStorage storage, JobRunner runner, IOptions<WorkerOptions> options, ILogger<QueueJobService> logger, int parallelism = 1) : BackgroundService
+    SoupStorage storage,
+    JobRunner runner,
+    IOptions<WorkerOptions> options,
+    ILogger<QueueJobService> logger,
+    int parallelism = 1,
+    IHostApplicationLifetime? lifetime = null) : BackgroundService
 {
     private readonly PipelineCancellationCheck cancellation = new(storage);
 
     /// <inheritdoc />
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(Enumerable.Range(0, Math.Max(1, parallelism)).Select(slot => Task.Run(() => LoopAsync(slot, stoppingToken), stoppingToken)));
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await Task.WhenAll(Enumerable.Range(0, Math.Max(1, parallelism)).Select(slot => Task.Run(() => LoopAsync(slot, stoppingToken), stoppingToken)));
+        if (!stoppingToken.IsCancellationRequested)
+        {
+            // Every slot found the queue empty for IdleShutdown: end the process (a job execution completes).
+            LogIdleShutdown(logger, options.Value.IdleShutdown);
+            lifetime?.StopApplication();
+        }
+    }
 
     private async Task LoopAsync(int slot, CancellationToken stoppingToken)
     {
         using var device = DeviceSlots.Use(slot);
         var o = options.Value;
+        var idle = System.Diagnostics.Stopwatch.StartNew();
         while (!stoppingToken.IsCancellationRequested)
         {
             QueueMessage[] messages;
@@ -47,11 +62,17 @@ public sealed partial class QueueJobService(
 
             if (messages.Length == 0)
             {
+                if (o.IdleShutdown > TimeSpan.Zero && idle.Elapsed >= o.IdleShutdown)
+                {
+                    return;
+                }
+
                 await Task.Delay(o.QueuePollInterval, stoppingToken);
                 continue;
             }
 
             await HandleAsync(messages[0], stoppingToken);
+            idle.Restart();
         }
     }
 
@@ -148,6 +169,9 @@ public sealed partial class QueueJobService(
 
     [LoggerMessage(EventId = 415, Level = LogLevel.Information, Message = "Job {JobId} dropped: its pipeline was cancelled")]
     private static partial void LogJobCancelled(ILogger logger, string jobId);
+
+    [LoggerMessage(EventId = 416, Level = LogLevel.Information, Message = "The jobs queue was empty for {IdleShutdown}; the worker stops")]
+    private static partial void LogIdleShutdown(ILogger logger, TimeSpan idleShutdown);
 
     [LoggerMessage(EventId = 413, Level = LogLevel.Warning, Message = "Job {JobId} hit an error and will be retried")]
     private static partial void LogJobRetry(ILogger logger, string jobId, Exception exception);

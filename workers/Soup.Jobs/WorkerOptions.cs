@@ -19,6 +19,10 @@ public sealed class WorkerOptions
     /// <summary>A job delivered this many times without finishing is recorded as failed (a poison job).</summary>
     public int MaxDeliveries { get; set; } = 5;
 
+    /// <summary>The worker stops once the queue has been empty this long (zero: never). A Container Apps job execution
+    /// started for a queued job thus ends, and releases its GPU, when there is nothing left to do.</summary>
+    public TimeSpan IdleShutdown { get; set; } = TimeSpan.Zero;
+
     /// <summary>The name recorded in failure records (defaults to the machine name).</summary>
     public string WorkerName { get; set; } = Environment.MachineName;
 }

@@ -7,7 +7,8 @@ namespace Soup.Core.Storage;
 public sealed class PipelineOptions
 {
     /// <summary>The name of the storage connection setting: a connection string, or <c>SoupStorage__blobServiceUri</c>
-    /// and <c>SoupStorage__queueServiceUri</c> for a managed identity.</summary>
+    /// and <c>SoupStorage__queueServiceUri</c> for an identity (with <c>SoupStorage__credential</c> =
+    /// <c>managedidentity</c> and <c>SoupStorage__clientId</c> for a user-assigned managed identity).</summary>
     public const string ConnectionName = "SoupStorage";
 
     /// <summary>The blob container that holds checkpoints, evaluations and failure records.</summary>
@@ -18,4 +19,7 @@ public sealed class PipelineOptions
 
     /// <summary>The blob container that holds specs for scheduled retraining.</summary>
     public string SpecsContainer { get; set; } = "specs";
+
+    /// <summary>The blob container that holds pipeline reports.</summary>
+    public string ReportsContainer { get; set; } = "reports";
 }

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Azure;
+using Azure.Core;
 using Azure.Identity;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
@@ -40,7 +41,7 @@ public sealed class SoupStorage
                     $"or both '{PipelineOptions.ConnectionName}__blobServiceUri' and '{PipelineOptions.ConnectionName}__queueServiceUri' for a managed identity.");
             }
 
-            var credential = new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = section["clientId"] });
+            var credential = Credential(section["credential"], section["clientId"]);
             Blobs = new BlobServiceClient(new Uri(blobUri), credential);
             Queues = new QueueServiceClient(new Uri(queueUri), credential, queueOptions);
         }
@@ -49,6 +50,16 @@ public sealed class SoupStorage
         Specs = Blobs.GetBlobContainerClient(o.SpecsContainer);
         Jobs = Queues.GetQueueClient(o.JobsQueue);
     }
+
+    /// <summary>
+    /// The credential of an identity-based connection, as the Functions host reads one (<c>SoupStorage__credential</c>,
+    /// <c>SoupStorage__clientId</c>): <c>managedidentity</c> is the managed identity (a user-assigned one when a client
+    /// id is given); anything else, or nothing, is <see cref="DefaultAzureCredential"/> (developer sign-ins too).
+    /// </summary>
+    internal static TokenCredential Credential(string? credential, string? clientId) =>
+        string.Equals(credential, "managedidentity", StringComparison.OrdinalIgnoreCase)
+            ? new ManagedIdentityCredential(string.IsNullOrWhiteSpace(clientId) ? ManagedIdentityId.SystemAssigned : ManagedIdentityId.FromUserAssignedClientId(clientId))
+            : new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = clientId });
 
     /// <summary>The blob service.</summary>
     public BlobServiceClient Blobs { get; }

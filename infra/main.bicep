@@ -1,0 +1,204 @@
+// The soup pipeline on Azure, in one resource group: storage (Entra ID only), monitoring, the Functions app on Flex
+// Consumption, the GPU workers as an event-driven Container Apps job, and the Event Grid system topic on the storage
+// account. The topic's subscription to checkpoint landings is made after the code is published (eventgrid.bicep):
+// its webhook answers only once the app runs. See README.md, "Deploy to Azure".
+
+targetScope = 'resourceGroup'
+
+@description('Azure region of every resource. Serverless GPUs (T4, A100) are offered in a few regions only, e.g. westus3, australiaeast, swedencentral (check the Container Apps documentation).')
+param location string = resourceGroup().location
+
+@description('Short name of this deployment, the prefix of every resource name (letters and digits).')
+@minLength(2)
+@maxLength(10)
+param baseName string = 'soup'
+
+@description('Serverless GPU of the workers: T4 (cheaper, 16 GB) or A100 (80 GB).')
+@allowed(['T4', 'A100'])
+param gpu string = 'T4'
+
+@description('Worker image, e.g. <registry>.azurecr.io/soup-worker:1. Empty on the first deployment: a placeholder until the image is built into the registry this template creates.')
+param workerImage string = ''
+
+@description('Most GPU workers (job executions) at once.')
+@minValue(1)
+@maxValue(100)
+param maxWorkers int = 4
+
+@description('Longest a worker execution may run, in seconds: one training job (members.steps of the largest spec) plus its evaluation, with room. 4 h by default.')
+@minValue(600)
+@maxValue(86400)
+param workerTimeoutSeconds int = 14400
+
+@description('Times Container Apps retries a failed worker execution (a job itself is redelivered by the queue: MaxDeliveries).')
+@minValue(0)
+@maxValue(10)
+param workerRetryLimit int = 1
+
+@description('Most Functions instances (Flex Consumption).')
+@minValue(1)
+@maxValue(1000)
+param maxFunctionInstances int = 40
+
+@description('Memory of each Functions instance in MB (merges stream tensor by tensor; 2048 suits checkpoints of a few GB).')
+@allowed([512, 2048, 4096])
+param functionInstanceMemoryMB int = 2048
+
+@description('.NET version of the Functions isolated worker.')
+param dotnetVersion string = '10.0'
+
+@description('Durable task hub name (setting TaskHubName).')
+param taskHubName string = 'souphub'
+
+@description('CRON expression (6 fields, UTC) of scheduled retraining (setting RetrainSchedule).')
+param retrainSchedule string = '0 0 3 * * 0'
+
+@description('Days deleted or overwritten blobs can be restored.')
+@minValue(1)
+@maxValue(365)
+param softDeleteDays int = 7
+
+@description('Days logs are kept.')
+@minValue(30)
+@maxValue(730)
+param logRetentionDays int = 30
+
+@description('Object id of a user or group who uploads datasets and specs with their own sign-in (e.g. az ad signed-in-user show --query id). Empty: nobody; grant access separately.')
+param operatorPrincipalId string = ''
+
+@description('Tags put on every resource.')
+param tags object = {
+  workload: 'soup-pipeline'
+}
+
+// Names of the pipeline's containers and queue: the code's defaults (PipelineOptions), passed to every component.
+var checkpointsContainer = 'checkpoints'
+var datasetsContainer = 'datasets'
+var specsContainer = 'specs'
+var reportsContainer = 'reports'
+var deploymentContainer = 'app-package'
+var jobsQueue = 'soup-jobs'
+
+// Lowercase: storage, registry and Container Apps names allow no capitals.
+var prefix = toLower(baseName)
+var suffix = uniqueString(resourceGroup().id, prefix)
+var storageName = take('st${prefix}${suffix}', 24)
+var registryName = take('cr${prefix}${suffix}', 50)
+var appName = 'func-${prefix}-${suffix}'
+// Known before deployment (not module outputs), so that What-If can predict the resources that name them.
+var insightsName = 'appi-${prefix}'
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  params: {
+    name: storageName
+    location: location
+    tags: tags
+    checkpointsContainer: checkpointsContainer
+    datasetsContainer: datasetsContainer
+    specsContainer: specsContainer
+    reportsContainer: reportsContainer
+    deploymentContainer: deploymentContainer
+    jobsQueue: jobsQueue
+    softDeleteDays: softDeleteDays
+    operatorPrincipalId: operatorPrincipalId
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    name: prefix
+    insightsName: insightsName
+    location: location
+    tags: tags
+    retentionDays: logRetentionDays
+  }
+}
+
+module functionApp 'modules/functionApp.bicep' = {
+  name: 'functionApp'
+  params: {
+    name: appName
+    location: location
+    tags: tags
+    storageAccountName: storageName
+    deploymentContainer: deploymentContainer
+    insightsName: insightsName
+    taskHubName: taskHubName
+    checkpointsContainer: checkpointsContainer
+    jobsQueue: jobsQueue
+    specsContainer: specsContainer
+    reportsContainer: reportsContainer
+    retrainSchedule: retrainSchedule
+    maximumInstanceCount: maxFunctionInstances
+    instanceMemoryMB: functionInstanceMemoryMB
+    dotnetVersion: dotnetVersion
+  }
+  dependsOn: [
+    storage
+    monitoring
+  ]
+}
+
+module workers 'modules/workerJob.bicep' = {
+  name: 'workers'
+  params: {
+    name: prefix
+    location: location
+    tags: tags
+    registryName: registryName
+    gpu: gpu
+    image: workerImage
+    workspaceId: monitoring.outputs.workspaceId
+    storageAccountName: storageName
+    checkpointsContainer: checkpointsContainer
+    datasetsContainer: datasetsContainer
+    specsContainer: specsContainer
+    reportsContainer: reportsContainer
+    jobsQueue: jobsQueue
+    replicaTimeout: workerTimeoutSeconds
+    replicaRetryLimit: workerRetryLimit
+    maxExecutions: maxWorkers
+  }
+  dependsOn: [
+    storage
+  ]
+}
+
+// Blob events of the storage account. Its subscription (BlobCreated in the checkpoints container, to the Functions
+// blob trigger's Event Grid webhook) is eventgrid.bicep, deployed after the code: Event Grid validates a webhook when
+// the subscription is made, and the blobs extension's key exists only once the app runs.
+resource blobEvents 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
+  name: 'evgt-${prefix}-${suffix}'
+  location: location
+  tags: tags
+  properties: {
+    source: storage.outputs.id
+    topicType: 'Microsoft.Storage.StorageAccounts'
+  }
+}
+
+@description('Name of the storage account (datasets and specs are uploaded there; az storage blob upload --auth-mode login).')
+output storageAccountName string = storage.outputs.name
+
+@description('Name of the function app (func azure functionapp publish / az functionapp deployment source config-zip).')
+output functionAppName string = functionApp.outputs.name
+
+@description('Host name of the function app: the HTTP API is https://<host>/api/pipelines.')
+output functionAppHostName string = functionApp.outputs.hostName
+
+@description('Name of the container registry (az acr build --registry).')
+output registryName string = workers.outputs.registryName
+
+@description('Login server of the container registry: the worker image is <server>/soup-worker:<tag>.')
+output registryServer string = workers.outputs.registryServer
+
+@description('Name of the worker job (az containerapp job execution list).')
+output workerJobName string = workers.outputs.jobName
+
+@description('Name of the Event Grid system topic (parameter systemTopicName of eventgrid.bicep).')
+output systemTopicName string = blobEvents.name
+
+@description('Name of the checkpoints container (parameter checkpointsContainer of eventgrid.bicep).')
+output checkpointsContainer string = checkpointsContainer

@@ -1,0 +1,211 @@
+// The Functions app on Flex Consumption (.NET isolated): HTTP API, Durable orchestrations and activities, the
+// checkpoint-landing blob trigger (Event Grid source) and the retraining timer. It reaches storage and Application
+// Insights with its own user-assigned identity only: no connection strings, no keys.
+
+import { builtInRoles } from 'roles.bicep'
+
+@description('Name of the function app (the first label of its default host name).')
+param name string
+
+@description('Azure region.')
+param location string
+
+@description('Tags put on every resource.')
+param tags object
+
+@description('Name of the storage account (the Durable task hub, the pipeline\'s containers and queue, the deployment package).')
+param storageAccountName string
+
+@description('Blob container the app package is deployed to (Flex Consumption one-deploy).')
+param deploymentContainer string
+
+@description('Name of the Application Insights component.')
+param insightsName string
+
+@description('Durable task hub name (setting TaskHubName, read by host.json).')
+param taskHubName string
+
+@description('Blob container of checkpoints (setting CheckpointsContainer).')
+param checkpointsContainer string
+
+@description('Queue of jobs for the workers (setting JobsQueue).')
+param jobsQueue string
+
+@description('Blob container of specs for scheduled retraining (setting SpecsContainer).')
+param specsContainer string
+
+@description('Blob container of pipeline reports (setting ReportsContainer).')
+param reportsContainer string
+
+@description('CRON expression (6 fields, UTC) of scheduled retraining (setting RetrainSchedule).')
+param retrainSchedule string
+
+@description('Most instances the app scales out to.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int
+
+@description('Memory of each instance in MB (Flex Consumption sizes: 512, 2048, 4096).')
+@allowed([512, 2048, 4096])
+param instanceMemoryMB int
+
+@description('.NET version of the isolated worker.')
+param dotnetVersion string
+
+resource storage 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
+  name: storageAccountName
+}
+
+resource insights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: insightsName
+}
+
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
+  name: 'id-${name}'
+  location: location
+  tags: tags
+}
+
+resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
+  name: 'plan-${name}'
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+// The same storage account is the Functions host's storage (AzureWebJobsStorage: Durable task hub, blob-trigger
+// receipts, keys) and the pipeline's (SoupStorage: checkpoints, specs, reports, jobs). The host needs these three
+// roles on the whole account (Durable creates its queues, tables and lease containers from the task hub name); they
+// also cover what the pipeline code does (read/write checkpoints and reports, read specs, send jobs).
+var storageRoles = [
+  builtInRoles.storageBlobDataOwner
+  builtInRoles.storageQueueDataContributor
+  builtInRoles.storageTableDataContributor
+]
+
+resource storageAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for role in storageRoles: {
+    name: guid(storage.id, identity.id, role)
+    scope: storage
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role)
+      principalId: identity.properties.principalId
+      principalType: 'ServicePrincipal'
+    }
+  }
+]
+
+resource telemetryAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(insights.id, identity.id, builtInRoles.monitoringMetricsPublisher)
+  scope: insights
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoles.monitoringMetricsPublisher)
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource app 'Microsoft.Web/sites@2025-03-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identity.id}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      // Every setting the code reads, by name (a test compares this list with the code, local.settings.sample.json
+      // and the README). Connections are identity-based (the Functions convention <connection>__<property>): the
+      // host, the Durable extension and the blob trigger read them, and so does the pipeline code (SoupStorage).
+      // FUNCTIONS_WORKER_RUNTIME and FUNCTIONS_EXTENSION_VERSION are not set: Flex Consumption takes the runtime from
+      // functionAppConfig.runtime and rejects them.
+      appSettings: [
+        { name: 'AzureWebJobsStorage__blobServiceUri', value: storage.properties.primaryEndpoints.blob }
+        { name: 'AzureWebJobsStorage__queueServiceUri', value: storage.properties.primaryEndpoints.queue }
+        { name: 'AzureWebJobsStorage__tableServiceUri', value: storage.properties.primaryEndpoints.table }
+        { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
+        { name: 'AzureWebJobsStorage__clientId', value: identity.properties.clientId }
+        { name: 'SoupStorage__blobServiceUri', value: storage.properties.primaryEndpoints.blob }
+        { name: 'SoupStorage__queueServiceUri', value: storage.properties.primaryEndpoints.queue }
+        { name: 'SoupStorage__credential', value: 'managedidentity' }
+        { name: 'SoupStorage__clientId', value: identity.properties.clientId }
+        { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.properties.ConnectionString }
+        { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identity.properties.clientId};Authorization=AAD' }
+        { name: 'TaskHubName', value: taskHubName }
+        { name: 'CheckpointsContainer', value: checkpointsContainer }
+        { name: 'JobsQueue', value: jobsQueue }
+        { name: 'SpecsContainer', value: specsContainer }
+        { name: 'ReportsContainer', value: reportsContainer }
+        { name: 'RetrainSchedule', value: retrainSchedule }
+        // Event Grid delivers landings to the Event Grid blob trigger; the polling one is for Azurite only (and Flex
+        // Consumption does not support polling blob triggers).
+        { name: 'AzureWebJobs.CheckpointLandedScan.Disabled', value: 'true' }
+      ]
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainer}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identity.id
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+      }
+      runtime: {
+        name: 'dotnet-isolated'
+        version: dotnetVersion
+      }
+    }
+  }
+  dependsOn: [
+    storageAccess
+    telemetryAccess
+  ]
+}
+
+// Basic-auth publishing (FTP, SCM) off: deployments authenticate with Entra ID (az functionapp deployment).
+resource ftp 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-03-01' = {
+  parent: app
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scm 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-03-01' = {
+  parent: app
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+@description('Name of the function app.')
+output name string = app.name
+
+@description('Default host name of the function app (the Event Grid webhook and the HTTP API live there).')
+output hostName string = app.properties.defaultHostName
+
+@description('Principal id of the function app\'s identity.')
+output principalId string = identity.properties.principalId
