@@ -40,7 +40,8 @@ public sealed partial class ScheduledRetrainer(SoupStorage storage, ILogger<Sche
                 continue;
             }
 
-            var run = new ScheduledRun(blob.Name, download.Details.ETag.ToString(), download.Details.LastModified, null, parsed.Spec!);
+            var data = await DatasetVersion.DescribeAsync(storage.Blobs, parsed.Spec!, cancellationToken);
+            var run = new ScheduledRun(blob.Name, download.Details.ETag.ToString(), download.Details.LastModified, data, parsed.Spec!);
             var start = await StartAsync(client, run, cancellationToken);
             if (start.Started)
             {

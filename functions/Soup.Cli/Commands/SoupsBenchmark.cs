@@ -23,9 +23,10 @@ namespace Soup.Cli.Commands;
 /// <param name="EvalLimit">At most this many examples per evaluation split.</param>
 /// <param name="Model">The network.</param>
 /// <param name="Dataset">The dataset (IDX files, rotated into domains).</param>
+/// <param name="Concurrency">Tasks run at once (their pipelines overlap: one trains while another merges or evaluates).</param>
 public sealed record SoupsBenchmarkOptions(
     int Seeds, IReadOnlyList<string> TestDomains, int Members, int Steps, int PretrainSteps, int AuxiliarySteps, int Rounds, int? EvalLimit,
-    string Model = "cnn-small", string Dataset = "fashion-mnist")
+    string Model = "cnn-small", string Dataset = "fashion-mnist", int Concurrency = 3)
 {
     /// <summary>The standard protocol: every domain held out in turn, 3 seeds.</summary>
     public static SoupsBenchmarkOptions Standard { get; } = new(3, DataLayouts.RotatedDomains, 6, 200, 300, 150, 3, 2000);
@@ -91,7 +92,7 @@ public static class SoupsBenchmark
 
         var scores = new List<SoupsScore>();
         var conditions = new List<SoupsConditions>();
-        var gate = new SemaphoreSlim(2); // two tasks at a time: one trains while the other merges or evaluates
+        using var gate = new SemaphoreSlim(Math.Max(1, options.Concurrency));
         var done = 0;
         await Task.WhenAll(tasks.Select(async task =>
         {

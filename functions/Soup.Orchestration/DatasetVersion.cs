@@ -1,0 +1,67 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Azure.Storage.Blobs;
+using Soup.Core.Specs;
+
+namespace Soup.Orchestration;
+
+/// <summary>
+/// Which version of its data a scheduled run used. A dataset in Blob Storage (<c>blob:&lt;container&gt;/&lt;prefix&gt;</c>)
+/// is versioned by its listing: a SHA-256 over every blob's name, ETag and size under the prefix, so any added,
+/// removed or rewritten file gives another version. A dataset folder on the workers cannot be seen from here: it is
+/// recorded by name, and each checkpoint names its dataset in its metadata.
+/// </summary>
+public static class DatasetVersion
+{
+    /// <summary>The version of every dataset the spec reads (training, auxiliary, evaluation), one per line.</summary>
+    public static async Task<string> DescribeAsync(BlobServiceClient blobs, PipelineSpec spec, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(blobs);
+        ArgumentNullException.ThrowIfNull(spec);
+        var datasets = new[] { spec.Data.Dataset }
+            .Concat(spec.Auxiliary?.Select(a => a.Dataset).OfType<string>() ?? [])
+            .Concat(spec.Evaluation?.Splits?.Select(s => s.Dataset).OfType<string>() ?? [])
+            .Distinct(StringComparer.Ordinal);
+        var lines = new List<string>();
+        foreach (var dataset in datasets)
+        {
+            lines.Add(await OneAsync(blobs, dataset, cancellationToken));
+        }
+
+        return string.Join("\n", lines);
+    }
+
+    private static async Task<string> OneAsync(BlobServiceClient blobs, string dataset, CancellationToken cancellationToken)
+    {
+        if (!dataset.StartsWith("blob:", StringComparison.Ordinal))
+        {
+            return $"{dataset}: a folder on the workers (not visible here; each checkpoint's metadata names it)";
+        }
+
+        var rest = dataset["blob:".Length..];
+        var slash = rest.IndexOf('/', StringComparison.Ordinal);
+        var container = blobs.GetBlobContainerClient(rest[..slash]);
+        var prefix = rest[(slash + 1)..].TrimEnd('/') + "/";
+        var entries = new List<string>();
+        DateTimeOffset? newest = null;
+        await foreach (var blob in container.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, prefix, cancellationToken))
+        {
+            entries.Add(string.Create(CultureInfo.InvariantCulture, $"{blob.Name}\t{blob.Properties.ETag}\t{blob.Properties.ContentLength}"));
+            if (blob.Properties.LastModified is { } modified && (newest is null || modified > newest))
+            {
+                newest = modified;
+            }
+        }
+
+        var name = $"blob:{container.Name}/{prefix.TrimEnd('/')}";
+        if (entries.Count == 0)
+        {
+            return $"{name}: no blobs under the prefix";
+        }
+
+        entries.Sort(StringComparer.Ordinal);
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n", entries))))[..16];
+        return string.Create(CultureInfo.InvariantCulture, $"{name}: sha256:{hash} ({entries.Count} blobs, newest {newest:O})");
+    }
+}
