@@ -10,7 +10,8 @@ namespace Soup.Orchestration;
 /// request, call one method and write the <see cref="ApiResult"/> back. Links are built from
 /// <c>pipelinesUri</c>, the URL of <c>/api/pipelines</c> on the host that took the request.
 /// </summary>
-public sealed class PipelineApi(DurableTaskClient client, SoupStorage storage, TimeProvider? clock = null)
+/// <remarks>The report route needs <c>reports</c>, the host's <see cref="IPipelineReportRenderer"/>.</remarks>
+public sealed class PipelineApi(DurableTaskClient client, SoupStorage storage, TimeProvider? clock = null, IPipelineReportRenderer? reports = null)
 {
     /// <summary>The request header whose value makes a start idempotent.</summary>
     public const string IdempotencyKeyHeader = "Idempotency-Key";
@@ -88,6 +89,19 @@ public sealed class PipelineApi(DurableTaskClient client, SoupStorage storage, T
         if (!view.IsTerminal && view.Progress is { } progress)
             view = view with { Jobs = await new JobProgressReader(storage).ReadAsync(id, progress.Round, cancellationToken) };
         return new ApiResult(200, view);
+    }
+
+    /// <summary>
+    /// <c>GET /api/pipelines/{id}/report</c>: the pipeline's report as one HTML page (<see cref="HtmlPage"/>), rendered
+    /// from its status as it stands (a running or failed pipeline's report says what is pending); 404 for an unknown id.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The host gave this API no report renderer.</exception>
+    public async Task<ApiResult> GetReportAsync(string id, CancellationToken cancellationToken = default)
+    {
+        var renderer = reports ?? throw new InvalidOperationException(
+            $"This host serves no reports: construct {nameof(PipelineApi)} with an {nameof(IPipelineReportRenderer)} (services.AddSoupReports()).");
+        var result = await GetAsync(id, cancellationToken);
+        return result.Body is PipelineStatusView view ? new ApiResult(200, new HtmlPage(renderer.RenderHtml(view))) : result;
     }
 
     /// <summary>
