@@ -20,6 +20,9 @@ public static class ReportFormat
     public static string Number(double? value, int decimals = 3) =>
         value is { } v && double.IsFinite(v) ? v.ToString("F" + decimals.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture) : None;
 
+    /// <summary>An interpolation coefficient with at most three decimals, e.g. <c>0</c>, <c>0.125</c>, <c>1</c>.</summary>
+    public static string Lambda(double value) => value.ToString("0.###", CultureInfo.InvariantCulture);
+
     /// <summary>A time in UTC, to the second.</summary>
     public static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
 }

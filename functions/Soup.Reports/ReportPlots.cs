@@ -114,7 +114,7 @@ public static class ReportPlots
             Points(plot, front.Optimal.Select(i => front.Points[i]), "Pareto-optimal", 3, MarkerShape.FilledCircle, 11);
             for (var i = 0; i < front.Points.Count; i++)
             {
-                var label = plot.Add.Text("λ=" + ReportFormat.Number(front.Lambdas[i], 2), front.Points[i].X, front.Points[i].Y);
+                var label = plot.Add.Text("λ=" + ReportFormat.Lambda(front.Lambdas[i]), front.Points[i].X, front.Points[i].Y);
                 label.LabelFontSize = 11;
                 label.LabelOffsetX = 6;
             }

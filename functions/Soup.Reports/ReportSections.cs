@@ -161,7 +161,7 @@ public static class ReportSections
             var splits = curve.Points.SelectMany(p => p.Scores.Select(s => s.Split)).Distinct(StringComparer.Ordinal).ToList();
             var pareto = curve.Kind == CurveKinds.Rewards ? ReportPlots.RewardsFront(model, curve) : null;
             var rows = curve.Points.Select(p => (IReadOnlyList<string>)[
-                ReportFormat.Number(p.Lambda, 2), .. splits.Select(s => ReportFormat.Percent(ReportModel.Find(p.Scores, s))),
+                ReportFormat.Lambda(p.Lambda), .. splits.Select(s => ReportFormat.Percent(ReportModel.Find(p.Scores, s))),
                 .. pareto is null ? Array.Empty<string>() : [pareto.Optimal.Any(k => pareto.Lambdas[k] == p.Lambda) ? "yes" : ""],
             ]).ToList();
             string[] headers = pareto is null ? ["λ", .. splits] : ["λ", .. splits, "Pareto-optimal"];
