@@ -63,8 +63,8 @@ public static class ReportPlots
         Series(plot, model.Summaries.Select(s => ((double)s.Round.Round, s.Splits[0].Soup)), "soup", 3, MarkerShape.FilledCircle, LinePattern.Solid);
         Series(plot, model.Summaries.Select(s => ((double)s.Round.Round, s.Splits[0].Ensemble)), "ensemble", 2, MarkerShape.FilledDiamond, LinePattern.Dashed);
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericFixedInterval(1);
-        plot.Axes.SetLimitsX(rounds.Min() - 0.5, rounds.Max() + 0.5);
-        return Figure(id, title, "Each member is a dot (spread around its round), with the members' mean, the soup (the members' weights averaged) and the members' prediction ensemble.", plot);
+        return Figure(id, title, "Each member is a dot (spread around its round), with the members' mean, the soup (the members' weights averaged) and the members' prediction ensemble.", plot,
+            xLimits: (rounds.Min() - 0.5, rounds.Max() + 0.5));
     }
 
     /// <summary>(b) In- vs out-of-distribution accuracy of members, soups, ensembles and variants, when both splits were scored.</summary>
@@ -91,7 +91,7 @@ public static class ReportPlots
         var color = 4;
         foreach (var variant in variants)
             Points(plot, variant.Select(v => Pair(ReportModel.Find(v.Scores, x), ReportModel.Find(v.Scores, y))), variant.Key, color++, MarkerShape.FilledTriangleUp, 9);
-        return Figure(id, title, $"Every member, soup, ensemble and variant of every round: accuracy on '{x}' (in-distribution) against '{y}' (out-of-distribution).", plot);
+        return Figure(id, title, $"Every member, soup, ensemble and variant of every round: accuracy on '{x}' (in-distribution) against '{y}' (out-of-distribution).", plot, accuracyX: true);
     }
 
     /// <summary>(c) Each round's rewards λ sweep: accuracy on one objective against the other, Pareto-optimal points marked.</summary>
@@ -119,7 +119,7 @@ public static class ReportPlots
                 label.LabelOffsetX = 6;
             }
 
-            figures.Add(Figure(id, title, $"Round {round.Round}: the soups (1 − λ)·θ₁ + λ·θ₂ between the objectives' members, scored on '{front.XSplit}' and '{front.YSplit}'; filled points are Pareto-optimal (no other λ is as good on both and better on one).", plot));
+            figures.Add(Figure(id, title, $"Round {round.Round}: the soups (1 − λ)·θ₁ + λ·θ₂ between the objectives' members, scored on '{front.XSplit}' and '{front.YSplit}'; filled points are Pareto-optimal (no other λ is as good on both and better on one).", plot, accuracyX: true));
         }
 
         return figures.Count > 0 ? figures
@@ -197,9 +197,8 @@ public static class ReportPlots
             var splits = curve.Points.SelectMany(p => p.Scores.Select(s => s.Split)).Distinct(StringComparer.Ordinal).ToList();
             for (var i = 0; i < splits.Count; i++)
                 Series(plot, curve.Points.Select(p => (p.Lambda, ReportModel.Find(p.Scores, splits[i]))), $"'{splits[i]}'", i, MarkerShape.FilledCircle, LinePattern.Solid);
-            plot.Axes.SetLimitsX(-0.05, 1.05);
             figures.Add(Figure($"plot-members-curve-r{round.Round.ToString(CultureInfo.InvariantCulture)}", title,
-                $"Round {round.Round}: A = {curve.From}, B = {curve.To}. A curve without a dip in the middle means the two members are linearly connected, which averaging relies on.", plot));
+                $"Round {round.Round}: A = {curve.From}, B = {curve.To}. A curve without a dip in the middle means the two members are linearly connected, which averaging relies on.", plot, xLimits: (-0.05, 1.05)));
         }
 
         return figures.Count > 0 ? figures
@@ -216,8 +215,18 @@ public static class ReportPlots
         return plot;
     }
 
-    private static ReportFigure Figure(string id, string title, string caption, Plot plot) =>
-        new(id, title, caption, SvgInline.Prepare(plot.GetSvgXml(Width, Height), id), null);
+    private static ReportFigure Figure(string id, string title, string caption, Plot plot, bool accuracyX = false, (double Left, double Right)? xLimits = null)
+    {
+        // Accuracies lie in [0, 1]: autoscaling around equal values (every member at 100%) must not show 2 or -1.
+        plot.Axes.AutoScale();
+        var limits = plot.Axes.GetLimits();
+        plot.Axes.SetLimitsY(Math.Max(limits.Bottom, -0.01), Math.Min(limits.Top, 1.01));
+        if (accuracyX)
+            plot.Axes.SetLimitsX(Math.Max(limits.Left, -0.01), Math.Min(limits.Right, 1.01));
+        if (xLimits is { } x)
+            plot.Axes.SetLimitsX(x.Left, x.Right);
+        return new(id, title, caption, SvgInline.Prepare(plot.GetSvgXml(Width, Height), id), null);
+    }
 
     private static (double X, double Y)? Pair(double? x, double? y) => x is { } a && y is { } b ? (a, b) : null;
 

@@ -32,7 +32,7 @@ public static class ReportSections
         {
             ("pipeline", view.Id),
             ("status", view.RuntimeStatus),
-            ("recipe", result?.Recipe ?? (result is null ? "pending (known when the pipeline completes)" : "none named by the spec")),
+            ("recipe", result?.Recipe ?? (result is null ? "pending (known when the pipeline completes)" : "not named in this run's result")),
             ("created", ReportFormat.Time(view.CreatedAt)),
             ("last updated", ReportFormat.Time(view.LastUpdatedAt)),
         };
@@ -51,7 +51,10 @@ public static class ReportSections
                 : "none yet: a checkpoint is chosen when the pipeline completes"));
         if (result?.Choice is { } why)
             facts.Add(("why this one", why.Reason));
-        facts.Add(("stopped early", result?.Stopped ?? (result is null ? "pending" : "no: every round of the spec ran")));
+        facts.Add(("stopped early", result?.Stopped ?? (
+            result is null ? "pending"
+            : view.Progress is { Rounds: var planned } && view.RuntimeStatus == "Completed" && result.Rounds.Count == planned ? $"no: all {Text(planned)} rounds of the spec ran"
+            : "no stop reason in this run's result")));
         if (view.Failure is { } failure)
             facts.Add(("failure", failure));
         return facts;

@@ -66,6 +66,29 @@ public sealed class HtmlReportTests
     }
 
     [Fact]
+    public void RenderHtml_EveryAccuracyOne_AccuracyAxisStaysWithinZeroAndOne()
+    {
+        var view = SampleResults.Bare();
+        var result = view.Result!;
+        view = view with
+        {
+            Result = result with
+            {
+                Rounds = [.. result.Rounds.Select(r => r with { SoupAccuracy = 1, Members = [.. r.Members.Select(m => m with { Accuracy = 1 })] })],
+            },
+        };
+
+        var svg = Regex.Match(Renderer.RenderHtml(view), "<svg[\\s\\S]*?</svg>").Value;
+
+        // Autoscaling around equal values would otherwise label the axis from 0 to 2.
+        var ticks = Regex.Matches(svg, ">\\s*(-?[0-9.]+)\\s*</text>").Select(m => double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Contains(1.0, ticks);
+        Assert.DoesNotContain(ticks, t => t > 1.01 && t != 2); // the rounds axis has 1 and 2 only
+        Assert.DoesNotContain(ticks, t => t < 0);
+        Assert.Equal(1, ticks.Count(t => t == 2));
+    }
+
+    [Fact]
     public void RenderHtml_RunningPipeline_ShowsProgressAndJobsAndSaysRoundsArePending()
     {
         var html = Renderer.RenderHtml(SampleResults.Running());
