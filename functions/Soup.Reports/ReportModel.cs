@@ -85,6 +85,10 @@ public sealed class ReportModel
     public static double? Find(IReadOnlyList<SplitAccuracy>? scores, string split) =>
         scores?.FirstOrDefault(s => s.Split == split)?.Accuracy;
 
+    /// <summary>The splits named in <paramref name="scores"/>, in order of first appearance.</summary>
+    public static IReadOnlyList<string> SplitsOf(IEnumerable<IReadOnlyList<SplitAccuracy>> scores) =>
+        [.. scores.SelectMany(list => list.Select(s => s.Split)).Distinct(StringComparer.Ordinal)];
+
     /// <summary>The splits a round has a score on: its primary split first, then in order of appearance.</summary>
     private static IEnumerable<string> SplitsOf(RoundResult round) =>
         new[] { round.Split }

@@ -123,7 +123,7 @@ public static class ReportPlots
         }
 
         return figures.Count > 0 ? figures
-            : [new ReportFigure("plot-rewards", title, "", null, model.Rounds.Count == 0 ? ReportSections.NoRounds(model) : "No λ sweep between rewards (an interpolation curve of kind 'rewards') in this run.")];
+            : [new ReportFigure("plot-rewards", title, "", null, ReportSections.Pending(model, "No λ sweep between rewards (an interpolation curve of kind 'rewards') in this run."))];
     }
 
     /// <summary>
@@ -134,7 +134,7 @@ public static class ReportPlots
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(curve);
-        var scored = curve.Points.SelectMany(p => p.Scores.Select(s => s.Split)).Distinct(StringComparer.Ordinal).ToList();
+        var scored = ReportModel.SplitsOf(curve.Points.Select(p => p.Scores));
         var objectives = model.Objectives.Where(scored.Contains).ToList();
         var axes = objectives.Count >= 2 ? objectives : scored;
         if (axes.Count < 2)
@@ -164,8 +164,8 @@ public static class ReportPlots
         var measured = model.Summaries.Where(s => (useRatio ? s.Round.Diagnostics?.RatioError : s.Round.Diagnostics?.Disagreement) is not null).ToList();
         if (measured.Count == 0)
         {
-            return new ReportFigure(id, title, "", null, model.Rounds.Count == 0 ? ReportSections.NoRounds(model)
-                : "No diversity measured in this run (neither the ratio-error nor the disagreement of the members' predictions).");
+            return new ReportFigure(id, title, "", null,
+                ReportSections.Pending(model, "No diversity measured in this run (neither the ratio-error nor the disagreement of the members' predictions)."));
         }
 
         var measure = useRatio ? "ratio-error" : "disagreement";
@@ -194,7 +194,7 @@ public static class ReportPlots
         {
             var curve = round.Interpolation!;
             var plot = NewPlot($"Round {round.Round}: accuracy along (1 − λ)·A + λ·B", "λ", "accuracy");
-            var splits = curve.Points.SelectMany(p => p.Scores.Select(s => s.Split)).Distinct(StringComparer.Ordinal).ToList();
+            var splits = ReportModel.SplitsOf(curve.Points.Select(p => p.Scores));
             for (var i = 0; i < splits.Count; i++)
                 Series(plot, curve.Points.Select(p => (p.Lambda, ReportModel.Find(p.Scores, splits[i]))), $"'{splits[i]}'", i, MarkerShape.FilledCircle, LinePattern.Solid);
             figures.Add(Figure($"plot-members-curve-r{round.Round.ToString(CultureInfo.InvariantCulture)}", title,
@@ -202,7 +202,7 @@ public static class ReportPlots
         }
 
         return figures.Count > 0 ? figures
-            : [new ReportFigure("plot-members-curve", title, "", null, model.Rounds.Count == 0 ? ReportSections.NoRounds(model) : "No interpolation curve between two members in this run.")];
+            : [new ReportFigure("plot-members-curve", title, "", null, ReportSections.Pending(model, "No interpolation curve between two members in this run."))];
     }
 
     private static Plot NewPlot(string title, string x, string y)

@@ -79,6 +79,16 @@ public static class ReportSections
         };
     }
 
+    /// <summary>
+    /// What a section or plot with nothing to show says: why there are no rounds yet, or, when rounds completed,
+    /// <paramref name="notMeasured"/>.
+    /// </summary>
+    public static string Pending(ReportModel model, string notMeasured)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return model.Rounds.Count == 0 ? NoRounds(model) : notMeasured;
+    }
+
     /// <summary>Per round and split: members' mean and best, soup, ensemble, and on the primary split diversity, connectivity and missing members.</summary>
     public static ReportSection Rounds(ReportModel model)
     {
@@ -139,7 +149,7 @@ public static class ReportSections
         var tables = new List<TextTable>();
         foreach (var round in model.Rounds.Where(r => r.Variants is { Count: > 0 }))
         {
-            var splits = round.Variants!.SelectMany(v => v.Scores.Select(s => s.Split)).Distinct(StringComparer.Ordinal).ToList();
+            var splits = ReportModel.SplitsOf(round.Variants!.Select(v => v.Scores));
             var rows = round.Variants!.Select(v => (IReadOnlyList<string>)[
                 v.Name, string.Join(", ", v.Members.Select(m => Text(m))), .. splits.Select(s => ReportFormat.Percent(ReportModel.Find(v.Scores, s))),
                 v.Checkpoint ?? ReportFormat.None, v.Description ?? "",
@@ -148,9 +158,7 @@ public static class ReportSections
         }
 
         return new ReportSection("variants", "Soup variants", tables,
-            tables.Count > 0 ? null
-            : model.Rounds.Count == 0 ? NoRounds(model)
-            : "No soup variants (ERM, uniform, greedy soup, ...) were scored in this run.");
+            tables.Count > 0 ? null : Pending(model, "No soup variants (ERM, uniform, greedy soup, ...) were scored in this run."));
     }
 
     /// <summary>Each round's interpolation curve: accuracy per split at each λ, with the Pareto-optimal points of a rewards sweep.</summary>
@@ -161,7 +169,7 @@ public static class ReportSections
         foreach (var round in model.Rounds.Where(r => r.Interpolation is { Points.Count: > 0 }))
         {
             var curve = round.Interpolation!;
-            var splits = curve.Points.SelectMany(p => p.Scores.Select(s => s.Split)).Distinct(StringComparer.Ordinal).ToList();
+            var splits = ReportModel.SplitsOf(curve.Points.Select(p => p.Scores));
             var pareto = curve.Kind == CurveKinds.Rewards ? ReportPlots.RewardsFront(model, curve) : null;
             var rows = curve.Points.Select(p => (IReadOnlyList<string>)[
                 ReportFormat.Lambda(p.Lambda), .. splits.Select(s => ReportFormat.Percent(ReportModel.Find(p.Scores, s))),
@@ -172,9 +180,7 @@ public static class ReportSections
         }
 
         return new ReportSection("interpolation", "Interpolation", tables,
-            tables.Count > 0 ? null
-            : model.Rounds.Count == 0 ? NoRounds(model)
-            : "No interpolation curve in this run (neither between two members nor between rewards).");
+            tables.Count > 0 ? null : Pending(model, "No interpolation curve in this run (neither between two members nor between rewards)."));
     }
 
     /// <summary>The members rounds went on without, and why.</summary>
@@ -186,7 +192,7 @@ public static class ReportSections
             .ToList();
         return rows.Count > 0
             ? new ReportSection("missing", "Missing members", [new TextTable("Members that did not land (the quorum let the round go on)", ["round", "member", "job", "dispatches", "reason"], rows)], null)
-            : new ReportSection("missing", "Missing members", [], model.Rounds.Count == 0 ? NoRounds(model) : "None: every member of every round landed.");
+            : new ReportSection("missing", "Missing members", [], Pending(model, "None: every member of every round landed."));
     }
 
     /// <summary>The running stage's jobs' progress, while the pipeline runs.</summary>
