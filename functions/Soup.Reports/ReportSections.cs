@@ -44,16 +44,17 @@ public static class ReportSections
                 facts.Add(("best soup so far", $"round {best}, {ReportFormat.Percent(p.BestSoupAccuracy)}"));
         }
 
-        facts.Add(result?.Choice is { } choice
-            ? ("chosen checkpoint", $"{choice.Checkpoint} (round {choice.Round}, {ReportFormat.Percent(choice.Accuracy)} on '{choice.Split}')")
-            : ("chosen checkpoint", view.RuntimeStatus == "Completed" && !string.IsNullOrEmpty(result?.FinalCheckpoint)
-                ? result.FinalCheckpoint
-                : "none yet: a checkpoint is chosen when the pipeline completes"));
+        facts.Add(("chosen checkpoint",
+            result?.Choice is { } choice ? $"{choice.Checkpoint} (round {choice.Round}, {ReportFormat.Percent(choice.Accuracy)} on '{choice.Split}')"
+            : !string.IsNullOrEmpty(result?.FinalCheckpoint) ? result.FinalCheckpoint
+            : view.IsTerminal ? $"none: the pipeline ended {view.RuntimeStatus} before choosing one"
+            : "none yet: a checkpoint is chosen when the pipeline completes"));
         if (result?.Choice is { } why)
             facts.Add(("why this one", why.Reason));
         facts.Add(("stopped early", result?.Stopped ?? (
-            result is null ? "pending"
-            : view.Progress is { Rounds: var planned } && view.RuntimeStatus == "Completed" && result.Rounds.Count == planned ? $"no: all {Text(planned)} rounds of the spec ran"
+            view.IsTerminal && view.RuntimeStatus != "Completed" ? $"the pipeline ended {view.RuntimeStatus} after {Text(result?.Rounds.Count ?? 0)} completed round(s)"
+            : result is null ? "pending"
+            : view.Progress is { Rounds: var planned } && result.Rounds.Count == planned ? $"no: all {Text(planned)} rounds of the spec ran"
             : "no stop reason in this run's result")));
         if (view.Failure is { } failure)
             facts.Add(("failure", failure));

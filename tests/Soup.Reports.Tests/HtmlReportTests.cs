@@ -109,6 +109,8 @@ public sealed class HtmlReportTests
         var html = Renderer.RenderHtml(view);
 
         Assert.Contains("No round completed before the pipeline ended (Failed).", html, StringComparison.Ordinal);
+        Assert.Contains("<td>none: the pipeline ended Failed before choosing one</td>", html, StringComparison.Ordinal);
+        Assert.Contains("<td>the pipeline ended Failed after 0 completed round(s)</td>", html, StringComparison.Ordinal);
         Assert.Contains("<th scope=\"row\">failure</th><td>PipelineFailedException: job p-failed/init failed: no data</td>", html, StringComparison.Ordinal);
     }
 
