@@ -92,8 +92,10 @@ public sealed class PipelineApi(DurableTaskClient client, SoupStorage storage, T
     }
 
     /// <summary>
-    /// <c>GET /api/pipelines/{id}/report</c>: the pipeline's report as one HTML page (<see cref="HtmlPage"/>), rendered
-    /// from its status as it stands (a running or failed pipeline's report says what is pending); 404 for an unknown id.
+    /// <c>GET /api/pipelines/{id}/report</c>: the pipeline's report as one HTML page (<see cref="HtmlPage"/>); 404 for an
+    /// unknown id. An ended pipeline's is the report the orchestration stored when it ended (a failed pipeline's holds
+    /// the rounds that completed, which its status does not); otherwise (running, or cancelled: nothing was stored) it
+    /// is rendered from the status as it stands, saying what is pending.
     /// </summary>
     /// <exception cref="InvalidOperationException">The host gave this API no report renderer.</exception>
     public async Task<ApiResult> GetReportAsync(string id, CancellationToken cancellationToken = default)
@@ -101,7 +103,10 @@ public sealed class PipelineApi(DurableTaskClient client, SoupStorage storage, T
         var renderer = reports ?? throw new InvalidOperationException(
             $"This host serves no reports: construct {nameof(PipelineApi)} with an {nameof(IPipelineReportRenderer)} (services.AddSoupReports()).");
         var result = await GetAsync(id, cancellationToken);
-        return result.Body is PipelineStatusView view ? new ApiResult(200, new HtmlPage(renderer.RenderHtml(view))) : result;
+        if (result.Body is not PipelineStatusView view)
+            return result;
+        var stored = view.IsTerminal ? await ReadStoredReportAsync(id, cancellationToken) : null;
+        return new ApiResult(200, new HtmlPage(stored ?? renderer.RenderHtml(view)));
     }
 
     /// <summary>
@@ -186,6 +191,19 @@ public sealed class PipelineApi(DurableTaskClient client, SoupStorage storage, T
         {
             var content = await storage.Checkpoints.GetBlobClient(IdempotencyClaim.BlobName(pipelineId)).DownloadContentAsync(cancellationToken);
             return IdempotencyClaim.FromJson(content.Value.Content.ToMemory().Span);
+        }
+        catch (Azure.RequestFailedException ex) when (ex.Status == 404)
+        {
+            return null;
+        }
+    }
+
+    private async Task<string?> ReadStoredReportAsync(string pipelineId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var content = await storage.Reports.GetBlobClient(PipelineReports.BlobName(pipelineId)).DownloadContentAsync(cancellationToken);
+            return content.Value.Content.ToString();
         }
         catch (Azure.RequestFailedException ex) when (ex.Status == 404)
         {

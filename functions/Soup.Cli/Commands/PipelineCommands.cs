@@ -53,7 +53,8 @@ public static class PipelineCommands
 
     /// <summary>
     /// <c>pipeline report</c>: prints the report's tables as Markdown (what exists so far, and what is pending) and where
-    /// the pipeline's stored report is; with <paramref name="htmlFile"/>, writes the HTML report there. Returns the exit code.
+    /// the pipeline's stored report is; with <paramref name="htmlFile"/>, writes the HTML report there (what
+    /// <c>GET /api/pipelines/{id}/report</c> answers). Returns the exit code.
     /// </summary>
     public static Task<int> ReportAsync(IConfiguration configuration, string id, FileInfo? htmlFile, TextWriter output, CancellationToken cancellationToken) =>
         WithApiAsync(configuration, output, cancellationToken, async api =>
@@ -63,13 +64,13 @@ public static class PipelineCommands
                 return NotFound(output, id, configuration);
 
             var view = (PipelineStatusView)result.Body;
-            var renderer = new PipelineReportRenderer();
-            output.Write(renderer.RenderMarkdown(view));
+            output.Write(new PipelineReportRenderer().RenderMarkdown(view));
             output.WriteLine();
             output.WriteLine(ReportLocation(configuration, id));
             if (htmlFile is not null)
             {
-                await File.WriteAllTextAsync(htmlFile.FullName, renderer.RenderHtml(view), cancellationToken);
+                var page = (HtmlPage)(await api.GetReportAsync(id, cancellationToken)).Body;
+                await File.WriteAllTextAsync(htmlFile.FullName, page.Html, cancellationToken);
                 output.WriteLine($"Report written to {htmlFile.FullName}");
             }
 
