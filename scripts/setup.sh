@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Shared set-up for demo.sh and test.sh: Fashion-MNIST (Debian package), PyTorch for the tests (Debian packages),
-# Azurite (npm, from the lock file), started
+# Shared set-up for demo.sh and test.sh: Fashion-MNIST (Debian package), PyTorch and Chromium for the tests (Debian
+# packages), Azurite (npm, from the lock file), started
 # on 127.0.0.1:10000-10002 unless something already listens there. Idempotent: a second run does nothing new.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +21,15 @@ ensure_pytorch() {
   echo "==> Installing PyTorch for the compatibility tests (apt-get install python3-torch python3-torchvision)"
   sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y python3-torch python3-torchvision >/dev/null 2>&1 \
     || { sudo_if_needed apt-get update >/dev/null && sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y python3-torch python3-torchvision >/dev/null; }
+}
+
+# Chromium (Debian's chromium): the report tests open real reports in headless Chromium and check that the plots and
+# tables render. Only the tests need it.
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ]; then return; fi
+  echo "==> Installing Chromium for the report tests (apt-get install chromium)"
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >/dev/null 2>&1 \
+    || { sudo_if_needed apt-get update >/dev/null && sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >/dev/null; }
 }
 
 azurite_listening() { (exec 3<>/dev/tcp/127.0.0.1/10000) 2>/dev/null; }
@@ -44,5 +53,6 @@ case "${1:-all}" in
   data) ensure_fashion_mnist ;;
   azurite) ensure_azurite ;;
   pytorch) ensure_pytorch ;;
+  chromium) ensure_chromium ;;
   all) ensure_fashion_mnist; ensure_azurite ;;
 esac

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# One command that runs every test: set-up (Azurite, PyTorch for the compatibility tests; the tests make their own
-# tiny datasets), build, test.
+# One command that runs every test: set-up (Azurite, PyTorch for the compatibility tests, Chromium for the report
+# tests; the tests make their own tiny datasets), build, test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh azurite
 bash scripts/setup.sh pytorch
+bash scripts/setup.sh chromium
 dotnet build Pipeline.sln -c Release -nologo -v quiet
 status=0
 for project in tests/*/; do

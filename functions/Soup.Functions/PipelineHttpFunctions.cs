@@ -9,7 +9,7 @@ using Soup.Orchestration;
 namespace Soup.Functions;
 
 /// <summary>
-/// The HTTP API: start, read, list and cancel pipelines. Each function reads its request, calls <see cref="PipelineApi"/>
+/// The HTTP API: start, read, list and cancel pipelines, and read their reports. Each function reads its request, calls <see cref="PipelineApi"/>
 /// (the same logic <c>pipeline serve</c> runs) and writes the result back.
 /// </summary>
 public static class PipelineHttpFunctions
@@ -40,6 +40,18 @@ public static class PipelineHttpFunctions
         return await WriteAsync(request, await Api(request, client).GetAsync(id, cancellationToken), cancellationToken);
     }
 
+    /// <summary><c>GET /api/pipelines/{id}/report</c>: the pipeline's report, one self-contained HTML page; 404 for an unknown id.</summary>
+    [Function("GetPipelineReport")]
+    public static async Task<HttpResponseData> GetPipelineReport(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "pipelines/{id}/report")] HttpRequestData request,
+        string id,
+        [DurableClient] DurableTaskClient client,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return await WriteAsync(request, await Api(request, client).GetReportAsync(id, cancellationToken), cancellationToken);
+    }
+
     /// <summary><c>GET /api/pipelines?status=Running,Completed</c>: the pipelines, newest first; 400 for an unknown status.</summary>
     [Function("ListPipelines")]
     public static async Task<HttpResponseData> ListPipelines(
@@ -66,8 +78,10 @@ public static class PipelineHttpFunctions
         return await WriteAsync(request, result, cancellationToken);
     }
 
-    private static PipelineApi Api(HttpRequestData request, DurableTaskClient client) =>
-        new(client, request.FunctionContext.InstanceServices.GetRequiredService<SoupStorage>());
+    private static PipelineApi Api(HttpRequestData request, DurableTaskClient client) => new(
+        client,
+        request.FunctionContext.InstanceServices.GetRequiredService<SoupStorage>(),
+        reports: request.FunctionContext.InstanceServices.GetRequiredService<IPipelineReportRenderer>());
 
     /// <summary>The URL of <c>/api/pipelines</c> on this host (no query: the function key is not echoed in links).</summary>
     private static Uri PipelinesUri(HttpRequestData request) => new(request.Url, "/api/pipelines");
@@ -78,7 +92,7 @@ public static class PipelineHttpFunctions
         response.Headers.Add("Content-Type", result.ContentType + "; charset=utf-8");
         if (result.Location is not null)
             response.Headers.Add("Location", result.Location);
-        await response.WriteStringAsync(result.ToJson(), cancellationToken);
+        await response.WriteStringAsync(result.ToText(), cancellationToken);
         return response;
     }
 }

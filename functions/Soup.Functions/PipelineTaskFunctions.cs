@@ -15,7 +15,8 @@ public sealed class PipelineTaskFunctions(
     DispatchJobsActivity dispatch,
     MergeCheckpointsActivity merge,
     ReadEvaluationActivity readEvaluation,
-    ReconcileLandingsActivity reconcile)
+    ReconcileLandingsActivity reconcile,
+    WriteReportActivity writeReport)
 {
     /// <summary>The pipeline orchestration.</summary>
     [Function(TaskNames.Pipeline)]
@@ -51,4 +52,9 @@ public sealed class PipelineTaskFunctions(
     [Function(TaskNames.ReconcileLandings)]
     public Task<IReadOnlyList<LandingNotice>> ReconcileLandings([ActivityTrigger] ReconcileRequest request, FunctionContext context) =>
         reconcile.RunAsync(new FunctionActivityContext(TaskNames.ReconcileLandings, context), request);
+
+    /// <summary>Renders a pipeline's report and writes it to the reports container.</summary>
+    [Function(TaskNames.WriteReport)]
+    public Task<string> WriteReport([ActivityTrigger] PipelineStatusView view, FunctionContext context) =>
+        writeReport.RunAsync(new FunctionActivityContext(TaskNames.WriteReport, context), view);
 }

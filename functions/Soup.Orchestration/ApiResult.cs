@@ -15,11 +15,17 @@ public sealed record ApiResult(int StatusCode, object Body, string? Location = n
     // Relaxed escaping keeps quotes and apostrophes readable in problem details; the body is JSON, never HTML.
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    /// <summary>The content type: <c>application/problem+json</c> for errors, else <c>application/json</c>.</summary>
-    public string ContentType => StatusCode >= 400 ? "application/problem+json" : "application/json";
+    /// <summary>
+    /// The content type: <c>text/html</c> for an <see cref="HtmlPage"/>, <c>application/problem+json</c> for errors, else
+    /// <c>application/json</c>.
+    /// </summary>
+    public string ContentType => Body is HtmlPage ? "text/html" : StatusCode >= 400 ? "application/problem+json" : "application/json";
 
     /// <summary>The body as JSON text.</summary>
     public string ToJson() => JsonSerializer.Serialize(Body, Body.GetType(), Json);
+
+    /// <summary>The body as the response's text: the page of an <see cref="HtmlPage"/>, else <see cref="ToJson"/>.</summary>
+    public string ToText() => Body is HtmlPage page ? page.Html : ToJson();
 
     /// <summary>An RFC 9457 problem-details result.</summary>
     public static ApiResult Problem(int status, string title, string detail, string? id = null) =>
@@ -33,6 +39,10 @@ public sealed record ApiResult(int StatusCode, object Body, string? Location = n
         _ => "error",
     };
 }
+
+/// <summary>A body sent as an HTML page (<c>text/html</c>), not as JSON.</summary>
+/// <param name="Html">The page.</param>
+public sealed record HtmlPage(string Html);
 
 /// <summary>The RFC 9457 problem-details body of an API error.</summary>
 /// <param name="Type">A URI naming the kind of problem.</param>

@@ -10,7 +10,10 @@ namespace Soup.Orchestration;
 /// <summary>Registers the pipeline's storage, activities and landing handler: the same set in every host.</summary>
 public static class OrchestrationServiceCollectionExtensions
 {
-    /// <summary>Adds the services the orchestration's activities and the landing handler need.</summary>
+    /// <summary>
+    /// Adds the services the orchestration's activities and the landing handler need. The report activity also needs an
+    /// <see cref="IPipelineReportRenderer"/>, which the host adds (<c>AddSoupReports</c> of Soup.Reports).
+    /// </summary>
     public static IServiceCollection AddSoupPipeline(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<PipelineOptions>().Bind(configuration).ValidateOnStart();
@@ -23,6 +26,7 @@ public static class OrchestrationServiceCollectionExtensions
         services.AddTransient<MergeCheckpointsActivity>();
         services.AddTransient<ReadEvaluationActivity>();
         services.AddTransient<ReconcileLandingsActivity>();
+        services.AddTransient<WriteReportActivity>();
         return services;
     }
 
@@ -34,5 +38,6 @@ public static class OrchestrationServiceCollectionExtensions
         .AddActivity(TaskNames.DispatchJobs, typeof(DispatchJobsActivity))
         .AddActivity(TaskNames.MergeCheckpoints, typeof(MergeCheckpointsActivity))
         .AddActivity(TaskNames.ReadEvaluation, typeof(ReadEvaluationActivity))
-        .AddActivity(TaskNames.ReconcileLandings, typeof(ReconcileLandingsActivity));
+        .AddActivity(TaskNames.ReconcileLandings, typeof(ReconcileLandingsActivity))
+        .AddActivity(TaskNames.WriteReport, typeof(WriteReportActivity));
 }

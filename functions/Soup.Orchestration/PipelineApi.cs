@@ -10,7 +10,8 @@ namespace Soup.Orchestration;
 /// request, call one method and write the <see cref="ApiResult"/> back. Links are built from
 /// <c>pipelinesUri</c>, the URL of <c>/api/pipelines</c> on the host that took the request.
 /// </summary>
-public sealed class PipelineApi(DurableTaskClient client, SoupStorage storage, TimeProvider? clock = null)
+/// <remarks>The report route needs <c>reports</c>, the host's <see cref="IPipelineReportRenderer"/>.</remarks>
+public sealed class PipelineApi(DurableTaskClient client, SoupStorage storage, TimeProvider? clock = null, IPipelineReportRenderer? reports = null)
 {
     /// <summary>The request header whose value makes a start idempotent.</summary>
     public const string IdempotencyKeyHeader = "Idempotency-Key";
@@ -88,6 +89,24 @@ public sealed class PipelineApi(DurableTaskClient client, SoupStorage storage, T
         if (!view.IsTerminal && view.Progress is { } progress)
             view = view with { Jobs = await new JobProgressReader(storage).ReadAsync(id, progress.Round, cancellationToken) };
         return new ApiResult(200, view);
+    }
+
+    /// <summary>
+    /// <c>GET /api/pipelines/{id}/report</c>: the pipeline's report as one HTML page (<see cref="HtmlPage"/>); 404 for an
+    /// unknown id. An ended pipeline's is the report the orchestration stored when it ended (a failed pipeline's holds
+    /// the rounds that completed, which its status does not); otherwise (running, or cancelled: nothing was stored) it
+    /// is rendered from the status as it stands, saying what is pending.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The host gave this API no report renderer.</exception>
+    public async Task<ApiResult> GetReportAsync(string id, CancellationToken cancellationToken = default)
+    {
+        var renderer = reports ?? throw new InvalidOperationException(
+            $"This host serves no reports: construct {nameof(PipelineApi)} with an {nameof(IPipelineReportRenderer)} (services.AddSoupReports()).");
+        var result = await GetAsync(id, cancellationToken);
+        if (result.Body is not PipelineStatusView view)
+            return result;
+        var stored = view.IsTerminal ? await ReadStoredReportAsync(id, cancellationToken) : null;
+        return new ApiResult(200, new HtmlPage(stored ?? renderer.RenderHtml(view)));
     }
 
     /// <summary>
@@ -172,6 +191,19 @@ public sealed class PipelineApi(DurableTaskClient client, SoupStorage storage, T
         {
             var content = await storage.Checkpoints.GetBlobClient(IdempotencyClaim.BlobName(pipelineId)).DownloadContentAsync(cancellationToken);
             return IdempotencyClaim.FromJson(content.Value.Content.ToMemory().Span);
+        }
+        catch (Azure.RequestFailedException ex) when (ex.Status == 404)
+        {
+            return null;
+        }
+    }
+
+    private async Task<string?> ReadStoredReportAsync(string pipelineId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var content = await storage.Reports.GetBlobClient(PipelineReports.BlobName(pipelineId)).DownloadContentAsync(cancellationToken);
+            return content.Value.Content.ToString();
         }
         catch (Azure.RequestFailedException ex) when (ex.Status == 404)
         {

@@ -23,6 +23,7 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineSpec, Pipeli
         var rounds = new List<RoundResult>();
         var progress = new PipelineProgress("pretraining", 0, spec.Rounds, 0, 0, 1, null, null);
         void Report(PipelineProgress p) => context.SetCustomStatus(progress = p);
+        var startedAt = context.CurrentUtcDateTime; // for the report (PipelineReports)
         try
         {
             var (init, auxiliary) = await RunInitStagesAsync(context, spec, progress, Report);
@@ -58,11 +59,18 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineSpec, Pipeli
                 BestRound = top.Round, BestSoupAccuracy = top.SoupAccuracy, Message = PipelineProgress.Cut(choice.Reason),
             });
             var splits = JobPlanner.Splits(spec).Select(x => new SplitInfo(x.Name, x.Role, x.Description)).ToList();
-            return new PipelineResult(id, rounds, choice.Checkpoint, choice, splits, spec.Recipe, stopped);
+            var output = new PipelineResult(id, rounds, choice.Checkpoint, choice, splits, spec.Recipe, stopped);
+
+            // The report: written to the reports container; a failure to write it is logged, not fatal.
+            await PipelineReports.WriteAsync(context, startedAt, "Completed", progress, output);
+            return output;
         }
         catch (Exception ex) when (ex is PipelineFailedException or TaskFailedException)
         {
             Report(progress with { Phase = "failed", RoundInstance = null, Message = PipelineProgress.Cut(ex.Message) });
+
+            // The report of a failed pipeline: the rounds that completed, and why it failed.
+            await PipelineReports.WriteAsync(context, startedAt, "Failed", progress, new PipelineResult(id, rounds, ""), ex.Message);
             throw;
         }
     }

@@ -23,4 +23,7 @@ public static class TaskNames
 
     /// <summary>Looks in the container for jobs whose landing was not notified.</summary>
     public const string ReconcileLandings = "ReconcileLandings";
+
+    /// <summary>Renders a pipeline's report and writes it to the reports container.</summary>
+    public const string WriteReport = "WriteReport";
 }

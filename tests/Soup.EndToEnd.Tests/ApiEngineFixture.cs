@@ -51,7 +51,7 @@ public sealed class ApiEngineFixture : IAsyncLifetime
     {
         Configuration = azurite.NewConfiguration(workers: 0);
         Engine = await AzuriteEngineFixture.StartEngineAsync(Configuration);
-        Api = new PipelineApi(Engine.Client, Storage);
+        Api = Engine.Api();
     }
 
     public async ValueTask DisposeAsync()

@@ -31,6 +31,7 @@ public sealed class AzuriteEngineFixture : IDisposable
             ["CheckpointsContainer"] = "ckpt-" + suffix,
             ["JobsQueue"] = "jobs-" + suffix,
             ["SpecsContainer"] = "specs-" + suffix,
+            ["ReportsContainer"] = "reports-" + suffix,
             ["LandingPollInterval"] = "00:00:00.500",
             ["QueuePollInterval"] = "00:00:00.250",
         });

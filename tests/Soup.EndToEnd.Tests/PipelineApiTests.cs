@@ -205,6 +205,28 @@ public sealed class PipelineApiTests(ApiEngineFixture engine) : IClassFixture<Ap
     }
 
     [Fact]
+    public async Task GetReport_FailedPipeline_AnswersTheReportStoredWhenItFailed()
+    {
+        var id = await engine.StartFailedAsync("reportfail");
+        var stored = (await engine.Storage.Reports.GetBlobClient(PipelineReports.BlobName(id)).DownloadContentAsync(TestContext.Current.CancellationToken)).Value.Content.ToString();
+
+        var result = await engine.Api.GetReportAsync(id, TestContext.Current.CancellationToken);
+
+        Assert.Equal((200, "text/html"), (result.StatusCode, result.ContentType));
+        Assert.Equal(stored, result.ToText());
+        Assert.Contains("failed on purpose by the test", stored, StringComparison.Ordinal);
+        Assert.Contains("<th scope=\"row\">status</th><td>Failed</td>", stored, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GetReport_UnknownId_Answers404()
+    {
+        var result = await engine.Api.GetReportAsync("no-such-pipeline", TestContext.Current.CancellationToken);
+
+        Assert.Equal((404, "application/problem+json"), (result.StatusCode, result.ContentType));
+    }
+
+    [Fact]
     public async Task Cancel_RunningPipeline_TerminatesIt_WritesTheMarker_AndAWorkerDropsItsQueuedJob()
     {
         var id = await engine.StartAsync(ApiEngineFixture.SpecJson("cancelrun"));

@@ -66,6 +66,28 @@ public sealed class PipelineServeTests(AzuriteEngineFixture fixture) : IClassFix
         Assert.Equal("application/problem+json", cancelAgain.Content.Headers.ContentType?.MediaType);
     }
 
+    [Fact]
+    public async Task Serve_Report_AnswersHtmlForAPipelineAnd404ForAnUnknownId()
+    {
+        await using var server = await PipelineServer.StartAsync(fixture.NewConfiguration(workers: 0), "http://127.0.0.1:0", cancellationToken: Cancel);
+        using var http = new HttpClient { BaseAddress = Assert.Single(server.Addresses) };
+        using var started = await PostSpecAsync(http, "report-" + Guid.NewGuid());
+        var id = (await JsonAsync(started)).RootElement.GetProperty("id").GetString()!;
+
+        using var report = await http.GetAsync(new Uri($"/api/pipelines/{id}/report", UriKind.Relative), Cancel);
+        using var unknown = await http.GetAsync(new Uri("/api/pipelines/nope/report", UriKind.Relative), Cancel);
+
+        Assert.Equal(HttpStatusCode.OK, report.StatusCode);
+        Assert.Equal("text/html", report.Content.Headers.ContentType?.MediaType);
+        var html = await report.Content.ReadAsStringAsync(Cancel);
+        Assert.Contains($"<h1>Pipeline {id}</h1>", html, StringComparison.Ordinal);
+        Assert.Contains("<h2>Rounds</h2>\n<p class=\"pending\">Pending: ", html, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("application/problem+json", unknown.Content.Headers.ContentType?.MediaType);
+        using var cancel = await http.PostAsync(new Uri($"/api/pipelines/{id}/cancel", UriKind.Relative), null, Cancel);
+        Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+    }
+
     private static async Task<HttpResponseMessage> PostSpecAsync(HttpClient http, string key)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/api/pipelines", UriKind.Relative))

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Soup.Core.Storage;
 using Soup.Orchestration;
+using Soup.Reports;
 
 namespace Soup.Functions.Tests;
 
@@ -36,13 +37,14 @@ public sealed class FunctionsEngineFixture : IAsyncLifetime
             ["CheckpointsContainer"] = "fn-ckpt-" + suffix,
             ["JobsQueue"] = "fn-jobs-" + suffix,
             ["SpecsContainer"] = "fn-specs-" + suffix,
+            ["ReportsContainer"] = "fn-reports-" + suffix,
         }).Build();
         host = await DurableTaskTestHost.StartAsync(
             registry => registry.AddSoupPipelineTasks(),
             new DurableTaskTestHostOptions
             {
                 LoggerFactory = NullLoggerFactory.Instance,
-                ConfigureServices = services => services.AddSingleton<IConfiguration>(configuration).AddSoupPipeline(configuration),
+                ConfigureServices = services => services.AddSingleton<IConfiguration>(configuration).AddSoupPipeline(configuration).AddSoupReports(),
             });
         try
         {

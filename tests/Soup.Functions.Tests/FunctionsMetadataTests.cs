@@ -50,6 +50,16 @@ public sealed class FunctionsMetadataTests
         Assert.Contains(Bindings("CancelPipeline"), b => b.GetProperty("type").GetString() == "durableClient");
     }
 
+    [Fact]
+    public void GetPipelineReport_IsGetHttpTriggerOnReportRoute_WithDurableClient()
+    {
+        var trigger = Trigger("GetPipelineReport", "httpTrigger");
+        Assert.Equal("pipelines/{id}/report", trigger.GetProperty("route").GetString());
+        Assert.Equal(["get"], trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()));
+        Assert.Equal("Function", trigger.GetProperty("authLevel").GetString());
+        Assert.Contains(Bindings("GetPipelineReport"), b => b.GetProperty("type").GetString() == "durableClient");
+    }
+
     [Theory]
     [InlineData(TaskNames.Pipeline)]
     [InlineData(TaskNames.Round)]
@@ -64,6 +74,7 @@ public sealed class FunctionsMetadataTests
     [InlineData(TaskNames.MergeCheckpoints)]
     [InlineData(TaskNames.ReadEvaluation)]
     [InlineData(TaskNames.ReconcileLandings)]
+    [InlineData(TaskNames.WriteReport)]
     public void EveryActivity_IsAnActivityTrigger(string name)
     {
         Trigger(name, "activityTrigger");
@@ -102,8 +113,8 @@ public sealed class FunctionsMetadataTests
     {
         string[] expected =
         [
-            "StartPipeline", "GetPipeline", "ListPipelines", "CancelPipeline", "CheckpointLanded", "CheckpointLandedScan", "ScheduledRetrain", TaskNames.Pipeline, TaskNames.Round, TaskNames.ScheduledPipeline,
-            TaskNames.DispatchJobs, TaskNames.MergeCheckpoints, TaskNames.ReadEvaluation, TaskNames.ReconcileLandings,
+            "StartPipeline", "GetPipeline", "GetPipelineReport", "ListPipelines", "CancelPipeline", "CheckpointLanded", "CheckpointLandedScan", "ScheduledRetrain", TaskNames.Pipeline, TaskNames.Round, TaskNames.ScheduledPipeline,
+            TaskNames.DispatchJobs, TaskNames.MergeCheckpoints, TaskNames.ReadEvaluation, TaskNames.ReconcileLandings, TaskNames.WriteReport,
         ];
         Assert.Equal(expected.Order(), Functions.Select(f => f.GetProperty("name").GetString()!).Order());
     }

@@ -91,6 +91,30 @@ public sealed class PipelineHttpFunctionsTests(FunctionsEngineFixture engine) : 
     }
 
     [Fact]
+    public async Task GetPipelineReport_UnknownId_Answers404Problem()
+    {
+        var response = (FakeHttpResponse)await PipelineHttpFunctions.GetPipelineReport(engine.Request("GET", $"{Pipelines}/nope/report"), "nope", engine.Client, Cancel);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        AssertProblem(response);
+    }
+
+    [Fact]
+    public async Task GetPipelineReport_RunningPipeline_Answers200HtmlSayingRoundsArePending()
+    {
+        var id = await StartedIdAsync();
+
+        var response = (FakeHttpResponse)await PipelineHttpFunctions.GetPipelineReport(engine.Request("GET", $"{Pipelines}/{id}/report"), id, engine.Client, Cancel);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/html; charset=utf-8", response.Headers.GetValues("Content-Type").Single());
+        var html = response.ReadBody();
+        Assert.StartsWith("<!DOCTYPE html>", html, StringComparison.Ordinal);
+        Assert.Contains($"<title>Pipeline {id} report</title>", html, StringComparison.Ordinal);
+        Assert.Contains("<h2>Rounds</h2>\n<p class=\"pending\">Pending: ", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ListPipelines_UnknownStatus_Answers400()
     {
         var response = (FakeHttpResponse)await PipelineHttpFunctions.ListPipelines(engine.Request("GET", $"{Pipelines}?status=Sleeping"), engine.Client, Cancel);

@@ -10,7 +10,7 @@ using Soup.Core.Storage;
 namespace Soup.Orchestration.Tests;
 
 /// <summary>
-/// The real <see cref="PipelineOrchestrator"/> on the in-memory Durable engine, with doubles for its four activities
+/// The real <see cref="PipelineOrchestrator"/> on the in-memory Durable engine, with doubles for its activities
 /// and a fake worker that answers each dispatched job by raising landing events through the test host's client.
 /// </summary>
 internal sealed class PipelineHarness : IAsyncDisposable
@@ -21,6 +21,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
     private readonly List<Job[]> _dispatches = [];
     private readonly List<MergeRequest> _merges = [];
     private readonly List<ReconcileRequest> _reconciles = [];
+    private readonly List<PipelineStatusView> _reports = [];
     private readonly Dictionary<string, EvaluateJob> _evaluations = [];
     private readonly Dictionary<string, double> _accuracies = [];
     private readonly Channel<Job> _jobs = Channel.CreateUnbounded<Job>();
@@ -47,6 +48,9 @@ internal sealed class PipelineHarness : IAsyncDisposable
     /// <summary>The ReconcileLandings calls made at a deadline (not the look right after a stage's first dispatch), in order.</summary>
     public IReadOnlyList<ReconcileRequest> DeadlineReconciles => [.. Reconciles.Where(r => r.AtDeadline)];
 
+    /// <summary>Every WriteReport call's status view, in order.</summary>
+    public IReadOnlyList<PipelineStatusView> Reports { get { lock (_gate) { return [.. _reports]; } } }
+
     /// <summary>Every ReconcileLandings call's request, in order.</summary>
     public IReadOnlyList<ReconcileRequest> Reconciles { get { lock (_gate) { return [.. _reconciles]; } } }
 
@@ -67,7 +71,8 @@ internal sealed class PipelineHarness : IAsyncDisposable
                 .AddActivityFunc<IReadOnlyList<Job>, int>(TaskNames.DispatchJobs, (c, jobs) => harness.Dispatch(c, jobs))
                 .AddActivityFunc<MergeRequest, MergeOutcome>(TaskNames.MergeCheckpoints, harness.Merge)
                 .AddActivityFunc<string, EvaluationReport>(TaskNames.ReadEvaluation, harness.ReadEvaluation)
-                .AddActivityFunc<ReconcileRequest, IReadOnlyList<LandingNotice>>(TaskNames.ReconcileLandings, harness.Reconcile),
+                .AddActivityFunc<ReconcileRequest, IReadOnlyList<LandingNotice>>(TaskNames.ReconcileLandings, harness.Reconcile)
+                .AddActivityFunc<PipelineStatusView, string>(TaskNames.WriteReport, harness.WriteReport),
             new DurableTaskTestHostOptions { LoggerFactory = NullLoggerFactory.Instance });
         harness._pump = Task.Run(harness.PumpAsync);
         return harness;
@@ -290,6 +295,16 @@ internal sealed class PipelineHarness : IAsyncDisposable
                 Connectivity = [new ConnectivityScore(split, 0, 1, 0.93, 0.2, 0.9, -0.03)],
             };
         }
+    }
+
+    private string WriteReport(TaskActivityContext context, PipelineStatusView view)
+    {
+        lock (_gate)
+        {
+            _reports.Add(view);
+        }
+
+        return PipelineReports.BlobName(view.Id);
     }
 
     private IReadOnlyList<LandingNotice> Reconcile(TaskActivityContext context, ReconcileRequest request)

@@ -23,14 +23,15 @@ public static class CliApp
             DefaultValueFactory = _ => 1,
         };
         var output = new Option<FileInfo?>("--output") { Description = "Also write the pipeline's result as JSON to this file." };
+        var report = new Option<FileInfo?>("--report") { Description = "Also write the pipeline's report (one self-contained HTML page with plots) to this file." };
 
         var verbose = new Option<bool>("--verbose") { Description = "Print the engine's and the workers' logs." };
         var run = new Command("run", "Run a pipeline locally on the Durable Task engine against Azurite, printing progress and a results table.")
         {
-            spec, dataRoot, workers, output, verbose,
+            spec, dataRoot, workers, output, verbose, report,
         };
         run.SetAction((parse, cancellationToken) => RunCommand.ExecuteAsync(
-            new RunCommandArgs(parse.GetValue(spec), parse.GetValue(dataRoot), parse.GetValue(workers), parse.GetValue(output), parse.GetValue(verbose)),
+            new RunCommandArgs(parse.GetValue(spec), parse.GetValue(dataRoot), parse.GetValue(workers), parse.GetValue(output), parse.GetValue(verbose), parse.GetValue(report)),
             Console.Out,
             cancellationToken));
 

@@ -17,6 +17,7 @@ public static class LocalConfiguration
         ["CheckpointsContainer"] = "checkpoints",
         ["JobsQueue"] = "soup-jobs",
         ["SpecsContainer"] = "specs",
+        ["ReportsContainer"] = "reports",
         ["DataRoot"] = "/usr/share/datasets",
     };
 

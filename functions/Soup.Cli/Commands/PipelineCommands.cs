@@ -2,15 +2,15 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Soup.Cli.Engine;
 using Soup.Core.Storage;
 using Soup.Orchestration;
+using Soup.Reports;
 
 namespace Soup.Cli.Commands;
 
 /// <summary>
-/// <c>pipeline status</c>, <c>pipeline list</c> and <c>pipeline cancel</c>: the HTTP API's logic (<see cref="PipelineApi"/>)
+/// <c>pipeline status</c>, <c>pipeline list</c>, <c>pipeline cancel</c> and <c>pipeline report</c>: the HTTP API's logic (<see cref="PipelineApi"/>)
 /// on a client-only local engine over the task hub on Azurite; the pipelines themselves run in another process
 /// (<c>pipeline run</c> or <c>pipeline serve</c>). Exit codes: 0 done, 1 no such pipeline, 2 bad arguments,
 /// 3 storage unreachable, 4 (cancel) the pipeline already ended.
@@ -43,7 +43,46 @@ public static class PipelineCommands
         var cancel = new Command("cancel", "Cancel a pipeline: workers drop its outstanding jobs and the orchestration is terminated.") { cancelId, reason, json };
         cancel.SetAction((parse, ct) => CancelAsync(LocalConfiguration.Build(null, 0), parse.GetValue(cancelId)!, parse.GetValue(reason), parse.GetValue(json), Console.Out, ct));
 
-        return [status, list, cancel];
+        var reportId = new Argument<string>("id") { Description = "The pipeline id." };
+        var reportOut = new Option<FileInfo?>("--out") { Description = "Also write the report (one self-contained HTML page with plots) to this file." };
+        var report = new Command("report", "Print a pipeline's report tables (Markdown) and optionally write its HTML report to a file.") { reportId, reportOut };
+        report.SetAction((parse, ct) => ReportAsync(LocalConfiguration.Build(null, 0), parse.GetValue(reportId)!, parse.GetValue(reportOut), Console.Out, ct));
+
+        return [status, list, cancel, report];
+    }
+
+    /// <summary>
+    /// <c>pipeline report</c>: prints the report's tables as Markdown (what exists so far, and what is pending) and where
+    /// the pipeline's stored report is; with <paramref name="htmlFile"/>, writes the HTML report there (what
+    /// <c>GET /api/pipelines/{id}/report</c> answers). Returns the exit code.
+    /// </summary>
+    public static Task<int> ReportAsync(IConfiguration configuration, string id, FileInfo? htmlFile, TextWriter output, CancellationToken cancellationToken) =>
+        WithApiAsync(configuration, output, cancellationToken, async api =>
+        {
+            var result = await api.GetAsync(id, cancellationToken);
+            if (result.StatusCode == 404)
+                return NotFound(output, id, configuration);
+
+            var view = (PipelineStatusView)result.Body;
+            output.Write(new PipelineReportRenderer().RenderMarkdown(view));
+            output.WriteLine();
+            output.WriteLine(ReportLocation(configuration, id));
+            if (htmlFile is not null)
+            {
+                var page = (HtmlPage)(await api.GetReportAsync(id, cancellationToken)).Body;
+                await File.WriteAllTextAsync(htmlFile.FullName, page.Html, cancellationToken);
+                output.WriteLine($"Report written to {htmlFile.FullName}");
+            }
+
+            return 0;
+        });
+
+    /// <summary>Where the pipeline's report is stored when it ends, and how to read it, in one line.</summary>
+    public static string ReportLocation(IConfiguration configuration, string id)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var container = configuration[nameof(PipelineOptions.ReportsContainer)] ?? new PipelineOptions().ReportsContainer;
+        return $"Report: blob '{container}/{PipelineReports.BlobName(id)}' (written when the pipeline ends); `pipeline report {id} --out report.html` or GET /api/pipelines/{id}/report renders it now.";
     }
 
     /// <summary><c>pipeline status</c>; returns the exit code.</summary>
@@ -134,7 +173,7 @@ public static class PipelineCommands
         }
 
         await using var engine = await LocalEngine.StartClientAsync(configuration, cancellationToken: cancellationToken);
-        return await action(new PipelineApi(engine.Client, engine.Services.GetRequiredService<SoupStorage>()));
+        return await action(engine.Api());
     }
 
     private static int NotFound(TextWriter output, string id, IConfiguration configuration)

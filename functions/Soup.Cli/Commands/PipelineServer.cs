@@ -7,7 +7,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Soup.Cli.Engine;
-using Soup.Core.Storage;
 using Soup.Orchestration;
 
 namespace Soup.Cli.Commands;
@@ -50,7 +49,7 @@ public sealed class PipelineServer : IAsyncDisposable
             logging?.Invoke(builder.Logging);
             builder.WebHost.UseUrls(urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
             var web = builder.Build();
-            Map(web, new PipelineApi(engine.Client, engine.Services.GetRequiredService<SoupStorage>()));
+            Map(web, engine.Api());
             await web.StartAsync(cancellationToken);
             return new PipelineServer(engine, web);
         }
@@ -88,6 +87,8 @@ public sealed class PipelineServer : IAsyncDisposable
         });
         pipelines.MapGet("/{id}", async context =>
             await WriteAsync(context, await api.GetAsync((string)context.GetRouteValue("id")!, context.RequestAborted)));
+        pipelines.MapGet("/{id}/report", async context =>
+            await WriteAsync(context, await api.GetReportAsync((string)context.GetRouteValue("id")!, context.RequestAborted)));
         pipelines.MapPost("/{id}/cancel", async context =>
         {
             var body = await ReadBodyAsync(context);
@@ -110,6 +111,6 @@ public sealed class PipelineServer : IAsyncDisposable
         context.Response.ContentType = result.ContentType + "; charset=utf-8";
         if (result.Location is not null)
             context.Response.Headers.Location = result.Location;
-        await context.Response.WriteAsync(result.ToJson(), context.RequestAborted);
+        await context.Response.WriteAsync(result.ToText(), context.RequestAborted);
     }
 }

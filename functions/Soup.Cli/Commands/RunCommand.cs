@@ -4,15 +4,16 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Soup.Cli.Engine;
 using Soup.Orchestration;
+using Soup.Reports;
 
 namespace Soup.Cli.Commands;
 
 /// <summary>The arguments of <c>pipeline run</c>.</summary>
-public sealed record RunCommandArgs(FileInfo? Spec, DirectoryInfo? DataRoot, int Workers, FileInfo? Output, bool Verbose = false);
+public sealed record RunCommandArgs(FileInfo? Spec, DirectoryInfo? DataRoot, int Workers, FileInfo? Output, bool Verbose = false, FileInfo? Report = null);
 
 /// <summary>
 /// <c>pipeline run</c>: validates the spec, starts the local engine, runs the pipeline while printing its progress,
-/// then prints the results table. Exit codes: 0 completed, 1 the pipeline failed, 2 invalid spec, 3 storage unreachable.
+/// then prints the results table and where the report is (optionally writing it to a file). Exit codes: 0 completed, 1 the pipeline failed, 2 invalid spec, 3 storage unreachable.
 /// </summary>
 public static class RunCommand
 {
@@ -44,6 +45,13 @@ public static class RunCommand
 
         var view = await ProgressPrinter.WatchAsync(engine.Client, engine.Services.GetService<JobProgressReader>(), id, output, cancellationToken);
         ResultsTable.Write(view, output);
+        output.WriteLine(PipelineCommands.ReportLocation(configuration, id));
+        if (args.Report is not null)
+        {
+            await File.WriteAllTextAsync(args.Report.FullName, engine.Services.GetRequiredService<PipelineReportRenderer>().RenderHtml(view), cancellationToken);
+            output.WriteLine($"Report written to {args.Report.FullName}");
+        }
+
         if (args.Output is not null)
         {
             await File.WriteAllTextAsync(args.Output.FullName, JsonSerializer.Serialize(view, new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true }), cancellationToken);

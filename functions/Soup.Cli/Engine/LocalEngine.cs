@@ -16,6 +16,7 @@ using Microsoft.Extensions.Logging;
 using Soup.Core.Storage;
 using Soup.Jobs;
 using Soup.Orchestration;
+using Soup.Reports;
 
 namespace Soup.Cli.Engine;
 
@@ -42,6 +43,9 @@ public sealed class LocalEngine : IAsyncDisposable
 
     /// <summary>The services of the engine (storage, options).</summary>
     public IServiceProvider Services => app.Services;
+
+    /// <summary>The HTTP API's logic over this engine's client, storage and report renderer.</summary>
+    public PipelineApi Api() => new(Client, Services.GetRequiredService<SoupStorage>(), reports: Services.GetRequiredService<IPipelineReportRenderer>());
 
     /// <summary>Starts the engine with <paramref name="configuration"/> (settings as in local.settings.sample.json).</summary>
     public static Task<LocalEngine> StartAsync(IConfiguration configuration, Action<ILoggingBuilder>? logging = null, CancellationToken cancellationToken = default) =>
@@ -80,6 +84,7 @@ public sealed class LocalEngine : IAsyncDisposable
         builder.Configuration.AddConfiguration(configuration);
         ConfigureLogging(builder.Logging, logging);
         builder.Services.AddSoupPipeline(builder.Configuration);
+        builder.Services.AddSoupReports();
         builder.Services.AddDurableTaskClient(b => b.UseGrpc(channel));
         builder.Services.AddSingleton(options);
         if (!clientOnly)

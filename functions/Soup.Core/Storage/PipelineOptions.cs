@@ -20,6 +20,6 @@ public sealed class PipelineOptions
     /// <summary>The blob container that holds specs for scheduled retraining.</summary>
     public string SpecsContainer { get; set; } = "specs";
 
-    /// <summary>The blob container that holds pipeline reports.</summary>
+    /// <summary>The blob container that holds each pipeline's report (<c>{pipelineId}/report.html</c>).</summary>
     public string ReportsContainer { get; set; } = "reports";
 }

@@ -48,6 +48,7 @@ public sealed class SoupStorage
 
         Checkpoints = Blobs.GetBlobContainerClient(o.CheckpointsContainer);
         Specs = Blobs.GetBlobContainerClient(o.SpecsContainer);
+        Reports = Blobs.GetBlobContainerClient(o.ReportsContainer);
         Jobs = Queues.GetQueueClient(o.JobsQueue);
     }
 
@@ -73,6 +74,9 @@ public sealed class SoupStorage
     /// <summary>The container of specs for scheduled retraining.</summary>
     public BlobContainerClient Specs { get; }
 
+    /// <summary>The container of pipeline reports.</summary>
+    public BlobContainerClient Reports { get; }
+
     /// <summary>The jobs queue.</summary>
     public QueueClient Jobs { get; }
 
@@ -93,6 +97,7 @@ public sealed class SoupStorage
     {
         await Checkpoints.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
         await Specs.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        await Reports.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
         await Jobs.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
     }
 

@@ -1,0 +1,40 @@
+namespace Soup.Reports.Tests;
+
+public sealed class ParetoFrontTests
+{
+    [Fact]
+    public void Indices_TradeOffCurveWithADip_KeepsOnlyUndominatedPoints()
+    {
+        // λ = 0 .. 1: the middle point is worse on both objectives than its neighbour at λ = 0.25.
+        (double, double)[] points = [(0.90, 0.60), (0.88, 0.66), (0.80, 0.62), (0.75, 0.75), (0.70, 0.85)];
+
+        Assert.Equal([0, 1, 3, 4], ParetoFront.Indices(points));
+    }
+
+    [Fact]
+    public void Indices_PointBetterOnOneAndEqualOnTheOther_DominatesIt()
+    {
+        (double, double)[] points = [(0.8, 0.7), (0.8, 0.75), (0.6, 0.75)];
+
+        Assert.Equal([1], ParetoFront.Indices(points));
+    }
+
+    [Fact]
+    public void Indices_IdenticalPoints_AreAllOptimal()
+    {
+        (double, double)[] points = [(0.5, 0.5), (0.5, 0.5), (0.4, 0.4)];
+
+        Assert.Equal([0, 1], ParetoFront.Indices(points));
+    }
+
+    [Fact]
+    public void Indices_NaNCoordinate_NeitherOptimalNorDominating()
+    {
+        (double, double)[] points = [(double.NaN, 0.9), (0.5, 0.5)];
+
+        Assert.Equal([1], ParetoFront.Indices(points));
+    }
+
+    [Fact]
+    public void Indices_NoPoints_Empty() => Assert.Empty(ParetoFront.Indices([]));
+}
