@@ -29,7 +29,7 @@ public sealed record SoupsBenchmarkOptions(
     string Model = "cnn-small", string Dataset = "fashion-mnist", int Concurrency = 3)
 {
     /// <summary>The standard protocol: every domain held out in turn, 3 seeds.</summary>
-    public static SoupsBenchmarkOptions Standard { get; } = new(3, DataLayouts.RotatedDomains, 6, 200, 300, 150, 3, 2000);
+    public static SoupsBenchmarkOptions Standard { get; } = new(3, DataLayouts.RotatedDomains, 5, 150, 300, 100, 2, 2000);
 
     /// <summary>The quick protocol: the same tasks, one seed, fewer steps and members.</summary>
     public static SoupsBenchmarkOptions Quick { get; } = new(1, DataLayouts.RotatedDomains, 4, 60, 120, 40, 2, 1000);
