@@ -121,17 +121,8 @@ internal static class SpecSectionValidator
                 p.Add(new($"{path}.name", $"split '{split.Name}' is defined twice"));
             }
 
-            if (split.Dataset is not null)
-            {
-                SpecValidator.Dataset(p, $"{path}.dataset", split.Dataset);
-            }
-
-            var layout = split.Layout ?? spec.Data.Layout;
-            if (!DataLayouts.All.Contains(layout))
-            {
-                p.Add(new($"{path}.layout", $"unknown layout '{layout}'; known: {string.Join(", ", DataLayouts.All)}"));
-            }
-            else
+            var layout = Source(p, path, spec, split.Dataset, split.Layout);
+            if (layout is not null)
             {
                 SpecValidator.Domains(p, $"{path}.domains", layout, split.Domains, required: true);
                 string[] parts = layout == DataLayouts.Idx ? [DataParts.Out, DataParts.All, DataParts.Test] : [DataParts.Out, DataParts.All];
@@ -158,6 +149,24 @@ internal static class SpecSectionValidator
                 : $"no split is named '{spec.Data.EvalSplit}'";
             p.Add(new("$.data.evalSplit", $"{why}; splits: {string.Join(", ", names)}"));
         }
+    }
+
+    /// <summary>Checks a section's own dataset and layout (each defaulting to the data section's); the layout in effect, or null when unknown.</summary>
+    private static string? Source(List<SpecProblem> p, string path, PipelineSpec spec, string? dataset, string? layout)
+    {
+        if (dataset is not null)
+        {
+            SpecValidator.Dataset(p, $"{path}.dataset", dataset);
+        }
+
+        layout ??= spec.Data.Layout;
+        if (DataLayouts.All.Contains(layout))
+        {
+            return layout;
+        }
+
+        p.Add(new($"{path}.layout", $"unknown layout '{layout}'; known: {string.Join(", ", DataLayouts.All)}"));
+        return null;
     }
 
     private static void ValidateStop(List<SpecProblem> p, PipelineSpec spec)
@@ -219,17 +228,8 @@ internal static class SpecSectionValidator
                 p.Add(new($"{path}.name", $"auxiliary '{task.Name}' is defined twice"));
             }
 
-            if (task.Dataset is not null)
-            {
-                SpecValidator.Dataset(p, $"{path}.dataset", task.Dataset);
-            }
-
-            var layout = task.Layout ?? spec.Data.Layout;
-            if (!DataLayouts.All.Contains(layout))
-            {
-                p.Add(new($"{path}.layout", $"unknown layout '{layout}'; known: {string.Join(", ", DataLayouts.All)}"));
-            }
-            else if (task.Domains is not null || layout != spec.Data.Layout)
+            var layout = Source(p, path, spec, task.Dataset, task.Layout);
+            if (layout is not null && (task.Domains is not null || layout != spec.Data.Layout))
             {
                 SpecValidator.Domains(p, $"{path}.domains", layout, task.Domains, required: true);
             }
