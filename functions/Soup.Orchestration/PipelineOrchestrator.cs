@@ -58,8 +58,7 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineSpec, Pipeli
                 Phase = "completed", Round = rounds.Count, Landed = 0, Failed = 0, Pending = 0, RoundInstance = null,
                 BestRound = top.Round, BestSoupAccuracy = top.SoupAccuracy, Message = PipelineProgress.Cut(choice.Reason),
             });
-            var splits = JobPlanner.Splits(spec).Select(x => new SplitInfo(x.Name, x.Role, x.Description)).ToList();
-            var output = new PipelineResult(id, rounds, choice.Checkpoint, choice, splits, spec.Recipe, stopped);
+            var output = new PipelineResult(id, rounds, choice.Checkpoint, choice, SplitInfos(spec), spec.Recipe, stopped);
 
             // The report: written to the reports container; a failure to write it is logged, not fatal.
             await PipelineReports.WriteAsync(context, startedAt, "Completed", progress, output);
@@ -70,10 +69,13 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineSpec, Pipeli
             Report(progress with { Phase = "failed", RoundInstance = null, Message = PipelineProgress.Cut(ex.Message) });
 
             // The report of a failed pipeline: the rounds that completed, and why it failed.
-            await PipelineReports.WriteAsync(context, startedAt, "Failed", progress, new PipelineResult(id, rounds, ""), ex.Message);
+            await PipelineReports.WriteAsync(context, startedAt, "Failed", progress, new PipelineResult(id, rounds, "", null, SplitInfos(spec), spec.Recipe), ex.Message);
             throw;
         }
     }
+
+    private static List<SplitInfo> SplitInfos(PipelineSpec spec) =>
+        [.. JobPlanner.Splits(spec).Select(x => new SplitInfo(x.Name, x.Role, x.Description))];
 
     /// <summary>
     /// The init stages, each waited for like a round's members: pretraining (unless the spec names a checkpoint), the

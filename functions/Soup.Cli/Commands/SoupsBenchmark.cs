@@ -32,7 +32,7 @@ public sealed record SoupsBenchmarkOptions(
     public static SoupsBenchmarkOptions Standard { get; } = new(3, DataLayouts.RotatedDomains, 5, 150, 300, 100, 2, 2000);
 
     /// <summary>The quick protocol: the same tasks, one seed, fewer steps and members.</summary>
-    public static SoupsBenchmarkOptions Quick { get; } = new(1, DataLayouts.RotatedDomains, 4, 60, 120, 40, 2, 1000);
+    public static SoupsBenchmarkOptions Quick { get; } = new(1, DataLayouts.RotatedDomains, 3, 50, 100, 30, 2, 800);
 }
 
 /// <summary>One method's test accuracy on one task (held-out domain, seed).</summary>
