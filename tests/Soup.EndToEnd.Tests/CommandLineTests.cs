@@ -82,6 +82,24 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public void ResultsTable_RoundWithVariants_PrintsEachWayOfUsingTheMembersPerSplitAndTheStopReason()
+    {
+        IReadOnlyList<SplitAccuracy> Scores(double validation, double test) => [new("validation", validation, 0.5), new("test", test, 0.6)];
+        var round = new RoundResult(1, "i", [new(0, 0.01, 1, "a", 0.83, 0.5)], "s", 0.86, 0.4, "validation",
+            Variants: [new("erm", "a", [0], Scores(0.83, 0.71)), new("uniform", "s", [0, 1], Scores(0.86, 0.745)), new("ensemble", null, [0, 1], Scores(0.87, 0.75))]);
+        var view = new PipelineStatusView("p", "Completed", DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, null,
+            new PipelineResult("p", [round], "s", Stopped: "round 1's soup reached the target"), null);
+        var output = new StringWriter();
+
+        ResultsTable.Write(view, output);
+
+        var lines = output.ToString().Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+        Assert.Contains("round 1 on 'validation': erm 83.00 %, uniform 86.00 %, ensemble 87.00 %", lines);
+        Assert.Contains("round 1 on 'test': erm 71.00 %, uniform 74.50 %, ensemble 75.00 %", lines);
+        Assert.Contains("Stopped early: round 1's soup reached the target", lines);
+    }
+
+    [Fact]
     public void ResultsTable_FailedPipeline_PrintsTheReason()
     {
         var view = new PipelineStatusView("p", "Failed", DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, null, null, "job 'init' failed: dataset 'x' missing");

@@ -44,9 +44,31 @@ public static class ResultsTable
         {
             if (Diagnose(round) is { } line)
                 output.WriteLine(line); // Not through the console: it would wrap the line at its width.
+            foreach (var variants in Variants(round))
+                output.WriteLine(variants);
         }
 
+        if (result.Stopped is { } stopped)
+            output.WriteLine($"Stopped early: {stopped}");
+
         console.WriteLine($"Accuracy is on the '{result.Rounds[^1].Split}' split. Final checkpoint: {result.FinalCheckpoint}");
+    }
+
+    /// <summary>
+    /// One line per evaluated split of a round: the accuracy of each way of using its members (ERM, the merge, greedy
+    /// soup, ensemble), so in- and out-of-distribution results sit side by side.
+    /// </summary>
+    internal static IEnumerable<string> Variants(RoundResult round)
+    {
+        if (round.Variants is not { Count: > 0 } variants)
+            yield break;
+        foreach (var split in variants.SelectMany(v => v.Scores.Select(s => s.Split)).Distinct())
+        {
+            var cells = variants.Select(v => v.Scores.FirstOrDefault(s => s.Split == split) is { } score
+                ? FormattableString.Invariant($"{v.Name} {score.Accuracy:P2}")
+                : null).OfType<string>();
+            yield return $"round {round.Round} on '{split}': {string.Join(", ", cells)}";
+        }
     }
 
     /// <summary>
