@@ -115,13 +115,14 @@ public static class JobPlanner
     }
 
     /// <summary>
-    /// The evaluation job of a round: every member and the soup (and any <paramref name="extra"/> checkpoints after them)
+    /// The evaluation job of a round: every member and the soup (and any other checkpoints after them)
     /// on every split of the spec, the primary split first, with the members' ensemble and diversity, and the midpoint
     /// connectivity of the first two members.
     /// </summary>
-    public static EvaluateJob Evaluation(PipelineSpec spec, string pipelineId, int round, IReadOnlyList<string> checkpoints, int members = -1)
+    /// <param name="members">How many of the first checkpoints are members (their ensemble and pair are scored); null: all but the last.</param>
+    public static EvaluateJob Evaluation(PipelineSpec spec, string pipelineId, int round, IReadOnlyList<string> checkpoints, int? members = null)
     {
-        members = members < 0 ? checkpoints.Count - 1 : members;
+        var count = members ?? checkpoints.Count - 1;
         return new EvaluateJob
         {
             PipelineId = pipelineId,
@@ -130,8 +131,8 @@ public static class JobPlanner
             SpecHash = SpecHash.Compute(spec),
             Checkpoints = checkpoints,
             Splits = [.. Splits(spec).OrderBy(s => s.Name == spec.Data.EvalSplit ? 0 : 1).Select(s => new EvaluationSplit(s.Name, s.Data))],
-            Ensemble = members >= 2 ? [.. Enumerable.Range(0, members)] : null,
-            Connectivity = members >= 2 ? [new CheckpointPair(0, 1)] : null,
+            Ensemble = count >= 2 ? [.. Enumerable.Range(0, count)] : null,
+            Connectivity = count >= 2 ? [new CheckpointPair(0, 1)] : null,
         };
     }
 

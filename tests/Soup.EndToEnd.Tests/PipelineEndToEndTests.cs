@@ -37,9 +37,9 @@ public sealed class PipelineEndToEndTests(AzuriteEngineFixture fixture) : IClass
         var container = engine.Services.GetRequiredService<SoupStorage>().Checkpoints;
         foreach (var round in result.Rounds)
         {
-            var members = await Task.WhenAll(round.Members.Select(m => ReadAsync(container, m.Checkpoint)));
-            var soup = await ReadAsync(container, round.Soup);
-            AssertIsElementWiseMean(members, soup);
+            var members = await Task.WhenAll(round.Members.Select(m => CheckpointAsserts.ReadAsync(container, m.Checkpoint)));
+            var soup = await CheckpointAsserts.ReadAsync(container, round.Soup);
+            CheckpointAsserts.AssertIsElementWiseMean(members, soup);
             Assert.Equal(round.Round.ToString(System.Globalization.CultureInfo.InvariantCulture), soup.Metadata["round"]);
             Assert.All(members, m => Assert.Equal(round.Init, m.Metadata["base_checkpoint"]));
         }
@@ -95,8 +95,8 @@ public sealed class PipelineEndToEndTests(AzuriteEngineFixture fixture) : IClass
         var soupBlob = CheckpointLayout.Blob(id, CheckpointLayout.SoupSlot(1), CheckpointLayout.CheckpointFile);
         // The round runs as a sub-orchestration: its phase is read through the pipeline's status.
         await WaitUntilAsync(async () => (await PipelineStatusReader.ReadAsync(engine.Client, id))?.Progress?.Phase == "evaluating");
-        var soup = await ReadAsync(container, soupBlob);
-        AssertIsElementWiseMean([.. members.Select(m => new SafetensorsContent(m, new Dictionary<string, string>()))], soup);
+        var soup = await CheckpointAsserts.ReadAsync(container, soupBlob);
+        CheckpointAsserts.AssertIsElementWiseMean([.. members.Select(m => new SafetensorsContent(m, new Dictionary<string, string>()))], soup);
 
         var scores = members.Select((_, m) => new Core.Jobs.CheckpointScore(CheckpointLayout.Blob(id, CheckpointLayout.MemberSlot(1, m), CheckpointLayout.CheckpointFile), "test", 0.5 + (m / 10.0), 1))
             .Append(new Core.Jobs.CheckpointScore(soupBlob, "test", 0.9, 0.5)).ToList();
@@ -137,9 +137,6 @@ public sealed class PipelineEndToEndTests(AzuriteEngineFixture fixture) : IClass
         }
     }
 
-    private static async Task<SafetensorsContent> ReadAsync(BlobContainerClient container, string blob) =>
-        Safetensors.Read((await container.GetBlobClient(blob).DownloadContentAsync()).Value.Content.ToMemory(), blob);
-
     private static async Task WriteAsync(BlobContainerClient container, string blob, IReadOnlyList<TensorData> tensors)
     {
         using var stream = new MemoryStream();
@@ -162,21 +159,5 @@ public sealed class PipelineEndToEndTests(AzuriteEngineFixture fixture) : IClass
         }
 
         return [Tensor("conv.weight", 4, 1, 3, 3), Tensor("fc.bias", 10)];
-    }
-
-    private static void AssertIsElementWiseMean(IReadOnlyList<SafetensorsContent> members, SafetensorsContent soup)
-    {
-        Assert.Equal(members[0].Tensors.Select(t => t.Name), soup.Tensors.Select(t => t.Name));
-        foreach (var tensor in soup.Tensors)
-        {
-            Assert.Equal(SafetensorsDtype.F32, tensor.Dtype);
-            var actual = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(tensor.Data.Span).ToArray();
-            var inputs = members.Select(m => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(m.Tensors.Single(t => t.Name == tensor.Name).Data.Span).ToArray()).ToList();
-            for (var i = 0; i < actual.Length; i++)
-            {
-                var expected = inputs.Average(values => (double)values[i]);
-                Assert.True(Math.Abs(expected - actual[i]) <= 1e-6, $"{tensor.Name}[{i}]: soup {actual[i]} but member mean {expected}");
-            }
-        }
     }
 }

@@ -1,8 +1,5 @@
-using System.Runtime.InteropServices;
-using Azure.Storage.Blobs;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
-using Soup.Core.Checkpoints;
 using Soup.Core.Specs;
 using Soup.Core.Storage;
 using Soup.Orchestration;
@@ -50,8 +47,8 @@ public sealed class RecipeEndToEndTests(AzuriteEngineFixture fixture) : IClassFi
         Assert.Contains("reached the target", result.Stopped, StringComparison.Ordinal);
 
         // The probe trained the head only: every featurizer tensor is the pretrained one, the head moved.
-        var pretrained = await ReadAsync(container, Blob("init"));
-        var probe = await ReadAsync(container, Blob("init/probe"));
+        var pretrained = await CheckpointAsserts.ReadAsync(container, Blob("init"));
+        var probe = await CheckpointAsserts.ReadAsync(container, Blob("init/probe"));
         Assert.Equal("true", probe.Metadata["linear_probe"]);
         foreach (var tensor in probe.Tensors)
         {
@@ -62,7 +59,7 @@ public sealed class RecipeEndToEndTests(AzuriteEngineFixture fixture) : IClassFi
         // The auxiliaries start from the probe; round 1's members from the auxiliaries, round-robin; the probe is the base.
         foreach (var aux in new[] { "init/aux-a45", "init/aux-a60" })
         {
-            Assert.Equal(Blob("init/probe"), (await ReadAsync(container, Blob(aux))).Metadata["base_checkpoint"]);
+            Assert.Equal(Blob("init/probe"), (await CheckpointAsserts.ReadAsync(container, Blob(aux))).Metadata["base_checkpoint"]);
         }
 
         Assert.Equal(Blob("init/probe"), round.Init);
@@ -87,21 +84,8 @@ public sealed class RecipeEndToEndTests(AzuriteEngineFixture fixture) : IClassFi
         var line = round.Interpolation!;
         Assert.Equal([0, 0.5, 1], line.Points.Select(p => p.Lambda));
         Assert.Equal(round.Members[0].Scores, line.Points[0].Scores);
-        var middle = await ReadAsync(container, Blob("round-01/soup-lerp-001"));
-        var a = await ReadAsync(container, round.Members[0].Checkpoint);
-        var b = await ReadAsync(container, round.Members[1].Checkpoint);
-        foreach (var tensor in middle.Tensors)
-        {
-            var m = MemoryMarshal.Cast<byte, float>(tensor.Data.Span).ToArray();
-            var x = MemoryMarshal.Cast<byte, float>(a.Tensors.Single(t => t.Name == tensor.Name).Data.Span).ToArray();
-            var y = MemoryMarshal.Cast<byte, float>(b.Tensors.Single(t => t.Name == tensor.Name).Data.Span).ToArray();
-            for (var i = 0; i < m.Length; i++)
-            {
-                Assert.True(Math.Abs(m[i] - ((x[i] + y[i]) / 2)) <= 1e-6, $"{tensor.Name}[{i}]");
-            }
-        }
+        var middle = await CheckpointAsserts.ReadAsync(container, Blob("round-01/soup-lerp-001"));
+        CheckpointAsserts.AssertIsElementWiseMean(
+            [await CheckpointAsserts.ReadAsync(container, round.Members[0].Checkpoint), await CheckpointAsserts.ReadAsync(container, round.Members[1].Checkpoint)], middle);
     }
-
-    private static async Task<SafetensorsContent> ReadAsync(BlobContainerClient container, string blob) =>
-        Safetensors.Read((await container.GetBlobClient(blob).DownloadContentAsync()).Value.Content.ToMemory(), blob);
 }

@@ -21,11 +21,12 @@ public static class MemberPlanner
     {
         var members = spec.Members;
         var grid = members.Search is { Sampling: SearchSampling.Grid } space ? Grid(space) : null;
+        var rates = members.EffectiveLearningRates();
         return [.. Enumerable.Range(0, members.Count).Select(m =>
         {
             var draw = members.Search is null ? new Draw() : grid is not null ? grid[m % grid.Count] : Sample(members.Search, SearchSeed(spec), m);
             var own = members.Explicit is { } list && m < list.Count ? list[m] : new MemberSettings();
-            var lr = own.LearningRate ?? draw.LearningRate ?? members.EffectiveLearningRates()[m % members.EffectiveLearningRates().Count];
+            var lr = own.LearningRate ?? draw.LearningRate ?? rates[m % rates.Count];
             var settings = new TrainSettings
             {
                 Optimizer = own.Optimizer ?? draw.Optimizer ?? members.Optimizer ?? Optimizers.Sgd,
