@@ -121,6 +121,14 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
             g => (IReadOnlyList<SplitAccuracy>)[.. g.OrderBy(s => order.GetValueOrDefault(s.Split, int.MaxValue)).Select(s => new SplitAccuracy(s.Split, s.Accuracy, s.Loss))]);
     }
 
+    /// <summary>
+    /// Members best first by validation accuracy (the lower index first on a tie): the order the greedy soup tries them
+    /// in, and the ERM choice (the first).
+    /// </summary>
+    private static List<(int Index, string Blob)> RankedOnValidation(
+        IReadOnlyList<(int Index, string Blob)> members, Dictionary<string, IReadOnlyList<SplitAccuracy>> scores) =>
+        [.. members.OrderByDescending(m => Validation(scores[m.Blob])).ThenBy(m => m.Index)];
+
     private static double Validation(IReadOnlyList<SplitAccuracy> scores) =>
         scores.FirstOrDefault(s => s.Split == "validation")?.Accuracy ?? double.NaN;
 
@@ -170,7 +178,7 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
         Dictionary<string, IReadOnlyList<SplitAccuracy>> scores, IReadOnlyDictionary<string, string> metadata,
         Action<PipelineProgress> report, PipelineProgress progress)
     {
-        var ranked = members.OrderByDescending(m => Validation(scores[m.Blob])).ThenBy(m => m.Index).ToList();
+        var ranked = RankedOnValidation(members, scores);
         var kept = new List<(int Index, string Blob)> { ranked[0] };
         var blob = ranked[0].Blob;
         var best = Validation(scores[blob]);
@@ -219,7 +227,8 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
         }).ToList();
 
         // ERM: the member a hyperparameter search would keep, chosen on validation (never on test).
-        var erm = memberResults.OrderByDescending(m => Validation(m.Scores!)).ThenBy(m => m.Member).First();
+        var best = RankedOnValidation([.. memberResults.Select(m => (m.Member, m.Checkpoint))], scores)[0];
+        var erm = memberResults.Single(m => m.Member == best.Index);
         var everyone = memberResults.Select(m => m.Member).ToList();
         var method = spec.Merge.Method == "linear" && spec.Merge.Weights is null ? "uniform" : spec.Merge.Method;
         var variants = new List<SoupVariant>
