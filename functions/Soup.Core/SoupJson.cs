@@ -10,4 +10,5 @@ namespace Soup.Core;
 [JsonSerializable(typeof(EvaluationReport))]
 [JsonSerializable(typeof(FailureRecord))]
 [JsonSerializable(typeof(JobProgress))]
+[JsonSerializable(typeof(PoisonMessage))]
 public sealed partial class SoupJson : JsonSerializerContext;

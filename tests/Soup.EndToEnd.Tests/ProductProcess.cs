@@ -26,6 +26,9 @@ internal sealed class ProductProcess : IDisposable
 
     public int Id => process.Id;
 
+    /// <summary>True once the process ended.</summary>
+    public bool HasExited => process.HasExited;
+
     /// <summary>Starts the worker with every setting of <paramref name="configuration"/> as environment variables.</summary>
     public static ProductProcess Start(IConfiguration configuration, IReadOnlyDictionary<string, string>? overrides = null) =>
         Start(Path.Combine("workers", "Soup.Worker"), "soup-worker.dll", [], configuration, overrides);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Azure;
 using Azure.Storage.Blobs;
@@ -17,33 +16,17 @@ namespace Soup.Jobs;
 /// overwritten at each periodic checkpoint and when the job is stopped). The state carries a fingerprint of the job, so
 /// a slot reused by a different job never resumes from a stranger's state.
 /// </summary>
-internal sealed partial class JobCheckpoints(SoupStorage storage, TrainJob job, string worker, ILogger logger) : ITrainingObserver
+internal sealed partial class JobCheckpoints(SoupStorage storage, TrainJob job, JobHeartbeat heartbeat, ILogger logger) : ITrainingObserver
 {
     private const string FingerprintKey = "job_fingerprint";
-    private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(2);
-    private readonly BlobClient progressBlob = storage.Checkpoints.GetBlobClient(CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.ProgressFile));
     private readonly BlobClient resumeBlob = storage.Checkpoints.GetBlobClient(CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.ResumeFile));
     private readonly string fingerprint = Fingerprint(job);
-    private readonly Stopwatch sinceProgress = Stopwatch.StartNew();
-    private bool wroteProgress;
 
     /// <inheritdoc />
     public void Progress(TrainingProgress progress)
     {
         ArgumentNullException.ThrowIfNull(progress);
-        if (wroteProgress && sinceProgress.Elapsed < ProgressInterval && progress.Step < progress.TotalSteps)
-            return;
-        var record = new JobProgress(job.JobId, progress.Step, progress.TotalSteps, progress.Loss, progress.ImagesPerSecond, worker, DateTimeOffset.UtcNow);
-        try
-        {
-            progressBlob.Upload(BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(record, SoupJson.Default.JobProgress)), overwrite: true);
-            wroteProgress = true;
-            sinceProgress.Restart();
-        }
-        catch (RequestFailedException ex)
-        {
-            LogProgressNotWritten(logger, job.JobId, ex); // Progress is informative: never fail training for it.
-        }
+        heartbeat.Report(progress.Step, progress.TotalSteps, progress.Loss, progress.ImagesPerSecond);
     }
 
     /// <inheritdoc />
@@ -53,9 +36,18 @@ internal sealed partial class JobCheckpoints(SoupStorage storage, TrainJob job, 
         using var stream = new MemoryStream();
         state.ToSafetensors(stream, new Dictionary<string, string> { [FingerprintKey] = fingerprint, ["job_id"] = job.JobId });
         stream.Position = 0;
-        // Not cancellable on purpose: this is also the save made while the worker shuts down.
-        resumeBlob.Upload(stream, overwrite: true);
-        LogSaved(logger, job.JobId, state.Step);
+        try
+        {
+            // Not cancellable on purpose: this is also the save made while the worker shuts down.
+            resumeBlob.Upload(stream, overwrite: true);
+            LogSaved(logger, job.JobId, state.Step);
+        }
+        catch (Exception ex) when (StorageRetry.IsTransient(ex))
+        {
+            // Storage is down: training goes on; the next periodic save tries again (a resumption starts from the
+            // last save that made it, which is what a crash would give anyway).
+            LogNotSaved(logger, job.JobId, state.Step, ex);
+        }
     }
 
     /// <summary>The saved state of this very job, or null when there is none (or it belongs to another job, or is unreadable).</summary>
@@ -95,14 +87,15 @@ internal sealed partial class JobCheckpoints(SoupStorage storage, TrainJob job, 
         await resumeBlob.DeleteIfExistsAsync(cancellationToken: cancellationToken);
     }
 
+    /// <summary>The job's identity for its saved state: its JSON, less the delivery count (a re-queued job is the same job).</summary>
     private static string Fingerprint(TrainJob job) =>
-        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes<Job>(job, SoupJson.Default.Job)));
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes<Job>(job with { PriorDeliveries = 0 }, SoupJson.Default.Job)));
 
     [LoggerMessage(EventId = 420, Level = LogLevel.Information, Message = "Job {JobId}: resumption state saved at step {Step}")]
     private static partial void LogSaved(ILogger logger, string jobId, int step);
 
-    [LoggerMessage(EventId = 421, Level = LogLevel.Warning, Message = "Job {JobId}: progress could not be written")]
-    private static partial void LogProgressNotWritten(ILogger logger, string jobId, Exception exception);
+    [LoggerMessage(EventId = 424, Level = LogLevel.Warning, Message = "Job {JobId}: the resumption state at step {Step} could not be saved; training goes on")]
+    private static partial void LogNotSaved(ILogger logger, string jobId, int step, Exception exception);
 
     [LoggerMessage(EventId = 422, Level = LogLevel.Warning, Message = "Job {JobId}: the saved resumption state belongs to another job; starting over")]
     private static partial void LogForeignState(ILogger logger, string jobId);

@@ -24,12 +24,27 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
     public static string OutputBlob(Job job) => CheckpointLayout.Blob(
         job.PipelineId, job.Slot, job is EvaluateJob ? CheckpointLayout.EvaluationFile : CheckpointLayout.CheckpointFile);
 
-    /// <summary>Runs <paramref name="job"/>; throws <see cref="JobFailedException"/> when it can never succeed.</summary>
+    /// <summary>True when <paramref name="job"/>'s output is already written (retried through a storage outage).</summary>
+    public Task<bool> IsDoneAsync(Job job, CancellationToken cancellationToken) =>
+        Retry(async c => (bool)await storage.Checkpoints.GetBlobClient(OutputBlob(job)).ExistsAsync(c), "output check", job, cancellationToken);
+
+    /// <summary>
+    /// Runs <paramref name="job"/> outside the queue (its heartbeat names no message); throws
+    /// <see cref="JobFailedException"/> when it can never succeed.
+    /// </summary>
     public async Task RunAsync(Job job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
+        await using var heartbeat = await JobHeartbeat.StartAsync(storage, job, "", options.Value.WorkerName, options.Value.HeartbeatInterval, logger);
+        await RunAsync(job, heartbeat, cancellationToken);
+    }
+
+    /// <summary>Runs <paramref name="job"/>; throws <see cref="JobFailedException"/> when it can never succeed.</summary>
+    internal async Task RunAsync(Job job, JobHeartbeat heartbeat, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
         var output = OutputBlob(job);
-        if (await storage.Checkpoints.GetBlobClient(output).ExistsAsync(cancellationToken))
+        if (await IsDoneAsync(job, cancellationToken))
         {
             LogAlreadyDone(logger, job.JobId);
             return;
@@ -39,7 +54,7 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         switch (job)
         {
             case TrainJob train:
-                await TrainAsync(train, output, cancellationToken);
+                await TrainAsync(train, output, heartbeat, cancellationToken);
                 break;
             case EvaluateJob evaluate:
                 await EvaluateAsync(evaluate, output, cancellationToken);
@@ -49,15 +64,26 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         }
     }
 
-    /// <summary>Writes the failure record the pipeline sees (once: a second record for the same job is not written).</summary>
+    /// <summary>
+    /// Writes the failure record the pipeline sees (once: a second record for the same job is not written), retried
+    /// through a storage outage.
+    /// </summary>
     public Task RecordFailureAsync(Job job, string reason, CancellationToken cancellationToken) =>
-        storage.TryCreateJsonAsync(
-            CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.FailureFile),
-            new FailureRecord(job.JobId, reason, options.Value.WorkerName, DateTimeOffset.UtcNow),
-            SoupJson.Default.FailureRecord,
+        Retry(
+            c => storage.TryCreateJsonAsync(
+                CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.FailureFile),
+                new FailureRecord(job.JobId, reason, options.Value.WorkerName, DateTimeOffset.UtcNow),
+                SoupJson.Default.FailureRecord,
+                c),
+            "failure record",
+            job,
             cancellationToken);
 
-    private async Task TrainAsync(TrainJob job, string output, CancellationToken cancellationToken)
+    /// <summary>A storage call retried through an outage (<see cref="WorkerOptions.StorageRetryLimit"/>).</summary>
+    private Task<T> Retry<T>(Func<CancellationToken, Task<T>> call, string what, Job job, CancellationToken cancellationToken) =>
+        options.Value.StorageRetry.RunAsync(call, (ex, delay) => LogStorageRetry(logger, job.JobId, what, delay, ex), cancellationToken);
+
+    private async Task TrainAsync(TrainJob job, string output, JobHeartbeat heartbeat, CancellationToken cancellationToken)
     {
         using var data = await LoadAsync(job.Data, "training data", cancellationToken);
         var fineTune = new FineTuneOptions(job.Model, job.Settings);
@@ -73,8 +99,8 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         (IReadOnlyList<TensorData> Tensors, string Sha256)? init = job.InitCheckpoint is null
             ? null
             : await ReadCheckpointAsync(job.InitCheckpoint, "init checkpoint", cancellationToken);
-        var checkpoints = new JobCheckpoints(storage, job, options.Value.WorkerName, logger);
-        var resume = await checkpoints.LoadAsync(cancellationToken);
+        var checkpoints = new JobCheckpoints(storage, job, heartbeat, logger);
+        var resume = await Retry(checkpoints.LoadAsync, "resumption state", job, cancellationToken);
         if (resume is not null)
             LogResuming(logger, job.JobId, resume.Step);
 
@@ -99,9 +125,19 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         var metadata = CheckpointMetadata(job, init?.Sha256, resume?.Step ?? 0, result);
         using var stream = new MemoryStream();
         Safetensors.Write(stream, result.Weights, metadata);
-        stream.Position = 0;
-        await storage.TryCreateBlobAsync(output, stream, cancellationToken);
-        await checkpoints.CleanUpAsync(cancellationToken);
+        var bytes = stream.GetBuffer().AsMemory(0, (int)stream.Length);
+
+        // The output must not be lost to a storage blip after hours of training: retried through an outage. Not
+        // cancellable by a shutdown either: the work is done, writing it is quicker than redoing it.
+        await Retry(c => storage.TryCreateBlobAsync(output, new MemoryStream(bytes.ToArray(), writable: false), c), "output", job, CancellationToken.None);
+        try
+        {
+            await checkpoints.CleanUpAsync(CancellationToken.None);
+        }
+        catch (Exception ex) when (StorageRetry.IsTransient(ex) || ex is RequestFailedException)
+        {
+            LogCleanUpFailed(logger, job.JobId, ex); // a stale resume.safetensors next to a finished job is harmless
+        }
         LogTrained(logger, job.JobId, result.FinalLoss, result.ImagesPerSecond);
     }
 
@@ -127,7 +163,7 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
                 throw new JobFailedException($"evaluation '{job.JobId}': {ex.Message}", ex);
             }
 
-            await storage.TryCreateJsonAsync(output, report, SoupJson.Default.EvaluationReport, cancellationToken);
+            await Retry(c => storage.TryCreateJsonAsync(output, report, SoupJson.Default.EvaluationReport, c), "output", job, CancellationToken.None);
         }
         finally
         {
@@ -154,7 +190,10 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         BinaryData content;
         try
         {
-            content = (await storage.Checkpoints.GetBlobClient(blobName).DownloadContentAsync(cancellationToken)).Value.Content;
+            content = await options.Value.StorageRetry.RunAsync(
+                async c => (await storage.Checkpoints.GetBlobClient(blobName).DownloadContentAsync(c)).Value.Content,
+                (ex, delay) => LogStorageRetry(logger, blobName, role, delay, ex),
+                cancellationToken);
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
@@ -220,6 +259,12 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
 
     [LoggerMessage(EventId = 402, Level = LogLevel.Information, Message = "Job {JobId} resumes from its checkpoint at step {Step}")]
     private static partial void LogResuming(ILogger logger, string jobId, int step);
+
+    [LoggerMessage(EventId = 404, Level = LogLevel.Warning, Message = "Job {JobId}: storage call ({What}) failed; retrying in {Delay}")]
+    private static partial void LogStorageRetry(ILogger logger, string jobId, string what, TimeSpan delay, Exception exception);
+
+    [LoggerMessage(EventId = 405, Level = LogLevel.Warning, Message = "Job {JobId}: its resumption state could not be removed")]
+    private static partial void LogCleanUpFailed(ILogger logger, string jobId, Exception exception);
 
     [LoggerMessage(EventId = 403, Level = LogLevel.Information, Message = "Job {JobId} trained: final loss {Loss:F4}, {ImagesPerSecond:F0} images/s")]
     private static partial void LogTrained(ILogger logger, string jobId, double loss, double imagesPerSecond);

@@ -1,40 +1,76 @@
+using Azure;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
+using Microsoft.Extensions.Logging;
+using Soup.Core.Storage;
 
 namespace Soup.Jobs;
 
-/// <summary>Keeps a received message invisible while its job runs, renewing at half the visibility timeout.</summary>
-internal sealed class MessageLease : IDisposable
+/// <summary>
+/// Keeps a received message invisible while its job runs, renewing at half the visibility timeout. A renewal that
+/// fails for a transient reason is tried again every few seconds until the visibility would lapse; one that the queue
+/// answers with 404 or 400 (the message was deleted, or another worker took it after it reappeared) means the lease is
+/// <see cref="Lost"/>: the job goes on (its output is written idempotently) and completing or releasing it is a no-op.
+/// </summary>
+internal sealed partial class MessageLease : IDisposable
 {
+    private static readonly TimeSpan RenewalRetry = TimeSpan.FromSeconds(2);
     private readonly QueueClient queue;
     private readonly string messageId;
+    private readonly ILogger logger;
+    private readonly StorageRetry retry;
     private readonly CancellationTokenSource stop = new();
     private readonly Task renewal;
     private string popReceipt;
+    private volatile bool lost;
 
-    public MessageLease(QueueClient queue, QueueMessage message, TimeSpan visibility)
+    public MessageLease(QueueClient queue, QueueMessage message, TimeSpan visibility, StorageRetry retry, ILogger logger)
     {
         this.queue = queue;
+        this.logger = logger;
+        this.retry = retry;
         messageId = message.MessageId;
         popReceipt = message.PopReceipt;
         renewal = RenewAsync(visibility);
     }
 
-    /// <summary>The job finished: delete the message.</summary>
+    /// <summary>True once the queue said the message is no longer ours.</summary>
+    public bool Lost => lost;
+
+    /// <summary>The job finished: delete the message (retried through a storage outage).</summary>
     public async Task CompleteAsync()
     {
         await StopAsync();
-        await queue.DeleteMessageAsync(messageId, popReceipt);
+        await IfHeldAsync("delete", c => queue.DeleteMessageAsync(messageId, popReceipt, c));
     }
 
     /// <summary>The job should be retried: make the message visible again after <paramref name="delay"/>.</summary>
     public async Task ReleaseAsync(TimeSpan delay)
     {
         await StopAsync();
-        await queue.UpdateMessageAsync(messageId, popReceipt, visibilityTimeout: delay);
+        await IfHeldAsync("release", c => queue.UpdateMessageAsync(messageId, popReceipt, visibilityTimeout: delay, cancellationToken: c));
     }
 
     public void Dispose() => stop.Cancel();
+
+    private async Task IfHeldAsync(string what, Func<CancellationToken, Task> call)
+    {
+        if (lost)
+        {
+            LogLostSkip(logger, messageId, what);
+            return;
+        }
+
+        try
+        {
+            await retry.RunAsync(call, (ex, delay) => LogRetry(logger, messageId, what, delay, ex), CancellationToken.None);
+        }
+        catch (RequestFailedException ex) when (IsGone(ex))
+        {
+            lost = true;
+            LogLost(logger, messageId, ex.Status, ex.ErrorCode ?? "");
+        }
+    }
 
     private async Task StopAsync()
     {
@@ -48,13 +84,46 @@ internal sealed class MessageLease : IDisposable
         }
     }
 
+    private static bool IsGone(RequestFailedException ex) => ex.Status is 404 or 400;
+
     private async Task RenewAsync(TimeSpan visibility)
     {
-        using var timer = new PeriodicTimer(visibility / 2);
-        while (await timer.WaitForNextTickAsync(stop.Token))
+        var renewed = DateTimeOffset.UtcNow;
+        var wait = visibility / 2;
+        while (!lost)
         {
-            var receipt = await queue.UpdateMessageAsync(messageId, popReceipt, visibilityTimeout: visibility, cancellationToken: stop.Token);
-            popReceipt = receipt.Value.PopReceipt;
+            await Task.Delay(wait, stop.Token);
+            try
+            {
+                var receipt = await queue.UpdateMessageAsync(messageId, popReceipt, visibilityTimeout: visibility, cancellationToken: stop.Token);
+                popReceipt = receipt.Value.PopReceipt;
+                renewed = DateTimeOffset.UtcNow;
+                wait = visibility / 2;
+            }
+            catch (RequestFailedException ex) when (IsGone(ex))
+            {
+                lost = true;
+                LogLost(logger, messageId, ex.Status, ex.ErrorCode ?? "");
+            }
+            catch (Exception ex) when (!stop.IsCancellationRequested)
+            {
+                // An outage: try again soon, while the message is still invisible. Once it lapsed, another worker may
+                // take it; the renewal that then fails with 404/400 marks the lease lost.
+                LogRenewalFailed(logger, messageId, DateTimeOffset.UtcNow - renewed, ex);
+                wait = RenewalRetry;
+            }
         }
     }
+
+    [LoggerMessage(EventId = 430, Level = LogLevel.Warning, Message = "Message {MessageId}: the lease is lost (status {Status} {ErrorCode}): the message was deleted or another worker took it; the job goes on and writes its output idempotently")]
+    private static partial void LogLost(ILogger logger, string messageId, int status, string errorCode);
+
+    [LoggerMessage(EventId = 431, Level = LogLevel.Warning, Message = "Message {MessageId}: lease renewal failed {Since} after the last renewal; retrying")]
+    private static partial void LogRenewalFailed(ILogger logger, string messageId, TimeSpan since, Exception exception);
+
+    [LoggerMessage(EventId = 432, Level = LogLevel.Information, Message = "Message {MessageId}: the lease was lost earlier; {What} skipped")]
+    private static partial void LogLostSkip(ILogger logger, string messageId, string what);
+
+    [LoggerMessage(EventId = 433, Level = LogLevel.Warning, Message = "Message {MessageId}: {What} failed; retrying in {Delay}")]
+    private static partial void LogRetry(ILogger logger, string messageId, string what, TimeSpan delay, Exception exception);
 }

@@ -25,7 +25,7 @@ internal sealed class PipelineCancellationCheck(SoupStorage storage)
 
     /// <summary>
     /// Cancels <paramref name="job"/> once the pipeline's marker appears, checking every <paramref name="period"/> until
-    /// <paramref name="stop"/> fires. Storage errors skip a check: a missed check only delays the drop.
+    /// <paramref name="stop"/> fires. Storage errors (an outage too) skip a check: a missed check only delays the drop.
     /// </summary>
     public async Task WatchAsync(string pipelineId, CancellationTokenSource job, TimeSpan period, CancellationToken stop)
     {
@@ -42,7 +42,7 @@ internal sealed class PipelineCancellationCheck(SoupStorage storage)
                         return;
                     }
                 }
-                catch (RequestFailedException)
+                catch (Exception ex) when (ex is RequestFailedException || StorageRetry.IsTransient(ex, stop))
                 {
                     // Try again at the next tick.
                 }

@@ -23,6 +23,21 @@ public sealed class WorkerOptions
     /// started for a queued job thus ends, and releases its GPU, when there is nothing left to do.</summary>
     public TimeSpan IdleShutdown { get; set; } = TimeSpan.Zero;
 
+    /// <summary>How often a running job rewrites its <c>progress.json</c> even without progress: its heartbeat, which the
+    /// orchestration reads to tell a slow job from a lost one.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A job whose heartbeat is younger than this is alive: a second message for it (a re-dispatch) is dropped
+    /// instead of training the job twice. Longer than <see cref="HeartbeatInterval"/>.</summary>
+    public TimeSpan HeartbeatTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How long a storage call that would lose work (writing a job's output or failure record, deleting its
+    /// message) keeps being retried through an outage.</summary>
+    public TimeSpan StorageRetryLimit { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>The retry of storage calls through an outage, bounded by <see cref="StorageRetryLimit"/>.</summary>
+    internal Soup.Core.Storage.StorageRetry StorageRetry => Soup.Core.Storage.StorageRetry.Default with { Limit = StorageRetryLimit };
+
     /// <summary>The name recorded in failure records (defaults to the machine name).</summary>
     public string WorkerName { get; set; } = Environment.MachineName;
 }

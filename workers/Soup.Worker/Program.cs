@@ -15,6 +15,14 @@ builder.Services.AddSoupJobs(builder.Configuration, DeviceSlots.Count(builder.Co
 using var host = builder.Build();
 // Only what a worker uses: on Azure its identity may write the checkpoints container and the jobs queue, nothing else.
 var storage = host.Services.GetRequiredService<SoupStorage>();
-await storage.Checkpoints.CreateIfNotExistsAsync();
-await storage.Jobs.CreateIfNotExistsAsync();
+// Storage may be briefly unreachable at start too: retried like every call that would lose work.
+await StorageRetry.Default.RunAsync(
+    async c =>
+    {
+        await storage.Checkpoints.CreateIfNotExistsAsync(cancellationToken: c);
+        await storage.Jobs.CreateIfNotExistsAsync(cancellationToken: c);
+        await storage.JobsPoison.CreateIfNotExistsAsync(cancellationToken: c);
+    },
+    (ex, delay) => Console.Error.WriteLine($"Storage is unreachable ({ex.Message}); retrying in {delay}"),
+    CancellationToken.None);
 await host.RunAsync();

@@ -23,6 +23,14 @@ public abstract record Job
     /// <summary>A hash of the pipeline spec the job comes from, recorded in the checkpoint's metadata (may be empty).</summary>
     public string SpecHash { get; set; } = "";
 
+    /// <summary>
+    /// Deliveries of this job that ended without an outcome (a crash, an error) before the worker that re-queued it
+    /// (a preemption hands the job back as a fresh message, which must not reset the count, nor add to it). A worker
+    /// records the job as failed once these plus the current message's deliveries exceed its limit.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int PriorDeliveries { get; init; }
+
     /// <summary>The deterministic job id.</summary>
     [JsonIgnore]
     public string JobId => $"{PipelineId}/{Slot}";
@@ -270,10 +278,37 @@ public sealed record DiversityScore(string Split, int Pairs, double Disagreement
 public sealed record ConnectivityScore(string Split, int A, int B, double MidpointAccuracy, double MidpointLoss, double EndpointMeanAccuracy, double Gap);
 
 /// <summary>
-/// What a training job reports while it runs, written (overwritten) at the slot's <c>progress.json</c> so the
-/// orchestration and the user can see it.
+/// What a job reports while it runs, written (overwritten) at the slot's <c>progress.json</c> so the orchestration
+/// and the user can see it. It is also the job's heartbeat: the worker rewrites it at least every heartbeat interval
+/// while the job runs (training or not), and the blob's Last-Modified is what the orchestration calls "alive".
 /// </summary>
-public sealed record JobProgress(string JobId, int Step, int TotalSteps, double Loss, double ImagesPerSecond, string Worker, DateTimeOffset UpdatedAt);
+/// <param name="JobId">The job.</param>
+/// <param name="Step">The last step done (0 before training, and for evaluations).</param>
+/// <param name="TotalSteps">The steps the job trains for (0 for evaluations).</param>
+/// <param name="Loss">The last training loss.</param>
+/// <param name="ImagesPerSecond">Throughput so far.</param>
+/// <param name="Worker">The worker running it.</param>
+/// <param name="UpdatedAt">When the worker wrote it.</param>
+/// <param name="State">
+/// <see cref="JobStates.Running"/> while a worker holds the job; <see cref="JobStates.Released"/> once a worker handed it
+/// back (shutdown, preemption), so the next delivery need not wait for this one's heartbeat to go stale.
+/// </param>
+/// <param name="MessageId">The queue message of the delivery that wrote it: a second message for the same job (a
+/// re-dispatch) sees that another copy is alive, and a redelivery of the same message (the holder crashed) sees that
+/// it is its own.</param>
+public sealed record JobProgress(
+    string JobId, int Step, int TotalSteps, double Loss, double ImagesPerSecond, string Worker, DateTimeOffset UpdatedAt,
+    string State = JobStates.Running, string? MessageId = null);
+
+/// <summary>The states of a <see cref="JobProgress"/>.</summary>
+public static class JobStates
+{
+    /// <summary>A worker holds the job and writes its heartbeat.</summary>
+    public const string Running = "running";
+
+    /// <summary>The worker handed the job back (shutdown, preemption); it resumes from its resumption checkpoint.</summary>
+    public const string Released = "released";
+}
 
 /// <summary>What a worker writes when a job fails for good: the orchestration sees the reason.</summary>
 public sealed record FailureRecord(string JobId, string Reason, string Worker, DateTimeOffset FailedAt);

@@ -6,6 +6,7 @@ using Azure.Identity;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using Soup.Core.Jobs;
@@ -24,6 +25,7 @@ public sealed class SoupStorage
         var o = options.Value;
         var connectionString = configuration[PipelineOptions.ConnectionName];
         var queueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
+        queueOptions.MessageDecodingFailed += OnUndecodableMessageAsync;
         if (!string.IsNullOrWhiteSpace(connectionString))
         {
             Blobs = new BlobServiceClient(connectionString);
@@ -50,7 +52,11 @@ public sealed class SoupStorage
         Specs = Blobs.GetBlobContainerClient(o.SpecsContainer);
         Reports = Blobs.GetBlobContainerClient(o.ReportsContainer);
         Jobs = Queues.GetQueueClient(o.JobsQueue);
+        JobsPoison = Queues.GetQueueClient(PoisonQueueName(o.JobsQueue));
     }
+
+    /// <summary>The poison queue of <paramref name="queue"/>: <c>{queue}-poison</c>, as Functions queue triggers name it.</summary>
+    public static string PoisonQueueName(string queue) => queue + "-poison";
 
     /// <summary>
     /// The credential of an identity-based connection, as the Functions host reads one (<c>SoupStorage__credential</c>,
@@ -80,6 +86,9 @@ public sealed class SoupStorage
     /// <summary>The jobs queue.</summary>
     public QueueClient Jobs { get; }
 
+    /// <summary>Where messages that are not jobs go, each with the reason (<see cref="PoisonMessage"/>).</summary>
+    public QueueClient JobsPoison { get; }
+
     /// <summary>The containers checkpoints may be read from or written to: only the checkpoints container.</summary>
     public IReadOnlyCollection<string> CheckpointContainers => [Checkpoints.Name];
 
@@ -99,6 +108,46 @@ public sealed class SoupStorage
         await Specs.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
         await Reports.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
         await Jobs.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        await JobsPoison.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+    }
+
+    /// <summary>Puts <paramref name="message"/> on the poison queue (created if it does not exist).</summary>
+    public async Task SendPoisonAsync(PoisonMessage message, CancellationToken cancellationToken = default)
+    {
+        var text = JsonSerializer.Serialize(message, SoupJson.Default.PoisonMessage);
+        try
+        {
+            await JobsPoison.SendMessageAsync(text, cancellationToken);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            await JobsPoison.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+            await JobsPoison.SendMessageAsync(text, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// A received message that is not base64 (another producer wrote it raw) cannot even be handed to the worker: the
+    /// SDK raises this event instead. It goes to the poison queue with its raw body and leaves the jobs queue.
+    /// Peeks are left alone.
+    /// </summary>
+    private async Task OnUndecodableMessageAsync(QueueMessageDecodingFailedEventArgs args)
+    {
+        if (args.ReceivedMessage is not { } message)
+            return;
+        var poison = PoisonMessage.Of(
+            message.MessageId, "the message is not base64-encoded UTF-8 (jobs are base64-encoded JSON)", message.DequeueCount,
+            message.Body?.ToString() ?? "", Environment.MachineName, DateTimeOffset.UtcNow);
+        if (args.IsRunningSynchronously)
+        {
+            JobsPoison.CreateIfNotExists(cancellationToken: args.CancellationToken);
+            JobsPoison.SendMessage(JsonSerializer.Serialize(poison, SoupJson.Default.PoisonMessage), args.CancellationToken);
+            args.Queue.DeleteMessage(message.MessageId, message.PopReceipt, args.CancellationToken);
+            return;
+        }
+
+        await SendPoisonAsync(poison, args.CancellationToken);
+        await args.Queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, args.CancellationToken);
     }
 
     /// <summary>Puts a job on the jobs queue.</summary>

@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Soup.EndToEnd.Tests;
+
+/// <summary>
+/// An Azurite of one test's own (the repository's node_modules/.bin/azurite, free ports, a temporary data folder), so
+/// the test can stop and restart storage under a running worker without disturbing the shared Azurite.
+/// </summary>
+internal sealed class PrivateAzurite : IDisposable
+{
+    private const string Key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+    private readonly string folder = Directory.CreateTempSubdirectory("soup-azurite-").FullName;
+    private readonly int blobPort = FreePort();
+    private readonly int queuePort = FreePort();
+    private readonly int tablePort = FreePort();
+    private Process? process;
+
+    private PrivateAzurite()
+    {
+    }
+
+    /// <summary>The connection string of this Azurite.</summary>
+    public string ConnectionString =>
+        $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={Key};" +
+        $"BlobEndpoint=http://127.0.0.1:{blobPort}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{queuePort}/devstoreaccount1;" +
+        $"TableEndpoint=http://127.0.0.1:{tablePort}/devstoreaccount1;";
+
+    /// <summary>Starts a fresh one.</summary>
+    public static async Task<PrivateAzurite> StartAsync()
+    {
+        var azurite = new PrivateAzurite();
+        await azurite.RestartAsync();
+        return azurite;
+    }
+
+    /// <summary>(Re)starts it on the same ports and data folder.</summary>
+    public async Task RestartAsync()
+    {
+        var executable = Path.Combine(RepositoryRoot(), "node_modules", ".bin", "azurite");
+        if (!File.Exists(executable))
+            throw new InvalidOperationException($"Azurite is not installed at {executable}: run scripts/setup.sh azurite (npm ci)");
+        var start = new ProcessStartInfo(executable,
+        [
+            "--silent", "--location", folder, "--skipApiVersionCheck", "--loose",
+            "--blobHost", "127.0.0.1", "--blobPort", $"{blobPort}",
+            "--queueHost", "127.0.0.1", "--queuePort", $"{queuePort}",
+            "--tableHost", "127.0.0.1", "--tablePort", $"{tablePort}",
+        ])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        process = Process.Start(start) ?? throw new InvalidOperationException("Azurite did not start");
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!Listening(blobPort) || !Listening(queuePort))
+        {
+            if (DateTime.UtcNow > deadline || process.HasExited)
+                throw new InvalidOperationException($"Azurite did not listen on {blobPort}/{queuePort}");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Stops it (SIGTERM, so it saves its state, as a restarted service would have it), and waits for the ports to close.</summary>
+    public async Task StopAsync()
+    {
+        if (process is null || process.HasExited)
+            return;
+        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            await kill.WaitForExitAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+        }
+
+        while (Listening(blobPort) || Listening(queuePort))
+            await Task.Delay(100);
+    }
+
+    public void Dispose()
+    {
+        if (process is { HasExited: false })
+            process.Kill(entireProcessTree: true);
+        process?.Dispose();
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static bool Listening(int port)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            client.Connect(IPAddress.Loopback, port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Pipeline.sln")))
+            dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException($"no Pipeline.sln above {AppContext.BaseDirectory}");
+    }
+}

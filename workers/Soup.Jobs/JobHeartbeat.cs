@@ -1,0 +1,164 @@
+using System.Text.Json;
+using Azure;
+using Azure.Storage.Blobs;
+using Microsoft.Extensions.Logging;
+using Soup.Core;
+using Soup.Core.Jobs;
+using Soup.Core.Storage;
+
+namespace Soup.Jobs;
+
+/// <summary>
+/// A running job's <c>progress.json</c>: its progress and its heartbeat. Progress from the trainer is written at most
+/// every two seconds; whatever the job does (loading data, evaluating, training), the record is rewritten at least every
+/// <c>interval</c>, so the blob's Last-Modified tells the orchestration and other workers that this copy is alive. On a
+/// hand-back the record says <see cref="JobStates.Released"/>. Writes never fail the job: a failed one is logged and
+/// the next one tries again.
+/// </summary>
+internal sealed partial class JobHeartbeat : IAsyncDisposable
+{
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(2);
+    private readonly BlobClient blob;
+    private readonly ILogger logger;
+    private readonly SemaphoreSlim writing = new(1, 1);
+    private readonly CancellationTokenSource stop = new();
+    private readonly System.Diagnostics.Stopwatch sinceWrite = new();
+    private readonly TimeSpan interval;
+    private readonly Task beat;
+    private JobProgress current;
+
+    private JobHeartbeat(SoupStorage storage, Job job, string messageId, string worker, TimeSpan interval, ILogger logger)
+    {
+        blob = storage.Checkpoints.GetBlobClient(CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.ProgressFile));
+        this.logger = logger;
+        this.interval = interval;
+        current = new JobProgress(job.JobId, 0, job is TrainJob t ? t.Settings.Steps : 0, 0, 0, worker, DateTimeOffset.UtcNow, JobStates.Running, messageId);
+        beat = BeatAsync();
+    }
+
+    /// <summary>Writes the first record (state running) and starts beating.</summary>
+    public static async Task<JobHeartbeat> StartAsync(SoupStorage storage, Job job, string messageId, string worker, TimeSpan interval, ILogger logger)
+    {
+        var heartbeat = new JobHeartbeat(storage, job, messageId, worker, interval, logger);
+        await heartbeat.WriteAsync(heartbeat.current, CancellationToken.None);
+        return heartbeat;
+    }
+
+    /// <summary>
+    /// The copy of <paramref name="job"/> that is alive elsewhere: a running record written by another message within
+    /// <paramref name="timeout"/> (storage's clock on both ends); null when there is none.
+    /// </summary>
+    public static async Task<JobProgress?> LiveOtherCopyAsync(SoupStorage storage, Job job, string messageId, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var client = storage.Checkpoints.GetBlobClient(CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.ProgressFile));
+        Response<Azure.Storage.Blobs.Models.BlobDownloadResult> response;
+        try
+        {
+            response = await client.DownloadContentAsync(cancellationToken);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return null;
+        }
+
+        JobProgress? record;
+        try
+        {
+            record = JsonSerializer.Deserialize(response.Value.Content.ToMemory().Span, SoupJson.Default.JobProgress);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+
+        // Age by the service's own clock: the response's Date against the blob's Last-Modified.
+        var age = (response.GetRawResponse().Headers.Date ?? DateTimeOffset.UtcNow) - response.Value.Details.LastModified;
+        return record is { State: JobStates.Running } && record.MessageId is { } other && other != messageId && age < timeout ? record : null;
+    }
+
+    /// <summary>The trainer's progress (called on the training thread).</summary>
+    public void Report(int step, int totalSteps, double loss, double imagesPerSecond)
+    {
+        var record = current with { Step = step, TotalSteps = totalSteps, Loss = loss, ImagesPerSecond = imagesPerSecond };
+        current = record;
+        if (sinceWrite.IsRunning && sinceWrite.Elapsed < ProgressInterval && step < totalSteps)
+            return;
+        writing.Wait();
+        try
+        {
+            blob.Upload(Serialize(record with { UpdatedAt = DateTimeOffset.UtcNow }), overwrite: true);
+            sinceWrite.Restart();
+        }
+        catch (Exception ex) when (StorageRetry.IsTransient(ex) || ex is RequestFailedException)
+        {
+            LogNotWritten(logger, record.JobId, ex);
+        }
+        finally
+        {
+            writing.Release();
+        }
+    }
+
+    /// <summary>Stops beating and marks the job released: handed back, to resume elsewhere.</summary>
+    public async Task ReleaseAsync()
+    {
+        await StopAsync();
+        await WriteAsync(current with { State = JobStates.Released }, CancellationToken.None);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        stop.Dispose();
+        writing.Dispose();
+    }
+
+    private async Task StopAsync()
+    {
+        if (stop.IsCancellationRequested)
+            return;
+        await stop.CancelAsync();
+        try
+        {
+            await beat;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task BeatAsync()
+    {
+        await Task.Yield();
+        while (true)
+        {
+            var due = interval - sinceWrite.Elapsed;
+            await Task.Delay(due > TimeSpan.Zero ? due : TimeSpan.Zero, stop.Token);
+            if (sinceWrite.Elapsed >= interval)
+                await WriteAsync(current, stop.Token);
+        }
+    }
+
+    private async Task WriteAsync(JobProgress record, CancellationToken cancellationToken)
+    {
+        await writing.WaitAsync(cancellationToken);
+        try
+        {
+            await blob.UploadAsync(Serialize(record with { UpdatedAt = DateTimeOffset.UtcNow }), overwrite: true, cancellationToken);
+        }
+        catch (Exception ex) when (ex is RequestFailedException || StorageRetry.IsTransient(ex, cancellationToken))
+        {
+            LogNotWritten(logger, record.JobId, ex);
+        }
+        finally
+        {
+            sinceWrite.Restart(); // a failed write waits a whole interval too: no hammering during an outage
+            writing.Release();
+        }
+    }
+
+    private static BinaryData Serialize(JobProgress record) => BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(record, SoupJson.Default.JobProgress));
+
+    [LoggerMessage(EventId = 421, Level = LogLevel.Warning, Message = "Job {JobId}: progress/heartbeat could not be written")]
+    private static partial void LogNotWritten(ILogger logger, string jobId, Exception exception);
+}
