@@ -16,7 +16,8 @@ public sealed class PipelineTaskFunctions(
     MergeCheckpointsActivity merge,
     ReadEvaluationActivity readEvaluation,
     ReconcileLandingsActivity reconcile,
-    WriteReportActivity writeReport)
+    WriteReportActivity writeReport,
+    StopJobsActivity stopJobs)
 {
     /// <summary>The pipeline orchestration.</summary>
     [Function(TaskNames.Pipeline)]
@@ -52,6 +53,11 @@ public sealed class PipelineTaskFunctions(
     [Function(TaskNames.ReconcileLandings)]
     public Task<IReadOnlyList<LandingNotice>> ReconcileLandings([ActivityTrigger] ReconcileRequest request, FunctionContext context) =>
         reconcile.RunAsync(new FunctionActivityContext(TaskNames.ReconcileLandings, context), request);
+
+    /// <summary>Tells workers to drop jobs nobody awaits any more.</summary>
+    [Function(TaskNames.StopJobs)]
+    public Task<int> StopJobs([ActivityTrigger] StopJobsRequest request, FunctionContext context) =>
+        stopJobs.RunAsync(new FunctionActivityContext(TaskNames.StopJobs, context), request);
 
     /// <summary>Renders a pipeline's report and writes it to the reports container.</summary>
     [Function(TaskNames.WriteReport)]

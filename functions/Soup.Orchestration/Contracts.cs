@@ -22,9 +22,17 @@ public sealed record MergeOutcome(string Output, int Tensors, long Parameters, l
 
 /// <summary>
 /// The reconcile activity's input: the pipeline and the slots still missing (their folders are listed), and whether a
-/// deadline passed (else it is the look right after a stage's first dispatch).
+/// deadline passed (else it is the look right after a stage's first dispatch). With <paramref name="HeartbeatWindow"/>,
+/// slots whose heartbeat (<c>progress.json</c>) is younger than that are reported too, as <see cref="LandingKind.Alive"/>.
 /// </summary>
-public sealed record ReconcileRequest(string PipelineId, IReadOnlyList<string> Slots, bool AtDeadline = false);
+public sealed record ReconcileRequest(string PipelineId, IReadOnlyList<string> Slots, bool AtDeadline = false, TimeSpan? HeartbeatWindow = null);
+
+/// <summary>
+/// The stop activity's input: tells workers to drop jobs that nobody awaits any more, by writing cancellation markers:
+/// one for the whole pipeline when <paramref name="Slots"/> is null (it ended without success), else one per slot (a
+/// stage went on without them).
+/// </summary>
+public sealed record StopJobsRequest(string PipelineId, IReadOnlyList<string>? Slots, string Reason);
 
 /// <summary>
 /// Progress, kept in custom status (small: it is limited to 16 KB). The pipeline's status names the running round's

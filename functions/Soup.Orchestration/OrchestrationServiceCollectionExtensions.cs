@@ -27,6 +27,7 @@ public static class OrchestrationServiceCollectionExtensions
         services.AddTransient<ReadEvaluationActivity>();
         services.AddTransient<ReconcileLandingsActivity>();
         services.AddTransient<WriteReportActivity>();
+        services.AddTransient<StopJobsActivity>();
         return services;
     }
 
@@ -39,5 +40,6 @@ public static class OrchestrationServiceCollectionExtensions
         .AddActivity(TaskNames.MergeCheckpoints, typeof(MergeCheckpointsActivity))
         .AddActivity(TaskNames.ReadEvaluation, typeof(ReadEvaluationActivity))
         .AddActivity(TaskNames.ReconcileLandings, typeof(ReconcileLandingsActivity))
-        .AddActivity(TaskNames.WriteReport, typeof(WriteReportActivity));
+        .AddActivity(TaskNames.WriteReport, typeof(WriteReportActivity))
+        .AddActivity(TaskNames.StopJobs, typeof(StopJobsActivity));
 }

@@ -9,7 +9,8 @@ namespace Soup.Orchestration;
 /// Cancels a pipeline: records the cancellation marker (<see cref="CancellationMarker"/>) so workers drop its
 /// outstanding jobs, then terminates the orchestration and every running instance named <c>{pipelineId}:...</c> (its
 /// sub-orchestrations, such as rounds): the local engine's sidecar ignores a recursive terminate, so they are terminated
-/// one by one. The marker is written first: jobs dispatched before the termination takes effect are dropped too.
+/// one by one. The marker is written first: jobs dispatched before the termination takes effect are dropped too. A
+/// scheduled run's cancellation reaches the pipeline it runs.
 /// </summary>
 public sealed class PipelineCanceller(DurableTaskClient client, SoupStorage storage)
 {
@@ -25,9 +26,16 @@ public sealed class PipelineCanceller(DurableTaskClient client, SoupStorage stor
         if (!await storage.TryCreateBlobAsync(blobName, new MemoryStream(marker.ToJson()), cancellationToken))
             marker = await ReadAsync(pipelineId, cancellationToken) ?? marker;
 
+        // A scheduled run's pipeline has an id of its own ({id}-{time}-{random}, recorded in the run's status), which
+        // the {id}: prefix does not reach: cancel it as a pipeline, so its jobs are dropped too.
+        var scheduled = await client.GetInstanceAsync(pipelineId, getInputsAndOutputs: true, cancellationToken);
+        var child = scheduled?.Name == TaskNames.ScheduledPipeline ? scheduled.ReadCustomStatusAs<ScheduledRunRecord>()?.PipelineId : null;
+
         await client.TerminateInstanceAsync(pipelineId, new TerminateInstanceOptions(reason, Recursive: true), cancellationToken);
-        foreach (var child in await RunningChildrenAsync(pipelineId, cancellationToken))
-            await client.TerminateInstanceAsync(child, new TerminateInstanceOptions(reason, Recursive: true), cancellationToken);
+        foreach (var instance in await RunningChildrenAsync(pipelineId, cancellationToken))
+            await client.TerminateInstanceAsync(instance, new TerminateInstanceOptions(reason, Recursive: true), cancellationToken);
+        if (child is not null && child != pipelineId)
+            await CancelAsync(child, reason, now, cancellationToken);
         return marker;
     }
 

@@ -61,16 +61,34 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineSpec, Pipeli
             var output = new PipelineResult(id, rounds, choice.Checkpoint, choice, SplitInfos(spec), spec.Recipe, stopped);
 
             // The report: written to the reports container; a failure to write it is logged, not fatal.
-            await PipelineReports.WriteAsync(context, startedAt, "Completed", progress, output);
+            await PipelineReports.WriteAsync(context, startedAt, "Completed", progress, output, spec.Retry);
             return output;
         }
         catch (Exception ex) when (ex is PipelineFailedException or TaskFailedException)
         {
             Report(progress with { Phase = "failed", RoundInstance = null, Message = PipelineProgress.Cut(ex.Message) });
 
+            // Every end that is not success stops the pipeline's jobs, as a cancellation does: queued or training
+            // copies are dropped by their workers instead of burning GPUs for nobody.
+            await StopJobsAsync(context, spec, $"the pipeline failed: {PipelineProgress.Cut(ex.Message)}");
+
             // The report of a failed pipeline: the rounds that completed, and why it failed.
-            await PipelineReports.WriteAsync(context, startedAt, "Failed", progress, new PipelineResult(id, rounds, "", null, SplitInfos(spec), spec.Recipe), ex.Message);
+            await PipelineReports.WriteAsync(context, startedAt, "Failed", progress, new PipelineResult(id, rounds, "", null, SplitInfos(spec), spec.Recipe), spec.Retry, ex.Message);
             throw;
+        }
+    }
+
+    /// <summary>Writes the pipeline's cancellation marker; a failure to write it is logged, never hides the pipeline's own failure.</summary>
+    private static async Task StopJobsAsync(TaskOrchestrationContext context, PipelineSpec spec, string reason)
+    {
+        try
+        {
+            await context.CallActivityAsync(TaskNames.StopJobs, new StopJobsRequest(context.InstanceId, null, reason), ActivityRetry.Options(spec.Retry));
+        }
+        catch (TaskFailedException ex)
+        {
+            context.CreateReplaySafeLogger<PipelineOrchestrator>().LogWarning(
+                "Pipeline {PipelineId}: its jobs could not be stopped: {Error}", context.InstanceId, ex.FailureDetails?.ErrorMessage ?? ex.Message);
         }
     }
 
@@ -90,7 +108,7 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineSpec, Pipeli
         {
             var start = progress with { Phase = phase, Landed = 0, Failed = 0, Pending = jobs.Count, Dispatch = 1 };
             report(start);
-            var settings = new StageSettings(phase, 0, jobs.Count, spec.Members.EffectiveRetries(), spec.RoundTimeout);
+            var settings = StageSettings.Of(spec, phase, 0, jobs.Count);
             var outcome = await StageRunner.RunAsync(
                 context, id, jobs, settings,
                 c => report(start with { Landed = c.Landed, Failed = c.Failed, Pending = c.Pending, Dispatch = c.Dispatch }));
@@ -122,7 +140,7 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineSpec, Pipeli
         {
             return await context.CallSubOrchestratorAsync<RoundResult>(TaskNames.Round, input, new SubOrchestrationOptions { InstanceId = instance });
         }
-        catch (TaskFailedException ex) when (ex.FailureDetails.IsCausedBy<PipelineFailedException>())
+        catch (TaskFailedException ex) when (ex.FailureDetails?.IsCausedBy<PipelineFailedException>() == true)
         {
             throw new PipelineFailedException(ex.FailureDetails.ErrorMessage);
         }

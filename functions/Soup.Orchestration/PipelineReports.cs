@@ -22,18 +22,18 @@ public static class PipelineReports
     /// and <c>GET /api/pipelines/{id}/report</c> renders the report again on demand.
     /// </summary>
     public static async Task WriteAsync(
-        TaskOrchestrationContext context, DateTimeOffset startedAt, string status, PipelineProgress progress, PipelineResult result, string? failure = null)
+        TaskOrchestrationContext context, DateTimeOffset startedAt, string status, PipelineProgress progress, PipelineResult result, Soup.Core.Specs.RetrySpec? retry, string? failure = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         var view = new PipelineStatusView(context.InstanceId, status, startedAt, context.CurrentUtcDateTime, progress, result, failure);
         try
         {
-            await context.CallActivityAsync<string>(TaskNames.WriteReport, view);
+            await context.CallActivityAsync<string>(TaskNames.WriteReport, view, ActivityRetry.Options(retry));
         }
         catch (TaskFailedException ex)
         {
             context.CreateReplaySafeLogger(typeof(PipelineReports)).LogWarning(
-                "Pipeline {PipelineId}: the report was not written: {Reason}", context.InstanceId, ex.FailureDetails.ErrorMessage);
+                "Pipeline {PipelineId}: the report was not written: {Reason}", context.InstanceId, ex.FailureDetails?.ErrorMessage ?? ex.Message);
         }
     }
 }

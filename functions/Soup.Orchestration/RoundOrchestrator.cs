@@ -33,7 +33,7 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
             var index = members.Select((job, m) => (job.Slot, m)).ToDictionary(x => x.Slot, x => x.m);
             var training = await StageRunner.RunAsync(
                 context, id, members,
-                new StageSettings("training", round.Round, spec.Members.EffectiveQuorum(), spec.Members.EffectiveRetries(), spec.RoundTimeout),
+                StageSettings.Of(spec, "training", round.Round, spec.Members.EffectiveQuorum()),
                 c => Report(progress with { Phase = "training", Landed = c.Landed, Failed = c.Failed, Pending = c.Pending, Dispatch = c.Dispatch }));
             var landed = training.Landed.Select(l => (Index: index[l.Job.Slot], Job: (TrainJob)l.Job, l.Notice.BlobName)).ToList();
             var missing = training.Missing.Select(m => new MissingMember(index[m.Job.Slot], m.Job.JobId, m.Reason, m.Dispatches)).ToList();
@@ -55,12 +55,12 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
             {
                 // WARP: merge (e.g. SLERP of task vectors), then step back toward the init: init + η·(merged − init).
                 beforeLiti = CheckpointLayout.Blob(id, CheckpointLayout.SoupSlot(round.Round, "merge"), CheckpointLayout.CheckpointFile);
-                await Merge(context, memberBlobs, beforeLiti, spec.Merge with { Weights = weights }, round.Init, metadata);
-                await Merge(context, [beforeLiti], merged, new Soup.Core.Merging.MergeParameters { Method = "liti", Eta = eta }, round.Init, metadata);
+                await Merge(context, memberBlobs, beforeLiti, spec.Merge with { Weights = weights }, round.Init, metadata, round.Spec.Retry);
+                await Merge(context, [beforeLiti], merged, new Soup.Core.Merging.MergeParameters { Method = "liti", Eta = eta }, round.Init, metadata, round.Spec.Retry);
             }
             else
             {
-                await Merge(context, memberBlobs, merged, spec.Merge with { Weights = weights }, round.Init, metadata);
+                await Merge(context, memberBlobs, merged, spec.Merge with { Weights = weights }, round.Init, metadata, round.Spec.Retry);
             }
 
             var line = await InterpolateAsync(context, round, soupSpec.Interpolation, landed.Select(l => (l.Index, l.BlobName)).ToList(), metadata);
@@ -97,8 +97,12 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
 
     private static Task<MergeOutcome> Merge(
         TaskOrchestrationContext context, IReadOnlyList<string> members, string output, Soup.Core.Merging.MergeParameters parameters, string @base,
-        IReadOnlyDictionary<string, string> metadata) =>
-        context.CallActivityAsync<MergeOutcome>(TaskNames.MergeCheckpoints, new MergeRequest(members, output, parameters, @base, metadata));
+        IReadOnlyDictionary<string, string> metadata, RetrySpec? retrySpec)
+    {
+        var retry = ActivityRetry.Options(retrySpec);
+        return
+        context.CallActivityAsync<MergeOutcome>(TaskNames.MergeCheckpoints, new MergeRequest(members, output, parameters, @base, metadata), retry);
+    }
 
     /// <summary>Runs one evaluation job as a stage of its own and reads its report.</summary>
     private static async Task<EvaluationReport> EvaluateAsync(
@@ -107,9 +111,9 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
         var spec = round.Spec;
         var evaluated = await StageRunner.RunAsync(
             context, round.PipelineId, [job],
-            new StageSettings(phase, round.Round, 1, spec.Members.EffectiveRetries(), spec.RoundTimeout),
+            StageSettings.Of(spec, phase, round.Round, 1),
             c => report(progress with { Phase = phase, Pending = c.Pending, Dispatch = c.Dispatch }));
-        return await context.CallActivityAsync<EvaluationReport>(TaskNames.ReadEvaluation, evaluated.Landed[0].Notice.BlobName);
+        return await context.CallActivityAsync<EvaluationReport>(TaskNames.ReadEvaluation, evaluated.Landed[0].Notice.BlobName, ActivityRetry.Options(spec.Retry));
     }
 
     /// <summary>Every checkpoint's scores in a report, the report's split order.</summary>
@@ -161,7 +165,7 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
             points.Add((lambda, blob));
             merges.Add(Merge(
                 context, [from, to], blob, new Soup.Core.Merging.MergeParameters { Method = "linear", Weights = [1 - lambda, lambda], Normalize = false },
-                round.Init, metadata));
+                round.Init, metadata, round.Spec.Retry));
         }
 
         await Task.WhenAll(merges);
@@ -188,7 +192,7 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
             var candidate = CheckpointLayout.Blob(round.PipelineId, CheckpointLayout.SoupSlot(round.Round, name), CheckpointLayout.CheckpointFile);
             var ingredients = kept.Append(ranked[k]).ToList();
             report(progress with { Phase = "greedy", Message = string.Create(CultureInfo.InvariantCulture, $"greedy soup: trying member {ranked[k].Index} ({k} of {ranked.Count - 1})") });
-            await Merge(context, [.. ingredients.Select(i => i.Blob)], candidate, round.Spec.Merge with { Weights = null }, round.Init, metadata);
+            await Merge(context, [.. ingredients.Select(i => i.Blob)], candidate, round.Spec.Merge with { Weights = null }, round.Init, metadata, round.Spec.Retry);
             var job = JobPlanner.Evaluation(round.Spec, round.PipelineId, round.Round, [candidate], members: 0) with
             {
                 Slot = CheckpointLayout.EvaluationSlot(round.Round, name),

@@ -29,7 +29,8 @@ public sealed class ScheduledPipelineOrchestrator : TaskOrchestrator<ScheduledRu
         }
         catch (TaskFailedException ex)
         {
-            throw new PipelineFailedException($"scheduled pipeline {pipelineId} (spec {run.SpecBlob}) failed: {ex.FailureDetails.ErrorMessage}");
+            // A terminated (cancelled) child fails this call without failure details.
+            throw new PipelineFailedException($"scheduled pipeline {pipelineId} (spec {run.SpecBlob}) failed: {ex.FailureDetails?.ErrorMessage ?? ex.Message}");
         }
     }
 }

@@ -31,31 +31,47 @@ public sealed partial class ScheduledRetrainer(SoupStorage storage, ILogger<Sche
                 continue;
             }
 
-            // ETag and last-modified come with the content read, so they name exactly the version that runs.
-            var download = (await storage.Specs.GetBlobClient(blob.Name).DownloadContentAsync(cancellationToken)).Value;
-            var parsed = SpecParser.Parse(download.Content.ToString());
-            if (!parsed.IsValid)
+            // Each spec is independent: one that cannot start (its dataset's container is missing, storage answered
+            // an error) is recorded and the others still start.
+            try
             {
-                LogInvalidSpec(logger, blob.Name, string.Join("; ", parsed.Problems));
-                continue;
+                if (await StartSpecAsync(client, blob.Name, cancellationToken) is { } start)
+                    starts.Add(start);
             }
-
-            var data = await DatasetVersion.DescribeAsync(storage.Blobs, parsed.Spec!, cancellationToken);
-            var run = new ScheduledRun(blob.Name, download.Details.ETag.ToString(), download.Details.LastModified, data, parsed.Spec!);
-            var start = await StartAsync(client, run, cancellationToken);
-            if (start.Started)
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                LogStarted(logger, blob.Name, start.InstanceId, run.SpecETag);
+                LogSpecFailed(logger, blob.Name, ex);
+                starts.Add(new ScheduledStart("", Started: false, blob.Name, ex.Message));
             }
-            else
-            {
-                LogStillRunning(logger, blob.Name, start.InstanceId);
-            }
-
-            starts.Add(start);
         }
 
         return starts;
+    }
+
+    private async Task<ScheduledStart?> StartSpecAsync(DurableTaskClient client, string blobName, CancellationToken cancellationToken)
+    {
+        // ETag and last-modified come with the content read, so they name exactly the version that runs.
+        var download = (await storage.Specs.GetBlobClient(blobName).DownloadContentAsync(cancellationToken)).Value;
+        var parsed = SpecParser.Parse(download.Content.ToString());
+        if (!parsed.IsValid)
+        {
+            LogInvalidSpec(logger, blobName, string.Join("; ", parsed.Problems));
+            return new ScheduledStart("", Started: false, blobName, "invalid spec: " + string.Join("; ", parsed.Problems));
+        }
+
+        var data = await DatasetVersion.DescribeAsync(storage.Blobs, parsed.Spec!, cancellationToken);
+        var run = new ScheduledRun(blobName, download.Details.ETag.ToString(), download.Details.LastModified, data, parsed.Spec!);
+        var start = await StartAsync(client, run, cancellationToken) with { SpecBlob = blobName };
+        if (start.Started)
+        {
+            LogStarted(logger, blobName, start.InstanceId, run.SpecETag);
+        }
+        else
+        {
+            LogStillRunning(logger, blobName, start.InstanceId);
+        }
+
+        return start;
     }
 
     /// <summary>
@@ -90,6 +106,9 @@ public sealed partial class ScheduledRetrainer(SoupStorage storage, ILogger<Sche
             throw;
         }
     }
+
+    [LoggerMessage(EventId = 203, Level = LogLevel.Error, Message = "Scheduled spec {Spec} could not be started; the other specs go on")]
+    private static partial void LogSpecFailed(ILogger logger, string spec, Exception exception);
 
     [LoggerMessage(EventId = 200, Level = LogLevel.Warning, Message = "Scheduled spec {Spec} is invalid and was skipped: {Problems}")]
     private static partial void LogInvalidSpec(ILogger logger, string spec, string problems);

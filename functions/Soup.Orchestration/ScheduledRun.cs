@@ -23,5 +23,9 @@ public sealed record ScheduledRunRecord(
 
 /// <summary>The outcome of one scheduled start.</summary>
 /// <param name="InstanceId">The spec's scheduled-run instance id.</param>
-/// <param name="Started">True when a run started; false when one of this spec was still running (deduplicated).</param>
-public sealed record ScheduledStart(string InstanceId, bool Started);
+/// <param name="Started">True when a run started; false when one of this spec was still running (deduplicated), or it
+/// could not start (<paramref name="Error"/>).</param>
+/// <param name="SpecBlob">The spec blob.</param>
+/// <param name="Error">Why this spec did not start (invalid, its dataset unreachable, a storage error); null when it
+/// started or was deduplicated.</param>
+public sealed record ScheduledStart(string InstanceId, bool Started, string? SpecBlob = null, string? Error = null);

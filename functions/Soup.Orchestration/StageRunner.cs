@@ -1,6 +1,8 @@
 using System.Globalization;
 using Microsoft.DurableTask;
 using Soup.Core.Jobs;
+using Soup.Core.Specs;
+using Soup.Core.Storage;
 
 namespace Soup.Orchestration;
 
@@ -8,9 +10,16 @@ namespace Soup.Orchestration;
 /// <param name="Phase">The phase reported while it waits.</param>
 /// <param name="Round">The round (0: the init stage).</param>
 /// <param name="Quorum">The fewest landed jobs the stage can go on with.</param>
-/// <param name="Retries">How many times jobs missing at a deadline are sent again.</param>
-/// <param name="Deadline">How long each dispatch may take.</param>
-internal sealed record StageSettings(string Phase, int Round, int Quorum, int Retries, TimeSpan Deadline);
+/// <param name="Retries">How many times a silent job is sent again.</param>
+/// <param name="Deadline">The bound on a job's silence, and how often the stage looks at its jobs.</param>
+/// <param name="Overall">An overall bound on the stage, however alive its jobs (null: none).</param>
+/// <param name="Retry">How activity calls are retried.</param>
+internal sealed record StageSettings(string Phase, int Round, int Quorum, int Retries, TimeSpan Deadline, TimeSpan? Overall = null, RetrySpec? Retry = null)
+{
+    /// <summary>The stage settings of a spec: its silence bound, overall bound and retries.</summary>
+    public static StageSettings Of(PipelineSpec spec, string phase, int round, int quorum) =>
+        new(phase, round, quorum, spec.Members.EffectiveRetries(), spec.RoundTimeout, spec.StageDeadline, spec.Retry);
+}
 
 /// <summary>A stage's outcome: the landed jobs' notices in job order, and the jobs it goes on without.</summary>
 internal sealed record StageOutcome(IReadOnlyList<(Job Job, LandingNotice Notice)> Landed, IReadOnlyList<(Job Job, string Reason, int Dispatches)> Missing);
@@ -21,55 +30,60 @@ internal readonly record struct StageCounts(int Landed, int Failed, int Pending,
 /// <summary>
 /// Fan-out and fault-tolerant fan-in of one stage, inside an orchestration: dispatches the jobs and waits on one
 /// landing event per slot, after one look in the container for jobs that landed before it waited. A duplicate landing
-/// counts once; a failure record completes its job as failed at once. At
-/// each deadline it first lists the container for landings whose notification was lost, then sends the still-missing
-/// jobs again (same job ids: a job that did finish writes nothing twice), up to the retries. It fails as soon as the
-/// quorum can no longer be met, naming the failed and missing jobs; otherwise it returns what landed.
+/// counts once; a failure record completes its job as failed at once. Every <see cref="StageSettings.Deadline"/> it
+/// looks at the stage's folder: landings whose notification was lost complete their jobs, a job whose heartbeat is
+/// fresh is alive and waited for (slow is not lost), and a job silent for the whole bound is sent again (same job id:
+/// a copy of a job that is running or done trains nothing), up to the retries, then given up. With an overall bound,
+/// the jobs still pending when it passes are given up. It fails as soon as the quorum can no longer be met, naming the
+/// failed and missing jobs; otherwise it returns what landed, and tells workers to drop the jobs it gave up on.
 /// </summary>
 internal static class StageRunner
 {
     public static async Task<StageOutcome> RunAsync(
         TaskOrchestrationContext context, string pipelineId, IReadOnlyList<Job> jobs, StageSettings settings, Action<StageCounts> report)
     {
+        var retry = ActivityRetry.Options(settings.Retry);
+
+        // Each job carries the stage's silence bound, so workers judge "alive" as the stage does.
+        jobs = [.. jobs.Select(j => j with { HeartbeatTimeout = settings.Deadline })];
+
         // An array of the base type, so that each job is serialized with its "kind" discriminator.
         Job[] batch = [.. jobs];
-        await context.CallActivityAsync(TaskNames.DispatchJobs, batch);
+        await context.CallActivityAsync(TaskNames.DispatchJobs, batch, retry);
 
-        var bySlot = jobs.ToDictionary(j => j.Slot);
-        var landed = new Dictionary<string, LandingNotice>();
-        var failed = new Dictionary<string, LandingNotice>();
-        var pending = jobs.Select(j => j.Slot).ToList(); // job order: deterministic on replay, unlike a hash set
+        var state = new StageState(settings, jobs);
+        var started = context.CurrentUtcDateTime;
         using var stop = new CancellationTokenSource();
         var waits = jobs.ToDictionary(j => j.Slot, j => context.WaitForExternalEvent<LandingNotice>(LandingEvents.Name(j.Slot), stop.Token));
-        var dispatches = 1;
         try
         {
             // A job may have landed before the instance that awaits it existed (a round is created after its pipeline
             // scheduled it): its event was dropped, but its blob is in the container. Later landings find the instance.
             foreach (var notice in await context.CallActivityAsync<IReadOnlyList<LandingNotice>>(
-                TaskNames.ReconcileLandings, new ReconcileRequest(pipelineId, [.. pending])))
+                TaskNames.ReconcileLandings, new ReconcileRequest(pipelineId, [.. state.Pending]), retry))
             {
-                Accept(settings, jobs.Count, landed, failed, pending, bySlot, dispatches, notice);
+                state.Accept(notice);
             }
 
-            // Bounded: one pass per dispatch, the first and each retry.
-            for (; dispatches <= settings.Retries + 1; dispatches++)
+            // Bounded: each pass either ends the stage, or sends a silent job again (at most Retries times per job), or
+            // finds a job alive (its heartbeat advanced), or reaches the overall bound.
+            while (state.Pending.Count > 0)
             {
                 using var cancelTimer = new CancellationTokenSource();
                 var deadline = context.CreateTimer(context.CurrentUtcDateTime + settings.Deadline, cancelTimer.Token);
                 try
                 {
-                    while (pending.Count > 0)
+                    while (state.Pending.Count > 0)
                     {
-                        report(new StageCounts(landed.Count, failed.Count, pending.Count, dispatches));
-                        var next = await Task.WhenAny([.. pending.Select(s => (Task)waits[s]), deadline]);
+                        report(state.Counts);
+                        var next = await Task.WhenAny([.. state.Pending.Select(s => (Task)waits[s]), deadline]);
                         if (next == deadline)
                         {
                             break;
                         }
 
-                        var slot = pending.First(s => waits[s] == next);
-                        Accept(settings, jobs.Count, landed, failed, pending, bySlot, dispatches, await waits[slot]);
+                        var slot = state.Pending.First(s => waits[s] == next);
+                        state.Accept(await waits[slot]);
                     }
                 }
                 finally
@@ -84,26 +98,41 @@ internal static class StageRunner
                     }
                 }
 
-                if (pending.Count == 0)
+                if (state.Pending.Count == 0)
                 {
                     break;
                 }
 
-                // The deadline passed: a landing whose notification was lost is still in the container.
+                // The silence bound passed: a landing whose notification was lost is still in the container, and a job
+                // that is alive says so in its heartbeat.
                 var found = await context.CallActivityAsync<IReadOnlyList<LandingNotice>>(
-                    TaskNames.ReconcileLandings, new ReconcileRequest(pipelineId, [.. pending], AtDeadline: true));
+                    TaskNames.ReconcileLandings, new ReconcileRequest(pipelineId, [.. state.Pending], AtDeadline: true, HeartbeatWindow: settings.Deadline), retry);
+                var alive = new HashSet<string>(StringComparer.Ordinal);
                 foreach (var notice in found)
                 {
-                    Accept(settings, jobs.Count, landed, failed, pending, bySlot, dispatches, notice);
+                    if (notice.Kind == LandingKind.Alive)
+                        alive.Add(notice.Slot);
+                    else
+                        state.Accept(notice);
                 }
 
-                if (pending.Count == 0 || dispatches == settings.Retries + 1)
+                if (settings.Overall is { } overall && context.CurrentUtcDateTime - started >= overall)
                 {
+                    state.GiveUp(state.Pending.ToList(), string.Create(CultureInfo.InvariantCulture, $"still running when the stage's overall bound ({overall}) passed"));
                     break;
                 }
 
-                Job[] again = [.. pending.Select(s => bySlot[s])];
-                await context.CallActivityAsync(TaskNames.DispatchJobs, again);
+                var silent = state.Pending.Where(s => !alive.Contains(s)).ToList();
+                state.GiveUp(
+                    [.. silent.Where(s => state.Sent[s] > settings.Retries)],
+                    string.Create(CultureInfo.InvariantCulture, $"did not land: silent (no landing, no heartbeat) for {settings.Deadline} after {{0}}"));
+                Job[] again = [.. silent.Where(state.Pending.Contains).Select(s => state.BySlot[s])];
+                if (again.Length > 0)
+                {
+                    foreach (var job in again)
+                        state.Sent[job.Slot]++;
+                    await context.CallActivityAsync(TaskNames.DispatchJobs, again, retry);
+                }
             }
         }
         finally
@@ -113,55 +142,91 @@ internal static class StageRunner
 #pragma warning restore CA1849
         }
 
-        if (landed.Count < settings.Quorum)
+        var outcome = state.Outcome();
+        var abandoned = state.GivenUp.Keys.ToList();
+        if (abandoned.Count > 0)
         {
-            throw new PipelineFailedException(Shortfall(settings, jobs.Count, landed.Count, failed, pending, bySlot, dispatches));
+            // Nobody awaits them any more: a copy still queued or training somewhere is dropped by its worker.
+            await context.CallActivityAsync(
+                TaskNames.StopJobs, new StopJobsRequest(pipelineId, abandoned, $"{state.StageName} {settings.Phase} went on without it"), retry);
         }
 
-        var missing = jobs.Where(j => !landed.ContainsKey(j.Slot)).Select(j => failed.TryGetValue(j.Slot, out var f)
-            ? (j, $"failed: {f.Reason ?? "no reason recorded"} (see {f.BlobName})", dispatches)
-            : (j, $"did not land within {settings.Deadline} after {Dispatches(dispatches)}", dispatches)).ToList();
-        return new StageOutcome([.. jobs.Where(j => landed.ContainsKey(j.Slot)).Select(j => (j, landed[j.Slot]))], missing);
+        return outcome;
     }
 
-    private static void Accept(
-        StageSettings settings, int total, Dictionary<string, LandingNotice> landed, Dictionary<string, LandingNotice> failed,
-        List<string> pending, Dictionary<string, Job> bySlot, int dispatches, LandingNotice notice)
+    /// <summary>What a stage knows of its jobs: landed, failed, given up, still pending, and how often each was sent.</summary>
+    private sealed class StageState(StageSettings settings, IReadOnlyList<Job> jobs)
     {
-        if (!pending.Remove(notice.Slot))
+        public Dictionary<string, Job> BySlot { get; } = jobs.ToDictionary(j => j.Slot);
+
+        public Dictionary<string, LandingNotice> Landed { get; } = [];
+
+        public Dictionary<string, LandingNotice> Failed { get; } = [];
+
+        public Dictionary<string, string> GivenUp { get; } = [];
+
+        /// <summary>The slots still awaited, in job order: deterministic on replay, unlike a hash set.</summary>
+        public List<string> Pending { get; } = [.. jobs.Select(j => j.Slot)];
+
+        /// <summary>How many times each job was dispatched.</summary>
+        public Dictionary<string, int> Sent { get; } = jobs.ToDictionary(j => j.Slot, _ => 1);
+
+        public string StageName => settings.Round == 0 ? "init" : string.Create(CultureInfo.InvariantCulture, $"round {settings.Round}");
+
+        public StageCounts Counts => new(Landed.Count, Failed.Count, Pending.Count, Pending.Count == 0 ? 1 : Pending.Max(s => Sent[s]));
+
+        public void Accept(LandingNotice notice)
         {
-            return; // a duplicate, or a slot this stage does not await
+            if (notice.Kind == LandingKind.Alive || !Pending.Remove(notice.Slot))
+            {
+                return; // a heartbeat, a duplicate, or a slot this stage does not await
+            }
+
+            (notice.Kind == LandingKind.Failure ? Failed : Landed)[notice.Slot] = notice;
+            CheckQuorum();
         }
 
-        (notice.Kind == Soup.Core.Storage.LandingKind.Failure ? failed : landed)[notice.Slot] = notice;
-        if (landed.Count + pending.Count < settings.Quorum)
+        /// <summary>Stops waiting for <paramref name="slots"/>; <paramref name="reason"/> may hold {0} for the dispatches.</summary>
+        public void GiveUp(IReadOnlyList<string> slots, string reason)
         {
-            throw new PipelineFailedException(Shortfall(settings, total, landed.Count, failed, pending, bySlot, dispatches));
+            foreach (var slot in slots)
+            {
+                Pending.Remove(slot);
+                GivenUp[slot] = string.Format(CultureInfo.InvariantCulture, reason, Dispatches(Sent[slot]));
+            }
+
+            CheckQuorum();
         }
+
+        public StageOutcome Outcome() => new(
+            [.. jobs.Where(j => Landed.ContainsKey(j.Slot)).Select(j => (j, Landed[j.Slot]))],
+            [.. jobs.Where(j => !Landed.ContainsKey(j.Slot)).Select(j => (j, Failed.TryGetValue(j.Slot, out var f)
+                ? $"failed: {f.Reason ?? "no reason recorded"} (see {f.BlobName})"
+                : GivenUp.GetValueOrDefault(j.Slot, "did not land"), Sent[j.Slot]))]);
+
+        private void CheckQuorum()
+        {
+            if (Landed.Count + Pending.Count >= settings.Quorum)
+            {
+                return;
+            }
+
+            var parts = new List<string>();
+            if (Failed.Count > 0)
+            {
+                parts.Add(string.Join("; ", Failed.Values.Select(f => $"job '{BySlot[f.Slot].JobId}' failed: {f.Reason ?? "no reason recorded"} (see {f.BlobName})")));
+            }
+
+            foreach (var group in GivenUp.GroupBy(g => g.Value, g => g.Key))
+            {
+                parts.Add($"{group.Count()} job(s) {group.Key}: {string.Join(", ", group.Select(s => BySlot[s].JobId))}");
+            }
+
+            throw new PipelineFailedException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"{StageName} {settings.Phase}: {Landed.Count} of {jobs.Count} job(s) landed, {settings.Quorum} needed; {string.Join("; ", parts)}"));
+        }
+
+        private static string Dispatches(int n) => n == 1 ? "1 dispatch" : string.Create(CultureInfo.InvariantCulture, $"{n} dispatches");
     }
-
-    private static string Shortfall(
-        StageSettings settings, int total, int landed, Dictionary<string, LandingNotice> failed, List<string> pending,
-        Dictionary<string, Job> bySlot, int dispatches)
-    {
-        var stage = settings.Round == 0 ? "init" : string.Create(CultureInfo.InvariantCulture, $"round {settings.Round}");
-        var parts = new List<string>();
-        if (failed.Count > 0)
-        {
-            // The first job's reason alone when it is the only one: the message a user sees for a failed job.
-            parts.Add(string.Join("; ", failed.Values.Select(f => $"job '{bySlot[f.Slot].JobId}' failed: {f.Reason ?? "no reason recorded"} (see {f.BlobName})")));
-        }
-
-        if (pending.Count > 0)
-        {
-            parts.Add($"{pending.Count} job(s) did not land within {settings.Deadline} after {Dispatches(dispatches)}: "
-                + string.Join(", ", pending.Select(s => bySlot[s].JobId)));
-        }
-
-        return string.Create(
-            CultureInfo.InvariantCulture,
-            $"{stage} {settings.Phase}: {landed} of {total} job(s) landed, {settings.Quorum} needed; {string.Join("; ", parts)}");
-    }
-
-    private static string Dispatches(int n) => n == 1 ? "1 dispatch" : string.Create(CultureInfo.InvariantCulture, $"{n} dispatches");
 }

@@ -24,6 +24,9 @@ public static class TaskNames
     /// <summary>Looks in the container for jobs whose landing was not notified.</summary>
     public const string ReconcileLandings = "ReconcileLandings";
 
+    /// <summary>Tells workers to drop jobs nobody awaits any more (cancellation markers for a pipeline or its slots).</summary>
+    public const string StopJobs = "StopJobs";
+
     /// <summary>Renders a pipeline's report and writes it to the reports container.</summary>
     public const string WriteReport = "WriteReport";
 }

@@ -22,6 +22,9 @@ internal sealed class PipelineHarness : IAsyncDisposable
     private readonly List<MergeRequest> _merges = [];
     private readonly List<ReconcileRequest> _reconciles = [];
     private readonly List<PipelineStatusView> _reports = [];
+    private readonly List<StopJobsRequest> _stops = [];
+    private readonly Dictionary<string, int> _failures = [];
+    private readonly Dictionary<string, int> _calls = [];
     private readonly Dictionary<string, EvaluateJob> _evaluations = [];
     private readonly Dictionary<string, double> _accuracies = [];
     private readonly Channel<Job> _jobs = Channel.CreateUnbounded<Job>();
@@ -51,6 +54,27 @@ internal sealed class PipelineHarness : IAsyncDisposable
     /// <summary>Every WriteReport call's status view, in order.</summary>
     public IReadOnlyList<PipelineStatusView> Reports { get { lock (_gate) { return [.. _reports]; } } }
 
+    /// <summary>Every StopJobs call's request, in order.</summary>
+    public IReadOnlyList<StopJobsRequest> Stops { get { lock (_gate) { return [.. _stops]; } } }
+
+    /// <summary>Makes the next <paramref name="times"/> calls of <paramref name="activity"/> fail (a transient fault).</summary>
+    public void FailNext(string activity, int times)
+    {
+        lock (_gate)
+        {
+            _failures[activity] = times;
+        }
+    }
+
+    /// <summary>How many times <paramref name="activity"/> was called (failed calls included).</summary>
+    public int Calls(string activity)
+    {
+        lock (_gate)
+        {
+            return _calls.GetValueOrDefault(activity);
+        }
+    }
+
     /// <summary>Every ReconcileLandings call's request, in order.</summary>
     public IReadOnlyList<ReconcileRequest> Reconciles { get { lock (_gate) { return [.. _reconciles]; } } }
 
@@ -72,7 +96,8 @@ internal sealed class PipelineHarness : IAsyncDisposable
                 .AddActivityFunc<MergeRequest, MergeOutcome>(TaskNames.MergeCheckpoints, harness.Merge)
                 .AddActivityFunc<string, EvaluationReport>(TaskNames.ReadEvaluation, harness.ReadEvaluation)
                 .AddActivityFunc<ReconcileRequest, IReadOnlyList<LandingNotice>>(TaskNames.ReconcileLandings, harness.Reconcile)
-                .AddActivityFunc<PipelineStatusView, string>(TaskNames.WriteReport, harness.WriteReport),
+                .AddActivityFunc<PipelineStatusView, string>(TaskNames.WriteReport, harness.WriteReport)
+                .AddActivityFunc<StopJobsRequest, int>(TaskNames.StopJobs, harness.StopJobs),
             new DurableTaskTestHostOptions { LoggerFactory = NullLoggerFactory.Instance });
         harness._pump = Task.Run(harness.PumpAsync);
         return harness;
@@ -224,8 +249,34 @@ internal sealed class PipelineHarness : IAsyncDisposable
     /// <summary>Schedules the pipeline through the product's starter under <paramref name="pipelineId"/>.</summary>
     public Task<string> StartPipelineAsync(PipelineSpec spec, string pipelineId) => PipelineStarter.StartAsync(Client, spec, pipelineId);
 
+    /// <summary>Counts a call of <paramref name="activity"/>, and throws when a transient fault is due.</summary>
+    private void Enter(string activity)
+    {
+        lock (_gate)
+        {
+            _calls[activity] = _calls.GetValueOrDefault(activity) + 1;
+            if (_failures.GetValueOrDefault(activity) > 0)
+            {
+                _failures[activity]--;
+                throw new IOException($"transient fault injected into {activity}");
+            }
+        }
+    }
+
+    private int StopJobs(TaskActivityContext context, StopJobsRequest request)
+    {
+        Enter(TaskNames.StopJobs);
+        lock (_gate)
+        {
+            _stops.Add(request);
+        }
+
+        return request.Slots?.Count ?? 1;
+    }
+
     private async Task<int> Dispatch(TaskActivityContext context, IReadOnlyList<Job> jobs)
     {
+        Enter(TaskNames.DispatchJobs);
         lock (_gate)
         {
             _dispatches.Add([.. jobs]);
@@ -255,6 +306,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
 
     private MergeOutcome Merge(TaskActivityContext context, MergeRequest request)
     {
+        Enter(TaskNames.MergeCheckpoints);
         lock (_gate)
         {
             _merges.Add(request);
@@ -266,6 +318,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
     /// <summary>A report with a distinct score per checkpoint of the evaluation job, listed in reverse order.</summary>
     private EvaluationReport ReadEvaluation(TaskActivityContext context, string reportBlob)
     {
+        Enter(TaskNames.ReadEvaluation);
         lock (_gate)
         {
             var job = _evaluations.TryGetValue(reportBlob, out var found)
@@ -299,6 +352,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
 
     private string WriteReport(TaskActivityContext context, PipelineStatusView view)
     {
+        Enter(TaskNames.WriteReport);
         lock (_gate)
         {
             _reports.Add(view);
@@ -309,6 +363,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
 
     private IReadOnlyList<LandingNotice> Reconcile(TaskActivityContext context, ReconcileRequest request)
     {
+        Enter(TaskNames.ReconcileLandings);
         lock (_gate)
         {
             _reconciles.Add(request);

@@ -116,7 +116,7 @@ public sealed partial class QueueJobService(
             return;
         }
 
-        if (await RetryAsync(c => cancellation.IsCancelledAsync(job.PipelineId, c), "cancellation check", job.JobId, cancellationToken))
+        if (await RetryAsync(c => cancellation.IsCancelledAsync(job, c), "cancellation check", job.JobId, cancellationToken))
         {
             LogJobCancelled(logger, job.JobId);
             await DeleteAsync(message, cancellationToken);
@@ -139,7 +139,7 @@ public sealed partial class QueueJobService(
             return;
         }
 
-        if (await RetryAsync(c => JobHeartbeat.LiveOtherCopyAsync(storage, job, message.MessageId, o.HeartbeatTimeout, c), "heartbeat check", job.JobId, cancellationToken) is { } alive)
+        if (await RetryAsync(c => JobHeartbeat.LiveOtherCopyAsync(storage, job, message.MessageId, job.HeartbeatTimeout ?? o.HeartbeatTimeout, c), "heartbeat check", job.JobId, cancellationToken) is { } alive)
         {
             // A re-dispatch while the first copy still runs: training twice would only burn a second GPU.
             LogDuplicate(logger, job.JobId, alive.Worker, alive.Step, alive.TotalSteps);
@@ -151,7 +151,7 @@ public sealed partial class QueueJobService(
         await using var heartbeat = await JobHeartbeat.StartAsync(storage, job, message.MessageId, o.WorkerName, o.HeartbeatInterval, logger);
         using var dropped = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var stopWatching = new CancellationTokenSource();
-        var watch = cancellation.WatchAsync(job.PipelineId, dropped, o.QueuePollInterval * 5, stopWatching.Token);
+        var watch = cancellation.WatchAsync(job, dropped, o.QueuePollInterval * 5, stopWatching.Token);
         try
         {
             await runner.RunAsync(job, heartbeat, dropped.Token);

@@ -31,6 +31,14 @@ public abstract record Job
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public int PriorDeliveries { get; init; }
 
+    /// <summary>
+    /// The orchestration's bound on this job's silence (its stage sends a job again once its heartbeat is this old): a
+    /// worker given a copy treats another copy as alive only while that copy's heartbeat is younger, so a re-dispatch
+    /// of a dead job runs and one of a live job does not. Null: the worker's own setting.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public TimeSpan? HeartbeatTimeout { get; init; }
+
     /// <summary>The deterministic job id.</summary>
     [JsonIgnore]
     public string JobId => $"{PipelineId}/{Slot}";

@@ -54,10 +54,36 @@ public sealed record PipelineSpec
     public EvaluationSpec? Evaluation { get; set; }
 
     /// <summary>
-    /// How long one dispatch of a stage's jobs may take (the per-attempt deadline): then the container is checked for
-    /// landings whose notification was lost, and jobs still missing are sent again (<see cref="MembersSpec.Retries"/>).
+    /// The bound on a job's silence: a stage looks at its jobs this often, and a job that has neither landed nor written a
+    /// heartbeat (its <c>progress.json</c>, rewritten by the worker every few seconds while it runs) for this long is
+    /// sent again (<see cref="MembersSpec.Retries"/>); a job that reports progress is waited for, however long it trains.
     /// </summary>
     public TimeSpan RoundTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>An overall bound on each stage, however alive its jobs (null: none): then the stage goes on with what landed,
+    /// if the quorum allows, or fails.</summary>
+    public TimeSpan? StageDeadline { get; set; }
+
+    /// <summary>How the orchestration retries a failed activity (a storage blip in a dispatch, a merge, a read); null:
+    /// <see cref="RetrySpec"/>'s defaults.</summary>
+    public RetrySpec? Retry { get; set; }
+}
+
+/// <summary>
+/// Bounded exponential retry of the orchestration's activities: the wait starts at <see cref="FirstInterval"/> and doubles
+/// up to <see cref="MaxInterval"/>, for at most <see cref="MaxAttempts"/> attempts in all. A pipeline failure (a quorum
+/// that cannot be met) is never retried.
+/// </summary>
+public sealed record RetrySpec
+{
+    /// <summary>Attempts in all, the first included.</summary>
+    public int MaxAttempts { get; set; } = 5;
+
+    /// <summary>The wait before the first retry.</summary>
+    public TimeSpan FirstInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The longest wait between two attempts.</summary>
+    public TimeSpan MaxInterval { get; set; } = TimeSpan.FromMinutes(2);
 }
 
 /// <summary>

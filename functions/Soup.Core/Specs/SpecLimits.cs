@@ -24,6 +24,18 @@ public static class SpecLimits
     /// <inheritdoc cref="MinRoundTimeout"/>
     public static readonly TimeSpan MaxRoundTimeout = TimeSpan.FromDays(7);
 
+    /// <summary>Longest overall bound on a stage.</summary>
+    public static readonly TimeSpan MaxStageDeadline = TimeSpan.FromDays(30);
+
+    /// <summary>Most attempts of an activity.</summary>
+    public const int MaxActivityAttempts = 20;
+
+    /// <summary>Shortest and longest wait between two attempts of an activity.</summary>
+    public static readonly TimeSpan MinRetryInterval = TimeSpan.FromSeconds(1);
+
+    /// <inheritdoc cref="MinRetryInterval"/>
+    public static readonly TimeSpan MaxRetryInterval = TimeSpan.FromHours(1);
+
     /// <summary>The models the workers can build.</summary>
     public static readonly IReadOnlyList<string> Models = ["cnn-small", "domainbed-mnist", "resnet18", "resnet50"];
 

@@ -59,6 +59,15 @@ public static class SpecSchema
             case (nameof(PipelineSpec), "roundTimeout"):
                 node["description"] = $"A TimeSpan (\"hh:mm:ss\" or \"d.hh:mm:ss\") between {SpecLimits.MinRoundTimeout} and {SpecLimits.MaxRoundTimeout}.";
                 break;
+            case (nameof(PipelineSpec), "stageDeadline"):
+                node["description"] = $"A TimeSpan (\"d.hh:mm:ss\"), at least roundTimeout and at most {SpecLimits.MaxStageDeadline}; null: no overall bound.";
+                break;
+            case (nameof(RetrySpec), "maxAttempts"):
+                Between(node, 1, SpecLimits.MaxActivityAttempts);
+                break;
+            case (nameof(RetrySpec), "firstInterval" or "maxInterval"):
+                node["description"] = $"A TimeSpan between {SpecLimits.MinRetryInterval} and {SpecLimits.MaxRetryInterval} (maxInterval at least firstInterval).";
+                break;
             case (nameof(PipelineSpec), "recipe"):
                 node["enum"] = OrNull(Strings(Recipes.All));
                 break;

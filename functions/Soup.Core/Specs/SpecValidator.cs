@@ -30,6 +30,25 @@ internal static partial class SpecValidator
             p.Add(new("$.roundTimeout", $"must be between {SpecLimits.MinRoundTimeout} and {SpecLimits.MaxRoundTimeout}, got {spec.RoundTimeout}"));
         }
 
+        if (spec.StageDeadline is { } overall && (overall < spec.RoundTimeout || overall > SpecLimits.MaxStageDeadline))
+        {
+            p.Add(new("$.stageDeadline", $"must be between the round timeout ({spec.RoundTimeout}) and {SpecLimits.MaxStageDeadline}, got {overall}"));
+        }
+
+        if (spec.Retry is { } retry)
+        {
+            Range(p, "$.retry.maxAttempts", retry.MaxAttempts, 1, SpecLimits.MaxActivityAttempts);
+            if (retry.FirstInterval < SpecLimits.MinRetryInterval || retry.FirstInterval > SpecLimits.MaxRetryInterval)
+            {
+                p.Add(new("$.retry.firstInterval", $"must be between {SpecLimits.MinRetryInterval} and {SpecLimits.MaxRetryInterval}, got {retry.FirstInterval}"));
+            }
+
+            if (retry.MaxInterval < retry.FirstInterval || retry.MaxInterval > SpecLimits.MaxRetryInterval)
+            {
+                p.Add(new("$.retry.maxInterval", $"must be between firstInterval ({retry.FirstInterval}) and {SpecLimits.MaxRetryInterval}, got {retry.MaxInterval}"));
+            }
+        }
+
         if (spec.Recipe is { } recipe && !Recipes.All.Contains(recipe))
         {
             p.Add(new("$.recipe", $"unknown recipe '{recipe}'; known: {string.Join(", ", Recipes.All)}"));

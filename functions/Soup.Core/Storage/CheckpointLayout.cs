@@ -105,4 +105,10 @@ public enum LandingKind
 
     /// <summary>A failure record: the job failed for good.</summary>
     Failure,
+
+    /// <summary>
+    /// Not a landing: the job's heartbeat (<c>progress.json</c>) is fresh, so it is running, or was handed back moments
+    /// ago. Only the orchestration's look at a stage's folder reports it; it completes nothing.
+    /// </summary>
+    Alive,
 }
