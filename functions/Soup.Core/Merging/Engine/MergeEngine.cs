@@ -146,6 +146,7 @@ public static class MergeEngine
         private long _bytesWritten;
         private int _tensorsWritten;
         private int _filesStarted;
+        private int _sinksCompleted;
 
         public async Task<MergeEngineSummary> ExecuteAsync(Stopwatch stopwatch, CancellationToken cancellationToken)
         {
@@ -153,11 +154,12 @@ public static class MergeEngine
             var succeeded = false;
             try
             {
+                var sourceBytes = LimitSourceBuffers();
                 _slots = [.. Enumerable.Range(0, plan.Slots).Select(_ => new Slot(plan))];
                 await RunPipelineAsync(cancellationToken);
-                foreach (var sink in _sinks)
+                for (var i = _sinksCompleted; i < _sinks.Length; i++)
                 {
-                    await sink!.CompleteAsync(cancellationToken);
+                    await _sinks[i]!.CompleteAsync(cancellationToken);
                 }
 
                 cancellationToken.ThrowIfCancellationRequested();
@@ -189,7 +191,13 @@ public static class MergeEngine
                     stopwatch.Elapsed,
                     [.. committed.Select(target.Describe)],
                     [.. _nonFinite.OrderBy(e => e.Key).Select(e => new NonFiniteInput(plan.Tensors[e.Key.Tensor].Name, plan.Inputs[e.Key.Input].Name, e.Value))],
-                    plan.BytesPerSlot * _slots.Length);
+                    plan.BytesPerSlot * _slots.Length)
+                {
+                    SourceBufferBytes = sourceBytes,
+                    SinkBufferBytes = plan.SinkBufferBytes,
+                    MemoryBudgetBytes = options.MemoryBudgetBytes,
+                    ChunkElements = plan.Capacity,
+                };
             }
             finally
             {
@@ -212,6 +220,27 @@ public static class MergeEngine
                     await target.AbandonAsync();
                 }
             }
+        }
+
+        /// <summary>Gives each input its share of the budget (nothing without one), and checks that everything fits before
+        /// a byte is read; returns what the inputs may hold.</summary>
+        private long LimitSourceBuffers()
+        {
+            if (plan.SourceBufferLimit is not { } limit)
+            {
+                return plan.Inputs.Sum(i => i.BufferBytes);
+            }
+
+            var granted = plan.Inputs.Sum(i => i.LimitBuffers(limit));
+            var total = granted + (plan.BytesPerSlot * plan.Slots) + plan.SinkBufferBytes;
+            if (total > options.MemoryBudgetBytes)
+            {
+                throw new ArgumentException(
+                    $"MemoryBudgetBytes {options.MemoryBudgetBytes} is too small to merge {plan.Inputs.Length} inputs: their own buffers need {granted} bytes at least, "
+                    + $"the engine's chunks {plan.BytesPerSlot * plan.Slots} and the output's {plan.SinkBufferBytes} ({total} in all). Raise the budget.");
+            }
+
+            return granted;
         }
 
         private async Task RunPipelineAsync(CancellationToken cancellationToken)
@@ -557,6 +586,13 @@ public static class MergeEngine
         {
             while (_filesStarted <= file)
             {
+                // A file is finished once the next one starts: complete it now, so that its buffers go before the next
+                // sink's are taken (one sink's buffers at a time, as ICheckpointSinkFactory.BufferBytes counts).
+                for (; _sinksCompleted < _filesStarted; _sinksCompleted++)
+                {
+                    await _sinks[_sinksCompleted]!.CompleteAsync(token);
+                }
+
                 var next = plan.Files[_filesStarted];
                 var sink = target.Create(next.FileName, next.Length);
                 _sinks[_filesStarted++] = sink;
