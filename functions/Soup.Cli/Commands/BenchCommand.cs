@@ -46,7 +46,7 @@ public static class BenchCommand
                 cancellationToken);
             return 0;
         });
-        return new Command("bench", "Benchmarks that print figures.") { merge, BuildTrain(), BuildRounds(), BuildSoups() };
+        return new Command("bench", "Benchmarks that print figures.") { merge, BuildTrain(), BuildRounds(), BuildSoups(), BuildEvaluate() };
     }
 
     /// <summary>How to start this program again: its apphost, or <c>dotnet pipeline.dll</c>.</summary>
@@ -110,6 +110,30 @@ public static class BenchCommand
             }
 
             return 0;
+        });
+        return command;
+    }
+
+    private static Command BuildEvaluate()
+    {
+        var model = new Option<string>("--model") { Description = "The model of the synthetic checkpoints.", DefaultValueFactory = _ => "resnet18" };
+        var counts = new Option<string>("--checkpoints") { Description = "Comma-separated checkpoint counts, one evaluation each.", DefaultValueFactory = _ => "4,32" };
+        var examples = new Option<int>("--examples") { Description = "Examples in the split.", DefaultValueFactory = _ => 128 };
+        var command = new Command("evaluate", "Benchmark an evaluation's memory: peak RSS reading checkpoints one at a time against all at once, for several checkpoint counts.")
+        {
+            model, counts, examples,
+        };
+        command.SetAction((parse, cancellationToken) =>
+        {
+            var parts = parse.GetValue(counts)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var values = parts.Select(v => int.TryParse(v, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : -1).ToArray();
+            if (values.Any(v => v < 0))
+            {
+                Console.Out.WriteLine($"bench evaluate: --checkpoints '{parse.GetValue(counts)}' is not a comma-separated list of counts, e.g. 4,32.");
+                return Task.FromResult(2);
+            }
+
+            return EvaluateBenchmarkCommand.ExecuteAsync(new EvaluateBenchmarkOptions(parse.GetValue(model)!, values, parse.GetValue(examples)), Console.Out, cancellationToken);
         });
         return command;
     }
