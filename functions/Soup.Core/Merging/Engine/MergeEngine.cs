@@ -25,7 +25,9 @@ namespace Soup.Core.Merging.Engine;
 /// parallel ranged requests), the method on the current chunk, and writing of the previous one. Memory is therefore
 /// flat whatever the model size: <see cref="MergeEngineSummary.BufferBytes"/> for the engine, plus what sources and
 /// sinks hold (none for files; <see cref="BlobSourceOptions"/> read-ahead windows, <see cref="BlockBlobSinkOptions"/>
-/// blocks in flight).</para>
+/// blocks in flight). Whatever the member count too: all three stay within <see cref="MergeEngineOptions.MemoryBudgetBytes"/>
+/// (smaller chunks, sources' buffers limited through <see cref="ICheckpointSource.LimitBuffers"/> before the first read;
+/// <see cref="MergeEngineSummary.TotalBufferBytes"/> says what was granted).</para>
 /// <para><b>Numerics.</b> F16, BF16 and F32 are converted to F32 for the method (exact), F64 too unless
 /// <see cref="MergeEngineOptions.AccumulateInF64"/>; results are written in <see cref="MergeEngineOptions.OutputDtype"/>
 /// or the input's dtype, rounding to nearest even. Integer and BOOL tensors follow
