@@ -148,15 +148,15 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         {
             foreach (var split in job.Splits)
                 splits.Add(new NamedSplit(split.Name, await LoadAsync(split.Data, $"split '{split.Name}'", cancellationToken)));
-            var checkpoints = new List<NamedCheckpoint>();
-            foreach (var blob in job.Checkpoints)
-                checkpoints.Add(new NamedCheckpoint(blob, (await ReadCheckpointAsync(blob, "checkpoint to evaluate", cancellationToken)).Tensors));
 
+            // Checkpoints are read one at a time as the evaluation reaches them (memory does not grow with their number).
+            var checkpoints = new CheckpointLoader(
+                job.Checkpoints, async (blob, ct) => (await ReadCheckpointAsync(blob, "checkpoint to evaluate", ct)).Tensors);
             EvaluationReport report;
             try
             {
                 report = await Task.Run(
-                    () => Evaluator.Evaluate(job.Model, checkpoints, splits, job.Ensemble, job.Connectivity), cancellationToken);
+                    () => Evaluator.EvaluateAsync(job.Model, checkpoints, splits, job.Ensemble, job.Connectivity, cancellationToken: cancellationToken), cancellationToken);
             }
             catch (Exception ex) when (ex is ArgumentException or InvalidDataException)
             {

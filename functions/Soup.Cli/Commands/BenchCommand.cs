@@ -17,9 +17,12 @@ public static class BenchCommand
         var workDir = new Option<string?>("--work-dir") { Description = "Where the synthetic files go (default: a temporary folder)." };
         var noPython = new Option<bool>("--no-python") { Description = "Skip the numpy and PyTorch baselines." };
         var blob = new Option<bool>("--blob") { Description = "Also merge blob to blob on the configured storage (Azurite locally) next to a plain download + upload." };
+        var budget = new Option<string>("--memory-budget") { Description = "The merge's memory budget, e.g. 256MB, or none.", DefaultValueFactory = _ => "256MB" };
+        var keep = new Option<bool>("--keep-files") { Description = "Keep the synthetic members in --work-dir (and reuse ones of the same shape found there)." };
+        var noDurable = new Option<bool>("--no-durable") { Description = "Skip the durable-write comparison (cat + dd conv=fsync against the merge with fsync, in process and as a pipeline merge process)." };
         var merge = new Command("merge", "Benchmark the merge: seconds, GB/s and peak memory, with ratios against cat/cp, numpy memmap and PyTorch run side by side.")
         {
-            members, size, dtype, repeats, workDir, noPython, blob,
+            members, size, dtype, repeats, workDir, noPython, blob, budget, noDurable, keep,
         };
         merge.SetAction(async (parse, cancellationToken) =>
         {
@@ -34,12 +37,29 @@ public static class BenchCommand
                     WorkDirectory = parse.GetValue(workDir),
                     PythonBaselines = !parse.GetValue(noPython),
                     BlobConnectionString = parse.GetValue(blob) ? configuration["SoupStorage"] : null,
+                    MemoryBudgetBytes = ByteSize.ParseBudget(parse.GetValue(budget)!),
+                    Durable = !parse.GetValue(noDurable),
+                    KeepFiles = parse.GetValue(keep),
+                    MergeProcess = PipelineProcess(),
                 },
                 Console.Out,
                 cancellationToken);
             return 0;
         });
-        return new Command("bench", "Benchmarks that print figures.") { merge, BuildTrain(), BuildRounds(), BuildSoups() };
+        return new Command("bench", "Benchmarks that print figures.") { merge, BuildTrain(), BuildRounds(), BuildSoups(), BuildEvaluate() };
+    }
+
+    /// <summary>How to start this program again: its apphost, or <c>dotnet pipeline.dll</c>.</summary>
+    private static string[]? PipelineProcess()
+    {
+        var host = Environment.ProcessPath;
+        var entry = System.Reflection.Assembly.GetEntryAssembly()?.Location;
+        if (host is null)
+        {
+            return null;
+        }
+
+        return Path.GetFileNameWithoutExtension(host) == "dotnet" && entry is { Length: > 0 } ? [host, entry] : [host];
     }
 
     private static Command BuildSoups()
@@ -90,6 +110,30 @@ public static class BenchCommand
             }
 
             return 0;
+        });
+        return command;
+    }
+
+    private static Command BuildEvaluate()
+    {
+        var model = new Option<string>("--model") { Description = "The model of the synthetic checkpoints.", DefaultValueFactory = _ => "resnet18" };
+        var counts = new Option<string>("--checkpoints") { Description = "Comma-separated checkpoint counts, one evaluation each.", DefaultValueFactory = _ => "4,32" };
+        var examples = new Option<int>("--examples") { Description = "Examples in the split.", DefaultValueFactory = _ => 128 };
+        var command = new Command("evaluate", "Benchmark an evaluation's memory: peak RSS reading checkpoints one at a time against all at once, for several checkpoint counts.")
+        {
+            model, counts, examples,
+        };
+        command.SetAction((parse, cancellationToken) =>
+        {
+            var parts = parse.GetValue(counts)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var values = parts.Select(v => int.TryParse(v, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : -1).ToArray();
+            if (values.Any(v => v < 0))
+            {
+                Console.Out.WriteLine($"bench evaluate: --checkpoints '{parse.GetValue(counts)}' is not a comma-separated list of counts, e.g. 4,32.");
+                return Task.FromResult(2);
+            }
+
+            return EvaluateBenchmarkCommand.ExecuteAsync(new EvaluateBenchmarkOptions(parse.GetValue(model)!, values, parse.GetValue(examples)), Console.Out, cancellationToken);
         });
         return command;
     }

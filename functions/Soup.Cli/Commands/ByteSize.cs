@@ -23,4 +23,8 @@ public static class ByteSize
             ? bytes
             : throw new FormatException($"'{text}' is not a size: write e.g. 1073741824, 512MB or 2GB");
     }
+
+    /// <summary>A memory budget: a size as <see cref="Parse"/> reads it, or <c>none</c> (no limit: null).</summary>
+    public static long? ParseBudget(string text) =>
+        text.Trim().Equals("none", StringComparison.OrdinalIgnoreCase) ? null : Parse(text);
 }

@@ -29,6 +29,7 @@ public static class MergeCommand
         var dtype = new Option<string?>("--dtype") { Description = "Output dtype of floating tensors: F16, BF16, F32 or F64 (default: the inputs')." };
         var shardSize = new Option<string?>("--shard-size") { Description = "Write a sharded checkpoint (Hugging Face layout) with shards of at most this size, e.g. 2GB." };
         var chunk = new Option<int?>("--chunk-elements") { Description = "Values per member read at once (memory is about chunk x 4 bytes x (members + 2) x pipeline depth)." };
+        var budget = new Option<string?>("--memory-budget") { Description = "Most memory the merge's buffers may hold, whatever the member count, e.g. 512MB, or none (default 256MB)." };
         var failOnNonFinite = new Option<bool>("--fail-on-nonfinite") { Description = "Fail (writing nothing) when an input holds NaN or Inf, instead of reporting them." };
         var command = new Command("merge", """
             Merge checkpoints into one, tensor by tensor, in bounded memory.
@@ -39,7 +40,7 @@ public static class MergeCommand
               pipeline merge blob:checkpoints/p/round-01/member-000/model.safetensors blob:checkpoints/p/round-01/member-001/model.safetensors -o soup/ --shard-size 2GB
             """)
         {
-            inputs, output, method, weights, noNormalize, lambda, density, t, eta, seed, @base, dtype, shardSize, chunk, failOnNonFinite,
+            inputs, output, method, weights, noNormalize, lambda, density, t, eta, seed, @base, dtype, shardSize, chunk, failOnNonFinite, budget,
         };
         command.SetAction((parse, cancellationToken) => ExecuteAsync(
             new MergeCommandArgs(
@@ -60,7 +61,8 @@ public static class MergeCommand
                 parse.GetValue(dtype),
                 parse.GetValue(shardSize),
                 parse.GetValue(chunk),
-                parse.GetValue(failOnNonFinite)),
+                parse.GetValue(failOnNonFinite),
+                parse.GetValue(budget)),
             Console.Out,
             cancellationToken));
         return command;
@@ -92,6 +94,11 @@ public static class MergeCommand
             if (args.ChunkElements is { } c)
             {
                 options = options with { ChunkElements = c };
+            }
+
+            if (args.MemoryBudget is { } b)
+            {
+                options = options with { MemoryBudgetBytes = ByteSize.ParseBudget(b) };
             }
         }
         catch (Exception ex) when (ex is ArgumentException or FormatException)
@@ -172,4 +179,5 @@ public sealed record MergeCommandArgs(
     string? Dtype = null,
     string? ShardSize = null,
     int? ChunkElements = null,
-    bool FailOnNonFinite = false);
+    bool FailOnNonFinite = false,
+    string? MemoryBudget = null);

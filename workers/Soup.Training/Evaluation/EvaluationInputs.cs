@@ -13,11 +13,24 @@ internal static class EvaluationInputs
         IReadOnlyList<CheckpointPair>? connectivity)
     {
         ArgumentNullException.ThrowIfNull(checkpoints);
+        if (checkpoints.Any(c => c?.Name is null || c.Tensors is null))
+            throw new ArgumentException("Every checkpoint needs a name and tensors.", nameof(checkpoints));
+        Validate(checkpoints.Select(c => c.Name).ToList(), splits, ensemble, connectivity);
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> for the first problem found (checkpoints by name).</summary>
+    public static void Validate(
+        IReadOnlyList<string> checkpoints,
+        IReadOnlyList<NamedSplit> splits,
+        IReadOnlyList<int>? ensemble,
+        IReadOnlyList<CheckpointPair>? connectivity)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoints);
         ArgumentNullException.ThrowIfNull(splits);
         if (checkpoints.Count == 0)
             throw new ArgumentException("There are no checkpoints to evaluate.", nameof(checkpoints));
-        if (checkpoints.Any(c => c?.Name is null || c.Tensors is null))
-            throw new ArgumentException("Every checkpoint needs a name and tensors.", nameof(checkpoints));
+        if (checkpoints.Any(c => c is null))
+            throw new ArgumentException("Every checkpoint needs a name.", nameof(checkpoints));
         ValidateSplits(splits);
         ValidateEnsemble(ensemble ?? [], checkpoints.Count);
         ValidatePairs(connectivity ?? [], checkpoints.Count);

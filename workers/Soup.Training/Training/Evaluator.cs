@@ -44,6 +44,7 @@ public static class Evaluator
     /// Scores every checkpoint on every split with one forward pass each (eval mode, no gradients, CUDA when available),
     /// and from those same passes the prediction ensemble and pairwise diversity of the <paramref name="ensemble"/>
     /// members; then evaluates the weight midpoint of each <paramref name="connectivity"/> pair on every split.
+    /// The state dicts are all in memory here; <see cref="EvaluateAsync"/> reads them one at a time.
     /// </summary>
     /// <param name="model">A name from <see cref="ModelFactory.KnownModels"/>; built for the splits' shape.</param>
     /// <param name="checkpoints">The checkpoints, in report order; at least one.</param>
@@ -75,9 +76,39 @@ public static class Evaluator
         int batchSize = 256,
         IProgress<string>? progress = null)
     {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         EvaluationInputs.Validate(checkpoints, splits, ensemble, connectivity);
+
+        // In-memory loads complete at once: this runs synchronously on the caller's thread.
+        return EvaluateAsync(model, new InMemoryCheckpoints(checkpoints), splits, ensemble, connectivity, batchSize, progress).GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// <see cref="Evaluate(string, IReadOnlyList{NamedCheckpoint}, IReadOnlyList{NamedSplit}, IReadOnlyList{int}?, IReadOnlyList{CheckpointPair}?, int, IProgress{string}?)"/>
+    /// in memory that does not grow with the number of checkpoints: each is read from <paramref name="checkpoints"/>,
+    /// loaded into the model and let go (<see cref="ICheckpointStore.Unload"/>) before its forward passes, while the next
+    /// one is read; a midpoint reads its two endpoints, computes the midpoint and lets them go. At most
+    /// <see cref="MaxCheckpointsHeld"/> state dicts are held at once, plus one model; what is kept across checkpoints is
+    /// the scores and, for the ensemble members, the per-example sums and predicted classes the ensemble and diversity
+    /// need. Same results, in the same order.
+    /// </summary>
+    /// <exception cref="ArgumentException">An input is invalid; the message says which and why.</exception>
+    /// <exception cref="InvalidDataException">A checkpoint cannot be read or does not match the model (the message names
+    /// it), or a score is not finite.</exception>
+    public static async Task<EvaluationReport> EvaluateAsync(
+        string model,
+        ICheckpointStore checkpoints,
+        IReadOnlyList<NamedSplit> splits,
+        IReadOnlyList<int>? ensemble,
+        IReadOnlyList<CheckpointPair>? connectivity,
+        int batchSize = 256,
+        IProgress<string>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(checkpoints);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        var names = checkpoints.Names;
+        EvaluationInputs.Validate(names, splits, ensemble, connectivity);
         var members = (ensemble ?? []).ToList();
         var shape = splits[0].Data.Shape;
         var device = TorchDevice.Preferred();
@@ -85,17 +116,33 @@ public static class Evaluator
             ? []
             : splits.Select(s => new EnsembleAccumulator(members.Count, s.Data.Count, shape.Classes)).ToArray();
 
-        var scores = new List<CheckpointScore>(checkpoints.Count * splits.Count);
-        for (var i = 0; i < checkpoints.Count; i++)
+        var scores = new List<CheckpointScore>(names.Count * splits.Count);
+        await using (var reads = new Prefetcher(checkpoints, Enumerable.Range(0, names.Count).Select(i => new[] { i }), cancellationToken))
         {
-            var checkpoint = checkpoints[i];
-            var member = members.IndexOf(i);
-            using var network = Load(model, shape, checkpoint.Tensors, checkpoint.Name, device);
-            for (var s = 0; s < splits.Count; s++)
+            for (var i = 0; i < names.Count; i++)
             {
-                var (accuracy, loss) = ForwardPass.Run(
-                    network, splits[s].Data, batchSize, device, member < 0 ? null : accumulators[s], Math.Max(member, 0));
-                scores.Add(Checked(new CheckpointScore(checkpoint.Name, splits[s].Name, accuracy, loss), loss, progress));
+                var member = members.IndexOf(i);
+                var tensors = await reads.NextAsync();
+                nn.Module<Tensor, Tensor> network;
+                try
+                {
+                    network = Load(model, shape, tensors[0], names[i], device);
+                }
+                finally
+                {
+                    reads.Release();
+                }
+
+                using (network)
+                {
+                    for (var s = 0; s < splits.Count; s++)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        var (accuracy, loss) = ForwardPass.Run(
+                            network, splits[s].Data, batchSize, device, member < 0 ? null : accumulators[s], Math.Max(member, 0));
+                        scores.Add(Checked(new CheckpointScore(names[i], splits[s].Name, accuracy, loss), loss, progress));
+                    }
+                }
             }
         }
 
@@ -105,36 +152,142 @@ public static class Evaluator
             Scores = scores,
             Ensemble = accumulators.Select((a, s) => EnsembleScore(splits[s].Name, a)).ToList(),
             Diversity = accumulators.Select((a, s) => Diversity(splits[s].Name, a)).ToList(),
-            Connectivity = Connectivity(model, checkpoints, splits, connectivity ?? [], scores, batchSize, device, progress),
+            Connectivity = await ConnectivityAsync(model, checkpoints, splits, connectivity ?? [], scores, batchSize, device, progress, cancellationToken),
         };
     }
 
-    private static List<ConnectivityScore> Connectivity(
+    /// <summary>The most state dicts <see cref="EvaluateAsync"/> holds at once: a midpoint's two endpoints (and the
+    /// midpoint computed from them); otherwise one, loaded into the model and let go before the next is read.</summary>
+    public const int MaxCheckpointsHeld = 2;
+
+    private static async Task<List<ConnectivityScore>> ConnectivityAsync(
         string model,
-        IReadOnlyList<NamedCheckpoint> checkpoints,
+        ICheckpointStore checkpoints,
         IReadOnlyList<NamedSplit> splits,
         IReadOnlyList<CheckpointPair> pairs,
         List<CheckpointScore> scores,
         int batchSize,
         Device device,
-        IProgress<string>? progress)
+        IProgress<string>? progress,
+        CancellationToken cancellationToken)
     {
         var result = new List<ConnectivityScore>(pairs.Count * splits.Count);
+        var names = checkpoints.Names;
+
+        // One pair's endpoints are read while the previous midpoint is scored: at most two state dicts at once, as the
+        // previous pair's are let go before the next pair's reads start.
+        await using var reads = new Prefetcher(checkpoints, pairs.Select(p => new[] { p.A, p.B }), cancellationToken);
         foreach (var (a, b) in pairs)
         {
-            var (first, second) = (checkpoints[a], checkpoints[b]);
-            var midpoint = MidpointWeights.Compute(first.Tensors, second.Tensors, first.Name, second.Name);
-            var name = $"midpoint of '{first.Name}' and '{second.Name}'";
-            using var network = Load(model, splits[0].Data.Shape, midpoint, name, device);
-            for (var s = 0; s < splits.Count; s++)
+            var name = $"midpoint of '{names[a]}' and '{names[b]}'";
+            var endpoints = await reads.NextAsync();
+            nn.Module<Tensor, Tensor> network;
+            try
             {
-                var (accuracy, loss) = ForwardPass.Run(network, splits[s].Data, batchSize, device);
-                Checked(new CheckpointScore(name, splits[s].Name, accuracy, loss), loss, progress);
-                var endpoints = (scores[(a * splits.Count) + s].Accuracy + scores[(b * splits.Count) + s].Accuracy) / 2;
-                result.Add(new ConnectivityScore(splits[s].Name, a, b, accuracy, loss, endpoints, endpoints - accuracy));
+                var midpoint = MidpointWeights.Compute(endpoints[0], endpoints[1], names[a], names[b]);
+                network = Load(model, splits[0].Data.Shape, midpoint, name, device);
+            }
+            finally
+            {
+                reads.Release();
+            }
+
+            using (network)
+            {
+                for (var s = 0; s < splits.Count; s++)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var (accuracy, loss) = ForwardPass.Run(network, splits[s].Data, batchSize, device);
+                    Checked(new CheckpointScore(name, splits[s].Name, accuracy, loss), loss, progress);
+                    var mean = (scores[(a * splits.Count) + s].Accuracy + scores[(b * splits.Count) + s].Accuracy) / 2;
+                    result.Add(new ConnectivityScore(splits[s].Name, a, b, accuracy, loss, mean, mean - accuracy));
+                }
             }
         }
         return result;
+    }
+
+    /// <summary>
+    /// Reads groups of checkpoints (one, or a midpoint's two) in order: the next group as soon as the current one is
+    /// released, so that its reads overlap the current model's forward passes while at most
+    /// <see cref="MaxCheckpointsHeld"/> state dicts are held. Every successful load is matched by one
+    /// <see cref="ICheckpointStore.Unload"/>, failures and cancellation included.
+    /// </summary>
+    private sealed class Prefetcher(ICheckpointStore store, IEnumerable<int[]> groups, CancellationToken cancellationToken) : IAsyncDisposable
+    {
+        private readonly IEnumerator<int[]> _groups = groups.GetEnumerator();
+        private Group? _next;
+        private Group? _current;
+
+        /// <summary>The next group's state dicts (read now, unless already read ahead); hold them until <see cref="Release"/>.</summary>
+        public async Task<IReadOnlyList<TensorData>[]> NextAsync()
+        {
+            if (_next is null)
+                StartNext();
+            (_current, _next) = (_next, null);
+            return await _current!.Read;
+        }
+
+        /// <summary>Lets the current group go, and starts reading the next one.</summary>
+        public void Release()
+        {
+            Unload(_current);
+            _current = null;
+            StartNext();
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_next is { } next)
+            {
+                try
+                {
+                    await next.Read;
+                }
+                catch (Exception)
+                {
+                    // A read ahead that is no longer wanted (the evaluation failed or was cancelled): its error is moot.
+                }
+            }
+
+            Unload(_current);
+            Unload(_next);
+            _groups.Dispose();
+        }
+
+        private void Unload(Group? group)
+        {
+            foreach (var index in group?.Loaded ?? [])
+                store.Unload(index);
+            group?.Loaded.Clear();
+        }
+
+        private void StartNext()
+        {
+            if (!_groups.MoveNext())
+                return;
+            var group = new Group();
+            group.Read = ReadAsync(_groups.Current, group.Loaded);
+            _next = group;
+        }
+
+        private async Task<IReadOnlyList<TensorData>[]> ReadAsync(int[] indices, List<int> loaded)
+        {
+            var result = new IReadOnlyList<TensorData>[indices.Length];
+            for (var i = 0; i < indices.Length; i++)
+            {
+                result[i] = await store.LoadAsync(indices[i], cancellationToken);
+                loaded.Add(indices[i]);
+            }
+            return result;
+        }
+
+        private sealed class Group
+        {
+            public List<int> Loaded { get; } = [];
+
+            public Task<IReadOnlyList<TensorData>[]> Read { get; set; } = null!;
+        }
     }
 
     private static SplitScore EnsembleScore(string split, EnsembleAccumulator accumulator)

@@ -75,10 +75,12 @@ public static class MergeBenchmark
             {
                 ChunkElements = options.ChunkElements ?? new MergeEngineOptions().ChunkElements,
                 PipelineDepth = options.PipelineDepth ?? new MergeEngineOptions().PipelineDepth,
+                MemoryBudgetBytes = options.MemoryBudgetBytes,
             };
             Line(output, $"merge benchmark: {options.Members} × {Size(memberBytes)} {options.Dtype} ({layout.Count} tensors, {parameters / 1e6:F0}M parameters each), "
                 + $"{Environment.ProcessorCount} cores, chunk {engineOptions.ChunkElements} elements, {engineOptions.PipelineDepth} in flight, "
-                + $"output fsync {(options.FlushToDisk ? "on" : "off (as cp)")}, page cache warm; medians of {options.Repeats} runs (engine: of the runs after the first)");
+                + $"output fsync {(options.FlushToDisk ? "on" : "off (as cp)")}, memory budget {Budget(options.MemoryBudgetBytes)}, page cache warm; "
+                + $"medians of {options.Repeats} runs (engine: of the runs after the first)");
 
             var soup = Path.Combine(folder, "soup.safetensors");
             var copy = Path.Combine(folder, "copy.safetensors");
@@ -86,6 +88,7 @@ public static class MergeBenchmark
             var catTimes = new List<double>();
             var cpTimes = new List<double>();
             long peakRss = 0, startRss = 0, buffers = 0, outputBytes = 0;
+            MergeEngineSummary? last = null;
             await RunProcessAsync("cat", [.. members], toDevNull: true, cancellationToken); // warm the page cache
             for (var r = 0; r < options.Repeats; r++)
             {
@@ -107,6 +110,7 @@ public static class MergeBenchmark
                 startRss = Math.Max(startRss, before);
                 buffers = summary.BufferBytes;
                 outputBytes = summary.BytesWritten;
+                last = summary;
                 await SyncAsync(cancellationToken);
             }
 
@@ -116,7 +120,7 @@ public static class MergeBenchmark
             var inputRate = options.Members * memberBytes / engine / Gb;
             Line(output, $"  engine file → file        {engine,7:F2} s  {inputRate,5:F2} GB/s in, {(options.Members + 1) * memberBytes / engine / Gb:F2} GB/s in+out; "
                 + $"first run {first:F2} s (JIT cold); runs {string.Join(" ", engineTimes.Select(t => t.ToString("F2", CultureInfo.InvariantCulture)))}");
-            Line(output, $"  engine memory             peak RSS {Size(peakRss)} (process at merge start {Size(startRss)}; engine buffers {Size(buffers)})");
+            Line(output, $"  engine memory             peak RSS {Size(peakRss)} (process at merge start {Size(startRss)}; {Buffers(last!)})");
             double? cat = null, cp = null;
             if (options.ShellBaselines)
             {
@@ -126,6 +130,11 @@ public static class MergeBenchmark
                 Line(output, $"  cp {Size(memberBytes),-10}             {cp,7:F2} s");
                 Line(output, $"  cat + cp                  {cat + cp,7:F2} s  engine / (cat + cp) = {engine / (cat.Value + cp.Value):F2}×, "
                     + $"first run {first / (cat.Value + cp.Value):F2}× (target ≤ 1.3×)");
+            }
+
+            if (options.ShellBaselines && options.Durable)
+            {
+                await RunDurableAsync(options, members, soup, copy, engineOptions, output, cancellationToken);
             }
 
             double? numpy = null, torch = null;
@@ -285,6 +294,7 @@ public static class MergeBenchmark
             var uploads = new List<double>();
             var engines = new List<double>();
             long peakRss = 0, startRss = 0;
+            MergeEngineSummary? summary = null;
             for (var r = 0; r < options.Repeats; r++)
             {
                 ReleaseMemory();
@@ -298,7 +308,7 @@ public static class MergeBenchmark
                         sources.Add(await BlobSource.OpenAsync(container.GetBlobClient($"members/{i}.safetensors"), null, cancellationToken));
                     }
 
-                    await MergeEngine.RunAsync(
+                    summary = await MergeEngine.RunAsync(
                         sources, null, CheckpointOutput.ToBlob(container, "soup/model.safetensors"), new LinearMethod(null, true), engineOptions, cancellationToken);
                 }
                 finally
@@ -327,7 +337,7 @@ public static class MergeBenchmark
             var baseline = BenchStatistics.Median(downloads) + BenchStatistics.Median(uploads);
             Line(output, $"blob → blob ({service.Uri.Host}:{service.Uri.Port}): {options.Members} × {Size(memberBytes)}; uploading the members took {uploadMembers:F2} s");
             Line(output, $"  engine blob → blob        {engine,7:F2} s  {options.Members * memberBytes / engine / Gb,5:F2} GB/s in  peak RSS {Size(peakRss)} "
-                + $"(process at merge start {Size(startRss)}); chunk {engineOptions.ChunkElements} elements, {engineOptions.PipelineDepth} in flight; "
+                + $"(process at merge start {Size(startRss)}); {Buffers(summary!)}; {engineOptions.PipelineDepth} in flight; "
                 + $"runs {string.Join(" ", engines.Select(t => t.ToString("F2", CultureInfo.InvariantCulture)))}");
             Line(output, $"  download members          {BenchStatistics.Median(downloads),7:F2} s  {options.Members * memberBytes / BenchStatistics.Median(downloads) / Gb,5:F2} GB/s");
             Line(output, $"  upload {Size(memberBytes),-10}         {BenchStatistics.Median(uploads),7:F2} s  {memberBytes / BenchStatistics.Median(uploads) / Gb,5:F2} GB/s");
@@ -339,6 +349,73 @@ public static class MergeBenchmark
             await container.DeleteIfExistsAsync(cancellationToken: CancellationToken.None);
         }
     }
+
+    /// <summary>
+    /// Durable output: <c>cat</c> of the inputs + <c>dd conv=fsync</c> of an output-sized file (reading the inputs and
+    /// writing the output durably, the least a durable merge must do), against the engine flushing its output before the
+    /// rename, in this process and as a whole <c>pipeline merge</c> process.
+    /// </summary>
+    private static async Task RunDurableAsync(
+        MergeBenchmarkOptions options, string[] members, string soup, string copy, MergeEngineOptions engineOptions, TextWriter output, CancellationToken cancellationToken)
+    {
+        var cat = new List<double>();
+        var dd = new List<double>();
+        var engine = new List<double>();
+        var whole = new List<double>();
+        var atEnd = new List<double>();
+        for (var r = 0; r < options.Repeats; r++)
+        {
+            cat.Add((await RunProcessAsync("cat", [.. members], toDevNull: true, cancellationToken)).Seconds);
+            // 1 MiB blocks: on this kind of machine 8 MiB blocks made dd itself 2-4× slower, which would flatter the merge.
+            var copied = await RunProcessAsync("dd", [$"if={members[0]}", $"of={copy}", "bs=1M", "conv=fsync", "status=none"], toDevNull: false, cancellationToken);
+            if (copied.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"dd failed ({copied.ExitCode}): {copied.Error}");
+            }
+
+            dd.Add(copied.Seconds);
+            File.Delete(copy);
+            File.Delete(soup);
+            await SyncAsync(cancellationToken);
+            engine.Add((await RunEngineAsync(members, CheckpointOutput.ToFile(soup, new FileSinkOptions { FlushToDisk = true }), engineOptions, cancellationToken)).Seconds);
+            File.Delete(soup);
+            await SyncAsync(cancellationToken);
+            atEnd.Add((await RunEngineAsync(members, CheckpointOutput.ToFile(soup, new FileSinkOptions { FlushToDisk = true, WriteBackBytes = 0 }), engineOptions, cancellationToken)).Seconds);
+            File.Delete(soup);
+            await SyncAsync(cancellationToken);
+            if (options.MergeProcess is { Count: > 0 } command)
+            {
+                string[] arguments = [.. command.Skip(1), "merge", .. members, "-o", soup];
+                var merged = await RunProcessAsync(command[0], arguments, toDevNull: false, cancellationToken);
+                if (merged.ExitCode != 0)
+                {
+                    throw new InvalidOperationException($"pipeline merge failed ({merged.ExitCode}): {merged.Output} {merged.Error}");
+                }
+
+                whole.Add(merged.Seconds);
+                File.Delete(soup);
+                await SyncAsync(cancellationToken);
+            }
+        }
+
+        var baseline = BenchStatistics.Median(cat) + BenchStatistics.Median(dd);
+        Line(output, $"  durable: cat + dd conv=fsync {baseline,5:F2} s  (cat {BenchStatistics.Median(cat):F2} s, dd of {Size(new FileInfo(members[0]).Length)} with fsync {BenchStatistics.Median(dd):F2} s)");
+        Line(output, $"  engine, fsync before rename {BenchStatistics.Median(engine),5:F2} s  engine / (cat + dd) = {BenchStatistics.Median(engine) / baseline:F2}×; "
+            + $"runs {string.Join(" ", engine.Select(t => t.ToString("F2", CultureInfo.InvariantCulture)))}");
+        Line(output, $"  same, write-back at the end {BenchStatistics.Median(atEnd),5:F2} s  engine / (cat + dd) = {BenchStatistics.Median(atEnd) / baseline:F2}× "
+            + $"(FileSinkOptions.WriteBackBytes = 0: the whole output flushed after the last write)");
+        if (whole.Count > 0)
+        {
+            Line(output, $"  pipeline merge (process)  {BenchStatistics.Median(whole),7:F2} s  whole process / (cat + dd) = {BenchStatistics.Median(whole) / baseline:F2}× (target ≤ 1.15×); "
+                + $"runs {string.Join(" ", whole.Select(t => t.ToString("F2", CultureInfo.InvariantCulture)))}");
+        }
+    }
+
+    private static string Budget(long? bytes) => bytes is { } b ? Size(b) : "none";
+
+    private static string Buffers(MergeEngineSummary summary) =>
+        $"buffers {Size(summary.TotalBufferBytes)} of budget {Budget(summary.MemoryBudgetBytes)}: engine {Size(summary.BufferBytes)} "
+        + $"(chunks of {summary.ChunkElements} elements), inputs {Size(summary.SourceBufferBytes)}, output {Size(summary.SinkBufferBytes)}";
 
     private static async Task<string?> FindPythonAsync(IEnumerable<string> candidates, string probe, CancellationToken cancellationToken)
     {

@@ -57,4 +57,17 @@ public sealed record MergeBenchmarkOptions
 
     /// <summary>Member size for the blob run (default: min(<see cref="MemberBytes"/>, 256 MiB)).</summary>
     public long? BlobMemberBytes { get; init; }
+
+    /// <summary>The engine's memory budget (<see cref="Engine.MergeEngineOptions.MemoryBudgetBytes"/>; default: the
+    /// engine's default; null: no limit).</summary>
+    public long? MemoryBudgetBytes { get; init; } = Engine.MergeEngineOptions.DefaultMemoryBudgetBytes;
+
+    /// <summary>Also time durable writes (default true, with <see cref="ShellBaselines"/>): <c>cat</c> of the inputs +
+    /// <c>dd conv=fsync</c> of an output-sized file, against the engine writing with fsync (in this process and, with
+    /// <see cref="MergeProcess"/>, as a whole <c>pipeline merge</c> process).</summary>
+    public bool Durable { get; init; } = true;
+
+    /// <summary>The command line that starts <c>pipeline</c> (e.g. <c>dotnet pipeline.dll</c>), for timing a whole
+    /// <c>pipeline merge</c> process; none when null.</summary>
+    public IReadOnlyList<string>? MergeProcess { get; init; }
 }

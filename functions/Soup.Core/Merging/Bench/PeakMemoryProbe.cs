@@ -7,7 +7,7 @@ namespace Soup.Core.Merging.Bench;
 /// (<c>5 &gt; /proc/self/clear_refs</c>) and reads <c>VmHWM</c> at the end; elsewhere it samples the working set
 /// every 10 ms.
 /// </summary>
-internal sealed class PeakMemoryProbe : IDisposable
+public sealed class PeakMemoryProbe : IDisposable
 {
     private readonly bool _kernelMark;
     private readonly Timer? _timer;
@@ -24,6 +24,7 @@ internal sealed class PeakMemoryProbe : IDisposable
         }
     }
 
+    /// <summary>Starts measuring from now.</summary>
     public static PeakMemoryProbe Start() => new();
 
     /// <summary>The resident memory when the probe started, in bytes.</summary>
@@ -36,6 +37,7 @@ internal sealed class PeakMemoryProbe : IDisposable
         return _kernelMark && ReadHighWaterMark() is { } mark ? Math.Max(mark, Interlocked.Read(ref _sampled)) : Interlocked.Read(ref _sampled);
     }
 
+    /// <inheritdoc />
     public void Dispose() => _timer?.Dispose();
 
     private void Sample()

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
@@ -20,8 +21,10 @@ public sealed record BlobSourceOptions
 
     /// <summary>
     /// Windows fetched ahead of the one being read (default 2; 0 turns read-ahead off, every read is then its own
-    /// ranged requests). Memory per source is about (this + 1) × <see cref="RangeBytes"/> (24 MiB by default), more
-    /// while more reads than that are in flight at once.
+    /// ranged requests). Memory per source is at most (this + 1) × <see cref="RangeBytes"/> (24 MiB by default) plus
+    /// <see cref="MaxConcurrentRequests"/> copy buffers of 256 KiB (see <see cref="BlobSource.BufferBytes"/>): a read
+    /// that finds every window busy reads straight into its destination instead of taking another window. A merge's
+    /// <see cref="MergeEngineOptions.MemoryBudgetBytes"/> may lower both (<see cref="BlobSource.LimitBuffers"/>).
     /// </summary>
     public int ReadAheadWindows { get; init; } = 2;
 
@@ -38,25 +41,38 @@ public sealed record BlobSourceOptions
 public sealed class BlobSource : ICheckpointSource
 {
     private const int CopyBufferBytes = 256 << 10;
+    private const int SmallCopyBufferBytes = 64 << 10;
+    private const int MinWindowBytes = 256 << 10;
 
     private readonly BlobClient _blob;
     private readonly ETag _etag;
     private readonly long _dataStart;
     private readonly BlobSourceOptions _options;
-    private readonly SemaphoreSlim _requests;
+    private SemaphoreSlim _requests;
     private readonly CancellationTokenSource _disposed = new();
     private readonly Lock _gate = new();
     private readonly Dictionary<long, Window> _windows = [];
-    private readonly Stack<byte[]> _freeWindowBuffers = new();
     private long _useClock;
+    private int _windowBytes;
+    private int _aheadWindows;
+    private int _concurrentRequests;
+    private int _copyBytes = CopyBufferBytes;
+    private long _heldBytes;
+    private long _peakHeldBytes;
 
-    private BlobSource(BlobClient blob, ETag etag, long dataStart, SafetensorsHeader header, BlobSourceOptions options)
+    private BlobSource(BlobClient blob, ETag etag, long dataStart, long length, SafetensorsHeader header, BlobSourceOptions options)
     {
         _blob = blob;
         _etag = etag;
         _dataStart = dataStart;
         _options = options;
-        _requests = new SemaphoreSlim(options.MaxConcurrentRequests);
+        Length = length;
+
+        // A window never needs to be longer than the blob.
+        _windowBytes = (int)Math.Max(1, Math.Min(options.RangeBytes, length));
+        _aheadWindows = options.ReadAheadWindows;
+        _concurrentRequests = options.MaxConcurrentRequests;
+        _requests = new SemaphoreSlim(_concurrentRequests);
         Name = NameOf(blob);
         Tensors = header.Tensors;
         Metadata = header.Metadata;
@@ -72,7 +88,23 @@ public sealed class BlobSource : ICheckpointSource
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
     /// <summary>The blob's length in bytes when it was opened.</summary>
-    public long Length { get; private init; }
+    public long Length { get; }
+
+    /// <summary>
+    /// The most bytes this source holds in buffers of its own: (read-ahead windows + 1) × window size when read-ahead is
+    /// on, plus one copy buffer per concurrent request (used by reads into memory that is not a byte array).
+    /// </summary>
+    public long BufferBytes => (_aheadWindows > 0 ? (_aheadWindows + 1) * (long)_windowBytes : 0) + ((long)_concurrentRequests * _copyBytes);
+
+    /// <summary>The most bytes its buffers actually held at once since it was opened (window buffers allocated and copy
+    /// buffers in use); never above the largest <see cref="BufferBytes"/> it had.</summary>
+    public long PeakBufferBytes => Interlocked.Read(ref _peakHeldBytes);
+
+    /// <summary>The window size reads go through now (<see cref="BlobSourceOptions.RangeBytes"/> or less).</summary>
+    public int WindowBytes => _windowBytes;
+
+    /// <summary>Windows fetched ahead now (<see cref="BlobSourceOptions.ReadAheadWindows"/> or fewer; 0: read-ahead off).</summary>
+    public int ReadAheadWindows => _aheadWindows;
 
     /// <summary>Reads and validates the blob's header with two ranged reads.</summary>
     /// <exception cref="SafetensorsFormatException">The blob breaks a rule of the format (truncated included).</exception>
@@ -113,10 +145,10 @@ public sealed class BlobSource : ICheckpointSource
 
         var headerLength = SafetensorsHeaderReader.ReadHeaderLength(prefix.AsSpan(0, prefixRead), totalLength, name);
         var json = new byte[headerLength];
-        await ReadRangeAsync(blob, etag, prefixSize, json, name, null, cancellationToken);
+        await ReadRangeAsync(blob, etag, prefixSize, json, name, null, null, cancellationToken);
         var dataStart = prefixSize + (long)headerLength;
         var header = SafetensorsHeaderReader.Parse(json, totalLength - dataStart, name);
-        return new BlobSource(blob, etag, dataStart, header, options) { Length = totalLength };
+        return new BlobSource(blob, etag, dataStart, totalLength, header, options);
     }
 
     /// <inheritdoc />
@@ -126,8 +158,8 @@ public sealed class BlobSource : ICheckpointSource
         ArgumentOutOfRangeException.ThrowIfNegative(byteOffset);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(byteOffset + destination.Length, tensor.ByteLength, nameof(destination));
         var start = _dataStart + tensor.DataBegin + byteOffset;
-        var rangeBytes = _options.RangeBytes;
-        if (_options.ReadAheadWindows > 0 && destination.Length < rangeBytes)
+        var rangeBytes = _windowBytes;
+        if (_aheadWindows > 0 && destination.Length < rangeBytes)
         {
             await ReadThroughWindowsAsync(start, destination, tensor.Name, cancellationToken);
             return;
@@ -148,6 +180,61 @@ public sealed class BlobSource : ICheckpointSource
 
         await Task.WhenAll(parts);
     }
+
+    /// <summary>
+    /// Keeps <see cref="BufferBytes"/> at or under <paramref name="maxBytes"/> for reads started from now on: smaller
+    /// copy buffers first (64 KiB), then smaller windows (down to 256 KiB), then fewer windows ahead, then read-ahead off
+    /// and fewer concurrent requests. Never raises anything above <see cref="BlobSourceOptions"/>. Call it between
+    /// reads (the engine does before its first): windows already fetched are dropped.
+    /// </summary>
+    /// <returns>The new <see cref="BufferBytes"/>: above <paramref name="maxBytes"/> only when that is under one 4 KiB copy buffer.</returns>
+    public long LimitBuffers(long maxBytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxBytes);
+        var full = (int)Math.Max(1, Math.Min(_options.RangeBytes, Length));
+        var (window, ahead, requests, copy) = (full, _options.ReadAheadWindows, _options.MaxConcurrentRequests, CopyBufferBytes);
+        if (Footprint(window, ahead, requests, copy) > maxBytes)
+        {
+            copy = (int)Math.Clamp(maxBytes / requests / 4096 * 4096, 4096, SmallCopyBufferBytes);
+            requests = (int)Math.Clamp(maxBytes / copy, 1, requests);
+            var rest = maxBytes - ((long)requests * copy);
+            for (; ahead > 0; ahead--)
+            {
+                var size = rest / (ahead + 1) / 4096 * 4096;
+                if (size >= Math.Min(MinWindowBytes, full))
+                {
+                    window = (int)Math.Min(size, full);
+                    break;
+                }
+            }
+        }
+
+        lock (_gate)
+        {
+            foreach (var idle in _windows.Values.Where(w => w.Users == 0 && w.Fetch.IsCompleted).ToList())
+            {
+                _windows.Remove(idle.Index);
+                Release(idle.Buffer.Length);
+            }
+
+            if (_windows.Count > 0)
+            {
+                throw new InvalidOperationException($"'{Name}': buffers can only be limited while no read is in flight.");
+            }
+
+            (_windowBytes, _aheadWindows, _copyBytes) = (window, ahead, copy);
+            if (requests != _concurrentRequests)
+            {
+                _concurrentRequests = requests;
+                _requests = new SemaphoreSlim(requests);
+            }
+        }
+
+        return BufferBytes;
+    }
+
+    private static long Footprint(int window, int ahead, int requests, int copy) =>
+        (ahead > 0 ? (ahead + 1) * (long)window : 0) + ((long)requests * copy);
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
@@ -173,17 +260,25 @@ public sealed class BlobSource : ICheckpointSource
         }
 
         _disposed.Dispose();
-        _requests.Dispose();
     }
 
     private async Task ReadThroughWindowsAsync(long start, Memory<byte> destination, string tensor, CancellationToken cancellationToken)
     {
-        var size = _options.RangeBytes;
+        var size = _windowBytes;
         var filled = 0;
         while (filled < destination.Length)
         {
             var position = start + filled;
             var window = Acquire(position / size, tensor);
+            if (window is null)
+            {
+                // Every window is busy: read this window's part straight into the destination rather than take another.
+                var part = (int)Math.Min(destination.Length - filled, ((position / size) + 1) * size - position);
+                await ThrottledReadAsync(position, destination.Slice(filled, part), tensor, cancellationToken);
+                filled += part;
+                continue;
+            }
+
             try
             {
                 await window.Fetch.WaitAsync(cancellationToken);
@@ -202,21 +297,30 @@ public sealed class BlobSource : ICheckpointSource
         }
     }
 
-    /// <summary>Finds or starts the fetch of window <paramref name="index"/> (marked in use), and fetches ahead.</summary>
-    private Window Acquire(long index, string tensor)
+    /// <summary>Finds or starts the fetch of window <paramref name="index"/> (marked in use), and fetches ahead; null
+    /// when every window is in use and none may be added.</summary>
+    private Window? Acquire(long index, string tensor)
     {
         lock (_gate)
         {
             if (!_windows.TryGetValue(index, out var window) || window.Fetch.IsFaulted || window.Fetch.IsCanceled)
             {
-                _windows.Remove(index);
-                window = StartFetch(index, tensor, evictAhead: true)!;
+                if (_windows.Remove(index, out var failed))
+                {
+                    Release(failed.Buffer.Length);
+                }
+
+                window = StartFetch(index, tensor, evictAhead: true);
+                if (window is null)
+                {
+                    return null;
+                }
             }
 
             window.Users++;
             window.LastUse = ++_useClock;
-            var last = (Length - 1) / _options.RangeBytes;
-            for (var ahead = index + 1; ahead <= Math.Min(last, index + _options.ReadAheadWindows); ahead++)
+            var last = (Length - 1) / _windowBytes;
+            for (var ahead = index + 1; ahead <= Math.Min(last, index + _aheadWindows); ahead++)
             {
                 if (!_windows.ContainsKey(ahead) && StartFetch(ahead, tensor, evictAhead: false) is null)
                 {
@@ -228,31 +332,35 @@ public sealed class BlobSource : ICheckpointSource
         }
     }
 
-    /// <summary>Starts fetching a window into a free or evicted buffer; under <see cref="_gate"/>. Null when a
-    /// read-ahead would need to evict a window still wanted.</summary>
+    /// <summary>Starts fetching a window into an evicted or new buffer (at most read-ahead + 1 of them); under
+    /// <see cref="_gate"/>. Null when that would need to evict a window still in use (or, for a read-ahead, still wanted).</summary>
     private Window? StartFetch(long index, string tensor, bool evictAhead)
     {
-        var capacity = _options.ReadAheadWindows + 1;
-        if (!_freeWindowBuffers.TryPop(out var buffer) && _windows.Count >= capacity)
+        var capacity = _aheadWindows + 1;
+        byte[]? buffer = null;
+        if (_windows.Count >= capacity)
         {
             // Evict the least recently used idle window; a read-ahead only evicts windows behind the one it serves.
             var victim = _windows.Values
-                .Where(w => w.Users == 0 && w.Fetch.IsCompleted && (evictAhead || w.Index < index - _options.ReadAheadWindows))
+                .Where(w => w.Users == 0 && w.Fetch.IsCompleted && (evictAhead || w.Index < index - _aheadWindows))
                 .MinBy(w => w.LastUse);
-            if (victim is not null)
-            {
-                _windows.Remove(victim.Index);
-                buffer = victim.Buffer;
-            }
-            else if (!evictAhead)
+            if (victim is null)
             {
                 return null;
             }
+
+            _windows.Remove(victim.Index);
+            buffer = victim.Buffer;
         }
 
-        buffer ??= GC.AllocateUninitializedArray<byte>(_options.RangeBytes);
-        var begin = index * _options.RangeBytes;
-        var window = new Window(index, buffer, (int)Math.Min(_options.RangeBytes, Length - begin));
+        if (buffer is null)
+        {
+            buffer = GC.AllocateUninitializedArray<byte>(_windowBytes);
+            Hold(buffer.Length);
+        }
+
+        var begin = index * _windowBytes;
+        var window = new Window(index, buffer, (int)Math.Min(_windowBytes, Length - begin));
         window.Fetch = ThrottledReadAsync(begin, buffer.AsMemory(0, window.Length), tensor, _disposed.Token);
         _windows[index] = window;
         return window;
@@ -262,19 +370,33 @@ public sealed class BlobSource : ICheckpointSource
 
     private async Task ThrottledReadAsync(long start, Memory<byte> destination, string tensor, CancellationToken cancellationToken)
     {
-        await _requests.WaitAsync(cancellationToken);
+        var requests = _requests;
+        await requests.WaitAsync(cancellationToken);
         try
         {
-            await ReadRangeAsync(_blob, _etag, start, destination, Name, tensor, cancellationToken);
+            await ReadRangeAsync(_blob, _etag, start, destination, Name, tensor, this, cancellationToken);
         }
         finally
         {
-            _requests.Release();
+            requests.Release();
         }
     }
 
+    private void Hold(long bytes)
+    {
+        var held = Interlocked.Add(ref _heldBytes, bytes);
+        long peak;
+        while (held > (peak = Interlocked.Read(ref _peakHeldBytes)) && Interlocked.CompareExchange(ref _peakHeldBytes, held, peak) != peak)
+        {
+        }
+    }
+
+    private void Release(long bytes) => Interlocked.Add(ref _heldBytes, -bytes);
+
+    /// <summary>Reads a range into <paramref name="destination"/>: straight in when it is a byte array, else through a
+    /// pooled copy buffer of <paramref name="owner"/>'s copy size (accounted to it).</summary>
     private static async Task ReadRangeAsync(
-        BlobClient blob, ETag etag, long start, Memory<byte> destination, string name, string? tensor, CancellationToken cancellationToken)
+        BlobClient blob, ETag etag, long start, Memory<byte> destination, string name, string? tensor, BlobSource? owner, CancellationToken cancellationToken)
     {
         if (destination.IsEmpty)
         {
@@ -303,30 +425,50 @@ public sealed class BlobSource : ICheckpointSource
 
         using (result)
         {
+            if (MemoryMarshal.TryGetArray<byte>(destination, out var array))
+            {
+                await FillAsync(result.Content, array.AsMemory(), start, destination.Length, name, tensor, cancellationToken);
+                return;
+            }
+
             // Copy through a small buffer of our own: the destination may be a float array seen as bytes, which the
             // network stack must not pin at an unaligned offset.
-            var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(CopyBufferBytes, destination.Length));
+            var size = Math.Min(owner?._copyBytes ?? CopyBufferBytes, destination.Length);
+            var buffer = ArrayPool<byte>.Shared.Rent(size);
+            owner?.Hold(size);
             try
             {
                 var filled = 0;
                 while (filled < destination.Length)
                 {
-                    var want = Math.Min(buffer.Length, destination.Length - filled);
-                    var read = await result.Content.ReadAsync(buffer.AsMemory(0, want), cancellationToken);
-                    if (read == 0)
-                    {
-                        throw new SafetensorsFormatException(name, tensor,
-                            $"the blob ended at byte {start + filled} while reading {destination.Length} bytes from byte {start} (was it truncated after it was opened?)");
-                    }
-
-                    buffer.AsSpan(0, read).CopyTo(destination.Span[filled..]);
-                    filled += read;
+                    var want = Math.Min(size, destination.Length - filled);
+                    await FillAsync(result.Content, buffer.AsMemory(0, want), start + filled, destination.Length, name, tensor, cancellationToken);
+                    buffer.AsSpan(0, want).CopyTo(destination.Span[filled..]);
+                    filled += want;
                 }
             }
             finally
             {
+                owner?.Release(size);
                 ArrayPool<byte>.Shared.Return(buffer);
             }
+        }
+    }
+
+    /// <summary>Fills <paramref name="target"/> from the response, failing clearly when the blob ends early.</summary>
+    private static async Task FillAsync(Stream content, Memory<byte> target, long position, int total, string name, string? tensor, CancellationToken cancellationToken)
+    {
+        var filled = 0;
+        while (filled < target.Length)
+        {
+            var read = await content.ReadAsync(target[filled..], cancellationToken);
+            if (read == 0)
+            {
+                throw new SafetensorsFormatException(name, tensor,
+                    $"the blob ended at byte {position + filled} while reading {total} bytes (was it truncated after it was opened?)");
+            }
+
+            filled += read;
         }
     }
 

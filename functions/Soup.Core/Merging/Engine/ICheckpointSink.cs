@@ -46,6 +46,10 @@ public interface ICheckpointSinkFactory
 
     /// <summary>Called once after a failed merge, once every sink is disposed (e.g. removes a folder it created).</summary>
     ValueTask AbandonAsync();
+
+    /// <summary>The most bytes one of its sinks buffers (the engine completes each file before starting the next);
+    /// 0 (the default) for sinks that buffer nothing of their own.</summary>
+    long BufferBytes => 0;
 }
 
 /// <summary>

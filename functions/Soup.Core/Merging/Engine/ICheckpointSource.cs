@@ -35,4 +35,17 @@ public interface ICheckpointSource : IAsyncDisposable
     /// <exception cref="SafetensorsFormatException">The data ended early (e.g. the file was truncated after it was opened).</exception>
     /// <exception cref="IOException">The source changed or could not be read.</exception>
     ValueTask ReadAsync(int tensorIndex, long byteOffset, Memory<byte> destination, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The most bytes the source holds in buffers of its own (read-ahead, copy buffers) under its current limit; 0 (the
+    /// default) for sources that read straight into the caller's memory.
+    /// </summary>
+    long BufferBytes => 0;
+
+    /// <summary>
+    /// Asks the source to hold at most <paramref name="maxBytes"/> in buffers of its own for reads started from now on
+    /// (the engine does, before its first read, to keep within <see cref="MergeEngineOptions.MemoryBudgetBytes"/>).
+    /// </summary>
+    /// <returns>The new <see cref="BufferBytes"/>, above <paramref name="maxBytes"/> only when the source cannot go that low.</returns>
+    long LimitBuffers(long maxBytes) => BufferBytes;
 }

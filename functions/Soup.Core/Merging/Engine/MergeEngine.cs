@@ -25,7 +25,9 @@ namespace Soup.Core.Merging.Engine;
 /// parallel ranged requests), the method on the current chunk, and writing of the previous one. Memory is therefore
 /// flat whatever the model size: <see cref="MergeEngineSummary.BufferBytes"/> for the engine, plus what sources and
 /// sinks hold (none for files; <see cref="BlobSourceOptions"/> read-ahead windows, <see cref="BlockBlobSinkOptions"/>
-/// blocks in flight).</para>
+/// blocks in flight). Whatever the member count too: all three stay within <see cref="MergeEngineOptions.MemoryBudgetBytes"/>
+/// (smaller chunks, sources' buffers limited through <see cref="ICheckpointSource.LimitBuffers"/> before the first read;
+/// <see cref="MergeEngineSummary.TotalBufferBytes"/> says what was granted).</para>
 /// <para><b>Numerics.</b> F16, BF16 and F32 are converted to F32 for the method (exact), F64 too unless
 /// <see cref="MergeEngineOptions.AccumulateInF64"/>; results are written in <see cref="MergeEngineOptions.OutputDtype"/>
 /// or the input's dtype, rounding to nearest even. Integer and BOOL tensors follow
@@ -146,6 +148,7 @@ public static class MergeEngine
         private long _bytesWritten;
         private int _tensorsWritten;
         private int _filesStarted;
+        private int _sinksCompleted;
 
         public async Task<MergeEngineSummary> ExecuteAsync(Stopwatch stopwatch, CancellationToken cancellationToken)
         {
@@ -153,11 +156,12 @@ public static class MergeEngine
             var succeeded = false;
             try
             {
+                var sourceBytes = LimitSourceBuffers();
                 _slots = [.. Enumerable.Range(0, plan.Slots).Select(_ => new Slot(plan))];
                 await RunPipelineAsync(cancellationToken);
-                foreach (var sink in _sinks)
+                for (var i = _sinksCompleted; i < _sinks.Length; i++)
                 {
-                    await sink!.CompleteAsync(cancellationToken);
+                    await _sinks[i]!.CompleteAsync(cancellationToken);
                 }
 
                 cancellationToken.ThrowIfCancellationRequested();
@@ -189,7 +193,13 @@ public static class MergeEngine
                     stopwatch.Elapsed,
                     [.. committed.Select(target.Describe)],
                     [.. _nonFinite.OrderBy(e => e.Key).Select(e => new NonFiniteInput(plan.Tensors[e.Key.Tensor].Name, plan.Inputs[e.Key.Input].Name, e.Value))],
-                    plan.BytesPerSlot * _slots.Length);
+                    plan.BytesPerSlot * _slots.Length)
+                {
+                    SourceBufferBytes = sourceBytes,
+                    SinkBufferBytes = plan.SinkBufferBytes,
+                    MemoryBudgetBytes = options.MemoryBudgetBytes,
+                    ChunkElements = plan.Capacity,
+                };
             }
             finally
             {
@@ -212,6 +222,27 @@ public static class MergeEngine
                     await target.AbandonAsync();
                 }
             }
+        }
+
+        /// <summary>Gives each input its share of the budget (nothing without one), and checks that everything fits before
+        /// a byte is read; returns what the inputs may hold.</summary>
+        private long LimitSourceBuffers()
+        {
+            if (plan.SourceBufferLimit is not { } limit)
+            {
+                return plan.Inputs.Sum(i => i.BufferBytes);
+            }
+
+            var granted = plan.Inputs.Sum(i => i.LimitBuffers(limit));
+            var total = granted + (plan.BytesPerSlot * plan.Slots) + plan.SinkBufferBytes;
+            if (total > options.MemoryBudgetBytes)
+            {
+                throw new ArgumentException(
+                    $"MemoryBudgetBytes {options.MemoryBudgetBytes} is too small to merge {plan.Inputs.Length} inputs: their own buffers need {granted} bytes at least, "
+                    + $"the engine's chunks {plan.BytesPerSlot * plan.Slots} and the output's {plan.SinkBufferBytes} ({total} in all). Raise the budget.");
+            }
+
+            return granted;
         }
 
         private async Task RunPipelineAsync(CancellationToken cancellationToken)
@@ -557,6 +588,13 @@ public static class MergeEngine
         {
             while (_filesStarted <= file)
             {
+                // A file is finished once the next one starts: complete it now, so that its buffers go before the next
+                // sink's are taken (one sink's buffers at a time, as ICheckpointSinkFactory.BufferBytes counts).
+                for (; _sinksCompleted < _filesStarted; _sinksCompleted++)
+                {
+                    await _sinks[_sinksCompleted]!.CompleteAsync(token);
+                }
+
                 var next = plan.Files[_filesStarted];
                 var sink = target.Create(next.FileName, next.Length);
                 _sinks[_filesStarted++] = sink;

@@ -70,6 +70,23 @@ public sealed record MergeEngineOptions
     /// <summary>How integer and BOOL tensors are merged.</summary>
     public NonFloatTensorRule NonFloatTensors { get; init; } = NonFloatTensorRule.RequireEqual;
 
+    /// <summary>The default <see cref="MemoryBudgetBytes"/>: 256 MiB.</summary>
+    public const long DefaultMemoryBudgetBytes = 256L << 20;
+
+    /// <summary>
+    /// The most bytes the merge's buffers hold at once, whatever the member count (default
+    /// <see cref="DefaultMemoryBudgetBytes"/>, 256 MiB; null: no limit). It covers the engine's chunk buffers, the
+    /// inputs' own buffers (<see cref="BlobSource"/> read-ahead windows and copy buffers) and the output's (blocks being
+    /// uploaded by <see cref="BlockBlobSink"/>): the output's come first, the engine's chunks take what they need up to
+    /// half of the rest (shrinking, for elementwise methods, as inputs grow), and the inputs share the remainder equally,
+    /// each shrinking its read-ahead to fit (<see cref="ICheckpointSource.LimitBuffers"/>). Results do not depend on it.
+    /// <see cref="MergeEngineSummary.TotalBufferBytes"/> reports what was granted. A budget too small for the inputs
+    /// (under about 2 × <see cref="PipelineDepth"/> × 16 KiB per input for F32, plus the output's buffers) fails before
+    /// anything is read, saying how much is needed; so does a whole-tensor method whose largest tensor does not fit.
+    /// The process itself (runtime, HTTP clients) comes on top.
+    /// </summary>
+    public long? MemoryBudgetBytes { get; init; } = DefaultMemoryBudgetBytes;
+
     /// <summary>The output's <c>__metadata__</c> (every shard's, when sharded); none when null.</summary>
     public IReadOnlyDictionary<string, string>? Metadata { get; init; }
 
@@ -100,7 +117,7 @@ public sealed record NonFiniteInput(string Tensor, string Source, long Count);
 /// <param name="Elapsed">From the start of validation to the last commit.</param>
 /// <param name="OutputFiles">The files committed (full names), the index last when sharded.</param>
 /// <param name="NonFinite">NaN/Inf found per input tensor (empty with <see cref="NonFinitePolicy.Ignore"/>).</param>
-/// <param name="BufferBytes">Bytes of chunk buffers the engine allocated (its memory bound, sinks' buffers aside).</param>
+/// <param name="BufferBytes">Bytes of chunk buffers the engine allocated (its own share; see <see cref="MergeEngineSummary.TotalBufferBytes"/>).</param>
 public sealed record MergeEngineSummary(
     int TensorCount,
     long ParameterCount,
@@ -113,6 +130,23 @@ public sealed record MergeEngineSummary(
     IReadOnlyList<NonFiniteInput> NonFinite,
     long BufferBytes)
 {
+    /// <summary>What the inputs may hold in buffers of their own (their <see cref="ICheckpointSource.BufferBytes"/>,
+    /// after any limit from the budget).</summary>
+    public long SourceBufferBytes { get; init; }
+
+    /// <summary>What the output's sinks may hold (<see cref="ICheckpointSinkFactory.BufferBytes"/>).</summary>
+    public long SinkBufferBytes { get; init; }
+
+    /// <summary>All buffers: the engine's, the inputs' and the output's; within <see cref="MemoryBudgetBytes"/> when set.</summary>
+    public long TotalBufferBytes => BufferBytes + SourceBufferBytes + SinkBufferBytes;
+
+    /// <summary>The budget the merge ran under (<see cref="MergeEngineOptions.MemoryBudgetBytes"/>); null for none.</summary>
+    public long? MemoryBudgetBytes { get; init; }
+
+    /// <summary>Elements per chunk the merge used (smaller than <see cref="MergeEngineOptions.ChunkElements"/> when the
+    /// budget or the tensors asked for it; whole tensors for non-elementwise methods).</summary>
+    public int ChunkElements { get; init; }
+
     /// <summary>NaN/Inf values over all inputs.</summary>
     public long NonFiniteCount => NonFinite.Sum(n => n.Count);
 }

@@ -38,6 +38,9 @@ internal sealed class MergePlan
     /// <summary>The largest chunk, so that every staging buffer (up to 8 bytes an element) stays a valid array.</summary>
     public const int MaxChunkElements = 1 << 27;
 
+    /// <summary>The smallest chunk a memory budget may shrink chunks to (16 KiB of F32 per input).</summary>
+    public const int MinBudgetChunkElements = 4096;
+
     private MergePlan()
     {
     }
@@ -70,6 +73,12 @@ internal sealed class MergePlan
     /// <summary>Bytes of the output conversion buffer (output dtype other than the method's precision).</summary>
     public required long ConvertedBytes { get; init; }
 
+    /// <summary>What the output's sinks hold at most (<see cref="ICheckpointSinkFactory.BufferBytes"/>).</summary>
+    public required long SinkBufferBytes { get; init; }
+
+    /// <summary>Under a memory budget, the most each input may hold in buffers of its own; null without a budget.</summary>
+    public required long? SourceBufferLimit { get; init; }
+
     public long BytesPerSlot =>
         (NeedsFloats ? (Inputs.Length + 1) * (long)Capacity * sizeof(float) : 0)
         + (NeedsDoubles ? (Inputs.Length + 1) * (long)Capacity * sizeof(double) : 0)
@@ -88,6 +97,11 @@ internal sealed class MergePlan
         ArgumentOutOfRangeException.ThrowIfLessThan(options.ChunkElements, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(options.ChunkElements, MaxChunkElements, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.PipelineDepth, 1, nameof(options));
+        if (options.MemoryBudgetBytes is { } limit && (limit < 1 || limit <= output.Target.BufferBytes))
+        {
+            throw new ArgumentException(
+                $"MemoryBudgetBytes {limit} leaves nothing for the merge: it must be positive and above the output's own buffers ({output.Target.BufferBytes} bytes).", nameof(options));
+        }
         if (options.OutputDtype is { } requested && !FloatConversion.IsMergeable(requested))
         {
             throw new ArgumentException($"Output dtype {requested} is not supported: choose F16, BF16, F32 or F64.", nameof(options));
@@ -135,12 +149,26 @@ internal sealed class MergePlan
         var (files, index) = PlanFiles(tensors, output, options.Metadata);
         var floats = tensors.Any(t => t.Kind == TensorKind.Float || (t.Kind == TensorKind.Double && t.OutputDtype != SafetensorsDtype.F64));
         var doubles = tensors.Any(t => t.Kind == TensorKind.Double);
-        var staging = tensors
-            .Where(t => t.Kind == TensorKind.Copy || (t.Kind == TensorKind.Float && t.InputDtype != SafetensorsDtype.F32))
-            .Select(t => Math.Min(capacity, t.Elements) * t.InputDtype.ElementSize()).DefaultIfEmpty(0).Max();
-        var converted = tensors
+        var stagedTensors = tensors.Where(t => t.Kind == TensorKind.Copy || (t.Kind == TensorKind.Float && t.InputDtype != SafetensorsDtype.F32)).ToList();
+        var convertedTensors = tensors
             .Where(t => (t.Kind == TensorKind.Float && t.OutputDtype != SafetensorsDtype.F32) || (t.Kind == TensorKind.Double && t.OutputDtype != SafetensorsDtype.F64))
-            .Select(t => Math.Min(capacity, t.Elements) * t.OutputDtype.ElementSize()).DefaultIfEmpty(0).Max();
+            .ToList();
+        long Staging(int c) => stagedTensors.Select(t => Math.Min(c, t.Elements) * t.InputDtype.ElementSize()).DefaultIfEmpty(0).Max();
+        long Converted(int c) => convertedTensors.Select(t => Math.Min(c, t.Elements) * t.OutputDtype.ElementSize()).DefaultIfEmpty(0).Max();
+        long PerSlot(int c) => (floats ? (inputs.Length + 1) * (long)c * sizeof(float) : 0)
+            + (doubles ? (inputs.Length + 1) * (long)c * sizeof(double) : 0)
+            + (inputs.Length * Staging(c)) + Converted(c);
+
+        var slots = method.IsElementwise ? options.PipelineDepth : Math.Min(options.PipelineDepth, 2);
+        var sinkBytes = output.Target.BufferBytes;
+        long? sourceLimit = null;
+        if (options.MemoryBudgetBytes is { } budget)
+        {
+            (capacity, slots, sourceLimit) = FitBudget(budget, sinkBytes, capacity, slots, inputs, method, PerSlot);
+        }
+
+        var staging = Staging(capacity);
+        var converted = Converted(capacity);
         if (staging > Array.MaxLength || converted > Array.MaxLength)
         {
             var largest = tensors.MaxBy(t => t.Elements)!;
@@ -157,12 +185,63 @@ internal sealed class MergePlan
             Files = files,
             Index = index,
             Capacity = capacity,
-            Slots = method.IsElementwise ? options.PipelineDepth : Math.Min(options.PipelineDepth, 2),
+            Slots = slots,
             NeedsFloats = floats,
             NeedsDoubles = doubles,
             StagingBytes = staging,
             ConvertedBytes = converted,
+            SinkBufferBytes = sinkBytes,
+            SourceBufferLimit = sourceLimit,
         };
+    }
+
+    /// <summary>
+    /// Splits a memory budget: the output's buffers first; then the engine's chunk buffers get what they need up to
+    /// half the rest (all of it when no input buffers on its own), chunks shrinking as inputs grow (elementwise methods
+    /// only; whole-tensor methods drop to one chunk in flight, or fail); the inputs share what is left equally.
+    /// </summary>
+    private static (int Capacity, int Slots, long? SourceLimit) FitBudget(
+        long budget, long sinkBytes, int capacity, int slots, ICheckpointSource[] inputs, IMergeMethod method, Func<int, long> perSlot)
+    {
+        var rest = budget - sinkBytes;
+        var buffering = inputs.Any(i => i.BufferBytes > 0);
+        var engineShare = buffering ? rest / 2 : rest;
+        if (method.IsElementwise)
+        {
+            var perElement = Math.Max(1, (perSlot(capacity) + capacity - 1) / capacity);
+            var fitting = engineShare / slots / perElement;
+            if (fitting < MinBudgetChunkElements && capacity > MinBudgetChunkElements)
+            {
+                var needed = sinkBytes + ((buffering ? 2 : 1) * slots * perSlot(MinBudgetChunkElements));
+                throw new ArgumentException(
+                    $"MemoryBudgetBytes {budget} is too small to merge {inputs.Length} inputs: {slots} chunks in flight of at least {MinBudgetChunkElements} "
+                    + $"elements per input{(buffering ? ", as much again for the inputs' read-ahead" : "")}{(sinkBytes > 0 ? $" and {sinkBytes} bytes for the output's buffers" : "")} "
+                    + $"need at least {needed} bytes. Raise the budget (or lower PipelineDepth).");
+            }
+
+            var floor = Math.Min(capacity, MinBudgetChunkElements);
+            capacity = (int)Math.Min(capacity, Math.Max(fitting, floor));
+
+            // Buffers that do not scale with the chunk (small staged tensors) can still tip it over: step down.
+            while (capacity > floor && slots * perSlot(capacity) > engineShare)
+            {
+                var excess = (slots * perSlot(capacity)) - engineShare;
+                capacity = (int)Math.Max(floor, capacity - Math.Max(1, excess / (slots * perElement)) - 1);
+            }
+        }
+        else if (slots * perSlot(capacity) > rest)
+        {
+            slots = 1;
+            if (perSlot(capacity) > rest)
+            {
+                throw new ArgumentException(
+                    $"MemoryBudgetBytes {budget} is too small for method '{method.Name}', which is not elementwise: it takes whole tensors, and the largest "
+                    + $"one of {inputs.Length} inputs needs {perSlot(capacity)} bytes of buffers{(sinkBytes > 0 ? $" besides {sinkBytes} for the output's" : "")}. Raise the budget.");
+            }
+        }
+
+        var engine = slots * perSlot(capacity);
+        return (capacity, slots, Math.Max(0, (rest - engine) / inputs.Length));
     }
 
     private static int ChooseCapacity(List<TensorPlan> tensors, IMergeMethod method, MergeEngineOptions options)

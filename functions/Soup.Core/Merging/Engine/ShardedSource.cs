@@ -139,6 +139,18 @@ public sealed class ShardedSource : ICheckpointSource
     }
 
     /// <inheritdoc />
+    public long BufferBytes => _shards.Sum(s => s.BufferBytes);
+
+    /// <summary>Splits <paramref name="maxBytes"/> equally between the shards (each keeps its buffers while the merge
+    /// reads the next ones).</summary>
+    /// <inheritdoc />
+    public long LimitBuffers(long maxBytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxBytes);
+        return _shards.Length == 0 ? 0 : _shards.Sum(s => s.LimitBuffers(maxBytes / _shards.Length));
+    }
+
+    /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
         foreach (var shard in _shards)
