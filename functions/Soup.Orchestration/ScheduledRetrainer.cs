@@ -59,7 +59,17 @@ public sealed partial class ScheduledRetrainer(SoupStorage storage, ILogger<Sche
             return new ScheduledStart("", Started: false, blobName, "invalid spec: " + string.Join("; ", parsed.Problems));
         }
 
-        var data = await DatasetVersion.DescribeAsync(storage.Blobs, parsed.Spec!, cancellationToken);
+        string? data;
+        try
+        {
+            data = await DatasetVersion.DescribeAsync(storage.Blobs, parsed.Spec!, cancellationToken);
+        }
+        catch (Azure.RequestFailedException ex)
+        {
+            throw new InvalidOperationException(
+                $"dataset '{parsed.Spec!.Data.Dataset}' of spec '{blobName}' cannot be read: {ex.Message.Split('\n')[0]} ({ex.Status} {ex.ErrorCode})", ex);
+        }
+
         var run = new ScheduledRun(blobName, download.Details.ETag.ToString(), download.Details.LastModified, data, parsed.Spec!);
         var start = await StartAsync(client, run, cancellationToken) with { SpecBlob = blobName };
         if (start.Started)

@@ -121,6 +121,12 @@ resource jobs 'Microsoft.Storage/storageAccounts/queueServices/queues@2025-01-01
   name: jobsQueue
 }
 
+// Where workers put messages that are not jobs, each with the reason (the name Functions queue triggers use).
+resource jobsPoison 'Microsoft.Storage/storageAccounts/queueServices/queues@2025-01-01' = {
+  parent: queues
+  name: '${jobsQueue}-poison'
+}
+
 @description('Name of the storage account.')
 output name string = account.name
 

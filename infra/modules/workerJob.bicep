@@ -88,6 +88,10 @@ resource storage 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
     resource jobs 'queues' existing = {
       name: jobsQueue
     }
+
+    resource jobsPoison 'queues' existing = {
+      name: '${jobsQueue}-poison'
+    }
   }
 }
 
@@ -135,6 +139,17 @@ resource datasetsAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 resource queueAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage::queues::jobs.id, identity.id, builtInRoles.storageQueueDataContributor)
   scope: storage::queues::jobs
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoles.storageQueueDataContributor)
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Messages that are not jobs are moved to the poison queue with the reason.
+resource poisonAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::queues::jobsPoison.id, identity.id, builtInRoles.storageQueueDataContributor)
+  scope: storage::queues::jobsPoison
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoles.storageQueueDataContributor)
     principalId: identity.properties.principalId
@@ -262,6 +277,10 @@ resource job 'Microsoft.App/jobs@2025-01-01' = {
             { name: 'QueuePollInterval', value: '00:00:02' }
             { name: 'JobVisibilityTimeout', value: '00:02:00' }
             { name: 'MaxDeliveries', value: '5' }
+            // A running job rewrites its progress.json this often: its heartbeat (GPU jobs last hours).
+            { name: 'HeartbeatInterval', value: '00:00:30' }
+            { name: 'HeartbeatTimeout', value: '00:02:00' }
+            { name: 'StorageRetryLimit', value: '00:10:00' }
             // An execution ends once the queue has been empty this long, so that an idle GPU is released.
             { name: 'IdleShutdown', value: '00:02:00' }
           ]

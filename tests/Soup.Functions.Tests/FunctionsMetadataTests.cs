@@ -75,6 +75,7 @@ public sealed class FunctionsMetadataTests
     [InlineData(TaskNames.ReadEvaluation)]
     [InlineData(TaskNames.ReconcileLandings)]
     [InlineData(TaskNames.WriteReport)]
+    [InlineData(TaskNames.StopJobs)]
     public void EveryActivity_IsAnActivityTrigger(string name)
     {
         Trigger(name, "activityTrigger");
@@ -114,7 +115,7 @@ public sealed class FunctionsMetadataTests
         string[] expected =
         [
             "StartPipeline", "GetPipeline", "GetPipelineReport", "ListPipelines", "CancelPipeline", "CheckpointLanded", "CheckpointLandedScan", "ScheduledRetrain", TaskNames.Pipeline, TaskNames.Round, TaskNames.ScheduledPipeline,
-            TaskNames.DispatchJobs, TaskNames.MergeCheckpoints, TaskNames.ReadEvaluation, TaskNames.ReconcileLandings, TaskNames.WriteReport,
+            TaskNames.DispatchJobs, TaskNames.MergeCheckpoints, TaskNames.ReadEvaluation, TaskNames.ReconcileLandings, TaskNames.WriteReport, TaskNames.StopJobs,
         ];
         Assert.Equal(expected.Order(), Functions.Select(f => f.GetProperty("name").GetString()!).Order());
     }
