@@ -201,7 +201,10 @@ public sealed class PipelineApiTests(ApiEngineFixture engine) : IClassFixture<Ap
 
         Assert.Equal(409, result.StatusCode);
         Assert.Contains("Failed", ((ApiProblem)result.Body).Detail, StringComparison.Ordinal);
-        Assert.False(await engine.Storage.Checkpoints.GetBlobClient(CancellationMarker.BlobName(id)).ExistsAsync(Cancel));
+
+        // The marker there is the one the pipeline wrote when it failed (to stop its jobs), not the refused cancel's.
+        var content = (await engine.Storage.Checkpoints.GetBlobClient(CancellationMarker.BlobName(id)).DownloadContentAsync(Cancel)).Value.Content;
+        Assert.StartsWith("the pipeline failed", CancellationMarker.FromJson(content.ToMemory().Span)!.Reason, StringComparison.Ordinal);
     }
 
     [Fact]

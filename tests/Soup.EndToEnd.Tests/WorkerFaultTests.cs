@@ -178,6 +178,41 @@ public sealed class WorkerFaultTests(AzuriteEngineFixture fixture) : IClassFixtu
         Assert.Equal("0", Safetensors.Read(output.ToMemory(), job.JobId).Metadata["resumed_from_step"]);
     }
 
+    [Fact]
+    public async Task Worker_TwoCopiesReceivedAtOnce_ExactlyOneTrains()
+    {
+        var configuration = fixture.NewConfiguration(workers: 0);
+        using var a = TestWorkerHost.Build(configuration);
+        using var b = TestWorkerHost.Build(configuration);
+        var storage = a.Services.GetRequiredService<SoupStorage>();
+        await storage.EnsureCreatedAsync(Cancel);
+        var job = LongJob("race", steps: 1_000_000);
+        await storage.SendJobAsync(job, Cancel);
+        await storage.SendJobAsync(job, Cancel); // a re-dispatch that raced the first delivery
+        var messages = (await storage.Jobs.ReceiveMessagesAsync(2, TimeSpan.FromMinutes(1), Cancel)).Value;
+        Assert.Equal(2, messages.Length);
+
+        using var shutdown = new CancellationTokenSource();
+        var handling = new[]
+        {
+            a.Services.GetServices<IHostedService>().OfType<QueueJobService>().Single().HandleAsync(messages[0], shutdown.Token),
+            b.Services.GetServices<IHostedService>().OfType<QueueJobService>().Single().HandleAsync(messages[1], shutdown.Token),
+        };
+        var dropped = await Task.WhenAny(handling);
+        await dropped; // the copy that lost the claim returns at once; the other trains on
+        await Task.Delay(TimeSpan.FromSeconds(2), Cancel);
+        var training = handling.Single(h => h != dropped);
+        Assert.False(training.IsCompleted, "both copies ended: neither trained");
+        var winner = messages[Array.IndexOf(handling, training)].MessageId;
+        var progress = await storage.ReadJsonAsync(Blob(storage, job, CheckpointLayout.ProgressFile).Name, SoupJson.Default.JobProgress, Cancel);
+        Assert.Equal(winner, progress.MessageId);
+
+        await shutdown.CancelAsync(); // the trainer is preempted and re-queues its job
+        await training;
+        var waiting = Assert.Single((await storage.Jobs.PeekMessagesAsync(32, Cancel)).Value);
+        Assert.Equal(job.JobId, JsonSerializer.Deserialize(waiting.Body.ToMemory().Span, SoupJson.Default.Job)!.JobId);
+    }
+
     private static TrainJob TinyJob(string name) => new()
     {
         PipelineId = name + "-" + Guid.NewGuid().ToString("N")[..8],

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Azure;
 using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
 using Microsoft.Extensions.Logging;
 using Soup.Core;
 using Soup.Core.Jobs;
@@ -24,19 +25,23 @@ internal sealed partial class JobHeartbeat : IAsyncDisposable
     private readonly CancellationTokenSource stop = new();
     private readonly System.Diagnostics.Stopwatch sinceWrite = new();
     private readonly TimeSpan interval;
-    private readonly Task beat;
+    private Task beat = Task.CompletedTask;
     private JobProgress current;
 
-    private JobHeartbeat(SoupStorage storage, Job job, string messageId, string worker, TimeSpan interval, ILogger logger)
+    private JobHeartbeat(SoupStorage storage, Job job, string messageId, string worker, TimeSpan interval, ILogger logger, bool start = true)
     {
         blob = storage.Checkpoints.GetBlobClient(CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.ProgressFile));
         this.logger = logger;
         this.interval = interval;
         current = new JobProgress(job.JobId, 0, job is TrainJob t ? t.Settings.Steps : 0, 0, 0, worker, DateTimeOffset.UtcNow, JobStates.Running, messageId);
-        beat = BeatAsync();
+        if (start)
+            Start();
     }
 
-    /// <summary>Writes the first record (state running) and starts beating.</summary>
+    /// <summary>Starts the beat loop.</summary>
+    private void Start() => beat = BeatAsync();
+
+    /// <summary>Writes the first record (state running) unconditionally and starts beating (a job run outside the queue).</summary>
     public static async Task<JobHeartbeat> StartAsync(SoupStorage storage, Job job, string messageId, string worker, TimeSpan interval, ILogger logger)
     {
         var heartbeat = new JobHeartbeat(storage, job, messageId, worker, interval, logger);
@@ -45,35 +50,59 @@ internal sealed partial class JobHeartbeat : IAsyncDisposable
     }
 
     /// <summary>
-    /// The copy of <paramref name="job"/> that is alive elsewhere: a running record written by another message within
-    /// <paramref name="timeout"/> (storage's clock on both ends); null when there is none.
+    /// Claims <paramref name="job"/> for the delivery <paramref name="messageId"/>: unless another copy is alive (its
+    /// heartbeat, written by another message, younger than <paramref name="timeout"/> by the service's own clock), writes
+    /// the first heartbeat on the condition that nobody wrote one since it was read (If-Match / If-None-Match), so two
+    /// copies received at the same moment cannot both train. Returns the started heartbeat, or the live copy's record.
     /// </summary>
-    public static async Task<JobProgress?> LiveOtherCopyAsync(SoupStorage storage, Job job, string messageId, TimeSpan timeout, CancellationToken cancellationToken)
+    public static async Task<(JobHeartbeat? Heartbeat, JobProgress? OtherCopy)> ClaimAsync(
+        SoupStorage storage, Job job, string messageId, string worker, TimeSpan interval, TimeSpan timeout, ILogger logger, CancellationToken cancellationToken)
     {
-        var client = storage.Checkpoints.GetBlobClient(CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.ProgressFile));
-        Response<Azure.Storage.Blobs.Models.BlobDownloadResult> response;
+        var heartbeat = new JobHeartbeat(storage, job, messageId, worker, interval, logger, start: false);
+        var (record, etag, age) = await ReadAsync(heartbeat.blob, cancellationToken);
+        if (record is { State: JobStates.Running } && record.MessageId is { } other && other != messageId && age < timeout)
+            return (null, record);
+
+        var conditions = etag is { } e ? new BlobRequestConditions { IfMatch = e } : new BlobRequestConditions { IfNoneMatch = ETag.All };
         try
         {
-            response = await client.DownloadContentAsync(cancellationToken);
+            await heartbeat.blob.UploadAsync(
+                Serialize(heartbeat.current with { UpdatedAt = DateTimeOffset.UtcNow }), new BlobUploadOptions { Conditions = conditions }, cancellationToken);
+        }
+        catch (RequestFailedException ex) when (ex.Status is 409 or 412)
+        {
+            // Another delivery wrote its heartbeat between our read and our write: it has the job.
+            var (winner, _, _) = await ReadAsync(heartbeat.blob, cancellationToken);
+            return (null, winner ?? record ?? heartbeat.current with { MessageId = "another delivery" });
+        }
+
+        heartbeat.sinceWrite.Restart();
+        heartbeat.Start();
+        return (heartbeat, null);
+    }
+
+    private static async Task<(JobProgress? Record, ETag? ETag, TimeSpan Age)> ReadAsync(BlobClient blob, CancellationToken cancellationToken)
+    {
+        Response<BlobDownloadResult> response;
+        try
+        {
+            response = await blob.DownloadContentAsync(cancellationToken);
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
-            return null;
-        }
-
-        JobProgress? record;
-        try
-        {
-            record = JsonSerializer.Deserialize(response.Value.Content.ToMemory().Span, SoupJson.Default.JobProgress);
-        }
-        catch (JsonException)
-        {
-            return null;
+            return (null, null, TimeSpan.MaxValue);
         }
 
         // Age by the service's own clock: the response's Date against the blob's Last-Modified.
         var age = (response.GetRawResponse().Headers.Date ?? DateTimeOffset.UtcNow) - response.Value.Details.LastModified;
-        return record is { State: JobStates.Running } && record.MessageId is { } other && other != messageId && age < timeout ? record : null;
+        try
+        {
+            return (JsonSerializer.Deserialize(response.Value.Content.ToMemory().Span, SoupJson.Default.JobProgress), response.Value.Details.ETag, age);
+        }
+        catch (JsonException)
+        {
+            return (null, response.Value.Details.ETag, age);
+        }
     }
 
     /// <summary>The trainer's progress (called on the training thread).</summary>

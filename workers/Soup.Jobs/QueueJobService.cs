@@ -139,16 +139,21 @@ public sealed partial class QueueJobService(
             return;
         }
 
-        if (await RetryAsync(c => JobHeartbeat.LiveOtherCopyAsync(storage, job, message.MessageId, job.HeartbeatTimeout ?? o.HeartbeatTimeout, c), "heartbeat check", job.JobId, cancellationToken) is { } alive)
+        var (claimed, alive) = await RetryAsync(
+            c => JobHeartbeat.ClaimAsync(storage, job, message.MessageId, o.WorkerName, o.HeartbeatInterval, job.HeartbeatTimeout ?? o.HeartbeatTimeout, logger, c),
+            "heartbeat claim",
+            job.JobId,
+            cancellationToken);
+        if (claimed is null)
         {
             // A re-dispatch while the first copy still runs: training twice would only burn a second GPU.
-            LogDuplicate(logger, job.JobId, alive.Worker, alive.Step, alive.TotalSteps);
+            LogDuplicate(logger, job.JobId, alive?.Worker ?? "?", alive?.Step ?? 0, alive?.TotalSteps ?? 0);
             await DeleteAsync(message, cancellationToken);
             return;
         }
 
+        await using var heartbeat = claimed;
         using var lease = new MessageLease(storage.Jobs, message, o.JobVisibilityTimeout, o.StorageRetry, logger);
-        await using var heartbeat = await JobHeartbeat.StartAsync(storage, job, message.MessageId, o.WorkerName, o.HeartbeatInterval, logger);
         using var dropped = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var stopWatching = new CancellationTokenSource();
         var watch = cancellation.WatchAsync(job, dropped, o.QueuePollInterval * 5, stopWatching.Token);
