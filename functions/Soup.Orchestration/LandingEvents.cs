@@ -4,15 +4,22 @@ using Soup.Core.Storage;
 namespace Soup.Orchestration;
 
 /// <summary>
-/// External event names (one per job slot, so each stage's events are distinct) and the instance each one goes to:
-/// a round's jobs are awaited by that round's sub-orchestration, the init stage's by the pipeline itself.
+/// External event names and the instance each one goes to: a round's jobs are awaited by that round's
+/// sub-orchestration, the init stage's by the pipeline itself. Every landing in one stage folder (<c>init</c>,
+/// <c>round-RR</c>) has the same event name, and the notice names its slot: a stage keeps one wait open whatever its
+/// job count (a wait per slot made each landing cost time in the number of jobs, twice over on every replay).
 /// </summary>
 public static class LandingEvents
 {
     private const string RoundPrefix = "round-";
 
-    /// <summary>The event raised when the job in <paramref name="slot"/> lands.</summary>
-    public static string Name(string slot) => "landed:" + slot;
+    /// <summary>The event raised when the job in <paramref name="slot"/> lands: <c>landed:{stage folder}</c>.</summary>
+    public static string Name(string slot)
+    {
+        ArgumentNullException.ThrowIfNull(slot);
+        var slash = slot.IndexOf('/', StringComparison.Ordinal);
+        return "landed:" + (slash < 0 ? slot : slot[..slash]);
+    }
 
     /// <summary>The deterministic instance id of round <paramref name="round"/> of a pipeline: <c>{pipelineId}:round-RR</c>.</summary>
     public static string RoundInstance(string pipelineId, int round) =>

@@ -47,43 +47,51 @@ internal static class StageRunner
         // Each job carries the stage's silence bound, so workers judge "alive" as the stage does.
         jobs = [.. jobs.Select(j => j with { HeartbeatTimeout = settings.Deadline })];
 
-        // An array of the base type, so that each job is serialized with its "kind" discriminator.
-        Job[] batch = [.. jobs];
-        await context.CallActivityAsync(TaskNames.DispatchJobs, batch, retry);
-
         var state = new StageState(settings, jobs);
-        var started = context.CurrentUtcDateTime;
+        var eventName = LandingEvents.Name(jobs[0].Slot); // one name for the stage's folder: one wait at a time
         using var stop = new CancellationTokenSource();
-        var waits = jobs.ToDictionary(j => j.Slot, j => context.WaitForExternalEvent<LandingNotice>(LandingEvents.Name(j.Slot), stop.Token));
+
+        // The wait is open before anything is dispatched: waits are a stack (the newest gets the next event), and one
+        // left by an earlier stage of this instance (cancelled) would otherwise swallow a landing that came early.
+        Task<LandingNotice>? wait = context.WaitForExternalEvent<LandingNotice>(eventName, stop.Token);
         try
         {
+            // An array of the base type, so that each job is serialized with its "kind" discriminator.
+            Job[] batch = [.. jobs];
+            await context.CallActivityAsync(TaskNames.DispatchJobs, batch, retry);
+            var started = context.CurrentUtcDateTime;
+
             // A job may have landed before the instance that awaits it existed (a round is created after its pipeline
             // scheduled it): its event was dropped, but its blob is in the container. Later landings find the instance.
             foreach (var notice in await context.CallActivityAsync<IReadOnlyList<LandingNotice>>(
-                TaskNames.ReconcileLandings, new ReconcileRequest(pipelineId, [.. state.Pending]), retry))
+                TaskNames.ReconcileLandings, new ReconcileRequest(pipelineId, state.Pending), retry))
             {
                 state.Accept(notice);
             }
 
             // Bounded: each pass either ends the stage, or sends a silent job again (at most Retries times per job), or
             // finds a job alive (its heartbeat advanced), or reaches the overall bound.
-            while (state.Pending.Count > 0)
+            while (state.Count > 0)
             {
                 using var cancelTimer = new CancellationTokenSource();
                 var deadline = context.CreateTimer(context.CurrentUtcDateTime + settings.Deadline, cancelTimer.Token);
                 try
                 {
-                    while (state.Pending.Count > 0)
+                    while (state.Count > 0)
                     {
                         report(state.Counts);
-                        var next = await Task.WhenAny([.. state.Pending.Select(s => (Task)waits[s]), deadline]);
-                        if (next == deadline)
+
+                        // The wait outlives a deadline: a new one is made only once the last one got its event, so no
+                        // event can go to a wait that nobody reads any more.
+                        wait ??= context.WaitForExternalEvent<LandingNotice>(eventName, stop.Token);
+                        if (await Task.WhenAny(wait, deadline) == deadline)
                         {
                             break;
                         }
 
-                        var slot = state.Pending.First(s => waits[s] == next);
-                        state.Accept(await waits[slot]);
+                        var notice = await wait;
+                        wait = null;
+                        state.Accept(notice);
                     }
                 }
                 finally
@@ -98,7 +106,7 @@ internal static class StageRunner
                     }
                 }
 
-                if (state.Pending.Count == 0)
+                if (state.Count == 0)
                 {
                     break;
                 }
@@ -106,7 +114,7 @@ internal static class StageRunner
                 // The silence bound passed: a landing whose notification was lost is still in the container, and a job
                 // that is alive says so in its heartbeat.
                 var found = await context.CallActivityAsync<IReadOnlyList<LandingNotice>>(
-                    TaskNames.ReconcileLandings, new ReconcileRequest(pipelineId, [.. state.Pending], AtDeadline: true, HeartbeatWindow: settings.Deadline), retry);
+                    TaskNames.ReconcileLandings, new ReconcileRequest(pipelineId, state.Pending, AtDeadline: true, HeartbeatWindow: settings.Deadline), retry);
                 var alive = new HashSet<string>(StringComparer.Ordinal);
                 foreach (var notice in found)
                 {
@@ -118,7 +126,7 @@ internal static class StageRunner
 
                 if (settings.Overall is { } overall && context.CurrentUtcDateTime - started >= overall)
                 {
-                    state.GiveUp(state.Pending.ToList(), string.Create(CultureInfo.InvariantCulture, $"still running when the stage's overall bound ({overall}) passed"));
+                    state.GiveUp(state.Pending, string.Create(CultureInfo.InvariantCulture, $"still running when the stage's overall bound ({overall}) passed"));
                     break;
                 }
 
@@ -126,11 +134,10 @@ internal static class StageRunner
                 state.GiveUp(
                     [.. silent.Where(s => state.Sent[s] > settings.Retries)],
                     string.Create(CultureInfo.InvariantCulture, $"did not land: silent (no landing, no heartbeat) for {settings.Deadline} after {{0}}"));
-                Job[] again = [.. silent.Where(state.Pending.Contains).Select(s => state.BySlot[s])];
+                Job[] again = [.. silent.Where(state.IsPending).Select(s => state.BySlot[s])];
                 if (again.Length > 0)
                 {
-                    foreach (var job in again)
-                        state.Sent[job.Slot]++;
+                    state.Resent(again.Select(j => j.Slot));
                     await context.CallActivityAsync(TaskNames.DispatchJobs, again, retry);
                 }
             }
@@ -138,7 +145,7 @@ internal static class StageRunner
         finally
         {
 #pragma warning disable CA1849
-            stop.Cancel(); // the waits of jobs the stage goes on without
+            stop.Cancel(); // the open wait, when the stage goes on without some jobs
 #pragma warning restore CA1849
         }
 
@@ -157,6 +164,9 @@ internal static class StageRunner
     /// <summary>What a stage knows of its jobs: landed, failed, given up, still pending, and how often each was sent.</summary>
     private sealed class StageState(StageSettings settings, IReadOnlyList<Job> jobs)
     {
+        private readonly HashSet<string> pending = [.. jobs.Select(j => j.Slot)];
+        private int mostSent = 1;
+
         public Dictionary<string, Job> BySlot { get; } = jobs.ToDictionary(j => j.Slot);
 
         public Dictionary<string, LandingNotice> Landed { get; } = [];
@@ -165,19 +175,32 @@ internal static class StageRunner
 
         public Dictionary<string, string> GivenUp { get; } = [];
 
-        /// <summary>The slots still awaited, in job order: deterministic on replay, unlike a hash set.</summary>
-        public List<string> Pending { get; } = [.. jobs.Select(j => j.Slot)];
+        /// <summary>The slots still awaited, in job order (deterministic on replay, unlike the set).</summary>
+        public IReadOnlyList<string> Pending => [.. jobs.Select(j => j.Slot).Where(pending.Contains)];
+
+        /// <summary>How many slots are still awaited.</summary>
+        public int Count => pending.Count;
 
         /// <summary>How many times each job was dispatched.</summary>
         public Dictionary<string, int> Sent { get; } = jobs.ToDictionary(j => j.Slot, _ => 1);
 
         public string StageName => settings.Round == 0 ? "init" : string.Create(CultureInfo.InvariantCulture, $"round {settings.Round}");
 
-        public StageCounts Counts => new(Landed.Count, Failed.Count, Pending.Count, Pending.Count == 0 ? 1 : Pending.Max(s => Sent[s]));
+        /// <summary>The counts reported while waiting; the dispatch shown is the most any pending job has had.</summary>
+        public StageCounts Counts => new(Landed.Count, Failed.Count, pending.Count, mostSent);
+
+        public bool IsPending(string slot) => pending.Contains(slot);
+
+        /// <summary>Records that the jobs in <paramref name="slots"/> were sent again.</summary>
+        public void Resent(IEnumerable<string> slots)
+        {
+            foreach (var slot in slots)
+                mostSent = Math.Max(mostSent, ++Sent[slot]);
+        }
 
         public void Accept(LandingNotice notice)
         {
-            if (notice.Kind == LandingKind.Alive || !Pending.Remove(notice.Slot))
+            if (notice.Kind == LandingKind.Alive || !pending.Remove(notice.Slot))
             {
                 return; // a heartbeat, a duplicate, or a slot this stage does not await
             }
@@ -191,7 +214,7 @@ internal static class StageRunner
         {
             foreach (var slot in slots)
             {
-                Pending.Remove(slot);
+                pending.Remove(slot);
                 GivenUp[slot] = string.Format(CultureInfo.InvariantCulture, reason, Dispatches(Sent[slot]));
             }
 
@@ -206,7 +229,7 @@ internal static class StageRunner
 
         private void CheckQuorum()
         {
-            if (Landed.Count + Pending.Count >= settings.Quorum)
+            if (Landed.Count + pending.Count >= settings.Quorum)
             {
                 return;
             }

@@ -123,6 +123,22 @@ public sealed partial class QueueJobService(
             return;
         }
 
+        if (job is JobReference reference)
+        {
+            // A job too large for a message: read it from its blob.
+            var (resolved, why) = await RetryAsync(c => storage.ResolveJobAsync(reference, c), "job blob", job.JobId, cancellationToken);
+            if (resolved is null)
+            {
+                LogPoisoned(logger, message.MessageId, why);
+                var poison = PoisonMessage.Of(message.MessageId, why, message.DequeueCount, message.Body?.ToString() ?? "", o.WorkerName, DateTimeOffset.UtcNow);
+                await RetryAsync(c => storage.SendPoisonAsync(poison, c), "poison queue", message.MessageId, cancellationToken);
+                await DeleteAsync(message, cancellationToken);
+                return;
+            }
+
+            job = resolved with { PriorDeliveries = reference.PriorDeliveries };
+        }
+
         var deliveries = job.PriorDeliveries + (int)message.DequeueCount;
         if (deliveries > o.MaxDeliveries)
         {

@@ -142,17 +142,26 @@ public static class BenchCommand
     {
         var members = new Option<string>("--members") { Description = "Comma-separated member counts, one pipeline each.", DefaultValueFactory = _ => "8,64" };
         var rounds = new Option<int>("--rounds") { Description = "Rounds per pipeline.", DefaultValueFactory = _ => 3 };
+        var finished = new Option<string>("--finished")
+        {
+            Description = "Comma-separated counts of finished pipelines (64 members each) present in the container while timing, e.g. 0,50.",
+            DefaultValueFactory = _ => "0",
+        };
         var command = new Command("rounds", "Benchmark the orchestration: seconds per round with instant no-op jobs on the local engine (Azurite).")
         {
-            members, rounds,
+            members, rounds, finished,
         };
         command.SetAction((parse, cancellationToken) => RoundsBenchmarkCommand.ExecuteAsync(
-            [.. parse.GetValue(members)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(v => int.Parse(v, System.Globalization.CultureInfo.InvariantCulture))],
+            Counts(parse.GetValue(members)!),
             parse.GetValue(rounds),
             Console.Out,
-            cancellationToken));
+            cancellationToken,
+            Counts(parse.GetValue(finished)!)));
         return command;
     }
+
+    private static List<int> Counts(string text) =>
+        [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(v => int.Parse(v, System.Globalization.CultureInfo.InvariantCulture))];
 
     private static Command BuildTrain()
     {

@@ -70,6 +70,7 @@ public sealed class LocalEngine : IAsyncDisposable
             // A deduplicated start (an idempotency key reused) fails with OrchestrationAlreadyExistsException instead of
             // silently doing nothing, so callers can tell a new pipeline from an existing one.
             ThrowExceptionOnInvalidDedupeStatus = true,
+            ExtendedSessionsEnabled = true,
             LoggerFactory = LoggerFactory.Create(b => ConfigureLogging(b, logging)),
         };
         var service = new AzureStorageOrchestrationService(settings);
@@ -90,7 +91,9 @@ public sealed class LocalEngine : IAsyncDisposable
         if (!clientOnly)
         {
             builder.Services.AddDurableTaskWorker(b => b.UseGrpc(channel).AddTasks(r => r.AddSoupPipelineTasks()));
-            builder.Services.AddHostedService<ContainerLandingWatcher>();
+            builder.Services.AddSingleton<ContainerLandingWatcher>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<ContainerLandingWatcher>());
+            builder.Services.AddSingleton<IJobDispatchObserver>(sp => sp.GetRequiredService<ContainerLandingWatcher>());
         }
 
         if (!clientOnly && options.InProcessWorkers > 0)

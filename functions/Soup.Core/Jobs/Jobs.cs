@@ -9,6 +9,7 @@ namespace Soup.Core.Jobs;
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
 [JsonDerivedType(typeof(TrainJob), "train")]
 [JsonDerivedType(typeof(EvaluateJob), "evaluate")]
+[JsonDerivedType(typeof(JobReference), "ref")]
 public abstract record Job
 {
     /// <summary>The pipeline (orchestration instance) the job belongs to.</summary>
@@ -55,6 +56,18 @@ public sealed record TrainJob : Job
 
     /// <summary>The optimization settings.</summary>
     public required TrainSettings Settings { get; init; }
+}
+
+/// <summary>
+/// The queue message of a job too large for one message (a queue message holds 64 KB; an evaluation of hundreds of
+/// checkpoints does not fit): the job itself is stored at <see cref="JobBlob"/> (<c>{pipelineId}/{slot}/job.json</c>) and
+/// the worker reads it from there. It carries the job's pipeline and slot so that cancellation, poison and failure
+/// handling work before the blob is read.
+/// </summary>
+public sealed record JobReference : Job
+{
+    /// <summary>The blob in the checkpoints container that holds the job's JSON.</summary>
+    public required string JobBlob { get; init; }
 }
 
 /// <summary>

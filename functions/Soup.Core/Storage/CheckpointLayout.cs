@@ -24,6 +24,9 @@ public static class CheckpointLayout
     /// <summary>File name of a training job's resumption checkpoint (overwritten periodically; completes nothing).</summary>
     public const string ResumeFile = "resume.safetensors";
 
+    /// <summary>File name of a job too large for one queue message: the message is a <see cref="Jobs.JobReference"/> to it.</summary>
+    public const string JobFile = "job.json";
+
     /// <summary>The slot of the pretraining job that makes the shared init.</summary>
     public const string InitSlot = "init";
 

@@ -111,6 +111,35 @@ public sealed class SoupStorage
         await JobsPoison.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
     }
 
+    /// <summary>The job a <see cref="JobReference"/> points to, or null with the reason it cannot be used.</summary>
+    public async Task<(Job? Job, string Problem)> ResolveJobAsync(JobReference reference, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        BinaryData content;
+        try
+        {
+            content = (await Checkpoints.GetBlobClient(reference.JobBlob).DownloadContentAsync(cancellationToken)).Value.Content;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return (null, $"the job blob '{reference.JobBlob}' the message refers to does not exist in container '{Checkpoints.Name}'");
+        }
+
+        Job? job;
+        try
+        {
+            job = JsonSerializer.Deserialize(content.ToMemory().Span, SoupJson.Default.Job);
+        }
+        catch (Exception ex) when (ex is JsonException or NotSupportedException)
+        {
+            return (null, $"the job blob '{reference.JobBlob}' is not a job: {ex.Message}");
+        }
+
+        return job is null or JobReference || job.PipelineId != reference.PipelineId || job.Slot != reference.Slot
+            ? (null, $"the job blob '{reference.JobBlob}' does not hold job '{reference.JobId}'")
+            : (job, "");
+    }
+
     /// <summary>Puts <paramref name="message"/> on the poison queue (created if it does not exist).</summary>
     public async Task SendPoisonAsync(PoisonMessage message, CancellationToken cancellationToken = default)
     {
@@ -150,9 +179,28 @@ public sealed class SoupStorage
         await args.Queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, args.CancellationToken);
     }
 
-    /// <summary>Puts a job on the jobs queue.</summary>
-    public async Task SendJobAsync(Job job, CancellationToken cancellationToken = default) =>
-        await Jobs.SendMessageAsync(JsonSerializer.Serialize(job, SoupJson.Default.Job), cancellationToken);
+    /// <summary>The largest job sent inline: a queue message holds 64 KB after base64 (4/3), less some headroom.</summary>
+    public const int MaxInlineJobBytes = 45 * 1024;
+
+    /// <summary>
+    /// Puts a job on the jobs queue. A job over <see cref="MaxInlineJobBytes"/> is written to its slot's <c>job.json</c>
+    /// (the same content each time: dispatching it again is safe) and a <see cref="JobReference"/> to it is sent instead.
+    /// </summary>
+    public async Task SendJobAsync(Job job, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var json = JsonSerializer.SerializeToUtf8Bytes(job, SoupJson.Default.Job);
+        if (json.Length > MaxInlineJobBytes)
+        {
+            var blob = CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.JobFile);
+            await Checkpoints.GetBlobClient(blob).UploadAsync(BinaryData.FromBytes(json), overwrite: true, cancellationToken);
+            json = JsonSerializer.SerializeToUtf8Bytes<Job>(
+                new JobReference { PipelineId = job.PipelineId, Slot = job.Slot, Model = job.Model, SpecHash = job.SpecHash, JobBlob = blob },
+                SoupJson.Default.Job);
+        }
+
+        await Jobs.SendMessageAsync(Encoding.UTF8.GetString(json), cancellationToken);
+    }
 
     /// <summary>
     /// Writes a blob only if none exists at that name (If-None-Match: *). Returns false when one already existed,
