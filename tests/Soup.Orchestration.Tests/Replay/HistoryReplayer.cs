@@ -91,18 +91,25 @@ public static class HistoryReplayer
         _ => Words($"{action.OrchestratorActionTypeCase} #{action.Id}"),
     };
 
-    /// <summary>The action an outcome event recorded, described as <see cref="Describe(P.OrchestratorAction)"/> would; null for markers.</summary>
-    public static string? Describe(P.HistoryEvent e) => e.EventTypeCase switch
+    /// <summary>The action an outcome event recorded, described as <see cref="Describe(P.OrchestratorAction)"/> does; null for markers.</summary>
+    public static string? Describe(P.HistoryEvent e) => (e.EventTypeCase switch
     {
-        P.HistoryEvent.EventTypeOneofCase.TaskScheduled => Words($"activity #{e.EventId} {e.TaskScheduled.Name}"),
-        P.HistoryEvent.EventTypeOneofCase.TimerCreated => Words($"timer #{e.EventId} at {e.TimerCreated.FireAt.ToDateTime():O}"),
-        P.HistoryEvent.EventTypeOneofCase.SubOrchestrationInstanceCreated =>
-            Words($"sub-orchestration #{e.EventId} {e.SubOrchestrationInstanceCreated.Name} {e.SubOrchestrationInstanceCreated.InstanceId}"),
-        P.HistoryEvent.EventTypeOneofCase.EventSent => Words($"event #{e.EventId} {e.EventSent.Name} to {e.EventSent.InstanceId}"),
-        P.HistoryEvent.EventTypeOneofCase.ExecutionCompleted =>
-            Words($"complete {e.ExecutionCompleted.OrchestrationStatus} {e.ExecutionCompleted.FailureDetails?.ErrorType}"),
+        P.HistoryEvent.EventTypeOneofCase.TaskScheduled => new P.OrchestratorAction { ScheduleTask = new() { Name = e.TaskScheduled.Name } },
+        P.HistoryEvent.EventTypeOneofCase.TimerCreated => new P.OrchestratorAction { CreateTimer = new() { FireAt = e.TimerCreated.FireAt } },
+        P.HistoryEvent.EventTypeOneofCase.SubOrchestrationInstanceCreated => new P.OrchestratorAction
+        {
+            CreateSubOrchestration = new() { Name = e.SubOrchestrationInstanceCreated.Name, InstanceId = e.SubOrchestrationInstanceCreated.InstanceId },
+        },
+        P.HistoryEvent.EventTypeOneofCase.EventSent => new P.OrchestratorAction
+        {
+            SendEvent = new() { Name = e.EventSent.Name, Instance = new() { InstanceId = e.EventSent.InstanceId } },
+        },
+        P.HistoryEvent.EventTypeOneofCase.ExecutionCompleted => new P.OrchestratorAction
+        {
+            CompleteOrchestration = new() { OrchestrationStatus = e.ExecutionCompleted.OrchestrationStatus, FailureDetails = e.ExecutionCompleted.FailureDetails },
+        },
         _ => null,
-    };
+    }) is { } action ? Describe(WithId(action, e.EventId)) : null;
 
     /// <summary>Whether an event records what the code did (an outcome of an episode) rather than something it received.</summary>
     private static bool IsOutcome(P.HistoryEvent e) => e.EventTypeCase is P.HistoryEvent.EventTypeOneofCase.TaskScheduled
@@ -112,6 +119,12 @@ public static class HistoryReplayer
         or P.HistoryEvent.EventTypeOneofCase.ExecutionCompleted
         or P.HistoryEvent.EventTypeOneofCase.ContinueAsNew
         or P.HistoryEvent.EventTypeOneofCase.OrchestratorCompleted;
+
+    private static P.OrchestratorAction WithId(P.OrchestratorAction action, int id)
+    {
+        action.Id = id;
+        return action;
+    }
 
     private static string Words(FormattableString text) => text.ToString(CultureInfo.InvariantCulture).TrimEnd();
 }
