@@ -1,0 +1,18 @@
+using Microsoft.DurableTask;
+using Soup.Core.Jobs;
+
+namespace Soup.Orchestration.Tests.Replay;
+
+/// <summary>
+/// A deliberately breaking change of <see cref="RoundOrchestrator"/>, for the replay tests only: it looks in the
+/// container before dispatching the jobs, so its first durable call differs from the one every recorded round made.
+/// </summary>
+internal sealed class ChangedRoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult>
+{
+    public override async Task<RoundResult> RunAsync(TaskOrchestrationContext context, RoundInput input)
+    {
+        await context.CallActivityAsync<IReadOnlyList<LandingNotice>>(TaskNames.ReconcileLandings, new ReconcileRequest(input.PipelineId, []));
+        await context.CallActivityAsync<int>(TaskNames.DispatchJobs, Array.Empty<Job>());
+        throw new PipelineFailedException("the replay tests never get this far");
+    }
+}
