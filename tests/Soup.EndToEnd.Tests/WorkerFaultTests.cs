@@ -213,6 +213,82 @@ public sealed class WorkerFaultTests(AzuriteEngineFixture fixture) : IClassFixtu
         Assert.Equal(job.JobId, JsonSerializer.Deserialize(waiting.Body.ToMemory().Span, SoupJson.Default.Job)!.JobId);
     }
 
+    [Fact]
+    public async Task Worker_JobTooLargeForAMessage_TravelsByBlobAndCompletes_AndAMissingJobBlobIsPoison()
+    {
+        var configuration = fixture.NewConfiguration(workers: 0);
+        var storage = await StorageAsync(configuration);
+        var source = TinyJob("big-source");
+        await storage.SendJobAsync(source, Cancel);
+        using var worker = ProductProcess.Start(configuration);
+        await WaitUntilAsync(async () => (await Blob(storage, source, CheckpointLayout.CheckpointFile).ExistsAsync()).Value, worker);
+
+        // An evaluation of 1,000 checkpoints (the same one, to keep it quick) is ~60 KB of JSON: over a message's 64 KB once
+        // base64-encoded. It goes to its slot's job.json and the message is a reference that keeps the delivery count.
+        var checkpoint = CheckpointLayout.Blob(source.PipelineId, source.Slot, CheckpointLayout.CheckpointFile);
+        var big = new EvaluateJob
+        {
+            PipelineId = source.PipelineId,
+            Slot = CheckpointLayout.EvaluationSlot(1),
+            Model = "cnn-small",
+            Checkpoints = Enumerable.Repeat(checkpoint, 1000).ToList(),
+            Splits = [new EvaluationSplit("holdout", source.Data with { Part = DataParts.Out })],
+            PriorDeliveries = 2,
+        };
+        Assert.True(JsonSerializer.SerializeToUtf8Bytes<Job>(big, SoupJson.Default.Job).Length > SoupStorage.MaxInlineJobBytes);
+        await storage.SendJobAsync(big, Cancel);
+        var results = Blob(storage, big, CheckpointLayout.EvaluationFile);
+        await WaitUntilAsync(async () => (await results.ExistsAsync()).Value, worker);
+
+        var report = (await storage.ReadJsonAsync(results.Name, SoupJson.Default.EvaluationReport, Cancel));
+        Assert.Equal(1000, report.Scores.Count);
+        var stored = JsonSerializer.Deserialize((await Blob(storage, big, CheckpointLayout.JobFile).DownloadContentAsync(Cancel)).Value.Content.ToMemory().Span, SoupJson.Default.Job);
+        Assert.Equal(1000, Assert.IsType<EvaluateJob>(stored).Checkpoints.Count);
+
+        // A reference whose blob is gone cannot be run: poison, with the reason, and the worker goes on.
+        var orphan = new JobReference
+        {
+            PipelineId = source.PipelineId, Slot = CheckpointLayout.EvaluationSlot(2), Model = "cnn-small",
+            JobBlob = CheckpointLayout.Blob(source.PipelineId, CheckpointLayout.EvaluationSlot(2), CheckpointLayout.JobFile),
+        };
+        await storage.Jobs.SendMessageAsync(JsonSerializer.Serialize<Job>(orphan, SoupJson.Default.Job), Cancel);
+        var next = TinyJob("after-orphan");
+        await storage.SendJobAsync(next, Cancel);
+        await WaitUntilAsync(async () => (await Blob(storage, next, CheckpointLayout.CheckpointFile).ExistsAsync()).Value, worker);
+        var poisoned = Assert.Single((await storage.JobsPoison.ReceiveMessagesAsync(32, cancellationToken: Cancel)).Value);
+        var poison = JsonSerializer.Deserialize(poisoned.Body.ToMemory().Span, SoupJson.Default.PoisonMessage)!;
+        Assert.Contains("does not exist", poison.Reason, StringComparison.Ordinal);
+        Assert.Contains(orphan.JobBlob, poison.Reason, StringComparison.Ordinal);
+        Assert.False((await Blob(storage, orphan, CheckpointLayout.EvaluationFile).ExistsAsync(Cancel)).Value);
+        worker.Terminate();
+        Assert.Equal(0, await worker.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+    }
+
+    [Fact]
+    public async Task SendJob_LargeJob_SendsAReferenceThatKeepsItsPriorDeliveries()
+    {
+        var configuration = fixture.NewConfiguration(workers: 0);
+        var storage = await StorageAsync(configuration);
+        var job = new EvaluateJob
+        {
+            PipelineId = "ref-" + Guid.NewGuid().ToString("N")[..8], Slot = CheckpointLayout.EvaluationSlot(1), Model = "cnn-small",
+            Checkpoints = Enumerable.Range(0, 1500).Select(i => $"p/round-01/member-{i:D3}/model.safetensors").ToList(),
+            Splits = [new EvaluationSplit("holdout", new DataRef { Dataset = "tiny", Part = DataParts.Out })],
+            PriorDeliveries = 3,
+        };
+
+        await storage.SendJobAsync(job, Cancel);
+
+        var message = Assert.Single((await storage.Jobs.PeekMessagesAsync(cancellationToken: Cancel)).Value);
+        Assert.True(message.Body.ToMemory().Length < 64 * 1024);
+        var reference = Assert.IsType<JobReference>(JsonSerializer.Deserialize(message.Body.ToMemory().Span, SoupJson.Default.Job));
+        Assert.Equal(3, reference.PriorDeliveries);
+        Assert.Equal(job.JobId, reference.JobId);
+        var (resolved, problem) = await storage.ResolveJobAsync(reference, Cancel);
+        Assert.Equal("", problem);
+        Assert.Equal(1500, Assert.IsType<EvaluateJob>(resolved).Checkpoints.Count);
+    }
+
     private static TrainJob TinyJob(string name) => new()
     {
         PipelineId = name + "-" + Guid.NewGuid().ToString("N")[..8],

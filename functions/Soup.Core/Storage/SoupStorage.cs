@@ -195,7 +195,7 @@ public sealed class SoupStorage
             var blob = CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.JobFile);
             await Checkpoints.GetBlobClient(blob).UploadAsync(BinaryData.FromBytes(json), overwrite: true, cancellationToken);
             json = JsonSerializer.SerializeToUtf8Bytes<Job>(
-                new JobReference { PipelineId = job.PipelineId, Slot = job.Slot, Model = job.Model, SpecHash = job.SpecHash, JobBlob = blob },
+                new JobReference { PipelineId = job.PipelineId, Slot = job.Slot, Model = job.Model, SpecHash = job.SpecHash, JobBlob = blob, PriorDeliveries = job.PriorDeliveries },
                 SoupJson.Default.Job);
         }
 
