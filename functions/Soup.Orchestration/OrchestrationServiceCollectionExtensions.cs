@@ -17,6 +17,10 @@ public static class OrchestrationServiceCollectionExtensions
     public static IServiceCollection AddSoupPipeline(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<PipelineOptions>().Bind(configuration).ValidateOnStart();
+        services.AddOptions<MergeOptions>().Bind(configuration)
+            .Validate(o => o.MergeMemoryBudgetMiB is >= 1 and <= MergeOptions.MaxMergeMemoryBudgetMiB,
+                $"{nameof(MergeOptions.MergeMemoryBudgetMiB)} must be a whole number of MiB from 1 to {MergeOptions.MaxMergeMemoryBudgetMiB}")
+            .ValidateOnStart();
         services.TryAddSingleton<SoupStorage>();
         services.AddSingleton<LandingReader>();
         services.AddSingleton<JobProgressReader>();

@@ -152,6 +152,9 @@ resource app 'Microsoft.Web/sites@2025-03-01' = {
         { name: 'SpecsContainer', value: specsContainer }
         { name: 'ReportsContainer', value: reportsContainer }
         { name: 'RetrainSchedule', value: retrainSchedule }
+        // An eighth of the instance's memory per merge: host.json lets 4 activities run at once, so merges take at most
+        // half; 256 MiB (the code's default) on 2,048 MB instances, 512 MiB on 4,096 MB ones.
+        { name: 'MergeMemoryBudgetMiB', value: string(instanceMemoryMB / 8) }
         // Event Grid delivers landings to the Event Grid blob trigger; the polling one is for Azurite only (and Flex
         // Consumption does not support polling blob triggers).
         { name: 'AzureWebJobs.CheckpointLandedScan.Disabled', value: 'true' }

@@ -39,6 +39,7 @@ internal static partial class CodeSettings
     {
         var names = new HashSet<string>(StringComparer.Ordinal) { PipelineOptions.ConnectionName };
         names.UnionWith(SettableProperties(typeof(PipelineOptions)));
+        names.UnionWith(SettableProperties(typeof(Soup.Orchestration.MergeOptions)));
         foreach (var attribute in FunctionMethods().SelectMany(m => m.GetParameters()).SelectMany(p => p.GetCustomAttributesData()))
         {
             foreach (var value in attribute.ConstructorArguments.Select(a => a.Value).OfType<string>())

@@ -1,4 +1,5 @@
 using Microsoft.DurableTask;
+using Microsoft.Extensions.Options;
 using Soup.Core.Merging;
 using Soup.Core.Merging.Engine;
 using Soup.Core.Storage;
@@ -7,9 +8,9 @@ namespace Soup.Orchestration.Activities;
 
 /// <summary>
 /// Merges member checkpoints into the soup with the spec's method, streaming from the member blobs (ranged reads) into
-/// a block blob whose blocks are committed only at the end: a failed merge leaves no soup blob.
+/// a block blob whose blocks are committed only at the end: a failed merge leaves no soup blob. Its buffers stay within <see cref="MergeOptions.MergeMemoryBudgetMiB"/>.
 /// </summary>
-public sealed class MergeCheckpointsActivity(SoupStorage storage) : TaskActivity<MergeRequest, MergeOutcome>
+public sealed class MergeCheckpointsActivity(SoupStorage storage, IOptions<MergeOptions> options) : TaskActivity<MergeRequest, MergeOutcome>
 {
     /// <inheritdoc />
     public override async Task<MergeOutcome> RunAsync(TaskActivityContext context, MergeRequest input)
@@ -17,12 +18,23 @@ public sealed class MergeCheckpointsActivity(SoupStorage storage) : TaskActivity
         var container = storage.Checkpoints.Name;
         var members = input.Members.Select(m => CheckpointLocation.Blob(container, m)).ToList();
         var @base = MergeMethodFactory.RequiresBase(input.Parameters.Method) ? CheckpointLocation.Blob(container, input.Base) : null;
-        var summary = await new CheckpointMerger(storage.Container).MergeAsync(
-            members,
-            @base,
-            CheckpointLocation.Blob(container, input.Output),
-            input.Parameters,
-            new MergeEngineOptions { Metadata = input.Metadata, NonFinite = NonFinitePolicy.Fail });
+        var budget = options.Value;
+        MergeEngineSummary summary;
+        try
+        {
+            summary = await new CheckpointMerger(storage.Container).MergeAsync(
+                members,
+                @base,
+                CheckpointLocation.Blob(container, input.Output),
+                input.Parameters,
+                new MergeEngineOptions { Metadata = input.Metadata, NonFinite = NonFinitePolicy.Fail, MemoryBudgetBytes = budget.MemoryBudgetBytes });
+        }
+        catch (MergeBudgetException ex)
+        {
+            throw new PipelineFailedException(
+                $"merging {members.Count} member(s) into {input.Output} needs more memory than {nameof(MergeOptions.MergeMemoryBudgetMiB)} = {budget.MergeMemoryBudgetMiB} allows: {ex.Message}");
+        }
+
         return new MergeOutcome(input.Output, summary.TensorCount, summary.ParameterCount, summary.BytesWritten);
     }
 }

@@ -237,7 +237,7 @@ public static class MergeEngine
             var total = granted + (plan.BytesPerSlot * plan.Slots) + plan.SinkBufferBytes;
             if (total > options.MemoryBudgetBytes)
             {
-                throw new ArgumentException(
+                throw new MergeBudgetException(
                     $"MemoryBudgetBytes {options.MemoryBudgetBytes} is too small to merge {plan.Inputs.Length} inputs: their own buffers need {granted} bytes at least, "
                     + $"the engine's chunks {plan.BytesPerSlot * plan.Slots} and the output's {plan.SinkBufferBytes} ({total} in all). Raise the budget.");
             }

@@ -99,7 +99,7 @@ internal sealed class MergePlan
         ArgumentOutOfRangeException.ThrowIfLessThan(options.PipelineDepth, 1, nameof(options));
         if (options.MemoryBudgetBytes is { } limit && (limit < 1 || limit <= output.Target.BufferBytes))
         {
-            throw new ArgumentException(
+            throw new MergeBudgetException(
                 $"MemoryBudgetBytes {limit} leaves nothing for the merge: it must be positive and above the output's own buffers ({output.Target.BufferBytes} bytes).", nameof(options));
         }
         if (options.OutputDtype is { } requested && !FloatConversion.IsMergeable(requested))
@@ -213,7 +213,7 @@ internal sealed class MergePlan
             if (fitting < MinBudgetChunkElements && capacity > MinBudgetChunkElements)
             {
                 var needed = sinkBytes + ((buffering ? 2 : 1) * slots * perSlot(MinBudgetChunkElements));
-                throw new ArgumentException(
+                throw new MergeBudgetException(
                     $"MemoryBudgetBytes {budget} is too small to merge {inputs.Length} inputs: {slots} chunks in flight of at least {MinBudgetChunkElements} "
                     + $"elements per input{(buffering ? ", as much again for the inputs' read-ahead" : "")}{(sinkBytes > 0 ? $" and {sinkBytes} bytes for the output's buffers" : "")} "
                     + $"need at least {needed} bytes. Raise the budget (or lower PipelineDepth).");
@@ -234,7 +234,7 @@ internal sealed class MergePlan
             slots = 1;
             if (perSlot(capacity) > rest)
             {
-                throw new ArgumentException(
+                throw new MergeBudgetException(
                     $"MemoryBudgetBytes {budget} is too small for method '{method.Name}', which is not elementwise: it takes whole tensors, and the largest "
                     + $"one of {inputs.Length} inputs needs {perSlot(capacity)} bytes of buffers{(sinkBytes > 0 ? $" besides {sinkBytes} for the output's" : "")}. Raise the budget.");
             }

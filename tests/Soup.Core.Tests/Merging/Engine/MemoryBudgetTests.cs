@@ -52,8 +52,8 @@ public sealed class MemoryBudgetTests(AzuriteFixture azurite) : IClassFixture<Az
         ICheckpointSource[] sources = [.. members.Select((m, i) => new InMemorySource($"m{i}", m))];
         var target = new MemorySinkFactory();
 
-        var small = await Assert.ThrowsAsync<ArgumentException>(() => MergeAsync(sources, new CheckpointOutput(target), new MergeEngineOptions { MemoryBudgetBytes = 1L << 20 }));
-        var zero = await Assert.ThrowsAsync<ArgumentException>(() => MergeAsync(sources, new CheckpointOutput(target), new MergeEngineOptions { MemoryBudgetBytes = 0 }));
+        var small = await Assert.ThrowsAsync<MergeBudgetException>(() => MergeAsync(sources, new CheckpointOutput(target), new MergeEngineOptions { MemoryBudgetBytes = 1L << 20 }));
+        var zero = await Assert.ThrowsAsync<MergeBudgetException>(() => MergeAsync(sources, new CheckpointOutput(target), new MergeEngineOptions { MemoryBudgetBytes = 0 }));
 
         Assert.Contains("too small to merge 64 inputs", small.Message, StringComparison.Ordinal);
         Assert.Contains("need at least", small.Message, StringComparison.Ordinal);
