@@ -36,6 +36,68 @@ public sealed partial class CheckpointLandingHandler(LandingReader reader, ILogg
         return notice;
     }
 
+    /// <summary>
+    /// Handles many landed blobs at once (the local watcher's listing): the landings awaited by one instance under one
+    /// event name go as one event per <see cref="LandingNotice.MaxPerEvent"/>, after one look at that instance.
+    /// Returns the events raised, each a notice carrying the others in its <see cref="LandingNotice.More"/>.
+    /// </summary>
+    public async Task<IReadOnlyList<LandingNotice>> HandleManyAsync(DurableTaskClient client, IEnumerable<string> blobNames, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(blobNames);
+        var raised = new List<LandingNotice>();
+        var groups = blobNames
+            .Select(CheckpointLayout.Parse)
+            .OfType<LandedBlob>()
+            .GroupBy(l => (Target: LandingEvents.InstanceFor(l.PipelineId, l.Slot), Event: LandingEvents.Name(l.Slot)));
+        foreach (var group in groups)
+        {
+            var instance = await client.GetInstanceAsync(group.Key.Target, cancellationToken);
+            if (instance is not { RuntimeStatus: OrchestrationRuntimeStatus.Running or OrchestrationRuntimeStatus.Pending })
+            {
+                foreach (var landed in group)
+                    LogNotRunning(logger, landed.BlobName);
+                continue;
+            }
+
+            var notices = new List<LandingNotice>();
+            var bytes = 0;
+            foreach (var landed in group)
+            {
+                var notice = await reader.ToNoticeAsync(landed, cancellationToken);
+                var size = NoticeBytes(notice);
+                if (notices.Count == LandingNotice.MaxPerEvent || (notices.Count > 0 && bytes + size > MaxEventBytes))
+                {
+                    raised.Add(await RaiseAsync(client, group.Key.Target, group.Key.Event, notices, cancellationToken));
+                    (notices, bytes) = ([], 0);
+                }
+
+                notices.Add(notice);
+                bytes += size;
+            }
+
+            if (notices.Count > 0)
+                raised.Add(await RaiseAsync(client, group.Key.Target, group.Key.Event, notices, cancellationToken));
+        }
+
+        return raised;
+    }
+
+    /// <summary>An event's payload stays under this (failure reasons are the large part), well inside a queue message.</summary>
+    private const int MaxEventBytes = 32 * 1024;
+
+    private static int NoticeBytes(LandingNotice notice) => 64 + notice.Slot.Length + notice.BlobName.Length + (notice.Reason?.Length ?? 0);
+
+    private async Task<LandingNotice> RaiseAsync(DurableTaskClient client, string target, string eventName, List<LandingNotice> notices, CancellationToken cancellationToken)
+    {
+        var notice = notices[0] with { More = notices.Count > 1 ? notices[1..] : null };
+        await client.RaiseEventAsync(target, eventName, notice, cancellationToken);
+        LogLandedMany(logger, target, notices.Count, eventName);
+        return notice;
+    }
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "{Count} blob(s) landed for instance {InstanceId} ({EventName})")]
+    private static partial void LogLandedMany(ILogger logger, string instanceId, int count, string eventName);
+
     [LoggerMessage(EventId = 101, Level = LogLevel.Debug, Message = "Blob {BlobName} is awaited by no running pipeline or round; ignored")]
     private static partial void LogNotRunning(ILogger logger, string blobName);
 

@@ -3,12 +3,24 @@ using Soup.Core.Storage;
 
 namespace Soup.Orchestration;
 
-/// <summary>The event payload that tells a pipeline one of its jobs' blobs landed.</summary>
+/// <summary>
+/// The event payload that tells a pipeline one of its jobs' blobs landed, and optionally more of the same stage's
+/// landings at once (the local watcher sends every landing it found in one listing as one event, up to
+/// <see cref="MaxPerEvent"/>: one queue message and one history event for many jobs).
+/// </summary>
 /// <param name="Slot">The job's slot.</param>
 /// <param name="Kind">Checkpoint, evaluation or failure.</param>
 /// <param name="BlobName">The landed blob.</param>
 /// <param name="Reason">For a failure, the worker's reason.</param>
-public sealed record LandingNotice(string Slot, LandingKind Kind, string BlobName, string? Reason);
+/// <param name="More">Other landings of the same stage folder, each without <paramref name="More"/> of its own; null: none.</param>
+public sealed record LandingNotice(string Slot, LandingKind Kind, string BlobName, string? Reason, IReadOnlyList<LandingNotice>? More = null)
+{
+    /// <summary>The most notices one event carries (about 150 bytes each: an event stays well under a queue message).</summary>
+    public const int MaxPerEvent = 100;
+
+    /// <summary>This notice and the ones it carries, each on its own.</summary>
+    public IEnumerable<LandingNotice> All() => More is null ? [this] : [this with { More = null }, .. More];
+}
 
 /// <summary>
 /// The merge activity's input: member blobs in, the soup blob out, the method and its parameters, the base (the round's

@@ -91,7 +91,8 @@ internal static class StageRunner
 
                         var notice = await wait;
                         wait = null;
-                        state.Accept(notice);
+                        foreach (var one in notice.All())
+                            state.Accept(one);
                     }
                 }
                 finally

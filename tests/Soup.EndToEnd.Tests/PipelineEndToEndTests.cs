@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Azure.Storage.Blobs;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.DurableTask.Client;
@@ -79,9 +80,13 @@ public sealed class PipelineEndToEndTests(AzuriteEngineFixture fixture) : IClass
     [Fact]
     public async Task Run_WithoutWorkers_BlobsLandingAtAgreedPathsCompleteTheRound()
     {
-        // No worker in the process: this test writes the members' checkpoints itself, telling nobody.
+        // No worker in the process: this test writes the members' checkpoints itself, telling nobody. The watcher's
+        // full listing of the container runs only at start (its period is an hour): only its listing of the folders
+        // of outstanding jobs (the members', then the evaluation's) can find the landings.
         var spec = TinySpec() with { Init = new InitSpec { Checkpoint = "bases/init.safetensors" } };
-        await using var engine = await AzuriteEngineFixture.StartEngineAsync(fixture.NewConfiguration(workers: 0));
+        var configuration = new ConfigurationBuilder().AddConfiguration(fixture.NewConfiguration(workers: 0))
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["LandingFullScanInterval"] = "01:00:00" }).Build();
+        await using var engine = await AzuriteEngineFixture.StartEngineAsync(configuration);
         var container = engine.Services.GetRequiredService<SoupStorage>().Checkpoints;
         var id = await PipelineStarter.StartAsync(engine.Client, spec, cancellationToken: TestContext.Current.CancellationToken);
 

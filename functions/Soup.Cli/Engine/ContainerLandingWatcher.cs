@@ -13,8 +13,9 @@ namespace Soup.Cli.Engine;
 /// The local stand-in for the Functions blob trigger: hands every blob it has not seen (by name and ETag) to the same
 /// <see cref="CheckpointLandingHandler"/> the trigger calls. Each poll lists only the folders of pipelines with jobs
 /// outstanding (it hears dispatches as an <see cref="IJobDispatchObserver"/>), so its cost does not grow with the
-/// finished pipelines in the container; a full listing at start and every <see cref="FullScanInterval"/> catches the
-/// rest (jobs dispatched before a restart). New landings are handled a few at a time.
+/// finished pipelines in the container; a full listing at start and every <see cref="LocalEngineOptions.LandingFullScanInterval"/> catches the
+/// rest (jobs dispatched before a restart). The landings one listing finds in a stage go as one event
+/// (<see cref="CheckpointLandingHandler.HandleManyAsync"/>); pipelines are handled a few at a time.
 /// </summary>
 internal sealed partial class ContainerLandingWatcher(
     SoupStorage storage,
@@ -23,9 +24,6 @@ internal sealed partial class ContainerLandingWatcher(
     LocalEngineOptions options,
     ILogger<ContainerLandingWatcher> logger) : BackgroundService, IJobDispatchObserver
 {
-    /// <summary>How often the whole container is listed.</summary>
-    public static readonly TimeSpan FullScanInterval = TimeSpan.FromSeconds(15);
-
     /// <summary>A pipeline with no dispatch for this long is no longer listed on its own (its jobs were given up).</summary>
     private static readonly TimeSpan LiveFor = TimeSpan.FromHours(24);
 
@@ -51,13 +49,13 @@ internal sealed partial class ContainerLandingWatcher(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(options.LandingPollInterval);
         var lastFull = DateTimeOffset.MinValue;
-        do
+        while (!stoppingToken.IsCancellationRequested)
         {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             try
             {
-                var full = DateTimeOffset.UtcNow - lastFull >= FullScanInterval;
+                var full = DateTimeOffset.UtcNow - lastFull >= options.LandingFullScanInterval;
                 await ScanAsync(full ? [""] : LivePrefixes(), stoppingToken);
                 if (full)
                     lastFull = DateTimeOffset.UtcNow;
@@ -66,20 +64,58 @@ internal sealed partial class ContainerLandingWatcher(
             {
                 LogScanFailed(logger, ex);
             }
+
+            // A listing's cost grows with what it lists: rest at least as long as it took, so that listings never take
+            // more than half of the storage's time (on Azurite, one process, they starved the merge's reads).
+            await Task.Delay(Max(options.LandingPollInterval - clock.Elapsed, clock.Elapsed), stoppingToken);
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    /// <summary>
+    /// What to list: for each pipeline with jobs outstanding, the longest common prefix of those jobs' folders (a
+    /// round's members: <c>{id}/round-01/member-</c>; its evaluation alone: <c>{id}/round-01/eval/</c>, a few blobs
+    /// instead of every member's).
+    /// </summary>
     private List<string> LivePrefixes()
     {
         var now = DateTimeOffset.UtcNow;
+        var prefixes = new List<string>();
         foreach (var (id, entry) in live)
         {
             if (entry.Slots.IsEmpty || now - entry.Last > LiveFor)
+            {
                 live.TryRemove(id, out _);
+                continue;
+            }
+
+            prefixes.Add(id + "/" + CommonPrefix(entry.Slots.Keys.Select(slot => slot + "/")));
         }
 
-        return [.. live.Keys.Select(id => id + "/")];
+        return prefixes;
+    }
+
+    /// <summary>The longest prefix all of <paramref name="folders"/> share.</summary>
+    internal static string CommonPrefix(IEnumerable<string> folders)
+    {
+        string? prefix = null;
+        foreach (var folder in folders)
+        {
+            if (prefix is null)
+            {
+                prefix = folder;
+                continue;
+            }
+
+            var length = 0;
+            var max = Math.Min(prefix.Length, folder.Length);
+            while (length < max && prefix[length] == folder[length])
+                length++;
+            prefix = prefix[..length];
+        }
+
+        return prefix ?? "";
     }
 
     private async Task ScanAsync(IReadOnlyList<string> prefixes, CancellationToken cancellationToken)
@@ -95,12 +131,18 @@ internal sealed partial class ContainerLandingWatcher(
             }
         }
 
-        await Parallel.ForEachAsync(landed, new ParallelOptions { MaxDegreeOfParallelism = Concurrency, CancellationToken = cancellationToken }, async (blob, ct) =>
+        // One event per stage (and per LandingNotice.MaxPerEvent) for what this listing found: a landing costs one
+        // queue message and one history event only when it comes alone. Pipelines are handled a few at a time.
+        await Parallel.ForEachAsync(landed.GroupBy(b => b.Name[..b.Name.IndexOf('/', StringComparison.Ordinal)], StringComparer.Ordinal),
+            new ParallelOptions { MaxDegreeOfParallelism = Concurrency, CancellationToken = cancellationToken }, async (pipeline, ct) =>
         {
-            await handler.HandleAsync(client, blob.Name, ct);
-            seen[blob.Key] = true;
-            if (CheckpointLayout.Parse(blob.Name) is { } parsed && live.TryGetValue(parsed.PipelineId, out var entry))
-                entry.Slots.TryRemove(parsed.Slot, out _);
+            await handler.HandleManyAsync(client, pipeline.Select(b => b.Name), ct);
+            foreach (var blob in pipeline)
+            {
+                seen[blob.Key] = true;
+                if (CheckpointLayout.Parse(blob.Name) is { } parsed && live.TryGetValue(parsed.PipelineId, out var entry))
+                    entry.Slots.TryRemove(parsed.Slot, out _);
+            }
         });
     }
 

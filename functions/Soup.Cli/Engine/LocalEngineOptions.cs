@@ -15,6 +15,12 @@ public sealed class LocalEngineOptions
     /// <summary>How often the container watcher lists the checkpoints container for landed blobs.</summary>
     public TimeSpan LandingPollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How often the container watcher lists the whole container (between those, it lists only the folders of jobs it
+    /// saw dispatched): the full listing finds jobs dispatched before the engine (re)started.
+    /// </summary>
+    public TimeSpan LandingFullScanInterval { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>How many workers run jobs in this process (0: none, jobs wait for external workers).</summary>
     public int InProcessWorkers { get; set; } = 1;
 }

@@ -50,6 +50,31 @@ public sealed class BlobMergeTests(AzuriteFixture azurite) : IClassFixture<Azuri
         }
     }
 
+    [Theory]
+    [InlineData(10)] // the header comes with the first read
+    [InlineData(2000)] // a header of ~130 KB: read on in a second request
+    public async Task BlobSource_SmallOrLargeHeader_ReadsEveryTensor(int tensors)
+    {
+        var container = await azurite.NewContainerAsync();
+        var written = Enumerable.Range(0, tensors)
+            .Select(i => new TensorData($"encoder.layers.{i}.attention.output.dense.weight", SafetensorsDtype.F32, [2], BitConverter.GetBytes((float)i).Concat(BitConverter.GetBytes(-(float)i)).ToArray()))
+            .ToList();
+        using var stream = new MemoryStream();
+        Safetensors.Write(stream, written, new Dictionary<string, string> { ["format"] = "pt" });
+        await container.GetBlobClient("h.safetensors").UploadAsync(new BinaryData(stream.ToArray()), Token);
+
+        await using var blob = await BlobSource.OpenAsync(container.GetBlobClient("h.safetensors"), null, Token);
+
+        Assert.Equal(written.Select(t => t.Name), blob.Tensors.Select(t => t.Name));
+        Assert.Equal(stream.Length, blob.Length);
+        foreach (var t in new[] { 0, tensors / 2, tensors - 1 })
+        {
+            var data = new byte[8];
+            await blob.ReadAsync(t, 0, data, Token);
+            Assert.Equal(written[t].Data.ToArray(), data);
+        }
+    }
+
     [Fact]
     public async Task BlobSource_TruncatedOrEmptyBlob_FailsNamingIt()
     {
