@@ -51,7 +51,8 @@ public static class RoundsBenchmarkCommand
         var storage = engine.Services.GetRequiredService<SoupStorage>();
         await UploadAsync(storage, InitBlob, 0, cancellationToken);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var worker = Task.Run(() => AnswerJobsAsync(storage, stop.Token), CancellationToken.None);
+        // Four receivers of 32 messages, 8 answered at a time each: many workers, as a real round of this size has.
+        var worker = Task.WhenAll(Enumerable.Range(0, NoOpReceivers).Select(_ => Task.Run(() => AnswerJobsAsync(storage, stop.Token), CancellationToken.None)));
 
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Orchestration overhead on the local engine (Azure Storage provider on Azurite), no-op jobs, {rounds} round(s) per pipeline, {Environment.ProcessorCount} cores"));
@@ -142,6 +143,9 @@ public static class RoundsBenchmarkCommand
             CultureInfo.InvariantCulture, $"{x.Phase} {(i + 1 < phases.Count ? phases[i + 1].At : end) - x.At:F2} s")));
         return (perRound, end, breakdown);
     }
+
+    /// <summary>Concurrent receive loops of the no-op worker.</summary>
+    private const int NoOpReceivers = 4;
 
     /// <summary>Members of each fabricated finished pipeline.</summary>
     private const int FinishedMembers = 64;

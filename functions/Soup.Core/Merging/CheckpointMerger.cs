@@ -26,27 +26,30 @@ public sealed class CheckpointMerger(Func<string, BlobContainerClient> container
     {
         var method = MergeMethodFactory.Create(parameters);
         method.Validate(members.Count, @base is not null);
-        var sources = new List<ICheckpointSource>();
+        var sources = new ICheckpointSource?[members.Count];
         ICheckpointSource? baseSource = null;
         try
         {
-            foreach (var member in members)
-            {
-                sources.Add(await OpenAsync(member, cancellationToken));
-            }
+            // Opening reads each member's header: a few at a time, as a merge of 1,024 blobs would otherwise wait for
+            // 1,024 round trips one after the other.
+            await Parallel.ForEachAsync(
+                Enumerable.Range(0, members.Count),
+                new ParallelOptions { MaxDegreeOfParallelism = ConcurrentOpens, CancellationToken = cancellationToken },
+                async (i, ct) => sources[i] = await OpenAsync(members[i], ct));
 
             if (@base is not null)
             {
                 baseSource = await OpenAsync(@base, cancellationToken);
             }
 
-            return await MergeEngine.RunAsync(sources, baseSource, Output(output, shardBytes), method, options, cancellationToken);
+            return await MergeEngine.RunAsync(sources!, baseSource, Output(output, shardBytes), method, options, cancellationToken);
         }
         finally
         {
             foreach (var source in sources)
             {
-                await source.DisposeAsync();
+                if (source is not null)
+                    await source.DisposeAsync();
             }
 
             if (baseSource is not null)
@@ -55,6 +58,9 @@ public sealed class CheckpointMerger(Func<string, BlobContainerClient> container
             }
         }
     }
+
+    /// <summary>How many members are opened at once.</summary>
+    private const int ConcurrentOpens = 16;
 
     private Task<ICheckpointSource> OpenAsync(CheckpointLocation location, CancellationToken cancellationToken) =>
         location.IsBlob
