@@ -280,6 +280,8 @@ resource job 'Microsoft.App/jobs@2025-01-01' = {
             // A running job rewrites its progress.json this often: its heartbeat (GPU jobs last hours).
             { name: 'HeartbeatInterval', value: '00:00:30' }
             { name: 'HeartbeatTimeout', value: '00:02:00' }
+            // Every job reads its pipeline's cancellation marker this often: 1,024 jobs make 34 reads/s on one blob.
+            { name: 'CancellationCheckInterval', value: '00:00:30' }
             { name: 'StorageRetryLimit', value: '00:10:00' }
             // An execution ends once the queue has been empty this long, so that an idle GPU is released.
             { name: 'IdleShutdown', value: '00:02:00' }

@@ -34,6 +34,7 @@ public sealed class AzuriteEngineFixture : IDisposable
             ["ReportsContainer"] = "reports-" + suffix,
             ["LandingPollInterval"] = "00:00:00.500",
             ["QueuePollInterval"] = "00:00:00.250",
+            ["CancellationCheckInterval"] = "00:00:01",
         });
     }
 

@@ -172,7 +172,7 @@ public sealed partial class QueueJobService(
         using var lease = new MessageLease(storage.Jobs, message, o.JobVisibilityTimeout, o.StorageRetry, logger);
         using var dropped = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var stopWatching = new CancellationTokenSource();
-        var watch = cancellation.WatchAsync(job, dropped, o.QueuePollInterval * 5, stopWatching.Token);
+        var watch = cancellation.WatchAsync(job, dropped, o.CancellationCheckInterval, stopWatching.Token);
         try
         {
             await runner.RunAsync(job, heartbeat, dropped.Token);

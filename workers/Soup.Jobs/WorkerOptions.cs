@@ -31,6 +31,11 @@ public sealed class WorkerOptions
     /// instead of training the job twice. Longer than <see cref="HeartbeatInterval"/>.</summary>
     public TimeSpan HeartbeatTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>How often a running job reads its pipeline's and its slot's cancellation markers (two reads). Every job of
+    /// a pipeline reads the same pipeline marker: 1,024 jobs checking every 30 s make 34 reads/s on that blob, well within
+    /// the ~500 requests/s one blob serves; every 5 s they made 205.</summary>
+    public TimeSpan CancellationCheckInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How long a storage call that would lose work (writing a job's output or failure record, deleting its
     /// message) keeps being retried through an outage.</summary>
     public TimeSpan StorageRetryLimit { get; set; } = TimeSpan.FromMinutes(10);

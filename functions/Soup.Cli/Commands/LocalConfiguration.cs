@@ -19,6 +19,7 @@ public static class LocalConfiguration
         ["SpecsContainer"] = "specs",
         ["ReportsContainer"] = "reports",
         ["DataRoot"] = "/usr/share/datasets",
+        ["CancellationCheckInterval"] = "00:00:05", // local storage: a cancelled local run stops its jobs quickly
     };
 
     /// <summary>Builds the configuration.</summary>
