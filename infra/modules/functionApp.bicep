@@ -40,6 +40,19 @@ param reportsContainer string
 @description('CRON expression (6 fields, UTC) of scheduled retraining (setting RetrainSchedule).')
 param retrainSchedule string
 
+@description('CRON expression (6 fields, UTC) of retention: expired checkpoints deleted, ended instances purged (setting RetentionSchedule).')
+param retentionSchedule string
+
+@description('Days an ended pipeline\'s Durable instances are kept (setting RetentionInstanceDays).')
+@minValue(0)
+@maxValue(36500)
+param retentionInstanceDays int
+
+@description('Days member checkpoints are kept after their round\'s soup landed; at most retentionInstanceDays (setting RetentionMemberDays).')
+@minValue(0)
+@maxValue(36500)
+param retentionMemberDays int
+
 @description('Most instances the app scales out to.')
 @minValue(1)
 @maxValue(1000)
@@ -152,6 +165,9 @@ resource app 'Microsoft.Web/sites@2025-03-01' = {
         { name: 'SpecsContainer', value: specsContainer }
         { name: 'ReportsContainer', value: reportsContainer }
         { name: 'RetrainSchedule', value: retrainSchedule }
+        { name: 'RetentionSchedule', value: retentionSchedule }
+        { name: 'RetentionInstanceDays', value: string(retentionInstanceDays) }
+        { name: 'RetentionMemberDays', value: string(retentionMemberDays) }
         // Event Grid delivers landings to the Event Grid blob trigger; the polling one is for Azurite only (and Flex
         // Consumption does not support polling blob triggers).
         { name: 'AzureWebJobs.CheckpointLandedScan.Disabled', value: 'true' }
