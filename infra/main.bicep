@@ -53,6 +53,19 @@ param taskHubName string = 'souphub'
 @description('CRON expression (6 fields, UTC) of scheduled retraining (setting RetrainSchedule).')
 param retrainSchedule string = '0 0 3 * * 0'
 
+@description('CRON expression (6 fields, UTC) of retention: expired checkpoints deleted, ended instances purged (setting RetentionSchedule).')
+param retentionSchedule string = '0 0 4 * * *'
+
+@description('Days an ended pipeline\'s Durable instances are kept (setting RetentionInstanceDays).')
+@minValue(0)
+@maxValue(36500)
+param retentionInstanceDays int = 30
+
+@description('Days member checkpoints are kept after their round\'s soup landed; at most retentionInstanceDays (setting RetentionMemberDays).')
+@minValue(0)
+@maxValue(36500)
+param retentionMemberDays int = 14
+
 @description('Days deleted or overwritten blobs can be restored.')
 @minValue(1)
 @maxValue(365)
@@ -131,6 +144,9 @@ module functionApp 'modules/functionApp.bicep' = {
     specsContainer: specsContainer
     reportsContainer: reportsContainer
     retrainSchedule: retrainSchedule
+    retentionSchedule: retentionSchedule
+    retentionInstanceDays: retentionInstanceDays
+    retentionMemberDays: retentionMemberDays
     maximumInstanceCount: maxFunctionInstances
     instanceMemoryMB: functionInstanceMemoryMB
     dotnetVersion: dotnetVersion

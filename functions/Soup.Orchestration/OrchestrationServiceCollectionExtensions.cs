@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Soup.Core.Storage;
 using Soup.Orchestration.Activities;
+using Soup.Orchestration.Retention;
 
 namespace Soup.Orchestration;
 
@@ -26,6 +27,9 @@ public static class OrchestrationServiceCollectionExtensions
         services.AddSingleton<JobProgressReader>();
         services.AddSingleton<CheckpointLandingHandler>();
         services.AddSingleton<ScheduledRetrainer>();
+        services.AddOptions<RetentionOptions>().Bind(configuration);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<PipelineRetention>();
         services.AddTransient<DispatchJobsActivity>();
         services.AddTransient<MergeCheckpointsActivity>();
         services.AddTransient<ReadEvaluationActivity>();

@@ -40,6 +40,19 @@ param reportsContainer string
 @description('CRON expression (6 fields, UTC) of scheduled retraining (setting RetrainSchedule).')
 param retrainSchedule string
 
+@description('CRON expression (6 fields, UTC) of retention: expired checkpoints deleted, ended instances purged (setting RetentionSchedule).')
+param retentionSchedule string
+
+@description('Days an ended pipeline\'s Durable instances are kept (setting RetentionInstanceDays).')
+@minValue(0)
+@maxValue(36500)
+param retentionInstanceDays int
+
+@description('Days member checkpoints are kept after their round\'s soup landed; at most retentionInstanceDays (setting RetentionMemberDays).')
+@minValue(0)
+@maxValue(36500)
+param retentionMemberDays int
+
 @description('Most instances the app scales out to.')
 @minValue(1)
 @maxValue(1000)
@@ -155,6 +168,9 @@ resource app 'Microsoft.Web/sites@2025-03-01' = {
         // An eighth of the instance's memory per merge: host.json lets 4 activities run at once, so merges take at most
         // half; 256 MiB (the code's default) on 2,048 MB instances, 512 MiB on 4,096 MB ones.
         { name: 'MergeMemoryBudgetMiB', value: string(instanceMemoryMB / 8) }
+        { name: 'RetentionSchedule', value: retentionSchedule }
+        { name: 'RetentionInstanceDays', value: string(retentionInstanceDays) }
+        { name: 'RetentionMemberDays', value: string(retentionMemberDays) }
         // Event Grid delivers landings to the Event Grid blob trigger; the polling one is for Azurite only (and Flex
         // Consumption does not support polling blob triggers).
         { name: 'AzureWebJobs.CheckpointLandedScan.Disabled', value: 'true' }

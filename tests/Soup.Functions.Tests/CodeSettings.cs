@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Azure.Functions.Worker;
 using Soup.Core.Storage;
+using Soup.Orchestration.Retention;
 
 namespace Soup.Functions.Tests;
 
@@ -23,8 +24,10 @@ internal static partial class CodeSettings
         .Concat(GetValueNames("workers/Soup.Worker/Program.cs"))
         .ToHashSet(StringComparer.Ordinal);
 
-    /// <summary>What the local engine (pipeline run/serve) reads beyond the shared options.</summary>
-    public static IReadOnlySet<string> LocalEngine { get; } = SourceProperties("functions/Soup.Cli/Engine/LocalEngineOptions.cs").ToHashSet(StringComparer.Ordinal);
+    /// <summary>What the local engine (pipeline run/serve/retention) reads beyond the shared options: its own, and retention's.</summary>
+    public static IReadOnlySet<string> LocalEngine { get; } = SourceProperties("functions/Soup.Cli/Engine/LocalEngineOptions.cs")
+        .Concat(SettableProperties(typeof(RetentionOptions)))
+        .ToHashSet(StringComparer.Ordinal);
 
     /// <summary>The blob-trigger function fed by Event Grid (runs in Azure; disabled locally).</summary>
     public static string EventGridLandingFunction { get; } = BlobTriggerFunction(eventGrid: true);
@@ -40,6 +43,7 @@ internal static partial class CodeSettings
         var names = new HashSet<string>(StringComparer.Ordinal) { PipelineOptions.ConnectionName };
         names.UnionWith(SettableProperties(typeof(PipelineOptions)));
         names.UnionWith(SettableProperties(typeof(Soup.Orchestration.MergeOptions)));
+        names.UnionWith(SettableProperties(typeof(RetentionOptions)));
         foreach (var attribute in FunctionMethods().SelectMany(m => m.GetParameters()).SelectMany(p => p.GetCustomAttributesData()))
         {
             foreach (var value in attribute.ConstructorArguments.Select(a => a.Value).OfType<string>())

@@ -110,11 +110,19 @@ public sealed class FunctionsMetadataTests
     }
 
     [Fact]
+    public void ApplyRetention_IsATimerTriggerOnTheRetentionScheduleSetting_WithDurableClient()
+    {
+        var trigger = Trigger("ApplyRetention", "timerTrigger");
+        Assert.Equal("%RetentionSchedule%", trigger.GetProperty("schedule").GetString());
+        Assert.Contains(Bindings("ApplyRetention"), b => b.GetProperty("type").GetString() == "durableClient");
+    }
+
+    [Fact]
     public void Metadata_DeclaresNoFunctionBeyondTheExpectedSet()
     {
         string[] expected =
         [
-            "StartPipeline", "GetPipeline", "GetPipelineReport", "ListPipelines", "CancelPipeline", "CheckpointLanded", "CheckpointLandedScan", "ScheduledRetrain", TaskNames.Pipeline, TaskNames.Round, TaskNames.ScheduledPipeline,
+            "StartPipeline", "GetPipeline", "GetPipelineReport", "ListPipelines", "CancelPipeline", "CheckpointLanded", "CheckpointLandedScan", "ScheduledRetrain", "ApplyRetention", TaskNames.Pipeline, TaskNames.Round, TaskNames.ScheduledPipeline,
             TaskNames.DispatchJobs, TaskNames.MergeCheckpoints, TaskNames.ReadEvaluation, TaskNames.ReconcileLandings, TaskNames.WriteReport, TaskNames.StopJobs,
         ];
         Assert.Equal(expected.Order(), Functions.Select(f => f.GetProperty("name").GetString()!).Order());

@@ -34,6 +34,16 @@ public sealed partial class SettingsDriftTests
     }
 
     [Fact]
+    public void LocalSettingsSample_RetentionDays_AreTheCodeDefaults()
+    {
+        var values = LocalSettingsValues();
+        var defaults = new Soup.Orchestration.Retention.RetentionOptions();
+
+        Assert.Equal(defaults.RetentionInstanceDays.ToString(System.Globalization.CultureInfo.InvariantCulture), values.GetValueOrDefault(nameof(defaults.RetentionInstanceDays)));
+        Assert.Equal(defaults.RetentionMemberDays.ToString(System.Globalization.CultureInfo.InvariantCulture), values.GetValueOrDefault(nameof(defaults.RetentionMemberDays)));
+    }
+
+    [Fact]
     public void LocalSettingsSample_DisablesTheEventGridTrigger_AndKeepsTheScan()
     {
         var values = LocalSettingsValues();

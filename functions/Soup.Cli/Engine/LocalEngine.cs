@@ -94,6 +94,8 @@ public sealed class LocalEngine : IAsyncDisposable
             builder.Services.AddSingleton<ContainerLandingWatcher>();
             builder.Services.AddHostedService(sp => sp.GetRequiredService<ContainerLandingWatcher>());
             builder.Services.AddSingleton<IJobDispatchObserver>(sp => sp.GetRequiredService<ContainerLandingWatcher>());
+            if (options.RetentionInterval > TimeSpan.Zero)
+                builder.Services.AddHostedService<RetentionLoop>();
         }
 
         if (!clientOnly && options.InProcessWorkers > 0)

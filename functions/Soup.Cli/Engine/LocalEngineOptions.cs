@@ -23,4 +23,10 @@ public sealed class LocalEngineOptions
 
     /// <summary>How many workers run jobs in this process (0: none, jobs wait for external workers).</summary>
     public int InProcessWorkers { get; set; } = 1;
+
+    /// <summary>
+    /// How often the engine applies retention (<c>RetentionMemberDays</c>, <c>RetentionInstanceDays</c>) while it runs;
+    /// zero (the default) never: use <c>pipeline retention</c>.
+    /// </summary>
+    public TimeSpan RetentionInterval { get; set; } = TimeSpan.Zero;
 }
