@@ -27,6 +27,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
     private readonly Dictionary<string, int> _calls = [];
     private readonly Dictionary<string, EvaluateJob> _evaluations = [];
     private readonly Dictionary<string, double> _accuracies = [];
+    private readonly Dictionary<string, long> _payloadBytes = [];
     private readonly Channel<Job> _jobs = Channel.CreateUnbounded<Job>();
     private readonly Func<Job, IReadOnlyList<LandingNotice>> _worker;
     private readonly Func<ReconcileRequest, IReadOnlyList<LandingNotice>> _reconcile;
@@ -92,12 +93,12 @@ internal sealed class PipelineHarness : IAsyncDisposable
                 .AddOrchestrator(TaskNames.Pipeline, typeof(PipelineOrchestrator))
                 .AddOrchestrator(TaskNames.Round, typeof(RoundOrchestrator))
                 .AddOrchestrator(TaskNames.ScheduledPipeline, typeof(ScheduledPipelineOrchestrator))
-                .AddActivityFunc<IReadOnlyList<Job>, int>(TaskNames.DispatchJobs, (c, jobs) => harness.Dispatch(c, jobs))
-                .AddActivityFunc<MergeRequest, MergeOutcome>(TaskNames.MergeCheckpoints, harness.Merge)
-                .AddActivityFunc<string, EvaluationReport>(TaskNames.ReadEvaluation, harness.ReadEvaluation)
-                .AddActivityFunc<ReconcileRequest, IReadOnlyList<LandingNotice>>(TaskNames.ReconcileLandings, harness.Reconcile)
-                .AddActivityFunc<PipelineStatusView, string>(TaskNames.WriteReport, harness.WriteReport)
-                .AddActivityFunc<StopJobsRequest, int>(TaskNames.StopJobs, harness.StopJobs),
+                .AddActivityFunc<Job[], int>(TaskNames.DispatchJobs, harness.Measured<Job[], int>((c, jobs) => harness.Dispatch(c, jobs)))
+                .AddActivityFunc<MergeRequest, MergeOutcome>(TaskNames.MergeCheckpoints, harness.Measured<MergeRequest, MergeOutcome>(harness.Merge))
+                .AddActivityFunc<string, EvaluationReport>(TaskNames.ReadEvaluation, harness.Measured<string, EvaluationReport>(harness.ReadEvaluation))
+                .AddActivityFunc<ReconcileRequest, IReadOnlyList<LandingNotice>>(TaskNames.ReconcileLandings, harness.Measured<ReconcileRequest, IReadOnlyList<LandingNotice>>(harness.Reconcile))
+                .AddActivityFunc<PipelineStatusView, string>(TaskNames.WriteReport, harness.Measured<PipelineStatusView, string>(harness.WriteReport))
+                .AddActivityFunc<StopJobsRequest, int>(TaskNames.StopJobs, harness.Measured<StopJobsRequest, int>(harness.StopJobs)),
             new DurableTaskTestHostOptions { LoggerFactory = NullLoggerFactory.Instance });
         harness._pump = Task.Run(harness.PumpAsync);
         return harness;
@@ -248,6 +249,33 @@ internal sealed class PipelineHarness : IAsyncDisposable
 
     /// <summary>Schedules the pipeline through the product's starter under <paramref name="pipelineId"/>.</summary>
     public Task<string> StartPipelineAsync(PipelineSpec spec, string pipelineId) => PipelineStarter.StartAsync(Client, spec, pipelineId);
+
+    /// <summary>
+    /// The bytes of every activity input and output scheduled by <paramref name="instanceId"/>, serialized as JSON: what
+    /// its history's TaskScheduled and TaskCompleted events carry.
+    /// </summary>
+    public long ActivityPayloadBytes(string instanceId)
+    {
+        lock (_gate)
+        {
+            return _payloadBytes.GetValueOrDefault(instanceId);
+        }
+    }
+
+    private Func<TaskActivityContext, TIn, Task<TOut>> Measured<TIn, TOut>(Func<TaskActivityContext, TIn, TOut> activity) =>
+        Measured<TIn, TOut>((c, input) => Task.FromResult(activity(c, input)));
+
+    private Func<TaskActivityContext, TIn, Task<TOut>> Measured<TIn, TOut>(Func<TaskActivityContext, TIn, Task<TOut>> activity) => async (c, input) =>
+    {
+        var result = await activity(c, input);
+        var bytes = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(input).Length + System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(result).Length;
+        lock (_gate)
+        {
+            _payloadBytes[c.InstanceId] = _payloadBytes.GetValueOrDefault(c.InstanceId) + bytes;
+        }
+
+        return result;
+    };
 
     /// <summary>Counts a call of <paramref name="activity"/>, and throws when a transient fault is due.</summary>
     private void Enter(string activity)
