@@ -18,6 +18,7 @@ public static class OrchestrationServiceCollectionExtensions
     {
         services.AddOptions<PipelineOptions>().Bind(configuration).ValidateOnStart();
         services.TryAddSingleton<SoupStorage>();
+        services.TryAddSingleton<ISpecStore, BlobSpecStore>();
         services.AddSingleton<LandingReader>();
         services.AddSingleton<JobProgressReader>();
         services.AddSingleton<CheckpointLandingHandler>();
@@ -25,6 +26,7 @@ public static class OrchestrationServiceCollectionExtensions
         services.AddTransient<DispatchJobsActivity>();
         services.AddTransient<MergeCheckpointsActivity>();
         services.AddTransient<ReadEvaluationActivity>();
+        services.AddTransient<SummarizeRoundActivity>();
         services.AddTransient<ReconcileLandingsActivity>();
         services.AddTransient<WriteReportActivity>();
         services.AddTransient<StopJobsActivity>();
@@ -39,6 +41,7 @@ public static class OrchestrationServiceCollectionExtensions
         .AddActivity(TaskNames.DispatchJobs, typeof(DispatchJobsActivity))
         .AddActivity(TaskNames.MergeCheckpoints, typeof(MergeCheckpointsActivity))
         .AddActivity(TaskNames.ReadEvaluation, typeof(ReadEvaluationActivity))
+        .AddActivity(TaskNames.SummarizeRound, typeof(SummarizeRoundActivity))
         .AddActivity(TaskNames.ReconcileLandings, typeof(ReconcileLandingsActivity))
         .AddActivity(TaskNames.WriteReport, typeof(WriteReportActivity))
         .AddActivity(TaskNames.StopJobs, typeof(StopJobsActivity));

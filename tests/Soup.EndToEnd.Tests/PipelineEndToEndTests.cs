@@ -22,7 +22,7 @@ public sealed class PipelineEndToEndTests(AzuriteEngineFixture fixture) : IClass
     {
         var spec = TinySpec() with { Rounds = 2 };
         await using var engine = await AzuriteEngineFixture.StartEngineAsync(fixture.NewConfiguration(workers: 1));
-        var id = await PipelineStarter.StartAsync(engine.Client, spec, cancellationToken: TestContext.Current.CancellationToken);
+        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, spec, cancellationToken: TestContext.Current.CancellationToken);
 
         var view = await WaitAsync(engine.Client, id);
 
@@ -52,7 +52,7 @@ public sealed class PipelineEndToEndTests(AzuriteEngineFixture fixture) : IClass
     {
         var spec = TinySpec() with { Data = TinySpec().Data with { Dataset = "no-such-dataset" } };
         await using var engine = await AzuriteEngineFixture.StartEngineAsync(fixture.NewConfiguration(workers: 1));
-        var id = await PipelineStarter.StartAsync(engine.Client, spec, cancellationToken: TestContext.Current.CancellationToken);
+        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, spec, cancellationToken: TestContext.Current.CancellationToken);
 
         var view = await WaitAsync(engine.Client, id);
 
@@ -67,7 +67,7 @@ public sealed class PipelineEndToEndTests(AzuriteEngineFixture fixture) : IClass
     {
         var spec = TinySpec() with { Init = new InitSpec { Checkpoint = "bases/missing.safetensors" } };
         await using var engine = await AzuriteEngineFixture.StartEngineAsync(fixture.NewConfiguration(workers: 1));
-        var id = await PipelineStarter.StartAsync(engine.Client, spec, cancellationToken: TestContext.Current.CancellationToken);
+        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, spec, cancellationToken: TestContext.Current.CancellationToken);
 
         var view = await WaitAsync(engine.Client, id);
 
@@ -83,7 +83,7 @@ public sealed class PipelineEndToEndTests(AzuriteEngineFixture fixture) : IClass
         var spec = TinySpec() with { Init = new InitSpec { Checkpoint = "bases/init.safetensors" } };
         await using var engine = await AzuriteEngineFixture.StartEngineAsync(fixture.NewConfiguration(workers: 0));
         var container = engine.Services.GetRequiredService<SoupStorage>().Checkpoints;
-        var id = await PipelineStarter.StartAsync(engine.Client, spec, cancellationToken: TestContext.Current.CancellationToken);
+        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, spec, cancellationToken: TestContext.Current.CancellationToken);
 
         var random = new Random(5);
         var members = Enumerable.Range(0, 3).Select(_ => RandomCheckpoint(random)).ToList();
