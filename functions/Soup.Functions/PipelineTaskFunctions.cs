@@ -15,6 +15,7 @@ public sealed class PipelineTaskFunctions(
     DispatchJobsActivity dispatch,
     MergeCheckpointsActivity merge,
     ReadEvaluationActivity readEvaluation,
+    SummarizeRoundActivity summarize,
     ReconcileLandingsActivity reconcile,
     WriteReportActivity writeReport,
     StopJobsActivity stopJobs)
@@ -22,7 +23,7 @@ public sealed class PipelineTaskFunctions(
     /// <summary>The pipeline orchestration.</summary>
     [Function(TaskNames.Pipeline)]
     public static Task<PipelineResult> Pipeline([OrchestrationTrigger] TaskOrchestrationContext context) =>
-        new PipelineOrchestrator().RunAsync(context, context.GetInput<PipelineSpec>()!);
+        new PipelineOrchestrator().RunAsync(context, context.GetInput<PipelineInput>()!);
 
     /// <summary>One round of a pipeline (its sub-orchestration).</summary>
     [Function(TaskNames.Round)]
@@ -34,20 +35,25 @@ public sealed class PipelineTaskFunctions(
     public static Task<ScheduledRunRecord> ScheduledPipeline([OrchestrationTrigger] TaskOrchestrationContext context) =>
         new ScheduledPipelineOrchestrator().RunAsync(context, context.GetInput<ScheduledRun>()!);
 
-    /// <summary>Puts jobs on the jobs queue.</summary>
+    /// <summary>Plans a stage's jobs from the stored spec and puts them on the jobs queue.</summary>
     [Function(TaskNames.DispatchJobs)]
-    public Task<int> DispatchJobs([ActivityTrigger] IReadOnlyList<Job> jobs, FunctionContext context) =>
-        dispatch.RunAsync(new FunctionActivityContext(TaskNames.DispatchJobs, context), jobs);
+    public Task<int> DispatchJobs([ActivityTrigger] DispatchRequest request, FunctionContext context) =>
+        dispatch.RunAsync(new FunctionActivityContext(TaskNames.DispatchJobs, context), request);
 
     /// <summary>Merges a round's members into its soup.</summary>
     [Function(TaskNames.MergeCheckpoints)]
     public Task<MergeOutcome> MergeCheckpoints([ActivityTrigger] MergeRequest request, FunctionContext context) =>
         merge.RunAsync(new FunctionActivityContext(TaskNames.MergeCheckpoints, context), request);
 
-    /// <summary>Reads an evaluation report.</summary>
+    /// <summary>Reads an evaluation report's validation accuracies.</summary>
     [Function(TaskNames.ReadEvaluation)]
-    public Task<EvaluationReport> ReadEvaluation([ActivityTrigger] string blobName, FunctionContext context) =>
+    public Task<EvaluationDigest> ReadEvaluation([ActivityTrigger] string blobName, FunctionContext context) =>
         readEvaluation.RunAsync(new FunctionActivityContext(TaskNames.ReadEvaluation, context), blobName);
+
+    /// <summary>Builds a round's result from the stored spec and its evaluation reports.</summary>
+    [Function(TaskNames.SummarizeRound)]
+    public Task<RoundResult> SummarizeRound([ActivityTrigger] SummarizeRequest request, FunctionContext context) =>
+        summarize.RunAsync(new FunctionActivityContext(TaskNames.SummarizeRound, context), request);
 
     /// <summary>Finds landings whose notification was lost.</summary>
     [Function(TaskNames.ReconcileLandings)]

@@ -63,9 +63,10 @@ public sealed record StopJobsRequest(string PipelineId, IReadOnlyList<string>? S
 /// <param name="Dispatch">Which dispatch of the stage's missing jobs is awaited (1: the first; more after retries).</param>
 /// <param name="BestRound">The round whose soup scored best so far on the primary split.</param>
 /// <param name="BestSoupAccuracy">That soup's accuracy.</param>
+/// <param name="Name">The spec's name (the pipeline list shows it without reading the instance's input).</param>
 public sealed record PipelineProgress(
     string Phase, int Round, int Rounds, int Landed, int Failed, int Pending, double? LastSoupAccuracy, string? Message,
-    string? RoundInstance = null, int Dispatch = 1, int? BestRound = null, double? BestSoupAccuracy = null)
+    string? RoundInstance = null, int Dispatch = 1, int? BestRound = null, double? BestSoupAccuracy = null, string? Name = null)
 {
     /// <summary>The longest message kept, so that a status naming hundreds of jobs stays far below 16 KB.</summary>
     public const int MaxMessageChars = 2000;
@@ -171,9 +172,89 @@ public sealed record MissingMember(int Member, string JobId, string Reason, int 
 /// <param name="BestRound">The best round so far, for progress.</param>
 /// <param name="BestSoupAccuracy">Its soup accuracy, for progress.</param>
 /// <param name="Auxiliary">Round 1 of Model Ratatouille: each auxiliary fine-tuning's checkpoint, by name.</param>
+/// <param name="SpecHash">The stored spec's hash (<see cref="ISpecStore"/>); <paramref name="Spec"/> is then its outline (<see cref="SpecOutline"/>).</param>
 public sealed record RoundInput(
     string PipelineId, Soup.Core.Specs.PipelineSpec Spec, int Round, string Init, double? LastSoupAccuracy, int? BestRound, double? BestSoupAccuracy,
-    IReadOnlyDictionary<string, string>? Auxiliary = null);
+    IReadOnlyDictionary<string, string>? Auxiliary = null, string? SpecHash = null);
+
+/// <summary>
+/// The pipeline orchestration's input: the stored spec's hash (<see cref="ISpecStore"/>, <c>specs/{hash}.json</c>) and its
+/// outline (<see cref="SpecOutline"/>: the spec without its per-member lists). History holds this, never the spec.
+/// </summary>
+public sealed record PipelineInput(string SpecHash, Soup.Core.Specs.PipelineSpec Outline);
+
+/// <summary>The stages whose jobs <see cref="TaskNames.DispatchJobs"/> plans (<see cref="DispatchRequest.Stage"/>).</summary>
+public static class JobStages
+{
+    /// <summary>The pretraining job (slot <c>init</c>).</summary>
+    public const string Pretrain = "pretrain";
+
+    /// <summary>The linear probe (slot <c>init/probe</c>).</summary>
+    public const string Probe = "probe";
+
+    /// <summary>The auxiliary fine-tunings of Model Ratatouille.</summary>
+    public const string Auxiliary = "auxiliary";
+
+    /// <summary>A round's members.</summary>
+    public const string Members = "members";
+
+    /// <summary>An evaluation job (<see cref="DispatchRequest.Evaluation"/>).</summary>
+    public const string Evaluation = "evaluation";
+}
+
+/// <summary>
+/// The dispatch activity's input: which stage's jobs to send, by reference. The activity reads the spec by
+/// <paramref name="SpecHash"/> and plans the jobs itself (<see cref="JobPlanner.Plan"/>), so history holds this request,
+/// not the jobs.
+/// </summary>
+/// <param name="SpecHash">The stored spec.</param>
+/// <param name="PipelineId">The pipeline.</param>
+/// <param name="Stage">One of <see cref="JobStages"/>.</param>
+/// <param name="Round">The round (0: the init stages).</param>
+/// <param name="Init">The checkpoint the jobs start from (probe, auxiliary, members).</param>
+/// <param name="Auxiliary">Round 1 of Model Ratatouille: each auxiliary fine-tuning's checkpoint, by name.</param>
+/// <param name="Slots">The slots to send (a re-dispatch); null: every job of the stage.</param>
+/// <param name="HeartbeatTimeout">The stage's silence bound, carried by each job.</param>
+/// <param name="Evaluation">For an evaluation: what it scores.</param>
+public sealed record DispatchRequest(
+    string SpecHash, string PipelineId, string Stage, int Round, string? Init = null, IReadOnlyDictionary<string, string>? Auxiliary = null,
+    IReadOnlyList<string>? Slots = null, TimeSpan? HeartbeatTimeout = null, EvaluationPlan? Evaluation = null);
+
+/// <summary>What an evaluation job scores.</summary>
+/// <param name="Checkpoints">The checkpoints, members first.</param>
+/// <param name="Members">How many of the first are members (their ensemble and pair are scored).</param>
+/// <param name="Name">A name for one more evaluation of the round (slot <c>round-RR/eval-{name}</c>); null: the round's.</param>
+public sealed record EvaluationPlan(IReadOnlyList<string> Checkpoints, int Members, string? Name = null);
+
+/// <summary>
+/// What the orchestration keeps of an evaluation report (<see cref="TaskNames.ReadEvaluation"/>): each checkpoint's
+/// validation accuracy, which the greedy soup decides on. The report itself stays in its blob.
+/// </summary>
+public sealed record EvaluationDigest(string Blob, string PrimarySplit, IReadOnlyDictionary<string, double> Validation);
+
+/// <summary>
+/// The round-summary activity's input (<see cref="TaskNames.SummarizeRound"/>): what the round made, by name; the
+/// activity reads the spec and the evaluation reports and returns the round's result.
+/// </summary>
+/// <param name="SpecHash">The stored spec.</param>
+/// <param name="Round">The round's input (its spec is the outline).</param>
+/// <param name="Landed">The members that landed, by index.</param>
+/// <param name="Missing">The members the round went on without.</param>
+/// <param name="Evaluations">The round's evaluation report blob, then the greedy candidates' ones.</param>
+/// <param name="Merged">The merge of all members (after LITI, if any).</param>
+/// <param name="BeforeLiti">The merge before LITI, if any.</param>
+/// <param name="Greedy">The greedy soup's blob, if any.</param>
+/// <param name="GreedyMembers">The members in it.</param>
+/// <param name="Line">The interpolation line, if any.</param>
+public sealed record SummarizeRequest(
+    string SpecHash, RoundInput Round, IReadOnlyList<int> Landed, IReadOnlyList<MissingMember> Missing, IReadOnlyList<string> Evaluations,
+    string Merged, string? BeforeLiti, string? Greedy, IReadOnlyList<int>? GreedyMembers, InterpolationLine? Line);
+
+/// <summary>An interpolation line's checkpoints by λ.</summary>
+public sealed record InterpolationLine(string Kind, string From, string To, IReadOnlyList<LinePoint> Points);
+
+/// <summary>One checkpoint of an <see cref="InterpolationLine"/>.</summary>
+public sealed record LinePoint(double Lambda, string Blob);
 
 /// <summary>The checkpoint a pipeline delivers, and why that one.</summary>
 /// <param name="Round">The round whose soup it is.</param>

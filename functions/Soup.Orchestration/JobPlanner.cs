@@ -136,6 +136,53 @@ public static class JobPlanner
         };
     }
 
+    /// <summary>
+    /// The jobs a dispatch request stands for, planned from the stored spec: the stage's jobs (only those of
+    /// <see cref="DispatchRequest.Slots"/>, when given), each carrying the stage's silence bound. The same request plans
+    /// the same jobs, so a repeated dispatch sends the same job ids.
+    /// </summary>
+    public static IReadOnlyList<Job> Plan(PipelineSpec spec, DispatchRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(request);
+        var id = request.PipelineId;
+        string Init() => request.Init ?? throw new ArgumentException($"a '{request.Stage}' dispatch needs the checkpoint its jobs start from");
+        IReadOnlyList<Job> jobs = request.Stage switch
+        {
+            JobStages.Pretrain => [Pretrain(spec, id)],
+            JobStages.Probe => [LinearProbe(spec, id, Init()) ?? throw new PipelineFailedException("the spec has no linear probe stage")],
+            JobStages.Auxiliary => [.. Auxiliary(spec, id, Init())],
+            JobStages.Members => [.. Members(spec, id, request.Round, Init(), request.Auxiliary)],
+            JobStages.Evaluation when request.Evaluation is { } plan =>
+                [Evaluation(spec, id, request.Round, plan.Checkpoints, plan.Members) with { Slot = EvaluationSlot(request.Round, plan.Name) }],
+            _ => throw new ArgumentException($"'{request.Stage}' is not a stage whose jobs can be planned (or an evaluation without its plan)"),
+        };
+        if (request.Slots is { } slots)
+        {
+            var wanted = slots.ToHashSet(StringComparer.Ordinal);
+            jobs = [.. jobs.Where(j => wanted.Contains(j.Slot))];
+        }
+
+        return request.HeartbeatTimeout is { } bound ? [.. jobs.Select(j => j with { HeartbeatTimeout = bound })] : jobs;
+    }
+
+    /// <summary>
+    /// The slots of a stage's jobs, in job order, from the spec's outline (the number of jobs never depends on the
+    /// per-member lists the outline leaves out).
+    /// </summary>
+    public static IReadOnlyList<string> Slots(PipelineSpec outline, string stage, int round, EvaluationPlan? evaluation = null) => stage switch
+    {
+        JobStages.Pretrain => [CheckpointLayout.InitSlot],
+        JobStages.Probe => [ProbeSlot],
+        JobStages.Auxiliary => [.. (outline.Auxiliary ?? []).Select(t => AuxiliarySlot(t.Name))],
+        JobStages.Members => [.. Enumerable.Range(0, outline.Members.Count).Select(m => CheckpointLayout.MemberSlot(round, m))],
+        JobStages.Evaluation => [EvaluationSlot(round, evaluation?.Name)],
+        _ => throw new ArgumentException($"'{stage}' is not a stage"),
+    };
+
+    private static string EvaluationSlot(int round, string? name) =>
+        name is null ? CheckpointLayout.EvaluationSlot(round) : CheckpointLayout.EvaluationSlot(round, name);
+
     /// <summary>Every evaluation split of the spec, in the spec's order: validation, test (if any), its own.</summary>
     public static IReadOnlyList<PlannedSplit> Splits(PipelineSpec spec)
     {

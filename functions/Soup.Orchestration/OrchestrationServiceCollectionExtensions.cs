@@ -23,6 +23,7 @@ public static class OrchestrationServiceCollectionExtensions
                 $"{nameof(MergeOptions.MergeMemoryBudgetMiB)} must be a whole number of MiB from 1 to {MergeOptions.MaxMergeMemoryBudgetMiB}")
             .ValidateOnStart();
         services.TryAddSingleton<SoupStorage>();
+        services.TryAddSingleton<ISpecStore, BlobSpecStore>();
         services.AddSingleton<LandingReader>();
         services.AddSingleton<JobProgressReader>();
         services.AddSingleton<CheckpointLandingHandler>();
@@ -33,6 +34,7 @@ public static class OrchestrationServiceCollectionExtensions
         services.AddTransient<DispatchJobsActivity>();
         services.AddTransient<MergeCheckpointsActivity>();
         services.AddTransient<ReadEvaluationActivity>();
+        services.AddTransient<SummarizeRoundActivity>();
         services.AddTransient<ReconcileLandingsActivity>();
         services.AddTransient<WriteReportActivity>();
         services.AddTransient<StopJobsActivity>();
@@ -47,6 +49,7 @@ public static class OrchestrationServiceCollectionExtensions
         .AddActivity(TaskNames.DispatchJobs, typeof(DispatchJobsActivity))
         .AddActivity(TaskNames.MergeCheckpoints, typeof(MergeCheckpointsActivity))
         .AddActivity(TaskNames.ReadEvaluation, typeof(ReadEvaluationActivity))
+        .AddActivity(TaskNames.SummarizeRound, typeof(SummarizeRoundActivity))
         .AddActivity(TaskNames.ReconcileLandings, typeof(ReconcileLandingsActivity))
         .AddActivity(TaskNames.WriteReport, typeof(WriteReportActivity))
         .AddActivity(TaskNames.StopJobs, typeof(StopJobsActivity));

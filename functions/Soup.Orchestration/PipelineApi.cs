@@ -52,7 +52,7 @@ public sealed class PipelineApi(DurableTaskClient client, SoupStorage storage, T
         var spec = parsed.Spec!;
         if (idempotencyKey is null)
         {
-            var id = await PipelineStarter.StartAsync(client, spec, cancellationToken: cancellationToken);
+            var id = await PipelineStarter.StartAsync(client, new BlobSpecStore(storage), spec, cancellationToken: cancellationToken);
             return Accepted(id, pipelinesUri, created: true);
         }
 
@@ -61,7 +61,7 @@ public sealed class PipelineApi(DurableTaskClient client, SoupStorage storage, T
         if (await storage.TryCreateBlobAsync(IdempotencyClaim.BlobName(keyed), new MemoryStream(claim.ToJson()), cancellationToken))
         {
             // This request claimed the key: it starts the pipeline (still deduplicated by Durable, as a second guard).
-            return Accepted(keyed, pipelinesUri, await PipelineStarter.StartOnceAsync(client, spec, keyed, cancellationToken));
+            return Accepted(keyed, pipelinesUri, await PipelineStarter.StartOnceAsync(client, new BlobSpecStore(storage), spec, keyed, cancellationToken));
         }
 
         var existing = await ReadClaimAsync(keyed, cancellationToken);
@@ -74,7 +74,7 @@ public sealed class PipelineApi(DurableTaskClient client, SoupStorage storage, T
         // A claim whose pipeline never appeared (its request died between the two writes) is taken over after a grace
         // period; a start cannot replace anything there, since no instance exists.
         if (existing is not null && clock.GetUtcNow() - existing.ClaimedAt > ClaimGrace && await client.GetInstanceAsync(keyed, cancellationToken) is null)
-            return Accepted(keyed, pipelinesUri, await PipelineStarter.StartOnceAsync(client, spec, keyed, cancellationToken));
+            return Accepted(keyed, pipelinesUri, await PipelineStarter.StartOnceAsync(client, new BlobSpecStore(storage), spec, keyed, cancellationToken));
 
         return Accepted(keyed, pipelinesUri, created: false);
     }
@@ -124,10 +124,12 @@ public sealed class PipelineApi(DurableTaskClient client, SoupStorage storage, T
             filter.Add(status);
         }
 
+        // No inputs or outputs: a pipeline's name is in its custom status; only an instance that has not run yet (no
+        // status) is read on its own, with its input (a spec hash and outline, small).
         var query = new OrchestrationQuery
         {
             Statuses = filter.Count == 0 ? null : filter,
-            FetchInputsAndOutputs = true,
+            FetchInputsAndOutputs = false,
             PageSize = 100,
         };
         var pipelines = new List<PipelineSummary>();
@@ -135,8 +137,11 @@ public sealed class PipelineApi(DurableTaskClient client, SoupStorage storage, T
         {
             if (instance.Name != TaskNames.Pipeline)
                 continue;
+            var name = ProgressName(instance.SerializedCustomStatus);
+            if (name is null && string.IsNullOrEmpty(instance.SerializedCustomStatus))
+                name = NameOf((await client.GetInstanceAsync(instance.InstanceId, getInputsAndOutputs: true, cancellationToken))?.SerializedInput);
             pipelines.Add(new PipelineSummary(
-                instance.InstanceId, instance.RuntimeStatus.ToString(), instance.CreatedAt, instance.LastUpdatedAt, NameOf(instance.SerializedInput)));
+                instance.InstanceId, instance.RuntimeStatus.ToString(), instance.CreatedAt, instance.LastUpdatedAt, name));
         }
 
         return new ApiResult(200, new PipelineList([.. pipelines.OrderByDescending(p => p.CreatedAt).ThenBy(p => p.Id, StringComparer.Ordinal)]));
@@ -211,15 +216,30 @@ public sealed class PipelineApi(DurableTaskClient client, SoupStorage storage, T
         }
     }
 
-    private static string? NameOf(string? serializedInput) => Deserialize(serializedInput)?.Name;
+    /// <summary>The spec's name in a pipeline's custom status (<see cref="PipelineProgress.Name"/>).</summary>
+    private static string? ProgressName(string? serializedStatus)
+    {
+        if (string.IsNullOrEmpty(serializedStatus))
+            return null;
+        try
+        {
+            return JsonSerializer.Deserialize<PipelineProgress>(serializedStatus, Json)?.Name;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
 
-    private static PipelineSpec? Deserialize(string? serializedInput)
+    /// <summary>The spec's name in a pipeline's input: a <see cref="PipelineInput"/>'s outline, or a spec (instances started before specs were stored).</summary>
+    private static string? NameOf(string? serializedInput)
     {
         if (string.IsNullOrEmpty(serializedInput))
             return null;
         try
         {
-            return JsonSerializer.Deserialize<PipelineSpec>(serializedInput, Json);
+            var input = JsonSerializer.Deserialize<PipelineInput>(serializedInput, Json);
+            return input?.Outline?.Name ?? JsonSerializer.Deserialize<PipelineSpec>(serializedInput, Json)?.Name;
         }
         catch (JsonException)
         {

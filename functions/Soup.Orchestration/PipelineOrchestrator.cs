@@ -11,22 +11,25 @@ namespace Soup.Orchestration;
 /// sub-orchestration (<see cref="RoundOrchestrator"/>, instance <c>{pipelineId}:round-RR</c>) that fans out, fans in,
 /// merges and evaluates, and its soup is the next round's init. The pipeline's history grows by a few events per round
 /// however many jobs a round has; it keeps every round's result and the best soup so far, and delivers the chosen one.
+/// Its input is the stored spec's hash and outline (<see cref="PipelineInput"/>): jobs are planned by the activities
+/// that send them, from the stored spec, so no spec and no job list is written to history.
 /// </summary>
-public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineSpec, PipelineResult>
+public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineInput, PipelineResult>
 {
     /// <inheritdoc />
-    public override async Task<PipelineResult> RunAsync(TaskOrchestrationContext context, PipelineSpec input)
+    public override async Task<PipelineResult> RunAsync(TaskOrchestrationContext context, PipelineInput input)
     {
-        var spec = input ?? throw new ArgumentNullException(nameof(input), "the pipeline needs its spec as input");
+        var spec = input?.Outline ?? throw new ArgumentNullException(nameof(input), "the pipeline needs its spec's hash and outline as input");
+        var hash = input.SpecHash;
         var id = context.InstanceId;
         var logger = context.CreateReplaySafeLogger<PipelineOrchestrator>();
         var rounds = new List<RoundResult>();
-        var progress = new PipelineProgress("pretraining", 0, spec.Rounds, 0, 0, 1, null, null);
+        var progress = new PipelineProgress("pretraining", 0, spec.Rounds, 0, 0, 1, null, null, Name: spec.Name);
         void Report(PipelineProgress p) => context.SetCustomStatus(progress = p);
         var startedAt = context.CurrentUtcDateTime; // for the report (PipelineReports)
         try
         {
-            var (init, auxiliary) = await RunInitStagesAsync(context, spec, progress, Report);
+            var (init, auxiliary) = await RunInitStagesAsync(context, hash, spec, progress, Report);
             string? stopped = null;
             for (var round = 1; round <= spec.Rounds; round++)
             {
@@ -37,7 +40,7 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineSpec, Pipeli
                     Phase = "training", Round = round, Landed = 0, Failed = 0, Pending = spec.Members.Count, Dispatch = 1,
                     RoundInstance = instance, BestRound = best?.Round, BestSoupAccuracy = best?.SoupAccuracy,
                 });
-                var roundInput = new RoundInput(id, spec, round, init, progress.LastSoupAccuracy, best?.Round, best?.SoupAccuracy, round == 1 ? auxiliary : null);
+                var roundInput = new RoundInput(id, spec, round, init, progress.LastSoupAccuracy, best?.Round, best?.SoupAccuracy, round == 1 ? auxiliary : null, hash);
                 var result = await RunRoundAsync(context, roundInput, instance);
                 rounds.Add(result);
                 logger.LogInformation("Pipeline {PipelineId} round {Round}: soup accuracy {Accuracy:F4}", id, round, result.SoupAccuracy);
@@ -101,24 +104,25 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineSpec, Pipeli
     /// all needed). Returns the shared init and the auxiliary checkpoints by name.
     /// </summary>
     private static async Task<(string Init, IReadOnlyDictionary<string, string>? Auxiliary)> RunInitStagesAsync(
-        TaskOrchestrationContext context, PipelineSpec spec, PipelineProgress progress, Action<PipelineProgress> report)
+        TaskOrchestrationContext context, string hash, PipelineSpec spec, PipelineProgress progress, Action<PipelineProgress> report)
     {
         var id = context.InstanceId;
-        async Task<IReadOnlyList<string>> Stage(string phase, IReadOnlyList<Soup.Core.Jobs.TrainJob> jobs)
+        async Task<IReadOnlyList<string>> Stage(string phase, string stage, string? from)
         {
-            var start = progress with { Phase = phase, Landed = 0, Failed = 0, Pending = jobs.Count, Dispatch = 1 };
+            var slots = JobPlanner.Slots(spec, stage, 0);
+            var start = progress with { Phase = phase, Landed = 0, Failed = 0, Pending = slots.Count, Dispatch = 1 };
             report(start);
-            var settings = StageSettings.Of(spec, phase, 0, jobs.Count);
+            var settings = StageSettings.Of(spec, phase, 0, slots.Count);
             var outcome = await StageRunner.RunAsync(
-                context, id, jobs, settings,
+                context, new DispatchRequest(hash, id, stage, 0, from), slots, settings,
                 c => report(start with { Landed = c.Landed, Failed = c.Failed, Pending = c.Pending, Dispatch = c.Dispatch }));
             return [.. outcome.Landed.Select(l => l.Notice.BlobName)];
         }
 
-        var init = spec.Init.Checkpoint ?? (await Stage("pretraining", [JobPlanner.Pretrain(spec, id)]))[0];
-        if (JobPlanner.LinearProbe(spec, id, init) is { } probe)
+        var init = spec.Init.Checkpoint ?? (await Stage("pretraining", JobStages.Pretrain, null))[0];
+        if (spec.Init.LinearProbe is not null)
         {
-            init = (await Stage("probing", [probe]))[0];
+            init = (await Stage("probing", JobStages.Probe, init))[0];
         }
 
         if (spec.Auxiliary is not { Count: > 0 } tasks)
@@ -126,7 +130,7 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineSpec, Pipeli
             return (init, null);
         }
 
-        var blobs = await Stage("auxiliary", JobPlanner.Auxiliary(spec, id, init));
+        var blobs = await Stage("auxiliary", JobStages.Auxiliary, init);
         return (init, tasks.Select((t, i) => (t.Name, blobs[i])).ToDictionary(x => x.Name, x => x.Item2));
     }
 

@@ -35,12 +35,26 @@ public static class PipelineStarter
         return "key-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(idempotencyKey)))[..32];
     }
 
-    /// <summary>Schedules the pipeline orchestration for a valid spec and returns its instance id.</summary>
-    public static Task<string> StartAsync(DurableTaskClient client, PipelineSpec spec, string? pipelineId = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The pipeline orchestration's input for <paramref name="spec"/>: stores the spec once by its hash (idempotent: a
+    /// spec stored before is left alone) and returns the hash with the spec's outline. History holds this, never the spec.
+    /// </summary>
+    public static async Task<PipelineInput> InputAsync(ISpecStore specs, PipelineSpec spec, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(specs);
+        ArgumentNullException.ThrowIfNull(spec);
+        return new PipelineInput(await specs.PutAsync(spec, cancellationToken), SpecOutline.Of(spec));
+    }
+
+    /// <summary>Stores the spec (<see cref="ISpecStore"/>), schedules the pipeline orchestration and returns its instance id.</summary>
+    public static async Task<string> StartAsync(
+        DurableTaskClient client, ISpecStore specs, PipelineSpec spec, string? pipelineId = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
         var id = pipelineId ?? NewPipelineId(spec.Name, DateTimeOffset.UtcNow);
-        return client.ScheduleNewOrchestrationInstanceAsync(
-            new TaskName(TaskNames.Pipeline), spec, new StartOrchestrationOptions(id), cancellationToken);
+        var input = await InputAsync(specs, spec, cancellationToken);
+        return await client.ScheduleNewOrchestrationInstanceAsync(
+            new TaskName(TaskNames.Pipeline), input, new StartOrchestrationOptions(id), cancellationToken);
     }
 
     /// <summary>
@@ -48,13 +62,15 @@ public static class PipelineStarter
     /// The start itself is deduplicated by Durable (no look-up before it, so concurrent callers cannot both start);
     /// returns false when an instance already existed and nothing was started.
     /// </summary>
-    public static async Task<bool> StartOnceAsync(DurableTaskClient client, PipelineSpec spec, string pipelineId, CancellationToken cancellationToken = default)
+    public static async Task<bool> StartOnceAsync(
+        DurableTaskClient client, ISpecStore specs, PipelineSpec spec, string pipelineId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(client);
+        var input = await InputAsync(specs, spec, cancellationToken);
         try
         {
             await client.ScheduleNewOrchestrationInstanceAsync(
-                new TaskName(TaskNames.Pipeline), spec, new StartOrchestrationOptions(pipelineId).WithDedupeStatuses(EveryStatus), cancellationToken);
+                new TaskName(TaskNames.Pipeline), input, new StartOrchestrationOptions(pipelineId).WithDedupeStatuses(EveryStatus), cancellationToken);
             return true;
         }
         catch (OrchestrationAlreadyExistsException)

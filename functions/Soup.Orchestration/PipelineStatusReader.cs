@@ -27,6 +27,6 @@ public static class PipelineStatusReader
 
         var round = await client.GetInstanceAsync(instance, getInputsAndOutputs: true, cancellationToken);
         var live = round is { RuntimeStatus: OrchestrationRuntimeStatus.Running } ? round.ReadCustomStatusAs<PipelineProgress>() : null;
-        return live is null ? view : view with { Progress = live with { BestRound = pipeline.BestRound, BestSoupAccuracy = pipeline.BestSoupAccuracy } };
+        return live is null ? view : view with { Progress = live with { BestRound = pipeline.BestRound, BestSoupAccuracy = pipeline.BestSoupAccuracy, Name = pipeline.Name } };
     }
 }

@@ -22,7 +22,9 @@ public sealed class ScheduledPipelineOrchestrator : TaskOrchestrator<ScheduledRu
         try
         {
             var result = await context.CallSubOrchestratorAsync<PipelineResult>(
-                TaskNames.Pipeline, run.Spec, new SubOrchestrationOptions { InstanceId = pipelineId });
+                TaskNames.Pipeline,
+                new PipelineInput(run.SpecHash ?? throw new ArgumentException("a scheduled run needs its stored spec's hash", nameof(input)), run.Spec),
+                new SubOrchestrationOptions { InstanceId = pipelineId });
             record = record with { FinalCheckpoint = result.FinalCheckpoint };
             context.SetCustomStatus(record);
             return record;

@@ -71,7 +71,7 @@ public sealed partial class ScheduledRetrainer(SoupStorage storage, ILogger<Sche
         }
 
         var run = new ScheduledRun(blobName, download.Details.ETag.ToString(), download.Details.LastModified, data, parsed.Spec!);
-        var start = await StartAsync(client, run, cancellationToken) with { SpecBlob = blobName };
+        var start = await StartAsync(client, new BlobSpecStore(storage), run, cancellationToken) with { SpecBlob = blobName };
         if (start.Started)
         {
             LogStarted(logger, blobName, start.InstanceId, run.SpecETag);
@@ -91,11 +91,16 @@ public sealed partial class ScheduledRetrainer(SoupStorage storage, ILogger<Sche
     public static string InstanceId(string specName, string specBlob) =>
         $"{specName}-scheduled-{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(specBlob)))[..10]}";
 
-    /// <summary>Starts <paramref name="run"/> unless a run of the same spec blob is still pending, running or suspended.</summary>
-    public static async Task<ScheduledStart> StartAsync(DurableTaskClient client, ScheduledRun run, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Starts <paramref name="run"/> unless a run of the same spec blob is still pending, running or suspended. The spec
+    /// is stored in <paramref name="specs"/> first, and the run carries its hash and outline.
+    /// </summary>
+    public static async Task<ScheduledStart> StartAsync(DurableTaskClient client, ISpecStore specs, ScheduledRun run, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(run);
+        var input = await PipelineStarter.InputAsync(specs, run.Spec, cancellationToken);
+        run = run with { Spec = input.Outline, SpecHash = input.SpecHash };
         var id = InstanceId(run.Spec.Name, run.SpecBlob);
         var options = new StartOrchestrationOptions(id).WithDedupeStatuses([.. BlockingStatuses]);
         try

@@ -7,9 +7,10 @@ namespace Soup.Orchestration;
 /// <param name="SpecETag">The spec blob's ETag when it was read.</param>
 /// <param name="SpecLastModified">The spec blob's last-modified time when it was read.</param>
 /// <param name="DatasetVersion">A version of the dataset, when one could be read cheaply (null otherwise).</param>
-/// <param name="Spec">The parsed, valid spec.</param>
+/// <param name="Spec">The parsed, valid spec; once started, its outline (<see cref="SpecOutline"/>).</param>
+/// <param name="SpecHash">The stored spec's hash (<see cref="ISpecStore"/>), set by <see cref="ScheduledRetrainer.StartAsync"/>.</param>
 public sealed record ScheduledRun(
-    string SpecBlob, string? SpecETag, DateTimeOffset? SpecLastModified, string? DatasetVersion, Soup.Core.Specs.PipelineSpec Spec);
+    string SpecBlob, string? SpecETag, DateTimeOffset? SpecLastModified, string? DatasetVersion, Soup.Core.Specs.PipelineSpec Spec, string? SpecHash = null);
 
 /// <summary>What a scheduled run records (its custom status while it runs, its output when done).</summary>
 /// <param name="PipelineId">The pipeline it started (unique per run, so that runs never share a checkpoint folder).</param>

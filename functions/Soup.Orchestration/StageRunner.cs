@@ -21,8 +21,8 @@ internal sealed record StageSettings(string Phase, int Round, int Quorum, int Re
         new(phase, round, quorum, spec.Members.EffectiveRetries(), spec.RoundTimeout, spec.StageDeadline, spec.Retry);
 }
 
-/// <summary>A stage's outcome: the landed jobs' notices in job order, and the jobs it goes on without.</summary>
-internal sealed record StageOutcome(IReadOnlyList<(Job Job, LandingNotice Notice)> Landed, IReadOnlyList<(Job Job, string Reason, int Dispatches)> Missing);
+/// <summary>A stage's outcome: the landed jobs' notices in job order, and the jobs it goes on without (by slot).</summary>
+internal sealed record StageOutcome(IReadOnlyList<(string Slot, LandingNotice Notice)> Landed, IReadOnlyList<(string Slot, string Reason, int Dispatches)> Missing);
 
 /// <summary>The counts a stage reports while it waits.</summary>
 internal readonly record struct StageCounts(int Landed, int Failed, int Pending, int Dispatch);
@@ -39,16 +39,22 @@ internal readonly record struct StageCounts(int Landed, int Failed, int Pending,
 /// </summary>
 internal static class StageRunner
 {
+    /// <param name="context">The orchestration.</param>
+    /// <param name="dispatch">The stage's jobs by reference: the dispatch activity plans them from the stored spec.</param>
+    /// <param name="slots">The slots of the stage's jobs, in job order (<see cref="JobPlanner.Slots"/>).</param>
+    /// <param name="settings">How the stage waits.</param>
+    /// <param name="report">Called with the counts while it waits.</param>
     public static async Task<StageOutcome> RunAsync(
-        TaskOrchestrationContext context, string pipelineId, IReadOnlyList<Job> jobs, StageSettings settings, Action<StageCounts> report)
+        TaskOrchestrationContext context, DispatchRequest dispatch, IReadOnlyList<string> slots, StageSettings settings, Action<StageCounts> report)
     {
         var retry = ActivityRetry.Options(settings.Retry);
+        var pipelineId = dispatch.PipelineId;
 
         // Each job carries the stage's silence bound, so workers judge "alive" as the stage does.
-        jobs = [.. jobs.Select(j => j with { HeartbeatTimeout = settings.Deadline })];
+        dispatch = dispatch with { HeartbeatTimeout = settings.Deadline, Slots = null };
 
-        var state = new StageState(settings, jobs);
-        var eventName = LandingEvents.Name(jobs[0].Slot); // one name for the stage's folder: one wait at a time
+        var state = new StageState(settings, pipelineId, slots);
+        var eventName = LandingEvents.Name(slots[0]); // one name for the stage's folder: one wait at a time
         using var stop = new CancellationTokenSource();
 
         // The wait is open before anything is dispatched: waits are a stack (the newest gets the next event), and one
@@ -56,9 +62,8 @@ internal static class StageRunner
         Task<LandingNotice>? wait = context.WaitForExternalEvent<LandingNotice>(eventName, stop.Token);
         try
         {
-            // An array of the base type, so that each job is serialized with its "kind" discriminator.
-            Job[] batch = [.. jobs];
-            await context.CallActivityAsync(TaskNames.DispatchJobs, batch, retry);
+            // The jobs travel by reference: the activity plans them from the stored spec (history keeps the request).
+            await context.CallActivityAsync(TaskNames.DispatchJobs, dispatch, retry);
             var started = context.CurrentUtcDateTime;
 
             // A job may have landed before the instance that awaits it existed (a round is created after its pipeline
@@ -135,11 +140,11 @@ internal static class StageRunner
                 state.GiveUp(
                     [.. silent.Where(s => state.Sent[s] > settings.Retries)],
                     string.Create(CultureInfo.InvariantCulture, $"did not land: silent (no landing, no heartbeat) for {settings.Deadline} after {{0}}"));
-                Job[] again = [.. silent.Where(state.IsPending).Select(s => state.BySlot[s])];
-                if (again.Length > 0)
+                List<string> again = [.. silent.Where(state.IsPending)];
+                if (again.Count > 0)
                 {
-                    state.Resent(again.Select(j => j.Slot));
-                    await context.CallActivityAsync(TaskNames.DispatchJobs, again, retry);
+                    state.Resent(again);
+                    await context.CallActivityAsync(TaskNames.DispatchJobs, dispatch with { Slots = again }, retry);
                 }
             }
         }
@@ -163,12 +168,10 @@ internal static class StageRunner
     }
 
     /// <summary>What a stage knows of its jobs: landed, failed, given up, still pending, and how often each was sent.</summary>
-    private sealed class StageState(StageSettings settings, IReadOnlyList<Job> jobs)
+    private sealed class StageState(StageSettings settings, string pipelineId, IReadOnlyList<string> jobs)
     {
-        private readonly HashSet<string> pending = [.. jobs.Select(j => j.Slot)];
+        private readonly HashSet<string> pending = [.. jobs];
         private int mostSent = 1;
-
-        public Dictionary<string, Job> BySlot { get; } = jobs.ToDictionary(j => j.Slot);
 
         public Dictionary<string, LandingNotice> Landed { get; } = [];
 
@@ -177,13 +180,13 @@ internal static class StageRunner
         public Dictionary<string, string> GivenUp { get; } = [];
 
         /// <summary>The slots still awaited, in job order (deterministic on replay, unlike the set).</summary>
-        public IReadOnlyList<string> Pending => [.. jobs.Select(j => j.Slot).Where(pending.Contains)];
+        public IReadOnlyList<string> Pending => [.. jobs.Where(pending.Contains)];
 
         /// <summary>How many slots are still awaited.</summary>
         public int Count => pending.Count;
 
         /// <summary>How many times each job was dispatched.</summary>
-        public Dictionary<string, int> Sent { get; } = jobs.ToDictionary(j => j.Slot, _ => 1);
+        public Dictionary<string, int> Sent { get; } = jobs.ToDictionary(j => j, _ => 1);
 
         public string StageName => settings.Round == 0 ? "init" : string.Create(CultureInfo.InvariantCulture, $"round {settings.Round}");
 
@@ -223,10 +226,12 @@ internal static class StageRunner
         }
 
         public StageOutcome Outcome() => new(
-            [.. jobs.Where(j => Landed.ContainsKey(j.Slot)).Select(j => (j, Landed[j.Slot]))],
-            [.. jobs.Where(j => !Landed.ContainsKey(j.Slot)).Select(j => (j, Failed.TryGetValue(j.Slot, out var f)
+            [.. jobs.Where(Landed.ContainsKey).Select(j => (j, Landed[j]))],
+            [.. jobs.Where(j => !Landed.ContainsKey(j)).Select(j => (j, Failed.TryGetValue(j, out var f)
                 ? $"failed: {f.Reason ?? "no reason recorded"} (see {f.BlobName})"
-                : GivenUp.GetValueOrDefault(j.Slot, "did not land"), Sent[j.Slot]))]);
+                : GivenUp.GetValueOrDefault(j, "did not land"), Sent[j]))]);
+
+        private string JobId(string slot) => $"{pipelineId}/{slot}";
 
         private void CheckQuorum()
         {
@@ -238,12 +243,12 @@ internal static class StageRunner
             var parts = new List<string>();
             if (Failed.Count > 0)
             {
-                parts.Add(string.Join("; ", Failed.Values.Select(f => $"job '{BySlot[f.Slot].JobId}' failed: {f.Reason ?? "no reason recorded"} (see {f.BlobName})")));
+                parts.Add(string.Join("; ", Failed.Values.Select(f => $"job '{JobId(f.Slot)}' failed: {f.Reason ?? "no reason recorded"} (see {f.BlobName})")));
             }
 
             foreach (var group in GivenUp.GroupBy(g => g.Value, g => g.Key))
             {
-                parts.Add($"{group.Count()} job(s) {group.Key}: {string.Join(", ", group.Select(s => BySlot[s].JobId))}");
+                parts.Add($"{group.Count()} job(s) {group.Key}: {string.Join(", ", group.Select(JobId))}");
             }
 
             throw new PipelineFailedException(string.Create(

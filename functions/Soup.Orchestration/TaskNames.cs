@@ -21,6 +21,9 @@ public static class TaskNames
     /// <summary>Reads an evaluation report.</summary>
     public const string ReadEvaluation = "ReadEvaluation";
 
+    /// <summary>Reads a round's spec and evaluation reports and returns the round's result.</summary>
+    public const string SummarizeRound = "SummarizeRound";
+
     /// <summary>Looks in the container for jobs whose landing was not notified.</summary>
     public const string ReconcileLandings = "ReconcileLandings";
 

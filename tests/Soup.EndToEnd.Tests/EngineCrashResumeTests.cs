@@ -60,7 +60,7 @@ public sealed partial class EngineCrashResumeTests(AzuriteEngineFixture fixture)
                 Assert.Equal(etag, (await storage.Checkpoints.GetBlobClient(name).GetPropertiesAsync(cancellationToken: TestContext.Current.CancellationToken)).Value.ETag);
 
             // 3. The same spec without interruption: same members, same soups, bit for bit.
-            var reference = await PipelineStarter.StartAsync(engine.Client, spec, cancellationToken: TestContext.Current.CancellationToken);
+            var reference = await PipelineStarter.StartAsync(engine.Client, engine.Specs, spec, cancellationToken: TestContext.Current.CancellationToken);
             Assert.Equal("Completed", (await WaitAsync(engine.Client, reference)).RuntimeStatus);
             for (var round = 1; round <= spec.Rounds; round++)
             {

@@ -23,7 +23,7 @@ public sealed class PipelineEndToEndTests(AzuriteEngineFixture fixture) : IClass
     {
         var spec = TinySpec() with { Rounds = 2 };
         await using var engine = await AzuriteEngineFixture.StartEngineAsync(fixture.NewConfiguration(workers: 1));
-        var id = await PipelineStarter.StartAsync(engine.Client, spec, cancellationToken: TestContext.Current.CancellationToken);
+        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, spec, cancellationToken: TestContext.Current.CancellationToken);
 
         var view = await WaitAsync(engine.Client, id);
 
@@ -53,7 +53,7 @@ public sealed class PipelineEndToEndTests(AzuriteEngineFixture fixture) : IClass
     {
         var spec = TinySpec() with { Data = TinySpec().Data with { Dataset = "no-such-dataset" } };
         await using var engine = await AzuriteEngineFixture.StartEngineAsync(fixture.NewConfiguration(workers: 1));
-        var id = await PipelineStarter.StartAsync(engine.Client, spec, cancellationToken: TestContext.Current.CancellationToken);
+        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, spec, cancellationToken: TestContext.Current.CancellationToken);
 
         var view = await WaitAsync(engine.Client, id);
 
@@ -68,7 +68,7 @@ public sealed class PipelineEndToEndTests(AzuriteEngineFixture fixture) : IClass
     {
         var spec = TinySpec() with { Init = new InitSpec { Checkpoint = "bases/missing.safetensors" } };
         await using var engine = await AzuriteEngineFixture.StartEngineAsync(fixture.NewConfiguration(workers: 1));
-        var id = await PipelineStarter.StartAsync(engine.Client, spec, cancellationToken: TestContext.Current.CancellationToken);
+        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, spec, cancellationToken: TestContext.Current.CancellationToken);
 
         var view = await WaitAsync(engine.Client, id);
 
@@ -88,7 +88,7 @@ public sealed class PipelineEndToEndTests(AzuriteEngineFixture fixture) : IClass
             .AddInMemoryCollection(new Dictionary<string, string?> { ["LandingFullScanInterval"] = "01:00:00" }).Build();
         await using var engine = await AzuriteEngineFixture.StartEngineAsync(configuration);
         var container = engine.Services.GetRequiredService<SoupStorage>().Checkpoints;
-        var id = await PipelineStarter.StartAsync(engine.Client, spec, cancellationToken: TestContext.Current.CancellationToken);
+        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, spec, cancellationToken: TestContext.Current.CancellationToken);
 
         var random = new Random(5);
         var members = Enumerable.Range(0, 3).Select(_ => RandomCheckpoint(random)).ToList();

@@ -33,7 +33,7 @@ public sealed class RecipeEndToEndTests(AzuriteEngineFixture fixture) : IClassFi
         Assert.True(parsed.IsValid, string.Join("; ", parsed.Problems));
         await using var engine = await AzuriteEngineFixture.StartEngineAsync(fixture.NewConfiguration(workers: 2));
         var container = engine.Services.GetRequiredService<SoupStorage>().Checkpoints;
-        var id = await PipelineStarter.StartAsync(engine.Client, parsed.Spec!, cancellationToken: TestContext.Current.CancellationToken);
+        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, parsed.Spec!, cancellationToken: TestContext.Current.CancellationToken);
 
         using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(6));
         var view = PipelineStatusView.From(await engine.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancel.Token));

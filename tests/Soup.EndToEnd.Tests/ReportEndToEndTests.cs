@@ -23,7 +23,7 @@ public sealed class ReportEndToEndTests(AzuriteEngineFixture fixture) : IClassFi
     {
         var configuration = fixture.NewConfiguration(workers: 1);
         await using var engine = await AzuriteEngineFixture.StartEngineAsync(configuration);
-        var id = await PipelineStarter.StartAsync(engine.Client, Spec(), cancellationToken: Cancel);
+        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, Spec(), cancellationToken: Cancel);
         using (var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4)))
         {
             var metadata = await engine.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, timeout.Token);

@@ -30,7 +30,7 @@ public sealed class StageDurabilityTests(AzuriteEngineFixture fixture) : IClassF
         var spec = Spec(members: 1, steps: 2500, silence: TimeSpan.FromSeconds(5));
         spec.Members.Retries = 0;
         await using var engine = await AzuriteEngineFixture.StartEngineAsync(Configuration(workers: 1));
-        var id = await PipelineStarter.StartAsync(engine.Client, spec, cancellationToken: Cancel);
+        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, spec, cancellationToken: Cancel);
 
         var view = await WaitAsync(engine.Client, id);
 
@@ -48,7 +48,7 @@ public sealed class StageDurabilityTests(AzuriteEngineFixture fixture) : IClassF
         var configuration = Configuration(workers: 0);
         await using var engine = await AzuriteEngineFixture.StartEngineAsync(configuration);
         var storage = Storage(engine);
-        var id = await PipelineStarter.StartAsync(engine.Client, spec, cancellationToken: Cancel);
+        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, spec, cancellationToken: Cancel);
         var resume = storage.Checkpoints.GetBlobClient(CheckpointLayout.Blob(id, CheckpointLayout.MemberSlot(1, 0), CheckpointLayout.ResumeFile));
 
         // The first worker holds its message for ten minutes: only the stage's re-dispatch can bring the job back.
@@ -74,7 +74,7 @@ public sealed class StageDurabilityTests(AzuriteEngineFixture fixture) : IClassF
         var spec = Spec(members: 2, steps: 1_000_000, silence: TimeSpan.FromMinutes(5));
         await using var engine = await AzuriteEngineFixture.StartEngineAsync(Configuration(workers: 1));
         var storage = Storage(engine);
-        var id = await PipelineStarter.StartAsync(engine.Client, spec, cancellationToken: Cancel);
+        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, spec, cancellationToken: Cancel);
 
         // One worker: one member trains, the other waits on the queue. The waiting one fails (as a worker would record
         // it), so the quorum (both) is lost and the pipeline fails.

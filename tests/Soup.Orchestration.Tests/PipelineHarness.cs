@@ -27,6 +27,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
     private readonly Dictionary<string, int> _calls = [];
     private readonly Dictionary<string, EvaluateJob> _evaluations = [];
     private readonly Dictionary<string, double> _accuracies = [];
+    private readonly Dictionary<string, long> _payloadBytes = [];
     private readonly Channel<Job> _jobs = Channel.CreateUnbounded<Job>();
     private readonly Func<Job, IReadOnlyList<LandingNotice>> _worker;
     private readonly Func<ReconcileRequest, IReadOnlyList<LandingNotice>> _reconcile;
@@ -41,6 +42,9 @@ internal sealed class PipelineHarness : IAsyncDisposable
     }
 
     public DurableTaskClient Client => _host?.Client ?? throw new InvalidOperationException("not started");
+
+    /// <summary>The pipelines' stored specs (by hash), as the real store keeps them in blobs.</summary>
+    public InMemorySpecStore Specs { get; } = new();
 
     /// <summary>Every DispatchJobs call's batch, in order.</summary>
     public IReadOnlyList<Job[]> Dispatches { get { lock (_gate) { return [.. _dispatches]; } } }
@@ -92,12 +96,13 @@ internal sealed class PipelineHarness : IAsyncDisposable
                 .AddOrchestrator(TaskNames.Pipeline, typeof(PipelineOrchestrator))
                 .AddOrchestrator(TaskNames.Round, typeof(RoundOrchestrator))
                 .AddOrchestrator(TaskNames.ScheduledPipeline, typeof(ScheduledPipelineOrchestrator))
-                .AddActivityFunc<IReadOnlyList<Job>, int>(TaskNames.DispatchJobs, (c, jobs) => harness.Dispatch(c, jobs))
-                .AddActivityFunc<MergeRequest, MergeOutcome>(TaskNames.MergeCheckpoints, harness.Merge)
-                .AddActivityFunc<string, EvaluationReport>(TaskNames.ReadEvaluation, harness.ReadEvaluation)
-                .AddActivityFunc<ReconcileRequest, IReadOnlyList<LandingNotice>>(TaskNames.ReconcileLandings, harness.Reconcile)
-                .AddActivityFunc<PipelineStatusView, string>(TaskNames.WriteReport, harness.WriteReport)
-                .AddActivityFunc<StopJobsRequest, int>(TaskNames.StopJobs, harness.StopJobs),
+                .AddActivityFunc<DispatchRequest, int>(TaskNames.DispatchJobs, harness.Measured<DispatchRequest, int>(harness.DispatchAsync))
+                .AddActivityFunc<MergeRequest, MergeOutcome>(TaskNames.MergeCheckpoints, harness.Measured<MergeRequest, MergeOutcome>(harness.Merge))
+                .AddActivityFunc<string, EvaluationDigest>(TaskNames.ReadEvaluation, harness.Measured<string, EvaluationDigest>(harness.ReadEvaluation))
+                .AddActivityFunc<SummarizeRequest, RoundResult>(TaskNames.SummarizeRound, harness.Measured<SummarizeRequest, RoundResult>(harness.SummarizeAsync))
+                .AddActivityFunc<ReconcileRequest, IReadOnlyList<LandingNotice>>(TaskNames.ReconcileLandings, harness.Measured<ReconcileRequest, IReadOnlyList<LandingNotice>>(harness.Reconcile))
+                .AddActivityFunc<PipelineStatusView, string>(TaskNames.WriteReport, harness.Measured<PipelineStatusView, string>(harness.WriteReport))
+                .AddActivityFunc<StopJobsRequest, int>(TaskNames.StopJobs, harness.Measured<StopJobsRequest, int>(harness.StopJobs)),
             new DurableTaskTestHostOptions { LoggerFactory = NullLoggerFactory.Instance });
         harness._pump = Task.Run(harness.PumpAsync);
         return harness;
@@ -137,7 +142,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
 
     /// <summary>Schedules the pipeline through the product's starter, under a unique id.</summary>
     public Task<string> StartPipelineAsync(PipelineSpec spec) =>
-        PipelineStarter.StartAsync(Client, spec, $"{spec.Name}-{Guid.NewGuid():N}");
+        PipelineStarter.StartAsync(Client, Specs, spec, $"{spec.Name}-{Guid.NewGuid():N}");
 
     /// <summary>Raises a landing event as the blob trigger would: on the instance that awaits the slot.</summary>
     public Task RaiseAsync(string pipelineId, LandingNotice notice) =>
@@ -247,7 +252,34 @@ internal sealed class PipelineHarness : IAsyncDisposable
     }
 
     /// <summary>Schedules the pipeline through the product's starter under <paramref name="pipelineId"/>.</summary>
-    public Task<string> StartPipelineAsync(PipelineSpec spec, string pipelineId) => PipelineStarter.StartAsync(Client, spec, pipelineId);
+    public Task<string> StartPipelineAsync(PipelineSpec spec, string pipelineId) => PipelineStarter.StartAsync(Client, Specs, spec, pipelineId);
+
+    /// <summary>
+    /// The bytes of every activity input and output scheduled by <paramref name="instanceId"/>, serialized as JSON: what
+    /// its history's TaskScheduled and TaskCompleted events carry.
+    /// </summary>
+    public long ActivityPayloadBytes(string instanceId)
+    {
+        lock (_gate)
+        {
+            return _payloadBytes.GetValueOrDefault(instanceId);
+        }
+    }
+
+    private Func<TaskActivityContext, TIn, Task<TOut>> Measured<TIn, TOut>(Func<TaskActivityContext, TIn, TOut> activity) =>
+        Measured<TIn, TOut>((c, input) => Task.FromResult(activity(c, input)));
+
+    private Func<TaskActivityContext, TIn, Task<TOut>> Measured<TIn, TOut>(Func<TaskActivityContext, TIn, Task<TOut>> activity) => async (c, input) =>
+    {
+        var result = await activity(c, input);
+        var bytes = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(input).Length + System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(result).Length;
+        lock (_gate)
+        {
+            _payloadBytes[c.InstanceId] = _payloadBytes.GetValueOrDefault(c.InstanceId) + bytes;
+        }
+
+        return result;
+    };
 
     /// <summary>Counts a call of <paramref name="activity"/>, and throws when a transient fault is due.</summary>
     private void Enter(string activity)
@@ -274,9 +306,11 @@ internal sealed class PipelineHarness : IAsyncDisposable
         return request.Slots?.Count ?? 1;
     }
 
-    private async Task<int> Dispatch(TaskActivityContext context, IReadOnlyList<Job> jobs)
+    /// <summary>The dispatch activity: plans the jobs from the stored spec as the real one does, then the fake worker takes them.</summary>
+    private async Task<int> DispatchAsync(TaskActivityContext context, DispatchRequest request)
     {
         Enter(TaskNames.DispatchJobs);
+        var jobs = JobPlanner.Plan(await Specs.GetAsync(request.SpecHash), request);
         lock (_gate)
         {
             _dispatches.Add([.. jobs]);
@@ -315,10 +349,23 @@ internal sealed class PipelineHarness : IAsyncDisposable
         return new MergeOutcome(request.Output, 10, 1_000, 4_000);
     }
 
-    /// <summary>A report with a distinct score per checkpoint of the evaluation job, listed in reverse order.</summary>
-    private EvaluationReport ReadEvaluation(TaskActivityContext context, string reportBlob)
+    private EvaluationDigest ReadEvaluation(TaskActivityContext context, string reportBlob)
     {
         Enter(TaskNames.ReadEvaluation);
+        return RoundSummarizer.Digest(reportBlob, Report(reportBlob));
+    }
+
+    /// <summary>The round-summary activity: the real summary, from the stored spec and the fake reports.</summary>
+    private async Task<RoundResult> SummarizeAsync(TaskActivityContext context, SummarizeRequest request)
+    {
+        Enter(TaskNames.SummarizeRound);
+        var spec = await Specs.GetAsync(request.SpecHash);
+        return RoundSummarizer.Summarize(spec, request, [.. request.Evaluations.Select(Report)]);
+    }
+
+    /// <summary>A report with a distinct score per checkpoint of the evaluation job, listed in reverse order.</summary>
+    private EvaluationReport Report(string reportBlob)
+    {
         lock (_gate)
         {
             var job = _evaluations.TryGetValue(reportBlob, out var found)

@@ -51,7 +51,7 @@ public sealed class PipelineLandingTests
         await Task.Delay(TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken);
 
         var progress = await harness.WaitForProgressAsync(id, _ => true);
-        Assert.Equal(new PipelineProgress("training", 1, 1, 2, 0, 1, null, null, LandingEvents.RoundInstance(id, 1)), progress);
+        Assert.Equal(new PipelineProgress("training", 1, 1, 2, 0, 1, null, null, LandingEvents.RoundInstance(id, 1), Name: "orch-test"), progress);
         Assert.Equal(OrchestrationRuntimeStatus.Running, await harness.StatusAsync(id));
         Assert.Empty(harness.Merges);
 

@@ -155,11 +155,11 @@ public sealed class PipelineOrchestratorTests
 
         var waiting = await harness.WaitForProgressAsync(id, p => p is { Phase: "training", Round: 1 });
 
-        Assert.Equal(new PipelineProgress("training", 1, 2, 0, 0, 3, null, null, LandingEvents.RoundInstance(id, 1)), waiting);
+        Assert.Equal(new PipelineProgress("training", 1, 2, 0, 0, 3, null, null, LandingEvents.RoundInstance(id, 1), Name: "orch-test"), waiting);
         var members = harness.Dispatches[1];
         await harness.RaiseAsync(id, PipelineHarness.Landed(members[1]));
         var oneLanded = await harness.WaitForProgressAsync(id, p => p.Landed == 1);
-        Assert.Equal(new PipelineProgress("training", 1, 2, 1, 0, 2, null, null, LandingEvents.RoundInstance(id, 1)), oneLanded);
+        Assert.Equal(new PipelineProgress("training", 1, 2, 1, 0, 2, null, null, LandingEvents.RoundInstance(id, 1), Name: "orch-test"), oneLanded);
 
         await harness.RaiseAsync(id, PipelineHarness.Landed(members[0]));
         await harness.RaiseAsync(id, PipelineHarness.Landed(members[2]));

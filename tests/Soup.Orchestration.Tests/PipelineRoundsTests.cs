@@ -90,7 +90,7 @@ public sealed class PipelineRoundsTests
         harness.Score(Soup(id, 1), 0.75);
         await harness.StartPipelineAsync(spec, id);
 
-        var expected = new PipelineProgress("training", 2, 2, 0, 0, 2, 0.75, null, $"{id}:round-02", 1, 1, 0.75);
+        var expected = new PipelineProgress("training", 2, 2, 0, 0, 2, 0.75, null, $"{id}:round-02", 1, 1, 0.75, "orch-test");
         await harness.WaitForDispatchesAsync(3);
 
         Assert.Equal(expected, await harness.WaitForProgressAsync(id, p => p == expected));

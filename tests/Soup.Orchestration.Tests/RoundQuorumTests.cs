@@ -148,7 +148,7 @@ public sealed class RoundQuorumTests
 
         var progress = await harness.WaitForProgressAsync(id, p => p is { Landed: 1, Failed: 1 });
 
-        Assert.Equal(new PipelineProgress("training", 1, 1, 1, 1, 1, null, null, LandingEvents.RoundInstance(id, 1)), progress);
+        Assert.Equal(new PipelineProgress("training", 1, 1, 1, 1, 1, null, null, LandingEvents.RoundInstance(id, 1), Name: "orch-test"), progress);
         await harness.RaiseAsync(id, PipelineHarness.Landed(harness.Dispatches[0].Single(j => j.Slot == held)));
         Assert.Equal(OrchestrationRuntimeStatus.Completed, (await harness.WaitForEndAsync(id)).RuntimeStatus);
     }

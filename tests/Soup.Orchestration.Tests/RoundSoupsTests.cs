@@ -113,7 +113,7 @@ public sealed class RoundSoupsTests
 
     private static async Task<PipelineResult> RunAsync(PipelineHarness harness, string id, PipelineSpec spec)
     {
-        await harness.Client.ScheduleNewOrchestrationInstanceAsync(TaskNames.Pipeline, spec, new StartOrchestrationOptions { InstanceId = id }, TestContext.Current.CancellationToken);
+        await harness.StartPipelineAsync(spec, id);
         var metadata = await harness.WaitForEndAsync(id);
         Assert.True(metadata.RuntimeStatus == OrchestrationRuntimeStatus.Completed, metadata.FailureDetails?.ErrorMessage);
         return metadata.ReadOutputAs<PipelineResult>()!;

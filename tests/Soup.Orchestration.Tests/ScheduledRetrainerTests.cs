@@ -17,9 +17,9 @@ public sealed class ScheduledRetrainerTests
         var spec = TestSpecs.Create(rounds: 1, members: 2, initCheckpoint: "bases/model.safetensors");
         var run = new ScheduledRun(Blob, "\"0x8DC1\"", DateTimeOffset.Parse("2026-11-20T03:00:00Z", System.Globalization.CultureInfo.InvariantCulture), null, spec);
 
-        var first = await ScheduledRetrainer.StartAsync(harness.Client, run, TestContext.Current.CancellationToken);
+        var first = await ScheduledRetrainer.StartAsync(harness.Client, harness.Specs, run, TestContext.Current.CancellationToken);
         await harness.WaitForInstanceAsync(first.InstanceId, OrchestrationRuntimeStatus.Running);
-        var second = await ScheduledRetrainer.StartAsync(harness.Client, run with { SpecETag = "\"0x8DC2\"" }, TestContext.Current.CancellationToken);
+        var second = await ScheduledRetrainer.StartAsync(harness.Client, harness.Specs, run with { SpecETag = "\"0x8DC2\"" }, TestContext.Current.CancellationToken);
 
         Assert.True(first.Started);
         Assert.False(second.Started);
@@ -51,9 +51,9 @@ public sealed class ScheduledRetrainerTests
         var spec = TestSpecs.Create(rounds: 1, members: 2, initCheckpoint: "bases/model.safetensors");
         var run = new ScheduledRun(Blob, "\"1\"", null, null, spec);
 
-        var first = await ScheduledRetrainer.StartAsync(harness.Client, run, TestContext.Current.CancellationToken);
+        var first = await ScheduledRetrainer.StartAsync(harness.Client, harness.Specs, run, TestContext.Current.CancellationToken);
         var firstRecord = (await harness.WaitForEndAsync(first.InstanceId)).ReadOutputAs<ScheduledRunRecord>()!;
-        var second = await ScheduledRetrainer.StartAsync(harness.Client, run with { SpecETag = "\"2\"" }, TestContext.Current.CancellationToken);
+        var second = await ScheduledRetrainer.StartAsync(harness.Client, harness.Specs, run with { SpecETag = "\"2\"" }, TestContext.Current.CancellationToken);
         var secondEnd = await harness.WaitForInstanceAsync(
             second.InstanceId, m => m.RuntimeStatus == OrchestrationRuntimeStatus.Completed && m.ReadOutputAs<ScheduledRunRecord>()?.SpecETag == "\"2\"");
 

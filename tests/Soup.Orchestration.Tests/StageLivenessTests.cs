@@ -110,7 +110,7 @@ public sealed class StageLivenessTests
         var spec = TestSpecs.Create(rounds: 1, members: 2, initCheckpoint: Base);
         var run = new ScheduledRun("weekly/a.json", "\"1\"", DateTimeOffset.UnixEpoch, null, spec);
 
-        var start = await ScheduledRetrainer.StartAsync(harness.Client, run, TestContext.Current.CancellationToken);
+        var start = await ScheduledRetrainer.StartAsync(harness.Client, harness.Specs, run, TestContext.Current.CancellationToken);
         var record = await harness.WaitForRecordAsync(start.InstanceId);
         await harness.WaitForInstanceAsync(record.PipelineId, OrchestrationRuntimeStatus.Running);
         await harness.Client.TerminateInstanceAsync(record.PipelineId, "cancelled by a test", TestContext.Current.CancellationToken);

@@ -59,7 +59,7 @@ public static class RoundsBenchmarkCommand
         output.WriteLine();
         output.WriteLine("| finished pipelines in the container | members | per round, median (s) | per member (ms) | slowest round (s) | whole pipeline (s) | target per round |");
         output.WriteLine("|---:|---:|---:|---:|---:|---:|---|");
-        _ = await RunAsync(engine.Client, 2, 1, cancellationToken); // Warm-up, untimed: JIT, queue and table creation.
+        _ = await RunAsync(engine.Client, engine.Specs, 2, 1, cancellationToken); // Warm-up, untimed: JIT, queue and table creation.
         var present = 0;
         var phaseLines = new List<string>();
         foreach (var count in finished)
@@ -68,7 +68,7 @@ public static class RoundsBenchmarkCommand
                 await FabricateFinishedAsync(storage, present, FinishedMembers, cancellationToken);
             foreach (var members in memberCounts)
             {
-                var (perRound, total, breakdown) = await RunAsync(engine.Client, members, rounds, cancellationToken);
+                var (perRound, total, breakdown) = await RunAsync(engine.Client, engine.Specs, members, rounds, cancellationToken);
                 phaseLines.Add(string.Create(CultureInfo.InvariantCulture, $"- {present} finished, {members} members, last round: {breakdown}"));
                 var median = BenchStatistics.Median(perRound);
                 var target = members <= 8 ? "≤ 2 s" : members <= 64 ? "≤ 10 s" : string.Create(CultureInfo.InvariantCulture, $"≤ {members * 0.010:F1} s (10 ms/member)");
@@ -98,7 +98,7 @@ public static class RoundsBenchmarkCommand
         return 0;
     }
 
-    private static async Task<(List<double> PerRound, double Total, string Phases)> RunAsync(DurableTaskClient client, int members, int rounds, CancellationToken cancellationToken)
+    private static async Task<(List<double> PerRound, double Total, string Phases)> RunAsync(DurableTaskClient client, ISpecStore specs, int members, int rounds, CancellationToken cancellationToken)
     {
         var spec = new PipelineSpec
         {
@@ -109,7 +109,7 @@ public static class RoundsBenchmarkCommand
             Merge = new MergeParameters { Method = "linear" },
         };
         var clock = Stopwatch.StartNew();
-        var id = await PipelineStarter.StartAsync(client, spec, cancellationToken: cancellationToken);
+        var id = await PipelineStarter.StartAsync(client, specs, spec, cancellationToken: cancellationToken);
         var roundStarts = new List<double>();
         var phases = new List<(string Phase, double At)>(); // the last round's phases, for the breakdown
         while (true)

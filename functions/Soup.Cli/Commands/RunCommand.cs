@@ -40,7 +40,7 @@ public static class RunCommand
             configuration,
             args.Verbose ? l => l.AddSimpleConsole(o => o.SingleLine = true).AddFilter("Soup", LogLevel.Debug).AddFilter("Microsoft.DurableTask", LogLevel.Information).AddFilter("DurableTask", LogLevel.Information) : null,
             cancellationToken);
-        var id = await PipelineStarter.StartAsync(engine.Client, spec, cancellationToken: cancellationToken);
+        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, spec, cancellationToken: cancellationToken);
         output.WriteLine($"Pipeline {id}: {spec.Rounds} round(s) x {spec.Members.Count} member(s) of {spec.Model} on '{spec.Data.Dataset}' (data root {configuration["DataRoot"]}).");
 
         var view = await ProgressPrinter.WatchAsync(engine.Client, engine.Services.GetService<JobProgressReader>(), id, output, cancellationToken);

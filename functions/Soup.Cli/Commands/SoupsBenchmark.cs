@@ -99,7 +99,7 @@ public static class SoupsBenchmark
             await gate.WaitAsync(cancellationToken);
             try
             {
-                var (taskScores, taskConditions) = await RunTaskAsync(engine.Client, options, task.Domain, task.Seed, cancellationToken);
+                var (taskScores, taskConditions) = await RunTaskAsync(engine.Client, engine.Specs, options, task.Domain, task.Seed, cancellationToken);
                 lock (scores)
                 {
                     scores.AddRange(taskScores);
@@ -126,13 +126,13 @@ public static class SoupsBenchmark
 
     /// <summary>The three pipelines of one task and the scores they give.</summary>
     private static async Task<(List<SoupsScore>, SoupsConditions)> RunTaskAsync(
-        DurableTaskClient client, SoupsBenchmarkOptions o, string testDomain, int seed, CancellationToken cancellationToken)
+        DurableTaskClient client, ISpecStore specs, SoupsBenchmarkOptions o, string testDomain, int seed, CancellationToken cancellationToken)
     {
         var train = DataLayouts.RotatedDomains.Where(d => d != testDomain).ToList();
-        var diwa = await RunPipelineAsync(client, DiwaSpec(o, train, testDomain, seed), cancellationToken);
+        var diwa = await RunPipelineAsync(client, specs, DiwaSpec(o, train, testDomain, seed), cancellationToken);
         var init = diwa.Rounds[0].Init;
-        var ratatouille = RunPipelineAsync(client, RatatouilleSpec(o, train, testDomain, seed, init), cancellationToken);
-        var ma = RunPipelineAsync(client, MovingAverageSpec(o, train, testDomain, seed, init), cancellationToken);
+        var ratatouille = RunPipelineAsync(client, specs, RatatouilleSpec(o, train, testDomain, seed, init), cancellationToken);
+        var ma = RunPipelineAsync(client, specs, MovingAverageSpec(o, train, testDomain, seed, init), cancellationToken);
         await Task.WhenAll(ratatouille, ma);
 
         double Test(IReadOnlyList<SplitAccuracy> s) => s.Single(x => x.Split == "test").Accuracy;
@@ -160,9 +160,9 @@ public static class SoupsBenchmark
 
     private static string Iteration(int round) => string.Create(CultureInfo.InvariantCulture, $"Iteration {round}");
 
-    private static async Task<PipelineResult> RunPipelineAsync(DurableTaskClient client, PipelineSpec spec, CancellationToken cancellationToken)
+    private static async Task<PipelineResult> RunPipelineAsync(DurableTaskClient client, ISpecStore specs, PipelineSpec spec, CancellationToken cancellationToken)
     {
-        var id = await PipelineStarter.StartAsync(client, spec, cancellationToken: cancellationToken);
+        var id = await PipelineStarter.StartAsync(client, specs, spec, cancellationToken: cancellationToken);
         var metadata = await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancellationToken);
         var view = PipelineStatusView.From(metadata);
         return view.RuntimeStatus == nameof(OrchestrationRuntimeStatus.Completed) && view.Result is { } result

@@ -41,6 +41,9 @@ public sealed class LocalEngine : IAsyncDisposable
     /// <summary>The client that starts and queries pipelines.</summary>
     public DurableTaskClient Client => app.Services.GetRequiredService<DurableTaskClient>();
 
+    /// <summary>Where the engine's pipelines' specs are stored (by hash) while they run.</summary>
+    public ISpecStore Specs => app.Services.GetRequiredService<ISpecStore>();
+
     /// <summary>The services of the engine (storage, options).</summary>
     public IServiceProvider Services => app.Services;
 

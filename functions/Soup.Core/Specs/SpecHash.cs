@@ -13,7 +13,17 @@ public static class SpecHash
     public static string Compute(PipelineSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        var json = JsonSerializer.SerializeToUtf8Bytes(spec, SpecJsonContext.Default.PipelineSpec);
-        return Convert.ToHexStringLower(SHA256.HashData(json));
+        return Convert.ToHexStringLower(SHA256.HashData(Canonical(spec)));
     }
+
+    /// <summary>The spec serialised as <see cref="Compute"/> hashes it (every setting, defaults included).</summary>
+    public static byte[] Canonical(PipelineSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return JsonSerializer.SerializeToUtf8Bytes(spec, SpecJsonContext.Default.PipelineSpec);
+    }
+
+    /// <summary>Reads a spec written by <see cref="Canonical"/>.</summary>
+    /// <exception cref="JsonException">It is not a spec.</exception>
+    public static PipelineSpec? FromCanonical(ReadOnlySpan<byte> json) => JsonSerializer.Deserialize(json, SpecJsonContext.Default.PipelineSpec);
 }

@@ -1,14 +1,17 @@
 using Microsoft.DurableTask;
 using Soup.Core;
-using Soup.Core.Jobs;
 using Soup.Core.Storage;
 
 namespace Soup.Orchestration.Activities;
 
-/// <summary>Reads the evaluation report a worker wrote.</summary>
-public sealed class ReadEvaluationActivity(SoupStorage storage) : TaskActivity<string, EvaluationReport>
+/// <summary>
+/// Reads the evaluation report a worker wrote and returns what the orchestration decides on: each checkpoint's
+/// validation accuracy (<see cref="EvaluationDigest"/>). The report stays in its blob; the round's result is built
+/// from it by <see cref="SummarizeRoundActivity"/>.
+/// </summary>
+public sealed class ReadEvaluationActivity(SoupStorage storage) : TaskActivity<string, EvaluationDigest>
 {
     /// <inheritdoc />
-    public override Task<EvaluationReport> RunAsync(TaskActivityContext context, string input) =>
-        storage.ReadJsonAsync(input, SoupJson.Default.EvaluationReport);
+    public override async Task<EvaluationDigest> RunAsync(TaskActivityContext context, string input) =>
+        RoundSummarizer.Digest(input, await storage.ReadJsonAsync(input, SoupJson.Default.EvaluationReport));
 }

@@ -1,5 +1,4 @@
 using Microsoft.DurableTask;
-using Soup.Core.Jobs;
 
 namespace Soup.Orchestration.Tests.Replay;
 
@@ -12,7 +11,7 @@ internal sealed class ChangedRoundOrchestrator : TaskOrchestrator<RoundInput, Ro
     public override async Task<RoundResult> RunAsync(TaskOrchestrationContext context, RoundInput input)
     {
         await context.CallActivityAsync<IReadOnlyList<LandingNotice>>(TaskNames.ReconcileLandings, new ReconcileRequest(input.PipelineId, []));
-        await context.CallActivityAsync<int>(TaskNames.DispatchJobs, Array.Empty<Job>());
+        await context.CallActivityAsync<int>(TaskNames.DispatchJobs, new DispatchRequest(input.SpecHash ?? "", input.PipelineId, JobStages.Members, input.Round, input.Init));
         throw new PipelineFailedException("the replay tests never get this far");
     }
 }

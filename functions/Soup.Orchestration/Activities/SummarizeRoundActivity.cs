@@ -1,0 +1,23 @@
+using Microsoft.DurableTask;
+using Soup.Core;
+using Soup.Core.Storage;
+
+namespace Soup.Orchestration.Activities;
+
+/// <summary>
+/// Builds a round's result (<see cref="RoundSummarizer"/>) from the stored spec and the round's evaluation reports,
+/// read from their blobs. Reads only: safe to repeat.
+/// </summary>
+public sealed class SummarizeRoundActivity(SoupStorage storage) : TaskActivity<SummarizeRequest, RoundResult>
+{
+    /// <inheritdoc />
+    public override async Task<RoundResult> RunAsync(TaskActivityContext context, SummarizeRequest input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var spec = await new BlobSpecStore(storage).GetAsync(input.SpecHash);
+        var reports = new List<Soup.Core.Jobs.EvaluationReport>();
+        foreach (var blob in input.Evaluations)
+            reports.Add(await storage.ReadJsonAsync(blob, SoupJson.Default.EvaluationReport));
+        return RoundSummarizer.Summarize(spec, input, reports);
+    }
+}

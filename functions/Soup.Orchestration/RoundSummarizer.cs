@@ -1,0 +1,136 @@
+using System.Globalization;
+using Soup.Core.Jobs;
+using Soup.Core.Specs;
+using Soup.Core.Storage;
+
+namespace Soup.Orchestration;
+
+/// <summary>
+/// A round's result from its spec and evaluation reports: each member's settings and scores, the variants (ERM, merge,
+/// greedy, ensemble), diagnostics and the interpolation curve. Pure; run by <see cref="TaskNames.SummarizeRound"/>,
+/// which reads the stored spec and the reports, so the round's history holds neither.
+/// </summary>
+public static class RoundSummarizer
+{
+    /// <summary>Every checkpoint's scores in a report, the report's split order.</summary>
+    public static Dictionary<string, IReadOnlyList<SplitAccuracy>> Scores(EvaluationReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var order = report.Splits.Select((s, i) => (s.Name, i)).ToDictionary(x => x.Name, x => x.i);
+        return report.Scores.GroupBy(s => s.Checkpoint).ToDictionary(
+            g => g.Key,
+            g => (IReadOnlyList<SplitAccuracy>)[.. g.OrderBy(s => order.GetValueOrDefault(s.Split, int.MaxValue)).Select(s => new SplitAccuracy(s.Split, s.Accuracy, s.Loss))]);
+    }
+
+    /// <summary>What the orchestration keeps of a report: each checkpoint's validation accuracy (where it has one).</summary>
+    public static EvaluationDigest Digest(string blob, EvaluationReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var validation = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var score in report.Scores.Where(s => s.Split == "validation"))
+            validation[score.Checkpoint] = score.Accuracy;
+        return new EvaluationDigest(blob, report.PrimarySplit, validation);
+    }
+
+    /// <summary>
+    /// Members best first by validation accuracy (the lower index first on a tie): the order the greedy soup tries them
+    /// in, and the ERM choice (the first).
+    /// </summary>
+    public static List<(int Index, string Blob)> RankedOnValidation(IReadOnlyList<(int Index, string Blob)> members, Func<string, double> validation) =>
+        [.. members.OrderByDescending(m => validation(m.Blob)).ThenBy(m => m.Index)];
+
+    private static double Validation(IReadOnlyList<SplitAccuracy> scores) =>
+        scores.FirstOrDefault(s => s.Split == "validation")?.Accuracy ?? double.NaN;
+
+    /// <summary>
+    /// The round's result from the full spec, the request (what the round made) and the evaluation reports named in it
+    /// (the round's first, then the greedy candidates'), in the same order.
+    /// </summary>
+    public static RoundResult Summarize(PipelineSpec spec, SummarizeRequest request, IReadOnlyList<EvaluationReport> reports)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(reports);
+        var round = request.Round;
+        var jobs = JobPlanner.Members(spec, round.PipelineId, round.Round, round.Init, round.Auxiliary);
+        var members = request.Landed.Select(i => (Index: i, Job: jobs[i])).ToList();
+        var report = reports[0];
+        var scores = Scores(report);
+        foreach (var more in reports.Skip(1))
+        {
+            foreach (var (checkpoint, s) in Scores(more))
+                scores[checkpoint] = s;
+        }
+
+        var missing = request.Missing;
+        var split = report.PrimarySplit;
+        IReadOnlyList<SplitAccuracy> All(string blob) => scores.TryGetValue(blob, out var s)
+            ? s
+            : throw new PipelineFailedException($"round {round.Round}: the evaluation report has no score for '{blob}'");
+        SplitAccuracy Primary(string blob) => All(blob).FirstOrDefault(s => s.Split == split)
+            ?? throw new PipelineFailedException($"round {round.Round}: the evaluation report has no '{split}' score for '{blob}'");
+
+        var memberResults = members.Select(member =>
+        {
+            var blob = CheckpointLayout.Blob(member.Job.PipelineId, member.Job.Slot, CheckpointLayout.CheckpointFile);
+            var score = Primary(blob);
+            var init = member.Job.InitCheckpoint != round.Init ? member.Job.InitCheckpoint : null;
+            return new MemberResult(
+                member.Index, member.Job.Settings.LearningRate, member.Job.Settings.Seed, blob, score.Accuracy, score.Loss, All(blob), member.Job.Settings, init);
+        }).ToList();
+
+        // ERM: the member a hyperparameter search would keep, chosen on validation (never on test).
+        var best = RankedOnValidation([.. memberResults.Select(m => (m.Member, m.Checkpoint))], b => Validation(scores[b]))[0];
+        var erm = memberResults.Single(m => m.Member == best.Index);
+        var everyone = memberResults.Select(m => m.Member).ToList();
+        var method = spec.Merge.Method == "linear" && spec.Merge.Weights is null ? "uniform" : spec.Merge.Method;
+        var variants = new List<SoupVariant>
+        {
+            new("erm", erm.Checkpoint, [erm.Member], erm.Scores!, $"the best single member on validation (member {erm.Member})"),
+        };
+        if (request.BeforeLiti is { } before)
+        {
+            variants.Add(new(method, before, everyone, All(before), $"{method} merge of the {everyone.Count} members"));
+            variants.Add(new(
+                $"{method}+liti", request.Merged, everyone, All(request.Merged),
+                string.Create(CultureInfo.InvariantCulture, $"the {method} merge moved back toward the init by η = {spec.Soup!.TowardInit}")));
+        }
+        else
+        {
+            variants.Add(new(method, request.Merged, everyone, All(request.Merged), $"{method} merge of the {everyone.Count} members"));
+        }
+
+        if (request.Greedy is { } greedy)
+        {
+            var kept = request.GreedyMembers ?? [];
+            variants.Add(new("greedy", greedy, kept, All(greedy), $"greedy soup of members {string.Join(", ", kept)} (kept while validation accuracy did not drop)"));
+        }
+
+        IReadOnlyList<SplitAccuracy>? ensembleScores = report.Ensemble.Count > 0 ? [.. report.Ensemble.Select(e => new SplitAccuracy(e.Split, e.Accuracy, e.Loss))] : null;
+        if (ensembleScores is not null)
+        {
+            variants.Add(new("ensemble", null, everyone, ensembleScores, $"prediction ensemble of the {everyone.Count} members (one forward pass each)"));
+        }
+
+        var delivered = (spec.Soup?.Select ?? SoupSelections.All) switch
+        {
+            SoupSelections.Greedy => request.Greedy!,
+            SoupSelections.Best => erm.Checkpoint,
+            _ => request.Merged,
+        };
+        var soupScore = Primary(delivered);
+        var ensemble = report.Ensemble.FirstOrDefault(e => e.Split == split);
+        var diversity = report.Diversity.FirstOrDefault(d => d.Split == split);
+        var pair = report.Connectivity.FirstOrDefault(c => c.Split == split);
+        var diagnostics = new RoundDiagnostics(
+            ensemble?.Accuracy, ensemble?.Loss, diversity?.Disagreement, diversity?.RatioError,
+            pair?.A, pair?.B, pair?.MidpointAccuracy, pair?.EndpointMeanAccuracy, pair?.Gap);
+        var curve = request.Line is { } line
+            ? new InterpolationCurve(line.Kind, line.From, line.To, [.. line.Points.Select(p => new InterpolationPoint(p.Lambda, All(p.Blob)))])
+            : null;
+        return new RoundResult(
+            round.Round, round.Init, memberResults, delivered, soupScore.Accuracy, soupScore.Loss, split, diagnostics, missing.Count > 0 ? missing : null,
+            All(delivered), ensembleScores, variants, curve);
+    }
+
+}
