@@ -201,7 +201,7 @@ public sealed class RetentionEndToEndTests(AzuriteEngineFixture fixture) : IClas
     /// <summary>A one-round pipeline of two members whose checkpoints, heartbeats, resumption checkpoints and evaluation this test writes; returns its id once Completed.</summary>
     private static async Task<string> RunCompletedAsync(LocalEngine engine, SoupStorage storage)
     {
-        var id = await PipelineStarter.StartAsync(engine.Client, Spec("kept", members: 2), cancellationToken: Cancel);
+        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, Spec("kept", members: 2), cancellationToken: Cancel);
         for (var m = 0; m < 2; m++)
         {
             var slot = CheckpointLayout.MemberSlot(1, m);
@@ -226,7 +226,7 @@ public sealed class RetentionEndToEndTests(AzuriteEngineFixture fixture) : IClas
     /// <summary>A one-member pipeline whose member trained a while (heartbeat, resumption checkpoint) and then failed for good; returns its id once Failed.</summary>
     private static async Task<string> RunFailedAsync(LocalEngine engine, SoupStorage storage, bool mayBePurged = false)
     {
-        var id = await PipelineStarter.StartAsync(engine.Client, Spec("failing", members: 1), cancellationToken: Cancel);
+        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, Spec("failing", members: 1), cancellationToken: Cancel);
         var slot = CheckpointLayout.MemberSlot(1, 0);
         await WriteCheckpointAsync(storage.Checkpoints, CheckpointLayout.Blob(id, slot, CheckpointLayout.ResumeFile), 7);
         await storage.Checkpoints.GetBlobClient(CheckpointLayout.Blob(id, slot, CheckpointLayout.ProgressFile)).UploadAsync(BinaryData.FromString("{}"), Cancel);
@@ -253,7 +253,7 @@ public sealed class RetentionEndToEndTests(AzuriteEngineFixture fixture) : IClas
     /// <summary>A pipeline of two members of which one landed (with its heartbeat): it waits for the other, Running.</summary>
     private static async Task<string> StartRunningAsync(LocalEngine engine, SoupStorage storage)
     {
-        var id = await PipelineStarter.StartAsync(engine.Client, Spec("running", members: 2), cancellationToken: Cancel);
+        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, Spec("running", members: 2), cancellationToken: Cancel);
         await WaitForStatusAsync(engine.Client, id + ":round-01", OrchestrationRuntimeStatus.Running);
         var slot = CheckpointLayout.MemberSlot(1, 0);
         await storage.Checkpoints.GetBlobClient(CheckpointLayout.Blob(id, slot, CheckpointLayout.ProgressFile)).UploadAsync(BinaryData.FromString("{}"), Cancel);
