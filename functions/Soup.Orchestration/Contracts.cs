@@ -150,11 +150,16 @@ public sealed record InterpolationPoint(double Lambda, IReadOnlyList<SplitAccura
 /// <param name="EnsembleScores">The members' prediction ensemble on every evaluated split.</param>
 /// <param name="Variants">Other ways of using the members, scored the same way.</param>
 /// <param name="Interpolation">A linear path between two checkpoints, scored along the way.</param>
+/// <param name="Details">
+/// Set on the copies that travel through the orchestrations' histories: the blob (checkpoints container) that holds this
+/// result in full, whose per-member lists (<paramref name="Members"/>, <paramref name="Missing"/>,
+/// <paramref name="Variants"/>, <paramref name="Interpolation"/>) are left out here (<see cref="RoundResults"/>).
+/// </param>
 public sealed record RoundResult(
     int Round, string Init, IReadOnlyList<MemberResult> Members, string Soup, double SoupAccuracy, double SoupLoss, string Split,
     RoundDiagnostics? Diagnostics = null, IReadOnlyList<MissingMember>? Missing = null,
     IReadOnlyList<SplitAccuracy>? SoupScores = null, IReadOnlyList<SplitAccuracy>? EnsembleScores = null,
-    IReadOnlyList<SoupVariant>? Variants = null, InterpolationCurve? Interpolation = null);
+    IReadOnlyList<SoupVariant>? Variants = null, InterpolationCurve? Interpolation = null, string? Details = null);
 
 /// <summary>A member a round went on without (the quorum allowed it): its job and why.</summary>
 /// <param name="Member">The member's index.</param>

@@ -82,7 +82,7 @@ public sealed class PipelineApi(DurableTaskClient client, SoupStorage storage, T
     /// <summary><c>GET /api/pipelines/{id}</c>: the status view with the running jobs' progress; 404 for an unknown id.</summary>
     public async Task<ApiResult> GetAsync(string id, CancellationToken cancellationToken = default)
     {
-        var view = await PipelineStatusReader.ReadAsync(client, id, cancellationToken);
+        var view = await PipelineStatusReader.ReadAsync(client, storage, id, cancellationToken);
         if (view is null)
             return NotFound(id);
 

@@ -1,3 +1,4 @@
+using Soup.Core.Storage;
 using Microsoft.DurableTask.Client;
 
 namespace Soup.Orchestration;
@@ -5,12 +6,24 @@ namespace Soup.Orchestration;
 /// <summary>
 /// Reads a pipeline's status with live progress. While a round runs, the pipeline's custom status names the round's
 /// instance and the counts (landed, failed, pending) live in that instance's status: this reads both and shows the
-/// round's progress, keeping the pipeline's best-so-far.
+/// round's progress, keeping the pipeline's best-so-far. A completed pipeline's rounds are read in full from their stored
+/// results (<see cref="RoundResults"/>).
 /// </summary>
 public static class PipelineStatusReader
 {
     /// <summary>The pipeline's status view with the running round's progress; null when there is no such pipeline.</summary>
-    public static async Task<PipelineStatusView?> ReadAsync(DurableTaskClient client, string pipelineId, CancellationToken cancellationToken = default)
+    public static async Task<PipelineStatusView?> ReadAsync(DurableTaskClient client, SoupStorage storage, string pipelineId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(storage);
+        var view = await ReadSummaryAsync(client, pipelineId, cancellationToken);
+        return view is null ? null : await RoundResults.LoadAsync(storage, view, cancellationToken);
+    }
+
+    /// <summary>
+    /// The pipeline's status view with the running round's progress, its rounds' results as history keeps them
+    /// (<see cref="RoundResults.Summary"/>: no per-member lists); null when there is no such pipeline.
+    /// </summary>
+    public static async Task<PipelineStatusView?> ReadSummaryAsync(DurableTaskClient client, string pipelineId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(client);
         var metadata = await client.GetInstanceAsync(pipelineId, getInputsAndOutputs: true, cancellationToken);

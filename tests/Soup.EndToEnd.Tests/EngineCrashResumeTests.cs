@@ -53,7 +53,7 @@ public sealed partial class EngineCrashResumeTests(AzuriteEngineFixture fixture)
         // 2. The engine again, in this process, on the same task hub, containers and queue.
         await using (var engine = await AzuriteEngineFixture.StartEngineAsync(With(configuration, ShortLease)))
         {
-            var resumed = await WaitAsync(engine.Client, id);
+            var resumed = await WaitAsync(engine, id);
             Assert.Equal("Completed", resumed.RuntimeStatus);
 
             foreach (var (name, etag) in landedBeforeKill)
@@ -61,7 +61,7 @@ public sealed partial class EngineCrashResumeTests(AzuriteEngineFixture fixture)
 
             // 3. The same spec without interruption: same members, same soups, bit for bit.
             var reference = await PipelineStarter.StartAsync(engine.Client, engine.Specs, spec, cancellationToken: TestContext.Current.CancellationToken);
-            Assert.Equal("Completed", (await WaitAsync(engine.Client, reference)).RuntimeStatus);
+            Assert.Equal("Completed", (await WaitAsync(engine, reference)).RuntimeStatus);
             for (var round = 1; round <= spec.Rounds; round++)
             {
                 for (var m = 0; m < spec.Members.Count; m++)
@@ -112,10 +112,11 @@ public sealed partial class EngineCrashResumeTests(AzuriteEngineFixture fixture)
     private static IConfiguration With(IConfiguration configuration, IReadOnlyDictionary<string, string> overrides) =>
         new ConfigurationBuilder().AddConfiguration(configuration).AddInMemoryCollection(overrides.Select(p => KeyValuePair.Create(p.Key, (string?)p.Value))).Build();
 
-    private static async Task<PipelineStatusView> WaitAsync(DurableTaskClient client, string id)
+    private static async Task<PipelineStatusView> WaitAsync(Soup.Cli.Engine.LocalEngine engine, string id)
     {
         using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        return PipelineStatusView.From(await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancel.Token));
+        var metadata = await engine.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancel.Token);
+        return await RoundResults.LoadAsync(engine.Services.GetRequiredService<SoupStorage>(), PipelineStatusView.From(metadata), cancel.Token);
     }
 
     private static async Task<T> WaitForAsync<T>(Func<Task<T?>> probe, ProductProcess process) where T : class

@@ -25,7 +25,7 @@ public sealed class PipelineEndToEndTests(AzuriteEngineFixture fixture) : IClass
         await using var engine = await AzuriteEngineFixture.StartEngineAsync(fixture.NewConfiguration(workers: 1));
         var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, spec, cancellationToken: TestContext.Current.CancellationToken);
 
-        var view = await WaitAsync(engine.Client, id);
+        var view = await WaitAsync(engine, id);
 
         Assert.True(view.RuntimeStatus == "Completed", $"pipeline ended {view.RuntimeStatus}: {view.Failure}");
         var result = view.Result!;
@@ -46,6 +46,13 @@ public sealed class PipelineEndToEndTests(AzuriteEngineFixture fixture) : IClass
         }
 
         Assert.True(await container.GetBlobClient(CheckpointLayout.Blob(id, CheckpointLayout.EvaluationSlot(2), CheckpointLayout.EvaluationFile)).ExistsAsync(TestContext.Current.CancellationToken));
+
+        // History keeps the rounds' summaries; the full results are the stored summary.json of each round.
+        var raw = (await engine.Client.GetInstanceAsync(id, getInputsAndOutputs: true, TestContext.Current.CancellationToken))!.ReadOutputAs<PipelineResult>()!;
+        Assert.All(raw.Rounds, r => Assert.Empty(r.Members));
+        Assert.Equal([RoundResults.BlobName(id, 1), RoundResults.BlobName(id, 2)], raw.Rounds.Select(r => r.Details));
+        Assert.Equal(result.Rounds.Select(r => r.SoupAccuracy), raw.Rounds.Select(r => r.SoupAccuracy));
+        Assert.All(result.Rounds, r => Assert.Null(r.Details));
     }
 
     [Fact]
@@ -55,7 +62,7 @@ public sealed class PipelineEndToEndTests(AzuriteEngineFixture fixture) : IClass
         await using var engine = await AzuriteEngineFixture.StartEngineAsync(fixture.NewConfiguration(workers: 1));
         var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, spec, cancellationToken: TestContext.Current.CancellationToken);
 
-        var view = await WaitAsync(engine.Client, id);
+        var view = await WaitAsync(engine, id);
 
         Assert.Equal("Failed", view.RuntimeStatus);
         Assert.Contains("no-such-dataset", view.Failure);
@@ -70,7 +77,7 @@ public sealed class PipelineEndToEndTests(AzuriteEngineFixture fixture) : IClass
         await using var engine = await AzuriteEngineFixture.StartEngineAsync(fixture.NewConfiguration(workers: 1));
         var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, spec, cancellationToken: TestContext.Current.CancellationToken);
 
-        var view = await WaitAsync(engine.Client, id);
+        var view = await WaitAsync(engine, id);
 
         Assert.Equal("Failed", view.RuntimeStatus);
         Assert.Contains("bases/missing.safetensors", view.Failure);
@@ -99,7 +106,7 @@ public sealed class PipelineEndToEndTests(AzuriteEngineFixture fixture) : IClass
 
         var soupBlob = CheckpointLayout.Blob(id, CheckpointLayout.SoupSlot(1), CheckpointLayout.CheckpointFile);
         // The round runs as a sub-orchestration: its phase is read through the pipeline's status.
-        await WaitUntilAsync(async () => (await PipelineStatusReader.ReadAsync(engine.Client, id))?.Progress?.Phase == "evaluating");
+        await WaitUntilAsync(async () => (await PipelineStatusReader.ReadSummaryAsync(engine.Client, id))?.Progress?.Phase == "evaluating");
         var soup = await CheckpointAsserts.ReadAsync(container, soupBlob);
         CheckpointAsserts.AssertIsElementWiseMean([.. members.Select(m => new SafetensorsContent(m, new Dictionary<string, string>()))], soup);
 
@@ -108,7 +115,7 @@ public sealed class PipelineEndToEndTests(AzuriteEngineFixture fixture) : IClass
         var report = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Core.Jobs.EvaluationReport { Splits = [new("test", 200)], Scores = scores }, Core.SoupJson.Default.EvaluationReport);
         await container.GetBlobClient(CheckpointLayout.Blob(id, CheckpointLayout.EvaluationSlot(1), CheckpointLayout.EvaluationFile)).UploadAsync(new BinaryData(report), TestContext.Current.CancellationToken);
 
-        var view = await WaitAsync(engine.Client, id);
+        var view = await WaitAsync(engine, id);
         Assert.Equal("Completed", view.RuntimeStatus);
         Assert.Equal(0.9, view.Result!.Rounds[0].SoupAccuracy);
         Assert.Equal([0.5, 0.6, 0.7], view.Result.Rounds[0].Members.Select(m => m.Accuracy));
@@ -125,11 +132,11 @@ public sealed class PipelineEndToEndTests(AzuriteEngineFixture fixture) : IClass
         RoundTimeout = TimeSpan.FromMinutes(5),
     };
 
-    private static async Task<PipelineStatusView> WaitAsync(DurableTaskClient client, string id)
+    private static async Task<PipelineStatusView> WaitAsync(Soup.Cli.Engine.LocalEngine engine, string id)
     {
         using var cancel = new CancellationTokenSource(Timeout);
-        var metadata = await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancel.Token);
-        return PipelineStatusView.From(metadata);
+        var metadata = await engine.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancel.Token);
+        return await RoundResults.LoadAsync(engine.Services.GetRequiredService<SoupStorage>(), PipelineStatusView.From(metadata), cancel.Token);
     }
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition)

@@ -30,7 +30,7 @@ public sealed class ReportEndToEndTests(AzuriteEngineFixture fixture) : IClassFi
             Assert.True(metadata.RuntimeStatus == OrchestrationRuntimeStatus.Completed, $"pipeline ended {metadata.RuntimeStatus}: {metadata.FailureDetails?.ErrorMessage}");
         }
 
-        var view = (await PipelineStatusReader.ReadAsync(engine.Client, id, Cancel))!;
+        var view = (await PipelineStatusReader.ReadAsync(engine.Client, engine.Services.GetRequiredService<SoupStorage>(), id, Cancel))!;
         var blob = engine.Services.GetRequiredService<SoupStorage>().Reports.GetBlobClient(PipelineReports.BlobName(id));
         var stored = (await blob.DownloadContentAsync(Cancel)).Value;
         Assert.Equal("text/html; charset=utf-8", stored.Details.ContentType);

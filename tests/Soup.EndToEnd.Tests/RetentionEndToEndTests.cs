@@ -60,6 +60,7 @@ public sealed class RetentionEndToEndTests(AzuriteEngineFixture fixture) : IClas
             BaseBlob,
             CheckpointLayout.Blob(completed, CheckpointLayout.SoupSlot(1), CheckpointLayout.CheckpointFile),
             CheckpointLayout.Blob(completed, CheckpointLayout.EvaluationSlot(1), CheckpointLayout.EvaluationFile),
+            RoundResults.BlobName(completed, 1),
             CheckpointLayout.Blob(failed, CheckpointLayout.MemberSlot(1, 0), CheckpointLayout.FailureFile),
             CancellationMarker.BlobName(failed),
         ];
@@ -128,6 +129,69 @@ public sealed class RetentionEndToEndTests(AzuriteEngineFixture fixture) : IClas
         await AssertExistAsync(storage.Checkpoints, kept);
 
         await client.TerminateInstanceAsync(running, "test over", Cancel);
+    }
+
+    /// <summary>
+    /// Storage stops for ~20 s (longer than the SDK's own retries) while retention runs (its own Azurite, stopped and restarted): the run waits the outage out
+    /// or reports the folders it could not finish, never deletes a kept blob and never purges an instance whose blobs it
+    /// did not finish; a second run, as the next timer or command would make, finishes the work.
+    /// </summary>
+    [Fact]
+    public async Task Retention_ThroughAStorageOutage_LosesNothingKept_AndTheNextRunFinishes()
+    {
+        using var azurite = await PrivateAzurite.StartAsync();
+        var configuration = new ConfigurationBuilder()
+            .AddConfiguration(fixture.NewConfiguration(workers: 0))
+            .AddInMemoryCollection(new Dictionary<string, string?> { [PipelineOptions.ConnectionName] = azurite.ConnectionString })
+            .Build();
+        await using var engine = await AzuriteEngineFixture.StartEngineAsync(configuration);
+        var storage = engine.Services.GetRequiredService<SoupStorage>();
+        await WriteCheckpointAsync(storage.Checkpoints, BaseBlob, 0);
+        var completed = await RunCompletedAsync(engine, storage);
+        var failed = await RunFailedAsync(engine, storage);
+        string[] expired =
+        [
+            .. Enumerable.Range(0, 2).SelectMany(m => new[]
+            {
+                CheckpointLayout.Blob(completed, CheckpointLayout.MemberSlot(1, m), CheckpointLayout.CheckpointFile),
+                CheckpointLayout.Blob(completed, CheckpointLayout.MemberSlot(1, m), CheckpointLayout.ResumeFile),
+            }),
+            CheckpointLayout.Blob(failed, CheckpointLayout.MemberSlot(1, 0), CheckpointLayout.ResumeFile),
+        ];
+        string[] kept =
+        [
+            BaseBlob,
+            CheckpointLayout.Blob(completed, CheckpointLayout.SoupSlot(1), CheckpointLayout.CheckpointFile),
+            RoundResults.BlobName(completed, 1),
+            CheckpointLayout.Blob(failed, CheckpointLayout.MemberSlot(1, 0), CheckpointLayout.FailureFile),
+        ];
+        var retention = new PipelineRetention(storage, new ShiftedClock(TimeSpan.FromDays(31)), NullLogger<PipelineRetention>.Instance)
+        {
+            Retry = new StorageRetry(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(60)),
+        };
+
+        await azurite.StopAsync();
+        var during = retention.ApplyAsync(engine.Client, RetentionPolicy.Default, dryRun: false, Cancel);
+        await Task.Delay(TimeSpan.FromSeconds(20), Cancel);
+        await azurite.RestartAsync();
+        var first = await during;
+
+        // Whatever the outage cut short is named, and nothing kept went.
+        await AssertExistAsync(storage.Checkpoints, kept);
+        foreach (var id in new[] { completed, failed })
+        {
+            var purged = first.Instances.Any(i => i.InstanceId == id);
+            var unfinished = first.Errors.Any(e => e.StartsWith(id, StringComparison.Ordinal));
+            Assert.False(purged && unfinished, $"{id} was purged although its blobs were not all handled: {string.Join("; ", first.Errors)}");
+        }
+
+        var second = await retention.ApplyAsync(engine.Client, RetentionPolicy.Default, dryRun: false, Cancel);
+        Assert.Empty(second.Errors);
+        await AssertGoneAsync(storage.Checkpoints, expired);
+        await AssertExistAsync(storage.Checkpoints, kept);
+        Assert.Null(await engine.Client.GetInstanceAsync(completed, Cancel));
+        Assert.Null(await engine.Client.GetInstanceAsync(failed, Cancel));
+        Assert.Null(await engine.Client.GetInstanceAsync(completed + ":round-01", Cancel));
     }
 
     [Fact]

@@ -32,7 +32,7 @@ public sealed class StageDurabilityTests(AzuriteEngineFixture fixture) : IClassF
         await using var engine = await AzuriteEngineFixture.StartEngineAsync(Configuration(workers: 1));
         var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, spec, cancellationToken: Cancel);
 
-        var view = await WaitAsync(engine.Client, id);
+        var view = await WaitAsync(engine, id);
 
         Assert.True(view.RuntimeStatus == "Completed", $"pipeline ended {view.RuntimeStatus}: {view.Failure}");
         var round = Assert.Single(view.Result!.Rounds);
@@ -60,7 +60,7 @@ public sealed class StageDurabilityTests(AzuriteEngineFixture fixture) : IClassF
         }
 
         using var second = ProductProcess.Start(configuration, new Dictionary<string, string> { ["HeartbeatInterval"] = "00:00:01" });
-        var view = await WaitAsync(engine.Client, id);
+        var view = await WaitAsync(engine, id);
 
         Assert.True(view.RuntimeStatus == "Completed", $"pipeline ended {view.RuntimeStatus}: {view.Failure}\n{second.Log}");
         var member = await CheckpointAsserts.ReadAsync(storage.Checkpoints, Assert.Single(view.Result!.Rounds[0].Members).Checkpoint);
@@ -99,7 +99,7 @@ public sealed class StageDurabilityTests(AzuriteEngineFixture fixture) : IClassF
         var record = new FailureRecord($"{id}/{waiting}", "injected by the test", "test", DateTimeOffset.UtcNow);
         await storage.TryCreateJsonAsync(CheckpointLayout.Blob(id, waiting, CheckpointLayout.FailureFile), record, SoupJson.Default.FailureRecord, Cancel);
 
-        var view = await WaitAsync(engine.Client, id);
+        var view = await WaitAsync(engine, id);
         Assert.Equal("Failed", view.RuntimeStatus);
         var content = (await storage.Checkpoints.GetBlobClient(CancellationMarker.BlobName(id)).DownloadContentAsync(Cancel)).Value.Content;
         var marker = CancellationMarker.FromJson(content.ToMemory().Span)!;
@@ -160,11 +160,11 @@ public sealed class StageDurabilityTests(AzuriteEngineFixture fixture) : IClassF
 
     private static SoupStorage Storage(Soup.Cli.Engine.LocalEngine engine) => engine.Services.GetRequiredService<SoupStorage>();
 
-    private static async Task<PipelineStatusView> WaitAsync(DurableTaskClient client, string id)
+    private static async Task<PipelineStatusView> WaitAsync(Soup.Cli.Engine.LocalEngine engine, string id)
     {
         using var cancel = new CancellationTokenSource(Timeout);
-        var metadata = await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancel.Token);
-        return PipelineStatusView.From(metadata);
+        var metadata = await engine.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancel.Token);
+        return await RoundResults.LoadAsync(engine.Services.GetRequiredService<SoupStorage>(), PipelineStatusView.From(metadata), cancel.Token);
     }
 
     private static async Task<ScheduledRunRecord> WaitForRecordAsync(DurableTaskClient client, string instanceId)

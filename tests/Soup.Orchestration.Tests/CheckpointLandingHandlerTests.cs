@@ -26,7 +26,7 @@ public sealed class CheckpointLandingHandlerTests
         Assert.Null(early); // round 2 has no instance: nothing is raised into the void
         Assert.Equal((held, LandingKind.Checkpoint), (notice!.Slot, notice.Kind));
         Assert.Equal(OrchestrationRuntimeStatus.Completed, metadata.RuntimeStatus);
-        Assert.Equal(2, Assert.Single(metadata.ReadOutputAs<PipelineResult>()!.Rounds).Members.Count);
+        Assert.Equal(2, Assert.Single(harness.Result(metadata)!.Rounds).Members.Count);
     }
 
     [Fact]

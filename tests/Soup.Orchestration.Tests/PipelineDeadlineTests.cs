@@ -30,7 +30,7 @@ public sealed class PipelineDeadlineTests
         Assert.Equal([lost], reconcile.Slots);
         var merge = Assert.Single(harness.Merges);
         Assert.Contains(CheckpointLayout.Blob(id, lost, CheckpointLayout.CheckpointFile), merge.Members);
-        var result = metadata.ReadOutputAs<PipelineResult>();
+        var result = harness.Result(metadata);
         Assert.NotNull(result);
         Assert.Equal(2, Assert.Single(result.Rounds).Members.Count);
     }

@@ -28,6 +28,8 @@ internal sealed class PipelineHarness : IAsyncDisposable
     private readonly Dictionary<string, EvaluateJob> _evaluations = [];
     private readonly Dictionary<string, double> _accuracies = [];
     private readonly Dictionary<string, long> _payloadBytes = [];
+    private readonly Dictionary<string, long> _payloadBytesByActivity = [];
+    private readonly Dictionary<string, RoundResult> _roundResults = []; // in full, by blob name, as SummarizeRound stores them
     private readonly Channel<Job> _jobs = Channel.CreateUnbounded<Job>();
     private readonly Func<Job, IReadOnlyList<LandingNotice>> _worker;
     private readonly Func<ReconcileRequest, IReadOnlyList<LandingNotice>> _reconcile;
@@ -172,7 +174,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
         using var timeout = new CancellationTokenSource(Patience);
         while (true)
         {
-            var view = await PipelineStatusReader.ReadAsync(Client, pipelineId, timeout.Token);
+            var view = await PipelineStatusReader.ReadSummaryAsync(Client, pipelineId, timeout.Token);
             if (view?.Progress is { } progress && condition(progress))
             {
                 return progress;
@@ -266,6 +268,32 @@ internal sealed class PipelineHarness : IAsyncDisposable
         }
     }
 
+    /// <summary><paramref name="round"/> in full, as the SummarizeRound activity stored it (itself when it is full).</summary>
+    public RoundResult Full(RoundResult round)
+    {
+        ArgumentNullException.ThrowIfNull(round);
+        lock (_gate)
+        {
+            return round.Details is { } blob ? _roundResults[blob] : round;
+        }
+    }
+
+    /// <summary>The output of a pipeline that ended, with its rounds in full; null when it has none.</summary>
+    public PipelineResult? Result(OrchestrationMetadata metadata)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        return metadata.ReadOutputAs<PipelineResult>() is { } result ? result with { Rounds = [.. result.Rounds.Select(Full)] } : null;
+    }
+
+    /// <summary>Payload bytes (input and output) of every call of each activity, across instances.</summary>
+    public IReadOnlyDictionary<string, long> ActivityPayloadBytesByName()
+    {
+        lock (_gate)
+        {
+            return new Dictionary<string, long>(_payloadBytesByActivity);
+        }
+    }
+
     private Func<TaskActivityContext, TIn, Task<TOut>> Measured<TIn, TOut>(Func<TaskActivityContext, TIn, TOut> activity) =>
         Measured<TIn, TOut>((c, input) => Task.FromResult(activity(c, input)));
 
@@ -276,6 +304,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
         lock (_gate)
         {
             _payloadBytes[c.InstanceId] = _payloadBytes.GetValueOrDefault(c.InstanceId) + bytes;
+            _payloadBytesByActivity[c.Name.Name] = _payloadBytesByActivity.GetValueOrDefault(c.Name.Name) + bytes;
         }
 
         return result;
@@ -360,7 +389,14 @@ internal sealed class PipelineHarness : IAsyncDisposable
     {
         Enter(TaskNames.SummarizeRound);
         var spec = await Specs.GetAsync(request.SpecHash);
-        return RoundSummarizer.Summarize(spec, request, [.. request.Evaluations.Select(Report)]);
+        var full = RoundSummarizer.Summarize(spec, request, [.. request.Evaluations.Select(Report)]);
+        var blob = RoundResults.BlobName(request.Round.PipelineId, full.Round);
+        lock (_gate)
+        {
+            _roundResults[blob] = full;
+        }
+
+        return RoundResults.Summary(full, blob);
     }
 
     /// <summary>A report with a distinct score per checkpoint of the evaluation job, listed in reverse order.</summary>

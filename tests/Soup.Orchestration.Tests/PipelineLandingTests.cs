@@ -62,7 +62,7 @@ public sealed class PipelineLandingTests
         Assert.Equal(OrchestrationRuntimeStatus.Completed, metadata.RuntimeStatus);
         var merge = Assert.Single(harness.Merges);
         Assert.Equal(3, merge.Members.Distinct().Count());
-        var result = metadata.ReadOutputAs<PipelineResult>();
+        var result = harness.Result(metadata);
         Assert.NotNull(result);
         Assert.Equal(3, Assert.Single(result.Rounds).Members.Count);
     }

@@ -16,7 +16,7 @@ public sealed class PipelineOrchestratorTests
         var metadata = await harness.WaitForEndAsync(id);
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, metadata.RuntimeStatus);
-        var result = metadata.ReadOutputAs<PipelineResult>();
+        var result = harness.Result(metadata);
         Assert.NotNull(result);
         Assert.Equal(id, result.PipelineId);
         Assert.Equal([1, 2], result.Rounds.Select(r => r.Round));
@@ -137,7 +137,7 @@ public sealed class PipelineOrchestratorTests
         Assert.All(dispatches[0], j => Assert.Equal(Base, Assert.IsType<TrainJob>(j).InitCheckpoint));
         Assert.Equal(Base, Assert.Single(harness.Merges).Metadata["base_checkpoint"]);
 
-        var result = metadata.ReadOutputAs<PipelineResult>();
+        var result = harness.Result(metadata);
         Assert.NotNull(result);
         var round = Assert.Single(result.Rounds);
         Assert.Equal(Base, round.Init);

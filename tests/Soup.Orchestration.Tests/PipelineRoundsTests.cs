@@ -16,7 +16,7 @@ public sealed class PipelineRoundsTests
         var metadata = await harness.WaitForEndAsync(id);
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, metadata.RuntimeStatus);
-        var result = metadata.ReadOutputAs<PipelineResult>()!;
+        var result = harness.Result(metadata)!;
         Assert.Equal([1, 2, 3], result.Rounds.Select(r => r.Round));
         for (var round = 1; round <= 3; round++)
         {
@@ -47,7 +47,7 @@ public sealed class PipelineRoundsTests
         var metadata = await harness.WaitForEndAsync(id);
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, metadata.RuntimeStatus);
-        var result = metadata.ReadOutputAs<PipelineResult>()!;
+        var result = harness.Result(metadata)!;
         Assert.Equal(soups, result.Rounds.Select(r => r.SoupAccuracy));
         Assert.Equal(Soup(id, 2), result.FinalCheckpoint);
         var choice = result.Choice!;
@@ -72,7 +72,7 @@ public sealed class PipelineRoundsTests
         await harness.StartPipelineAsync(spec, id);
         var metadata = await harness.WaitForEndAsync(id);
 
-        var result = metadata.ReadOutputAs<PipelineResult>()!;
+        var result = harness.Result(metadata)!;
         Assert.Equal(Soup(id, 2), result.FinalCheckpoint);
         Assert.Equal(2, result.Choice!.Round);
         Assert.Contains("last round", result.Choice.Reason, StringComparison.Ordinal);

@@ -44,7 +44,7 @@ public sealed class PipelineStagesTests
 
         // The shared init (the probe) is round 1's base; members report the auxiliary they started from.
         Assert.Equal(Blob("init/probe"), harness.Merges[0].Base);
-        var result = metadata.ReadOutputAs<PipelineResult>()!;
+        var result = harness.Result(metadata)!;
         Assert.Equal(Blob("init/probe"), result.Rounds[0].Init);
         Assert.Equal([Blob("init/aux-a"), Blob("init/aux-b"), Blob("init/aux-a")], result.Rounds[0].Members.Select(m => m.Init));
         Assert.All(result.Rounds[1].Members, m => Assert.Null(m.Init));
@@ -57,7 +57,7 @@ public sealed class PipelineStagesTests
         var spec = TestSpecs.Create(rounds: 1, members: 2) with { Recipe = "diwa" };
 
         var id = await harness.StartPipelineAsync(spec);
-        var result = (await harness.WaitForEndAsync(id)).ReadOutputAs<PipelineResult>()!;
+        var result = harness.Result(await harness.WaitForEndAsync(id))!;
 
         Assert.Equal([("validation", SplitRoles.Validation), ("test", SplitRoles.Test)], result.Splits!.Select(s => (s.Name, s.Role)));
         Assert.Equal("diwa", result.Recipe);
@@ -83,7 +83,7 @@ public sealed class PipelineStagesTests
         var metadata = await harness.WaitForEndAsync(id);
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, metadata.RuntimeStatus);
-        var result = metadata.ReadOutputAs<PipelineResult>()!;
+        var result = harness.Result(metadata)!;
         Assert.Equal(roundsRun, result.Rounds.Count);
         Assert.Equal(1 + (2 * roundsRun), harness.Dispatches.Count);
         if (why is null)

@@ -39,7 +39,7 @@ public sealed class RoundQuorumTests
         var evaluation = Assert.IsType<EvaluateJob>(Assert.Single(dispatches[2]));
         Assert.Equal([Member(id, 0), Member(id, 1), Soup(id)], evaluation.Checkpoints);
 
-        var round = Assert.Single(metadata.ReadOutputAs<PipelineResult>()!.Rounds);
+        var round = Assert.Single(harness.Result(metadata)!.Rounds);
         Assert.Equal([0, 1], round.Members.Select(m => m.Member));
         var missing = Assert.Single(round.Missing!);
         Assert.Equal((2, $"{id}/{silent}", 2), (missing.Member, missing.JobId, missing.Dispatches));
@@ -92,7 +92,7 @@ public sealed class RoundQuorumTests
         Assert.Equal([3, 1], harness.Dispatches.Select(d => d.Length)); // the failed member is not sent again
         Assert.Empty(harness.DeadlineReconciles);
         Assert.Equal([Member(id, 0), Member(id, 2)], Assert.Single(harness.Merges).Members);
-        var round = Assert.Single(metadata.ReadOutputAs<PipelineResult>()!.Rounds);
+        var round = Assert.Single(harness.Result(metadata)!.Rounds);
         Assert.Equal([0, 2], round.Members.Select(m => m.Member));
         var missing = Assert.Single(round.Missing!);
         Assert.Equal(1, missing.Member);
@@ -130,7 +130,7 @@ public sealed class RoundQuorumTests
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, metadata.RuntimeStatus);
         Assert.Equal([2, 1, 1], harness.Dispatches.Select(d => d.Length));
-        var round = Assert.Single(metadata.ReadOutputAs<PipelineResult>()!.Rounds);
+        var round = Assert.Single(harness.Result(metadata)!.Rounds);
         Assert.Equal([0, 1], round.Members.Select(m => m.Member));
         Assert.Null(round.Missing);
     }

@@ -116,6 +116,6 @@ public sealed class RoundSoupsTests
         await harness.StartPipelineAsync(spec, id);
         var metadata = await harness.WaitForEndAsync(id);
         Assert.True(metadata.RuntimeStatus == OrchestrationRuntimeStatus.Completed, metadata.FailureDetails?.ErrorMessage);
-        return metadata.ReadOutputAs<PipelineResult>()!;
+        return harness.Result(metadata)!;
     }
 }

@@ -85,4 +85,27 @@ public sealed class SpecReferenceTests
         var list = (PipelineList)(await api.ListAsync(null, TestContext.Current.CancellationToken)).Body!;
         Assert.Equal("listed-name", Assert.Single(list.Pipelines, p => p.Id == id).Name);
     }
+
+    /// <summary>
+    /// Listing fetches no instance's input or output (a pipeline's input was its whole spec, its output every round's
+    /// result): the query asks for none and no pipeline is read on its own, yet every name is shown.
+    /// </summary>
+    [Fact]
+    public async Task List_FetchesNoInputsOrOutputs()
+    {
+        await using var harness = await PipelineHarness.StartAsync();
+        var ids = new List<string>();
+        foreach (var name in new[] { "first", "second", "third" })
+            ids.Add(await harness.StartPipelineAsync(HistorySizeTests.LargeSpec(20, rounds: 1) with { Name = name }));
+        foreach (var id in ids)
+            Assert.Equal(OrchestrationRuntimeStatus.Completed, (await harness.WaitForEndAsync(id)).RuntimeStatus);
+
+        var client = new RecordingClient(harness.Client);
+        var list = (PipelineList)(await new PipelineApi(client, null!).ListAsync("Completed", TestContext.Current.CancellationToken)).Body!;
+
+        Assert.Equal(["first", "second", "third"], ids.Select(id => Assert.Single(list.Pipelines, p => p.Id == id).Name));
+        Assert.All(client.Queries, q => Assert.False(q.FetchInputsAndOutputs));
+        Assert.NotEmpty(client.Queries);
+        Assert.DoesNotContain(client.Reads, r => r.WithInputs);
+    }
 }

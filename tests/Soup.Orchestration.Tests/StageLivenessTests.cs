@@ -43,7 +43,7 @@ public sealed class StageLivenessTests
         Assert.Equal([2, 1], harness.Dispatches.Select(d => d.Length)); // the members once, then the evaluation
         Assert.Equal(4, harness.DeadlineReconciles.Count);
         Assert.All(harness.Dispatches[0], j => Assert.Equal(Deadline, j.HeartbeatTimeout)); // workers judge "alive" as the stage does
-        Assert.Equal(2, Assert.Single(metadata.ReadOutputAs<PipelineResult>()!.Rounds).Members.Count);
+        Assert.Equal(2, Assert.Single(harness.Result(metadata)!.Rounds).Members.Count);
         Assert.Empty(harness.Stops);
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.DurableTask.Client;
 using Soup.Core.Jobs;
+using Soup.Core.Storage;
 using Soup.Orchestration;
 
 namespace Soup.Cli.Commands;
@@ -15,14 +16,14 @@ internal static class ProgressPrinter
     private static readonly TimeSpan JobsEvery = TimeSpan.FromSeconds(5);
 
     public static async Task<PipelineStatusView> WatchAsync(
-        DurableTaskClient client, JobProgressReader? jobs, string id, TextWriter output, CancellationToken cancellationToken)
+        DurableTaskClient client, SoupStorage storage, JobProgressReader? jobs, string id, TextWriter output, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         var sinceJobs = Stopwatch.StartNew();
         string? last = null, lastJobs = null;
         while (true)
         {
-            var view = await PipelineStatusReader.ReadAsync(client, id, cancellationToken)
+            var view = await PipelineStatusReader.ReadAsync(client, storage, id, cancellationToken)
                 ?? throw new InvalidOperationException($"pipeline {id} vanished from the task hub");
             var line = Describe(view);
             if (line != last)

@@ -114,7 +114,7 @@ public static class RoundsBenchmarkCommand
         var phases = new List<(string Phase, double At)>(); // the last round's phases, for the breakdown
         while (true)
         {
-            var view = await PipelineStatusReader.ReadAsync(client, id, cancellationToken)
+            var view = await PipelineStatusReader.ReadSummaryAsync(client, id, cancellationToken)
                 ?? throw new InvalidOperationException($"pipeline {id} vanished");
             if (view.Progress is { Round: > 0 } p && p.Round > roundStarts.Count && !view.IsTerminal)
             {

@@ -3,6 +3,7 @@ using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Soup.Cli.Engine;
+using Soup.Core.Storage;
 using Soup.Orchestration;
 using Soup.Reports;
 
@@ -43,7 +44,7 @@ public static class RunCommand
         var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, spec, cancellationToken: cancellationToken);
         output.WriteLine($"Pipeline {id}: {spec.Rounds} round(s) x {spec.Members.Count} member(s) of {spec.Model} on '{spec.Data.Dataset}' (data root {configuration["DataRoot"]}).");
 
-        var view = await ProgressPrinter.WatchAsync(engine.Client, engine.Services.GetService<JobProgressReader>(), id, output, cancellationToken);
+        var view = await ProgressPrinter.WatchAsync(engine.Client, engine.Services.GetRequiredService<SoupStorage>(), engine.Services.GetService<JobProgressReader>(), id, output, cancellationToken);
         ResultsTable.Write(view, output);
         output.WriteLine(PipelineCommands.ReportLocation(configuration, id));
         if (args.Report is not null)

@@ -4,9 +4,11 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Soup.Cli.Engine;
 using Soup.Core.Jobs;
 using Soup.Core.Merging;
+using Soup.Core.Storage;
 using Soup.Core.Specs;
 using Soup.Orchestration;
 
@@ -99,7 +101,7 @@ public static class SoupsBenchmark
             await gate.WaitAsync(cancellationToken);
             try
             {
-                var (taskScores, taskConditions) = await RunTaskAsync(engine.Client, engine.Specs, options, task.Domain, task.Seed, cancellationToken);
+                var (taskScores, taskConditions) = await RunTaskAsync(engine.Client, engine.Specs, engine.Services.GetRequiredService<SoupStorage>(), options, task.Domain, task.Seed, cancellationToken);
                 lock (scores)
                 {
                     scores.AddRange(taskScores);
@@ -126,13 +128,13 @@ public static class SoupsBenchmark
 
     /// <summary>The three pipelines of one task and the scores they give.</summary>
     private static async Task<(List<SoupsScore>, SoupsConditions)> RunTaskAsync(
-        DurableTaskClient client, ISpecStore specs, SoupsBenchmarkOptions o, string testDomain, int seed, CancellationToken cancellationToken)
+        DurableTaskClient client, ISpecStore specs, SoupStorage storage, SoupsBenchmarkOptions o, string testDomain, int seed, CancellationToken cancellationToken)
     {
         var train = DataLayouts.RotatedDomains.Where(d => d != testDomain).ToList();
-        var diwa = await RunPipelineAsync(client, specs, DiwaSpec(o, train, testDomain, seed), cancellationToken);
+        var diwa = await RunPipelineAsync(client, specs, storage, DiwaSpec(o, train, testDomain, seed), cancellationToken);
         var init = diwa.Rounds[0].Init;
-        var ratatouille = RunPipelineAsync(client, specs, RatatouilleSpec(o, train, testDomain, seed, init), cancellationToken);
-        var ma = RunPipelineAsync(client, specs, MovingAverageSpec(o, train, testDomain, seed, init), cancellationToken);
+        var ratatouille = RunPipelineAsync(client, specs, storage, RatatouilleSpec(o, train, testDomain, seed, init), cancellationToken);
+        var ma = RunPipelineAsync(client, specs, storage, MovingAverageSpec(o, train, testDomain, seed, init), cancellationToken);
         await Task.WhenAll(ratatouille, ma);
 
         double Test(IReadOnlyList<SplitAccuracy> s) => s.Single(x => x.Split == "test").Accuracy;
@@ -160,11 +162,11 @@ public static class SoupsBenchmark
 
     private static string Iteration(int round) => string.Create(CultureInfo.InvariantCulture, $"Iteration {round}");
 
-    private static async Task<PipelineResult> RunPipelineAsync(DurableTaskClient client, ISpecStore specs, PipelineSpec spec, CancellationToken cancellationToken)
+    private static async Task<PipelineResult> RunPipelineAsync(DurableTaskClient client, ISpecStore specs, SoupStorage storage, PipelineSpec spec, CancellationToken cancellationToken)
     {
         var id = await PipelineStarter.StartAsync(client, specs, spec, cancellationToken: cancellationToken);
         var metadata = await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancellationToken);
-        var view = PipelineStatusView.From(metadata);
+        var view = await RoundResults.LoadAsync(storage, PipelineStatusView.From(metadata), cancellationToken);
         return view.RuntimeStatus == nameof(OrchestrationRuntimeStatus.Completed) && view.Result is { } result
             ? result
             : throw new InvalidOperationException($"benchmark pipeline {id} ended {view.RuntimeStatus}: {view.Failure}");

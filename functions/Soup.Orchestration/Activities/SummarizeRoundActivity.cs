@@ -6,7 +6,8 @@ namespace Soup.Orchestration.Activities;
 
 /// <summary>
 /// Builds a round's result (<see cref="RoundSummarizer"/>) from the stored spec and the round's evaluation reports,
-/// read from their blobs. Reads only: safe to repeat.
+/// read from their blobs, stores it in full (<see cref="RoundResults"/>) and returns its summary, which is what history
+/// keeps. The same request gives the same result: safe to repeat.
 /// </summary>
 public sealed class SummarizeRoundActivity(SoupStorage storage) : TaskActivity<SummarizeRequest, RoundResult>
 {
@@ -18,6 +19,6 @@ public sealed class SummarizeRoundActivity(SoupStorage storage) : TaskActivity<S
         var reports = new List<Soup.Core.Jobs.EvaluationReport>();
         foreach (var blob in input.Evaluations)
             reports.Add(await storage.ReadJsonAsync(blob, SoupJson.Default.EvaluationReport));
-        return RoundSummarizer.Summarize(spec, input, reports);
+        return await RoundResults.StoreAsync(storage, input.Round.PipelineId, RoundSummarizer.Summarize(spec, input, reports));
     }
 }

@@ -67,21 +67,29 @@ public sealed partial class PipelineRetention(SoupStorage storage, TimeProvider 
     /// <summary>The folders directly under the checkpoints container (one per pipeline id, and whatever else is there).</summary>
     private async Task<List<string>> PipelineFoldersAsync(CancellationToken cancellationToken)
     {
-        var folders = new List<string>();
         try
         {
-            await foreach (var item in storage.Checkpoints.GetBlobsByHierarchyAsync(BlobTraits.None, BlobStates.None, "/", null, cancellationToken))
-            {
-                if (item.IsPrefix)
-                    folders.Add(item.Prefix.TrimEnd('/'));
-            }
+            // Listed again from the start after an outage (a listing has no side effects).
+            return await Retry.RunAsync(
+                async ct =>
+                {
+                    var folders = new List<string>();
+                    await foreach (var item in storage.Checkpoints.GetBlobsByHierarchyAsync(BlobTraits.None, BlobStates.None, "/", null, ct))
+                    {
+                        if (item.IsPrefix)
+                            folders.Add(item.Prefix.TrimEnd('/'));
+                    }
+
+                    return folders;
+                },
+                (ex, delay) => LogRetry(logger, "the checkpoints container's folders", delay, ex),
+                cancellationToken);
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
             // No checkpoints container yet: nothing to delete.
+            return [];
         }
-
-        return folders;
     }
 
     private async Task ApplyToFolderAsync(Run run, string pipelineId, CancellationToken cancellationToken)
@@ -106,9 +114,16 @@ public sealed partial class PipelineRetention(SoupStorage storage, TimeProvider 
             return;
         }
 
-        var blobs = new List<RetentionBlob>();
-        await foreach (var blob in storage.Checkpoints.GetBlobsAsync(BlobTraits.None, BlobStates.None, pipelineId + "/", cancellationToken))
-            blobs.Add(new RetentionBlob(blob.Name, blob.Properties.LastModified ?? run.Now));
+        var blobs = await Retry.RunAsync(
+            async ct =>
+            {
+                var listed = new List<RetentionBlob>();
+                await foreach (var blob in storage.Checkpoints.GetBlobsAsync(BlobTraits.None, BlobStates.None, pipelineId + "/", ct))
+                    listed.Add(new RetentionBlob(blob.Name, blob.Properties.LastModified ?? run.Now));
+                return listed;
+            },
+            (ex, delay) => LogRetry(logger, pipelineId + "/", delay, ex),
+            cancellationToken);
 
         foreach (var expired in RetentionRules.Expired(pipelineId, instance.LastUpdatedAt, blobs, keep, run.Policy, run.Now))
         {
@@ -166,10 +181,20 @@ public sealed partial class PipelineRetention(SoupStorage storage, TimeProvider 
         var cutoff = run.Now - run.Policy.InstanceRetention;
         var ended = new List<OrchestrationMetadata>();
         var query = new OrchestrationQuery { CreatedTo = cutoff, Statuses = [.. EndedStatuses], PageSize = 200 };
-        await foreach (var instance in run.Client.GetAllInstancesAsync(query).WithCancellation(cancellationToken))
+        try
         {
-            if (RetentionRules.InstanceExpired(instance.LastUpdatedAt, run.Policy, run.Now))
-                ended.Add(instance);
+            await foreach (var instance in run.Client.GetAllInstancesAsync(query).WithCancellation(cancellationToken))
+            {
+                if (RetentionRules.InstanceExpired(instance.LastUpdatedAt, run.Policy, run.Now))
+                    ended.Add(instance);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // The task hub cannot be read (storage down): nothing is purged this time; the next run purges it all.
+            LogPurgeFailed(logger, "(query)", ex);
+            run.Errors.Add($"instances not purged: their query failed: {ex.GetType().Name}: {ex.Message.Split('\n')[0]}");
+            return;
         }
 
         var purged = new HashSet<string>(StringComparer.Ordinal);
@@ -190,9 +215,17 @@ public sealed partial class PipelineRetention(SoupStorage storage, TimeProvider 
         foreach (var child in ended.Where(i => i.InstanceId.Contains(':', StringComparison.Ordinal) && !purged.Contains(i.InstanceId)))
         {
             var parent = child.InstanceId[..child.InstanceId.IndexOf(':', StringComparison.Ordinal)];
-            if (purged.Contains(parent) || await run.Client.GetInstanceAsync(parent, cancellationToken) is not null)
-                continue;
-            await PurgeOneAsync(run, child, purged, cancellationToken);
+            try
+            {
+                if (purged.Contains(parent) || await run.Client.GetInstanceAsync(parent, cancellationToken) is not null)
+                    continue;
+                await PurgeOneAsync(run, child, purged, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                LogPurgeFailed(logger, child.InstanceId, ex);
+                run.Errors.Add($"{child.InstanceId}: purge failed: {ex.GetType().Name}: {ex.Message.Split('\n')[0]}");
+            }
         }
     }
 
