@@ -13,8 +13,10 @@ namespace Soup.Cli.Engine;
 /// The local stand-in for the Functions blob trigger: hands every blob it has not seen (by name and ETag) to the same
 /// <see cref="CheckpointLandingHandler"/> the trigger calls. Each poll lists only the folders of pipelines with jobs
 /// outstanding (it hears dispatches as an <see cref="IJobDispatchObserver"/>), so its cost does not grow with the
-/// finished pipelines in the container; a full listing at start and every <see cref="LocalEngineOptions.LandingFullScanInterval"/> catches the
-/// rest (jobs dispatched before a restart). The landings one listing finds in a stage go as one event
+/// finished pipelines in the container; a full pass at start and every <see cref="LocalEngineOptions.LandingFullScanInterval"/> catches the
+/// rest (jobs dispatched before a restart): it asks the task hub which pipelines are running and lists their folders,
+/// never the whole container (on Azurite, a listing's cost grows with every blob in the container, delimited or not),
+/// so it too costs the same with 50 finished pipelines present as with none. The landings one listing finds in a stage go as one event
 /// (<see cref="CheckpointLandingHandler.HandleManyAsync"/>); pipelines are handled a few at a time.
 /// </summary>
 internal sealed partial class ContainerLandingWatcher(
@@ -30,6 +32,7 @@ internal sealed partial class ContainerLandingWatcher(
     private const int Concurrency = 16;
 
     private readonly ConcurrentDictionary<string, bool> seen = new();
+
 
     /// <summary>Pipelines with outstanding jobs: their slots not yet landed, and when they last dispatched.</summary>
     private readonly ConcurrentDictionary<string, (ConcurrentDictionary<string, bool> Slots, DateTimeOffset Last)> live = new(StringComparer.Ordinal);
@@ -56,7 +59,7 @@ internal sealed partial class ContainerLandingWatcher(
             try
             {
                 var full = DateTimeOffset.UtcNow - lastFull >= options.LandingFullScanInterval;
-                await ScanAsync(full ? [""] : LivePrefixes(), stoppingToken);
+                await ScanAsync(full ? await RunningFoldersAsync(stoppingToken) : LivePrefixes(), stoppingToken);
                 if (full)
                     lastFull = DateTimeOffset.UtcNow;
             }
@@ -94,6 +97,28 @@ internal sealed partial class ContainerLandingWatcher(
         }
 
         return prefixes;
+    }
+
+    /// <summary>
+    /// The full pass's prefixes: the folder (<c>{id}/</c>) of every pipeline the task hub has running or pending, found
+    /// by a query of the instances rather than a listing of the container.
+    /// </summary>
+    private async Task<List<string>> RunningFoldersAsync(CancellationToken cancellationToken)
+    {
+        var query = new OrchestrationQuery
+        {
+            Statuses = [OrchestrationRuntimeStatus.Running, OrchestrationRuntimeStatus.Pending, OrchestrationRuntimeStatus.Suspended],
+            FetchInputsAndOutputs = false,
+            PageSize = 500,
+        };
+        var folders = new List<string>();
+        await foreach (var instance in client.GetAllInstancesAsync(query).WithCancellation(cancellationToken))
+        {
+            if (instance.Name == TaskNames.Pipeline)
+                folders.Add(instance.InstanceId + "/");
+        }
+
+        return folders;
     }
 
     /// <summary>The longest prefix all of <paramref name="folders"/> share.</summary>
