@@ -33,7 +33,7 @@ public static class MergeMethodFactory
 
     /// <summary>Checks the parameters and builds the method they name.</summary>
     /// <exception cref="ArgumentException">An unknown method (the message lists the known ones) or a parameter out of
-    /// range: density outside (0, 1], t or eta outside [0, 1], lambda or a weight not finite, weights given to a method
+    /// range: density outside (0, 1], t or eta outside [0, 1], |lambda| over <see cref="MergeParameters.MaxLambda"/> or a |weight| over <see cref="MergeParameters.MaxWeight"/> (or not a number), weights given to a method
     /// that takes none.</exception>
     public static IMergeMethod Create(MergeParameters parameters)
     {
@@ -41,7 +41,7 @@ public static class MergeMethodFactory
         var method = parameters.Method;
         EnsureKnown(method);
         var weights = MethodGuards.Weights(parameters.Weights);
-        var lambda = MethodGuards.Finite("lambda", parameters.Lambda);
+        var lambda = MethodGuards.Lambda(parameters.Lambda);
         var density = MethodGuards.Density(parameters.Density);
         var t = MethodGuards.Unit("t", parameters.T);
         var eta = MethodGuards.Unit("eta", parameters.Eta);

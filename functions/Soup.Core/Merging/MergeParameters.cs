@@ -7,6 +7,12 @@ namespace Soup.Core.Merging;
 /// </summary>
 public sealed record MergeParameters
 {
+    /// <summary>The largest |λ| accepted: far beyond any useful scale of task vectors, well inside what F32 sums hold.</summary>
+    public const double MaxLambda = 100;
+
+    /// <summary>The largest |weight| accepted.</summary>
+    public const double MaxWeight = 1000;
+
     /// <summary>linear, task_arithmetic, ties, dare_linear, dare_ties, slerp, model_stock, liti or ema.</summary>
     public string Method { get; set; } = "linear";
 

@@ -53,8 +53,8 @@ public static class MemberPlanner
         unchecked((spec.Seed * 100_000) + (round * 1_000) + member) & int.MaxValue;
 
     /// <summary>How many combinations a grid search has (every dimension must be a list).</summary>
-    public static int GridSize(SearchSpace space) =>
-        Dimensions(space).Aggregate(1, (n, d) => checked(n * d.Count));
+    public static long GridSize(SearchSpace space) =>
+        Dimensions(space).Aggregate(1L, (n, d) => Math.Min(n * d.Count, int.MaxValue)); // Saturates: the count is bounded far below.
 
     private static int SearchSeed(PipelineSpec spec) => spec.Members.Search?.Seed ?? spec.Seed;
 

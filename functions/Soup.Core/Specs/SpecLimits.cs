@@ -36,6 +36,37 @@ public static class SpecLimits
     /// <inheritdoc cref="MinRetryInterval"/>
     public static readonly TimeSpan MaxRetryInterval = TimeSpan.FromHours(1);
 
+    /// <summary>Most domains in any list of domains.</summary>
+    public const int MaxDomains = 64;
+
+    /// <summary>Most extra evaluation splits.</summary>
+    public const int MaxSplits = 16;
+
+    /// <summary>Most auxiliary fine-tunings.</summary>
+    public const int MaxAuxiliary = 16;
+
+    /// <summary>Most values of a search dimension (and optimizers to choose from).</summary>
+    public const int MaxChoices = 64;
+
+    /// <summary>Most classes (class weights of a member).</summary>
+    public const int MaxClasses = 1000;
+
+    /// <summary>
+    /// The most items of each list a spec can hold, by the declaring type's name and the list's JSON name: every list has
+    /// one (the validator checks them all before anything else, and the schema states them as <c>maxItems</c>), so no
+    /// accepted spec holds an unbounded list. Null: not a list of the spec.
+    /// </summary>
+    public static int? MaxItems(string declaringType, string property) => (declaringType, property) switch
+    {
+        ("PipelineSpec", "auxiliary") => MaxAuxiliary,
+        ("DataSpec", "trainDomains" or "testDomains") or ("AuxiliarySpec" or "SplitSpec" or "MemberSettings", "domains") => MaxDomains,
+        ("EvaluationSpec", "splits") => MaxSplits,
+        ("MembersSpec", "learningRates" or "explicit") or ("MergeParameters", "weights") => MaxMembers,
+        ("SearchSpace", "optimizer") or ("Distribution", "values") => MaxChoices,
+        ("MemberSettings", "classWeights") => MaxClasses,
+        _ => null,
+    };
+
     /// <summary>The models the workers can build.</summary>
     public static readonly IReadOnlyList<string> Models = ["cnn-small", "domainbed-mnist", "resnet18", "resnet50"];
 

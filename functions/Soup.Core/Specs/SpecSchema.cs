@@ -42,13 +42,21 @@ public static class SpecSchema
     {
         if (schema is not JsonObject node || context.PropertyInfo is not { } property)
             return schema;
+        if (SpecLimits.MaxItems(property.DeclaringType.Name, property.Name) is { } maxItems)
+            node["maxItems"] = maxItems;
         switch ((property.DeclaringType.Name, property.Name))
         {
+            case (nameof(MergeParameters), "lambda"):
+                Between(node, -MergeParameters.MaxLambda, MergeParameters.MaxLambda);
+                break;
+            case (nameof(MergeParameters), "weights") when node["items"] is JsonObject items:
+                Between(items, -MergeParameters.MaxWeight, MergeParameters.MaxWeight);
+                break;
             case (nameof(PipelineSpec), "version"):
                 node["const"] = 1;
                 break;
             case (nameof(PipelineSpec), "name"):
-                node["pattern"] = "^[a-z0-9][a-z0-9-]{0,39}$";
+                node["pattern"] = "^[a-z0-9][a-z0-9-]{0,39}$"; // ECMA-262 regex: $ is the end of input (no final-newline exception as in .NET)
                 break;
             case (nameof(PipelineSpec), "rounds"):
                 Between(node, 1, SpecLimits.MaxRounds);
@@ -129,7 +137,7 @@ public static class SpecSchema
         return node;
     }
 
-    private static void Between(JsonObject node, int minimum, int maximum)
+    private static void Between(JsonObject node, double minimum, double maximum)
     {
         node["minimum"] = minimum;
         node["maximum"] = maximum;

@@ -202,13 +202,7 @@ internal static class SpecSectionValidator
 
     private static void ValidateAuxiliary(List<SpecProblem> p, PipelineSpec spec)
     {
-        var tasks = spec.Auxiliary ?? [];
-        if (tasks.Count > SpecLimits.MaxMembers)
-        {
-            p.Add(new("$.auxiliary", $"at most {SpecLimits.MaxMembers} auxiliary fine-tunings, got {tasks.Count}"));
-            return;
-        }
-
+        var tasks = spec.Auxiliary ?? []; // At most SpecLimits.MaxAuxiliary: checked with every list.
         for (var i = 0; i < tasks.Count; i++)
         {
             var task = tasks[i];

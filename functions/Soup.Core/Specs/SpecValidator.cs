@@ -9,6 +9,12 @@ internal static partial class SpecValidator
     public static IReadOnlyList<SpecProblem> Validate(PipelineSpec spec)
     {
         var p = new List<SpecProblem>();
+        SpecListLimits.Check(p, spec);
+        if (p.Count > 0)
+        {
+            return p; // Oversized lists are not looked into: every other check stays linear in a bounded spec.
+        }
+
         if (spec.Version != 1)
         {
             p.Add(new("$.version", $"unsupported spec version {spec.Version}; this pipeline reads version 1"));
@@ -193,6 +199,7 @@ internal static partial class SpecValidator
             return;
         }
 
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < domains.Count; i++)
         {
             var domain = domains[i];
@@ -204,7 +211,7 @@ internal static partial class SpecValidator
             {
                 p.Add(new($"{path}[{i}]", "a domain is a folder name (letters, digits, '.', '_', '-')"));
             }
-            else if (domains.Take(i).Contains(domain))
+            else if (!seen.Add(domain!))
             {
                 p.Add(new($"{path}[{i}]", $"domain '{domain}' is listed twice"));
             }
@@ -325,9 +332,9 @@ internal static partial class SpecValidator
     internal static void LearningRate(List<SpecProblem> p, string path, double value) =>
         Hyperparameters.Check(p, path, Hyperparameters.LearningRate, value);
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,39}$")]
+    [GeneratedRegex(@"\A[a-z0-9][a-z0-9-]{0,39}\z")]
     internal static partial Regex NamePattern();
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+    [GeneratedRegex(@"\A[A-Za-z0-9][A-Za-z0-9._-]{0,63}\z")]
     private static partial Regex DatasetPattern();
 }

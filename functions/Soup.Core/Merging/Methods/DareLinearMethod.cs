@@ -26,7 +26,7 @@ public sealed class DareLinearMethod : IMergeMethod
     public DareLinearMethod(IReadOnlyList<double>? weights, double lambda, double density, int seed)
     {
         _weights = MethodGuards.Weights(weights);
-        _lambda = MethodGuards.Finite("lambda", lambda);
+        _lambda = MethodGuards.Lambda(lambda);
         _density = MethodGuards.Density(density);
         _seed = seed;
     }

@@ -30,7 +30,7 @@ public sealed class DareTiesMethod : IMergeMethod
     {
         _weights = MethodGuards.Weights(weights);
         _normalize = normalize;
-        _lambda = MethodGuards.Finite("lambda", lambda);
+        _lambda = MethodGuards.Lambda(lambda);
         _density = MethodGuards.Density(density);
         _seed = seed;
     }

@@ -61,9 +61,9 @@ internal static class MethodGuards
         var copy = weights.ToArray();
         for (var i = 0; i < copy.Length; i++)
         {
-            if (!double.IsFinite(copy[i]))
+            if (!(Math.Abs(copy[i]) <= MergeParameters.MaxWeight))
             {
-                throw new ArgumentException($"weights must be finite numbers, got {Format(copy[i])} at index {i}");
+                throw new ArgumentException($"weights must be between -{MergeParameters.MaxWeight} and {MergeParameters.MaxWeight}, got {Format(copy[i])} at index {i}");
             }
         }
 
@@ -76,8 +76,10 @@ internal static class MethodGuards
     public static double Unit(string name, double value) =>
         value >= 0 && value <= 1 ? value : throw new ArgumentException($"{name} must be in [0, 1], got {Format(value)}");
 
-    public static double Finite(string name, double value) =>
-        double.IsFinite(value) ? value : throw new ArgumentException($"{name} must be a finite number, got {Format(value)}");
+    public static double Lambda(double value) =>
+        Math.Abs(value) <= MergeParameters.MaxLambda
+            ? value
+            : throw new ArgumentException($"lambda must be between -{MergeParameters.MaxLambda} and {MergeParameters.MaxLambda}, got {Format(value)}");
 
     /// <summary>wᵢ, or 1 when no weights were given.</summary>
     public static double Weight(IReadOnlyList<double>? weights, int member) => weights is null ? 1.0 : weights[member];

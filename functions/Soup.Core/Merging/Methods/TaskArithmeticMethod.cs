@@ -18,7 +18,7 @@ public sealed class TaskArithmeticMethod : IMergeMethod
     public TaskArithmeticMethod(IReadOnlyList<double>? weights, double lambda)
     {
         _weights = MethodGuards.Weights(weights);
-        _lambda = MethodGuards.Finite("lambda", lambda);
+        _lambda = MethodGuards.Lambda(lambda);
     }
 
     /// <inheritdoc />

@@ -29,7 +29,7 @@ public sealed class TiesMethod : IMergeMethod
     {
         _weights = MethodGuards.Weights(weights);
         _normalize = normalize;
-        _lambda = MethodGuards.Finite("lambda", lambda);
+        _lambda = MethodGuards.Lambda(lambda);
         _density = MethodGuards.Density(density);
     }
 

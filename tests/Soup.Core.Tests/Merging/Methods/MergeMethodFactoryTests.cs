@@ -82,8 +82,12 @@ public sealed class MergeMethodFactoryTests
     {
         Assert.Equal("t must be in [0, 1], got 2", Message(new() { Method = "slerp", T = 2 }));
         Assert.Equal("eta must be in [0, 1], got -0.1", Message(new() { Method = "liti", Eta = -0.1 }));
-        Assert.Equal("lambda must be a finite number, got Infinity", Message(new() { Method = "task_arithmetic", Lambda = double.PositiveInfinity }));
-        Assert.Equal("weights must be finite numbers, got NaN at index 1", Message(new() { Method = "linear", Weights = [1, double.NaN] }));
+        Assert.Equal("lambda must be between -100 and 100, got Infinity", Message(new() { Method = "task_arithmetic", Lambda = double.PositiveInfinity }));
+        Assert.Equal("lambda must be between -100 and 100, got 1E+308", Message(new() { Method = "ties", Lambda = 1e308 }));
+        Assert.Equal("lambda must be between -100 and 100, got -100.5", Message(new() { Method = "dare_linear", Lambda = -100.5 }));
+        Assert.Equal("weights must be between -1000 and 1000, got NaN at index 1", Message(new() { Method = "linear", Weights = [1, double.NaN] }));
+        Assert.Equal("weights must be between -1000 and 1000, got 1E+308 at index 0", Message(new() { Method = "linear", Weights = [1e308, 1] }));
+        Assert.NotNull(MergeMethodFactory.Create(new() { Method = "task_arithmetic", Lambda = -100, Weights = [1000, -1000] }));
         Assert.Equal("slerp takes no weights, got 2", Message(new() { Method = "slerp", Weights = [0.5, 0.5] }));
         Assert.Equal("density must be in (0, 1], got 0", Message(new() { Method = "linear", Density = 0 }));
     }
