@@ -148,7 +148,8 @@ public sealed class PipelineApi(DurableTaskClient client, SoupStorage storage, T
     }
 
     /// <summary>
-    /// <c>POST /api/pipelines/{id}/cancel</c> (optional body <c>{"reason": "..."}</c>): 404 for an unknown id, 409 when
+    /// <c>POST /api/pipelines/{id}/cancel</c> (optional body <c>{"reason": "..."}</c>): 404 for an unknown id (or one that is not
+    /// a pipeline's, such as a round's <c>{id}:round-01</c>), 409 when
     /// the pipeline already ended; else writes the cancellation marker, terminates the orchestration and answers 202.
     /// </summary>
     public async Task<ApiResult> CancelAsync(string id, string? body, Uri pipelinesUri, CancellationToken cancellationToken = default)
@@ -158,8 +159,8 @@ public sealed class PipelineApi(DurableTaskClient client, SoupStorage storage, T
             return ApiResult.Problem(400, "Invalid cancellation request", problem, id);
 
         var metadata = await client.GetInstanceAsync(id, cancellationToken);
-        if (metadata is null)
-            return NotFound(id);
+        if (metadata is null || metadata.Name != TaskNames.Pipeline)
+            return NotFound(id); // Only pipelines are addressable: cancelling a round would fail its parent and reach no job.
         if (metadata.IsCompleted)
         {
             return ApiResult.Problem(409, "Pipeline already ended",

@@ -21,9 +21,16 @@ public static class PipelineStarter
         OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated,
     ];
 
-    /// <summary>A new pipeline id: the spec's name, the UTC start time and a random suffix (a safe blob folder name).</summary>
+    /// <summary>
+    /// A new pipeline id: the spec's name, the UTC start time and 64 random bits (16 hex digits), a safe blob folder name.
+    /// Two starts of one name in one second collide with probability about 2^-64; a start never takes an existing id
+    /// anyway (<see cref="StartAsync"/>).
+    /// </summary>
     public static string NewPipelineId(string name, DateTimeOffset now) =>
-        string.Create(CultureInfo.InvariantCulture, $"{name}-{now:yyyyMMdd-HHmmss}-{RandomNumberGenerator.GetHexString(6, lowercase: true)}");
+        string.Create(CultureInfo.InvariantCulture, $"{name}-{now:yyyyMMdd-HHmmss}-{RandomNumberGenerator.GetHexString(16, lowercase: true)}");
+
+    /// <summary>How many fresh ids a start draws before it gives up (each taken id means an existing instance).</summary>
+    private const int MaxIdDraws = 5;
 
     /// <summary>
     /// The pipeline id an idempotency key stands for: <c>key-</c> and 32 hex digits of the key's SHA-256. It depends on the
@@ -46,15 +53,30 @@ public static class PipelineStarter
         return new PipelineInput(await specs.PutAsync(spec, cancellationToken), SpecOutline.Of(spec));
     }
 
-    /// <summary>Stores the spec (<see cref="ISpecStore"/>), schedules the pipeline orchestration and returns its instance id.</summary>
-    public static async Task<string> StartAsync(
-        DurableTaskClient client, ISpecStore specs, PipelineSpec spec, string? pipelineId = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Stores the spec (<see cref="ISpecStore"/>), schedules the pipeline orchestration under a new id and returns it.
+    /// The start is deduplicated against every status, so it never replaces an existing instance (nor reuses its folder):
+    /// an id that is taken is drawn again.
+    /// </summary>
+    public static Task<string> StartAsync(DurableTaskClient client, ISpecStore specs, PipelineSpec spec, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(client);
-        var id = pipelineId ?? NewPipelineId(spec.Name, DateTimeOffset.UtcNow);
-        var input = await InputAsync(specs, spec, cancellationToken);
-        return await client.ScheduleNewOrchestrationInstanceAsync(
-            new TaskName(TaskNames.Pipeline), input, new StartOrchestrationOptions(id), cancellationToken);
+        ArgumentNullException.ThrowIfNull(spec);
+        return StartAsync(client, specs, spec, () => NewPipelineId(spec.Name, DateTimeOffset.UtcNow), cancellationToken);
+    }
+
+    /// <summary><see cref="StartAsync(DurableTaskClient, ISpecStore, PipelineSpec, CancellationToken)"/> with the ids drawn by <paramref name="newId"/>.</summary>
+    /// <exception cref="InvalidOperationException">Every id drawn was taken.</exception>
+    public static async Task<string> StartAsync(DurableTaskClient client, ISpecStore specs, PipelineSpec spec, Func<string> newId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(newId);
+        for (var draw = 0; draw < MaxIdDraws; draw++)
+        {
+            var id = newId();
+            if (await StartOnceAsync(client, specs, spec, id, cancellationToken))
+                return id;
+        }
+
+        throw new InvalidOperationException($"{MaxIdDraws} pipeline ids drawn for '{spec.Name}' were all taken; nothing was started.");
     }
 
     /// <summary>

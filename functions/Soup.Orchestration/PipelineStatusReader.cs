@@ -11,7 +11,7 @@ namespace Soup.Orchestration;
 /// </summary>
 public static class PipelineStatusReader
 {
-    /// <summary>The pipeline's status view with the running round's progress; null when there is no such pipeline.</summary>
+    /// <summary>The pipeline's status view with the running round's progress; null when there is no such pipeline (also for an instance that is not a pipeline, e.g. <c>{id}:round-01</c>).</summary>
     public static async Task<PipelineStatusView?> ReadAsync(DurableTaskClient client, SoupStorage storage, string pipelineId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(storage);
@@ -27,9 +27,9 @@ public static class PipelineStatusReader
     {
         ArgumentNullException.ThrowIfNull(client);
         var metadata = await client.GetInstanceAsync(pipelineId, getInputsAndOutputs: true, cancellationToken);
-        if (metadata is null)
+        if (metadata is null || metadata.Name != TaskNames.Pipeline)
         {
-            return null;
+            return null; // Rounds, scheduled runs and other internal instances are not pipelines: nobody reads them here.
         }
 
         var view = PipelineStatusView.From(metadata);

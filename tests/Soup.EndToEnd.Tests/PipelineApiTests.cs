@@ -222,6 +222,45 @@ public sealed class PipelineApiTests(ApiEngineFixture engine) : IClassFixture<Ap
     }
 
     [Fact]
+    public async Task InternalInstances_AreNotAddressable_GetReportAndCancelAnswer404()
+    {
+        var id = await engine.StartAsync(ApiEngineFixture.SpecJson("internal"));
+        await engine.WaitForStatusAsync(id, OrchestrationRuntimeStatus.Running);
+        var round = LandingEvents.RoundInstance(id, 1);
+        await engine.Client.ScheduleNewOrchestrationInstanceAsync(TaskNames.Round, input: null, new Microsoft.DurableTask.StartOrchestrationOptions(round), Cancel);
+        Assert.NotNull(await engine.Client.GetInstanceAsync(round, Cancel));
+
+        var get = await engine.Api.GetAsync(round, Cancel);
+        var report = await engine.Api.GetReportAsync(round, Cancel);
+        var cancel = await engine.Api.CancelAsync(round, null, ApiEngineFixture.PipelinesUri, Cancel);
+
+        Assert.Equal((404, 404, 404), (get.StatusCode, report.StatusCode, cancel.StatusCode));
+        Assert.False((await engine.Storage.Checkpoints.GetBlobClient(CancellationMarker.BlobName(round)).ExistsAsync(Cancel)).Value);
+        Assert.Equal(OrchestrationRuntimeStatus.Running, (await engine.Client.GetInstanceAsync(id, Cancel))!.RuntimeStatus);
+        Assert.Equal(200, (await engine.Api.GetAsync(id, Cancel)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Start_AnIdThatIsTaken_IsDrawnAgain_AndTheExistingPipelineIsUntouched()
+    {
+        var taken = await engine.StartAsync(ApiEngineFixture.SpecJson("taken", seed: 1));
+        var before = await engine.Client.GetInstanceAsync(taken, getInputsAndOutputs: true, Cancel);
+        var spec = Soup.Core.Specs.SpecParser.Parse(ApiEngineFixture.SpecJson("taken", seed: 2)).Spec!;
+        var fresh = "taken-" + Guid.NewGuid().ToString("N");
+        var draws = new Queue<string>([taken, fresh]);
+
+        var id = await PipelineStarter.StartAsync(engine.Client, new BlobSpecStore(engine.Storage), spec, draws.Dequeue, Cancel);
+
+        Assert.Equal(fresh, id);
+        var after = await engine.Client.GetInstanceAsync(taken, getInputsAndOutputs: true, Cancel);
+        Assert.Equal((before!.CreatedAt, before.SerializedInput), (after!.CreatedAt, after.SerializedInput));
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(
+            () => PipelineStarter.StartAsync(engine.Client, new BlobSpecStore(engine.Storage), spec, () => taken, Cancel));
+        Assert.Contains("were all taken", refused.Message, StringComparison.Ordinal);
+        Assert.Matches(@"\Ataken-\d{8}-\d{6}-[0-9a-f]{16}\z", PipelineStarter.NewPipelineId("taken", DateTimeOffset.UtcNow));
+    }
+
+    [Fact]
     public async Task GetReport_UnknownId_Answers404()
     {
         var result = await engine.Api.GetReportAsync("no-such-pipeline", TestContext.Current.CancellationToken);

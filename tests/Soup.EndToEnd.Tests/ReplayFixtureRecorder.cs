@@ -41,7 +41,7 @@ public sealed class ReplayFixtureRecorder(AzuriteEngineFixture fixture) : IClass
         HistoryFixture pipeline, roundFixture;
         await using (var engine = await AzuriteEngineFixture.StartEngineAsync(configuration))
         {
-            await PipelineStarter.StartAsync(engine.Client, engine.Specs, Spec(), PipelineId, cancel);
+            await PipelineStarter.StartAsync(engine.Client, engine.Specs, Spec(), () => PipelineId, cancel);
 
             // The pipeline waits for its init (a timer is its silence bound); the init lands; round 1 starts and waits.
             await WaitForHistoryAsync(history, PipelineId, h => h.OfType<TimerCreatedEvent>().Any());

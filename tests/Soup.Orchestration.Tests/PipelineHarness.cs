@@ -144,7 +144,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
 
     /// <summary>Schedules the pipeline through the product's starter, under a unique id.</summary>
     public Task<string> StartPipelineAsync(PipelineSpec spec) =>
-        PipelineStarter.StartAsync(Client, Specs, spec, $"{spec.Name}-{Guid.NewGuid():N}");
+        PipelineStarter.StartAsync(Client, Specs, spec, () => $"{spec.Name}-{Guid.NewGuid():N}");
 
     /// <summary>Raises a landing event as the blob trigger would: on the instance that awaits the slot.</summary>
     public Task RaiseAsync(string pipelineId, LandingNotice notice) =>
@@ -254,7 +254,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
     }
 
     /// <summary>Schedules the pipeline through the product's starter under <paramref name="pipelineId"/>.</summary>
-    public Task<string> StartPipelineAsync(PipelineSpec spec, string pipelineId) => PipelineStarter.StartAsync(Client, Specs, spec, pipelineId);
+    public Task<string> StartPipelineAsync(PipelineSpec spec, string pipelineId) => PipelineStarter.StartAsync(Client, Specs, spec, () => pipelineId);
 
     /// <summary>
     /// The bytes of every activity input and output scheduled by <paramref name="instanceId"/>, serialized as JSON: what
