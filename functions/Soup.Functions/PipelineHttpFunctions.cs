@@ -3,6 +3,7 @@ using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Http;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Soup.Core.Storage;
 using Soup.Orchestration;
 
@@ -22,9 +23,11 @@ public static class PipelineHttpFunctions
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var body = await request.ReadAsStringAsync() ?? "";
+        var (body, problem) = await PipelineApi.ReadBodyAsync(request.Body, cancellationToken);
+        if (problem is not null)
+            return await WriteAsync(request, problem, cancellationToken);
         var key = request.Headers.TryGetValues(PipelineApi.IdempotencyKeyHeader, out var values) ? string.Join(",", values) : null;
-        var result = await Api(request, client).StartAsync(body, key, PipelinesUri(request), cancellationToken);
+        var result = await Api(request, client).StartAsync(body!, key, PipelinesUri(request), cancellationToken);
         return await WriteAsync(request, result, cancellationToken);
     }
 
@@ -73,7 +76,9 @@ public static class PipelineHttpFunctions
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var body = await request.ReadAsStringAsync();
+        var (body, problem) = await PipelineApi.ReadBodyAsync(request.Body, cancellationToken);
+        if (problem is not null)
+            return await WriteAsync(request, problem, cancellationToken);
         var result = await Api(request, client).CancelAsync(id, body, PipelinesUri(request), cancellationToken);
         return await WriteAsync(request, result, cancellationToken);
     }
@@ -81,7 +86,8 @@ public static class PipelineHttpFunctions
     private static PipelineApi Api(HttpRequestData request, DurableTaskClient client) => new(
         client,
         request.FunctionContext.InstanceServices.GetRequiredService<SoupStorage>(),
-        reports: request.FunctionContext.InstanceServices.GetRequiredService<IPipelineReportRenderer>());
+        reports: request.FunctionContext.InstanceServices.GetRequiredService<IPipelineReportRenderer>(),
+        limits: request.FunctionContext.InstanceServices.GetRequiredService<IOptions<PipelineLimits>>().Value);
 
     /// <summary>The URL of <c>/api/pipelines</c> on this host (no query: the function key is not echoed in links).</summary>
     private static Uri PipelinesUri(HttpRequestData request) => new(request.Url, "/api/pipelines");

@@ -35,7 +35,13 @@ public sealed record ApiResult(int StatusCode, object Body, string? Location = n
     {
         400 => "bad-request",
         404 => "pipeline-not-found",
+        401 => "unauthorized",
+        403 => "forbidden",
+        405 => "method-not-allowed",
         409 => "conflict",
+        413 => "body-too-large",
+        415 => "unsupported-media-type",
+        429 => "too-many-pipelines",
         _ => "error",
     };
 }

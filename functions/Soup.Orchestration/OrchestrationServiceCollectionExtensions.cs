@@ -22,6 +22,9 @@ public static class OrchestrationServiceCollectionExtensions
             .Validate(o => o.MergeMemoryBudgetMiB is >= 1 and <= MergeOptions.MaxMergeMemoryBudgetMiB,
                 $"{nameof(MergeOptions.MergeMemoryBudgetMiB)} must be a whole number of MiB from 1 to {MergeOptions.MaxMergeMemoryBudgetMiB}")
             .ValidateOnStart();
+        services.AddOptions<PipelineLimits>().Bind(configuration)
+            .Validate(o => o.SettingsProblem() is null, "MaxPipelineTrainingSteps, MaxPipelineCheckpoints and MaxRunningPipelines must be positive")
+            .ValidateOnStart();
         services.TryAddSingleton<SoupStorage>();
         services.TryAddSingleton<ISpecStore, BlobSpecStore>();
         services.AddSingleton<LandingReader>();

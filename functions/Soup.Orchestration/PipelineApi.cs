@@ -11,8 +11,15 @@ namespace Soup.Orchestration;
 /// <c>pipelinesUri</c>, the URL of <c>/api/pipelines</c> on the host that took the request.
 /// </summary>
 /// <remarks>The report route needs <c>reports</c>, the host's <see cref="IPipelineReportRenderer"/>.</remarks>
-public sealed class PipelineApi(DurableTaskClient client, SoupStorage storage, TimeProvider? clock = null, IPipelineReportRenderer? reports = null)
+public sealed class PipelineApi(
+    DurableTaskClient client, SoupStorage storage, TimeProvider? clock = null, IPipelineReportRenderer? reports = null, PipelineLimits? limits = null)
 {
+    /// <summary>The largest request body either host reads (1 MiB); a spec is a few KB.</summary>
+    public const int MaxBodyBytes = 1024 * 1024;
+
+    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+    private readonly PipelineLimits limits = limits ?? new PipelineLimits();
+
     /// <summary>The request header whose value makes a start idempotent.</summary>
     public const string IdempotencyKeyHeader = "Idempotency-Key";
 
@@ -50,6 +57,17 @@ public sealed class PipelineApi(DurableTaskClient client, SoupStorage storage, T
             return new ApiResult(400, SpecProblemDetails.From(parsed.Problems));
 
         var spec = parsed.Spec!;
+        if (limits.Check(spec) is { Count: > 0 } overBudget)
+            return new ApiResult(400, SpecProblemDetails.From(overBudget));
+
+        // A new pipeline must fit the running limit; a key that already names one answers it whatever the load.
+        if ((idempotencyKey is null || await client.GetInstanceAsync(PipelineStarter.PipelineIdForKey(idempotencyKey), cancellationToken) is null)
+            && await CountRunningAsync(cancellationToken) is var running && running >= limits.MaxRunningPipelines)
+        {
+            return ApiResult.Problem(429, "Too many running pipelines",
+                $"{running} pipelines are running, and this deployment runs at most {limits.MaxRunningPipelines} at once ({nameof(PipelineLimits.MaxRunningPipelines)}): retry once one has ended, or raise the setting.");
+        }
+
         if (idempotencyKey is null)
         {
             var id = await PipelineStarter.StartAsync(client, new BlobSpecStore(storage), spec, cancellationToken: cancellationToken);
@@ -78,6 +96,37 @@ public sealed class PipelineApi(DurableTaskClient client, SoupStorage storage, T
 
         return Accepted(keyed, pipelinesUri, created: false);
     }
+
+    /// <summary>
+    /// Reads a request body of at most <see cref="MaxBodyBytes"/> as UTF-8: the text, or the problem to answer (413 for a
+    /// longer body, 400 for bytes that are not UTF-8). Both hosts read bodies through this.
+    /// </summary>
+    public static async Task<(string? Text, ApiResult? Problem)> ReadBodyAsync(Stream body, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > MaxBodyBytes)
+                return (null, BodyTooLarge());
+            buffer.Write(chunk, 0, read);
+        }
+
+        try
+        {
+            return (StrictUtf8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length), null);
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            return (null, ApiResult.Problem(400, "Body is not UTF-8", "The request body must be UTF-8 JSON."));
+        }
+    }
+
+    /// <summary>The answer to a body over <see cref="MaxBodyBytes"/>.</summary>
+    public static ApiResult BodyTooLarge() =>
+        ApiResult.Problem(413, "Request body too large", $"The request body is over {MaxBodyBytes:N0} bytes; a pipeline spec is a few KB.");
 
     /// <summary><c>GET /api/pipelines/{id}</c>: the status view with the running jobs' progress; 404 for an unknown id.</summary>
     public async Task<ApiResult> GetAsync(string id, CancellationToken cancellationToken = default)
@@ -170,6 +219,20 @@ public sealed class PipelineApi(DurableTaskClient client, SoupStorage storage, T
         var marker = await new PipelineCanceller(client, storage).CancelAsync(id, reason, clock.GetUtcNow(), cancellationToken);
         var statusUri = StatusUri(pipelinesUri, id);
         return new ApiResult(202, new PipelineCancelling(id, marker.Reason, marker.CancelledAt, CancellationMarker.BlobName(id), statusUri), statusUri);
+    }
+
+    /// <summary>The pipelines that have not ended (rounds and other instances are not counted).</summary>
+    private async Task<int> CountRunningAsync(CancellationToken cancellationToken)
+    {
+        var query = new OrchestrationQuery { Statuses = ScheduledRetrainer.BlockingStatuses, FetchInputsAndOutputs = false, PageSize = 1000 };
+        var count = 0;
+        await foreach (var instance in client.GetAllInstancesAsync(query).WithCancellation(cancellationToken))
+        {
+            if (instance.Name == TaskNames.Pipeline)
+                count++;
+        }
+
+        return count;
     }
 
     /// <summary>Reads a status name (any case) as a runtime status; only the statuses a pipeline can have are accepted.</summary>

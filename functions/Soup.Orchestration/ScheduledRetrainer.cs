@@ -14,7 +14,7 @@ namespace Soup.Orchestration;
 /// the backend to refuse it while a run with that id is pending, running or suspended (dedupe, not check-then-start),
 /// so two schedules firing at once start one run; once a run has ended, the id is reused by the next schedule.
 /// </summary>
-public sealed partial class ScheduledRetrainer(SoupStorage storage, ILogger<ScheduledRetrainer> logger)
+public sealed partial class ScheduledRetrainer(SoupStorage storage, ILogger<ScheduledRetrainer> logger, Microsoft.Extensions.Options.IOptions<PipelineLimits>? limits = null)
 {
     /// <summary>The statuses in which an existing run blocks a new start.</summary>
     public static readonly IReadOnlyList<OrchestrationRuntimeStatus> BlockingStatuses =
@@ -53,6 +53,8 @@ public sealed partial class ScheduledRetrainer(SoupStorage storage, ILogger<Sche
         // ETag and last-modified come with the content read, so they name exactly the version that runs.
         var download = (await storage.Specs.GetBlobClient(blobName).DownloadContentAsync(cancellationToken)).Value;
         var parsed = SpecParser.Parse(download.Content.ToString());
+        if (parsed.IsValid && (limits?.Value ?? new PipelineLimits()).Check(parsed.Spec!) is { Count: > 0 } overBudget)
+            parsed = parsed with { Spec = null, Problems = overBudget };
         if (!parsed.IsValid)
         {
             LogInvalidSpec(logger, blobName, string.Join("; ", parsed.Problems));

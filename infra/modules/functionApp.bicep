@@ -53,6 +53,18 @@ param retentionInstanceDays int
 @maxValue(36500)
 param retentionMemberDays int
 
+@description('Most training steps one pipeline may plan, summed over all its jobs (setting MaxPipelineTrainingSteps; the code\'s default).')
+@minValue(1)
+param maxPipelineTrainingSteps int = 5000000
+
+@description('Most checkpoints one pipeline may write (setting MaxPipelineCheckpoints; the code\'s default).')
+@minValue(1)
+param maxPipelineCheckpoints int = 5000
+
+@description('Most pipelines running at once; a start beyond it is answered 429 (setting MaxRunningPipelines; the code\'s default).')
+@minValue(1)
+param maxRunningPipelines int = 20
+
 @description('Most instances the app scales out to.')
 @minValue(1)
 @maxValue(1000)
@@ -171,6 +183,9 @@ resource app 'Microsoft.Web/sites@2025-03-01' = {
         { name: 'RetentionSchedule', value: retentionSchedule }
         { name: 'RetentionInstanceDays', value: string(retentionInstanceDays) }
         { name: 'RetentionMemberDays', value: string(retentionMemberDays) }
+        { name: 'MaxPipelineTrainingSteps', value: string(maxPipelineTrainingSteps) }
+        { name: 'MaxPipelineCheckpoints', value: string(maxPipelineCheckpoints) }
+        { name: 'MaxRunningPipelines', value: string(maxRunningPipelines) }
         // Event Grid delivers landings to the Event Grid blob trigger; the polling one is for Azurite only (and Flex
         // Consumption does not support polling blob triggers).
         { name: 'AzureWebJobs.CheckpointLandedScan.Disabled', value: 'true' }

@@ -261,6 +261,32 @@ public sealed class PipelineApiTests(ApiEngineFixture engine) : IClassFixture<Ap
     }
 
     [Fact]
+    public async Task Start_AtTheRunningLimit_Answers429_ButAKeyInUseStillAnswersItsPipeline()
+    {
+        var key = "limit-" + Guid.NewGuid();
+        var existing = await engine.StartAsync(ApiEngineFixture.SpecJson("limit"), key);
+        await engine.WaitForStatusAsync(existing, OrchestrationRuntimeStatus.Running);
+        var running = 0;
+        await foreach (var instance in engine.Client.GetAllInstancesAsync(new OrchestrationQuery { Statuses = ScheduledRetrainer.BlockingStatuses }).WithCancellation(Cancel))
+            running += instance.Name == TaskNames.Pipeline ? 1 : 0;
+        var api = new PipelineApi(engine.Client, engine.Storage, limits: new PipelineLimits { MaxRunningPipelines = running });
+        var before = (PipelineList)(await engine.Api.ListAsync(null, Cancel)).Body;
+
+        var refused = await api.StartAsync(ApiEngineFixture.SpecJson("limit"), idempotencyKey: null, ApiEngineFixture.PipelinesUri, Cancel);
+        var again = await api.StartAsync(ApiEngineFixture.SpecJson("limit"), key, ApiEngineFixture.PipelinesUri, Cancel);
+        var roomier = new PipelineApi(engine.Client, engine.Storage, limits: new PipelineLimits { MaxRunningPipelines = running + 1 });
+        var accepted = await roomier.StartAsync(ApiEngineFixture.SpecJson("limit"), idempotencyKey: null, ApiEngineFixture.PipelinesUri, Cancel);
+
+        Assert.Equal(429, refused.StatusCode);
+        Assert.Contains(nameof(PipelineLimits.MaxRunningPipelines), ((ApiProblem)refused.Body).Detail, StringComparison.Ordinal);
+        Assert.Equal(202, again.StatusCode);
+        Assert.Equal((existing, false), (((PipelineAccepted)again.Body).Id, ((PipelineAccepted)again.Body).Created));
+        Assert.Equal(202, accepted.StatusCode);
+        var after = (PipelineList)(await engine.Api.ListAsync(null, Cancel)).Body;
+        Assert.Equal(before.Pipelines.Count + 1, after.Pipelines.Count);
+    }
+
+    [Fact]
     public async Task GetReport_UnknownId_Answers404()
     {
         var result = await engine.Api.GetReportAsync("no-such-pipeline", TestContext.Current.CancellationToken);

@@ -41,9 +41,8 @@ internal static partial class CodeSettings
     private static HashSet<string> FunctionsSettings()
     {
         var names = new HashSet<string>(StringComparer.Ordinal) { PipelineOptions.ConnectionName };
-        names.UnionWith(SettableProperties(typeof(PipelineOptions)));
-        names.UnionWith(SettableProperties(typeof(Soup.Orchestration.MergeOptions)));
-        names.UnionWith(SettableProperties(typeof(RetentionOptions)));
+        foreach (var options in BoundOptionsTypes())
+            names.UnionWith(SettableProperties(options));
         foreach (var attribute in FunctionMethods().SelectMany(m => m.GetParameters()).SelectMany(p => p.GetCustomAttributesData()))
         {
             foreach (var value in attribute.ConstructorArguments.Select(a => a.Value).OfType<string>())
@@ -60,6 +59,24 @@ internal static partial class CodeSettings
         using var host = JsonDocument.Parse(RepositoryFiles.Read("host.json"));
         Walk(host.RootElement, names);
         return names;
+    }
+
+    /// <summary>
+    /// Every options type the pipeline's services bind to the configuration (<c>AddOptions&lt;T&gt;().Bind(configuration)</c>
+    /// in <c>AddSoupPipeline</c>, which both hosts call): found in the registrations, so a new one cannot be missed.
+    /// </summary>
+    private static IEnumerable<Type> BoundOptionsTypes()
+    {
+        var services = new Microsoft.Extensions.DependencyInjection.ServiceCollection();
+        Soup.Orchestration.OrchestrationServiceCollectionExtensions.AddSoupPipeline(services, new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
+        var types = services
+            .Where(d => d.ServiceType.IsGenericType && d.ServiceType.GetGenericTypeDefinition() == typeof(Microsoft.Extensions.Options.IOptionsChangeTokenSource<>))
+            .Select(d => d.ServiceType.GetGenericArguments()[0])
+            .Distinct()
+            .ToList();
+        if (!types.Contains(typeof(PipelineOptions)) || !types.Contains(typeof(RetentionOptions)))
+            throw new InvalidOperationException("AddSoupPipeline no longer binds the options types this test expects to find: " + string.Join(", ", types.Select(t => t.Name)));
+        return types;
     }
 
     private static void Walk(JsonElement element, HashSet<string> names)

@@ -34,6 +34,32 @@ public sealed class PipelineHttpFunctionsTests(FunctionsEngineFixture engine) : 
     }
 
     [Fact]
+    public async Task StartPipeline_BodyOverOneMiB_Answers413AndStartsNothing()
+    {
+        var request = engine.Request("POST", Pipelines, "{\"name\": \"" + new string('a', PipelineApi.MaxBodyBytes) + "\"}");
+
+        var response = (FakeHttpResponse)await PipelineHttpFunctions.StartPipeline(request, client: null!, Cancel);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        AssertProblem(response);
+        Assert.Contains("1,048,576 bytes", response.ReadBody(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StartPipeline_OverTheWorkBudget_Answers400NamingTheSetting()
+    {
+        // 256 members × 50 rounds × 1,000,000 steps: every field within its own limit, the product far over the budget.
+        var request = engine.Request("POST", Pipelines, """{ "name": "huge", "rounds": 50, "members": { "count": 256, "steps": 1000000 } }""");
+
+        var response = (FakeHttpResponse)await PipelineHttpFunctions.StartPipeline(request, client: null!, Cancel);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var body = JsonDocument.Parse(response.ReadBody());
+        var messages = body.RootElement.GetProperty("errors").EnumerateArray().Select(e => e.GetProperty("message").GetString()!).ToList();
+        Assert.Contains(messages, m => m.Contains("12,800,000,200 training steps", StringComparison.Ordinal) && m.Contains(nameof(PipelineLimits.MaxPipelineTrainingSteps), StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task StartPipeline_MalformedJson_Answers400NamingThePosition()
     {
         var request = engine.Request("POST", Pipelines, """{ "name": "ok", "rounds": """);

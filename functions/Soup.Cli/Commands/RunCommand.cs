@@ -41,6 +41,12 @@ public static class RunCommand
             configuration,
             args.Verbose ? l => l.AddSimpleConsole(o => o.SingleLine = true).AddFilter("Soup", LogLevel.Debug).AddFilter("Microsoft.DurableTask", LogLevel.Information).AddFilter("DurableTask", LogLevel.Information) : null,
             cancellationToken);
+        if (engine.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PipelineLimits>>().Value.Check(spec) is { Count: > 0 } overBudget)
+        {
+            SpecLoader.PrintProblems(output, args.Spec?.Name ?? "quickstart spec", overBudget);
+            return 2;
+        }
+
         var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, spec, cancellationToken: cancellationToken);
         output.WriteLine($"Pipeline {id}: {spec.Rounds} round(s) x {spec.Members.Count} member(s) of {spec.Model} on '{spec.Data.Dataset}' (data root {configuration["DataRoot"]}).");
 

@@ -48,7 +48,9 @@ public sealed class LocalEngine : IAsyncDisposable
     public IServiceProvider Services => app.Services;
 
     /// <summary>The HTTP API's logic over this engine's client, storage and report renderer.</summary>
-    public PipelineApi Api() => new(Client, Services.GetRequiredService<SoupStorage>(), reports: Services.GetRequiredService<IPipelineReportRenderer>());
+    public PipelineApi Api() => new(
+        Client, Services.GetRequiredService<SoupStorage>(), reports: Services.GetRequiredService<IPipelineReportRenderer>(),
+        limits: Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PipelineLimits>>().Value);
 
     /// <summary>Starts the engine with <paramref name="configuration"/> (settings as in local.settings.sample.json).</summary>
     public static Task<LocalEngine> StartAsync(IConfiguration configuration, Action<ILoggingBuilder>? logging = null, CancellationToken cancellationToken = default) =>

@@ -1,0 +1,43 @@
+using Soup.Core.Specs;
+
+namespace Soup.Orchestration.Tests;
+
+/// <summary>The work a spec plans, priced against a deployment's budget.</summary>
+public sealed class PipelineLimitsTests
+{
+    [Fact]
+    public void Work_CountsEveryTrainingJobAndEveryCheckpointOfEveryRound()
+    {
+        var spec = new PipelineSpec
+        {
+            Name = "work",
+            Rounds = 3,
+            Init = new InitSpec { PretrainSteps = 100, LinearProbe = new LinearProbeSpec { Steps = 20 } },
+            Auxiliary = [new AuxiliarySpec { Name = "a", Steps = 7 }, new AuxiliarySpec { Name = "b" }],
+            Members = new MembersSpec { Count = 4, Steps = 50, Explicit = [new MemberSettings { Steps = 10 }] },
+            Soup = new SoupSpec { Greedy = true, TowardInit = 0.5, Interpolation = new InterpolationSpec { Points = 5 } },
+        };
+
+        var work = PipelineWork.Of(spec);
+
+        // init: 100 + 20 + 7 + 50 (aux b takes members.steps); rounds: 3 × (10 + 3 × 50).
+        Assert.Equal(177 + (3 * 160), work.TrainingSteps);
+        // init: pretrain, probe, 2 auxiliaries; per round: 4 members + soup + 4 greedy candidates + LITI + 5 points.
+        Assert.Equal(4 + (3 * 15), work.Checkpoints);
+    }
+
+    [Fact]
+    public void Check_NamesEachLimitExceeded_AndNothingWithinThem()
+    {
+        var spec = new PipelineSpec { Name = "work", Rounds = 2, Init = new InitSpec { Checkpoint = "base.safetensors" }, Members = new MembersSpec { Count = 10, Steps = 100 } };
+
+        Assert.Empty(new PipelineLimits { MaxPipelineTrainingSteps = 2000, MaxPipelineCheckpoints = 22 }.Check(spec));
+        var both = new PipelineLimits { MaxPipelineTrainingSteps = 1999, MaxPipelineCheckpoints = 21 }.Check(spec);
+
+        Assert.Equal(2, both.Count);
+        Assert.Contains(nameof(PipelineLimits.MaxPipelineTrainingSteps), both[0].Message, StringComparison.Ordinal);
+        Assert.Contains("2,000 training steps", both[0].Message, StringComparison.Ordinal);
+        Assert.Contains(nameof(PipelineLimits.MaxPipelineCheckpoints), both[1].Message, StringComparison.Ordinal);
+        Assert.Equal("$", both[1].Path);
+    }
+}
