@@ -143,6 +143,7 @@ module functionApp 'modules/functionApp.bicep' = {
     jobsQueue: jobsQueue
     specsContainer: specsContainer
     reportsContainer: reportsContainer
+    datasetsContainer: datasetsContainer
     retrainSchedule: retrainSchedule
     retentionSchedule: retentionSchedule
     retentionInstanceDays: retentionInstanceDays

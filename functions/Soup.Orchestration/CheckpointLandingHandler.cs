@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
 using Soup.Core.Storage;
@@ -8,7 +9,8 @@ namespace Soup.Orchestration;
 /// Called for every blob that lands in the checkpoints container (by the Functions blob trigger, or by the local
 /// engine's container watcher): raises the event the blob's job is awaited with, on the instance that awaits it (the
 /// round's sub-orchestration for a round's jobs, the pipeline for its init; see <see cref="LandingEvents.InstanceFor"/>).
-/// Blobs outside the layout are ignored.
+/// Blobs outside the layout are ignored, and so are blobs whose <see cref="LandingStamp"/> does not name the job of their
+/// folder and the pipeline's spec (logged as a warning).
 /// A duplicate notification raises a duplicate event, which the orchestration counts once. Blobs of pipelines that
 /// do not exist or have ended (e.g. a base checkpoint uploaded under <c>bases/</c>) raise nothing.
 /// </summary>
@@ -23,10 +25,16 @@ public sealed partial class CheckpointLandingHandler(LandingReader reader, ILogg
         }
 
         var target = LandingEvents.InstanceFor(landed.PipelineId, landed.Slot);
-        var instance = await client.GetInstanceAsync(target, cancellationToken);
+        var instance = await client.GetInstanceAsync(target, getInputsAndOutputs: true, cancellationToken);
         if (instance is not { RuntimeStatus: OrchestrationRuntimeStatus.Running or OrchestrationRuntimeStatus.Pending })
         {
             LogNotRunning(logger, blobName);
+            return null;
+        }
+
+        if (await RefusalAsync(landed, metadata: null, SpecHashOf(instance), cancellationToken) is { } refusal)
+        {
+            LogRefused(logger, blobName, refusal);
             return null;
         }
 
@@ -41,29 +49,46 @@ public sealed partial class CheckpointLandingHandler(LandingReader reader, ILogg
     /// event name go as one event per <see cref="LandingNotice.MaxPerEvent"/>, after one look at that instance.
     /// Returns the events raised, each a notice carrying the others in its <see cref="LandingNotice.More"/>.
     /// </summary>
-    public async Task<IReadOnlyList<LandingNotice>> HandleManyAsync(DurableTaskClient client, IEnumerable<string> blobNames, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<LandingNotice>> HandleManyAsync(DurableTaskClient client, IEnumerable<string> blobNames, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(blobNames);
+        return HandleManyAsync(client, blobNames.Select(name => new ListedBlob(name, null)), cancellationToken);
+    }
+
+    /// <summary>
+    /// <see cref="HandleManyAsync(DurableTaskClient, IEnumerable{string}, CancellationToken)"/> for blobs listed with their
+    /// metadata (a listing with <c>BlobTraits.Metadata</c>): their stamps are checked without a request per blob.
+    /// </summary>
+    public async Task<IReadOnlyList<LandingNotice>> HandleManyAsync(DurableTaskClient client, IEnumerable<ListedBlob> blobs, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(blobs);
         var raised = new List<LandingNotice>();
-        var groups = blobNames
-            .Select(CheckpointLayout.Parse)
-            .OfType<LandedBlob>()
-            .GroupBy(l => (Target: LandingEvents.InstanceFor(l.PipelineId, l.Slot), Event: LandingEvents.Name(l.Slot)));
+        var groups = blobs
+            .Select(b => (Landed: CheckpointLayout.Parse(b.Name), b.Metadata))
+            .Where(b => b.Landed is not null)
+            .GroupBy(b => (Target: LandingEvents.InstanceFor(b.Landed!.PipelineId, b.Landed.Slot), Event: LandingEvents.Name(b.Landed.Slot)));
         foreach (var group in groups)
         {
-            var instance = await client.GetInstanceAsync(group.Key.Target, cancellationToken);
+            var instance = await client.GetInstanceAsync(group.Key.Target, getInputsAndOutputs: true, cancellationToken);
             if (instance is not { RuntimeStatus: OrchestrationRuntimeStatus.Running or OrchestrationRuntimeStatus.Pending })
             {
-                foreach (var landed in group)
-                    LogNotRunning(logger, landed.BlobName);
+                foreach (var (landed, _) in group)
+                    LogNotRunning(logger, landed!.BlobName);
                 continue;
             }
 
+            var specHash = SpecHashOf(instance);
             var notices = new List<LandingNotice>();
             var bytes = 0;
-            foreach (var landed in group)
+            foreach (var (landed, metadata) in group)
             {
-                var notice = await reader.ToNoticeAsync(landed, cancellationToken);
+                if (await RefusalAsync(landed!, metadata, specHash, cancellationToken) is { } refusal)
+                {
+                    LogRefused(logger, landed!.BlobName, refusal);
+                    continue;
+                }
+
+                var notice = await reader.ToNoticeAsync(landed!, cancellationToken);
                 var size = NoticeBytes(notice);
                 if (notices.Count == LandingNotice.MaxPerEvent || (notices.Count > 0 && bytes + size > MaxEventBytes))
                 {
@@ -82,6 +107,48 @@ public sealed partial class CheckpointLandingHandler(LandingReader reader, ILogg
         return raised;
     }
 
+    /// <summary>Why <paramref name="landed"/> completes nothing (its stamp, read from the blob when not listed), or null.</summary>
+    private async Task<string?> RefusalAsync(LandedBlob landed, IDictionary<string, string>? metadata, string? specHash, CancellationToken cancellationToken)
+    {
+        if (metadata is null)
+        {
+            try
+            {
+                metadata = (await reader.Storage.Checkpoints.GetBlobClient(landed.BlobName).GetPropertiesAsync(cancellationToken: cancellationToken)).Value.Metadata;
+            }
+            catch (Azure.RequestFailedException ex) when (ex.Status == 404)
+            {
+                return "it no longer exists";
+            }
+        }
+
+        return LandingStamp.Problem(landed, metadata, specHash);
+    }
+
+    /// <summary>The spec hash in a pipeline's or a round's input (null when it has none: instances started before specs were stored).</summary>
+    private static string? SpecHashOf(OrchestrationMetadata instance)
+    {
+        if (string.IsNullOrEmpty(instance.SerializedInput))
+            return null;
+        try
+        {
+            using var input = JsonDocument.Parse(instance.SerializedInput);
+            if (input.RootElement.ValueKind != JsonValueKind.Object)
+                return null;
+            foreach (var property in input.RootElement.EnumerateObject())
+            {
+                if (property.NameEquals("specHash") || property.NameEquals("SpecHash"))
+                    return property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString() : null;
+            }
+
+            return null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>An event's payload stays under this (failure reasons are the large part), well inside a queue message.</summary>
     private const int MaxEventBytes = 32 * 1024;
 
@@ -95,6 +162,9 @@ public sealed partial class CheckpointLandingHandler(LandingReader reader, ILogg
         return notice;
     }
 
+    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "Blob {BlobName} completes nothing: {Reason}")]
+    private static partial void LogRefused(ILogger logger, string blobName, string reason);
+
     [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "{Count} blob(s) landed for instance {InstanceId} ({EventName})")]
     private static partial void LogLandedMany(ILogger logger, string instanceId, int count, string eventName);
 
@@ -104,3 +174,8 @@ public sealed partial class CheckpointLandingHandler(LandingReader reader, ILogg
     [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Blob landed for instance {InstanceId}, slot {Slot}: {Kind}")]
     private static partial void LogLanded(ILogger logger, string instanceId, string slot, LandingKind kind);
 }
+
+/// <summary>A blob as a listing gives it: its name and, when listed with them, its metadata (null: read it when needed).</summary>
+/// <param name="Name">The blob's name in the checkpoints container.</param>
+/// <param name="Metadata">Its metadata, or null.</param>
+public sealed record ListedBlob(string Name, IDictionary<string, string>? Metadata);

@@ -37,7 +37,7 @@ public sealed record MergeOutcome(string Output, int Tensors, long Parameters, l
 /// deadline passed (else it is the look right after a stage's first dispatch). With <paramref name="HeartbeatWindow"/>,
 /// slots whose heartbeat (<c>progress.json</c>) is younger than that are reported too, as <see cref="LandingKind.Alive"/>.
 /// </summary>
-public sealed record ReconcileRequest(string PipelineId, IReadOnlyList<string> Slots, bool AtDeadline = false, TimeSpan? HeartbeatWindow = null);
+public sealed record ReconcileRequest(string PipelineId, IReadOnlyList<string> Slots, bool AtDeadline = false, TimeSpan? HeartbeatWindow = null, string? SpecHash = null);
 
 /// <summary>
 /// The stop activity's input: tells workers to drop jobs that nobody awaits any more, by writing cancellation markers:

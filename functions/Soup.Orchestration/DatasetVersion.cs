@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using Azure.Storage.Blobs;
 using Soup.Core.Specs;
 
@@ -8,8 +6,8 @@ namespace Soup.Orchestration;
 
 /// <summary>
 /// Which version of its data a scheduled run used. A dataset in Blob Storage (<c>blob:&lt;container&gt;/&lt;prefix&gt;</c>)
-/// is versioned by its listing: a SHA-256 over every blob's name, ETag and size under the prefix, so any added,
-/// removed or rewritten file gives another version. A dataset folder on the workers cannot be seen from here: it is
+/// is versioned by its listing (<see cref="Soup.Core.Storage.DatasetFingerprint"/>, the version the workers' cache is keyed
+/// on and their checkpoints record as <c>dataset_version</c>), so any added, removed or rewritten file gives another version. A dataset folder on the workers cannot be seen from here: it is
 /// recorded by name, and each checkpoint names its dataset in its metadata.
 /// </summary>
 public static class DatasetVersion
@@ -43,11 +41,11 @@ public static class DatasetVersion
         var slash = rest.IndexOf('/', StringComparison.Ordinal);
         var container = blobs.GetBlobContainerClient(rest[..slash]);
         var prefix = rest[(slash + 1)..].TrimEnd('/') + "/";
-        var entries = new List<string>();
+        var entries = new List<(string Name, string ETag, long Size)>();
         DateTimeOffset? newest = null;
         await foreach (var blob in container.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, prefix, cancellationToken))
         {
-            entries.Add(string.Create(CultureInfo.InvariantCulture, $"{blob.Name}\t{blob.Properties.ETag}\t{blob.Properties.ContentLength}"));
+            entries.Add((blob.Name, blob.Properties.ETag?.ToString() ?? "", blob.Properties.ContentLength ?? 0));
             if (blob.Properties.LastModified is { } modified && (newest is null || modified > newest))
             {
                 newest = modified;
@@ -60,8 +58,6 @@ public static class DatasetVersion
             return $"{name}: no blobs under the prefix";
         }
 
-        entries.Sort(StringComparer.Ordinal);
-        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n", entries))))[..16];
-        return string.Create(CultureInfo.InvariantCulture, $"{name}: sha256:{hash} ({entries.Count} blobs, newest {newest:O})");
+        return string.Create(CultureInfo.InvariantCulture, $"{name}: {Soup.Core.Storage.DatasetFingerprint.Of(entries)} ({entries.Count} blobs, newest {newest:O})");
     }
 }

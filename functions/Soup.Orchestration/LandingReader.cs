@@ -7,6 +7,9 @@ namespace Soup.Orchestration;
 /// <summary>Turns a landed blob into the notice its pipeline waits for, reading a failure record's reason.</summary>
 public sealed class LandingReader(SoupStorage storage)
 {
+    /// <summary>The storage landings are read from.</summary>
+    public SoupStorage Storage => storage;
+
     private const int MaxReasonChars = 4000;
 
     /// <summary>Builds the notice for <paramref name="landed"/>.</summary>

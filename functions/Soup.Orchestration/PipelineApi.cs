@@ -57,7 +57,7 @@ public sealed class PipelineApi(
             return new ApiResult(400, SpecProblemDetails.From(parsed.Problems));
 
         var spec = parsed.Spec!;
-        if (limits.Check(spec) is { Count: > 0 } overBudget)
+        if (limits.Check(spec, storage.DatasetContainers) is { Count: > 0 } overBudget)
             return new ApiResult(400, SpecProblemDetails.From(overBudget));
 
         // A new pipeline must fit the running limit; a key that already names one answers it whatever the load.

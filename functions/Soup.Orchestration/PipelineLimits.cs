@@ -40,11 +40,14 @@ public sealed class PipelineLimits
         : MaxRunningPipelines < 1 ? $"{nameof(MaxRunningPipelines)} must be at least 1"
         : null;
 
-    /// <summary>The planned work of <paramref name="spec"/> against these limits: one problem per limit exceeded (path <c>$</c>).</summary>
-    public IReadOnlyList<SpecProblem> Check(PipelineSpec spec)
+    /// <summary>
+    /// What this deployment refuses in a valid <paramref name="spec"/>: datasets outside <paramref name="datasetContainers"/>
+    /// (<see cref="DatasetSources"/>), and planned work over these limits (one problem per limit, path <c>$</c>).
+    /// </summary>
+    public IReadOnlyList<SpecProblem> Check(PipelineSpec spec, IReadOnlyCollection<string> datasetContainers)
     {
         var work = PipelineWork.Of(spec);
-        var problems = new List<SpecProblem>();
+        var problems = new List<SpecProblem>(DatasetSources.Problems(spec, datasetContainers));
         if (work.TrainingSteps > MaxPipelineTrainingSteps)
         {
             problems.Add(new("$", string.Create(CultureInfo.InvariantCulture,

@@ -53,7 +53,7 @@ public sealed partial class ScheduledRetrainer(SoupStorage storage, ILogger<Sche
         // ETag and last-modified come with the content read, so they name exactly the version that runs.
         var download = (await storage.Specs.GetBlobClient(blobName).DownloadContentAsync(cancellationToken)).Value;
         var parsed = SpecParser.Parse(download.Content.ToString());
-        if (parsed.IsValid && (limits?.Value ?? new PipelineLimits()).Check(parsed.Spec!) is { Count: > 0 } overBudget)
+        if (parsed.IsValid && (limits?.Value ?? new PipelineLimits()).Check(parsed.Spec!, storage.DatasetContainers) is { Count: > 0 } overBudget)
             parsed = parsed with { Spec = null, Problems = overBudget };
         if (!parsed.IsValid)
         {

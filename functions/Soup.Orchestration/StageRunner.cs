@@ -69,7 +69,7 @@ internal static class StageRunner
             // A job may have landed before the instance that awaits it existed (a round is created after its pipeline
             // scheduled it): its event was dropped, but its blob is in the container. Later landings find the instance.
             foreach (var notice in await context.CallActivityAsync<IReadOnlyList<LandingNotice>>(
-                TaskNames.ReconcileLandings, new ReconcileRequest(pipelineId, state.Pending), retry))
+                TaskNames.ReconcileLandings, new ReconcileRequest(pipelineId, state.Pending, SpecHash: dispatch.SpecHash), retry))
             {
                 state.Accept(notice);
             }
@@ -120,7 +120,7 @@ internal static class StageRunner
                 // The silence bound passed: a landing whose notification was lost is still in the container, and a job
                 // that is alive says so in its heartbeat.
                 var found = await context.CallActivityAsync<IReadOnlyList<LandingNotice>>(
-                    TaskNames.ReconcileLandings, new ReconcileRequest(pipelineId, state.Pending, AtDeadline: true, HeartbeatWindow: settings.Deadline), retry);
+                    TaskNames.ReconcileLandings, new ReconcileRequest(pipelineId, state.Pending, AtDeadline: true, HeartbeatWindow: settings.Deadline, SpecHash: dispatch.SpecHash), retry);
                 var alive = new HashSet<string>(StringComparer.Ordinal);
                 foreach (var notice in found)
                 {

@@ -37,6 +37,9 @@ param specsContainer string
 @description('Blob container of pipeline reports (setting ReportsContainer).')
 param reportsContainer string
 
+@description('The one container blob datasets may be read from (setting DatasetContainers; specs naming another are refused).')
+param datasetsContainer string
+
 @description('CRON expression (6 fields, UTC) of scheduled retraining (setting RetrainSchedule).')
 param retrainSchedule string
 
@@ -176,6 +179,7 @@ resource app 'Microsoft.Web/sites@2025-03-01' = {
         { name: 'JobsQueue', value: jobsQueue }
         { name: 'SpecsContainer', value: specsContainer }
         { name: 'ReportsContainer', value: reportsContainer }
+        { name: 'DatasetContainers', value: datasetsContainer }
         { name: 'RetrainSchedule', value: retrainSchedule }
         // An eighth of the instance's memory per merge: host.json lets 4 activities run at once, so merges take at most
         // half; 256 MiB (the code's default) on 2,048 MB instances, 512 MiB on 4,096 MB ones.

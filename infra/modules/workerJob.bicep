@@ -270,8 +270,12 @@ resource job 'Microsoft.App/jobs@2025-01-01' = {
             { name: 'JobsQueue', value: jobsQueue }
             { name: 'SpecsContainer', value: specsContainer }
             { name: 'ReportsContainer', value: reportsContainer }
+            { name: 'DatasetContainers', value: datasetsContainer }
             { name: 'DataRoot', value: '/data' }
             { name: 'DataCache', value: '/home/soup/data-cache' }
+            // A blob dataset over these fails its job before anything is downloaded (the replica's disk is the bound).
+            { name: 'MaxDatasetFiles', value: '2000000' }
+            { name: 'MaxDatasetBytes', value: string(64 * 1024 * 1024 * 1024) }
             { name: 'WorkerParallelism', value: '1' }
             { name: 'ShutdownTimeout', value: '00:01:00' }
             { name: 'QueuePollInterval', value: '00:00:02' }

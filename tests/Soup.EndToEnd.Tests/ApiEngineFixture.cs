@@ -81,6 +81,7 @@ public sealed class ApiEngineFixture : IAsyncLifetime
             CheckpointLayout.Blob(id, CheckpointLayout.InitSlot, CheckpointLayout.FailureFile),
             new FailureRecord($"{id}/{CheckpointLayout.InitSlot}", "failed on purpose by the test", "test", DateTimeOffset.UtcNow),
             SoupJson.Default.FailureRecord,
+            await TestLandings.StampAsync(Client, id, CheckpointLayout.InitSlot),
             TestContext.Current.CancellationToken);
         await WaitForStatusAsync(id, OrchestrationRuntimeStatus.Failed);
         return id;

@@ -70,17 +70,41 @@ public sealed class DatasetResolverTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ResolveAsync_CachedByAnotherResolver_DoesNotDownloadAgain()
+    public async Task ResolveAsync_CachedByAnotherResolver_IsRevalidated_AndARewrittenBlobIsDownloadedAgain()
     {
-        var folder = await Resolver(new CountingLogger()).ResolveAsync($"blob:{container.Name}/tiny", Token);
+        var first = await Resolver(new CountingLogger()).ResolveVersionAsync($"blob:{container.Name}/tiny", Token);
+        var unchanged = new CountingLogger();
+        var same = await Resolver(unchanged).ResolveVersionAsync($"blob:{container.Name}/tiny", Token);
         await container.GetBlobClient("tiny/train-labels-idx1-ubyte").UploadAsync(BinaryData.FromString("changed"), overwrite: true, Token);
-        var logger = new CountingLogger();
+        var changed = new CountingLogger();
 
-        var again = await Resolver(logger).ResolveAsync($"blob:{container.Name}/tiny", Token);
+        var again = await Resolver(changed).ResolveVersionAsync($"blob:{container.Name}/tiny", Token);
 
-        Assert.Equal(folder, again);
-        Assert.Equal(0, logger.Downloads);
-        Assert.NotEqual("changed", await File.ReadAllTextAsync(Path.Combine(folder, "train-labels-idx1-ubyte"), Token));
+        Assert.Equal((first, 0), (same, unchanged.Downloads)); // same listing: the cached copy, no download
+        Assert.StartsWith("sha256:", first.Version, StringComparison.Ordinal);
+        Assert.NotEqual(first.Version, again.Version);
+        Assert.NotEqual(first.Folder, again.Folder);
+        Assert.Equal(1, changed.Downloads);
+        Assert.Equal("changed", await File.ReadAllTextAsync(Path.Combine(again.Folder, "train-labels-idx1-ubyte"), Token));
+        Assert.False(Directory.Exists(first.Folder)); // the older version's folder is removed
+        Assert.Contains(again.Version!, await File.ReadAllTextAsync(Path.Combine(again.Folder, DatasetResolver.MarkerFile), Token), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(3, long.MaxValue, "MaxDatasetFiles")]
+    [InlineData(int.MaxValue, 1000, "MaxDatasetBytes")]
+    public async Task ResolveAsync_ADatasetOverTheDownloadLimits_IsRefusedBeforeAnyDownload(int files, long bytes, string setting)
+    {
+        var resolver = new DatasetResolver(
+            blobs,
+            new WorkerOptions { DataRoot = Path.Combine(local, "root"), DataCache = Cache, MaxDatasetFiles = files, MaxDatasetBytes = bytes },
+            [container.Name],
+            new CountingLogger());
+
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => resolver.ResolveAsync($"blob:{container.Name}/tiny", Token));
+
+        Assert.Contains(setting, error.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Cache) && Directory.EnumerateFileSystemEntries(Cache).Any());
     }
 
     [Fact]
@@ -120,6 +144,22 @@ public sealed class DatasetResolverTests : IAsyncLifetime
         Assert.Contains("no-such-container-x1", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("reports")]
+    [InlineData("checkpoints")]
+    public async Task ResolveAsync_AContainerThatIsNotADatasetContainer_IsRefusedBeforeAnyDownload(string other)
+    {
+        var foreign = blobs.GetBlobContainerClient(other);
+        await foreign.CreateIfNotExistsAsync(cancellationToken: Token);
+        await foreign.GetBlobClient($"{container.Name}/report.html").UploadAsync(BinaryData.FromString("<html>private</html>"), overwrite: true, Token);
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => Resolver(new CountingLogger()).ResolveAsync($"blob:{other}/{container.Name}", Token));
+
+        Assert.Contains($"container '{other}' is not a dataset container", error.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Cache) && Directory.EnumerateFileSystemEntries(Cache).Any());
+        await foreign.GetBlobClient($"{container.Name}/report.html").DeleteIfExistsAsync(cancellationToken: Token);
+    }
+
     [Fact]
     public async Task ResolveAsync_PlainName_IsUnderTheDataRoot()
     {
@@ -142,6 +182,7 @@ public sealed class DatasetResolverTests : IAsyncLifetime
     private DatasetResolver Resolver(CountingLogger logger) => new(
         blobs,
         new WorkerOptions { DataRoot = Path.Combine(local, "root"), DataCache = Cache },
+        [container.Name, "no-such-container-x1"],
         logger);
 
     /// <summary>Counts the resolver's "downloading" events.</summary>

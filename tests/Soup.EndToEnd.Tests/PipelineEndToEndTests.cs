@@ -101,7 +101,7 @@ public sealed class PipelineEndToEndTests(AzuriteEngineFixture fixture) : IClass
         var members = Enumerable.Range(0, 3).Select(_ => RandomCheckpoint(random)).ToList();
         for (var m = 0; m < members.Count; m++)
         {
-            await WriteAsync(container, CheckpointLayout.Blob(id, CheckpointLayout.MemberSlot(1, m), CheckpointLayout.CheckpointFile), members[m]);
+            await WriteAsync(container, CheckpointLayout.Blob(id, CheckpointLayout.MemberSlot(1, m), CheckpointLayout.CheckpointFile), members[m], await TestLandings.StampAsync(engine.Client, id, CheckpointLayout.MemberSlot(1, m)));
         }
 
         var soupBlob = CheckpointLayout.Blob(id, CheckpointLayout.SoupSlot(1), CheckpointLayout.CheckpointFile);
@@ -113,7 +113,8 @@ public sealed class PipelineEndToEndTests(AzuriteEngineFixture fixture) : IClass
         var scores = members.Select((_, m) => new Core.Jobs.CheckpointScore(CheckpointLayout.Blob(id, CheckpointLayout.MemberSlot(1, m), CheckpointLayout.CheckpointFile), "test", 0.5 + (m / 10.0), 1))
             .Append(new Core.Jobs.CheckpointScore(soupBlob, "test", 0.9, 0.5)).ToList();
         var report = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Core.Jobs.EvaluationReport { Splits = [new("test", 200)], Scores = scores }, Core.SoupJson.Default.EvaluationReport);
-        await container.GetBlobClient(CheckpointLayout.Blob(id, CheckpointLayout.EvaluationSlot(1), CheckpointLayout.EvaluationFile)).UploadAsync(new BinaryData(report), TestContext.Current.CancellationToken);
+        await container.GetBlobClient(CheckpointLayout.Blob(id, CheckpointLayout.EvaluationSlot(1), CheckpointLayout.EvaluationFile)).UploadAsync(
+            new BinaryData(report), new Azure.Storage.Blobs.Models.BlobUploadOptions { Metadata = await TestLandings.StampAsync(engine.Client, id, CheckpointLayout.EvaluationSlot(1)) }, TestContext.Current.CancellationToken);
 
         var view = await WaitAsync(engine, id);
         Assert.Equal("Completed", view.RuntimeStatus);
@@ -149,12 +150,12 @@ public sealed class PipelineEndToEndTests(AzuriteEngineFixture fixture) : IClass
         }
     }
 
-    private static async Task WriteAsync(BlobContainerClient container, string blob, IReadOnlyList<TensorData> tensors)
+    private static async Task WriteAsync(BlobContainerClient container, string blob, IReadOnlyList<TensorData> tensors, IDictionary<string, string> stamp)
     {
         using var stream = new MemoryStream();
         Safetensors.Write(stream, tensors);
         stream.Position = 0;
-        await container.GetBlobClient(blob).UploadAsync(stream);
+        await container.GetBlobClient(blob).UploadAsync(stream, new Azure.Storage.Blobs.Models.BlobUploadOptions { Metadata = stamp });
     }
 
     private static List<TensorData> RandomCheckpoint(Random random)

@@ -45,11 +45,11 @@ public sealed class ReplayFixtureRecorder(AzuriteEngineFixture fixture) : IClass
 
             // The pipeline waits for its init (a timer is its silence bound); the init lands; round 1 starts and waits.
             await WaitForHistoryAsync(history, PipelineId, h => h.OfType<TimerCreatedEvent>().Any());
-            await LandAsync(storage, CheckpointLayout.InitSlot, cancel);
+            await LandAsync(engine, storage, CheckpointLayout.InitSlot, cancel);
             await WaitForHistoryAsync(history, round, h => h.OfType<TimerCreatedEvent>().Any());
 
             // One of the round's three members lands; the round goes on waiting for the other two.
-            await LandAsync(storage, CheckpointLayout.MemberSlot(1, 0), cancel);
+            await LandAsync(engine, storage, CheckpointLayout.MemberSlot(1, 0), cancel);
             await WaitForHistoryAsync(history, round, h => h.OfType<EventRaisedEvent>().Any());
 
             pipeline = await ReadAsync(history, TaskNames.Pipeline, PipelineId, "round 1 running as a sub-orchestration; init landed through its event");
@@ -87,9 +87,11 @@ public sealed class ReplayFixtureRecorder(AzuriteEngineFixture fixture) : IClass
         RoundTimeout = TimeSpan.FromHours(1),
     };
 
-    private static Task LandAsync(SoupStorage storage, string slot, CancellationToken cancel) =>
-        storage.Checkpoints.GetBlobClient(CheckpointLayout.Blob(PipelineId, slot, CheckpointLayout.CheckpointFile))
-            .UploadAsync(BinaryData.FromString("not read by the orchestration"), cancel);
+    private static async Task LandAsync(Soup.Cli.Engine.LocalEngine engine, SoupStorage storage, string slot, CancellationToken cancel) =>
+        await storage.Checkpoints.GetBlobClient(CheckpointLayout.Blob(PipelineId, slot, CheckpointLayout.CheckpointFile)).UploadAsync(
+            BinaryData.FromString("not read by the orchestration"),
+            new Azure.Storage.Blobs.Models.BlobUploadOptions { Metadata = await TestLandings.StampAsync(engine.Client, PipelineId, slot) },
+            cancel);
 
     private static async Task<HistoryFixture> ReadAsync(AzureStorageOrchestrationService service, string name, string instanceId, string state)
     {

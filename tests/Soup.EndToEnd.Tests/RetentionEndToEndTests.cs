@@ -271,7 +271,7 @@ public sealed class RetentionEndToEndTests(AzuriteEngineFixture fixture) : IClas
             var slot = CheckpointLayout.MemberSlot(1, m);
             await WriteCheckpointAsync(storage.Checkpoints, CheckpointLayout.Blob(id, slot, CheckpointLayout.ResumeFile), 100 + m);
             await storage.Checkpoints.GetBlobClient(CheckpointLayout.Blob(id, slot, CheckpointLayout.ProgressFile)).UploadAsync(BinaryData.FromString("{}"), Cancel);
-            await WriteCheckpointAsync(storage.Checkpoints, CheckpointLayout.Blob(id, slot, CheckpointLayout.CheckpointFile), 1 + m);
+            await WriteCheckpointAsync(storage.Checkpoints, CheckpointLayout.Blob(id, slot, CheckpointLayout.CheckpointFile), 1 + m, await TestLandings.StampAsync(engine.Client, id, slot));
         }
 
         var soup = CheckpointLayout.Blob(id, CheckpointLayout.SoupSlot(1), CheckpointLayout.CheckpointFile);
@@ -282,6 +282,7 @@ public sealed class RetentionEndToEndTests(AzuriteEngineFixture fixture) : IClas
             CheckpointLayout.Blob(id, CheckpointLayout.EvaluationSlot(1), CheckpointLayout.EvaluationFile),
             new EvaluationReport { Splits = [new SplitSize("test", 200)], Scores = scores },
             SoupJson.Default.EvaluationReport,
+            await TestLandings.StampAsync(engine.Client, id, CheckpointLayout.EvaluationSlot(1)),
             Cancel);
         await WaitForStatusAsync(engine.Client, id, OrchestrationRuntimeStatus.Completed);
         return id;
@@ -298,6 +299,7 @@ public sealed class RetentionEndToEndTests(AzuriteEngineFixture fixture) : IClas
             CheckpointLayout.Blob(id, slot, CheckpointLayout.FailureFile),
             new FailureRecord($"{id}/{slot}", "failed on purpose by the test", "test", DateTimeOffset.UtcNow),
             SoupJson.Default.FailureRecord,
+            await TestLandings.StampAsync(engine.Client, id, slot),
             Cancel);
         if (mayBePurged)
         {
@@ -321,7 +323,7 @@ public sealed class RetentionEndToEndTests(AzuriteEngineFixture fixture) : IClas
         await WaitForStatusAsync(engine.Client, id + ":round-01", OrchestrationRuntimeStatus.Running);
         var slot = CheckpointLayout.MemberSlot(1, 0);
         await storage.Checkpoints.GetBlobClient(CheckpointLayout.Blob(id, slot, CheckpointLayout.ProgressFile)).UploadAsync(BinaryData.FromString("{}"), Cancel);
-        await WriteCheckpointAsync(storage.Checkpoints, CheckpointLayout.Blob(id, slot, CheckpointLayout.CheckpointFile), 9);
+        await WriteCheckpointAsync(storage.Checkpoints, CheckpointLayout.Blob(id, slot, CheckpointLayout.CheckpointFile), 9, await TestLandings.StampAsync(engine.Client, id, slot));
         await storage.Checkpoints.GetBlobClient(CheckpointLayout.Blob(id, CheckpointLayout.MemberSlot(1, 1), CheckpointLayout.ResumeFile)).UploadAsync(BinaryData.FromString("x"), Cancel);
         return id;
     }
@@ -375,7 +377,7 @@ public sealed class RetentionEndToEndTests(AzuriteEngineFixture fixture) : IClas
             Assert.False(await container.GetBlobClient(blob).ExistsAsync(Cancel), $"{blob} should have been deleted");
     }
 
-    private static async Task WriteCheckpointAsync(BlobContainerClient container, string blob, int seed)
+    private static async Task WriteCheckpointAsync(BlobContainerClient container, string blob, int seed, IDictionary<string, string>? stamp = null)
     {
         var random = new Random(seed);
         var values = new float[16];
@@ -384,7 +386,7 @@ public sealed class RetentionEndToEndTests(AzuriteEngineFixture fixture) : IClas
         using var stream = new MemoryStream();
         Safetensors.Write(stream, [new TensorData("w", SafetensorsDtype.F32, [16], System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray())]);
         stream.Position = 0;
-        await container.GetBlobClient(blob).UploadAsync(stream, overwrite: true, Cancel);
+        await container.GetBlobClient(blob).UploadAsync(stream, new Azure.Storage.Blobs.Models.BlobUploadOptions { Metadata = stamp }, Cancel);
     }
 
     /// <summary>The system clock moved ahead by <see cref="Offset"/>.</summary>

@@ -97,7 +97,7 @@ public sealed class StageDurabilityTests(AzuriteEngineFixture fixture) : IClassF
             null);
         var waiting = slots.Single(s => s != running);
         var record = new FailureRecord($"{id}/{waiting}", "injected by the test", "test", DateTimeOffset.UtcNow);
-        await storage.TryCreateJsonAsync(CheckpointLayout.Blob(id, waiting, CheckpointLayout.FailureFile), record, SoupJson.Default.FailureRecord, Cancel);
+        await storage.TryCreateJsonAsync(CheckpointLayout.Blob(id, waiting, CheckpointLayout.FailureFile), record, SoupJson.Default.FailureRecord, await TestLandings.StampAsync(engine.Client, id, waiting), Cancel);
 
         var view = await WaitAsync(engine, id);
         Assert.Equal("Failed", view.RuntimeStatus);
@@ -114,7 +114,10 @@ public sealed class StageDurabilityTests(AzuriteEngineFixture fixture) : IClassF
     [Fact]
     public async Task ScheduledRetraining_OneSpecsDatasetContainerMissing_TheOthersStart_AndCancellingARunReachesItsPipeline()
     {
-        await using var engine = await AzuriteEngineFixture.StartEngineAsync(Configuration(workers: 0));
+        // The missing container is a dataset container of this deployment (else the start refuses it before looking).
+        var configuration = new ConfigurationBuilder().AddConfiguration(Configuration(workers: 0))
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["DatasetContainers"] = "datasets,no-such-container" }).Build();
+        await using var engine = await AzuriteEngineFixture.StartEngineAsync(configuration);
         var storage = Storage(engine);
         var quickstart = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(RepositoryRoot(), "examples", "quickstart.json"), Cancel))!;
         var broken = quickstart.DeepClone();

@@ -31,13 +31,31 @@ public sealed class PipelineLimitsTests
     {
         var spec = new PipelineSpec { Name = "work", Rounds = 2, Init = new InitSpec { Checkpoint = "base.safetensors" }, Members = new MembersSpec { Count = 10, Steps = 100 } };
 
-        Assert.Empty(new PipelineLimits { MaxPipelineTrainingSteps = 2000, MaxPipelineCheckpoints = 22 }.Check(spec));
-        var both = new PipelineLimits { MaxPipelineTrainingSteps = 1999, MaxPipelineCheckpoints = 21 }.Check(spec);
+        Assert.Empty(new PipelineLimits { MaxPipelineTrainingSteps = 2000, MaxPipelineCheckpoints = 22 }.Check(spec, ["datasets"]));
+        var both = new PipelineLimits { MaxPipelineTrainingSteps = 1999, MaxPipelineCheckpoints = 21 }.Check(spec, ["datasets"]);
 
         Assert.Equal(2, both.Count);
         Assert.Contains(nameof(PipelineLimits.MaxPipelineTrainingSteps), both[0].Message, StringComparison.Ordinal);
         Assert.Contains("2,000 training steps", both[0].Message, StringComparison.Ordinal);
         Assert.Contains(nameof(PipelineLimits.MaxPipelineCheckpoints), both[1].Message, StringComparison.Ordinal);
         Assert.Equal("$", both[1].Path);
+    }
+
+    [Fact]
+    public void Check_RefusesDatasetsOutsideTheDatasetContainers_WithTheirPaths()
+    {
+        var spec = new PipelineSpec
+        {
+            Name = "data",
+            Data = new DataSpec { Dataset = "blob:reports/some-pipeline" },
+            Auxiliary = [new AuxiliarySpec { Name = "a", Dataset = "blob:datasets/aux" }, new AuxiliarySpec { Name = "b", Dataset = "blob:checkpoints/x" }],
+            Evaluation = new EvaluationSpec { Splits = [new SplitSpec { Name = "s", Dataset = "fashion-mnist" }] },
+        };
+
+        var problems = new PipelineLimits().Check(spec, ["datasets"]);
+
+        Assert.Equal(["$.data.dataset", "$.auxiliary[1].dataset"], problems.Select(p => p.Path));
+        Assert.Contains("container 'reports' is not a dataset container", problems[0].Message, StringComparison.Ordinal);
+        Assert.Empty(new PipelineLimits().Check(spec, ["datasets", "reports", "checkpoints"]));
     }
 }

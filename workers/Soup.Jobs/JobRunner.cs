@@ -74,6 +74,7 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
                 CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.FailureFile),
                 new FailureRecord(job.JobId, reason, options.Value.WorkerName, DateTimeOffset.UtcNow),
                 SoupJson.Default.FailureRecord,
+                LandingStamp.Of(job),
                 c),
             "failure record",
             job,
@@ -85,7 +86,8 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
 
     private async Task TrainAsync(TrainJob job, string output, JobHeartbeat heartbeat, CancellationToken cancellationToken)
     {
-        using var data = await LoadAsync(job.Data, "training data", cancellationToken);
+        var (data, dataVersion) = await LoadVersionedAsync(job.Data, "training data", cancellationToken);
+        using var disposeData = data;
         var fineTune = new FineTuneOptions(job.Model, job.Settings);
         try
         {
@@ -123,13 +125,15 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         }
 
         var metadata = CheckpointMetadata(job, init?.Sha256, resume?.Step ?? 0, result);
+        if (dataVersion is not null)
+            metadata["dataset_version"] = dataVersion; // the listing it trained on (DatasetFingerprint), as scheduled runs record it
         using var stream = new MemoryStream();
         Safetensors.Write(stream, result.Weights, metadata);
         var bytes = stream.GetBuffer().AsMemory(0, (int)stream.Length);
 
         // The output must not be lost to a storage blip after hours of training: retried through an outage. Not
         // cancellable by a shutdown either: the work is done, writing it is quicker than redoing it.
-        await Retry(c => storage.TryCreateBlobAsync(output, new MemoryStream(bytes.ToArray(), writable: false), c), "output", job, CancellationToken.None);
+        await Retry(c => storage.TryCreateBlobAsync(output, new MemoryStream(bytes.ToArray(), writable: false), LandingStamp.Of(job), c), "output", job, CancellationToken.None);
         try
         {
             await checkpoints.CleanUpAsync(CancellationToken.None);
@@ -163,7 +167,7 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
                 throw new JobFailedException($"evaluation '{job.JobId}': {ex.Message}", ex);
             }
 
-            await Retry(c => storage.TryCreateJsonAsync(output, report, SoupJson.Default.EvaluationReport, c), "output", job, CancellationToken.None);
+            await Retry(c => storage.TryCreateJsonAsync(output, report, SoupJson.Default.EvaluationReport, LandingStamp.Of(job), c), "output", job, CancellationToken.None);
         }
         finally
         {
@@ -172,12 +176,15 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         }
     }
 
-    private async Task<ILabelledImages> LoadAsync(DataRef data, string role, CancellationToken cancellationToken)
+    private async Task<ILabelledImages> LoadAsync(DataRef data, string role, CancellationToken cancellationToken) =>
+        (await LoadVersionedAsync(data, role, cancellationToken)).Data;
+
+    private async Task<(ILabelledImages Data, string? Version)> LoadVersionedAsync(DataRef data, string role, CancellationToken cancellationToken)
     {
         try
         {
-            var folder = await datasets.ResolveAsync(data.Dataset, cancellationToken);
-            return DatasetLoader.Load(data, folder);
+            var resolved = await datasets.ResolveVersionAsync(data.Dataset, cancellationToken);
+            return (DatasetLoader.Load(data, resolved.Folder), resolved.Version);
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or InvalidDataException or ArgumentException)
         {

@@ -10,6 +10,12 @@ public sealed class WorkerOptions
     /// <summary>The folder where datasets named <c>blob:&lt;container&gt;/&lt;prefix&gt;</c> are downloaded once and kept.</summary>
     public string DataCache { get; set; } = Path.Combine(Path.GetTempPath(), "soup-data-cache");
 
+    /// <summary>The most blobs a <c>blob:</c> dataset may hold: a larger one fails its job before anything is downloaded.</summary>
+    public int MaxDatasetFiles { get; set; } = 2_000_000;
+
+    /// <summary>The most bytes a <c>blob:</c> dataset may hold (default 64 GiB): a larger one fails its job before anything is downloaded.</summary>
+    public long MaxDatasetBytes { get; set; } = 64L << 30;
+
     /// <summary>How long the worker waits between polls of an empty queue.</summary>
     public TimeSpan QueuePollInterval { get; set; } = TimeSpan.FromSeconds(1);
 

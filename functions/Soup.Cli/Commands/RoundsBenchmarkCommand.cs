@@ -49,7 +49,10 @@ public static class RoundsBenchmarkCommand
 
         await using var engine = await LocalEngine.StartAsync(configuration, cancellationToken: cancellationToken);
         var storage = engine.Services.GetRequiredService<SoupStorage>();
-        await UploadAsync(storage, InitBlob, 0, cancellationToken);
+        await UploadAsync(storage, InitBlob, new TrainJob
+        {
+            PipelineId = "bases", Slot = "init", Model = "cnn-small", Data = new DataRef { Dataset = "none" }, Settings = new TrainSettings(),
+        }, cancellationToken);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         // Four receivers of 32 messages, 8 answered at a time each: many workers, as a real round of this size has.
         var worker = Task.WhenAll(Enumerable.Range(0, NoOpReceivers).Select(_ => Task.Run(() => AnswerJobsAsync(storage, stop.Token), CancellationToken.None)));
@@ -186,9 +189,9 @@ public static class RoundsBenchmarkCommand
                     job = (await storage.ResolveJobAsync(reference, ct)).Job ?? throw new InvalidDataException($"job {reference.JobId} cannot be read");
                 var output = Soup.Jobs.JobRunner.OutputBlob(job);
                 if (job is EvaluateJob evaluate)
-                    await storage.TryCreateJsonAsync(output, SyntheticReport(evaluate), SoupJson.Default.EvaluationReport, ct);
+                    await storage.TryCreateJsonAsync(output, SyntheticReport(evaluate), SoupJson.Default.EvaluationReport, LandingStamp.Of(job), ct);
                 else
-                    await UploadAsync(storage, output, job.Slot.GetHashCode(StringComparison.Ordinal), ct);
+                    await UploadAsync(storage, output, job, ct);
                 await storage.Jobs.DeleteMessageAsync(message.MessageId, message.PopReceipt, ct);
             });
         }
@@ -204,10 +207,10 @@ public static class RoundsBenchmarkCommand
         };
     }
 
-    private static async Task UploadAsync(SoupStorage storage, string blob, int seed, CancellationToken cancellationToken)
+    private static async Task UploadAsync(SoupStorage storage, string blob, Job job, CancellationToken cancellationToken)
     {
         var values = new float[16];
-        var random = new Random(seed);
+        var random = new Random(job.Slot.GetHashCode(StringComparison.Ordinal));
         for (var i = 0; i < values.Length; i++)
             values[i] = (float)random.NextDouble();
         var bytes = new byte[values.Length * sizeof(float)];
@@ -215,6 +218,6 @@ public static class RoundsBenchmarkCommand
         using var stream = new MemoryStream();
         Safetensors.Write(stream, [new TensorData("w", SafetensorsDtype.F32, [16], bytes)], new Dictionary<string, string>());
         stream.Position = 0;
-        await storage.TryCreateBlobAsync(blob, stream, cancellationToken);
+        await storage.TryCreateBlobAsync(blob, stream, LandingStamp.Of(job), cancellationToken);
     }
 }

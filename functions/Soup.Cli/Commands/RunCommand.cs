@@ -41,7 +41,7 @@ public static class RunCommand
             configuration,
             args.Verbose ? l => l.AddSimpleConsole(o => o.SingleLine = true).AddFilter("Soup", LogLevel.Debug).AddFilter("Microsoft.DurableTask", LogLevel.Information).AddFilter("DurableTask", LogLevel.Information) : null,
             cancellationToken);
-        if (engine.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PipelineLimits>>().Value.Check(spec) is { Count: > 0 } overBudget)
+        if (engine.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PipelineLimits>>().Value.Check(spec, engine.Services.GetRequiredService<SoupStorage>().DatasetContainers) is { Count: > 0 } overBudget)
         {
             SpecLoader.PrintProblems(output, args.Spec?.Name ?? "quickstart spec", overBudget);
             return 2;

@@ -145,14 +145,15 @@ internal sealed partial class ContainerLandingWatcher(
 
     private async Task ScanAsync(IReadOnlyList<string> prefixes, CancellationToken cancellationToken)
     {
-        var landed = new List<(string Name, string Key)>();
+        var landed = new List<(string Name, string Key, IDictionary<string, string> Metadata)>();
         foreach (var prefix in prefixes)
         {
-            await foreach (var blob in storage.Checkpoints.GetBlobsAsync(BlobTraits.None, BlobStates.None, prefix.Length == 0 ? null : prefix, cancellationToken))
+            // With their metadata: the landings' stamps are checked without a request per blob.
+            await foreach (var blob in storage.Checkpoints.GetBlobsAsync(BlobTraits.Metadata, BlobStates.None, prefix.Length == 0 ? null : prefix, cancellationToken))
             {
                 var key = blob.Name + "|" + blob.Properties.ETag;
                 if (!seen.ContainsKey(key) && CheckpointLayout.Parse(blob.Name) is not null)
-                    landed.Add((blob.Name, key));
+                    landed.Add((blob.Name, key, blob.Metadata));
             }
         }
 
@@ -161,7 +162,7 @@ internal sealed partial class ContainerLandingWatcher(
         await Parallel.ForEachAsync(landed.GroupBy(b => b.Name[..b.Name.IndexOf('/', StringComparison.Ordinal)], StringComparer.Ordinal),
             new ParallelOptions { MaxDegreeOfParallelism = Concurrency, CancellationToken = cancellationToken }, async (pipeline, ct) =>
         {
-            await handler.HandleManyAsync(client, pipeline.Select(b => b.Name), ct);
+            await handler.HandleManyAsync(client, pipeline.Select(b => new ListedBlob(b.Name, b.Metadata)), ct);
             foreach (var blob in pipeline)
             {
                 seen[blob.Key] = true;

@@ -22,4 +22,15 @@ public sealed class PipelineOptions
 
     /// <summary>The blob container that holds each pipeline's report (<c>{pipelineId}/report.html</c>).</summary>
     public string ReportsContainer { get; set; } = "reports";
+
+    /// <summary>
+    /// The containers a <c>blob:&lt;container&gt;/&lt;prefix&gt;</c> dataset may name, separated by commas: a spec naming
+    /// any other is refused when it starts, and a worker refuses a job that names one (so no job can read the reports,
+    /// specs or checkpoints container as data).
+    /// </summary>
+    public string DatasetContainers { get; set; } = "datasets";
+
+    /// <summary><see cref="DatasetContainers"/> as a list.</summary>
+    public IReadOnlyList<string> DatasetContainerList() =>
+        [.. DatasetContainers.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct(StringComparer.Ordinal)];
 }

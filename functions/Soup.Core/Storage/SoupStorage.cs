@@ -53,7 +53,11 @@ public sealed class SoupStorage
         Reports = Blobs.GetBlobContainerClient(o.ReportsContainer);
         Jobs = Queues.GetQueueClient(o.JobsQueue);
         JobsPoison = Queues.GetQueueClient(PoisonQueueName(o.JobsQueue));
+        DatasetContainers = o.DatasetContainerList();
     }
+
+    /// <summary>The containers <c>blob:</c> datasets may name (<see cref="PipelineOptions.DatasetContainers"/>).</summary>
+    public IReadOnlyList<string> DatasetContainers { get; }
 
     /// <summary>The poison queue of <paramref name="queue"/>: <c>{queue}-poison</c>, as Functions queue triggers name it.</summary>
     public static string PoisonQueueName(string queue) => queue + "-poison";
@@ -206,13 +210,20 @@ public sealed class SoupStorage
     /// Writes a blob only if none exists at that name (If-None-Match: *). Returns false when one already existed,
     /// which makes a redelivered job's write idempotent.
     /// </summary>
-    public async Task<bool> TryCreateBlobAsync(string blobName, Stream content, CancellationToken cancellationToken = default)
+    public Task<bool> TryCreateBlobAsync(string blobName, Stream content, CancellationToken cancellationToken = default) =>
+        TryCreateBlobAsync(blobName, content, metadata: null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="TryCreateBlobAsync(string, Stream, CancellationToken)"/> with blob metadata (e.g. a job output's
+    /// <see cref="LandingStamp"/>), written with the content in one request.
+    /// </summary>
+    public async Task<bool> TryCreateBlobAsync(string blobName, Stream content, IDictionary<string, string>? metadata, CancellationToken cancellationToken = default)
     {
         try
         {
             await Checkpoints.GetBlobClient(blobName).UploadAsync(
                 content,
-                new BlobUploadOptions { Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All } },
+                new BlobUploadOptions { Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All }, Metadata = metadata },
                 cancellationToken);
             return true;
         }
@@ -223,10 +234,15 @@ public sealed class SoupStorage
     }
 
     /// <summary>Writes a small JSON document if none exists at that name.</summary>
-    public Task<bool> TryCreateJsonAsync<T>(string blobName, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken = default)
+    public Task<bool> TryCreateJsonAsync<T>(string blobName, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken = default) =>
+        TryCreateJsonAsync(blobName, value, typeInfo, metadata: null, cancellationToken);
+
+    /// <summary>Writes a small JSON document with blob metadata if none exists at that name.</summary>
+    public Task<bool> TryCreateJsonAsync<T>(
+        string blobName, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo, IDictionary<string, string>? metadata, CancellationToken cancellationToken = default)
     {
         var bytes = JsonSerializer.SerializeToUtf8Bytes(value, typeInfo);
-        return TryCreateBlobAsync(blobName, new MemoryStream(bytes), cancellationToken);
+        return TryCreateBlobAsync(blobName, new MemoryStream(bytes), metadata, cancellationToken);
     }
 
     /// <summary>Reads a small JSON blob; a missing blob is a <see cref="RequestFailedException"/> with status 404.</summary>

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.DurableTask;
 using Soup.Core.Jobs;
 using Soup.Core.Storage;
@@ -11,13 +12,13 @@ namespace Soup.Orchestration.Activities;
 /// repeat: the same request plans the same job ids, and a job sent twice trains once (the worker's claim on its
 /// heartbeat, its conditional output).
 /// </summary>
-public sealed class DispatchJobsActivity(SoupStorage storage, IEnumerable<IJobDispatchObserver> observers) : TaskActivity<DispatchRequest, int>
+public sealed class DispatchJobsActivity(SoupStorage storage, IEnumerable<IJobDispatchObserver> observers, ILogger<DispatchJobsActivity> logger) : StorageActivity<DispatchRequest, int>(logger)
 {
     /// <summary>Messages in flight at once.</summary>
     private const int Concurrency = 16;
 
     /// <inheritdoc />
-    public override async Task<int> RunAsync(TaskActivityContext context, DispatchRequest input)
+    protected override async Task<int> RunCoreAsync(TaskActivityContext context, DispatchRequest input)
     {
         ArgumentNullException.ThrowIfNull(input);
         var spec = await new BlobSpecStore(storage).GetAsync(input.SpecHash);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Options;
 using Soup.Core.Merging;
@@ -10,10 +11,10 @@ namespace Soup.Orchestration.Activities;
 /// Merges member checkpoints into the soup with the spec's method, streaming from the member blobs (ranged reads) into
 /// a block blob whose blocks are committed only at the end: a failed merge leaves no soup blob. Its buffers stay within <see cref="MergeOptions.MergeMemoryBudgetMiB"/>.
 /// </summary>
-public sealed class MergeCheckpointsActivity(SoupStorage storage, IOptions<MergeOptions> options) : TaskActivity<MergeRequest, MergeOutcome>
+public sealed class MergeCheckpointsActivity(SoupStorage storage, IOptions<MergeOptions> options, ILogger<MergeCheckpointsActivity> logger) : StorageActivity<MergeRequest, MergeOutcome>(logger)
 {
     /// <inheritdoc />
-    public override async Task<MergeOutcome> RunAsync(TaskActivityContext context, MergeRequest input)
+    protected override async Task<MergeOutcome> RunCoreAsync(TaskActivityContext context, MergeRequest input)
     {
         var container = storage.Checkpoints.Name;
         var members = input.Members.Select(m => CheckpointLocation.Blob(container, m)).ToList();

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.DurableTask;
 using Soup.Core;
 using Soup.Core.Storage;
@@ -9,9 +10,9 @@ namespace Soup.Orchestration.Activities;
 /// validation accuracy (<see cref="EvaluationDigest"/>). The report stays in its blob; the round's result is built
 /// from it by <see cref="SummarizeRoundActivity"/>.
 /// </summary>
-public sealed class ReadEvaluationActivity(SoupStorage storage) : TaskActivity<string, EvaluationDigest>
+public sealed class ReadEvaluationActivity(SoupStorage storage, ILogger<ReadEvaluationActivity> logger) : StorageActivity<string, EvaluationDigest>(logger)
 {
     /// <inheritdoc />
-    public override async Task<EvaluationDigest> RunAsync(TaskActivityContext context, string input) =>
+    protected override async Task<EvaluationDigest> RunCoreAsync(TaskActivityContext context, string input) =>
         RoundSummarizer.Digest(input, await storage.ReadJsonAsync(input, SoupJson.Default.EvaluationReport));
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Azure.Storage.Blobs.Models;
 using Microsoft.DurableTask;
 using Soup.Core.Storage;
@@ -9,12 +10,12 @@ namespace Soup.Orchestration.Activities;
 /// cannot fail or hang a round whose work is done. Lists each stage folder once (not once per slot), and prefers a
 /// job's output to a failure record when both are there. Asked for heartbeats, it also reports each slot still missing
 /// whose <c>progress.json</c> was written within the window (by the listing's Last-Modified: no extra reads) as
-/// <see cref="LandingKind.Alive"/>.
+/// <see cref="LandingKind.Alive"/>. A blob whose <see cref="LandingStamp"/> is not its job's is not found.
 /// </summary>
-public sealed class ReconcileLandingsActivity(SoupStorage storage, LandingReader reader) : TaskActivity<ReconcileRequest, IReadOnlyList<LandingNotice>>
+public sealed class ReconcileLandingsActivity(SoupStorage storage, LandingReader reader, ILogger<ReconcileLandingsActivity> logger) : StorageActivity<ReconcileRequest, IReadOnlyList<LandingNotice>>(logger)
 {
     /// <inheritdoc />
-    public override async Task<IReadOnlyList<LandingNotice>> RunAsync(TaskActivityContext context, ReconcileRequest input)
+    protected override async Task<IReadOnlyList<LandingNotice>> RunCoreAsync(TaskActivityContext context, ReconcileRequest input)
     {
         var wanted = input.Slots.ToHashSet(StringComparer.Ordinal);
         var found = new Dictionary<string, LandedBlob>(StringComparer.Ordinal);
@@ -22,12 +23,14 @@ public sealed class ReconcileLandingsActivity(SoupStorage storage, LandingReader
         var now = DateTimeOffset.UtcNow;
         foreach (var folder in input.Slots.Select(Folder).Distinct(StringComparer.Ordinal))
         {
-            await foreach (var blob in storage.Checkpoints.GetBlobsAsync(BlobTraits.None, BlobStates.None, $"{input.PipelineId}/{folder}/", CancellationToken.None))
+            await foreach (var blob in storage.Checkpoints.GetBlobsAsync(BlobTraits.Metadata, BlobStates.None, $"{input.PipelineId}/{folder}/", CancellationToken.None))
             {
                 if (CheckpointLayout.Parse(blob.Name) is { } landed && landed.PipelineId == input.PipelineId && wanted.Contains(landed.Slot)
                     && (!found.TryGetValue(landed.Slot, out var earlier) || earlier.Kind == LandingKind.Failure))
                 {
-                    found[landed.Slot] = landed;
+                    // Only the job's own output counts, as for a notified landing (its stamp, listed with the blob).
+                    if (LandingStamp.Problem(landed, blob.Metadata, input.SpecHash) is null)
+                        found[landed.Slot] = landed;
                 }
                 else if (input.HeartbeatWindow is not null && HeartbeatSlot(input.PipelineId, blob.Name) is { } slot && wanted.Contains(slot)
                     && blob.Properties.LastModified is { } modified)

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.DurableTask;
 using Soup.Core.Storage;
 
@@ -8,10 +9,10 @@ namespace Soup.Orchestration.Activities;
 /// without success, or one per slot a stage went on without. A marker that exists is left as it is (a user's
 /// cancellation keeps its reason), so the activity is safe to repeat. Returns how many markers it wrote.
 /// </summary>
-public sealed class StopJobsActivity(SoupStorage storage) : TaskActivity<StopJobsRequest, int>
+public sealed class StopJobsActivity(SoupStorage storage, ILogger<StopJobsActivity> logger) : StorageActivity<StopJobsRequest, int>(logger)
 {
     /// <inheritdoc />
-    public override async Task<int> RunAsync(TaskActivityContext context, StopJobsRequest input)
+    protected override async Task<int> RunCoreAsync(TaskActivityContext context, StopJobsRequest input)
     {
         ArgumentNullException.ThrowIfNull(input);
         var marker = new CancellationMarker(input.PipelineId, input.Reason, DateTimeOffset.UtcNow).ToJson();

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.DurableTask;
 using Soup.Core;
 using Soup.Core.Storage;
@@ -9,10 +10,10 @@ namespace Soup.Orchestration.Activities;
 /// read from their blobs, stores it in full (<see cref="RoundResults"/>) and returns its summary, which is what history
 /// keeps. The same request gives the same result: safe to repeat.
 /// </summary>
-public sealed class SummarizeRoundActivity(SoupStorage storage) : TaskActivity<SummarizeRequest, RoundResult>
+public sealed class SummarizeRoundActivity(SoupStorage storage, ILogger<SummarizeRoundActivity> logger) : StorageActivity<SummarizeRequest, RoundResult>(logger)
 {
     /// <inheritdoc />
-    public override async Task<RoundResult> RunAsync(TaskActivityContext context, SummarizeRequest input)
+    protected override async Task<RoundResult> RunCoreAsync(TaskActivityContext context, SummarizeRequest input)
     {
         ArgumentNullException.ThrowIfNull(input);
         var spec = await new BlobSpecStore(storage).GetAsync(input.SpecHash);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Text;
 using Azure.Storage.Blobs.Models;
 using Microsoft.DurableTask;
@@ -9,10 +10,10 @@ namespace Soup.Orchestration.Activities;
 /// Renders a pipeline's report and writes it to the reports container as <c>{pipelineId}/report.html</c> (replacing an
 /// earlier one, so a retried activity writes the same page again); returns the blob name.
 /// </summary>
-public sealed class WriteReportActivity(SoupStorage storage, IPipelineReportRenderer renderer) : TaskActivity<PipelineStatusView, string>
+public sealed class WriteReportActivity(SoupStorage storage, IPipelineReportRenderer renderer, ILogger<WriteReportActivity> logger) : StorageActivity<PipelineStatusView, string>(logger)
 {
     /// <inheritdoc />
-    public override async Task<string> RunAsync(TaskActivityContext context, PipelineStatusView input)
+    protected override async Task<string> RunCoreAsync(TaskActivityContext context, PipelineStatusView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         var name = PipelineReports.BlobName(input.Id);
