@@ -1,3 +1,3 @@
 using Soup.Cli.Commands;
 
-return await CliApp.Build().Parse(args).InvokeAsync();
+return await CliApp.InvokeAsync(args, Console.Out, Console.Error);

@@ -17,7 +17,7 @@ public sealed class MergeCommandTests : IDisposable
         var output = Path.Combine(folder.FullName, "soup.safetensors");
         var text = new StringWriter();
 
-        var code = await MergeCommand.ExecuteAsync(new MergeCommandArgs(inputs, output, new MergeParameters()), text, TestContext.Current.CancellationToken);
+        var code = await MergeCommand.ExecuteAsync(new MergeCommandArgs(inputs, output, new MergeParameters()), text, text, TestContext.Current.CancellationToken);
 
         Assert.True(code == 0, text.ToString());
         var soup = Safetensors.Read(await File.ReadAllBytesAsync(output, TestContext.Current.CancellationToken), output);
@@ -34,9 +34,9 @@ public sealed class MergeCommandTests : IDisposable
         var output = Path.Combine(folder.FullName, "soup.safetensors");
         var text = new StringWriter();
 
-        var code = await MergeCommand.ExecuteAsync(new MergeCommandArgs(inputs, output, new MergeParameters { Method = "slerp" }), text, TestContext.Current.CancellationToken);
+        var code = await MergeCommand.ExecuteAsync(new MergeCommandArgs(inputs, output, new MergeParameters { Method = "slerp" }), text, text, TestContext.Current.CancellationToken);
 
-        Assert.Equal(1, code);
+        Assert.Equal(2, code); // a usage error: checked before anything is read
         Assert.Contains("exactly 2", text.ToString());
         Assert.Equal(3, folder.GetFiles().Length); // the three inputs, nothing else
     }
@@ -51,7 +51,7 @@ public sealed class MergeCommandTests : IDisposable
         var output = Path.Combine(folder.FullName, "soup.safetensors");
         var text = new StringWriter();
 
-        var code = await MergeCommand.ExecuteAsync(new MergeCommandArgs([good, bad], output, new MergeParameters()), text, TestContext.Current.CancellationToken);
+        var code = await MergeCommand.ExecuteAsync(new MergeCommandArgs([good, bad], output, new MergeParameters()), text, text, TestContext.Current.CancellationToken);
 
         Assert.Equal(1, code);
         Assert.Contains("bad.safetensors", text.ToString());
@@ -67,6 +67,7 @@ public sealed class MergeCommandTests : IDisposable
 
         var code = await MergeCommand.ExecuteAsync(
             new MergeCommandArgs([input, "blob:secrets/x.safetensors"], Path.Combine(folder.FullName, "o.safetensors"), new MergeParameters()),
+            text,
             text,
             TestContext.Current.CancellationToken);
 

@@ -91,7 +91,8 @@ internal sealed class ProductProcess : IDisposable
     }
 
     /// <summary>A project's build output, in the configuration the tests were built with.</summary>
-    private static string BuildOutput(string project, string dllName)
+    /// <summary>The built <paramref name="dllName"/> of <paramref name="project"/> (same configuration as the tests).</summary>
+    internal static string BuildOutput(string project, string dllName)
     {
         var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         var configuration = testOutput.Parent!.Name; // bin/<Configuration>/net10.0

@@ -5,6 +5,36 @@ namespace Soup.Cli.Commands;
 /// <summary>The <c>pipeline</c> command line.</summary>
 public static class CliApp
 {
+    /// <summary>The exit code of every usage error (an unknown option, a missing or unparsable value), whatever the command.</summary>
+    public const int UsageError = 2;
+
+    /// <summary>
+    /// Parses and runs <paramref name="args"/>. Usage errors are answered here, for every command alike: one line each on
+    /// <paramref name="error"/>, naming the command and the option, no stack trace, exit code <see cref="UsageError"/>.
+    /// </summary>
+    public static async Task<int> InvokeAsync(string[] args, TextWriter output, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        var parse = Build().Parse(args);
+        if (parse.Errors.Count > 0 && parse.Action is not System.CommandLine.Help.HelpAction)
+        {
+            var command = string.Join(" ", parse.CommandResult.Command.Name == "pipeline" ? ["pipeline"] : (string[])["pipeline", .. CommandPath(parse.CommandResult)]);
+            foreach (var problem in parse.Errors)
+                await error.WriteLineAsync($"{command}: {problem.Message.ReplaceLineEndings(" ").Trim()}");
+            return UsageError;
+        }
+
+        return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+    }
+
+    private static IEnumerable<string> CommandPath(System.CommandLine.Parsing.CommandResult result)
+    {
+        var names = new Stack<string>();
+        for (var current = result; current is not null && current.Parent is not null; current = current.Parent as System.CommandLine.Parsing.CommandResult)
+            names.Push(current.Command.Name);
+        return names;
+    }
+
     /// <summary>Builds the root command with its sub-commands.</summary>
     public static RootCommand Build()
     {

@@ -18,7 +18,11 @@ public static class MergeCommand
         var inputs = new Argument<string[]>("members") { Description = "Member checkpoints: .safetensors files, sharded folders (model.safetensors.index.json), or blob:<container>/<name>.", Arity = ArgumentArity.OneOrMore };
         var output = new Option<string>("--output", "-o") { Description = "Where the merged checkpoint goes (file, folder with --shard-size, or blob:<container>/<name>). Nothing appears there unless the merge succeeds.", Required = true };
         var method = new Option<string>("--method", "-m") { Description = $"One of: {string.Join(", ", MergeMethodFactory.Names)}.", DefaultValueFactory = _ => "linear" };
-        var weights = new Option<string?>("--weights", "-w") { Description = "Comma-separated weight per member (default: equal)." };
+        var weights = new Option<List<double>?>("--weights", "-w")
+        {
+            Description = "Comma-separated weight per member (default: equal).",
+            CustomParser = ParseWeights,
+        };
         var noNormalize = new Option<bool>("--no-normalize") { Description = "Use the weights as given instead of dividing by their sum." };
         var lambda = new Option<double>("--lambda") { Description = "Scale of the summed task vectors (task_arithmetic, ties, dare_*).", DefaultValueFactory = _ => 1.0 };
         var density = new Option<double>("--density") { Description = "Fraction of each task vector kept (ties, dare_*), in (0, 1].", DefaultValueFactory = _ => 1.0 };
@@ -29,8 +33,14 @@ public static class MergeCommand
         var dtype = new Option<string?>("--dtype") { Description = "Output dtype of floating tensors: F16, BF16, F32 or F64 (default: the inputs')." };
         var shardSize = new Option<string?>("--shard-size") { Description = "Write a sharded checkpoint (Hugging Face layout) with shards of at most this size, e.g. 2GB." };
         var chunk = new Option<int?>("--chunk-elements") { Description = "Values per member read at once (memory is about chunk x 4 bytes x (members + 2) x pipeline depth)." };
+        chunk.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int?>() is < 1 and var c)
+                r.AddError($"--chunk-elements must be at least 1, got {c}");
+        });
         var budget = new Option<string?>("--memory-budget") { Description = "Most memory the merge's buffers may hold, whatever the member count, e.g. 512MB, or none (default 256MB)." };
         var failOnNonFinite = new Option<bool>("--fail-on-nonfinite") { Description = "Fail (writing nothing) when an input holds NaN or Inf, instead of reporting them." };
+        var force = new Option<bool>("--force") { Description = "Let --output name one of the inputs (it is replaced only once the merge has succeeded)." };
         var command = new Command("merge", """
             Merge checkpoints into one, tensor by tensor, in bounded memory.
             Examples:
@@ -40,37 +50,92 @@ public static class MergeCommand
               pipeline merge blob:checkpoints/p/round-01/member-000/model.safetensors blob:checkpoints/p/round-01/member-001/model.safetensors -o soup/ --shard-size 2GB
             """)
         {
-            inputs, output, method, weights, noNormalize, lambda, density, t, eta, seed, @base, dtype, shardSize, chunk, failOnNonFinite, budget,
+            inputs, output, method, weights, noNormalize, lambda, density, t, eta, seed, @base, dtype, shardSize, chunk, failOnNonFinite, budget, force,
         };
+
+        // An option the command does not know is not a member path (it would be reported as a missing file).
+        inputs.Validators.Add(r =>
+        {
+            foreach (var token in r.Tokens)
+            {
+                if (token.Value.Length > 1 && token.Value[0] == '-' && !double.TryParse(token.Value, CultureInfo.InvariantCulture, out _))
+                    r.AddError($"unknown option '{token.Value}' (see pipeline merge --help)");
+            }
+        });
+
         command.SetAction((parse, cancellationToken) => ExecuteAsync(
             new MergeCommandArgs(
                 parse.GetValue(inputs)!,
                 parse.GetValue(output)!,
-                new MergeParameters
-                {
-                    Method = parse.GetValue(method)!,
-                    Weights = ParseWeights(parse.GetValue(weights)),
-                    Normalize = !parse.GetValue(noNormalize),
-                    Lambda = parse.GetValue(lambda),
-                    Density = parse.GetValue(density),
-                    T = parse.GetValue(t),
-                    Eta = parse.GetValue(eta),
-                    Seed = parse.GetValue(seed),
-                },
+                Parameters(parse.GetValue(method)!, parse.GetValue(weights), !parse.GetValue(noNormalize), parse.GetValue(lambda), parse.GetValue(density), parse.GetValue(t), parse.GetValue(eta), parse.GetValue(seed)),
                 parse.GetValue(@base),
                 parse.GetValue(dtype),
                 parse.GetValue(shardSize),
                 parse.GetValue(chunk),
                 parse.GetValue(failOnNonFinite),
-                parse.GetValue(budget)),
+                parse.GetValue(budget),
+                parse.GetValue(force)),
             Console.Out,
+            Console.Error,
             cancellationToken));
         return command;
     }
 
-    /// <summary>Runs a merge; returns 0 on success, 1 when the merge failed (nothing written), 2 for bad arguments.</summary>
-    public static async Task<int> ExecuteAsync(MergeCommandArgs args, TextWriter output, CancellationToken cancellationToken)
+    private static MergeParameters Parameters(string method, List<double>? weights, bool normalize, double lambda, double density, double t, double eta, int seed) => new()
     {
+        Method = method, Weights = weights is { Count: > 0 } ? weights : null, Normalize = normalize, Lambda = lambda, Density = density, T = t, Eta = eta, Seed = seed,
+    };
+
+    /// <summary>A merge method's complaint as a usage error naming its option ("t must be ..." is about --t).</summary>
+    private static string OptionMessage(string message)
+    {
+        foreach (var name in (string[])["lambda", "density", "t", "eta", "weights"])
+        {
+            if (message.StartsWith(name + " ", StringComparison.Ordinal))
+                return "--" + message;
+        }
+
+        return message.Contains("weight", StringComparison.Ordinal) ? "--weights: " + message : "--method: " + message;
+    }
+
+    /// <summary>Reads <c>-w 0.2,0.3,0.5</c>: every item a number, none empty.</summary>
+    private static List<double>? ParseWeights(System.CommandLine.Parsing.ArgumentResult result)
+    {
+        if (result.Tokens.Count == 0)
+            return null; // not given: equal weights
+        var text = string.Join(",", result.Tokens.Select(t => t.Value));
+        var weights = new List<double>();
+        var items = text.Split(',');
+        for (var i = 0; i < items.Length; i++)
+        {
+            var item = items[i].Trim();
+            if (item.Length == 0)
+            {
+                result.AddError($"--weights: item {i + 1} of '{text}' is empty; give one number per member, e.g. -w 0.5,0.5");
+                return null;
+            }
+
+            if (!double.TryParse(item, NumberStyles.Float, CultureInfo.InvariantCulture, out var weight))
+            {
+                result.AddError($"--weights: '{item}' (item {i + 1}) is not a number; give one number per member, e.g. -w 0.5,0.5");
+                return null;
+            }
+
+            weights.Add(weight);
+        }
+
+        return weights;
+    }
+
+    /// <summary>
+    /// Runs a merge; returns 0 on success, 1 when the merge failed (nothing written), 2 for bad arguments, 130 when
+    /// cancelled (SIGINT/SIGTERM; nothing written). Progress and the summary go to <paramref name="output"/>, every error to
+    /// <paramref name="error"/>.
+    /// </summary>
+    public static async Task<int> ExecuteAsync(MergeCommandArgs args, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(error);
         var configuration = LocalConfiguration.Build(null, 0);
         var storage = new SoupStorage(configuration, Options.Create(configuration.Get<PipelineOptions>() ?? new PipelineOptions()));
         CheckpointLocation target;
@@ -83,6 +148,18 @@ public static class MergeCommand
             members = [.. args.Members.Select(storage.ParseLocation)];
             baseLocation = args.Base is null ? null : storage.ParseLocation(args.Base);
             target = storage.ParseLocation(args.Output);
+            try
+            {
+                // The method's own rules (known name, ranges, weights it takes, member count) are usage errors too.
+                MergeMethodFactory.Create(args.Parameters).Validate(members.Count, baseLocation is not null);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new ArgumentException(OptionMessage(ex.Message), ex);
+            }
+
+            if (!args.Force && InputAt(target, members, baseLocation) is { } replaced)
+                throw new ArgumentException($"--output '{args.Output}' is also {replaced}, which the merge would replace: give another output, or --force");
             shardBytes = args.ShardSize is null ? null : ByteSize.Parse(args.ShardSize);
             options = new MergeEngineOptions
             {
@@ -103,9 +180,11 @@ public static class MergeCommand
         }
         catch (Exception ex) when (ex is ArgumentException or FormatException)
         {
-            output.WriteLine($"merge: {ex.Message}");
+            error.WriteLine($"pipeline merge: {OneLine(ex.Message)}");
             return 2;
         }
+
+        var stale = StaleShards(target, shardBytes);
 
         try
         {
@@ -127,22 +206,69 @@ public static class MergeCommand
 
             foreach (var bad in summary.NonFinite)
             {
-                output.WriteLine($"  warning: {bad.Count} NaN/Inf value(s) in tensor '{bad.Tensor}' of {bad.Source}");
+                error.WriteLine($"  warning: {bad.Count} NaN/Inf value(s) in tensor '{bad.Tensor}' of {bad.Source}");
+            }
+
+            // Shards of an earlier sharded output in the same folder that this one did not replace: they would sit
+            // beside the new index as if they belonged to it.
+            var written = summary.OutputFiles.Select(Path.GetFileName).ToHashSet(StringComparer.Ordinal);
+            foreach (var old in stale.Where(f => !written.Contains(Path.GetFileName(f))))
+            {
+                File.Delete(old);
+                output.WriteLine($"  removed {old} (a shard of the earlier output)");
             }
 
             return 0;
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            output.WriteLine();
+            error.WriteLine($"merge cancelled; nothing was written at {args.Output}.");
+            return 130;
+        }
         catch (Exception ex) when (ex is ArgumentException or InvalidDataException or FormatException or IOException or NotSupportedException or Azure.RequestFailedException)
         {
             output.WriteLine();
-            output.WriteLine($"merge failed: {ex.Message}");
-            output.WriteLine($"Nothing was written at {args.Output}.");
+            error.WriteLine($"merge failed: {OneLine(ex.Message)}");
+            error.WriteLine($"Nothing was written at {args.Output}.");
             return 1;
         }
     }
 
-    private static List<double>? ParseWeights(string? text) => text?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-        .Select(w => double.Parse(w, CultureInfo.InvariantCulture)).ToList();
+    /// <summary>Which input <paramref name="target"/> names (a member or the base, by full path or blob name), or null.</summary>
+    private static string? InputAt(CheckpointLocation target, IReadOnlyList<CheckpointLocation> members, CheckpointLocation? @base)
+    {
+        static string Key(CheckpointLocation location) => location.IsBlob ? location.ToString() : Path.GetFullPath(location.Path!).TrimEnd(Path.DirectorySeparatorChar);
+        var output = Key(target);
+        for (var m = 0; m < members.Count; m++)
+        {
+            if (Key(members[m]) == output)
+                return $"member {m + 1}";
+        }
+
+        return @base is not null && Key(@base) == output ? "the base (--base)" : null;
+    }
+
+    /// <summary>The shard files an existing index in a local output folder names (none unless the output is sharded).</summary>
+    private static IReadOnlyList<string> StaleShards(CheckpointLocation target, long? shardBytes)
+    {
+        if (shardBytes is null || target.IsBlob)
+            return [];
+        var index = Path.Combine(target.Path!, ShardIndex.IndexFileName(ShardIndex.DefaultFileName));
+        if (!File.Exists(index))
+            return [];
+        try
+        {
+            var map = ShardIndex.ReadWeightMap(File.ReadAllBytes(index), index);
+            return [.. map.Values.Distinct(StringComparer.Ordinal).Where(f => Path.GetFileName(f) == f).Select(f => Path.Combine(target.Path!, f)).Where(File.Exists)];
+        }
+        catch (Exception ex) when (ex is FormatException or InvalidDataException or IOException)
+        {
+            return []; // an unreadable index names nothing that can be removed safely
+        }
+    }
+
+    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
 
     /// <summary>Prints the merge's progress: a bar redrawn in place on a terminal, a line per 10% otherwise.</summary>
     private sealed class ProgressLine(TextWriter output) : IProgress<MergeProgress>
@@ -180,4 +306,5 @@ public sealed record MergeCommandArgs(
     string? ShardSize = null,
     int? ChunkElements = null,
     bool FailOnNonFinite = false,
-    string? MemoryBudget = null);
+    string? MemoryBudget = null,
+    bool Force = false);

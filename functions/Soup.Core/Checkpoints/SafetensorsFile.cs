@@ -22,6 +22,13 @@ public sealed class SafetensorsFile : IDisposable
         try
         {
             var length = RandomAccess.GetLength(_handle);
+            Span<byte> probe = stackalloc byte[SafetensorsHeaderReader.LengthPrefixSize];
+            if (length < probe.Length && RandomAccess.Read(_handle, probe, 0) > length)
+            {
+                // A device such as /dev/zero reports no length yet reads on: not a file of known length.
+                throw new SafetensorsFormatException($"'{path}' is not a regular file (it reads past its reported length of {length} bytes, as a device or pipe does): a checkpoint must be a file.");
+            }
+
             Span<byte> prefix = stackalloc byte[SafetensorsHeaderReader.LengthPrefixSize];
             ReadExactly(_handle, prefix[..(int)Math.Min(prefix.Length, length)], 0, path, null);
             var headerLength = SafetensorsHeaderReader.ReadHeaderLength(prefix, length, path);

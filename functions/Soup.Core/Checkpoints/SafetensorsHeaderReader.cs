@@ -48,6 +48,12 @@ internal static class SafetensorsHeaderReader
     /// <summary>Parses the JSON header and checks it against the number of data bytes that follow it.</summary>
     public static SafetensorsHeader Parse(ReadOnlyMemory<byte> json, long dataLength, string source)
     {
+        // The format: the header "must begin with a '{' character" (no leading whitespace or byte-order mark).
+        if (json.Length == 0 || json.Span[0] != (byte)'{')
+        {
+            throw Fail(source, null, json.Length == 0 ? "the header is empty; it must be a JSON object beginning with '{'" : $"the header must be a JSON object beginning with '{{', not byte 0x{json.Span[0]:X2}");
+        }
+
         if (!Utf8.IsValid(json.Span))
         {
             throw Fail(source, null, "the header is not valid UTF-8");
@@ -180,6 +186,12 @@ internal static class SafetensorsHeaderReader
         var i = 0;
         foreach (var item in value.EnumerateArray())
         {
+            if (item.ValueKind == JsonValueKind.Number && !item.TryGetInt64(out _) && item.TryGetUInt64(out var huge))
+            {
+                // A whole number past 2^63 - 1 is not negative: it is larger than any file.
+                throw Fail(source, name, $"'{field}' holds {huge}, larger than any file can be (at most {long.MaxValue})");
+            }
+
             if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt64(out var number) || number < 0)
             {
                 throw Fail(source, name, $"'{field}' must be {rule}, found {value.GetRawText()}");

@@ -52,7 +52,7 @@ public static class MergeMethodFactory
 
         return method switch
         {
-            "linear" => new LinearMethod(weights, parameters.Normalize),
+            "linear" => new Engine.LinearMethodF64(weights, parameters.Normalize), // F64 tensors merged in F64
             "task_arithmetic" => new TaskArithmeticMethod(weights, lambda),
             "ties" => new TiesMethod(weights, parameters.Normalize, lambda, density),
             "dare_linear" => new DareLinearMethod(weights, lambda, density, parameters.Seed),

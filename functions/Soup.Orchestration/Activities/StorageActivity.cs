@@ -18,14 +18,14 @@ public abstract class StorageActivity<TInput, TOutput>(ILogger logger) : TaskAct
     /// <inheritdoc />
     public sealed override async Task<TOutput> RunAsync(TaskActivityContext context, TInput input)
     {
-        ArgumentNullException.ThrowIfNull(context);
         try
         {
             return await RunCoreAsync(context, input);
         }
         catch (Exception ex) when (ex is RequestFailedException || StorageRetry.IsTransient(ex))
         {
-            throw StorageFailure.Describe(ex, context.Name.Name, context.InstanceId, logger);
+            // A context is absent only when a test calls the activity directly: the class names it then.
+            throw StorageFailure.Describe(ex, context?.Name.Name ?? GetType().Name.Replace("Activity", "", StringComparison.Ordinal), context?.InstanceId ?? "", logger);
         }
     }
 

@@ -57,10 +57,11 @@ public sealed record MergeEngineOptions
     public SafetensorsDtype? OutputDtype { get; init; }
 
     /// <summary>
-    /// Merge tensors stored as F64 in double precision. Needs a method implementing <see cref="IMergeMethodF64"/>
-    /// (e.g. <see cref="LinearMethodF64"/>), checked before anything is read. When false (the default) F64 tensors are
-    /// converted to F32 for the method, as every method works on floats: about 7 significant digits survive, and
-    /// values beyond ±3.4e38 become infinite. F16/BF16/F32 always accumulate in F32.
+    /// Require tensors stored as F64 to be merged in double precision: a method without an <see cref="IMergeMethodF64"/>
+    /// kernel is refused before anything is read. A method that has one (<see cref="LinearMethodF64"/>, which the factory
+    /// builds for <c>linear</c>) merges F64 in F64 whatever this says; others convert F64 to F32 when this is false (the
+    /// default): about 7 significant digits survive, and values beyond ±3.4e38 become infinite. F16/BF16/F32 always
+    /// accumulate in F32.
     /// </summary>
     public bool AccumulateInF64 { get; init; }
 

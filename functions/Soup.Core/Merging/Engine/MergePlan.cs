@@ -131,7 +131,7 @@ internal sealed class MergePlan
         foreach (var tensor in members[0].Tensors)
         {
             var kind = !FloatConversion.IsMergeable(tensor.Dtype) ? TensorKind.Copy
-                : tensor.Dtype == SafetensorsDtype.F64 && options.AccumulateInF64 ? TensorKind.Double
+                : tensor.Dtype == SafetensorsDtype.F64 && (options.AccumulateInF64 || method is IMergeMethodF64) ? TensorKind.Double
                 : TensorKind.Float;
             if (kind == TensorKind.Double && method is not IMergeMethodF64)
             {

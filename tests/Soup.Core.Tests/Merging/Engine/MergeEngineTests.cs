@@ -181,6 +181,32 @@ public sealed class MergeEngineTests : IDisposable
     }
 
     [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(5)]
+    public async Task F64_MergedByTheLinearMethodOfTheFactory_IsComputedInDouble_BitForBit(int members)
+    {
+        // Values F32 cannot hold (1 + 2^-40, pi, 1e-300 ...): the result must equal the mean computed in double.
+        var random = new Random(members);
+        var values = Enumerable.Range(0, members).Select(_ => Enumerable.Range(0, 64).Select(_ => (random.NextDouble() - 0.5) * Math.Pow(10, random.Next(-300, 300))).ToArray()).ToList();
+        values[0][0] = 1.0 + Math.Pow(2, -40);
+        ICheckpointSource[] sources = [.. values.Select((v, i) => new InMemorySource($"m{i}", [new TensorData("w", SafetensorsDtype.F64, [64], MemoryMarshal.AsBytes(v.AsSpan()).ToArray())]))];
+        var sink = new MemorySinkFactory();
+
+        await MergeAsync(sources, new CheckpointOutput(sink), method: MergeMethodFactory.Create(new MergeParameters { Method = "linear" }));
+
+        var merged = MemoryMarshal.Cast<byte, double>(Safetensors.Read(sink.Files["model.safetensors"], "soup").Tensors.Single().Data.Span).ToArray();
+        var expected = Enumerable.Range(0, 64).Select(j =>
+        {
+            var sum = values[0][j];
+            for (var k = 1; k < members; k++)
+                sum += values[k][j];
+            return sum / members;
+        }).ToArray();
+        Assert.Equal(expected.Select(BitConverter.DoubleToInt64Bits), merged.Select(BitConverter.DoubleToInt64Bits));
+    }
+
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public async Task Cancelled_MidMerge_LeavesNoOutputAndNoTemporaryFiles(bool sharded)
