@@ -180,13 +180,21 @@ public sealed record MissingMember(int Member, string JobId, string Reason, int 
 /// <param name="SpecHash">The stored spec's hash (<see cref="ISpecStore"/>); <paramref name="Spec"/> is then its outline (<see cref="SpecOutline"/>).</param>
 public sealed record RoundInput(
     string PipelineId, Soup.Core.Specs.PipelineSpec Spec, int Round, string Init, double? LastSoupAccuracy, int? BestRound, double? BestSoupAccuracy,
-    IReadOnlyDictionary<string, string>? Auxiliary = null, string? SpecHash = null);
+    IReadOnlyDictionary<string, string>? Auxiliary = null, string? SpecHash = null)
+{
+    /// <summary>The pipeline's pinned dataset versions (<see cref="PipelineInput.DataVersions"/>).</summary>
+    public IReadOnlyDictionary<string, string>? DataVersions { get; init; }
+}
 
 /// <summary>
 /// The pipeline orchestration's input: the stored spec's hash (<see cref="ISpecStore"/>, <c>specs/{hash}.json</c>) and its
 /// outline (<see cref="SpecOutline"/>: the spec without its per-member lists). History holds this, never the spec.
 /// </summary>
-public sealed record PipelineInput(string SpecHash, Soup.Core.Specs.PipelineSpec Outline);
+public sealed record PipelineInput(string SpecHash, Soup.Core.Specs.PipelineSpec Outline)
+{
+    /// <summary>The dataset versions every job must read (a scheduled run's, by dataset name); null: whatever is there.</summary>
+    public IReadOnlyDictionary<string, string>? DataVersions { get; init; }
+}
 
 /// <summary>The stages whose jobs <see cref="TaskNames.DispatchJobs"/> plans (<see cref="DispatchRequest.Stage"/>).</summary>
 public static class JobStages
@@ -223,7 +231,11 @@ public static class JobStages
 /// <param name="Evaluation">For an evaluation: what it scores.</param>
 public sealed record DispatchRequest(
     string SpecHash, string PipelineId, string Stage, int Round, string? Init = null, IReadOnlyDictionary<string, string>? Auxiliary = null,
-    IReadOnlyList<string>? Slots = null, TimeSpan? HeartbeatTimeout = null, EvaluationPlan? Evaluation = null);
+    IReadOnlyList<string>? Slots = null, TimeSpan? HeartbeatTimeout = null, EvaluationPlan? Evaluation = null)
+{
+    /// <summary>The dataset versions the planned jobs must read (<see cref="PipelineInput.DataVersions"/>); null: none pinned.</summary>
+    public IReadOnlyDictionary<string, string>? DataVersions { get; init; }
+}
 
 /// <summary>What an evaluation job scores.</summary>
 /// <param name="Checkpoints">The checkpoints, members first.</param>

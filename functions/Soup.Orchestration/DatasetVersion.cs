@@ -13,28 +13,37 @@ namespace Soup.Orchestration;
 public static class DatasetVersion
 {
     /// <summary>The version of every dataset the spec reads (training, auxiliary, evaluation), one per line.</summary>
-    public static async Task<string> DescribeAsync(BlobServiceClient blobs, PipelineSpec spec, CancellationToken cancellationToken = default)
+    public static async Task<string> DescribeAsync(BlobServiceClient blobs, PipelineSpec spec, CancellationToken cancellationToken = default) =>
+        (await ReadAsync(blobs, spec, cancellationToken)).Description;
+
+    /// <summary>
+    /// The version of every dataset the spec reads: a description, one line per dataset, and the fingerprint of each
+    /// <c>blob:</c> dataset by name, which a scheduled run pins its jobs to (<see cref="PipelineInput.DataVersions"/>).
+    /// </summary>
+    public static async Task<(string Description, IReadOnlyDictionary<string, string> Versions)> ReadAsync(
+        BlobServiceClient blobs, PipelineSpec spec, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(blobs);
         ArgumentNullException.ThrowIfNull(spec);
-        var datasets = new[] { spec.Data.Dataset }
-            .Concat(spec.Auxiliary?.Select(a => a.Dataset).OfType<string>() ?? [])
-            .Concat(spec.Evaluation?.Splits?.Select(s => s.Dataset).OfType<string>() ?? [])
-            .Distinct(StringComparer.Ordinal);
+        var datasets = DatasetSources.Of(spec).Select(d => d.Dataset).Distinct(StringComparer.Ordinal);
         var lines = new List<string>();
+        var versions = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var dataset in datasets)
         {
-            lines.Add(await OneAsync(blobs, dataset, cancellationToken));
+            var (line, version) = await OneAsync(blobs, dataset, cancellationToken);
+            lines.Add(line);
+            if (version is not null)
+                versions[dataset] = version;
         }
 
-        return string.Join("\n", lines);
+        return (string.Join("\n", lines), versions);
     }
 
-    private static async Task<string> OneAsync(BlobServiceClient blobs, string dataset, CancellationToken cancellationToken)
+    private static async Task<(string Line, string? Version)> OneAsync(BlobServiceClient blobs, string dataset, CancellationToken cancellationToken)
     {
         if (!dataset.StartsWith("blob:", StringComparison.Ordinal))
         {
-            return $"{dataset}: a folder on the workers (not visible here; each checkpoint's metadata names it)";
+            return ($"{dataset}: a folder on the workers (not visible here; each checkpoint's metadata names it)", null);
         }
 
         var rest = dataset["blob:".Length..];
@@ -55,9 +64,10 @@ public static class DatasetVersion
         var name = $"blob:{container.Name}/{prefix.TrimEnd('/')}";
         if (entries.Count == 0)
         {
-            return $"{name}: no blobs under the prefix";
+            return ($"{name}: no blobs under the prefix", null);
         }
 
-        return string.Create(CultureInfo.InvariantCulture, $"{name}: {Soup.Core.Storage.DatasetFingerprint.Of(entries)} ({entries.Count} blobs, newest {newest:O})");
+        var version = Soup.Core.Storage.DatasetFingerprint.Of(entries);
+        return (string.Create(CultureInfo.InvariantCulture, $"{name}: {version} ({entries.Count} blobs, newest {newest:O})"), version);
     }
 }

@@ -163,7 +163,21 @@ public static class JobPlanner
             jobs = [.. jobs.Where(j => wanted.Contains(j.Slot))];
         }
 
+        if (request.DataVersions is { Count: > 0 } versions)
+            jobs = [.. jobs.Select(j => Pin(j, versions))];
         return request.HeartbeatTimeout is { } bound ? [.. jobs.Select(j => j with { HeartbeatTimeout = bound })] : jobs;
+    }
+
+    /// <summary>The job with every dataset it reads pinned to its version in <paramref name="versions"/> (when listed).</summary>
+    private static Job Pin(Job job, IReadOnlyDictionary<string, string> versions)
+    {
+        DataRef With(DataRef data) => versions.TryGetValue(data.Dataset, out var version) ? data with { Version = version } : data;
+        return job switch
+        {
+            TrainJob train => train with { Data = With(train.Data) },
+            EvaluateJob evaluate => evaluate with { Splits = [.. evaluate.Splits.Select(s => s with { Data = With(s.Data) })] },
+            _ => job,
+        };
     }
 
     /// <summary>

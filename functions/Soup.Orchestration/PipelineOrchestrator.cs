@@ -29,7 +29,7 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineInput, Pipel
         var startedAt = context.CurrentUtcDateTime; // for the report (PipelineReports)
         try
         {
-            var (init, auxiliary) = await RunInitStagesAsync(context, hash, spec, progress, Report);
+            var (init, auxiliary) = await RunInitStagesAsync(context, hash, spec, input.DataVersions, progress, Report);
             string? stopped = null;
             for (var round = 1; round <= spec.Rounds; round++)
             {
@@ -40,7 +40,10 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineInput, Pipel
                     Phase = "training", Round = round, Landed = 0, Failed = 0, Pending = spec.Members.Count, Dispatch = 1,
                     RoundInstance = instance, BestRound = best?.Round, BestSoupAccuracy = best?.SoupAccuracy,
                 });
-                var roundInput = new RoundInput(id, spec, round, init, progress.LastSoupAccuracy, best?.Round, best?.SoupAccuracy, round == 1 ? auxiliary : null, hash);
+                var roundInput = new RoundInput(id, spec, round, init, progress.LastSoupAccuracy, best?.Round, best?.SoupAccuracy, round == 1 ? auxiliary : null, hash)
+                {
+                    DataVersions = input.DataVersions,
+                };
                 var result = await RunRoundAsync(context, roundInput, instance);
                 rounds.Add(result);
                 logger.LogInformation("Pipeline {PipelineId} round {Round}: soup accuracy {Accuracy:F4}", id, round, result.SoupAccuracy);
@@ -104,7 +107,7 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineInput, Pipel
     /// all needed). Returns the shared init and the auxiliary checkpoints by name.
     /// </summary>
     private static async Task<(string Init, IReadOnlyDictionary<string, string>? Auxiliary)> RunInitStagesAsync(
-        TaskOrchestrationContext context, string hash, PipelineSpec spec, PipelineProgress progress, Action<PipelineProgress> report)
+        TaskOrchestrationContext context, string hash, PipelineSpec spec, IReadOnlyDictionary<string, string>? dataVersions, PipelineProgress progress, Action<PipelineProgress> report)
     {
         var id = context.InstanceId;
         async Task<IReadOnlyList<string>> Stage(string phase, string stage, string? from)
@@ -114,7 +117,7 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineInput, Pipel
             report(start);
             var settings = StageSettings.Of(spec, phase, 0, slots.Count);
             var outcome = await StageRunner.RunAsync(
-                context, new DispatchRequest(hash, id, stage, 0, from), slots, settings,
+                context, new DispatchRequest(hash, id, stage, 0, from) { DataVersions = dataVersions }, slots, settings,
                 c => report(start with { Landed = c.Landed, Failed = c.Failed, Pending = c.Pending, Dispatch = c.Dispatch }));
             return [.. outcome.Landed.Select(l => l.Notice.BlobName)];
         }

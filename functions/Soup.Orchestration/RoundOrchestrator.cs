@@ -35,7 +35,7 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
             var slots = JobPlanner.Slots(spec, JobStages.Members, round.Round);
             var index = slots.Select((slot, m) => (slot, m)).ToDictionary(x => x.slot, x => x.m);
             var training = await StageRunner.RunAsync(
-                context, new DispatchRequest(hash, id, JobStages.Members, round.Round, round.Init, round.Auxiliary), slots,
+                context, new DispatchRequest(hash, id, JobStages.Members, round.Round, round.Init, round.Auxiliary) { DataVersions = round.DataVersions }, slots,
                 StageSettings.Of(spec, "training", round.Round, spec.Members.EffectiveQuorum()),
                 c => Report(progress with { Phase = "training", Landed = c.Landed, Failed = c.Failed, Pending = c.Pending, Dispatch = c.Dispatch }));
             var landed = training.Landed.Select(l => (Index: index[l.Slot], l.Notice.BlobName)).ToList();
@@ -114,7 +114,7 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
     {
         var spec = round.Spec;
         var evaluated = await StageRunner.RunAsync(
-            context, new DispatchRequest(round.SpecHash!, round.PipelineId, JobStages.Evaluation, round.Round, Evaluation: plan),
+            context, new DispatchRequest(round.SpecHash!, round.PipelineId, JobStages.Evaluation, round.Round, Evaluation: plan) { DataVersions = round.DataVersions },
             JobPlanner.Slots(spec, JobStages.Evaluation, round.Round, plan),
             StageSettings.Of(spec, phase, round.Round, 1),
             c => report(progress with { Phase = phase, Pending = c.Pending, Dispatch = c.Dispatch }));

@@ -23,7 +23,10 @@ public sealed class ScheduledPipelineOrchestrator : TaskOrchestrator<ScheduledRu
         {
             var result = await context.CallSubOrchestratorAsync<PipelineResult>(
                 TaskNames.Pipeline,
-                new PipelineInput(run.SpecHash ?? throw new ArgumentException("a scheduled run needs its stored spec's hash", nameof(input)), run.Spec),
+                new PipelineInput(run.SpecHash ?? throw new ArgumentException("a scheduled run needs its stored spec's hash", nameof(input)), run.Spec)
+                {
+                    DataVersions = run.DataVersions,
+                },
                 new SubOrchestrationOptions { InstanceId = pipelineId });
             record = record with { FinalCheckpoint = result.FinalCheckpoint };
             context.SetCustomStatus(record);

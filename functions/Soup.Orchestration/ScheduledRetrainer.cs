@@ -62,9 +62,10 @@ public sealed partial class ScheduledRetrainer(SoupStorage storage, ILogger<Sche
         }
 
         string? data;
+        IReadOnlyDictionary<string, string> pinned;
         try
         {
-            data = await DatasetVersion.DescribeAsync(storage.Blobs, parsed.Spec!, cancellationToken);
+            (data, pinned) = await DatasetVersion.ReadAsync(storage.Blobs, parsed.Spec!, cancellationToken);
         }
         catch (Azure.RequestFailedException ex)
         {
@@ -72,7 +73,10 @@ public sealed partial class ScheduledRetrainer(SoupStorage storage, ILogger<Sche
                 $"dataset '{parsed.Spec!.Data.Dataset}' of spec '{blobName}' cannot be read: {ex.Message.Split('\n')[0]} ({ex.Status} {ex.ErrorCode})", ex);
         }
 
-        var run = new ScheduledRun(blobName, download.Details.ETag.ToString(), download.Details.LastModified, data, parsed.Spec!);
+        var run = new ScheduledRun(blobName, download.Details.ETag.ToString(), download.Details.LastModified, data, parsed.Spec!)
+        {
+            DataVersions = pinned.Count > 0 ? pinned : null,
+        };
         var start = await StartAsync(client, new BlobSpecStore(storage), run, cancellationToken) with { SpecBlob = blobName };
         if (start.Started)
         {

@@ -10,7 +10,14 @@ namespace Soup.Orchestration;
 /// <param name="Spec">The parsed, valid spec; once started, its outline (<see cref="SpecOutline"/>).</param>
 /// <param name="SpecHash">The stored spec's hash (<see cref="ISpecStore"/>), set by <see cref="ScheduledRetrainer.StartAsync"/>.</param>
 public sealed record ScheduledRun(
-    string SpecBlob, string? SpecETag, DateTimeOffset? SpecLastModified, string? DatasetVersion, Soup.Core.Specs.PipelineSpec Spec, string? SpecHash = null);
+    string SpecBlob, string? SpecETag, DateTimeOffset? SpecLastModified, string? DatasetVersion, Soup.Core.Specs.PipelineSpec Spec, string? SpecHash = null)
+{
+    /// <summary>
+    /// The fingerprint of each <c>blob:</c> dataset when the run was recorded (<see cref="DatasetVersion.ReadAsync"/>): the
+    /// run's jobs read exactly these versions, or fail naming the change (null: not pinned).
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? DataVersions { get; init; }
+}
 
 /// <summary>What a scheduled run records (its custom status while it runs, its output when done).</summary>
 /// <param name="PipelineId">The pipeline it started (unique per run, so that runs never share a checkpoint folder).</param>

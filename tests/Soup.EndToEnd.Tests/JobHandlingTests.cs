@@ -74,6 +74,41 @@ public sealed class JobHandlingTests(AzuriteEngineFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task Runner_ABlobDatasetPinnedByAScheduledRun_TrainsOnThatVersion_AndFailsNamingAChange()
+    {
+        using var host = BuildWorker(fixture.NewConfiguration(workers: 0), maxDeliveries: 5);
+        var storage = host.Services.GetRequiredService<SoupStorage>();
+        await storage.EnsureCreatedAsync(TestContext.Current.CancellationToken);
+        var datasets = storage.Blobs.GetBlobContainerClient("datasets");
+        await datasets.CreateIfNotExistsAsync(cancellationToken: TestContext.Current.CancellationToken);
+        var prefix = "pin-" + Guid.NewGuid().ToString("N")[..8];
+        var local = Directory.CreateTempSubdirectory("soup-pin-");
+        Soup.Training.TinyIdxDataset.Write(local.FullName, trainCount: 60, testCount: 20, seed: 4);
+        foreach (var file in Directory.GetFiles(local.FullName))
+            await datasets.GetBlobClient($"{prefix}/{Path.GetFileName(file)}").UploadAsync(file, TestContext.Current.CancellationToken);
+        var dataset = $"blob:datasets/{prefix}";
+
+        // What a scheduled run records and pins (DatasetVersion, from the Functions side) ...
+        var (_, versions) = await Soup.Orchestration.DatasetVersion.ReadAsync(
+            storage.Blobs, new Soup.Core.Specs.PipelineSpec { Name = "pin", Data = new Soup.Core.Specs.DataSpec { Dataset = dataset } }, TestContext.Current.CancellationToken);
+        var recorded = versions[dataset];
+        var job = TinyTrainJob("pin") with { Data = TinyTrainJob("pin").Data with { Dataset = dataset, Version = recorded } };
+
+        // ... is the version the worker trains on, and records in the checkpoint.
+        await host.Services.GetRequiredService<JobRunner>().RunAsync(job, TestContext.Current.CancellationToken);
+        var content = (await storage.Checkpoints.GetBlobClient(JobRunner.OutputBlob(job)).DownloadContentAsync(TestContext.Current.CancellationToken)).Value.Content;
+        Assert.Equal(recorded, Soup.Core.Checkpoints.Safetensors.Read(content.ToMemory(), "output").Metadata["dataset_version"]);
+
+        // The data changes under the run: its next job fails, naming both versions, and trains nothing.
+        await datasets.GetBlobClient($"{prefix}/train-labels-idx1-ubyte").UploadAsync(BinaryData.FromString("changed"), overwrite: true, TestContext.Current.CancellationToken);
+        var later = job with { PipelineId = job.PipelineId + "-b" };
+        var failure = await Assert.ThrowsAsync<JobFailedException>(() => host.Services.GetRequiredService<JobRunner>().RunAsync(later, TestContext.Current.CancellationToken));
+        Assert.Contains($"changed since the run recorded it (recorded {recorded}, now sha256:", failure.Message, StringComparison.Ordinal);
+        Assert.False((await storage.Checkpoints.GetBlobClient(JobRunner.OutputBlob(later)).ExistsAsync(TestContext.Current.CancellationToken)).Value);
+        local.Delete(recursive: true);
+    }
+
+    [Fact]
     public async Task Runner_FinishedJobRedelivered_WritesNothingNew()
     {
         using var host = BuildWorker(fixture.NewConfiguration(workers: 0), maxDeliveries: 5);

@@ -28,6 +28,29 @@ public sealed class JobPlannerTests
     }
 
     [Fact]
+    public void Plan_WithDataVersions_PinsEveryDatasetItNames_AndNoOther()
+    {
+        var spec = new PipelineSpec
+        {
+            Name = "pin",
+            Data = new DataSpec { Dataset = "blob:datasets/train", Layout = "rotated", TrainDomains = ["0"], TestDomains = ["60"] },
+            Evaluation = new EvaluationSpec { Splits = [new SplitSpec { Name = "other", Dataset = "fashion-mnist", Layout = "idx", Part = "test" }] },
+            Members = new MembersSpec { Count = 2 },
+        };
+        var versions = new Dictionary<string, string> { ["blob:datasets/train"] = "sha256:0123456789abcdef" };
+
+        var members = JobPlanner.Plan(spec, new DispatchRequest("h", Id, JobStages.Members, 1, "init.safetensors") { DataVersions = versions });
+        var evaluation = JobPlanner.Plan(spec, new DispatchRequest("h", Id, JobStages.Evaluation, 1, Evaluation: new EvaluationPlan(["a", "b"], 2)) { DataVersions = versions });
+        var unpinned = JobPlanner.Plan(spec, new DispatchRequest("h", Id, JobStages.Members, 1, "init.safetensors"));
+
+        Assert.All(members.Cast<Soup.Core.Jobs.TrainJob>(), j => Assert.Equal("sha256:0123456789abcdef", j.Data.Version));
+        var splits = Assert.IsType<Soup.Core.Jobs.EvaluateJob>(Assert.Single(evaluation)).Splits;
+        Assert.All(splits.Where(s => s.Data.Dataset == "blob:datasets/train"), s => Assert.Equal("sha256:0123456789abcdef", s.Data.Version));
+        Assert.Null(Assert.Single(splits, s => s.Data.Dataset == "fashion-mnist").Data.Version);
+        Assert.All(unpinned.Cast<Soup.Core.Jobs.TrainJob>(), j => Assert.Null(j.Data.Version));
+    }
+
+    [Fact]
     public void Members_MoreMembersThanRates_CyclesLearningRates()
     {
         var spec = new PipelineSpec { Members = new MembersSpec { Count = 7, LearningRates = [0.01, 0.02, 0.05] } };

@@ -184,6 +184,12 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         try
         {
             var resolved = await datasets.ResolveVersionAsync(data.Dataset, cancellationToken);
+            if (data.Version is { } pinned && resolved.Version != pinned)
+            {
+                throw new JobFailedException(
+                    $"{role}: dataset '{data.Dataset}' changed since the run recorded it (recorded {pinned}, now {resolved.Version ?? "a folder with no version"}); the run reads only the version it recorded");
+            }
+
             return (DatasetLoader.Load(data, resolved.Folder), resolved.Version);
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or InvalidDataException or ArgumentException)

@@ -163,6 +163,13 @@ public sealed record DataRef
 
     /// <summary>Seeds the in/out permutation (and, for rotated data, the cut into domains).</summary>
     public int SplitSeed { get; set; }
+
+    /// <summary>
+    /// The version of a <c>blob:</c> dataset the job must read (a <c>DatasetFingerprint</c>: a scheduled run pins the
+    /// version it recorded); a worker that finds another fails the job naming both. Null: whatever is there.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Version { get; set; }
 }
 
 /// <summary>The optimizers a training job may use.</summary>
