@@ -60,12 +60,17 @@ public sealed class BlobSource : ICheckpointSource
     private long _heldBytes;
     private long _peakHeldBytes;
 
-    private BlobSource(BlobClient blob, ETag etag, long dataStart, long length, SafetensorsHeader header, BlobSourceOptions options)
+    /// <summary>The whole tensor data when the opening read held all of the blob (a small checkpoint), else null.</summary>
+    private readonly byte[]? _dataInHand;
+
+    private BlobSource(BlobClient blob, ETag etag, long dataStart, long length, SafetensorsHeader header, BlobSourceOptions options, byte[]? dataInHand)
     {
         _blob = blob;
         _etag = etag;
         _dataStart = dataStart;
         _options = options;
+        _dataInHand = dataInHand;
+        _heldBytes = _peakHeldBytes = dataInHand?.Length ?? 0;
         Length = length;
 
         // A window never needs to be longer than the blob.
@@ -94,7 +99,12 @@ public sealed class BlobSource : ICheckpointSource
     /// The most bytes this source holds in buffers of its own: (read-ahead windows + 1) × window size when read-ahead is
     /// on, plus one copy buffer per concurrent request (used by reads into memory that is not a byte array).
     /// </summary>
-    public long BufferBytes => (_aheadWindows > 0 ? (_aheadWindows + 1) * (long)_windowBytes : 0) + ((long)_concurrentRequests * _copyBytes);
+    public long BufferBytes => _dataInHand is { } inHand
+        ? inHand.Length // every read is served from the opening read: no window, no copy buffer
+        : (_aheadWindows > 0 ? (_aheadWindows + 1) * (long)_windowBytes : 0) + ((long)_concurrentRequests * _copyBytes);
+
+    /// <summary>True when the opening read held the whole blob: its data is read from memory, with no further request.</summary>
+    public bool DataInHand => _dataInHand is not null;
 
     /// <summary>The most bytes its buffers actually held at once since it was opened (window buffers allocated and copy
     /// buffers in use); never above the largest <see cref="BufferBytes"/> it had.</summary>
@@ -109,7 +119,11 @@ public sealed class BlobSource : ICheckpointSource
     /// <summary>The size of the first ranged read, which holds the header of most checkpoints.</summary>
     private const int OpeningReadBytes = 32 << 10;
 
-    /// <summary>Reads and validates the blob's header: one ranged read when it fits in the first 32 KiB, else two.</summary>
+    /// <summary>
+    /// Reads and validates the blob's header: one ranged read when it fits in the first 32 KiB, else two. A blob that fits
+    /// whole in that first read (a small checkpoint: a head, an adapter, a test model) keeps its data from it, so reading
+    /// its tensors costs no further request: a merge of N small members makes N requests, not 2N.
+    /// </summary>
     /// <exception cref="SafetensorsFormatException">The blob breaks a rule of the format (truncated included).</exception>
     /// <exception cref="RequestFailedException">The blob does not exist or cannot be read.</exception>
     public static async Task<BlobSource> OpenAsync(BlobClient blob, BlobSourceOptions? options = null, CancellationToken cancellationToken = default)
@@ -156,7 +170,8 @@ public sealed class BlobSource : ICheckpointSource
             await ReadRangeAsync(blob, etag, prefixSize + inPrefix, json.AsMemory(inPrefix), name, null, null, cancellationToken);
         var dataStart = prefixSize + (long)headerLength;
         var header = SafetensorsHeaderReader.Parse(json, totalLength - dataStart, name);
-        return new BlobSource(blob, etag, dataStart, totalLength, header, options);
+        var dataInHand = prefixRead >= totalLength ? prefix.AsSpan((int)dataStart, (int)(totalLength - dataStart)).ToArray() : null;
+        return new BlobSource(blob, etag, dataStart, totalLength, header, options, dataInHand);
     }
 
     /// <inheritdoc />
@@ -165,6 +180,12 @@ public sealed class BlobSource : ICheckpointSource
         var tensor = Tensors[tensorIndex];
         ArgumentOutOfRangeException.ThrowIfNegative(byteOffset);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(byteOffset + destination.Length, tensor.ByteLength, nameof(destination));
+        if (_dataInHand is { } inHand)
+        {
+            inHand.AsSpan((int)(tensor.DataBegin + byteOffset), destination.Length).CopyTo(destination.Span);
+            return;
+        }
+
         var start = _dataStart + tensor.DataBegin + byteOffset;
         var rangeBytes = _windowBytes;
         if (_aheadWindows > 0 && destination.Length < rangeBytes)
@@ -199,6 +220,8 @@ public sealed class BlobSource : ICheckpointSource
     public long LimitBuffers(long maxBytes)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxBytes);
+        if (_dataInHand is { } inHand)
+            return inHand.Length; // nothing to limit: no window or copy buffer is ever taken
         var full = (int)Math.Max(1, Math.Min(_options.RangeBytes, Length));
         var (window, ahead, requests, copy) = (full, _options.ReadAheadWindows, _options.MaxConcurrentRequests, CopyBufferBytes);
         if (Footprint(window, ahead, requests, copy) > maxBytes)

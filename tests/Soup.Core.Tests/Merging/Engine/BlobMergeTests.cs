@@ -236,8 +236,10 @@ public sealed class BlobMergeTests(AzuriteFixture azurite) : IClassFixture<Azuri
     [Fact]
     public async Task BlobReplacedDuringMerge_Fails()
     {
+        // Members larger than the opening read (32 KiB), so their data is read after the replacement.
         var container = await azurite.NewContainerAsync();
-        var paths = WriteFiles(_files, Members(2, seed: 27));
+        var paths = WriteFiles(_files, Members(2, seed: 27, scale: 50));
+        Assert.True(new FileInfo(paths[0]).Length > 64 << 10);
         var blob = container.GetBlobClient("m.safetensors");
         await blob.UploadAsync(paths[0], Token);
         await using var source = await BlobSource.OpenAsync(blob, null, Token);
@@ -245,8 +247,30 @@ public sealed class BlobMergeTests(AzuriteFixture azurite) : IClassFixture<Azuri
 
         var ex = await Assert.ThrowsAsync<IOException>(() => MergeAsync([source], CheckpointOutput.ToFile(_files.File("soup.safetensors"))));
 
+        Assert.False(source.DataInHand);
         Assert.Contains("changed while it was being read", ex.Message, StringComparison.Ordinal);
         Assert.False(File.Exists(_files.File("soup.safetensors")));
+    }
+
+    [Fact]
+    public async Task ASmallBlob_IsReadWholeByItsOpeningRead_AndMergesThatVersion_WithNoOtherRequest()
+    {
+        var container = await azurite.NewContainerAsync();
+        var paths = WriteFiles(_files, Members(2, seed: 28));
+        Assert.True(new FileInfo(paths[0]).Length < 32 << 10);
+        var blob = container.GetBlobClient("small.safetensors");
+        await blob.UploadAsync(paths[0], Token);
+        await using var source = await BlobSource.OpenAsync(blob, null, Token);
+        await blob.DeleteAsync(cancellationToken: Token); // any further request would fail now
+
+        await MergeAsync([source], CheckpointOutput.ToFile(_files.File("soup.safetensors")));
+
+        Assert.True(source.DataInHand);
+        Assert.Equal(new FileInfo(paths[0]).Length - DataStart(paths[0]), source.BufferBytes);
+        using var merged = SafetensorsFile.Open(_files.File("soup.safetensors"));
+        using var original = SafetensorsFile.Open(paths[0]);
+        foreach (var tensor in original.Tensors)
+            Assert.Equal(original.ReadTensor(tensor.Name), merged.ReadTensor(tensor.Name));
     }
 
     private static long DataStart(string path)
