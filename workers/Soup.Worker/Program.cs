@@ -19,9 +19,10 @@ var storage = host.Services.GetRequiredService<SoupStorage>();
 await StorageRetry.Default.RunAsync(
     async c =>
     {
-        await storage.Checkpoints.CreateIfNotExistsAsync(cancellationToken: c);
-        await storage.Jobs.CreateIfNotExistsAsync(cancellationToken: c);
-        await storage.JobsPoison.CreateIfNotExistsAsync(cancellationToken: c);
+        // In Azure the deployment made them, and the worker's roles need not include creating them (403 tolerated).
+        await SoupStorage.CreateIfAllowedAsync(storage.Checkpoints, c);
+        await SoupStorage.CreateIfAllowedAsync(storage.Jobs, c);
+        await SoupStorage.CreateIfAllowedAsync(storage.JobsPoison, c);
     },
     (ex, delay) => Console.Error.WriteLine($"Storage is unreachable ({ex.Message}); retrying in {delay}"),
     CancellationToken.None);
