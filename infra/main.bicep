@@ -114,6 +114,8 @@ var reportsContainer = 'reports'
 var deploymentContainer = 'app-package'
 var deadLetterContainer = 'eventgrid-deadletter'
 var jobsQueue = 'soup-jobs'
+// Where the blobs extension puts a landing that failed five times: a queue of the account the blob is in.
+var landingPoisonQueue = 'webjobs-blobtrigger-poison'
 
 // Lowercase: storage, registry and Container Apps names allow no capitals.
 var prefix = toLower(baseName)
@@ -150,7 +152,7 @@ module storage 'modules/storage.bicep' = {
     location: location
     tags: tags
     containers: [checkpointsContainer, datasetsContainer, specsContainer, reportsContainer, deadLetterContainer]
-    queues: [jobsQueue, '${jobsQueue}-poison']
+    queues: [jobsQueue, '${jobsQueue}-poison', landingPoisonQueue]
     softDeleteDays: softDeleteDays
     versioning: true
     vnetName: vnetName
@@ -253,6 +255,7 @@ module functionApp 'modules/functionApp.bicep' = {
     taskHubName: taskHubName
     checkpointsContainer: checkpointsContainer
     jobsQueue: jobsQueue
+    landingPoisonQueue: landingPoisonQueue
     specsContainer: specsContainer
     reportsContainer: reportsContainer
     retrainSchedule: retrainSchedule

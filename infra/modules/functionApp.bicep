@@ -48,6 +48,9 @@ param checkpointsContainer string
 @description('Queue of jobs for the workers (setting JobsQueue).')
 param jobsQueue string
 
+@description('Queue the blobs extension puts landings that failed five times on (webjobs-blobtrigger-poison, in the account of the blob).')
+param landingPoisonQueue string
+
 @description('Blob container of specs for scheduled retraining (setting SpecsContainer).')
 param specsContainer string
 
@@ -138,7 +141,9 @@ resource storageAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
 // The data account, container by container, as the code uses it (README, "Security"): checkpoints (job blobs, specs by
 // hash, merges, cancellation markers, retention's deletes) and reports are read and written; specs (scheduled
 // retraining) and datasets (their version) are only read; jobs are only sent. The app never reads the jobs queue and
-// creates no container (they are made by storage.bicep; the code tolerates a 403 on CreateIfNotExists).
+// creates no container (they are made by storage.bicep; the code tolerates a 403 on CreateIfNotExists). The blobs
+// extension writes failed landings to its poison queue in the data account (Queue Data Contributor on that queue
+// alone, as the extension may ensure it exists first).
 module dataAccess 'storageGrants.bicep' = {
   name: 'dataAccess-functions'
   params: {
@@ -154,6 +159,7 @@ module dataAccess 'storageGrants.bicep' = {
     ]
     queueGrants: [
       { queue: jobsQueue, role: builtInRoles.storageQueueDataMessageSender }
+      { queue: landingPoisonQueue, role: builtInRoles.storageQueueDataContributor }
     ]
   }
 }
