@@ -9,7 +9,9 @@ using Soup.Training;
 // CUDA is present, else WorkerParallelism jobs on the CPU. On SIGTERM (container preemption) a running job saves a
 // resumption checkpoint and its message is released; ShutdownTimeout bounds how long that may take. With IdleShutdown
 // set (the Container Apps job), it exits once the queue has stayed empty that long.
-var builder = Host.CreateApplicationBuilder(args);
+// appsettings*.json are read from beside the executable, wherever it is started from (dotnet run from the repository
+// root, the image's /app); appsettings.Development.json (Azurite) only with DOTNET_ENVIRONMENT=Development.
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = builder.Configuration.GetValue("ShutdownTimeout", TimeSpan.FromSeconds(60)));
 builder.Services.AddSoupJobs(builder.Configuration, DeviceSlots.Count(builder.Configuration.GetValue("WorkerParallelism", 1)));
 using var host = builder.Build();
