@@ -19,10 +19,21 @@ param checkpointsContainer string = 'checkpoints'
 @secure()
 param blobsExtensionKey string
 
-@description('Minutes Event Grid keeps retrying a delivery (the pipeline also lists the container at each deadline, so a lost landing is found later).')
+@description('Resource id of the data storage account (output storageAccountId of main.bicep): undeliverable events are dead-lettered there.')
+param storageAccountId string
+
+@description('Container of dead letters (output deadLetterContainer of main.bicep); the system topic\'s identity may write it.')
+param deadLetterContainer string = 'eventgrid-deadletter'
+
+@description('Minutes Event Grid keeps retrying a delivery before the event is dead-lettered (the pipeline also lists the container at each deadline, so a lost landing is found later).')
 @minValue(1)
 @maxValue(1440)
 param eventTimeToLiveMinutes int = 1440
+
+@description('Most delivery attempts of one event before it is dead-lettered.')
+@minValue(1)
+@maxValue(30)
+param maxDeliveryAttempts int = 30
 
 resource topic 'Microsoft.EventGrid/systemTopics@2025-02-15' existing = {
   name: systemTopicName
@@ -63,9 +74,23 @@ resource landings 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2025-02-1
         }
       ]
     }
+    // Explicit retries (Event Grid backs off between attempts), then the event is written as a blob to the dead-letter
+    // container with the system topic's managed identity (no storage key; a trusted service for the firewall).
     retryPolicy: {
-      maxDeliveryAttempts: 30
+      maxDeliveryAttempts: maxDeliveryAttempts
       eventTimeToLiveInMinutes: eventTimeToLiveMinutes
+    }
+    deadLetterWithResourceIdentity: {
+      identity: {
+        type: 'SystemAssigned'
+      }
+      deadLetterDestination: {
+        endpointType: 'StorageBlob'
+        properties: {
+          resourceId: storageAccountId
+          blobContainerName: deadLetterContainer
+        }
+      }
     }
   }
 }

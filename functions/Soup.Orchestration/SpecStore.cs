@@ -47,7 +47,7 @@ public sealed class BlobSpecStore(SoupStorage storage) : ISpecStore
         }
         catch (RequestFailedException ex) when (ex.Status == 404 && ex.ErrorCode == "ContainerNotFound")
         {
-            await storage.Checkpoints.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+            await SoupStorage.CreateIfAllowedAsync(storage.Checkpoints, cancellationToken);
             await storage.TryCreateBlobAsync(BlobName(hash), new MemoryStream(json), cancellationToken);
         }
 

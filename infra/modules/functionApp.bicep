@@ -1,6 +1,8 @@
 // The Functions app on Flex Consumption (.NET isolated): HTTP API, Durable orchestrations and activities, the
 // checkpoint-landing blob trigger (Event Grid source) and the retraining timer. It reaches storage and Application
-// Insights with its own user-assigned identity only: no connection strings, no keys.
+// Insights with its own user-assigned identity only: no connection strings, no keys. The Functions host has a storage
+// account of its own (AzureWebJobsStorage: task hub, leases, the deployment package); on the data account
+// (SoupStorage) the identity holds roles on single containers and queues only.
 
 import { builtInRoles } from 'roles.bicep'
 
@@ -13,8 +15,23 @@ param location string
 @description('Tags put on every resource.')
 param tags object
 
-@description('Name of the storage account (the Durable task hub, the pipeline\'s containers and queue, the deployment package).')
-param storageAccountName string
+@description('Name of the Functions host\'s storage account (AzureWebJobsStorage: the Durable task hub, blob-trigger receipts, the deployment package).')
+param hostStorageAccountName string
+
+@description('Name of the pipeline\'s data storage account (SoupStorage: checkpoints, datasets, specs, reports, the jobs queue).')
+param dataStorageAccountName string
+
+@description('Blob container of datasets: the only one blob datasets may be read from (setting DatasetContainers; specs naming another are refused), and the one the dataset version of scheduled retraining lists.')
+param datasetsContainer string
+
+@description('Resource id of the subnet the app is integrated with (its outbound traffic, storage included, goes through it).')
+param subnetId string
+
+@description('Application (client) id of the Microsoft Entra app registration that protects the HTTP API. Empty: function keys only.')
+param authClientId string
+
+@description('Tenant of that app registration.')
+param authTenantId string
 
 @description('Blob container the app package is deployed to (Flex Consumption one-deploy).')
 param deploymentContainer string
@@ -31,14 +48,14 @@ param checkpointsContainer string
 @description('Queue of jobs for the workers (setting JobsQueue).')
 param jobsQueue string
 
+@description('Queue the blobs extension puts landings that failed five times on (webjobs-blobtrigger-poison, in the account of the blob).')
+param landingPoisonQueue string
+
 @description('Blob container of specs for scheduled retraining (setting SpecsContainer).')
 param specsContainer string
 
 @description('Blob container of pipeline reports (setting ReportsContainer).')
 param reportsContainer string
-
-@description('The one container blob datasets may be read from (setting DatasetContainers; specs naming another are refused).')
-param datasetsContainer string
 
 @description('CRON expression (6 fields, UTC) of scheduled retraining (setting RetrainSchedule).')
 param retrainSchedule string
@@ -80,8 +97,12 @@ param instanceMemoryMB int
 @description('.NET version of the isolated worker.')
 param dotnetVersion string
 
-resource storage 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
-  name: storageAccountName
+resource hostStorage 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
+  name: hostStorageAccountName
+}
+
+resource dataStorage 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
+  name: dataStorageAccountName
 }
 
 resource insights 'Microsoft.Insights/components@2020-02-02' existing = {
@@ -108,10 +129,9 @@ resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   }
 }
 
-// The same storage account is the Functions host's storage (AzureWebJobsStorage: Durable task hub, blob-trigger
-// receipts, keys) and the pipeline's (SoupStorage: checkpoints, specs, reports, jobs). The host needs these three
-// roles on the whole account (Durable creates its queues, tables and lease containers from the task hub name); they
-// also cover what the pipeline code does (read/write checkpoints and reports, read specs, send jobs).
+// The Functions host's own account (AzureWebJobsStorage: Durable task hub, blob-trigger receipts, keys, the package).
+// The host needs these three roles on the whole account (Durable creates its queues, tables and lease containers from
+// the task hub name); the account holds nothing of the pipeline's.
 var storageRoles = [
   builtInRoles.storageBlobDataOwner
   builtInRoles.storageQueueDataContributor
@@ -120,8 +140,8 @@ var storageRoles = [
 
 resource storageAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
   for role in storageRoles: {
-    name: guid(storage.id, identity.id, role)
-    scope: storage
+    name: guid(hostStorage.id, identity.id, role)
+    scope: hostStorage
     properties: {
       roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role)
       principalId: identity.properties.principalId
@@ -129,6 +149,32 @@ resource storageAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
     }
   }
 ]
+
+// The data account, container by container, as the code uses it (README, "Security"): checkpoints (job blobs, specs by
+// hash, merges, cancellation markers, retention's deletes) and reports are read and written; specs (scheduled
+// retraining) and datasets (their version) are only read; jobs are only sent. The app never reads the jobs queue and
+// creates no container (they are made by storage.bicep; the code tolerates a 403 on CreateIfNotExists). The blobs
+// extension writes failed landings to its poison queue in the data account (Queue Data Contributor on that queue
+// alone, as the extension may ensure it exists first).
+module dataAccess 'storageGrants.bicep' = {
+  name: 'dataAccess-functions'
+  params: {
+    storageAccountName: dataStorage.name
+    principalId: identity.properties.principalId
+    assignmentKey: identity.id
+    principalType: 'ServicePrincipal'
+    blobGrants: [
+      { container: checkpointsContainer, role: builtInRoles.storageBlobDataContributor }
+      { container: reportsContainer, role: builtInRoles.storageBlobDataContributor }
+      { container: specsContainer, role: builtInRoles.storageBlobDataReader }
+      { container: datasetsContainer, role: builtInRoles.storageBlobDataReader }
+    ]
+    queueGrants: [
+      { queue: jobsQueue, role: builtInRoles.storageQueueDataMessageSender }
+      { queue: landingPoisonQueue, role: builtInRoles.storageQueueDataContributor }
+    ]
+  }
+}
 
 resource telemetryAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(insights.id, identity.id, builtInRoles.monitoringMetricsPublisher)
@@ -154,6 +200,9 @@ resource app 'Microsoft.Web/sites@2025-03-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    // Outbound through the virtual network: the storage accounts admit this subnet only (service endpoints), or are
+    // reached through their private endpoints.
+    virtualNetworkSubnetId: subnetId
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
@@ -163,13 +212,13 @@ resource app 'Microsoft.Web/sites@2025-03-01' = {
       // FUNCTIONS_WORKER_RUNTIME and FUNCTIONS_EXTENSION_VERSION are not set: Flex Consumption takes the runtime from
       // functionAppConfig.runtime and rejects them.
       appSettings: [
-        { name: 'AzureWebJobsStorage__blobServiceUri', value: storage.properties.primaryEndpoints.blob }
-        { name: 'AzureWebJobsStorage__queueServiceUri', value: storage.properties.primaryEndpoints.queue }
-        { name: 'AzureWebJobsStorage__tableServiceUri', value: storage.properties.primaryEndpoints.table }
+        { name: 'AzureWebJobsStorage__blobServiceUri', value: hostStorage.properties.primaryEndpoints.blob }
+        { name: 'AzureWebJobsStorage__queueServiceUri', value: hostStorage.properties.primaryEndpoints.queue }
+        { name: 'AzureWebJobsStorage__tableServiceUri', value: hostStorage.properties.primaryEndpoints.table }
         { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
         { name: 'AzureWebJobsStorage__clientId', value: identity.properties.clientId }
-        { name: 'SoupStorage__blobServiceUri', value: storage.properties.primaryEndpoints.blob }
-        { name: 'SoupStorage__queueServiceUri', value: storage.properties.primaryEndpoints.queue }
+        { name: 'SoupStorage__blobServiceUri', value: dataStorage.properties.primaryEndpoints.blob }
+        { name: 'SoupStorage__queueServiceUri', value: dataStorage.properties.primaryEndpoints.queue }
         { name: 'SoupStorage__credential', value: 'managedidentity' }
         { name: 'SoupStorage__clientId', value: identity.properties.clientId }
         { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.properties.ConnectionString }
@@ -199,7 +248,7 @@ resource app 'Microsoft.Web/sites@2025-03-01' = {
       deployment: {
         storage: {
           type: 'blobContainer'
-          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainer}'
+          value: '${hostStorage.properties.primaryEndpoints.blob}${deploymentContainer}'
           authentication: {
             type: 'UserAssignedIdentity'
             userAssignedIdentityResourceId: identity.id
@@ -218,8 +267,52 @@ resource app 'Microsoft.Web/sites@2025-03-01' = {
   }
   dependsOn: [
     storageAccess
+    dataAccess
     telemetryAccess
   ]
+}
+
+// Optional Microsoft Entra ID authentication in front of the HTTP API (App Service authentication): a request needs a
+// bearer token for the app registration, and still the function key. The blobs extension's webhook is left out, since
+// Event Grid authenticates with its system key only.
+resource auth 'Microsoft.Web/sites/config@2025-03-01' = if (!empty(authClientId)) {
+  parent: app
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'Return401'
+      excludedPaths: [
+        '/runtime/webhooks/blobs'
+      ]
+    }
+    httpSettings: {
+      requireHttps: true
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: authClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${authTenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: [
+            authClientId
+            'api://${authClientId}'
+          ]
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: false
+      }
+    }
+  }
 }
 
 // Basic-auth publishing (FTP, SCM) off: deployments authenticate with Entra ID (az functionapp deployment).

@@ -1,7 +1,8 @@
-// The pipeline's storage account: checkpoints, datasets, specs, reports, the jobs queue, the Durable task hub and the
-// Functions deployment package. Entra ID only: shared-key (and so SAS and connection-string) access is disabled.
-
-import { builtInRoles } from 'roles.bicep'
+// A storage account of the deployment (main.bicep makes two: the Functions host's own, and the pipeline's data).
+// Entra ID only: shared-key (and so SAS and connection-string) access is disabled. Closed to the internet by default:
+// only the given subnets (service endpoints), IP ranges and trusted Azure services (bypass, e.g. Event Grid's
+// dead-lettering with its identity) get in; with private endpoints, public network access is off altogether unless IP
+// ranges are given.
 
 @description('Name of the storage account (3-24 lowercase letters and digits, globally unique).')
 @minLength(3)
@@ -14,31 +15,37 @@ param location string
 @description('Tags put on every resource.')
 param tags object
 
-@description('Blob container of checkpoints, evaluations, failure records and cancellation markers (setting CheckpointsContainer).')
-param checkpointsContainer string
+@description('Blob containers to create. Every container the code uses is made here: no identity is given the right to create one.')
+param containers string[]
 
-@description('Blob container of datasets that workers download (`blob:<container>/<prefix>` in specs).')
-param datasetsContainer string
+@description('Queues to create.')
+param queues string[]
 
-@description('Blob container of specs that scheduled retraining starts (setting SpecsContainer).')
-param specsContainer string
-
-@description('Blob container of pipeline reports (setting ReportsContainer).')
-param reportsContainer string
-
-@description('Blob container the Flex Consumption app is deployed from (its zip package).')
-param deploymentContainer string
-
-@description('Queue of jobs for the GPU workers (setting JobsQueue).')
-param jobsQueue string
-
-@description('Object id of a user or group who uploads datasets and specs with their own sign-in (Storage Blob Data Contributor on those two containers). Empty: nobody.')
-param operatorPrincipalId string
-
-@description('Days a deleted or overwritten blob can be restored (blob and container soft delete).')
+@description('Days a deleted or overwritten blob can be restored (blob and container soft delete; previous blob versions are deleted after as many days).')
 @minValue(1)
 @maxValue(365)
 param softDeleteDays int
+
+@description('Keep a version of every blob overwritten or deleted (blob versioning), removed by a lifecycle rule after softDeleteDays.')
+param versioning bool
+
+@description('Name of the virtual network (in this resource group) whose subnets are allowed in.')
+param vnetName string
+
+@description('Names of the subnets allowed in (virtual network rules; the subnets need the Microsoft.Storage service endpoint).')
+param allowedSubnets string[]
+
+@description('Public IP addresses or CIDR ranges allowed in (e.g. an operator who uploads datasets). Empty: none.')
+param allowedIpRanges string[]
+
+@description('True when the account is reached through private endpoints: public network access is then off unless allowedIpRanges is given.')
+param privateEndpoints bool
+
+@description('Send the blob, queue and table services\' logs to the Log Analytics workspace.')
+param logs bool
+
+@description('Resource id of the Log Analytics workspace (used when logs is true).')
+param workspaceId string
 
 resource account 'Microsoft.Storage/storageAccounts@2025-01-01' = {
   name: name
@@ -56,10 +63,23 @@ resource account 'Microsoft.Storage/storageAccounts@2025-01-01' = {
     defaultToOAuthAuthentication: true
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: privateEndpoints && empty(allowedIpRanges) ? 'Disabled' : 'Enabled'
     networkAcls: {
-      defaultAction: 'Allow'
+      defaultAction: 'Deny'
+      // Trusted Azure services that authenticate with a managed identity (Event Grid dead-lettering, Azure Monitor).
       bypass: 'AzureServices'
+      virtualNetworkRules: [
+        for subnet in allowedSubnets: {
+          id: resourceId('Microsoft.Network/virtualNetworks/subnets', vnetName, subnet)
+          action: 'Allow'
+        }
+      ]
+      ipRules: [
+        for range in allowedIpRanges: {
+          value: range
+          action: 'Allow'
+        }
+      ]
     }
   }
 }
@@ -68,6 +88,7 @@ resource blobs 'Microsoft.Storage/storageAccounts/blobServices@2025-01-01' = {
   parent: account
   name: 'default'
   properties: {
+    isVersioningEnabled: versioning
     deleteRetentionPolicy: {
       enabled: true
       days: softDeleteDays
@@ -79,8 +100,8 @@ resource blobs 'Microsoft.Storage/storageAccounts/blobServices@2025-01-01' = {
   }
 }
 
-resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-01-01' = [
-  for container in [checkpointsContainer, datasetsContainer, specsContainer, reportsContainer, deploymentContainer]: {
+resource blobContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-01-01' = [
+  for container in containers: {
     parent: blobs
     name: container
     properties: {
@@ -89,42 +110,100 @@ resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2
   }
 ]
 
-// Operators upload specs and datasets (az storage blob upload --auth-mode login): write access to those two only.
-resource operatorAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
-  for (container, i) in [datasetsContainer, specsContainer]: if (!empty(operatorPrincipalId)) {
-    name: guid(account.id, container, operatorPrincipalId, builtInRoles.storageBlobDataContributor)
-    scope: operatorContainers[i]
-    properties: {
-      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoles.storageBlobDataContributor)
-      principalId: operatorPrincipalId
-    }
-    dependsOn: [
-      containers
-    ]
-  }
-]
-
-resource operatorContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-01-01' existing = [
-  for container in [datasetsContainer, specsContainer]: {
-    parent: blobs
-    name: container
-  }
-]
-
-resource queues 'Microsoft.Storage/storageAccounts/queueServices@2025-01-01' = {
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2025-01-01' = {
   parent: account
   name: 'default'
 }
 
-resource jobs 'Microsoft.Storage/storageAccounts/queueServices/queues@2025-01-01' = {
-  parent: queues
-  name: jobsQueue
+resource accountQueues 'Microsoft.Storage/storageAccounts/queueServices/queues@2025-01-01' = [
+  for queue in queues: {
+    parent: queueService
+    name: queue
+  }
+]
+
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2025-01-01' = {
+  parent: account
+  name: 'default'
 }
 
-// Where workers put messages that are not jobs, each with the reason (the name Functions queue triggers use).
-resource jobsPoison 'Microsoft.Storage/storageAccounts/queueServices/queues@2025-01-01' = {
-  parent: queues
-  name: '${jobsQueue}-poison'
+// Versions pile up with every overwrite (progress reports, resumption checkpoints) and survive the retention's
+// deletes: they are deleted once they are softDeleteDays old, so that retention still frees the space.
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2025-01-01' = if (versioning) {
+  parent: account
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'expire-previous-versions'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+            }
+            actions: {
+              version: {
+                delete: {
+                  daysAfterCreationGreaterThan: softDeleteDays
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
+  }
+  dependsOn: [
+    blobs
+  ]
+}
+
+// Every read, write and delete of the blob, queue and table services (categories StorageRead, StorageWrite,
+// StorageDelete), to Log Analytics.
+resource blobLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = if (logs) {
+  name: 'logs'
+  scope: blobs
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+  }
+}
+
+resource queueLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = if (logs) {
+  name: 'logs'
+  scope: queueService
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+  }
+}
+
+resource tableLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = if (logs) {
+  name: 'logs'
+  scope: tableService
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+  }
 }
 
 @description('Name of the storage account.')
@@ -139,5 +218,5 @@ output blobEndpoint string = account.properties.primaryEndpoints.blob
 @description('Queue endpoint.')
 output queueEndpoint string = account.properties.primaryEndpoints.queue
 
-@description('Table endpoint (the Durable task hub keeps its history and instances in tables).')
+@description('Table endpoint.')
 output tableEndpoint string = account.properties.primaryEndpoints.table

@@ -20,14 +20,17 @@ param registryName string
 @allowed(['T4', 'A100'])
 param gpu string
 
-@description('Worker image. Empty: a public placeholder, until the worker image is built into the registry (README, Deploy to Azure).')
+@description('Worker image pinned by digest, <server>/soup-worker@sha256:<64 hex digits>. Empty: a public placeholder, until the worker image is built into the registry (README, Deploy to Azure).')
 param image string
 
 @description('Resource id of the Log Analytics workspace the environment\'s logs go to.')
 param workspaceId string
 
-@description('Name of the storage account.')
+@description('Name of the pipeline\'s data storage account.')
 param storageAccountName string
+
+@description('Resource id of the infrastructure subnet of the Container Apps environment (delegated to Microsoft.App/environments).')
+param subnetId string
 
 @description('Blob container of checkpoints (setting CheckpointsContainer): workers write checkpoints, evaluations, progress and failure records there.')
 param checkpointsContainer string
@@ -64,35 +67,20 @@ var gpuProfiles = {
   A100: { type: 'Consumption-GPU-NC24-A100', cpu: json('24.0'), memory: '220Gi' }
 }
 
-// A public image that starts and exits, so that the job can be created before the worker image exists.
+// A public image that starts and exits, so that the job can be created before the worker image exists (the only
+// image used by tag; it has no access to anything the worker identity can reach but the queue length).
 var placeholderImage = 'mcr.microsoft.com/k8se/quickstart-jobs:latest'
+
+// Images are referenced by digest, never by a tag that can be moved: anything else fails the deployment (ARM fail()).
+var digest = last(split(image, '@sha256:'))
+var pinnedImage = empty(image)
+  ? placeholderImage
+  : contains(image, '@sha256:') && length(digest) == 64
+      ? image
+      : fail('workerImage must be pinned by digest: <registry>.azurecr.io/soup-worker@sha256:<64 hex digits> (README, Deploy to Azure).')
 
 resource storage 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
   name: storageAccountName
-
-  resource blobs 'blobServices' existing = {
-    name: 'default'
-
-    resource checkpoints 'containers' existing = {
-      name: checkpointsContainer
-    }
-
-    resource datasets 'containers' existing = {
-      name: datasetsContainer
-    }
-  }
-
-  resource queues 'queueServices' existing = {
-    name: 'default'
-
-    resource jobs 'queues' existing = {
-      name: jobsQueue
-    }
-
-    resource jobsPoison 'queues' existing = {
-      name: '${jobsQueue}-poison'
-    }
-  }
 }
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
@@ -114,46 +102,26 @@ resource registry 'Microsoft.ContainerRegistry/registries@2025-04-01' = {
   }
 }
 
-// Least privilege for the worker: write in the checkpoints container only, read datasets only, and work the jobs
-// queue only (receive, renew the lease, release, delete; KEDA reads its length with the same identity).
-resource checkpointsAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage::blobs::checkpoints.id, identity.id, builtInRoles.storageBlobDataContributor)
-  scope: storage::blobs::checkpoints
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoles.storageBlobDataContributor)
+// Least privilege for the worker, container by container and queue by queue: checkpoints read and written
+// (checkpoints, evaluations, progress, failure records; cancellation markers read), datasets read, the jobs queue
+// worked (receive, renew the lease and release = Update Message, delete, send a job again: Queue Data Contributor, as
+// Message Processor has no update and no add; KEDA reads its length with the same identity), the poison queue only
+// sent to. No container or queue can be created by the worker: storage.bicep makes them.
+module dataAccess 'storageGrants.bicep' = {
+  name: 'dataAccess-worker'
+  params: {
+    storageAccountName: storage.name
     principalId: identity.properties.principalId
+    assignmentKey: identity.id
     principalType: 'ServicePrincipal'
-  }
-}
-
-resource datasetsAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage::blobs::datasets.id, identity.id, builtInRoles.storageBlobDataReader)
-  scope: storage::blobs::datasets
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoles.storageBlobDataReader)
-    principalId: identity.properties.principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-resource queueAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage::queues::jobs.id, identity.id, builtInRoles.storageQueueDataContributor)
-  scope: storage::queues::jobs
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoles.storageQueueDataContributor)
-    principalId: identity.properties.principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-// Messages that are not jobs are moved to the poison queue with the reason.
-resource poisonAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage::queues::jobsPoison.id, identity.id, builtInRoles.storageQueueDataContributor)
-  scope: storage::queues::jobsPoison
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoles.storageQueueDataContributor)
-    principalId: identity.properties.principalId
-    principalType: 'ServicePrincipal'
+    blobGrants: [
+      { container: checkpointsContainer, role: builtInRoles.storageBlobDataContributor }
+      { container: datasetsContainer, role: builtInRoles.storageBlobDataReader }
+    ]
+    queueGrants: [
+      { queue: jobsQueue, role: builtInRoles.storageQueueDataContributor }
+      { queue: '${jobsQueue}-poison', role: builtInRoles.storageQueueDataMessageSender }
+    ]
   }
 }
 
@@ -175,6 +143,11 @@ resource environment 'Microsoft.App/managedEnvironments@2025-01-01' = {
     // Logs go through Azure Monitor (diagnostic settings below), so the environment holds no workspace key.
     appLogsConfiguration: {
       destination: 'azure-monitor'
+    }
+    // Workers reach storage from this subnet (the storage accounts admit it, or resolve to private endpoints in it).
+    vnetConfiguration: {
+      infrastructureSubnetId: subnetId
+      internal: false
     }
     workloadProfiles: [
       {
@@ -254,7 +227,7 @@ resource job 'Microsoft.App/jobs@2025-01-01' = {
       containers: [
         {
           name: 'worker'
-          image: empty(image) ? placeholderImage : image
+          image: pinnedImage
           resources: {
             cpu: gpuProfiles[gpu].cpu
             memory: gpuProfiles[gpu].memory
@@ -295,9 +268,7 @@ resource job 'Microsoft.App/jobs@2025-01-01' = {
     }
   }
   dependsOn: [
-    checkpointsAccess
-    datasetsAccess
-    queueAccess
+    dataAccess
     pullAccess
   ]
 }

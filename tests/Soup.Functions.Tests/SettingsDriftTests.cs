@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Soup.Core.Storage;
 
 namespace Soup.Functions.Tests;
 
@@ -90,6 +91,42 @@ public sealed partial class SettingsDriftTests
         Assert.True(settings.ContainsKey($"{connection}__clientId"), $"{component}: {connection}__clientId (the user-assigned identity) is missing");
         Assert.True(settings.ContainsKey($"{connection}__blobServiceUri"), $"{component}: {connection}__blobServiceUri is missing");
         Assert.True(settings.ContainsKey($"{connection}__queueServiceUri"), $"{component}: {connection}__queueServiceUri is missing");
+    }
+
+    [Fact]
+    public void BicepAppSettings_HostStorage_IsNotTheDataAccount()
+    {
+        // The Functions host (task hub, leases, keys) has an account of its own; the pipeline's data is another, on
+        // which the app's identity holds container-scoped roles only.
+        var settings = Template.Value.AppSettings;
+
+        foreach (var service in new[] { "blobServiceUri", "queueServiceUri" })
+        {
+            var host = settings.GetValueOrDefault($"AzureWebJobsStorage__{service}");
+            var data = settings.GetValueOrDefault($"{PipelineOptions.ConnectionName}__{service}");
+            Assert.NotNull(host);
+            Assert.NotNull(data);
+            Assert.NotEqual(host, data);
+        }
+    }
+
+    [Fact]
+    public void WorkerAppSettings_NameOnlyWorkerSettings_AndNoConnection()
+    {
+        // appsettings.json is loaded in every environment: a connection there (e.g. Azurite's) would shadow the
+        // identity-based SoupStorage__* settings of the container. Azurite's belongs in appsettings.Development.json.
+        var names = JsonNames("workers/Soup.Worker/appsettings.json").Where(n => n != "Logging").ToList();
+        var development = JsonNames("workers/Soup.Worker/appsettings.Development.json");
+
+        Assert.DoesNotContain(PipelineOptions.ConnectionName, names);
+        Assert.Contains(PipelineOptions.ConnectionName, development);
+        AssertSameNames(CodeSettings.Worker.Intersect(names.Concat(development)), names.Concat(development), "workers/Soup.Worker/appsettings*.json");
+    }
+
+    private static List<string> JsonNames(string file)
+    {
+        using var document = JsonDocument.Parse(RepositoryFiles.Read(file));
+        return document.RootElement.EnumerateObject().Select(p => p.Name).ToList();
     }
 
     [Fact]

@@ -9,7 +9,9 @@ using Soup.Training;
 // CUDA is present, else WorkerParallelism jobs on the CPU. On SIGTERM (container preemption) a running job saves a
 // resumption checkpoint and its message is released; ShutdownTimeout bounds how long that may take. With IdleShutdown
 // set (the Container Apps job), it exits once the queue has stayed empty that long.
-var builder = Host.CreateApplicationBuilder(args);
+// appsettings*.json are read from beside the executable, wherever it is started from (dotnet run from the repository
+// root, the image's /app); appsettings.Development.json (Azurite) only with DOTNET_ENVIRONMENT=Development.
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = builder.Configuration.GetValue("ShutdownTimeout", TimeSpan.FromSeconds(60)));
 builder.Services.AddSoupJobs(builder.Configuration, DeviceSlots.Count(builder.Configuration.GetValue("WorkerParallelism", 1)));
 using var host = builder.Build();
@@ -19,9 +21,10 @@ var storage = host.Services.GetRequiredService<SoupStorage>();
 await StorageRetry.Default.RunAsync(
     async c =>
     {
-        await storage.Checkpoints.CreateIfNotExistsAsync(cancellationToken: c);
-        await storage.Jobs.CreateIfNotExistsAsync(cancellationToken: c);
-        await storage.JobsPoison.CreateIfNotExistsAsync(cancellationToken: c);
+        // In Azure the deployment made them, and the worker's roles need not include creating them (403 tolerated).
+        await SoupStorage.CreateIfAllowedAsync(storage.Checkpoints, c);
+        await SoupStorage.CreateIfAllowedAsync(storage.Jobs, c);
+        await SoupStorage.CreateIfAllowedAsync(storage.JobsPoison, c);
     },
     (ex, delay) => Console.Error.WriteLine($"Storage is unreachable ({ex.Message}); retrying in {delay}"),
     CancellationToken.None);

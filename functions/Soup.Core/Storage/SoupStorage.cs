@@ -105,14 +105,44 @@ public sealed class SoupStorage
     /// <summary>Reads a checkpoint location, refusing blobs outside the configured account and containers.</summary>
     public CheckpointLocation ParseLocation(string text) => CheckpointLocation.Parse(text, Blobs.Uri, CheckpointContainers);
 
-    /// <summary>Creates the containers and the queue when they do not exist.</summary>
+    /// <summary>Creates the containers and the queue when they do not exist (where the identity may: <see cref="CreateIfAllowedAsync(BlobContainerClient, CancellationToken)"/>).</summary>
     public async Task EnsureCreatedAsync(CancellationToken cancellationToken = default)
     {
-        await Checkpoints.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-        await Specs.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-        await Reports.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-        await Jobs.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-        await JobsPoison.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        await CreateIfAllowedAsync(Checkpoints, cancellationToken);
+        await CreateIfAllowedAsync(Specs, cancellationToken);
+        await CreateIfAllowedAsync(Reports, cancellationToken);
+        await CreateIfAllowedAsync(Jobs, cancellationToken);
+        await CreateIfAllowedAsync(JobsPoison, cancellationToken);
+    }
+
+    /// <summary>
+    /// Creates a container when it does not exist. In Azure the templates create every container and queue and give
+    /// each identity roles on single containers and queues only, which may not include creating one: a 403 is then
+    /// taken to mean "made by the deployment", and the first real call says so if it was not.
+    /// </summary>
+    public static async Task CreateIfAllowedAsync(BlobContainerClient container, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(container);
+        try
+        {
+            await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 403)
+        {
+        }
+    }
+
+    /// <summary>Creates a queue when it does not exist; a 403 is tolerated as for containers (<see cref="CreateIfAllowedAsync(BlobContainerClient, CancellationToken)"/>).</summary>
+    public static async Task CreateIfAllowedAsync(QueueClient queue, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(queue);
+        try
+        {
+            await queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 403)
+        {
+        }
     }
 
     /// <summary>The job a <see cref="JobReference"/> points to, or null with the reason it cannot be used.</summary>
@@ -154,7 +184,7 @@ public sealed class SoupStorage
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
-            await JobsPoison.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+            await CreateIfAllowedAsync(JobsPoison, cancellationToken);
             await JobsPoison.SendMessageAsync(text, cancellationToken);
         }
     }
@@ -173,7 +203,15 @@ public sealed class SoupStorage
             message.Body?.ToString() ?? "", Environment.MachineName, DateTimeOffset.UtcNow);
         if (args.IsRunningSynchronously)
         {
-            JobsPoison.CreateIfNotExists(cancellationToken: args.CancellationToken);
+            try
+            {
+                JobsPoison.CreateIfNotExists(cancellationToken: args.CancellationToken);
+            }
+            catch (RequestFailedException ex) when (ex.Status == 403)
+            {
+                // Made by the deployment; this identity may only send to it.
+            }
+
             JobsPoison.SendMessage(JsonSerializer.Serialize(poison, SoupJson.Default.PoisonMessage), args.CancellationToken);
             args.Queue.DeleteMessage(message.MessageId, message.PopReceipt, args.CancellationToken);
             return;

@@ -18,7 +18,7 @@ public sealed class WriteReportActivity(SoupStorage storage, IPipelineReportRend
         ArgumentNullException.ThrowIfNull(input);
         var name = PipelineReports.BlobName(input.Id);
         var html = Encoding.UTF8.GetBytes(renderer.RenderHtml(await RoundResults.LoadAsync(storage, input)));
-        await storage.Reports.CreateIfNotExistsAsync();
+        await SoupStorage.CreateIfAllowedAsync(storage.Reports);
         await storage.Reports.GetBlobClient(name).UploadAsync(
             new BinaryData(html),
             new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = "text/html; charset=utf-8" } });
