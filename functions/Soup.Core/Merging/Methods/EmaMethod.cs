@@ -5,7 +5,7 @@ namespace Soup.Core.Merging;
 /// the Benefits of Weight Averaged Rewarded Policies", arXiv:2406.16768): anchor ← (1−η)·anchor + η·θ, with the base as
 /// the anchor and exactly 1 member θ, computed as base + η·(θ − base). Weights are not used. Elementwise.
 /// </summary>
-public sealed class EmaMethod : IMergeMethod
+public sealed class EmaMethod : Engine.IMergeMethodF64
 {
     private readonly double _eta;
 
@@ -32,5 +32,13 @@ public sealed class EmaMethod : IMergeMethod
         var baseValues = MethodGuards.Base(Name, chunk);
         MethodGuards.Exactly(Name, chunk.Members.Length, 1);
         TaskVectors.AddScaled(chunk, baseValues, [_eta]);
+    }
+
+    /// <inheritdoc />
+    public void MergeF64(Engine.MergeChunkF64 chunk)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        MethodGuards.Exactly(Name, chunk.Members.Length, 1);
+        TaskVectors.AddScaled(chunk, MethodGuards.Base(Name, chunk), [_eta]);
     }
 }

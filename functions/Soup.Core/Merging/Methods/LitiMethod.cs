@@ -7,7 +7,7 @@ namespace Soup.Core.Merging;
 /// <see cref="MergeParameters.Normalize"/> says, since the soup is an average). η = 0 gives the base, η = 1 the soup.
 /// Needs a base. Elementwise.
 /// </summary>
-public sealed class LitiMethod : IMergeMethod
+public sealed class LitiMethod : Engine.IMergeMethodF64
 {
     private readonly IReadOnlyList<double>? _weights;
     private readonly double _eta;
@@ -40,10 +40,17 @@ public sealed class LitiMethod : IMergeMethod
     }
 
     /// <inheritdoc />
-    public void Merge(MergeChunk chunk)
+    public void Merge(MergeChunk chunk) => TaskVectors.AddScaled(chunk, MethodGuards.Base(Name, chunk), Scales(chunk.Members.Length));
+
+    /// <inheritdoc />
+    public void MergeF64(Engine.MergeChunkF64 chunk)
     {
-        var baseValues = MethodGuards.Base(Name, chunk);
-        var n = chunk.Members.Length;
+        ArgumentNullException.ThrowIfNull(chunk);
+        TaskVectors.AddScaled(chunk, MethodGuards.Base(Name, chunk), Scales(chunk.Members.Length));
+    }
+
+    private double[] Scales(int n)
+    {
         var sum = _weights?.Sum() ?? n;
         var scales = new double[n];
         for (var k = 0; k < n; k++)
@@ -51,6 +58,6 @@ public sealed class LitiMethod : IMergeMethod
             scales[k] = _eta * MethodGuards.Weight(_weights, k) / sum;
         }
 
-        TaskVectors.AddScaled(chunk, baseValues, scales);
+        return scales;
     }
 }

@@ -41,6 +41,10 @@ internal static class MethodGuards
     public static float[] Base(string method, MergeChunk chunk) =>
         chunk.Base ?? throw new ArgumentException($"{method} needs a base model, but tensor '{chunk.Tensor}' came without one");
 
+    /// <summary>The F64 chunk's base values; throws when the engine passes none to a method that needs one.</summary>
+    public static double[] Base(string method, Engine.MergeChunkF64 chunk) =>
+        chunk.Base ?? throw new ArgumentException($"{method} needs a base model, but tensor '{chunk.Tensor}' came without one");
+
     /// <summary>Throws unless the chunk is a whole tensor (methods that are not elementwise).</summary>
     public static void WholeTensor(string method, MergeChunk chunk)
     {

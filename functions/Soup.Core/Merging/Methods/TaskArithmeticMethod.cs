@@ -7,7 +7,7 @@ namespace Soup.Core.Merging;
 /// <see cref="MergeParameters.Normalize"/> says, as in mergekit's <c>task_arithmetic</c>: for the mean task vector, give
 /// weights 1/N or λ = 1/N.
 /// </summary>
-public sealed class TaskArithmeticMethod : IMergeMethod
+public sealed class TaskArithmeticMethod : Engine.IMergeMethodF64
 {
     private readonly IReadOnlyList<double>? _weights;
     private readonly double _lambda;
@@ -36,15 +36,23 @@ public sealed class TaskArithmeticMethod : IMergeMethod
     }
 
     /// <inheritdoc />
-    public void Merge(MergeChunk chunk)
+    public void Merge(MergeChunk chunk) => TaskVectors.AddScaled(chunk, MethodGuards.Base(Name, chunk), Scales(chunk.Members.Length));
+
+    /// <inheritdoc />
+    public void MergeF64(Engine.MergeChunkF64 chunk)
     {
-        var baseValues = MethodGuards.Base(Name, chunk);
-        var scales = new double[chunk.Members.Length];
+        ArgumentNullException.ThrowIfNull(chunk);
+        TaskVectors.AddScaled(chunk, MethodGuards.Base(Name, chunk), Scales(chunk.Members.Length));
+    }
+
+    private double[] Scales(int members)
+    {
+        var scales = new double[members];
         for (var k = 0; k < scales.Length; k++)
         {
             scales[k] = _lambda * MethodGuards.Weight(_weights, k);
         }
 
-        TaskVectors.AddScaled(chunk, baseValues, scales);
+        return scales;
     }
 }

@@ -42,6 +42,38 @@ internal static class TaskVectors
         }
     }
 
+    /// <summary>Output = base + Σ scales[k]·(members[k] − base), in double: the F64 twin of <see cref="AddScaled"/>.</summary>
+    public static void AddScaled(Engine.MergeChunkF64 chunk, double[] baseValues, ReadOnlySpan<double> scales)
+    {
+        var length = chunk.Length;
+        var accumulator = ArrayPool<double>.Shared.Rent(length);
+        var difference = ArrayPool<double>.Shared.Rent(length);
+        try
+        {
+            var sum = accumulator.AsSpan(0, length);
+            var tau = difference.AsSpan(0, length);
+            var baseSpan = baseValues.AsSpan(0, length);
+            sum.Clear();
+            for (var k = 0; k < chunk.Members.Length; k++)
+            {
+                if (scales[k] == 0)
+                {
+                    continue;
+                }
+
+                TensorPrimitives.Subtract(chunk.Members[k].AsSpan(0, length), baseSpan, tau);
+                TensorPrimitives.MultiplyAdd(tau, scales[k], sum, sum);
+            }
+
+            TensorPrimitives.Add(baseSpan, sum, chunk.Output.AsSpan(0, length));
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(difference);
+            ArrayPool<double>.Shared.Return(accumulator);
+        }
+    }
+
     /// <summary>Σ xᵢ·yᵢ accumulated in double (float products are exact in double).</summary>
     public static double Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
     {

@@ -207,6 +207,33 @@ public sealed class MergeEngineTests : IDisposable
     }
 
     [Theory]
+    [InlineData("task_arithmetic", 3)]
+    [InlineData("liti", 3)]
+    [InlineData("ema", 1)]
+    public async Task F64_MergedByTaskVectorMethods_IsComputedInDouble(string name, int members)
+    {
+        // Base and members differ in the 12th significant digit: in F32 every task vector would vanish.
+        var random = new Random(members + name.Length);
+        var baseValues = Enumerable.Range(0, 64).Select(_ => 1000.0 + random.NextDouble()).ToArray();
+        var values = Enumerable.Range(0, members).Select(_ => baseValues.Select(b => b + (random.NextDouble() * 1e-9)).ToArray()).ToList();
+        static TensorData Tensor(double[] v) => new("w", SafetensorsDtype.F64, [v.Length], MemoryMarshal.AsBytes(v.AsSpan()).ToArray());
+        ICheckpointSource[] sources = [.. values.Select((v, i) => new InMemorySource($"m{i}", [Tensor(v)]))];
+        var parameters = new MergeParameters { Method = name, Lambda = 0.7, Eta = 0.25 };
+        var sink = new MemorySinkFactory();
+
+        await MergeAsync(sources, new CheckpointOutput(sink), @base: new InMemorySource("base", [Tensor(baseValues)]), method: MergeMethodFactory.Create(parameters));
+
+        var merged = MemoryMarshal.Cast<byte, double>(Safetensors.Read(sink.Files["model.safetensors"], "soup").Tensors.Single().Data.Span).ToArray();
+        double Scale(int k) => name switch { "task_arithmetic" => 0.7, "liti" => 0.25 / members, _ => 0.25 };
+        for (var j = 0; j < 64; j++)
+        {
+            var expected = baseValues[j] + Enumerable.Range(0, members).Sum(k => Scale(k) * (values[k][j] - baseValues[j]));
+            Assert.True(Math.Abs(merged[j] - expected) <= 1e-12, $"{name}[{j}]: {merged[j]:R} vs {expected:R}");
+            Assert.NotEqual(baseValues[j], merged[j]); // what F32 arithmetic gives (the step is below its precision)
+        }
+    }
+
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public async Task Cancelled_MidMerge_LeavesNoOutputAndNoTemporaryFiles(bool sharded)
