@@ -11,7 +11,7 @@ namespace Soup.Core.Merging;
 /// function of (seed, member index, tensor name, element index), so the method is elementwise and any chunking gives
 /// the same result.
 /// </summary>
-public sealed class DareLinearMethod : IMergeMethod
+public sealed class DareLinearMethod : Engine.IMergeMethodF64
 {
     private readonly IReadOnlyList<double>? _weights;
     private readonly double _lambda;
@@ -46,35 +46,45 @@ public sealed class DareLinearMethod : IMergeMethod
     }
 
     /// <inheritdoc />
-    public void Merge(MergeChunk chunk)
+    public void Merge(MergeChunk chunk) =>
+        Merge(chunk.Members, MethodGuards.Base(Name, chunk), chunk.Output, chunk.Length, chunk.Offset, chunk.Tensor);
+
+    /// <inheritdoc />
+    public void MergeF64(Engine.MergeChunkF64 chunk)
     {
-        var baseValues = MethodGuards.Base(Name, chunk);
-        var length = chunk.Length;
+        ArgumentNullException.ThrowIfNull(chunk);
+        Merge(chunk.Members, MethodGuards.Base(Name, chunk), chunk.Output, chunk.Length, chunk.Offset, chunk.Tensor);
+    }
+
+    /// <summary>The method in the chunk's precision (F32, or F64 for F64 tensors); the drops are the same in both.</summary>
+    private void Merge<T>(T[][] members, T[] baseValues, T[] output, int length, long offset, string tensor)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
         var baseSpan = baseValues.AsSpan(0, length);
-        var accumulator = ArrayPool<float>.Shared.Rent(length);
-        var scratch = ArrayPool<float>.Shared.Rent(length);
+        var accumulator = ArrayPool<T>.Shared.Rent(length);
+        var scratch = ArrayPool<T>.Shared.Rent(length);
         try
         {
             var sum = accumulator.AsSpan(0, length);
             var tau = scratch.AsSpan(0, length);
             sum.Clear();
-            for (var k = 0; k < chunk.Members.Length; k++)
+            for (var k = 0; k < members.Length; k++)
             {
-                TensorPrimitives.Subtract(chunk.Members[k].AsSpan(0, length), baseSpan, tau);
+                TensorPrimitives.Subtract<T>(members[k].AsSpan(0, length), baseSpan, tau);
                 if (_density < 1)
                 {
-                    new DareMask(_seed, k, chunk.Tensor, _density).Apply(tau, chunk.Offset, (float)(1 / _density));
+                    new DareMask(_seed, k, tensor, _density).Apply(tau, offset, T.CreateTruncating(1 / _density));
                 }
 
-                TensorPrimitives.MultiplyAdd(tau, (float)(_lambda * MethodGuards.Weight(_weights, k)), sum, sum);
+                TensorPrimitives.MultiplyAdd<T>(tau, T.CreateTruncating(_lambda * MethodGuards.Weight(_weights, k)), sum, sum);
             }
 
-            TensorPrimitives.Add(baseSpan, sum, chunk.Output.AsSpan(0, length));
+            TensorPrimitives.Add<T>(baseSpan, sum, output.AsSpan(0, length));
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(scratch);
-            ArrayPool<float>.Shared.Return(accumulator);
+            ArrayPool<T>.Shared.Return(scratch);
+            ArrayPool<T>.Shared.Return(accumulator);
         }
     }
 }

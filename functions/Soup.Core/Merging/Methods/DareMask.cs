@@ -27,11 +27,12 @@ internal readonly struct DareMask
     public bool Keep(long element) => Mix(_stream + ((ulong)(element + 1) * Gamma)) >> 11 < _threshold;
 
     /// <summary>Drops the values of elements offset, offset+1, … and multiplies the kept ones by <paramref name="rescale"/>.</summary>
-    public void Apply(Span<float> values, long offset, float rescale)
+    public void Apply<T>(Span<T> values, long offset, T rescale)
+        where T : System.Numerics.IFloatingPointIeee754<T>
     {
         for (var i = 0; i < values.Length; i++)
         {
-            values[i] = Keep(offset + i) ? values[i] * rescale : 0f;
+            values[i] = Keep(offset + i) ? values[i] * rescale : T.Zero;
         }
     }
 

@@ -208,6 +208,7 @@ public sealed class MergeEngineTests : IDisposable
 
     [Theory]
     [InlineData("task_arithmetic", 3)]
+    [InlineData("dare_linear", 3)]
     [InlineData("liti", 3)]
     [InlineData("ema", 1)]
     public async Task F64_MergedByTaskVectorMethods_IsComputedInDouble(string name, int members)
@@ -224,13 +225,39 @@ public sealed class MergeEngineTests : IDisposable
         await MergeAsync(sources, new CheckpointOutput(sink), @base: new InMemorySource("base", [Tensor(baseValues)]), method: MergeMethodFactory.Create(parameters));
 
         var merged = MemoryMarshal.Cast<byte, double>(Safetensors.Read(sink.Files["model.safetensors"], "soup").Tensors.Single().Data.Span).ToArray();
-        double Scale(int k) => name switch { "task_arithmetic" => 0.7, "liti" => 0.25 / members, _ => 0.25 };
+        double Scale(int k) => name switch { "task_arithmetic" or "dare_linear" => 0.7, "liti" => 0.25 / members, _ => 0.25 };
         for (var j = 0; j < 64; j++)
         {
             var expected = baseValues[j] + Enumerable.Range(0, members).Sum(k => Scale(k) * (values[k][j] - baseValues[j]));
             Assert.True(Math.Abs(merged[j] - expected) <= 1e-12, $"{name}[{j}]: {merged[j]:R} vs {expected:R}");
             Assert.NotEqual(baseValues[j], merged[j]); // what F32 arithmetic gives (the step is below its precision)
         }
+    }
+
+    [Fact]
+    public async Task F64_DareLinear_DropsTheSameElementsAsInF32()
+    {
+        // Values exact in both precisions, density 1/2 (rescale 2): both merges must give the same numbers.
+        var random = new Random(11);
+        var baseValues = Enumerable.Range(0, 256).Select(_ => (double)random.Next(-100, 100)).ToArray();
+        var members = Enumerable.Range(0, 2).Select(_ => baseValues.Select(b => b + random.Next(-8, 8)).ToArray()).ToList();
+        async Task<double[]> MergeIn(SafetensorsDtype dtype)
+        {
+            TensorData Tensor(double[] v) => dtype == SafetensorsDtype.F64
+                ? new("w", dtype, [v.Length], MemoryMarshal.AsBytes(v.AsSpan()).ToArray())
+                : new("w", dtype, [v.Length], MemoryMarshal.AsBytes(v.Select(x => (float)x).ToArray().AsSpan()).ToArray());
+            var sink = new MemorySinkFactory();
+            await MergeAsync([.. members.Select((v, i) => (ICheckpointSource)new InMemorySource($"m{i}", [Tensor(v)]))], new CheckpointOutput(sink),
+                @base: new InMemorySource("base", [Tensor(baseValues)]), method: MergeMethodFactory.Create(new MergeParameters { Method = "dare_linear", Density = 0.5, Seed = 3 }));
+            var data = Safetensors.Read(sink.Files["model.safetensors"], "soup").Tensors.Single().Data.Span;
+            return dtype == SafetensorsDtype.F64 ? MemoryMarshal.Cast<byte, double>(data).ToArray() : [.. MemoryMarshal.Cast<byte, float>(data).ToArray().Select(f => (double)f)];
+        }
+
+        var inDouble = await MergeIn(SafetensorsDtype.F64);
+        var inFloat = await MergeIn(SafetensorsDtype.F32);
+
+        Assert.Equal(inFloat, inDouble);
+        Assert.Contains(Enumerable.Range(0, 256), j => inDouble[j] == baseValues[j] && members.Any(m => m[j] != baseValues[j])); // some drops happened
     }
 
     [Theory]
