@@ -222,18 +222,8 @@ public sealed class PipelineApi(
     }
 
     /// <summary>The pipelines that have not ended (rounds and other instances are not counted).</summary>
-    private async Task<int> CountRunningAsync(CancellationToken cancellationToken)
-    {
-        var query = new OrchestrationQuery { Statuses = ScheduledRetrainer.BlockingStatuses, FetchInputsAndOutputs = false, PageSize = 1000 };
-        var count = 0;
-        await foreach (var instance in client.GetAllInstancesAsync(query).WithCancellation(cancellationToken))
-        {
-            if (instance.Name == TaskNames.Pipeline)
-                count++;
-        }
-
-        return count;
-    }
+    private async Task<int> CountRunningAsync(CancellationToken cancellationToken) =>
+        (await PipelineStarter.RunningPipelinesAsync(client, cancellationToken)).Count;
 
     /// <summary>Reads a status name (any case) as a runtime status; only the statuses a pipeline can have are accepted.</summary>
     public static bool TryParseStatus(string name, out OrchestrationRuntimeStatus status)

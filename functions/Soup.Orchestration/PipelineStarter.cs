@@ -29,6 +29,24 @@ public static class PipelineStarter
     public static string NewPipelineId(string name, DateTimeOffset now) =>
         string.Create(CultureInfo.InvariantCulture, $"{name}-{now:yyyyMMdd-HHmmss}-{RandomNumberGenerator.GetHexString(16, lowercase: true)}");
 
+    /// <summary>
+    /// The ids of the pipelines that have not ended (pending, running or suspended), by a query without inputs or outputs;
+    /// rounds and other instances are left out.
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> RunningPipelinesAsync(DurableTaskClient client, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var query = new OrchestrationQuery { Statuses = ScheduledRetrainer.BlockingStatuses, FetchInputsAndOutputs = false, PageSize = 500 };
+        var ids = new List<string>();
+        await foreach (var instance in client.GetAllInstancesAsync(query).WithCancellation(cancellationToken))
+        {
+            if (instance.Name == TaskNames.Pipeline)
+                ids.Add(instance.InstanceId);
+        }
+
+        return ids;
+    }
+
     /// <summary>How many fresh ids a start draws before it gives up (each taken id means an existing instance).</summary>
     private const int MaxIdDraws = 5;
 

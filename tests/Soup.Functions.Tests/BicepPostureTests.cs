@@ -10,13 +10,13 @@ namespace Soup.Functions.Tests;
 /// </summary>
 public sealed class BicepPostureTests
 {
-    private static readonly Lazy<BicepTemplate> Template = new(BicepTemplate.Compile);
+    private static Lazy<BicepTemplate> Template => BicepTemplate.Main;
 
     [Fact]
     public void StorageRoles_AreScopedToOneContainerOrQueue_ExceptTheHostsOwnAccount()
     {
         using var document = JsonDocument.Parse(Template.Value.Json);
-        var scopes = Resources(document.RootElement)
+        var scopes = BicepTemplate.Resources(document.RootElement)
             .Where(r => r.GetProperty("type").GetString() == "Microsoft.Authorization/roleAssignments")
             .Select(r => r.TryGetProperty("scope", out var scope) ? scope.GetString()! : "(resource group)")
             .ToList();
@@ -35,7 +35,7 @@ public sealed class BicepPostureTests
     public void StorageAccounts_DenyByDefault_AndTakeNoSharedKeys()
     {
         using var document = JsonDocument.Parse(Template.Value.Json);
-        var accounts = Resources(document.RootElement)
+        var accounts = BicepTemplate.Resources(document.RootElement)
             .Where(r => r.GetProperty("type").GetString() == "Microsoft.Storage/storageAccounts")
             .Where(r => !(r.TryGetProperty("existing", out var existing) && existing.GetBoolean()))
             .ToList();
@@ -93,23 +93,5 @@ public sealed class BicepPostureTests
         Assert.DoesNotContain("?code=$", readme, StringComparison.Ordinal);
         Assert.DoesNotContain("add ?code=", readme, StringComparison.Ordinal);
         Assert.Contains("x-functions-key", readme, StringComparison.Ordinal);
-    }
-
-    /// <summary>Every resource, nested deployments' included.</summary>
-    private static IEnumerable<JsonElement> Resources(JsonElement template)
-    {
-        if (!template.TryGetProperty("resources", out var resources))
-            yield break;
-        var items = resources.ValueKind == JsonValueKind.Array ? resources.EnumerateArray().ToList() : resources.EnumerateObject().Select(p => p.Value).ToList();
-        foreach (var resource in items)
-        {
-            yield return resource;
-            if (resource.GetProperty("type").GetString() == "Microsoft.Resources/deployments"
-                && resource.GetProperty("properties").TryGetProperty("template", out var nested))
-            {
-                foreach (var inner in Resources(nested))
-                    yield return inner;
-            }
-        }
     }
 }

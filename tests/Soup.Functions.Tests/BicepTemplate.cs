@@ -25,6 +25,9 @@ internal sealed class BicepTemplate
     /// <summary>The worker job's environment variables, name to value.</summary>
     public IReadOnlyDictionary<string, string> WorkerEnvironment { get; }
 
+    /// <summary>infra/main.bicep compiled once for every test class that reads it (the Bicep CLI takes seconds).</summary>
+    public static Lazy<BicepTemplate> Main { get; } = new(Compile);
+
     /// <summary>Compiles infra/main.bicep.</summary>
     public static BicepTemplate Compile()
     {
@@ -59,7 +62,7 @@ internal sealed class BicepTemplate
     }
 
     /// <summary>Every resource, nested deployments' included (resources are an array, or an object with symbolic names).</summary>
-    private static IEnumerable<JsonElement> Resources(JsonElement template)
+    public static IEnumerable<JsonElement> Resources(JsonElement template)
     {
         if (!template.TryGetProperty("resources", out var resources))
             yield break;

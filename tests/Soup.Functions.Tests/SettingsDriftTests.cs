@@ -11,7 +11,7 @@ namespace Soup.Functions.Tests;
 /// </summary>
 public sealed partial class SettingsDriftTests
 {
-    private static readonly Lazy<BicepTemplate> Template = new(BicepTemplate.Compile);
+    private static Lazy<BicepTemplate> Template => BicepTemplate.Main;
 
     /// <summary>Settings the Functions host itself needs locally (Flex Consumption sets it from the site's runtime).</summary>
     private static readonly string[] LocalPlatformSettings = ["FUNCTIONS_WORKER_RUNTIME"];

@@ -103,23 +103,8 @@ internal sealed partial class ContainerLandingWatcher(
     /// The full pass's prefixes: the folder (<c>{id}/</c>) of every pipeline the task hub has running or pending, found
     /// by a query of the instances rather than a listing of the container.
     /// </summary>
-    private async Task<List<string>> RunningFoldersAsync(CancellationToken cancellationToken)
-    {
-        var query = new OrchestrationQuery
-        {
-            Statuses = [OrchestrationRuntimeStatus.Running, OrchestrationRuntimeStatus.Pending, OrchestrationRuntimeStatus.Suspended],
-            FetchInputsAndOutputs = false,
-            PageSize = 500,
-        };
-        var folders = new List<string>();
-        await foreach (var instance in client.GetAllInstancesAsync(query).WithCancellation(cancellationToken))
-        {
-            if (instance.Name == TaskNames.Pipeline)
-                folders.Add(instance.InstanceId + "/");
-        }
-
-        return folders;
-    }
+    private async Task<List<string>> RunningFoldersAsync(CancellationToken cancellationToken) =>
+        [.. (await PipelineStarter.RunningPipelinesAsync(client, cancellationToken)).Select(id => id + "/")];
 
     /// <summary>The longest prefix all of <paramref name="folders"/> share.</summary>
     internal static string CommonPrefix(IEnumerable<string> folders)

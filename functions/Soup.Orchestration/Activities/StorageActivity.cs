@@ -46,7 +46,7 @@ public static partial class StorageFailure
         ArgumentNullException.ThrowIfNull(error);
         var reference = RandomNumberGenerator.GetHexString(12, lowercase: true);
         LogStorageError(logger, reference, activity, instanceId, error);
-        if (error is RequestFailedException { Status: not (0 or 408 or 429 or >= 500) } permanent)
+        if (error is RequestFailedException permanent && !StorageRetry.IsTransient(permanent))
         {
             return new PipelineFailedException(
                 $"{activity}: storage answered {permanent.Status} {permanent.ErrorCode ?? "(no error code)"}; not retried (log reference {reference})");

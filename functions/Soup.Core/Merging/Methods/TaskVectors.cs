@@ -11,66 +11,42 @@ internal static class TaskVectors
     /// Output = base + Σ scales[k]·(members[k] − base), in float. The output is written last, so it may be the base's
     /// own buffer (an in-place anchor update).
     /// </summary>
-    public static void AddScaled(MergeChunk chunk, float[] baseValues, ReadOnlySpan<double> scales)
+    public static void AddScaled(MergeChunk chunk, float[] baseValues, ReadOnlySpan<double> scales) =>
+        AddScaled(chunk.Members, baseValues, chunk.Output, chunk.Length, scales);
+
+    /// <summary>Output = base + Σ scales[k]·(members[k] − base), in double: the F64 twin of the float kernel.</summary>
+    public static void AddScaled(Engine.MergeChunkF64 chunk, double[] baseValues, ReadOnlySpan<double> scales) =>
+        AddScaled(chunk.Members, baseValues, chunk.Output, chunk.Length, scales);
+
+    /// <summary>The kernel in the chunk's precision (scales converted to it, as the float kernel always did).</summary>
+    private static void AddScaled<T>(T[][] members, T[] baseValues, T[] output, int length, ReadOnlySpan<double> scales)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var length = chunk.Length;
-        var accumulator = ArrayPool<float>.Shared.Rent(length);
-        var difference = ArrayPool<float>.Shared.Rent(length);
+        var accumulator = ArrayPool<T>.Shared.Rent(length);
+        var difference = ArrayPool<T>.Shared.Rent(length);
         try
         {
             var sum = accumulator.AsSpan(0, length);
             var tau = difference.AsSpan(0, length);
             var baseSpan = baseValues.AsSpan(0, length);
             sum.Clear();
-            for (var k = 0; k < chunk.Members.Length; k++)
+            for (var k = 0; k < members.Length; k++)
             {
                 if (scales[k] == 0)
                 {
                     continue;
                 }
 
-                TensorPrimitives.Subtract(chunk.Members[k].AsSpan(0, length), baseSpan, tau);
-                TensorPrimitives.MultiplyAdd(tau, (float)scales[k], sum, sum);
+                TensorPrimitives.Subtract<T>(members[k].AsSpan(0, length), baseSpan, tau);
+                TensorPrimitives.MultiplyAdd<T>(tau, T.CreateTruncating(scales[k]), sum, sum);
             }
 
-            TensorPrimitives.Add(baseSpan, sum, chunk.Output.AsSpan(0, length));
+            TensorPrimitives.Add<T>(baseSpan, sum, output.AsSpan(0, length));
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(difference);
-            ArrayPool<float>.Shared.Return(accumulator);
-        }
-    }
-
-    /// <summary>Output = base + Σ scales[k]·(members[k] − base), in double: the F64 twin of <see cref="AddScaled"/>.</summary>
-    public static void AddScaled(Engine.MergeChunkF64 chunk, double[] baseValues, ReadOnlySpan<double> scales)
-    {
-        var length = chunk.Length;
-        var accumulator = ArrayPool<double>.Shared.Rent(length);
-        var difference = ArrayPool<double>.Shared.Rent(length);
-        try
-        {
-            var sum = accumulator.AsSpan(0, length);
-            var tau = difference.AsSpan(0, length);
-            var baseSpan = baseValues.AsSpan(0, length);
-            sum.Clear();
-            for (var k = 0; k < chunk.Members.Length; k++)
-            {
-                if (scales[k] == 0)
-                {
-                    continue;
-                }
-
-                TensorPrimitives.Subtract(chunk.Members[k].AsSpan(0, length), baseSpan, tau);
-                TensorPrimitives.MultiplyAdd(tau, scales[k], sum, sum);
-            }
-
-            TensorPrimitives.Add(baseSpan, sum, chunk.Output.AsSpan(0, length));
-        }
-        finally
-        {
-            ArrayPool<double>.Shared.Return(difference);
-            ArrayPool<double>.Shared.Return(accumulator);
+            ArrayPool<T>.Shared.Return(difference);
+            ArrayPool<T>.Shared.Return(accumulator);
         }
     }
 
