@@ -35,11 +35,12 @@ ensure_chromium() {
 azurite_listening() { (exec 3<>/dev/tcp/127.0.0.1/10000) 2>/dev/null; }
 
 ensure_azurite() {
-  if azurite_listening; then echo "==> Azurite already listening on 127.0.0.1:10000"; return; fi
+  # Installed even when another Azurite already listens: tests start private ones from node_modules.
   if [ ! -x node_modules/.bin/azurite ]; then
     echo "==> Installing Azurite (npm ci)"
     npm ci --no-audit --no-fund >/dev/null
   fi
+  if azurite_listening; then echo "==> Azurite already listening on 127.0.0.1:10000"; return; fi
   echo "==> Starting Azurite (data in .azurite/, log in .azurite/azurite.log)"
   mkdir -p .azurite
   nohup node_modules/.bin/azurite --silent --location .azurite --blobHost 127.0.0.1 --queueHost 127.0.0.1 \
