@@ -60,8 +60,8 @@ public static class RoundsBenchmarkCommand
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Orchestration overhead on the local engine (Azure Storage provider on Azurite), no-op jobs, {rounds} round(s) per pipeline, {Environment.ProcessorCount} cores"));
         output.WriteLine();
-        output.WriteLine("| finished pipelines in the container | members | per round, median (s) | per member (ms) | slowest round (s) | whole pipeline (s) | target per round |");
-        output.WriteLine("|---:|---:|---:|---:|---:|---:|---|");
+        output.WriteLine("| finished pipelines in the container | members | per round, median (s) | per member (ms) | slowest round (s) | whole pipeline (s) | target per round | cores busy / stolen by the host |");
+        output.WriteLine("|---:|---:|---:|---:|---:|---:|---|---|");
         _ = await RunAsync(engine.Client, engine.Specs, 2, 1, cancellationToken); // Warm-up, untimed: JIT, queue and table creation.
         var present = 0;
         var phaseLines = new List<string>();
@@ -71,17 +71,20 @@ public static class RoundsBenchmarkCommand
                 await FabricateFinishedAsync(storage, present, FinishedMembers, cancellationToken);
             foreach (var members in memberCounts)
             {
+                var cpuBefore = HostCpu.Read();
                 var (perRound, total, breakdown) = await RunAsync(engine.Client, engine.Specs, members, rounds, cancellationToken);
+                var cpu = HostCpu.Read() is { } after && cpuBefore is { } before ? after - before : (HostCpu?)null;
                 phaseLines.Add(string.Create(CultureInfo.InvariantCulture, $"- {present} finished, {members} members, last round: {breakdown}"));
                 var median = BenchStatistics.Median(perRound);
                 var target = members <= 8 ? "≤ 2 s" : members <= 64 ? "≤ 10 s" : string.Create(CultureInfo.InvariantCulture, $"≤ {members * 0.010:F1} s (10 ms/member)");
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {present} | {members} | {median:F2} | {median * 1000 / members:F1} | {perRound.Max():F2} | {total:F2} | {target} |"));
+                    $"| {present} | {members} | {median:F2} | {median * 1000 / members:F1} | {perRound.Max():F2} | {total:F2} | {target} | {(cpu is { } c ? $"{c.BusyShare:P0} / {c.StealShare:P0}" : "n/a")} |"));
             }
         }
 
         output.WriteLine();
-        output.WriteLine("Where a round's time goes (phases as the round reports them; \"training\" is dispatch and fan-in):");
+        output.WriteLine("\"Stolen\" is the share of the cores' time the hypervisor gave to other machines during the run (/proc/stat): figures from a run with much stolen time are slow for reasons outside the product.");
+        output.WriteLine("Where a round's time goes (phases as the round reports them, seen every 0.25 s; \"training\" is dispatch and fan-in):");
         foreach (var line in phaseLines)
             output.WriteLine(line);
 
@@ -113,22 +116,12 @@ public static class RoundsBenchmarkCommand
         };
         var clock = Stopwatch.StartNew();
         var id = await PipelineStarter.StartAsync(client, specs, spec, cancellationToken: cancellationToken);
-        var roundStarts = new List<double>();
         var phases = new List<(string Phase, double At)>(); // the last round's phases, for the breakdown
+        var round = 0;
         while (true)
         {
             var view = await PipelineStatusReader.ReadSummaryAsync(client, id, cancellationToken)
                 ?? throw new InvalidOperationException($"pipeline {id} vanished");
-            if (view.Progress is { Round: > 0 } p && p.Round > roundStarts.Count && !view.IsTerminal)
-            {
-                while (roundStarts.Count < p.Round)
-                    roundStarts.Add(clock.Elapsed.TotalSeconds);
-                phases.Clear();
-            }
-
-            if (view.Progress is { } q && !view.IsTerminal && (phases.Count == 0 || phases[^1].Phase != q.Phase))
-                phases.Add((q.Phase, clock.Elapsed.TotalSeconds));
-
             if (view.IsTerminal)
             {
                 if (view.RuntimeStatus != nameof(OrchestrationRuntimeStatus.Completed))
@@ -136,16 +129,45 @@ public static class RoundsBenchmarkCommand
                 break;
             }
 
-            await Task.Delay(50, cancellationToken);
+            if (view.Progress is { Round: > 0 } p && p.Round > round)
+            {
+                round = p.Round;
+                phases.Clear();
+            }
+
+            if (view.Progress is { } q && (phases.Count == 0 || phases[^1].Phase != q.Phase))
+                phases.Add((q.Phase, clock.Elapsed.TotalSeconds));
+
+            // A few looks a second: the status read is two table queries, and at 20 a second the benchmark's own
+            // polling took a tenth of the emulator's time. Round times come from the instances' own clocks below.
+            await Task.Delay(PollInterval, cancellationToken);
         }
 
         var end = clock.Elapsed.TotalSeconds;
-        roundStarts[0] = 0; // Round 1 begins when the pipeline starts (there is no pretraining).
-        var perRound = roundStarts.Select((start, i) => (i + 1 < roundStarts.Count ? roundStarts[i + 1] : end) - start).ToList();
         var breakdown = string.Join(", ", phases.Select((x, i) => string.Create(
             CultureInfo.InvariantCulture, $"{x.Phase} {(i + 1 < phases.Count ? phases[i + 1].At : end) - x.At:F2} s")));
-        return (perRound, end, breakdown);
+
+        // Round r lasts from its instance's creation to the next round's (round 1 from the pipeline's start: there is
+        // no pretraining), the last one to the pipeline's last update: the engine's timestamps, not this loop's looks.
+        var pipeline = await client.GetInstanceAsync(id, cancellationToken) ?? throw new InvalidOperationException($"pipeline {id} vanished");
+        var starts = new List<DateTimeOffset> { pipeline.CreatedAt };
+        for (var r = 2; r <= rounds; r++)
+        {
+            var instance = await client.GetInstanceAsync(LandingEvents.RoundInstance(id, r), cancellationToken)
+                ?? throw new InvalidOperationException($"round {r} of pipeline {id} has no instance");
+            starts.Add(instance.CreatedAt);
+        }
+
+        starts.Add(pipeline.LastUpdatedAt);
+        var perRound = starts.Zip(starts.Skip(1), (a, b) => (b - a).TotalSeconds).ToList();
+        return (perRound, (pipeline.LastUpdatedAt - pipeline.CreatedAt).TotalSeconds, breakdown);
     }
+
+    /// <summary>How often the benchmark looks at its pipeline's status (for the phase breakdown and the end).</summary>
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>How long a no-op receiver waits after finding the queue empty.</summary>
+    private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(250);
 
     /// <summary>Concurrent receive loops of the no-op worker.</summary>
     private const int NoOpReceivers = 4;
@@ -178,7 +200,9 @@ public static class RoundsBenchmarkCommand
             QueueMessage[] messages = (await storage.Jobs.ReceiveMessagesAsync(32, TimeSpan.FromMinutes(1), cancellationToken)).Value;
             if (messages.Length == 0)
             {
-                await Task.Delay(50, cancellationToken);
+                // Faster than a real worker's idle poll (WorkerOptions.QueuePollInterval, 1 s), slow enough that four
+                // idle receivers are not a tenth of the emulator's load between stages (at 50 ms they were).
+                await Task.Delay(IdlePoll, cancellationToken);
                 continue;
             }
 

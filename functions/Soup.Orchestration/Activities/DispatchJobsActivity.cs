@@ -14,8 +14,11 @@ namespace Soup.Orchestration.Activities;
 /// </summary>
 public sealed class DispatchJobsActivity(SoupStorage storage, IEnumerable<IJobDispatchObserver> observers, ILogger<DispatchJobsActivity> logger) : StorageActivity<DispatchRequest, int>(logger)
 {
-    /// <summary>Messages in flight at once.</summary>
-    private const int Concurrency = 16;
+    /// <summary>
+    /// Messages in flight at once. A send is one small request; 64 in flight kept a 1,024-member dispatch about 15 %
+    /// shorter than 16 on the local engine (the emulator answers sooner with more to do), far below a queue's limits.
+    /// </summary>
+    private const int Concurrency = 64;
 
     /// <inheritdoc />
     protected override async Task<int> RunCoreAsync(TaskActivityContext context, DispatchRequest input)
