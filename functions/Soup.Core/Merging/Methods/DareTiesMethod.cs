@@ -10,9 +10,10 @@ namespace Soup.Core.Merging;
 /// magnitude trim), then merged as in <see cref="TiesMethod"/>: per element, the sign of Σ wᵢτ̃ᵢ is elected (positive when it is 0) and the kept entries
 /// with that sign are summed, divided by the sum of their weights when <see cref="MergeParameters.Normalize"/> is true
 /// (disjoint mean), left as a sum when it is false; result base + λ·merged. Weights are 1 each when none are given.
-/// The drops, the election and the mean only involve element i, so the method is elementwise.
+/// The drops, the election and the mean only involve element i, so the method is elementwise. F64 tensors are merged
+/// in double (the same drops), the others in float.
 /// </summary>
-public sealed class DareTiesMethod : IMergeMethod
+public sealed class DareTiesMethod : Engine.IMergeMethodF64
 {
     private readonly IReadOnlyList<double>? _weights;
     private readonly bool _normalize;
@@ -50,32 +51,42 @@ public sealed class DareTiesMethod : IMergeMethod
     }
 
     /// <inheritdoc />
-    public void Merge(MergeChunk chunk)
+    public void Merge(MergeChunk chunk) =>
+        Merge(chunk.Members, MethodGuards.Base(Name, chunk), chunk.Output, chunk.Length, chunk.Offset, chunk.Tensor);
+
+    /// <inheritdoc />
+    public void MergeF64(Engine.MergeChunkF64 chunk)
     {
-        var baseValues = MethodGuards.Base(Name, chunk);
-        var length = chunk.Length;
+        ArgumentNullException.ThrowIfNull(chunk);
+        Merge(chunk.Members, MethodGuards.Base(Name, chunk), chunk.Output, chunk.Length, chunk.Offset, chunk.Tensor);
+    }
+
+    /// <summary>The method in the chunk's precision.</summary>
+    private void Merge<T>(T[][] members, T[] baseValues, T[] output, int length, long offset, string tensor)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
         var baseSpan = baseValues.AsSpan(0, length);
-        var scratch = ArrayPool<float>.Shared.Rent(length);
+        var scratch = ArrayPool<T>.Shared.Rent(length);
         try
         {
-            using var consensus = new SignConsensus(length);
+            using var consensus = new SignConsensus<T>(length);
             var tau = scratch.AsSpan(0, length);
-            for (var k = 0; k < chunk.Members.Length; k++)
+            for (var k = 0; k < members.Length; k++)
             {
-                TensorPrimitives.Subtract(chunk.Members[k].AsSpan(0, length), baseSpan, tau);
+                TensorPrimitives.Subtract<T>(members[k].AsSpan(0, length), baseSpan, tau);
                 if (_density < 1)
                 {
-                    new DareMask(_seed, k, chunk.Tensor, _density).Apply(tau, chunk.Offset, (float)(1 / _density));
+                    new DareMask(_seed, k, tensor, _density).Apply(tau, offset, T.CreateTruncating(1 / _density));
                 }
 
-                consensus.Add(tau, (float)MethodGuards.Weight(_weights, k));
+                consensus.Add(tau, T.CreateTruncating(MethodGuards.Weight(_weights, k)));
             }
 
-            consensus.Finish(baseSpan, (float)_lambda, _normalize, chunk.Output.AsSpan(0, length));
+            consensus.Finish(baseSpan, T.CreateTruncating(_lambda), _normalize, output.AsSpan(0, length));
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(scratch);
+            ArrayPool<T>.Shared.Return(scratch);
         }
     }
 }

@@ -46,12 +46,19 @@ internal static class MethodGuards
         chunk.Base ?? throw new ArgumentException($"{method} needs a base model, but tensor '{chunk.Tensor}' came without one");
 
     /// <summary>Throws unless the chunk is a whole tensor (methods that are not elementwise).</summary>
-    public static void WholeTensor(string method, MergeChunk chunk)
+    public static void WholeTensor(string method, MergeChunk chunk) =>
+        WholeTensor(method, chunk.Tensor, chunk.Offset, chunk.Length, chunk.TensorLength);
+
+    /// <summary>Throws unless the F64 chunk is a whole tensor (methods that are not elementwise).</summary>
+    public static void WholeTensor(string method, Engine.MergeChunkF64 chunk) =>
+        WholeTensor(method, chunk.Tensor, chunk.Offset, chunk.Length, chunk.TensorLength);
+
+    private static void WholeTensor(string method, string tensor, long offset, int length, long tensorLength)
     {
-        if (chunk.Offset != 0 || chunk.Length != chunk.TensorLength)
+        if (offset != 0 || length != tensorLength)
         {
             throw new ArgumentException(
-                $"{method} merges whole tensors, got elements {chunk.Offset}..{chunk.Offset + chunk.Length} of {chunk.TensorLength} of '{chunk.Tensor}'");
+                $"{method} merges whole tensors, got elements {offset}..{offset + length} of {tensorLength} of '{tensor}'");
         }
     }
 

@@ -8,14 +8,16 @@ namespace Soup.Core.Merging;
 /// per element, the weighted entries wᵢτᵢ are summed by sign (with the weights of each side); the elected sign is that
 /// of Σ wᵢτᵢ (positive when the sum is 0, as in mergekit); the result is the elected side's sum, divided by the sum of
 /// its weights when normalizing (a divisor of 0 counts as 1, as in mergekit). Zero entries join neither side.
+/// In the tensor's precision: float for F16/BF16/F32, double for F64.
 /// </summary>
-internal sealed class SignConsensus : IDisposable
+internal sealed class SignConsensus<T> : IDisposable
+    where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly int _length;
-    private readonly float[] _positiveSum;
-    private readonly float[] _positiveWeight;
-    private readonly float[] _negativeSum;
-    private readonly float[] _negativeWeight;
+    private readonly T[] _positiveSum;
+    private readonly T[] _positiveWeight;
+    private readonly T[] _negativeSum;
+    private readonly T[] _negativeWeight;
 
     public SignConsensus(int length)
     {
@@ -27,7 +29,7 @@ internal sealed class SignConsensus : IDisposable
     }
 
     /// <summary>Adds one member's (trimmed or dropped) task vector with its weight.</summary>
-    public void Add(ReadOnlySpan<float> taskVector, float weight)
+    public void Add(ReadOnlySpan<T> taskVector, T weight)
     {
         var positiveSum = _positiveSum.AsSpan(0, _length);
         var positiveWeight = _positiveWeight.AsSpan(0, _length);
@@ -36,28 +38,28 @@ internal sealed class SignConsensus : IDisposable
         var i = 0;
         if (Vector.IsHardwareAccelerated)
         {
-            var weights = new Vector<float>(weight);
-            for (; i <= _length - Vector<float>.Count; i += Vector<float>.Count)
+            var weights = new Vector<T>(weight);
+            for (; i <= _length - Vector<T>.Count; i += Vector<T>.Count)
             {
-                var v = weights * new Vector<float>(taskVector[i..]);
-                var positive = Vector.GreaterThan(v, Vector<float>.Zero);
-                var negative = Vector.LessThan(v, Vector<float>.Zero);
-                (new Vector<float>(positiveSum[i..]) + Vector.ConditionalSelect(positive, v, Vector<float>.Zero)).CopyTo(positiveSum[i..]);
-                (new Vector<float>(positiveWeight[i..]) + Vector.ConditionalSelect(positive, weights, Vector<float>.Zero)).CopyTo(positiveWeight[i..]);
-                (new Vector<float>(negativeSum[i..]) + Vector.ConditionalSelect(negative, v, Vector<float>.Zero)).CopyTo(negativeSum[i..]);
-                (new Vector<float>(negativeWeight[i..]) + Vector.ConditionalSelect(negative, weights, Vector<float>.Zero)).CopyTo(negativeWeight[i..]);
+                var v = weights * new Vector<T>(taskVector[i..]);
+                var positive = Vector.GreaterThan(v, Vector<T>.Zero);
+                var negative = Vector.LessThan(v, Vector<T>.Zero);
+                (new Vector<T>(positiveSum[i..]) + Vector.ConditionalSelect(positive, v, Vector<T>.Zero)).CopyTo(positiveSum[i..]);
+                (new Vector<T>(positiveWeight[i..]) + Vector.ConditionalSelect(positive, weights, Vector<T>.Zero)).CopyTo(positiveWeight[i..]);
+                (new Vector<T>(negativeSum[i..]) + Vector.ConditionalSelect(negative, v, Vector<T>.Zero)).CopyTo(negativeSum[i..]);
+                (new Vector<T>(negativeWeight[i..]) + Vector.ConditionalSelect(negative, weights, Vector<T>.Zero)).CopyTo(negativeWeight[i..]);
             }
         }
 
         for (; i < _length; i++)
         {
             var v = weight * taskVector[i];
-            if (v > 0)
+            if (v > T.Zero)
             {
                 positiveSum[i] += v;
                 positiveWeight[i] += weight;
             }
-            else if (v < 0)
+            else if (v < T.Zero)
             {
                 negativeSum[i] += v;
                 negativeWeight[i] += weight;
@@ -66,7 +68,7 @@ internal sealed class SignConsensus : IDisposable
     }
 
     /// <summary>Output = base + λ·(elected side's sum, divided by its weight when normalizing).</summary>
-    public void Finish(ReadOnlySpan<float> baseValues, float lambda, bool normalize, Span<float> output)
+    public void Finish(ReadOnlySpan<T> baseValues, T lambda, bool normalize, Span<T> output)
     {
         var positiveSum = _positiveSum.AsSpan(0, _length);
         var positiveWeight = _positiveWeight.AsSpan(0, _length);
@@ -75,29 +77,29 @@ internal sealed class SignConsensus : IDisposable
         var i = 0;
         if (Vector.IsHardwareAccelerated)
         {
-            var lambdas = new Vector<float>(lambda);
-            for (; i <= _length - Vector<float>.Count; i += Vector<float>.Count)
+            var lambdas = new Vector<T>(lambda);
+            for (; i <= _length - Vector<T>.Count; i += Vector<T>.Count)
             {
-                var positiveSums = new Vector<float>(positiveSum[i..]);
-                var negativeSums = new Vector<float>(negativeSum[i..]);
-                var positive = Vector.GreaterThanOrEqual(positiveSums + negativeSums, Vector<float>.Zero);
+                var positiveSums = new Vector<T>(positiveSum[i..]);
+                var negativeSums = new Vector<T>(negativeSum[i..]);
+                var positive = Vector.GreaterThanOrEqual(positiveSums + negativeSums, Vector<T>.Zero);
                 var sum = Vector.ConditionalSelect(positive, positiveSums, negativeSums);
                 if (normalize)
                 {
-                    var weight = Vector.ConditionalSelect(positive, new Vector<float>(positiveWeight[i..]), new Vector<float>(negativeWeight[i..]));
-                    sum /= Vector.ConditionalSelect(Vector.Equals(weight, Vector<float>.Zero), Vector<float>.One, weight);
+                    var weight = Vector.ConditionalSelect(positive, new Vector<T>(positiveWeight[i..]), new Vector<T>(negativeWeight[i..]));
+                    sum /= Vector.ConditionalSelect(Vector.Equals(weight, Vector<T>.Zero), Vector<T>.One, weight);
                 }
 
-                (new Vector<float>(baseValues[i..]) + (lambdas * sum)).CopyTo(output[i..]);
+                (new Vector<T>(baseValues[i..]) + (lambdas * sum)).CopyTo(output[i..]);
             }
         }
 
         for (; i < _length; i++)
         {
-            var positive = positiveSum[i] + negativeSum[i] >= 0;
+            var positive = positiveSum[i] + negativeSum[i] >= T.Zero;
             var sum = positive ? positiveSum[i] : negativeSum[i];
             var weight = positive ? positiveWeight[i] : negativeWeight[i];
-            var merged = normalize && weight != 0 ? sum / weight : sum;
+            var merged = normalize && weight != T.Zero ? sum / weight : sum;
             output[i] = baseValues[i] + (lambda * merged);
         }
     }
@@ -105,15 +107,15 @@ internal sealed class SignConsensus : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        ArrayPool<float>.Shared.Return(_negativeWeight);
-        ArrayPool<float>.Shared.Return(_negativeSum);
-        ArrayPool<float>.Shared.Return(_positiveWeight);
-        ArrayPool<float>.Shared.Return(_positiveSum);
+        ArrayPool<T>.Shared.Return(_negativeWeight);
+        ArrayPool<T>.Shared.Return(_negativeSum);
+        ArrayPool<T>.Shared.Return(_positiveWeight);
+        ArrayPool<T>.Shared.Return(_positiveSum);
     }
 
-    private static float[] Rent(int length)
+    private static T[] Rent(int length)
     {
-        var array = ArrayPool<float>.Shared.Rent(length);
+        var array = ArrayPool<T>.Shared.Rent(length);
         array.AsSpan(0, length).Clear();
         return array;
     }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 
 namespace Soup.Core.Merging;
 
@@ -48,6 +49,43 @@ internal static class TaskVectors
             ArrayPool<T>.Shared.Return(difference);
             ArrayPool<T>.Shared.Return(accumulator);
         }
+    }
+
+    /// <summary>Σ xᵢ·yᵢ in double, for float or double values.</summary>
+    public static double Dot<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y)
+        where T : unmanaged =>
+        typeof(T) == typeof(float) ? Dot(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(y))
+        : typeof(T) == typeof(double) ? TensorPrimitives.Dot(MemoryMarshal.Cast<T, double>(x), MemoryMarshal.Cast<T, double>(y))
+        : throw new NotSupportedException($"No dot product of {typeof(T).Name}.");
+
+    /// <summary>Σ (aᵢ − baseᵢ)·(bᵢ − baseᵢ) in double, for float or double values.</summary>
+    public static double Dot<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> baseValues)
+        where T : unmanaged =>
+        typeof(T) == typeof(float) ? Dot(MemoryMarshal.Cast<T, float>(a), MemoryMarshal.Cast<T, float>(b), MemoryMarshal.Cast<T, float>(baseValues))
+        : typeof(T) == typeof(double) ? Dot(MemoryMarshal.Cast<T, double>(a), MemoryMarshal.Cast<T, double>(b), MemoryMarshal.Cast<T, double>(baseValues))
+        : throw new NotSupportedException($"No dot product of {typeof(T).Name}.");
+
+    /// <summary>Σ (aᵢ − baseᵢ)·(bᵢ − baseᵢ) in double, the differences taken in double.</summary>
+    public static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> b, ReadOnlySpan<double> baseValues)
+    {
+        var i = 0;
+        var sum = Vector<double>.Zero;
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; i <= a.Length - Vector<double>.Count; i += Vector<double>.Count)
+            {
+                var origin = new Vector<double>(baseValues[i..]);
+                sum += (new Vector<double>(a[i..]) - origin) * (new Vector<double>(b[i..]) - origin);
+            }
+        }
+
+        var total = Vector.Sum(sum);
+        for (; i < a.Length; i++)
+        {
+            total += (a[i] - baseValues[i]) * (b[i] - baseValues[i]);
+        }
+
+        return total;
     }
 
     /// <summary>Σ xᵢ·yᵢ accumulated in double (float products are exact in double).</summary>

@@ -11,9 +11,10 @@ namespace Soup.Core.Merging;
 /// sign of Σ wᵢτ̂ᵢ (positive when it is 0); disjoint merge: over the members whose wᵢτ̂ᵢ is non-zero and has the elected
 /// sign, Σ wᵢτ̂ᵢ divided by the Σ wᵢ of those members when <see cref="MergeParameters.Normalize"/> is true (the paper's
 /// disjoint mean; mergekit's default for <c>ties</c>), the plain sum when it is false; result base + λ·merged.
-/// Weights are 1 each when none are given. The trim needs the whole tensor, so the method is not elementwise.
+/// Weights are 1 each when none are given. The trim needs the whole tensor, so the method is not elementwise. F64
+/// tensors are merged in double, the others in float.
 /// </summary>
-public sealed class TiesMethod : IMergeMethod
+public sealed class TiesMethod : Engine.IMergeMethodF64
 {
     private readonly IReadOnlyList<double>? _weights;
     private readonly bool _normalize;
@@ -50,28 +51,41 @@ public sealed class TiesMethod : IMergeMethod
     /// <inheritdoc />
     public void Merge(MergeChunk chunk)
     {
-        var baseValues = MethodGuards.Base(Name, chunk);
         MethodGuards.WholeTensor(Name, chunk);
-        var length = chunk.Length;
+        Merge(chunk.Members, MethodGuards.Base(Name, chunk), chunk.Output, chunk.Length);
+    }
+
+    /// <inheritdoc />
+    public void MergeF64(Engine.MergeChunkF64 chunk)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        MethodGuards.WholeTensor(Name, chunk);
+        Merge(chunk.Members, MethodGuards.Base(Name, chunk), chunk.Output, chunk.Length);
+    }
+
+    /// <summary>The method in the chunk's precision.</summary>
+    private void Merge<T>(T[][] members, T[] baseValues, T[] output, int length)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
         var keep = MagnitudeTrim.KeepCount(_density, length);
         var baseSpan = baseValues.AsSpan(0, length);
-        var scratch = ArrayPool<float>.Shared.Rent(length);
+        var scratch = ArrayPool<T>.Shared.Rent(length);
         try
         {
-            using var consensus = new SignConsensus(length);
+            using var consensus = new SignConsensus<T>(length);
             var tau = scratch.AsSpan(0, length);
-            for (var k = 0; k < chunk.Members.Length; k++)
+            for (var k = 0; k < members.Length; k++)
             {
-                TensorPrimitives.Subtract(chunk.Members[k].AsSpan(0, length), baseSpan, tau);
+                TensorPrimitives.Subtract<T>(members[k].AsSpan(0, length), baseSpan, tau);
                 MagnitudeTrim.KeepLargest(tau, keep);
-                consensus.Add(tau, (float)MethodGuards.Weight(_weights, k));
+                consensus.Add(tau, T.CreateTruncating(MethodGuards.Weight(_weights, k)));
             }
 
-            consensus.Finish(baseSpan, (float)_lambda, _normalize, chunk.Output.AsSpan(0, length));
+            consensus.Finish(baseSpan, T.CreateTruncating(_lambda), _normalize, output.AsSpan(0, length));
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(scratch);
+            ArrayPool<T>.Shared.Return(scratch);
         }
     }
 }

@@ -211,6 +211,10 @@ public sealed class MergeEngineTests : IDisposable
     [InlineData("dare_linear", 3)]
     [InlineData("liti", 3)]
     [InlineData("ema", 1)]
+    [InlineData("ties", 3)]
+    [InlineData("dare_ties", 3)]
+    [InlineData("model_stock", 3)]
+    [InlineData("slerp", 2)]
     public async Task F64_MergedByTaskVectorMethods_IsComputedInDouble(string name, int members)
     {
         // Base and members differ in the 12th significant digit: in F32 every task vector would vanish.
@@ -225,7 +229,19 @@ public sealed class MergeEngineTests : IDisposable
         await MergeAsync(sources, new CheckpointOutput(sink), @base: new InMemorySource("base", [Tensor(baseValues)]), method: MergeMethodFactory.Create(parameters));
 
         var merged = MemoryMarshal.Cast<byte, double>(Safetensors.Read(sink.Files["model.safetensors"], "soup").Tensors.Single().Data.Span).ToArray();
-        double Scale(int k) => name switch { "task_arithmetic" or "dare_linear" => 0.7, "liti" => 0.25 / members, _ => 0.25 };
+        // ties and dare_ties (density 1, every τ positive: all elected): the disjoint mean, λ·mean τ. slerp of task
+        // vectors this close to colinear: the linear interpolation at t = 0.5. model_stock: t·mean τ, t from the
+        // cosines of these τ (computed here in double from the values themselves).
+        var stock = ModelStockRatio(values, baseValues);
+        double Scale(int k) => name switch
+        {
+            "task_arithmetic" or "dare_linear" => 0.7,
+            "liti" => 0.25 / members,
+            "ties" or "dare_ties" => 0.7 / members,
+            "slerp" => 0.5,
+            "model_stock" => stock / members,
+            _ => 0.25,
+        };
         for (var j = 0; j < 64; j++)
         {
             var expected = baseValues[j] + Enumerable.Range(0, members).Sum(k => Scale(k) * (values[k][j] - baseValues[j]));
@@ -234,10 +250,30 @@ public sealed class MergeEngineTests : IDisposable
         }
     }
 
-    [Fact]
-    public async Task F64_DareLinear_DropsTheSameElementsAsInF32()
+    /// <summary>Model Stock's t = N·cos / (1 + (N−1)·cos), cos the mean pairwise cosine of the task vectors, in double.</summary>
+    private static double ModelStockRatio(IReadOnlyList<double[]> members, double[] baseValues)
     {
-        // Values exact in both precisions, density 1/2 (rescale 2): both merges must give the same numbers.
+        var tau = members.Select(m => m.Select((v, j) => v - baseValues[j]).ToArray()).ToList();
+        double Dot(double[] a, double[] b) => a.Select((v, j) => v * b[j]).Sum();
+        var n = tau.Count;
+        var cos = 0.0;
+        for (var i = 0; i < n; i++)
+        {
+            for (var j = i + 1; j < n; j++)
+                cos += Dot(tau[i], tau[j]) / Math.Sqrt(Dot(tau[i], tau[i]) * Dot(tau[j], tau[j]));
+        }
+
+        cos = Math.Clamp(cos / (n * (n - 1) / 2.0), 0, 1);
+        return n * cos / (1 + ((n - 1) * cos));
+    }
+
+    [Theory]
+    [InlineData("dare_linear")]
+    [InlineData("dare_ties")]
+    [InlineData("ties")]
+    public async Task F64_DropsAndTrims_TakeTheSameElementsAsInF32(string name)
+    {
+        // Values exact in both precisions, density 1/2 (DARE's rescale 2; TIES keeps half): both merges must give the same numbers.
         var random = new Random(11);
         var baseValues = Enumerable.Range(0, 256).Select(_ => (double)random.Next(-100, 100)).ToArray();
         var members = Enumerable.Range(0, 2).Select(_ => baseValues.Select(b => b + random.Next(-8, 8)).ToArray()).ToList();
@@ -248,7 +284,7 @@ public sealed class MergeEngineTests : IDisposable
                 : new("w", dtype, [v.Length], MemoryMarshal.AsBytes(v.Select(x => (float)x).ToArray().AsSpan()).ToArray());
             var sink = new MemorySinkFactory();
             await MergeAsync([.. members.Select((v, i) => (ICheckpointSource)new InMemorySource($"m{i}", [Tensor(v)]))], new CheckpointOutput(sink),
-                @base: new InMemorySource("base", [Tensor(baseValues)]), method: MergeMethodFactory.Create(new MergeParameters { Method = "dare_linear", Density = 0.5, Seed = 3 }));
+                @base: new InMemorySource("base", [Tensor(baseValues)]), method: MergeMethodFactory.Create(new MergeParameters { Method = name, Density = 0.5, Seed = 3 }));
             var data = Safetensors.Read(sink.Files["model.safetensors"], "soup").Tensors.Single().Data.Span;
             return dtype == SafetensorsDtype.F64 ? MemoryMarshal.Cast<byte, double>(data).ToArray() : [.. MemoryMarshal.Cast<byte, float>(data).ToArray().Select(f => (double)f)];
         }
@@ -258,6 +294,16 @@ public sealed class MergeEngineTests : IDisposable
 
         Assert.Equal(inFloat, inDouble);
         Assert.Contains(Enumerable.Range(0, 256), j => inDouble[j] == baseValues[j] && members.Any(m => m[j] != baseValues[j])); // some drops happened
+    }
+
+    [Fact]
+    public void F64_TrimKeepsTheLargestMagnitudes_ThatDifferBelowFloatPrecision()
+    {
+        // 1 + k·2^-40 are one float: in F32 the trim could not tell them apart; in double it keeps the largest three.
+        var tiny = Math.Pow(2, -40);
+        double[] values = [1 + (2 * tiny), -(1 + (5 * tiny)), 1 + tiny, 1 + (4 * tiny), -(1 + (3 * tiny)), 0.5];
+        MagnitudeTrim.KeepLargest<double>(values, 3);
+        Assert.Equal([0, -(1 + (5 * tiny)), 0, 1 + (4 * tiny), -(1 + (3 * tiny)), 0], values);
     }
 
     [Theory]
