@@ -70,7 +70,7 @@ public sealed class PipelineApi(
 
         if (idempotencyKey is null)
         {
-            var id = await PipelineStarter.StartAsync(client, new BlobSpecStore(storage), spec, cancellationToken: cancellationToken);
+            var id = await PipelineStarter.StartAsync(client, new BlobSpecStore(storage), spec, cancellationToken, storage);
             return Accepted(id, pipelinesUri, created: true);
         }
 
@@ -79,7 +79,7 @@ public sealed class PipelineApi(
         if (await storage.TryCreateBlobAsync(IdempotencyClaim.BlobName(keyed), new MemoryStream(claim.ToJson()), cancellationToken))
         {
             // This request claimed the key: it starts the pipeline (still deduplicated by Durable, as a second guard).
-            return Accepted(keyed, pipelinesUri, await PipelineStarter.StartOnceAsync(client, new BlobSpecStore(storage), spec, keyed, cancellationToken));
+            return await StartKeyedAsync(spec, keyed, pipelinesUri, cancellationToken);
         }
 
         var existing = await ReadClaimAsync(keyed, cancellationToken);
@@ -92,9 +92,25 @@ public sealed class PipelineApi(
         // A claim whose pipeline never appeared (its request died between the two writes) is taken over after a grace
         // period; a start cannot replace anything there, since no instance exists.
         if (existing is not null && clock.GetUtcNow() - existing.ClaimedAt > ClaimGrace && await client.GetInstanceAsync(keyed, cancellationToken) is null)
-            return Accepted(keyed, pipelinesUri, await PipelineStarter.StartOnceAsync(client, new BlobSpecStore(storage), spec, keyed, cancellationToken));
+            return await StartKeyedAsync(spec, keyed, pipelinesUri, cancellationToken);
 
         return Accepted(keyed, pipelinesUri, created: false);
+    }
+
+    /// <summary>
+    /// Starts the keyed pipeline, unless its folder holds an earlier pipeline's blobs (the key's pipeline ended and was
+    /// purged, its checkpoints kept): a new pipeline there would count the old landings as its own, so the key is
+    /// refused instead (409), and nothing is started or changed.
+    /// </summary>
+    private async Task<ApiResult> StartKeyedAsync(PipelineSpec spec, string keyed, Uri pipelinesUri, CancellationToken cancellationToken)
+    {
+        if (await client.GetInstanceAsync(keyed, cancellationToken) is null && await PipelineStarter.FolderInUseAsync(storage, keyed, cancellationToken))
+        {
+            return ApiResult.Problem(409, "Idempotency-Key already used",
+                $"The {IdempotencyKeyHeader} named pipeline '{keyed}', which has ended and been purged; its checkpoints remain in folder '{keyed}/'. Use a new key for a new pipeline.", keyed);
+        }
+
+        return Accepted(keyed, pipelinesUri, await PipelineStarter.StartOnceAsync(client, new BlobSpecStore(storage), spec, keyed, cancellationToken));
     }
 
     /// <summary>

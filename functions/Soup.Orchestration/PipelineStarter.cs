@@ -5,6 +5,7 @@ using DurableTask.Core.Exceptions;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Soup.Core.Specs;
+using Soup.Core.Storage;
 
 namespace Soup.Orchestration;
 
@@ -73,28 +74,49 @@ public static class PipelineStarter
 
     /// <summary>
     /// Stores the spec (<see cref="ISpecStore"/>), schedules the pipeline orchestration under a new id and returns it.
-    /// The start is deduplicated against every status, so it never replaces an existing instance (nor reuses its folder):
-    /// an id that is taken is drawn again.
+    /// The start is deduplicated against every status, so it never replaces an existing instance: an id that is taken
+    /// is drawn again, and so is one whose folder in <paramref name="storage"/> holds blobs (an instance purged since).
     /// </summary>
-    public static Task<string> StartAsync(DurableTaskClient client, ISpecStore specs, PipelineSpec spec, CancellationToken cancellationToken = default)
+    public static Task<string> StartAsync(DurableTaskClient client, ISpecStore specs, PipelineSpec spec, CancellationToken cancellationToken = default, SoupStorage? storage = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        return StartAsync(client, specs, spec, () => NewPipelineId(spec.Name, DateTimeOffset.UtcNow), cancellationToken);
+        return StartAsync(client, specs, spec, () => NewPipelineId(spec.Name, DateTimeOffset.UtcNow), cancellationToken, storage);
     }
 
-    /// <summary><see cref="StartAsync(DurableTaskClient, ISpecStore, PipelineSpec, CancellationToken)"/> with the ids drawn by <paramref name="newId"/>.</summary>
+    /// <summary><see cref="StartAsync(DurableTaskClient, ISpecStore, PipelineSpec, CancellationToken, SoupStorage)"/> with the ids drawn by <paramref name="newId"/>.</summary>
     /// <exception cref="InvalidOperationException">Every id drawn was taken.</exception>
-    public static async Task<string> StartAsync(DurableTaskClient client, ISpecStore specs, PipelineSpec spec, Func<string> newId, CancellationToken cancellationToken = default)
+    public static async Task<string> StartAsync(
+        DurableTaskClient client, ISpecStore specs, PipelineSpec spec, Func<string> newId, CancellationToken cancellationToken = default, SoupStorage? storage = null)
     {
         ArgumentNullException.ThrowIfNull(newId);
         for (var draw = 0; draw < MaxIdDraws; draw++)
         {
             var id = newId();
+            if (storage is not null && await FolderInUseAsync(storage, id, cancellationToken))
+                continue;
             if (await StartOnceAsync(client, specs, spec, id, cancellationToken))
                 return id;
         }
 
         throw new InvalidOperationException($"{MaxIdDraws} pipeline ids drawn for '{spec.Name}' were all taken; nothing was started.");
+    }
+
+    /// <summary>
+    /// Whether the pipeline folder <c>{pipelineId}/</c> of the checkpoints container holds a blob other than an
+    /// idempotency claim: the folder of an earlier pipeline (its instance purged, its soups kept), which a new pipeline
+    /// must not take over (its landings would count as the new pipeline's).
+    /// </summary>
+    public static async Task<bool> FolderInUseAsync(SoupStorage storage, string pipelineId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(storage);
+        var claim = IdempotencyClaim.BlobName(pipelineId);
+        await foreach (var page in storage.Checkpoints.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, pipelineId + "/", cancellationToken).AsPages(pageSizeHint: 2))
+        {
+            if (page.Values.Any(b => b.Name != claim))
+                return true;
+        }
+
+        return false;
     }
 
     /// <summary>

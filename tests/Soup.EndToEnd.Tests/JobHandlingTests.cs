@@ -150,6 +150,34 @@ public sealed class JobHandlingTests(AzuriteEngineFixture fixture) : IClassFixtu
         Assert.Empty((await storage.Jobs.PeekMessagesAsync(cancellationToken: TestContext.Current.CancellationToken)).Value);
     }
 
+    [Fact]
+    public async Task Service_AJobStorageRefuses_IsRecordedAsFailedOnItsFirstDelivery_WithTheStatusAndNotTheRawResponse()
+    {
+        // A deployment whose DatasetContainers names a container storage cannot hold: listing it answers 400
+        // InvalidResourceName, which no redelivery changes.
+        using var host = TestWorkerHost.Build(fixture.NewConfiguration(workers: 0), new Dictionary<string, string?>
+        {
+            ["MaxDeliveries"] = "5",
+            ["JobVisibilityTimeout"] = "00:00:10",
+            ["DatasetContainers"] = "Bad_Name",
+        });
+        var storage = host.Services.GetRequiredService<SoupStorage>();
+        await storage.EnsureCreatedAsync(TestContext.Current.CancellationToken);
+        var job = TinyTrainJob("refused") with { Data = TinyTrainJob("refused").Data with { Dataset = "blob:Bad_Name/fmnist" } };
+        await storage.SendJobAsync(job, TestContext.Current.CancellationToken);
+        var first = (await storage.Jobs.ReceiveMessageAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken)).Value;
+        Assert.Equal(1, first.DequeueCount);
+
+        var service = host.Services.GetServices<IHostedService>().OfType<QueueJobService>().Single();
+        await service.HandleAsync(first, TestContext.Current.CancellationToken);
+
+        var record = await storage.ReadJsonAsync(
+            CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.FailureFile), SoupJson.Default.FailureRecord, TestContext.Current.CancellationToken);
+        Assert.Matches(@"^storage answered 400 InvalidResourceName; the job is not retried \(worker [^)]+, log reference [0-9a-f]{12}\)$", record.Reason);
+        Assert.DoesNotContain("RequestId", record.Reason, StringComparison.OrdinalIgnoreCase);
+        Assert.Empty((await storage.Jobs.PeekMessagesAsync(cancellationToken: TestContext.Current.CancellationToken)).Value); // not redelivered
+    }
+
     private static IHost BuildWorker(IConfiguration configuration, int maxDeliveries) => TestWorkerHost.Build(configuration, new Dictionary<string, string?>
     {
         ["MaxDeliveries"] = maxDeliveries.ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -85,8 +85,10 @@ public sealed class MergeCommandLineTests : IDisposable
         Assert.Contains("a shard of the earlier output", stdout, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task SigInt_DuringAMerge_SaysItWasCancelled_AndWritesNothing()
+    [Theory]
+    [InlineData("INT")]
+    [InlineData("TERM")]
+    public async Task ASignal_DuringAMerge_SaysItWasCancelled_AndWritesNothing(string signal)
     {
         var inputs = Enumerable.Range(1, 2).Select(i => WriteLarge($"big{i}.safetensors", i, tensors: 64, values: 1 << 20)).ToList(); // 2 x 256 MiB
         var output = Path.Combine(folder.FullName, "soup.safetensors");
@@ -110,7 +112,7 @@ public sealed class MergeCommandLineTests : IDisposable
         process.BeginErrorReadLine();
 
         await progressed.Task.WaitAsync(TimeSpan.FromSeconds(60), Cancel);
-        using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        using (var kill = Process.Start("kill", ["-" + signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
             await kill!.WaitForExitAsync(Cancel);
         await process.WaitForExitAsync(Cancel).WaitAsync(TimeSpan.FromSeconds(30), Cancel);
 

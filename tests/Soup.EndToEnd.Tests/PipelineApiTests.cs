@@ -115,6 +115,40 @@ public sealed class PipelineApiTests(ApiEngineFixture engine) : IClassFixture<Ap
     }
 
     [Fact]
+    public async Task Start_KeyWhosePipelineWasPurged_ButWhoseFolderRemains_Answers409AndStartsNothing()
+    {
+        // What retention leaves of an ended pipeline: its instance purged, a soup kept in its folder.
+        var key = "purged-" + Guid.NewGuid();
+        var id = PipelineStarter.PipelineIdForKey(key);
+        var soup = CheckpointLayout.Blob(id, CheckpointLayout.SoupSlot(1), CheckpointLayout.CheckpointFile);
+        await engine.Storage.Checkpoints.GetBlobClient(soup).UploadAsync(BinaryData.FromString("kept"), Cancel);
+
+        var result = await engine.Api.StartAsync(ApiEngineFixture.SpecJson(), key, ApiEngineFixture.PipelinesUri, Cancel);
+
+        Assert.Equal(409, result.StatusCode);
+        Assert.Contains($"folder '{id}/'", ((ApiProblem)result.Body).Detail, StringComparison.Ordinal);
+        Assert.Null(await engine.Client.GetInstanceAsync(id, Cancel));
+        Assert.Equal("kept", (await engine.Storage.Checkpoints.GetBlobClient(soup).DownloadContentAsync(Cancel)).Value.Content.ToString());
+    }
+
+    [Fact]
+    public async Task Start_DrawsAnotherId_WhenTheFirstNamesAFolderInUse()
+    {
+        var spec = Soup.Core.Specs.SpecParser.Parse(ApiEngineFixture.SpecJson()).Spec!;
+        var taken = "taken-" + Guid.NewGuid().ToString("N")[..12];
+        var fresh = "fresh-" + Guid.NewGuid().ToString("N")[..12];
+        await engine.Storage.Checkpoints.GetBlobClient($"{taken}/round-01/soup/model.safetensors").UploadAsync(BinaryData.FromString("old"), Cancel);
+        var draws = new Queue<string>([taken, fresh]);
+
+        var id = await PipelineStarter.StartAsync(engine.Client, new BlobSpecStore(engine.Storage), spec, draws.Dequeue, Cancel, engine.Storage);
+
+        Assert.Equal(fresh, id);
+        Assert.Null(await engine.Client.GetInstanceAsync(taken, Cancel));
+        Assert.NotNull(await engine.Client.GetInstanceAsync(fresh, Cancel));
+        Assert.False(await PipelineStarter.FolderInUseAsync(engine.Storage, "never-" + Guid.NewGuid().ToString("N")[..12], Cancel));
+    }
+
+    [Fact]
     public async Task Start_InvalidSpec_Answers400WithEveryProblemAndStartsNothing()
     {
         var key = "invalid-" + Guid.NewGuid();

@@ -182,6 +182,15 @@ public sealed partial class QueueJobService(
             LogJobFailed(logger, job.JobId, ex.Message);
             await runner.RecordFailureAsync(job, ex.Message, CancellationToken.None);
         }
+        catch (Azure.RequestFailedException ex) when (!StorageRetry.IsTransient(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            // Storage refused the job's request (400 a bad name, 403 no permission, 404 gone): delivering the job again
+            // would be refused again. The record says what was refused; the whole response goes to the log only.
+            var logReference = StorageError.NewReference();
+            LogStorageRefused(logger, job.JobId, logReference, ex);
+            await runner.RecordFailureAsync(
+                job, $"storage answered {StorageError.Summary(ex)}; the job is not retried (worker {o.WorkerName}, log reference {logReference})", CancellationToken.None);
+        }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Shutdown (SIGTERM, preemption, scale-in): the runner saved a resumption checkpoint; hand the job back at
@@ -306,6 +315,9 @@ public sealed partial class QueueJobService(
 
     [LoggerMessage(EventId = 412, Level = LogLevel.Warning, Message = "Job {JobId} failed for good: {Reason}")]
     private static partial void LogJobFailed(ILogger logger, string jobId, string reason);
+
+    [LoggerMessage(EventId = 428, Level = LogLevel.Error, Message = "Job {JobId} failed for good: storage refused a request (log reference {Reference})")]
+    private static partial void LogStorageRefused(ILogger logger, string jobId, string reference, Exception exception);
 
     [LoggerMessage(EventId = 413, Level = LogLevel.Warning, Message = "Job {JobId} hit an error and will be retried")]
     private static partial void LogJobRetry(ILogger logger, string jobId, Exception exception);

@@ -47,7 +47,7 @@ public static class RunCommand
             return 2;
         }
 
-        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, spec, cancellationToken: cancellationToken);
+        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, spec, cancellationToken, engine.Services.GetRequiredService<SoupStorage>());
         output.WriteLine($"Pipeline {id}: {spec.Rounds} round(s) x {spec.Members.Count} member(s) of {spec.Model} on '{spec.Data.Dataset}' (data root {configuration["DataRoot"]}).");
 
         var view = await ProgressPrinter.WatchAsync(engine.Client, engine.Services.GetRequiredService<SoupStorage>(), engine.Services.GetService<JobProgressReader>(), id, output, cancellationToken);

@@ -53,24 +53,30 @@ internal sealed partial class ContainerLandingWatcher(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var lastFull = DateTimeOffset.MinValue;
+        var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
+            var pause = TimeSpan.Zero;
             try
             {
                 var full = DateTimeOffset.UtcNow - lastFull >= options.LandingFullScanInterval;
                 await ScanAsync(full ? await RunningFoldersAsync(stoppingToken) : LivePrefixes(), stoppingToken);
                 if (full)
                     lastFull = DateTimeOffset.UtcNow;
+                failures = 0;
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
-                LogScanFailed(logger, ex);
+                // The watcher serves every pipeline, so it never gives up; but a storage that refuses (403, 400) or is
+                // down is asked again less and less often (1 s doubling to 30 s), not every poll.
+                pause = StorageRetry.Default.Delay(++failures);
+                LogScanFailed(logger, ex is Azure.RequestFailedException r ? StorageError.Summary(r) : ex.GetType().Name, failures, pause, ex);
             }
 
             // A listing's cost grows with what it lists: rest at least as long as it took, so that listings never take
             // more than half of the storage's time (on Azurite, one process, they starved the merge's reads).
-            await Task.Delay(Max(options.LandingPollInterval - clock.Elapsed, clock.Elapsed), stoppingToken);
+            await Task.Delay(Max(Max(options.LandingPollInterval - clock.Elapsed, clock.Elapsed), pause), stoppingToken);
         }
     }
 
@@ -157,6 +163,6 @@ internal sealed partial class ContainerLandingWatcher(
         });
     }
 
-    [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "Listing the checkpoints container failed; retrying")]
-    private static partial void LogScanFailed(ILogger logger, Exception exception);
+    [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "Listing the checkpoints container failed ({Error}, {Failures} time(s) in a row); next try in {Pause}")]
+    private static partial void LogScanFailed(ILogger logger, string error, int failures, TimeSpan pause, Exception exception);
 }

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Azure;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
@@ -44,15 +43,15 @@ public static partial class StorageFailure
     public static Exception Describe(Exception error, string activity, string instanceId, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(error);
-        var reference = RandomNumberGenerator.GetHexString(12, lowercase: true);
+        var reference = StorageError.NewReference();
         LogStorageError(logger, reference, activity, instanceId, error);
         if (error is RequestFailedException permanent && !StorageRetry.IsTransient(permanent))
         {
             return new PipelineFailedException(
-                $"{activity}: storage answered {permanent.Status} {permanent.ErrorCode ?? "(no error code)"}; not retried (log reference {reference})");
+                $"{activity}: storage answered {StorageError.Summary(permanent)}; not retried (log reference {reference})");
         }
 
-        var what = error is RequestFailedException r ? $"{r.Status} {r.ErrorCode ?? "(no error code)"}" : error.GetType().Name;
+        var what = error is RequestFailedException r ? StorageError.Summary(r) : error.GetType().Name;
         return new StorageUnavailableException($"{activity}: storage unavailable ({what}); retried (log reference {reference})");
     }
 
