@@ -85,6 +85,42 @@ public sealed class MergeCommandLineTests : IDisposable
         Assert.Contains("a shard of the earlier output", stdout, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ShardingUnderABlobPrefixOfAnEarlierShardedOutput_LeavesNoStaleShards()
+    {
+        // The CLI's storage is the development storage (Azurite); merges write only to the checkpoints container.
+        var container = new Azure.Storage.Blobs.BlobContainerClient("UseDevelopmentStorage=true", "checkpoints");
+        await container.CreateIfNotExistsAsync(cancellationToken: Cancel);
+        var prefix = $"merge-cli-{Guid.NewGuid():N}/sharded";
+        var inputs = Enumerable.Range(1, 2).Select(i => WriteLarge($"m{i}.safetensors", i, tensors: 6)).ToList();
+        async Task<List<string>> ListAsync()
+        {
+            var names = new List<string>();
+            await foreach (var blob in container.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, prefix + "/", Cancel))
+                names.Add(blob.Name[(prefix.Length + 1)..]);
+            return [.. names.Order()];
+        }
+
+        try
+        {
+            var (first, _, _) = await RunAsync(["merge", .. inputs, "-o", $"blob:checkpoints/{prefix}", "--shard-size", "20KB"]);
+            var earlier = await ListAsync();
+            var (second, stdout, _) = await RunAsync(["merge", .. inputs, "-o", $"blob:checkpoints/{prefix}", "--shard-size", "50KB"]);
+            var now = await ListAsync();
+
+            Assert.Equal((0, 0), (first, second));
+            Assert.True(earlier.Count > now.Count, $"{string.Join(", ", earlier)} -> {string.Join(", ", now)}");
+            var index = (await container.GetBlobClient($"{prefix}/model.safetensors.index.json").DownloadContentAsync(Cancel)).Value.Content;
+            Assert.Equal(ShardIndexNames(index.ToArray()).Append("model.safetensors.index.json").Order(), now);
+            Assert.Contains("a shard of the earlier output", stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await foreach (var blob in container.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, prefix + "/", CancellationToken.None))
+                await container.DeleteBlobIfExistsAsync(blob.Name, cancellationToken: CancellationToken.None);
+        }
+    }
+
     [Theory]
     [InlineData("INT")]
     [InlineData("TERM")]
@@ -192,9 +228,11 @@ public sealed class MergeCommandLineTests : IDisposable
     private static float[] Values(string path) =>
         MemoryMarshal.Cast<byte, float>(Safetensors.Read(File.ReadAllBytes(path), path).Tensors.Single().Data.Span).ToArray();
 
-    private static IEnumerable<string> ShardIndexNames(string index)
+    private static IEnumerable<string> ShardIndexNames(string index) => ShardIndexNames(File.ReadAllBytes(index));
+
+    private static IEnumerable<string> ShardIndexNames(byte[] index)
     {
-        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(index));
+        using var json = System.Text.Json.JsonDocument.Parse(index);
         return [.. json.RootElement.GetProperty("weight_map").EnumerateObject().Select(p => p.Value.GetString()!).Distinct()];
     }
 }

@@ -184,7 +184,7 @@ public static class MergeCommand
             return 2;
         }
 
-        var stale = StaleShards(target, shardBytes);
+        var stale = target.IsBlob ? await StaleBlobShardsAsync(storage, target, shardBytes, cancellationToken) : StaleShards(target, shardBytes);
 
         try
         {
@@ -211,11 +211,14 @@ public static class MergeCommand
 
             // Shards of an earlier sharded output in the same folder that this one did not replace: they would sit
             // beside the new index as if they belonged to it.
-            var written = summary.OutputFiles.Select(Path.GetFileName).ToHashSet(StringComparer.Ordinal);
-            foreach (var old in stale.Where(f => !written.Contains(Path.GetFileName(f))))
+            var written = summary.OutputFiles.Select(ShardName).ToHashSet(StringComparer.Ordinal);
+            foreach (var old in stale.Where(f => !written.Contains(ShardName(f))))
             {
-                File.Delete(old);
-                output.WriteLine($"  removed {old} (a shard of the earlier output)");
+                if (target.IsBlob)
+                    await storage.Container(target.Container!).GetBlobClient(old).DeleteIfExistsAsync(cancellationToken: CancellationToken.None);
+                else
+                    File.Delete(old);
+                output.WriteLine($"  removed {(target.IsBlob ? $"blob:{target.Container}/{old}" : old)} (a shard of the earlier output)");
             }
 
             return 0;
@@ -247,6 +250,40 @@ public static class MergeCommand
         }
 
         return @base is not null && Key(@base) == output ? "the base (--base)" : null;
+    }
+
+    /// <summary>The last part of a file's path or a blob's name: what a shard index names.</summary>
+    private static string ShardName(string fileOrBlob) => fileOrBlob[(fileOrBlob.LastIndexOfAny(['/', Path.DirectorySeparatorChar]) + 1)..];
+
+    /// <summary>
+    /// The shard blobs an existing index under a blob output prefix names (none unless the output is sharded): a
+    /// sharded merge to blobs replaces the index and its shards, and would leave the earlier output's extra shards.
+    /// </summary>
+    private static async Task<IReadOnlyList<string>> StaleBlobShardsAsync(SoupStorage storage, CheckpointLocation target, long? shardBytes, CancellationToken cancellationToken)
+    {
+        if (shardBytes is null)
+            return [];
+        var prefix = target.BlobName!.TrimEnd('/') + "/";
+        var container = storage.Container(target.Container!);
+        BinaryData content;
+        try
+        {
+            content = (await container.GetBlobClient(prefix + ShardIndex.IndexFileName(ShardIndex.DefaultFileName)).DownloadContentAsync(cancellationToken)).Value.Content;
+        }
+        catch (Azure.RequestFailedException ex) when (ex.Status == 404)
+        {
+            return [];
+        }
+
+        try
+        {
+            var map = ShardIndex.ReadWeightMap(content.ToArray(), target.ToString());
+            return [.. map.Values.Distinct(StringComparer.Ordinal).Where(f => ShardName(f) == f).Select(f => prefix + f)];
+        }
+        catch (Exception ex) when (ex is FormatException or InvalidDataException)
+        {
+            return []; // an unreadable index names nothing that can be removed safely
+        }
     }
 
     /// <summary>The shard files an existing index in a local output folder names (none unless the output is sharded).</summary>
