@@ -1,7 +1,7 @@
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Soup.Cli.Engine;
+using Soup.Local;
 using Soup.Core;
 using Soup.Core.Jobs;
 using Soup.Core.Storage;

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Configuration;
 using Soup.Cli.Commands;
-using Soup.Cli.Engine;
+using Soup.Local;
 using Soup.Training;
 
 namespace Soup.EndToEnd.Tests;

@@ -8,6 +8,7 @@ using Soup.Core.Checkpoints;
 using Soup.Core.Specs;
 using Soup.Core.Storage;
 using Soup.Orchestration;
+using Soup.Local;
 
 namespace Soup.EndToEnd.Tests;
 
@@ -112,7 +113,7 @@ public sealed partial class EngineCrashResumeTests(AzuriteEngineFixture fixture)
     private static IConfiguration With(IConfiguration configuration, IReadOnlyDictionary<string, string> overrides) =>
         new ConfigurationBuilder().AddConfiguration(configuration).AddInMemoryCollection(overrides.Select(p => KeyValuePair.Create(p.Key, (string?)p.Value))).Build();
 
-    private static async Task<PipelineStatusView> WaitAsync(Soup.Cli.Engine.LocalEngine engine, string id)
+    private static async Task<PipelineStatusView> WaitAsync(Soup.Local.LocalEngine engine, string id)
     {
         using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(5));
         var metadata = await engine.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancel.Token);

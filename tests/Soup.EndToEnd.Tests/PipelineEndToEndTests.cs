@@ -6,6 +6,7 @@ using Soup.Core.Checkpoints;
 using Soup.Core.Specs;
 using Soup.Core.Storage;
 using Soup.Orchestration;
+using Soup.Local;
 
 namespace Soup.EndToEnd.Tests;
 
@@ -133,7 +134,7 @@ public sealed class PipelineEndToEndTests(AzuriteEngineFixture fixture) : IClass
         RoundTimeout = TimeSpan.FromMinutes(5),
     };
 
-    private static async Task<PipelineStatusView> WaitAsync(Soup.Cli.Engine.LocalEngine engine, string id)
+    private static async Task<PipelineStatusView> WaitAsync(Soup.Local.LocalEngine engine, string id)
     {
         using var cancel = new CancellationTokenSource(Timeout);
         var metadata = await engine.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancel.Token);

@@ -5,6 +5,7 @@ using System.Text.Json;
 using Soup.Cli.Commands;
 using Soup.Core.Storage;
 using Soup.Orchestration;
+using Soup.Local;
 
 namespace Soup.EndToEnd.Tests;
 

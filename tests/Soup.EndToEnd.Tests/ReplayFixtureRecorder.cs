@@ -10,6 +10,7 @@ using Soup.Core.Specs;
 using Soup.Core.Storage;
 using Soup.Orchestration;
 using Soup.Orchestration.Tests.Replay;
+using Soup.Local;
 
 namespace Soup.EndToEnd.Tests;
 
@@ -87,7 +88,7 @@ public sealed class ReplayFixtureRecorder(AzuriteEngineFixture fixture) : IClass
         RoundTimeout = TimeSpan.FromHours(1),
     };
 
-    private static async Task LandAsync(Soup.Cli.Engine.LocalEngine engine, SoupStorage storage, string slot, CancellationToken cancel) =>
+    private static async Task LandAsync(Soup.Local.LocalEngine engine, SoupStorage storage, string slot, CancellationToken cancel) =>
         await storage.Checkpoints.GetBlobClient(CheckpointLayout.Blob(PipelineId, slot, CheckpointLayout.CheckpointFile)).UploadAsync(
             BinaryData.FromString("not read by the orchestration"),
             new Azure.Storage.Blobs.Models.BlobUploadOptions { Metadata = await TestLandings.StampAsync(engine.Client, PipelineId, slot) },

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Soup.Cli.Commands;
-using Soup.Cli.Engine;
+using Soup.Local;
 using Soup.Core;
 using Soup.Core.Checkpoints;
 using Soup.Core.Jobs;

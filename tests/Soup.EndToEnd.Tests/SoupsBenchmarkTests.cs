@@ -1,4 +1,4 @@
-using Soup.Cli.Commands;
+using Soup.Benchmarks;
 using Soup.Core.Specs;
 
 namespace Soup.EndToEnd.Tests;

@@ -8,6 +8,7 @@ using Soup.Core.Jobs;
 using Soup.Core.Specs;
 using Soup.Core.Storage;
 using Soup.Orchestration;
+using Soup.Local;
 
 namespace Soup.EndToEnd.Tests;
 
@@ -161,9 +162,9 @@ public sealed class StageDurabilityTests(AzuriteEngineFixture fixture) : IClassF
         RoundTimeout = silence,
     };
 
-    private static SoupStorage Storage(Soup.Cli.Engine.LocalEngine engine) => engine.Services.GetRequiredService<SoupStorage>();
+    private static SoupStorage Storage(Soup.Local.LocalEngine engine) => engine.Services.GetRequiredService<SoupStorage>();
 
-    private static async Task<PipelineStatusView> WaitAsync(Soup.Cli.Engine.LocalEngine engine, string id)
+    private static async Task<PipelineStatusView> WaitAsync(Soup.Local.LocalEngine engine, string id)
     {
         using var cancel = new CancellationTokenSource(Timeout);
         var metadata = await engine.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancel.Token);

@@ -25,7 +25,7 @@ internal static partial class CodeSettings
         .ToHashSet(StringComparer.Ordinal);
 
     /// <summary>What the local engine (pipeline run/serve/retention) reads beyond the shared options: its own, and retention's.</summary>
-    public static IReadOnlySet<string> LocalEngine { get; } = SourceProperties("functions/Soup.Cli/Engine/LocalEngineOptions.cs")
+    public static IReadOnlySet<string> LocalEngine { get; } = SourceProperties("functions/Soup.Local/LocalEngineOptions.cs")
         .Concat(SettableProperties(typeof(RetentionOptions)))
         .ToHashSet(StringComparer.Ordinal);
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Soup.Core.Checkpoints;
-using Soup.Core.Merging.Bench;
+using Soup.Benchmarks;
+using Soup.Local;
 
 namespace Soup.Cli.Commands;
 
@@ -133,7 +134,7 @@ public static class BenchCommand
                 return Task.FromResult(2);
             }
 
-            return EvaluateBenchmarkCommand.ExecuteAsync(new EvaluateBenchmarkOptions(parse.GetValue(model)!, values, parse.GetValue(examples)), Console.Out, cancellationToken);
+            return EvaluateBenchmark.ExecuteAsync(new EvaluateBenchmarkOptions(parse.GetValue(model)!, values, parse.GetValue(examples)), Console.Out, cancellationToken);
         });
         return command;
     }
@@ -151,7 +152,7 @@ public static class BenchCommand
         {
             members, rounds, finished,
         };
-        command.SetAction((parse, cancellationToken) => RoundsBenchmarkCommand.ExecuteAsync(
+        command.SetAction((parse, cancellationToken) => RoundsBenchmark.ExecuteAsync(
             Counts(parse.GetValue(members)!),
             parse.GetValue(rounds),
             Console.Out,
@@ -183,7 +184,7 @@ public static class BenchCommand
                 parse.GetValue(steps),
                 parse.GetValue(repeats),
                 configuration["DataRoot"]!);
-            return Task.FromResult(TrainBenchmarkCommand.Execute(options, Console.Out, cancellationToken));
+            return Task.FromResult(TrainBenchmark.Execute(options, Console.Out, cancellationToken));
         });
         return train;
     }

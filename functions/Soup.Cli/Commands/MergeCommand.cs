@@ -6,6 +6,7 @@ using Soup.Core.Checkpoints;
 using Soup.Core.Merging;
 using Soup.Core.Merging.Engine;
 using Soup.Core.Storage;
+using Soup.Local;
 
 namespace Soup.Cli.Commands;
 

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
-using Soup.Cli.Engine;
+using Soup.Local;
 using Soup.Core.Storage;
 using Soup.Orchestration;
 using Soup.Reports;

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Soup.Cli.Engine;
+using Soup.Local;
 using Soup.Orchestration.Retention;
 
 namespace Soup.Cli.Commands;

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Soup.Cli.Engine;
+using Soup.Local;
 using Soup.Core.Storage;
 using Soup.Orchestration;
 using Soup.Reports;

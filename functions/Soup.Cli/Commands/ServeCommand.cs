@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
+using Soup.Local;
 
 namespace Soup.Cli.Commands;
 

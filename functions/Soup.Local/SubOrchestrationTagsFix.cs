@@ -1,7 +1,7 @@
 using DurableTask.Core;
 using DurableTask.Core.History;
 
-namespace Soup.Cli.Engine;
+namespace Soup.Local;
 
 /// <summary>
 /// The orchestration service the local engine's Durable sidecar uses: the Azure Storage provider, with two fixes for

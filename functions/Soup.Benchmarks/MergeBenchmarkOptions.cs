@@ -1,6 +1,10 @@
 using Soup.Core.Checkpoints;
 
-namespace Soup.Core.Merging.Bench;
+using Soup.Core.Merging;
+
+using Soup.Core.Merging.Engine;
+
+namespace Soup.Benchmarks;
 
 /// <summary>What <see cref="MergeBenchmark.RunAsync"/> generates, runs and compares.</summary>
 public sealed record MergeBenchmarkOptions
@@ -58,9 +62,9 @@ public sealed record MergeBenchmarkOptions
     /// <summary>Member size for the blob run (default: min(<see cref="MemberBytes"/>, 256 MiB)).</summary>
     public long? BlobMemberBytes { get; init; }
 
-    /// <summary>The engine's memory budget (<see cref="Engine.MergeEngineOptions.MemoryBudgetBytes"/>; default: the
+    /// <summary>The engine's memory budget (<see cref="MergeEngineOptions.MemoryBudgetBytes"/>; default: the
     /// engine's default; null: no limit).</summary>
-    public long? MemoryBudgetBytes { get; init; } = Engine.MergeEngineOptions.DefaultMemoryBudgetBytes;
+    public long? MemoryBudgetBytes { get; init; } = MergeEngineOptions.DefaultMemoryBudgetBytes;
 
     /// <summary>Also time durable writes (default true, with <see cref="ShellBaselines"/>): <c>cat</c> of the inputs +
     /// <c>dd conv=fsync</c> of an output-sized file, against the engine writing with fsync (in this process and, with

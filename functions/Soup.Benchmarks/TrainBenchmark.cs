@@ -1,10 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
 using Soup.Core.Jobs;
-using Soup.Core.Merging.Bench;
 using Soup.Training;
 
-namespace Soup.Cli.Commands;
+using Soup.Core.Merging;
+
+using Soup.Core.Merging.Engine;
+
+namespace Soup.Benchmarks;
 
 /// <summary>The options of <c>pipeline bench train</c>.</summary>
 public sealed record TrainBenchmarkOptions(IReadOnlyList<string> Models, int BatchSize, int Steps, int Repeats, string DataRoot);
@@ -15,7 +18,7 @@ public sealed record TrainBenchmarkOptions(IReadOnlyList<string> Models, int Bat
 /// checkpoints kept in memory) next to a bare TorchSharp step loop of the same model on one in-memory batch, in the same
 /// process, alternating, medians of the repeats.
 /// </summary>
-public static class TrainBenchmarkCommand
+public static class TrainBenchmark
 {
     /// <summary>Runs the benchmark and prints its table.</summary>
     public static int Execute(TrainBenchmarkOptions options, TextWriter output, CancellationToken cancellationToken)

@@ -5,14 +5,16 @@ using System.Text.Json;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Soup.Cli.Engine;
+using Soup.Local;
 using Soup.Core.Jobs;
 using Soup.Core.Merging;
 using Soup.Core.Storage;
 using Soup.Core.Specs;
 using Soup.Orchestration;
 
-namespace Soup.Cli.Commands;
+using Soup.Core.Merging.Engine;
+
+namespace Soup.Benchmarks;
 
 /// <summary>The settings of <c>pipeline bench soups</c>: the standard protocol, or the quick one.</summary>
 /// <param name="Seeds">Seeds per held-out domain.</param>

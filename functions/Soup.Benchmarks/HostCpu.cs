@@ -1,6 +1,10 @@
 using System.Globalization;
 
-namespace Soup.Core.Merging.Bench;
+using Soup.Core.Merging;
+
+using Soup.Core.Merging.Engine;
+
+namespace Soup.Benchmarks;
 
 /// <summary>
 /// The machine's CPU accounting between two readings of <c>/proc/stat</c> (Linux): how much of the cores' time was busy,

@@ -5,14 +5,14 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
-using Soup.Cli.Engine;
 using Soup.Orchestration;
 
-namespace Soup.Cli.Commands;
+namespace Soup.Local;
 
 /// <summary>
 /// Who may call <c>pipeline serve</c>: the token a request must carry (<c>Authorization: Bearer</c> or

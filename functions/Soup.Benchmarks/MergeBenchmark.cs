@@ -8,7 +8,9 @@ using Azure.Storage.Blobs.Models;
 using Soup.Core.Checkpoints;
 using Soup.Core.Merging.Engine;
 
-namespace Soup.Core.Merging.Bench;
+using Soup.Core.Merging;
+
+namespace Soup.Benchmarks;
 
 /// <summary>The figures of one benchmark run (seconds are medians of the timed runs; null when not run).</summary>
 /// <param name="Members">Members merged.</param>

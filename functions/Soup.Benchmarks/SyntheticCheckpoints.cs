@@ -4,7 +4,9 @@ using System.Runtime.InteropServices;
 using Soup.Core.Checkpoints;
 using Soup.Core.Merging.Engine;
 
-namespace Soup.Core.Merging.Bench;
+using Soup.Core.Merging;
+
+namespace Soup.Benchmarks;
 
 /// <summary>
 /// Synthetic members shaped like a decoder-only transformer (embedding, per-layer attention and MLP matrices, norms,

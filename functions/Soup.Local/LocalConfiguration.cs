@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Configuration;
 
-namespace Soup.Cli.Commands;
+namespace Soup.Local;
 
 /// <summary>
 /// The local engine's settings: working Azurite defaults, overridden by environment variables of the same names

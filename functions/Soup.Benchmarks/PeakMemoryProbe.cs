@@ -1,6 +1,10 @@
 using System.Globalization;
 
-namespace Soup.Core.Merging.Bench;
+using Soup.Core.Merging;
+
+using Soup.Core.Merging.Engine;
+
+namespace Soup.Benchmarks;
 
 /// <summary>
 /// Measures this process's peak resident memory over a span of time. On Linux it resets the kernel's high-water mark

@@ -1,6 +1,6 @@
-using Soup.Core.Merging.Bench;
+using Soup.Benchmarks;
 
-namespace Soup.Core.Tests.Merging.Bench;
+namespace Soup.EndToEnd.Tests.Benchmarks;
 
 public sealed class HostCpuTests
 {

@@ -7,7 +7,7 @@ using Soup.Core.Jobs;
 using Soup.Core.Storage;
 using Soup.Orchestration;
 
-namespace Soup.Cli.Engine;
+namespace Soup.Local;
 
 /// <summary>
 /// The local stand-in for the Functions blob trigger: hands every blob it has not seen (by name and ETag) to the same

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Soup.Orchestration.Retention;
 
-namespace Soup.Cli.Engine;
+namespace Soup.Local;
 
 /// <summary>
 /// The local engine's counterpart of the Functions app's retention timer: every <c>RetentionInterval</c> (when set), the

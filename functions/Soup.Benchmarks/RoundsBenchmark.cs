@@ -5,17 +5,18 @@ using System.Text.Json;
 using Azure.Storage.Queues.Models;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
-using Soup.Cli.Engine;
+using Soup.Local;
 using Soup.Core;
 using Soup.Core.Checkpoints;
 using Soup.Core.Jobs;
 using Soup.Core.Merging;
-using Soup.Core.Merging.Bench;
 using Soup.Core.Specs;
 using Soup.Core.Storage;
 using Soup.Orchestration;
 
-namespace Soup.Cli.Commands;
+using Soup.Core.Merging.Engine;
+
+namespace Soup.Benchmarks;
 
 /// <summary>
 /// <c>pipeline bench rounds</c>: the orchestration's own overhead. The real local engine (Durable Task on the Azure
@@ -23,7 +24,7 @@ namespace Soup.Cli.Commands;
 /// are answered at once by a no-op worker (a 16-value checkpoint per member, a synthetic report per evaluation), so what
 /// is timed is dispatch, fan-in on landings, merge, evaluation round trip and bookkeeping per round.
 /// </summary>
-public static class RoundsBenchmarkCommand
+public static class RoundsBenchmark
 {
     private const string InitBlob = "bases/bench-init.safetensors";
 

@@ -1,4 +1,8 @@
-namespace Soup.Core.Merging.Bench;
+using Soup.Core.Merging;
+
+using Soup.Core.Merging.Engine;
+
+namespace Soup.Benchmarks;
 
 /// <summary>The Python baselines, run side by side with the engine. Each prints one JSON line: seconds (inside the
 /// script, imports excluded) and peak_rss_kb (getrusage).</summary>

@@ -1,4 +1,4 @@
-namespace Soup.Cli.Engine;
+namespace Soup.Local;
 
 /// <summary>Settings of the local engine (the Durable Task engine on the Azure Storage provider, against Azurite).</summary>
 public sealed class LocalEngineOptions

@@ -18,7 +18,7 @@ using Soup.Jobs;
 using Soup.Orchestration;
 using Soup.Reports;
 
-namespace Soup.Cli.Engine;
+namespace Soup.Local;
 
 /// <summary>
 /// The pipeline in one process, without the Functions host: the Durable Task engine with the Azure Storage provider

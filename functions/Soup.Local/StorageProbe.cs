@@ -1,10 +1,10 @@
 using Azure.Storage.Blobs;
 using Microsoft.Extensions.Configuration;
 
-namespace Soup.Cli.Commands;
+namespace Soup.Local;
 
 /// <summary>Checks, before anything starts, that the storage the engine needs answers.</summary>
-internal static class StorageProbe
+public static class StorageProbe
 {
     public static async Task<string?> ProblemAsync(IConfiguration configuration, CancellationToken cancellationToken)
     {

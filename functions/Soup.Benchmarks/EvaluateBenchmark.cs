@@ -2,11 +2,14 @@ using System.Diagnostics;
 using System.Globalization;
 using Soup.Core.Checkpoints;
 using Soup.Core.Jobs;
-using Soup.Core.Merging.Bench;
 using Soup.Training;
 using static TorchSharp.torch;
 
-namespace Soup.Cli.Commands;
+using Soup.Core.Merging;
+
+using Soup.Core.Merging.Engine;
+
+namespace Soup.Benchmarks;
 
 /// <summary>The options of <c>pipeline bench evaluate</c>.</summary>
 /// <param name="Model">The model of every checkpoint.</param>
@@ -19,7 +22,7 @@ public sealed record EvaluateBenchmarkOptions(string Model, IReadOnlyList<int> C
 /// ensemble, one connectivity midpoint) for several checkpoint counts, reading the checkpoints from safetensors files as
 /// the worker does, one at a time (<see cref="Evaluator.EvaluateAsync"/>) next to all at once (as the worker did).
 /// </summary>
-public static class EvaluateBenchmarkCommand
+public static class EvaluateBenchmark
 {
     /// <summary>Runs the benchmark and prints its table.</summary>
     public static async Task<int> ExecuteAsync(EvaluateBenchmarkOptions options, TextWriter output, CancellationToken cancellationToken)

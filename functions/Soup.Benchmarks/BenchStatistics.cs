@@ -1,4 +1,8 @@
-namespace Soup.Core.Merging.Bench;
+using Soup.Core.Merging;
+
+using Soup.Core.Merging.Engine;
+
+namespace Soup.Benchmarks;
 
 /// <summary>Summaries the benchmarks print.</summary>
 public static class BenchStatistics
