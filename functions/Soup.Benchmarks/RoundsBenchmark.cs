@@ -212,7 +212,7 @@ public static class RoundsBenchmark
                 var job = JsonSerializer.Deserialize(message.Body.ToMemory().Span, SoupJson.Default.Job)!;
                 if (job is JobReference reference)
                     job = (await storage.ResolveJobAsync(reference, ct)).Job ?? throw new InvalidDataException($"job {reference.JobId} cannot be read");
-                var output = Soup.Jobs.JobRunner.OutputBlob(job);
+                var output = CheckpointLayout.OutputBlob(job);
                 if (job is EvaluateJob evaluate)
                     await storage.TryCreateJsonAsync(output, SyntheticReport(evaluate), SoupJson.Default.EvaluationReport, LandingStamp.Of(job), ct);
                 else

@@ -1,5 +1,6 @@
 using Soup.Core.Merging;
 using Soup.Core.Storage;
+using Soup.Core.Specs;
 
 namespace Soup.Orchestration;
 
@@ -98,19 +99,6 @@ public sealed record SplitAccuracy(string Split, double Accuracy, double Loss);
 /// <param name="Role"><see cref="SplitRoles.Validation"/>, <see cref="SplitRoles.Test"/> or <see cref="SplitRoles.Objective"/>.</param>
 /// <param name="Description">The data behind it, in words (dataset, domains, part).</param>
 public sealed record SplitInfo(string Name, string Role, string? Description = null);
-
-/// <summary>The roles of a split.</summary>
-public static class SplitRoles
-{
-    /// <summary>Held out from the training domains: in-distribution; the split models are selected on.</summary>
-    public const string Validation = "validation";
-
-    /// <summary>Data no member trained on (held-out domains or the test files): out-of-distribution.</summary>
-    public const string Test = "test";
-
-    /// <summary>One objective of rewarded soups (a domain or class weighting standing for a reward).</summary>
-    public const string Objective = "objective";
-}
 
 /// <summary>
 /// Another way to use a round's members, scored like the soup: the best single member (ERM), the uniform soup, the

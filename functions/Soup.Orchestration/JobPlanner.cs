@@ -197,52 +197,12 @@ public static class JobPlanner
     private static string EvaluationSlot(int round, string? name) =>
         name is null ? CheckpointLayout.EvaluationSlot(round) : CheckpointLayout.EvaluationSlot(round, name);
 
-    /// <summary>Every evaluation split of the spec, in the spec's order: validation, test (if any), its own.</summary>
-    public static IReadOnlyList<PlannedSplit> Splits(PipelineSpec spec)
-    {
-        var data = spec.Data;
-        var splits = new List<PlannedSplit>
-        {
-            new("validation", SplitRoles.Validation, Ref(spec, data.TrainDomains, DataParts.Out, data.EvalLimit), Describe(data.Dataset, data.TrainDomains, "held-out part")),
-        };
-        if (data.Layout == DataLayouts.Idx)
-        {
-            splits.Add(new("test", SplitRoles.Test, Ref(spec, null, DataParts.Test, data.EvalLimit), Describe(data.Dataset, null, "test files")));
-        }
-        else if (data.TestDomains is { Count: > 0 } test)
-        {
-            splits.Add(new("test", SplitRoles.Test, Ref(spec, test, DataParts.All, data.EvalLimit), Describe(data.Dataset, test, "all")));
-        }
-
-        foreach (var s in spec.Evaluation?.Splits ?? [])
-        {
-            var dataRef = Ref(spec, s.Domains, s.Part, s.Limit) with { Dataset = s.Dataset ?? data.Dataset, Layout = s.Layout ?? data.Layout };
-            splits.Add(new(s.Name, s.Role, dataRef, Describe(dataRef.Dataset, s.Domains, s.Part)));
-        }
-
-        return splits;
-    }
+    /// <summary>Every evaluation split of the spec (<see cref="SplitPlanner.Splits"/>).</summary>
+    public static IReadOnlyList<PlannedSplit> Splits(PipelineSpec spec) => SplitPlanner.Splits(spec);
 
     /// <summary>A seed distinct for every (round, member) of a pipeline; round 0 is the init stage.</summary>
     public static int MemberSeed(PipelineSpec spec, int round, int member) => MemberPlanner.MemberSeed(spec, round, member);
 
     private static DataRef TrainData(PipelineSpec spec, IReadOnlyList<string>? domains) =>
-        Ref(spec, domains, DataParts.In, spec.Data.TrainLimit);
-
-    private static DataRef Ref(PipelineSpec spec, IReadOnlyList<string>? domains, string part, int? limit) => new()
-    {
-        Dataset = spec.Data.Dataset,
-        Layout = spec.Data.Layout,
-        Domains = domains,
-        Part = part,
-        Limit = limit,
-        HoldoutFraction = spec.Data.ValidationFraction,
-        SplitSeed = spec.Seed,
-    };
-
-    private static string Describe(string dataset, IReadOnlyList<string>? domains, string part) =>
-        domains is { Count: > 0 } d ? $"{dataset}, domains {string.Join(", ", d)}, {part}" : $"{dataset}, {part}";
+        SplitPlanner.Data(spec, domains, DataParts.In, spec.Data.TrainLimit);
 }
-
-/// <summary>One evaluation split as planned: its name, what it stands for and its data.</summary>
-public sealed record PlannedSplit(string Name, string Role, DataRef Data, string Description);

@@ -1,4 +1,5 @@
 using Soup.Orchestration;
+using Soup.Core.Specs;
 
 namespace Soup.Reports;
 

@@ -47,7 +47,7 @@ public sealed class CancelledJobTests(AzuriteEngineFixture fixture) : IClassFixt
             async () => (await storage.Jobs.GetPropertiesAsync(Cancel)).Value.ApproximateMessagesCount == 0, "the job's message to be deleted");
         await worker.StopAsync(Cancel);
 
-        Assert.False(await storage.Checkpoints.GetBlobClient(JobRunner.OutputBlob(job)).ExistsAsync(Cancel));
+        Assert.False(await storage.Checkpoints.GetBlobClient(CheckpointLayout.OutputBlob(job)).ExistsAsync(Cancel));
         Assert.False(await storage.Checkpoints.GetBlobClient(CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.FailureFile)).ExistsAsync(Cancel));
     }
 

@@ -31,7 +31,7 @@ public sealed class JobHandlingTests(AzuriteEngineFixture fixture) : IClassFixtu
         Assert.NotNull(taken.Value);
 
         await host.StartAsync(TestContext.Current.CancellationToken);
-        var output = storage.Checkpoints.GetBlobClient(JobRunner.OutputBlob(job));
+        var output = storage.Checkpoints.GetBlobClient(CheckpointLayout.OutputBlob(job));
         await WaitUntilAsync(async () => (await output.ExistsAsync()).Value);
         await host.StopAsync(TestContext.Current.CancellationToken);
 
@@ -57,7 +57,7 @@ public sealed class JobHandlingTests(AzuriteEngineFixture fixture) : IClassFixtu
 
         await host.Services.GetRequiredService<JobRunner>().RunAsync(job, TestContext.Current.CancellationToken);
 
-        var content = (await storage.Checkpoints.GetBlobClient(JobRunner.OutputBlob(job)).DownloadContentAsync(TestContext.Current.CancellationToken)).Value.Content;
+        var content = (await storage.Checkpoints.GetBlobClient(CheckpointLayout.OutputBlob(job)).DownloadContentAsync(TestContext.Current.CancellationToken)).Value.Content;
         var metadata = Soup.Core.Checkpoints.Safetensors.Read(content.ToMemory(), "output").Metadata;
         Assert.Equal(job.JobId, metadata["job_id"]);
         Assert.Equal("0123abcd", metadata["spec_hash"]);
@@ -96,7 +96,7 @@ public sealed class JobHandlingTests(AzuriteEngineFixture fixture) : IClassFixtu
 
         // ... is the version the worker trains on, and records in the checkpoint.
         await host.Services.GetRequiredService<JobRunner>().RunAsync(job, TestContext.Current.CancellationToken);
-        var content = (await storage.Checkpoints.GetBlobClient(JobRunner.OutputBlob(job)).DownloadContentAsync(TestContext.Current.CancellationToken)).Value.Content;
+        var content = (await storage.Checkpoints.GetBlobClient(CheckpointLayout.OutputBlob(job)).DownloadContentAsync(TestContext.Current.CancellationToken)).Value.Content;
         Assert.Equal(recorded, Soup.Core.Checkpoints.Safetensors.Read(content.ToMemory(), "output").Metadata["dataset_version"]);
 
         // The data changes under the run: its next job fails, naming both versions, and trains nothing.
@@ -104,7 +104,7 @@ public sealed class JobHandlingTests(AzuriteEngineFixture fixture) : IClassFixtu
         var later = job with { PipelineId = job.PipelineId + "-b" };
         var failure = await Assert.ThrowsAsync<JobFailedException>(() => host.Services.GetRequiredService<JobRunner>().RunAsync(later, TestContext.Current.CancellationToken));
         Assert.Contains($"changed since the run recorded it (recorded {recorded}, now sha256:", failure.Message, StringComparison.Ordinal);
-        Assert.False((await storage.Checkpoints.GetBlobClient(JobRunner.OutputBlob(later)).ExistsAsync(TestContext.Current.CancellationToken)).Value);
+        Assert.False((await storage.Checkpoints.GetBlobClient(CheckpointLayout.OutputBlob(later)).ExistsAsync(TestContext.Current.CancellationToken)).Value);
         local.Delete(recursive: true);
     }
 
@@ -118,7 +118,7 @@ public sealed class JobHandlingTests(AzuriteEngineFixture fixture) : IClassFixtu
         var job = TinyTrainJob("twice");
 
         await runner.RunAsync(job, TestContext.Current.CancellationToken);
-        var blob = storage.Checkpoints.GetBlobClient(JobRunner.OutputBlob(job));
+        var blob = storage.Checkpoints.GetBlobClient(CheckpointLayout.OutputBlob(job));
         var first = (await blob.GetPropertiesAsync(cancellationToken: TestContext.Current.CancellationToken)).Value;
         await runner.RunAsync(job, TestContext.Current.CancellationToken);
         var second = (await blob.GetPropertiesAsync(cancellationToken: TestContext.Current.CancellationToken)).Value;
@@ -146,7 +146,7 @@ public sealed class JobHandlingTests(AzuriteEngineFixture fixture) : IClassFixtu
         var record = await storage.ReadJsonAsync(
             CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.FailureFile), SoupJson.Default.FailureRecord, TestContext.Current.CancellationToken);
         Assert.Contains("delivered 2 times", record.Reason, StringComparison.Ordinal);
-        Assert.False(await storage.Checkpoints.GetBlobClient(JobRunner.OutputBlob(job)).ExistsAsync(TestContext.Current.CancellationToken));
+        Assert.False(await storage.Checkpoints.GetBlobClient(CheckpointLayout.OutputBlob(job)).ExistsAsync(TestContext.Current.CancellationToken));
         Assert.Empty((await storage.Jobs.PeekMessagesAsync(cancellationToken: TestContext.Current.CancellationToken)).Value);
     }
 

@@ -78,7 +78,7 @@ public sealed class WorkerBadInputTests(AzuriteEngineFixture fixture) : IClassFi
             CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.FailureFile), SoupJson.Default.FailureRecord, TestContext.Current.CancellationToken);
         foreach (var part in reasonContains)
             Assert.Contains(part, record.Reason, StringComparison.OrdinalIgnoreCase);
-        Assert.False(await storage.Checkpoints.GetBlobClient(JobRunner.OutputBlob(job)).ExistsAsync(TestContext.Current.CancellationToken));
+        Assert.False(await storage.Checkpoints.GetBlobClient(CheckpointLayout.OutputBlob(job)).ExistsAsync(TestContext.Current.CancellationToken));
         Assert.Empty((await storage.Jobs.PeekMessagesAsync(cancellationToken: TestContext.Current.CancellationToken)).Value);
     }
 

@@ -124,11 +124,8 @@ internal sealed class PipelineHarness : IAsyncDisposable
     }
 
     /// <summary>The notice a worker's successful output raises: a checkpoint for training, a report for evaluation.</summary>
-    public static LandingNotice Landed(Job job) => job switch
-    {
-        EvaluateJob => new(job.Slot, LandingKind.Evaluation, CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.EvaluationFile), null),
-        _ => new(job.Slot, LandingKind.Checkpoint, CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.CheckpointFile), null),
-    };
+    public static LandingNotice Landed(Job job) =>
+        new(job.Slot, job is EvaluateJob ? LandingKind.Evaluation : LandingKind.Checkpoint, CheckpointLayout.OutputBlob(job), null);
 
     /// <summary>The notice a failure record raises.</summary>
     public static LandingNotice Failed(Job job, string reason) =>

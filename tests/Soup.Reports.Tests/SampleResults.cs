@@ -1,5 +1,6 @@
 using Soup.Core.Jobs;
 using Soup.Orchestration;
+using Soup.Core.Specs;
 
 namespace Soup.Reports.Tests;
 

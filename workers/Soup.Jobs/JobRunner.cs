@@ -20,13 +20,9 @@ namespace Soup.Jobs;
 /// </summary>
 public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datasets, IOptions<WorkerOptions> options, ILogger<JobRunner> logger)
 {
-    /// <summary>The blob a job's success writes.</summary>
-    public static string OutputBlob(Job job) => CheckpointLayout.Blob(
-        job.PipelineId, job.Slot, job is EvaluateJob ? CheckpointLayout.EvaluationFile : CheckpointLayout.CheckpointFile);
-
     /// <summary>True when <paramref name="job"/>'s output is already written (retried through a storage outage).</summary>
     public Task<bool> IsDoneAsync(Job job, CancellationToken cancellationToken) =>
-        Retry(async c => (bool)await storage.Checkpoints.GetBlobClient(OutputBlob(job)).ExistsAsync(c), "output check", job, cancellationToken);
+        Retry(async c => (bool)await storage.Checkpoints.GetBlobClient(CheckpointLayout.OutputBlob(job)).ExistsAsync(c), "output check", job, cancellationToken);
 
     /// <summary>
     /// Runs <paramref name="job"/> outside the queue (its heartbeat names no message); throws
@@ -43,7 +39,7 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
     internal async Task RunAsync(Job job, JobHeartbeat heartbeat, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        var output = OutputBlob(job);
+        var output = CheckpointLayout.OutputBlob(job);
         if (await IsDoneAsync(job, cancellationToken))
         {
             LogAlreadyDone(logger, job.JobId);

@@ -92,7 +92,7 @@ public static class SpecSchema
                 node["enum"] = Strings([Jobs.DataParts.Out, Jobs.DataParts.All, Jobs.DataParts.Test]);
                 break;
             case (nameof(SplitSpec), "role"):
-                node["enum"] = Strings(["validation", "test", "objective"]);
+                node["enum"] = Strings(SplitRoles.All);
                 break;
             case (nameof(LinearProbeSpec) or nameof(MemberSettings), "optimizer"):
                 node["enum"] = OrNull(Strings(Jobs.Optimizers.All));

@@ -82,18 +82,8 @@ internal static class SpecSectionValidator
         }
     }
 
-    /// <summary>Every split name the spec's evaluation has: validation, test when there is test data, then its own.</summary>
-    public static IReadOnlyList<string> SplitNames(PipelineSpec spec)
-    {
-        var names = new List<string> { "validation" };
-        if (spec.Data.Layout == DataLayouts.Idx || spec.Data.TestDomains is { Count: > 0 })
-        {
-            names.Add("test");
-        }
-
-        names.AddRange(spec.Evaluation?.Splits?.Select(s => s.Name) ?? []);
-        return names;
-    }
+    /// <summary>Every split name the spec's evaluation has (<see cref="SplitPlanner.Splits"/>).</summary>
+    public static IReadOnlyList<string> SplitNames(PipelineSpec spec) => [.. SplitPlanner.Splits(spec).Select(s => s.Name)];
 
     private static void ValidateEvaluation(List<SpecProblem> p, PipelineSpec spec)
     {
@@ -132,7 +122,7 @@ internal static class SpecSectionValidator
                 }
             }
 
-            string[] roles = ["validation", "test", "objective"];
+            var roles = SplitRoles.All;
             if (!roles.Contains(split.Role))
             {
                 p.Add(new($"{path}.role", $"unknown role '{split.Role}'; known: {string.Join(", ", roles)}"));

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Soup.Core.Jobs;
 
 namespace Soup.Core.Storage;
 
@@ -14,6 +15,16 @@ public static class CheckpointLayout
 
     /// <summary>File name of an evaluation report.</summary>
     public const string EvaluationFile = "results.json";
+
+    /// <summary>
+    /// The blob a job's success writes, which completes it when it lands: an evaluation's report, any other job's
+    /// checkpoint. The one place that maps a job's kind to its output.
+    /// </summary>
+    public static string OutputBlob(Job job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return Blob(job.PipelineId, job.Slot, job is EvaluateJob ? EvaluationFile : CheckpointFile);
+    }
 
     /// <summary>File name of a failure record.</summary>
     public const string FailureFile = "failed.json";
