@@ -40,7 +40,7 @@ internal sealed class FakeHttpResponse(FunctionContext context) : HttpResponseDa
 }
 
 /// <summary>A function context holding only the services (none unless given) the HTTP functions resolve.</summary>
-internal sealed class FakeFunctionContext(IServiceProvider? services = null) : FunctionContext
+internal sealed class FakeFunctionContext(IServiceProvider? services = null, IReadOnlyDictionary<string, object?>? bindingData = null) : FunctionContext
 {
     public override string InvocationId => "test";
 
@@ -48,7 +48,7 @@ internal sealed class FakeFunctionContext(IServiceProvider? services = null) : F
 
     public override TraceContext TraceContext => throw new NotSupportedException();
 
-    public override BindingContext BindingContext => throw new NotSupportedException();
+    public override BindingContext BindingContext => bindingData is null ? throw new NotSupportedException() : new FakeBindingContext(bindingData);
 
     public override RetryContext RetryContext => throw new NotSupportedException();
 
@@ -59,6 +59,11 @@ internal sealed class FakeFunctionContext(IServiceProvider? services = null) : F
     public override IDictionary<object, object> Items { get; set; } = new Dictionary<object, object>();
 
     public override IInvocationFeatures Features => throw new NotSupportedException();
+
+    private sealed class FakeBindingContext(IReadOnlyDictionary<string, object?> data) : BindingContext
+    {
+        public override IReadOnlyDictionary<string, object?> BindingData => data;
+    }
 
     private sealed class EmptyServices : IServiceProvider
     {
