@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Configuration;
+using Soup.Core.Jobs;
+using Soup.Core.Storage;
 
 namespace Soup.Local;
 
@@ -8,19 +10,26 @@ namespace Soup.Local;
 /// </summary>
 public static class LocalConfiguration
 {
-    /// <summary>The defaults: everything on Azurite, Fashion-MNIST where Debian's package puts it.</summary>
+    /// <summary>
+    /// What the local engine sets unlike a deployment: the data on Azurite, quicker cancellation. Settings it does not
+    /// change (container and queue names, the data root, the task hub, ...) are not repeated here: they come from the
+    /// options classes' defaults (<see cref="PipelineOptions"/>, <see cref="WorkerOptions"/>,
+    /// <see cref="LocalEngineOptions"/>), so changing one there changes it everywhere (<c>LocalConfigurationTests</c>).
+    /// </summary>
     public static readonly IReadOnlyDictionary<string, string?> Defaults = new Dictionary<string, string?>
     {
-        ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true",
         ["SoupStorage"] = "UseDevelopmentStorage=true",
-        ["TaskHubName"] = "souplocal",
-        ["CheckpointsContainer"] = "checkpoints",
-        ["JobsQueue"] = "soup-jobs",
-        ["SpecsContainer"] = "specs",
-        ["ReportsContainer"] = "reports",
-        ["DataRoot"] = "/usr/share/datasets",
         ["CancellationCheckInterval"] = "00:00:05", // local storage: a cancelled local run stops its jobs quickly
     };
+
+    /// <summary>The shared options as <paramref name="configuration"/> sets them (defaults where it does not).</summary>
+    public static PipelineOptions Pipeline(IConfiguration configuration) => configuration.Get<PipelineOptions>() ?? new PipelineOptions();
+
+    /// <summary>The local engine's own options as <paramref name="configuration"/> sets them (defaults where it does not).</summary>
+    public static LocalEngineOptions Engine(IConfiguration configuration) => configuration.Get<LocalEngineOptions>() ?? new LocalEngineOptions();
+
+    /// <summary>The worker options as <paramref name="configuration"/> sets them (defaults where it does not).</summary>
+    public static WorkerOptions Worker(IConfiguration configuration) => configuration.Get<WorkerOptions>() ?? new WorkerOptions();
 
     /// <summary>Builds the configuration.</summary>
     public static IConfiguration Build(string? dataRoot, int workers, IReadOnlyDictionary<string, string?>? overrides = null)

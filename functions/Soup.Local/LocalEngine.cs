@@ -66,7 +66,7 @@ public sealed class LocalEngine : IAsyncDisposable
 
     private static async Task<LocalEngine> StartCoreAsync(IConfiguration configuration, bool clientOnly, Action<ILoggingBuilder>? logging, CancellationToken cancellationToken)
     {
-        var options = configuration.Get<LocalEngineOptions>() ?? new LocalEngineOptions();
+        var options = LocalConfiguration.Engine(configuration);
         var settings = new AzureStorageOrchestrationServiceSettings
         {
             TaskHubName = options.TaskHubName,

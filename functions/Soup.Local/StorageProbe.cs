@@ -8,7 +8,7 @@ public static class StorageProbe
 {
     public static async Task<string?> ProblemAsync(IConfiguration configuration, CancellationToken cancellationToken)
     {
-        var connection = configuration["AzureWebJobsStorage"];
+        var connection = LocalConfiguration.Engine(configuration).AzureWebJobsStorage;
         var options = new BlobClientOptions();
         options.Retry.MaxRetries = 0;
         options.Retry.NetworkTimeout = TimeSpan.FromSeconds(5);

@@ -3,6 +3,7 @@ using Azure.Storage.Blobs;
 using Microsoft.Extensions.Logging;
 using Soup.Jobs;
 using Soup.Training;
+using Soup.Core.Jobs;
 
 namespace Soup.EndToEnd.Tests;
 

@@ -35,8 +35,8 @@ public sealed class ReplayFixtureRecorder(AzuriteEngineFixture fixture) : IClass
         var storage = new SoupStorage(configuration, Microsoft.Extensions.Options.Options.Create(configuration.Get<PipelineOptions>()!));
         var history = new AzureStorageOrchestrationService(new AzureStorageOrchestrationServiceSettings
         {
-            TaskHubName = configuration["TaskHubName"]!,
-            StorageAccountClientProvider = new StorageAccountClientProvider(configuration["AzureWebJobsStorage"] ?? "UseDevelopmentStorage=true"),
+            TaskHubName = LocalConfiguration.Engine(configuration).TaskHubName,
+            StorageAccountClientProvider = new StorageAccountClientProvider(LocalConfiguration.Engine(configuration).AzureWebJobsStorage),
         });
         var round = LandingEvents.RoundInstance(PipelineId, 1);
         HistoryFixture pipeline, roundFixture;

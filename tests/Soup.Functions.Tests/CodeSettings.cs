@@ -20,7 +20,7 @@ internal static partial class CodeSettings
     /// <summary>What the worker container reads: shared options, worker options, and its host's own settings.</summary>
     public static IReadOnlySet<string> Worker { get; } = SettableProperties(typeof(PipelineOptions))
         .Append(PipelineOptions.ConnectionName)
-        .Concat(SourceProperties("workers/Soup.Jobs/WorkerOptions.cs"))
+        .Concat(SettableProperties(typeof(Soup.Core.Jobs.WorkerOptions)))
         .Concat(GetValueNames("workers/Soup.Worker/Program.cs"))
         .ToHashSet(StringComparer.Ordinal);
 

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Soup.Core.Specs;
 using Soup.Core.Storage;
+using Soup.Core.Jobs;
 
 namespace Soup.Jobs;
 

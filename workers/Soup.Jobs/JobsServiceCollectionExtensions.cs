@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Soup.Core.Storage;
+using Soup.Core.Jobs;
 
 namespace Soup.Jobs;
 

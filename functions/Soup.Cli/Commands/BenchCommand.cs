@@ -183,7 +183,7 @@ public static class BenchCommand
                 parse.GetValue(batch),
                 parse.GetValue(steps),
                 parse.GetValue(repeats),
-                configuration["DataRoot"]!);
+                LocalConfiguration.Worker(configuration).DataRoot);
             return Task.FromResult(TrainBenchmark.Execute(options, Console.Out, cancellationToken));
         });
         return train;

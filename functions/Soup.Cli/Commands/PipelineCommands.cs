@@ -178,7 +178,7 @@ public static class PipelineCommands
 
     private static int NotFound(TextWriter output, string id, IConfiguration configuration)
     {
-        output.WriteLine($"No pipeline '{id}' in task hub '{configuration["TaskHubName"]}'.");
+        output.WriteLine($"No pipeline '{id}' in task hub '{LocalConfiguration.Engine(configuration).TaskHubName}'.");
         return 1;
     }
 

@@ -99,7 +99,7 @@ public static class RetentionCommand
     {
         var (blobVerb, instanceVerb) = report.DryRun ? ("Would delete", "Would purge") : ("Deleted", "Purged");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Retention{(report.DryRun ? " (dry run: nothing changed)" : "")} in task hub '{configuration["TaskHubName"]}', container '{configuration["CheckpointsContainer"]}', at {report.Now.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z: members kept {report.Policy.MemberDays} days after their round's soup, instances {report.Policy.InstanceDays} days after their pipeline ended."));
+            $"Retention{(report.DryRun ? " (dry run: nothing changed)" : "")} in task hub '{LocalConfiguration.Engine(configuration).TaskHubName}', container '{LocalConfiguration.Pipeline(configuration).CheckpointsContainer}', at {report.Now.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z: members kept {report.Policy.MemberDays} days after their round's soup, instances {report.Policy.InstanceDays} days after their pipeline ended."));
         output.WriteLine($"{blobVerb} {report.Blobs.Count} blob(s):");
         foreach (var blob in report.Blobs)
             output.WriteLine($"  {blob.Name}  ({blob.Reason})");

@@ -48,7 +48,7 @@ public static class RunCommand
         }
 
         var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, spec, cancellationToken, engine.Services.GetRequiredService<SoupStorage>());
-        output.WriteLine($"Pipeline {id}: {spec.Rounds} round(s) x {spec.Members.Count} member(s) of {spec.Model} on '{spec.Data.Dataset}' (data root {configuration["DataRoot"]}).");
+        output.WriteLine($"Pipeline {id}: {spec.Rounds} round(s) x {spec.Members.Count} member(s) of {spec.Model} on '{spec.Data.Dataset}' (data root {LocalConfiguration.Worker(configuration).DataRoot}).");
 
         var view = await ProgressPrinter.WatchAsync(engine.Client, engine.Services.GetRequiredService<SoupStorage>(), engine.Services.GetService<JobProgressReader>(), id, output, cancellationToken);
         ResultsTable.Write(view, output);

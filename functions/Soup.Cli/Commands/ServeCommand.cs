@@ -85,7 +85,7 @@ public static class ServeCommand
         await using var running = server;
         foreach (var address in server.Addresses)
         {
-            output.WriteLine($"Pipeline API on {address.ToString().TrimEnd('/')}/api/pipelines (task hub '{configuration["TaskHubName"]}', {workers} in-process worker(s)); Ctrl+C stops.");
+            output.WriteLine($"Pipeline API on {address.ToString().TrimEnd('/')}/api/pipelines (task hub '{LocalConfiguration.Engine(configuration).TaskHubName}', {workers} in-process worker(s)); Ctrl+C stops.");
             if (!address.IsLoopback && security.Token is null)
                 output.WriteLine($"Warning: {address} is reachable beyond this machine and --no-auth asks for no token.");
         }

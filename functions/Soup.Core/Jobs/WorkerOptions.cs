@@ -1,4 +1,4 @@
-namespace Soup.Jobs;
+namespace Soup.Core.Jobs;
 
 /// <summary>Settings of a job worker, read from the configuration root with these names.</summary>
 public sealed class WorkerOptions
@@ -47,7 +47,7 @@ public sealed class WorkerOptions
     public TimeSpan StorageRetryLimit { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>The retry of storage calls through an outage, bounded by <see cref="StorageRetryLimit"/>.</summary>
-    internal Soup.Core.Storage.StorageRetry StorageRetry => Soup.Core.Storage.StorageRetry.Default with { Limit = StorageRetryLimit };
+    public Soup.Core.Storage.StorageRetry StorageRetry => Soup.Core.Storage.StorageRetry.Default with { Limit = StorageRetryLimit };
 
     /// <summary>The name recorded in failure records (defaults to the machine name).</summary>
     public string WorkerName { get; set; } = Environment.MachineName;
