@@ -18,6 +18,10 @@ public static class SafetensorsDtypes
         _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "Not a safetensors dtype."),
     };
 
+    /// <summary>Whether merges average the dtype (as floats: F16, BF16, F32; F64 in double). Float8 is not averaged.</summary>
+    public static bool IsMergeable(this SafetensorsDtype dtype) =>
+        dtype is SafetensorsDtype.F16 or SafetensorsDtype.BF16 or SafetensorsDtype.F32 or SafetensorsDtype.F64;
+
     /// <summary>Whether the dtype holds floating-point numbers (F8_E4M3, F8_E5M2, F16, BF16, F32, F64).</summary>
     public static bool IsFloatingPoint(this SafetensorsDtype dtype) => dtype is
         SafetensorsDtype.F8_E4M3 or SafetensorsDtype.F8_E5M2 or SafetensorsDtype.F16

@@ -30,7 +30,7 @@ public sealed class CheckpointMergeLargeFileTests : IDisposable
 
         var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         var stopwatch = Stopwatch.StartNew();
-        var summary = CheckpointMerge.UniformAverage(paths, output, cancellationToken: TestContext.Current.CancellationToken);
+        var summary = FileMerge.UniformAverage(paths, output, cancellationToken: TestContext.Current.CancellationToken);
         stopwatch.Stop();
         var allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
 

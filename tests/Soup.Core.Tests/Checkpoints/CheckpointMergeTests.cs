@@ -25,7 +25,7 @@ public sealed class CheckpointMergeTests : IDisposable
             TestTensors.F32("fc.bias", [10], m.Bias))).ToArray();
         var output = _directory.File("soup.safetensors");
 
-        var summary = CheckpointMerge.UniformAverage(paths, output, cancellationToken: TestContext.Current.CancellationToken);
+        var summary = FileMerge.UniformAverage(paths, output, cancellationToken: TestContext.Current.CancellationToken);
 
         using var merged = SafetensorsFile.Open(output);
         Assert.Equal(["conv.weight", "fc.weight", "fc.bias"], merged.Tensors.Select(t => t.Name));
@@ -42,7 +42,7 @@ public sealed class CheckpointMergeTests : IDisposable
         var path = Write("a.safetensors", TestTensors.F32("w", [1], [1f]));
         var output = _directory.File("soup.safetensors");
 
-        CheckpointMerge.UniformAverage([path], output, new Dictionary<string, string> { ["soup"] = "uniform" }, TestContext.Current.CancellationToken);
+        FileMerge.UniformAverage([path], output, new Dictionary<string, string> { ["soup"] = "uniform" }, TestContext.Current.CancellationToken);
 
         using var merged = SafetensorsFile.Open(output);
         Assert.Equal("uniform", Assert.Single(merged.Metadata).Value);
@@ -69,7 +69,7 @@ public sealed class CheckpointMergeTests : IDisposable
             }).ToArray();
         var output = _directory.File("soup.safetensors");
 
-        CheckpointMerge.UniformAverage([Write("a.safetensors", tensors)], output, cancellationToken: TestContext.Current.CancellationToken);
+        FileMerge.UniformAverage([Write("a.safetensors", tensors)], output, cancellationToken: TestContext.Current.CancellationToken);
 
         var merged = Safetensors.Read(File.ReadAllBytes(output), output);
         Assert.Equal(tensors.Select(t => t.Data.ToArray()), merged.Tensors.Select(t => t.Data.ToArray()));
@@ -162,7 +162,7 @@ public sealed class CheckpointMergeTests : IDisposable
         var paths = members.Select((m, i) => Write($"m{i}.safetensors", [.. m])).ToArray();
         var output = _directory.File("soup.safetensors");
 
-        CheckpointMerge.UniformAverage(paths, output, cancellationToken: TestContext.Current.CancellationToken);
+        FileMerge.UniformAverage(paths, output, cancellationToken: TestContext.Current.CancellationToken);
         var inMemory = CheckpointMerge.UniformAverage(members);
 
         var fromFile = Safetensors.Read(File.ReadAllBytes(output), output).Tensors;
@@ -178,7 +178,7 @@ public sealed class CheckpointMergeTests : IDisposable
         var second = Write("b.safetensors", TestTensors.F32("a", [1], [4f]), TestTensors.F32("z", [1], [3f]));
         var output = _directory.File("soup.safetensors");
 
-        CheckpointMerge.UniformAverage([first, second], output, cancellationToken: TestContext.Current.CancellationToken);
+        FileMerge.UniformAverage([first, second], output, cancellationToken: TestContext.Current.CancellationToken);
 
         var merged = Safetensors.Read(File.ReadAllBytes(output), output).Tensors;
         Assert.Equal(["z", "a"], merged.Select(t => t.Name));

@@ -15,8 +15,7 @@ namespace Soup.Core.Merging.Engine;
 internal static class FloatConversion
 {
     /// <summary>Whether the engine converts the dtype to floats for merge methods (F8 is not supported).</summary>
-    public static bool IsMergeable(SafetensorsDtype dtype) =>
-        dtype is SafetensorsDtype.F16 or SafetensorsDtype.BF16 or SafetensorsDtype.F32 or SafetensorsDtype.F64;
+    public static bool IsMergeable(SafetensorsDtype dtype) => dtype.IsMergeable();
 
     /// <summary>Widens (or for F64 rounds to nearest) stored values to floats.</summary>
     public static void ToSingle(SafetensorsDtype dtype, ReadOnlySpan<byte> source, Span<float> destination)
