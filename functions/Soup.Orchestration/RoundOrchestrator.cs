@@ -1,3 +1,4 @@
+using Soup.Core.Merging;
 using System.Globalization;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
@@ -59,7 +60,7 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
                 // WARP: merge (e.g. SLERP of task vectors), then step back toward the init: init + η·(merged − init).
                 beforeLiti = CheckpointLayout.Blob(id, CheckpointLayout.SoupSlot(round.Round, "merge"), CheckpointLayout.CheckpointFile);
                 await Merge(context, memberBlobs, beforeLiti, spec.Merge with { Weights = weights }, round.Init, metadata, round.Spec.Retry);
-                await Merge(context, [beforeLiti], merged, new Soup.Core.Merging.MergeParameters { Method = "liti", Eta = eta }, round.Init, metadata, round.Spec.Retry);
+                await Merge(context, [beforeLiti], merged, new Soup.Core.Merging.MergeParameters { Method = MergeMethods.Liti, Eta = eta }, round.Init, metadata, round.Spec.Retry);
             }
             else
             {
@@ -149,12 +150,12 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
                 round.PipelineId, CheckpointLayout.SoupSlot(round.Round, string.Create(CultureInfo.InvariantCulture, $"lerp-{k:D3}")), CheckpointLayout.CheckpointFile);
             points.Add(new(lambda, blob));
             merges.Add(Merge(
-                context, [from, to], blob, new Soup.Core.Merging.MergeParameters { Method = "linear", Weights = [1 - lambda, lambda], Normalize = false },
+                context, [from, to], blob, new Soup.Core.Merging.MergeParameters { Method = MergeMethods.Linear, Weights = [1 - lambda, lambda], Normalize = false },
                 round.Init, metadata, round.Spec.Retry));
         }
 
         await Task.WhenAll(merges);
-        return new InterpolationLine(round.Spec.Recipe == "rewarded" ? "rewards" : "members", from, to, points);
+        return new InterpolationLine(round.Spec.Recipe == Recipes.Rewarded ? "rewards" : "members", from, to, points);
     }
 
     /// <summary>

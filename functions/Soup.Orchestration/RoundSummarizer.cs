@@ -1,3 +1,4 @@
+using Soup.Core.Merging;
 using System.Globalization;
 using Soup.Core.Jobs;
 using Soup.Core.Specs;
@@ -83,7 +84,7 @@ public static class RoundSummarizer
         var best = RankedOnValidation([.. memberResults.Select(m => (m.Member, m.Checkpoint))], b => Validation(scores[b]))[0];
         var erm = memberResults.Single(m => m.Member == best.Index);
         var everyone = memberResults.Select(m => m.Member).ToList();
-        var method = spec.Merge.Method == "linear" && spec.Merge.Weights is null ? "uniform" : spec.Merge.Method;
+        var method = spec.Merge.Method == MergeMethods.Linear && spec.Merge.Weights is null ? "uniform" : spec.Merge.Method;
         var variants = new List<SoupVariant>
         {
             new("erm", erm.Checkpoint, [erm.Member], erm.Scores!, $"the best single member on validation (member {erm.Member})"),

@@ -9,7 +9,7 @@ namespace Soup.Core.Merging;
 public sealed class LinearMethod(IReadOnlyList<double>? weights, bool normalize) : IMergeMethod
 {
     /// <inheritdoc />
-    public string Name => "linear";
+    public string Name => MergeMethods.Linear;
 
     /// <inheritdoc />
     public bool IsElementwise => true;

@@ -15,13 +15,12 @@ namespace Soup.Core.Merging;
 public static class MergeMethodFactory
 {
     private static readonly HashSet<string> WithBase =
-        ["task_arithmetic", "ties", "dare_linear", "dare_ties", "model_stock", "liti", "ema"];
+        [MergeMethods.TaskArithmetic, MergeMethods.Ties, MergeMethods.DareLinear, MergeMethods.DareTies, MergeMethods.ModelStock, MergeMethods.Liti, MergeMethods.Ema];
 
-    private static readonly HashSet<string> WithoutWeights = ["slerp", "model_stock", "ema"];
+    private static readonly HashSet<string> WithoutWeights = [MergeMethods.Slerp, MergeMethods.ModelStock, MergeMethods.Ema];
 
-    /// <summary>The known method names, in the order the docs list them.</summary>
-    public static IReadOnlyList<string> Names { get; } =
-        ["linear", "task_arithmetic", "ties", "dare_linear", "dare_ties", "slerp", "model_stock", "liti", "ema"];
+    /// <summary>The known method names, in the order the docs list them (<see cref="MergeMethods.All"/>).</summary>
+    public static IReadOnlyList<string> Names => MergeMethods.All;
 
     /// <summary>Whether the method needs a base model (slerp merely accepts one; linear ignores it).</summary>
     /// <exception cref="ArgumentException">The name is not one of <see cref="Names"/>.</exception>
@@ -52,15 +51,15 @@ public static class MergeMethodFactory
 
         return method switch
         {
-            "linear" => new Engine.LinearMethodF64(weights, parameters.Normalize), // F64 tensors merged in F64
-            "task_arithmetic" => new TaskArithmeticMethod(weights, lambda),
-            "ties" => new TiesMethod(weights, parameters.Normalize, lambda, density),
-            "dare_linear" => new DareLinearMethod(weights, lambda, density, parameters.Seed),
-            "dare_ties" => new DareTiesMethod(weights, parameters.Normalize, lambda, density, parameters.Seed),
-            "slerp" => new SlerpMethod(t),
-            "model_stock" => new ModelStockMethod(),
-            "liti" => new LitiMethod(weights, eta),
-            "ema" => new EmaMethod(eta),
+            MergeMethods.Linear => new Engine.LinearMethodF64(weights, parameters.Normalize), // F64 tensors merged in F64
+            MergeMethods.TaskArithmetic => new TaskArithmeticMethod(weights, lambda),
+            MergeMethods.Ties => new TiesMethod(weights, parameters.Normalize, lambda, density),
+            MergeMethods.DareLinear => new DareLinearMethod(weights, lambda, density, parameters.Seed),
+            MergeMethods.DareTies => new DareTiesMethod(weights, parameters.Normalize, lambda, density, parameters.Seed),
+            MergeMethods.Slerp => new SlerpMethod(t),
+            MergeMethods.ModelStock => new ModelStockMethod(),
+            MergeMethods.Liti => new LitiMethod(weights, eta),
+            MergeMethods.Ema => new EmaMethod(eta),
             _ => throw new InvalidOperationException($"merge method '{method}' is listed but not built"),
         };
     }

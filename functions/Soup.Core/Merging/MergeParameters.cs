@@ -14,7 +14,7 @@ public sealed record MergeParameters
     public const double MaxWeight = 1000;
 
     /// <summary>linear, task_arithmetic, ties, dare_linear, dare_ties, slerp, model_stock, liti or ema.</summary>
-    public string Method { get; set; } = "linear";
+    public string Method { get; set; } = MergeMethods.Linear;
 
     /// <summary>Per-member weights (null: equal weights).</summary>
     public IReadOnlyList<double>? Weights { get; set; }

@@ -1,3 +1,4 @@
+using Soup.Core.Merging;
 using System.Globalization;
 using Soup.Core.Jobs;
 
@@ -49,7 +50,7 @@ internal static class SpecSectionValidator
         {
             p.Add(new("$.soup.select", $"unknown selection '{soup.Select}'; known: {string.Join(", ", SoupSelections.Every)}"));
         }
-        else if (soup.MakesGreedy() && spec.Merge?.Method is "slerp" or "ema")
+        else if (soup.MakesGreedy() && spec.Merge?.Method is MergeMethods.Slerp or MergeMethods.Ema)
         {
             p.Add(new("$.soup.select", $"a greedy soup merges 1 to {spec.Members.Count} members, which merge method '{spec.Merge.Method}' cannot (it takes a fixed number): use 'linear' or select 'all'"));
         }
@@ -416,10 +417,10 @@ internal static class SpecSectionValidator
     {
         switch (spec.Recipe)
         {
-            case "ratatouille" when spec.Auxiliary is not { Count: > 0 }:
+            case Recipes.Ratatouille when spec.Auxiliary is not { Count: > 0 }:
                 p.Add(new("$.auxiliary", "recipe 'ratatouille' recycles auxiliary fine-tunings as the members' inits: list at least one under auxiliary"));
                 break;
-            case "rewarded":
+            case Recipes.Rewarded:
                 if (spec.Soup?.Interpolation is null)
                 {
                     p.Add(new("$.soup.interpolation", "recipe 'rewarded' reveals the Pareto front with a λ sweep between two objectives' members: set soup.interpolation (from, to, points)"));
@@ -434,16 +435,16 @@ internal static class SpecSectionValidator
                 }
 
                 break;
-            case "diwa" when spec.Members.Search is null && spec.Members.Explicit is null && spec.Members.EffectiveLearningRates().Distinct().Count() < 2:
+            case Recipes.Diwa when spec.Members.Search is null && spec.Members.Explicit is null && spec.Members.EffectiveLearningRates().Distinct().Count() < 2:
                 p.Add(new("$.members.search", "recipe 'diwa' averages members with diverse hyperparameters: give a search space, explicit settings or several learning rates"));
                 break;
-            case "warp":
+            case Recipes.Warp:
                 if (!(spec.Members.AnchorWeight > 0))
                 {
                     p.Add(new("$.members.anchorWeight", "recipe 'warp' trains with an EMA anchor: set members.anchorWeight above 0"));
                 }
 
-                if (spec.Merge?.Method != "slerp")
+                if (spec.Merge?.Method != MergeMethods.Slerp)
                 {
                     p.Add(new("$.merge.method", "recipe 'warp' merges the members' task vectors by SLERP: set merge.method 'slerp' (and members.count 2)"));
                 }
@@ -454,13 +455,13 @@ internal static class SpecSectionValidator
                 }
 
                 break;
-            case "erm" when spec.Soup?.Select != SoupSelections.Best:
+            case Recipes.Erm when spec.Soup?.Select != SoupSelections.Best:
                 p.Add(new("$.soup.select", "recipe 'erm' delivers the best single member: set soup.select 'best'"));
                 break;
-            case "soups" when (spec.Soup?.Select ?? SoupSelections.All) is not (SoupSelections.Greedy or SoupSelections.All) || spec.Merge?.Method != "linear":
+            case Recipes.Soups when (spec.Soup?.Select ?? SoupSelections.All) is not (SoupSelections.Greedy or SoupSelections.All) || spec.Merge?.Method != MergeMethods.Linear:
                 p.Add(new("$.merge.method", "recipe 'soups' averages the members uniformly (merge.method 'linear', soup.select 'all' or 'greedy')"));
                 break;
-            case "iterations" when spec.Rounds < 2:
+            case Recipes.Iterations when spec.Rounds < 2:
                 p.Add(new("$.rounds", "recipe 'iterations' feeds each soup to the next round: set rounds to at least 2"));
                 break;
         }

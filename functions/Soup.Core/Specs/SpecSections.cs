@@ -250,6 +250,30 @@ public static class SoupSelections
 /// <summary>The recipes a spec can name, each checked against the settings it needs.</summary>
 public static class Recipes
 {
+    /// <summary>The best single member (no merging).</summary>
+    public const string Erm = "erm";
+
+    /// <summary>Diverse weight averaging: members of varied hyperparameters, all averaged.</summary>
+    public const string Diwa = "diwa";
+
+    /// <summary>Model soups: uniform and greedy.</summary>
+    public const string Soups = "soups";
+
+    /// <summary>Model Ratatouille: auxiliary fine-tunings recycled as the members' inits.</summary>
+    public const string Ratatouille = "ratatouille";
+
+    /// <summary>Rewarded soups: one fine-tuning per reward, interpolated.</summary>
+    public const string Rewarded = "rewarded";
+
+    /// <summary>WARP: EMA anchor, SLERP of policies, interpolation toward the init.</summary>
+    public const string Warp = "warp";
+
+    /// <summary>Iterated soups: each round's soup is the next round's init.</summary>
+    public const string Iterations = "iterations";
+
+    /// <summary>The members' ensemble, as a reference.</summary>
+    public const string Ensemble = "ensemble";
+
     /// <summary>Every recipe name.</summary>
-    public static IReadOnlyList<string> All { get; } = ["erm", "diwa", "soups", "ratatouille", "rewarded", "warp", "iterations", "ensemble"];
+    public static IReadOnlyList<string> All { get; } = [Erm, Diwa, Soups, Ratatouille, Rewarded, Warp, Iterations, Ensemble];
 }

@@ -32,7 +32,7 @@ public sealed class DareLinearMethod : Engine.IMergeMethodF64
     }
 
     /// <inheritdoc />
-    public string Name => "dare_linear";
+    public string Name => MergeMethods.DareLinear;
 
     /// <inheritdoc />
     public bool IsElementwise => true;

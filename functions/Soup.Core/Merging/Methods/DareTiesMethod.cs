@@ -37,7 +37,7 @@ public sealed class DareTiesMethod : Engine.IMergeMethodF64
     }
 
     /// <inheritdoc />
-    public string Name => "dare_ties";
+    public string Name => MergeMethods.DareTies;
 
     /// <inheritdoc />
     public bool IsElementwise => true;

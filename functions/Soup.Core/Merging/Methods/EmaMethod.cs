@@ -14,7 +14,7 @@ public sealed class EmaMethod : Engine.IMergeMethodF64
     public EmaMethod(double eta) => _eta = MethodGuards.Unit("eta", eta);
 
     /// <inheritdoc />
-    public string Name => "ema";
+    public string Name => MergeMethods.Ema;
 
     /// <inheritdoc />
     public bool IsElementwise => true;

@@ -22,7 +22,7 @@ public sealed class LitiMethod : Engine.IMergeMethodF64
     }
 
     /// <inheritdoc />
-    public string Name => "liti";
+    public string Name => MergeMethods.Liti;
 
     /// <inheritdoc />
     public bool IsElementwise => true;

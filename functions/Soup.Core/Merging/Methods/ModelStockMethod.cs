@@ -13,7 +13,7 @@ namespace Soup.Core.Merging;
 public sealed class ModelStockMethod : Engine.IMergeMethodF64
 {
     /// <inheritdoc />
-    public string Name => "model_stock";
+    public string Name => MergeMethods.ModelStock;
 
     /// <inheritdoc />
     public bool IsElementwise => false;

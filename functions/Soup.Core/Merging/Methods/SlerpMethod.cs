@@ -26,7 +26,7 @@ public sealed class SlerpMethod : Engine.IMergeMethodF64
     public SlerpMethod(double t) => _t = MethodGuards.Unit("t", t);
 
     /// <inheritdoc />
-    public string Name => "slerp";
+    public string Name => MergeMethods.Slerp;
 
     /// <inheritdoc />
     public bool IsElementwise => false;

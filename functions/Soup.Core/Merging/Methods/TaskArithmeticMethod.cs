@@ -22,7 +22,7 @@ public sealed class TaskArithmeticMethod : Engine.IMergeMethodF64
     }
 
     /// <inheritdoc />
-    public string Name => "task_arithmetic";
+    public string Name => MergeMethods.TaskArithmetic;
 
     /// <inheritdoc />
     public bool IsElementwise => true;

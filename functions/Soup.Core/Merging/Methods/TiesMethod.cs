@@ -35,7 +35,7 @@ public sealed class TiesMethod : Engine.IMergeMethodF64
     }
 
     /// <inheritdoc />
-    public string Name => "ties";
+    public string Name => MergeMethods.Ties;
 
     /// <inheritdoc />
     public bool IsElementwise => false;
