@@ -16,6 +16,7 @@ public sealed class FineTuneOptionsTests
         { "LearningRate0", "LearningRate", "0" },
         { "LearningRateNaN", "LearningRate", "NaN" },
         { "LearningRateInfinite", "LearningRate", "Infinity" },
+        { "LearningRateAboveTheSpecsRange", "LearningRate", "(0, 10]" },
         { "Momentum1", "Momentum", "1" },
         { "MomentumNegative", "Momentum", "-0.1" },
         { "WeightDecay", "WeightDecay", "-1" },
@@ -29,6 +30,7 @@ public sealed class FineTuneOptionsTests
         { "AnchorWeight", "AnchorWeight", "-2" },
         { "ClassWeightsCount", "ClassWeights", "3 weights" },
         { "ClassWeightsNegative", "ClassWeights", "-1" },
+        { "ClassWeightsAboveTheSpecsRange", "ClassWeights", "[0, 1000]" },
         { "CheckpointEvery", "CheckpointEvery", "-5" },
     };
 
@@ -103,6 +105,7 @@ public sealed class FineTuneOptionsTests
             case "LearningRate0": s.LearningRate = 0; break;
             case "LearningRateNaN": s.LearningRate = double.NaN; break;
             case "LearningRateInfinite": s.LearningRate = double.PositiveInfinity; break;
+            case "LearningRateAboveTheSpecsRange": s.LearningRate = 11; break; // a worker took any finite rate, a spec caps it at 10
             case "Momentum1": s.Momentum = 1; break;
             case "MomentumNegative": s.Momentum = -0.1; break;
             case "WeightDecay": s.WeightDecay = -1; break;
@@ -116,6 +119,7 @@ public sealed class FineTuneOptionsTests
             case "AnchorWeight": s.AnchorWeight = -2; break;
             case "ClassWeightsCount": s.ClassWeights = [1, 2, 3]; break;
             case "ClassWeightsNegative": s.ClassWeights = [1, 1, 1, 1, -1, 1, 1, 1, 1, 1]; break;
+            case "ClassWeightsAboveTheSpecsRange": s.ClassWeights = [1, 1, 1, 1, 1001, 1, 1, 1, 1, 1]; break;
             case "CheckpointEvery": s.CheckpointEvery = -5; break;
             default: throw new ArgumentOutOfRangeException(nameof(change), change, null);
         }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Soup.Core.Jobs;
+using Soup.Core.Specs;
 
 namespace Soup.Training;
 
@@ -30,40 +31,39 @@ public sealed record FineTuneOptions(string Model, TrainSettings Settings)
             Fail(nameof(Model), $"Unknown model '{Model}'. Known models: {string.Join(", ", ModelFactory.KnownModels)}.");
         if (!Optimizers.All.Contains(s.Optimizer))
             Fail(nameof(s.Optimizer), $"Unknown optimizer '{s.Optimizer}'. Known optimizers: {string.Join(", ", Optimizers.All)}.");
-        if (s.Steps < 1)
-            Fail(nameof(s.Steps), $"Steps must be at least 1, was {s.Steps}.");
-        if (s.BatchSize < 1)
-            Fail(nameof(s.BatchSize), $"BatchSize must be at least 1, was {s.BatchSize}.");
+        // The ranges a spec is validated against (Hyperparameters): a job from any source meets the same bounds.
+        InRange(nameof(s.Steps), Hyperparameters.Steps, s.Steps);
+        InRange(nameof(s.BatchSize), Hyperparameters.BatchSize, s.BatchSize);
         if (s.BatchSize > data.Count)
             Fail(nameof(s.BatchSize), $"Batch size {s.BatchSize} is larger than the training data ({data.Count} examples).");
-        if (!(s.LearningRate > 0) || double.IsInfinity(s.LearningRate))
-            Fail(nameof(s.LearningRate), $"LearningRate must be positive and finite, was {s.LearningRate}.");
-        if (!(s.Momentum >= 0 && s.Momentum < 1))
-            Fail(nameof(s.Momentum), $"Momentum must be in [0, 1), was {s.Momentum}.");
-        if (!(s.WeightDecay >= 0) || double.IsInfinity(s.WeightDecay))
-            Fail(nameof(s.WeightDecay), $"WeightDecay must be finite and not negative, was {s.WeightDecay}.");
-        if (!(s.Dropout >= 0 && s.Dropout < 1))
-            Fail(nameof(s.Dropout), $"Dropout must be in [0, 1), was {s.Dropout}.");
+        InRange(nameof(s.LearningRate), Hyperparameters.LearningRate, s.LearningRate);
+        InRange(nameof(s.Momentum), Hyperparameters.Momentum, s.Momentum);
+        InRange(nameof(s.WeightDecay), Hyperparameters.WeightDecay, s.WeightDecay);
+        InRange(nameof(s.Dropout), Hyperparameters.Dropout, s.Dropout);
         if (!WeightAverages.All.Contains(s.Average))
             Fail(nameof(s.Average), $"Unknown Average '{s.Average}'. Known averages: {string.Join(", ", WeightAverages.All)}.");
         if (s.AverageStart < 1 || s.AverageStart > s.Steps)
             Fail(nameof(s.AverageStart), $"AverageStart must be in [1, Steps = {s.Steps}], was {s.AverageStart}.");
-        if (!(s.EmaDecay > 0 && s.EmaDecay < 1))
-            Fail(nameof(s.EmaDecay), $"EmaDecay must be in (0, 1), was {s.EmaDecay}.");
-        if (!(s.AnchorWeight >= 0) || double.IsInfinity(s.AnchorWeight))
-            Fail(nameof(s.AnchorWeight), $"AnchorWeight must be finite and not negative, was {s.AnchorWeight}.");
+        InRange(nameof(s.EmaDecay), Hyperparameters.EmaDecay, s.EmaDecay);
+        InRange(nameof(s.AnchorWeight), Hyperparameters.AnchorWeight, s.AnchorWeight);
         if (s.ClassWeights is { } weights)
         {
             if (weights.Count != data.Shape.Classes)
                 Fail(nameof(s.ClassWeights), $"ClassWeights has {weights.Count} weights, the data has {data.Shape.Classes} classes.");
             for (var i = 0; i < weights.Count; i++)
             {
-                if (!(weights[i] >= 0) || double.IsInfinity(weights[i]))
-                    Fail(nameof(s.ClassWeights), $"ClassWeights must be finite and not negative, class {i} has {weights[i]}.");
+                if (!Hyperparameters.ClassWeight.Contains(weights[i]))
+                    Fail(nameof(s.ClassWeights), $"ClassWeights must be in {Hyperparameters.ClassWeight}, class {i} has {weights[i]}.");
             }
         }
         if (s.CheckpointEvery < 0)
             Fail(nameof(s.CheckpointEvery), $"CheckpointEvery must not be negative, was {s.CheckpointEvery}.");
+    }
+
+    private static void InRange(string setting, HyperparameterRange range, double value)
+    {
+        if (!range.Contains(value))
+            Fail(setting, $"{setting} must be in {range}, was {value}.");
     }
 
     private static void Fail(string setting, FormattableString message) =>
