@@ -69,7 +69,7 @@ public sealed class FineTunerTests(TinyDataFixture tiny)
     [Fact]
     public void Run_HugeLearningRate_ThrowsTrainingDivergedNamingStep()
     {
-        var settings = TrainingRuns.Settings() with { LearningRate = 1e6, Momentum = 0 };
+        var settings = TrainingRuns.Settings() with { LearningRate = 10, Momentum = 0.99 };
 
         var error = Assert.Throws<TrainingDivergedException>(() => TrainingRuns.Run(tiny.Train, settings));
 
