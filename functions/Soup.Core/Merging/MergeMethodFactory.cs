@@ -52,10 +52,10 @@ public static class MergeMethodFactory
         return method switch
         {
             MergeMethods.Linear => new Engine.LinearMethodF64(weights, parameters.Normalize), // F64 tensors merged in F64
-            MergeMethods.TaskArithmetic => new TaskArithmeticMethod(weights, lambda),
-            MergeMethods.Ties => new TiesMethod(weights, parameters.Normalize, lambda, density),
-            MergeMethods.DareLinear => new DareLinearMethod(weights, lambda, density, parameters.Seed),
-            MergeMethods.DareTies => new DareTiesMethod(weights, parameters.Normalize, lambda, density, parameters.Seed),
+            MergeMethods.TaskArithmetic => TaskVectorMethod.TaskArithmetic(weights, lambda),
+            MergeMethods.Ties => TaskVectorMethod.Ties(weights, parameters.Normalize, lambda, density),
+            MergeMethods.DareLinear => TaskVectorMethod.DareLinear(weights, lambda, density, parameters.Seed),
+            MergeMethods.DareTies => TaskVectorMethod.DareTies(weights, parameters.Normalize, lambda, density, parameters.Seed),
             MergeMethods.Slerp => new SlerpMethod(t),
             MergeMethods.ModelStock => new ModelStockMethod(),
             MergeMethods.Liti => new LitiMethod(weights, eta),

@@ -17,7 +17,7 @@ public sealed class DareMethodTests
         var models = Enumerable.Range(0, members).Select(_ => MergeTestData.Random(random, 500)).ToArray();
         var weights = Enumerable.Range(0, members).Select(_ => random.NextDouble()).ToArray();
 
-        var actual = MergeTestData.Run(new DareLinearMethod(weights, 0.8, density, dareSeed), models, baseValues, Tensor);
+        var actual = MergeTestData.Run(TaskVectorMethod.DareLinear(weights, 0.8, density, dareSeed), models, baseValues, Tensor);
 
         MergeTestData.AssertClose(Reference.DareLinear(models, baseValues, weights, 0.8, density, dareSeed, Tensor), actual);
     }
@@ -33,7 +33,7 @@ public sealed class DareMethodTests
         var models = Enumerable.Range(0, members).Select(_ => MergeTestData.Random(random, 500)).ToArray();
         var weights = Enumerable.Range(0, members).Select(_ => 0.1 + random.NextDouble()).ToArray();
 
-        var actual = MergeTestData.Run(new DareTiesMethod(weights, normalize, 1.1, density, dareSeed), models, baseValues, Tensor);
+        var actual = MergeTestData.Run(TaskVectorMethod.DareTies(weights, normalize, 1.1, density, dareSeed), models, baseValues, Tensor);
 
         MergeTestData.AssertClose(Reference.DareTies(models, baseValues, weights, normalize, 1.1, density, dareSeed, Tensor), actual);
     }
@@ -46,8 +46,8 @@ public sealed class DareMethodTests
         var models = Enumerable.Range(0, 3).Select(_ => MergeTestData.Random(random, 300)).ToArray();
         double[] weights = [0.5, 0.2, 0.7];
 
-        var dare = MergeTestData.Run(new DareLinearMethod(weights, 1.3, 1, 42), models, baseValues);
-        var taskArithmetic = MergeTestData.Run(new TaskArithmeticMethod(weights, 1.3), models, baseValues);
+        var dare = MergeTestData.Run(TaskVectorMethod.DareLinear(weights, 1.3, 1, 42), models, baseValues);
+        var taskArithmetic = MergeTestData.Run(TaskVectorMethod.TaskArithmetic(weights, 1.3), models, baseValues);
 
         Assert.Equal(taskArithmetic, dare);
     }
@@ -59,8 +59,8 @@ public sealed class DareMethodTests
         var baseValues = MergeTestData.Random(random, 300);
         var models = Enumerable.Range(0, 4).Select(_ => MergeTestData.Random(random, 300)).ToArray();
 
-        var dare = MergeTestData.Run(new DareTiesMethod(null, true, 1, 1, 42), models, baseValues);
-        var ties = MergeTestData.Run(new TiesMethod(null, true, 1, 1), models, baseValues);
+        var dare = MergeTestData.Run(TaskVectorMethod.DareTies(null, true, 1, 1, 42), models, baseValues);
+        var ties = MergeTestData.Run(TaskVectorMethod.Ties(null, true, 1, 1), models, baseValues);
 
         Assert.Equal(ties, dare);
     }
@@ -95,7 +95,7 @@ public sealed class DareMethodTests
         var random = new Random(10);
         var tau = Enumerable.Range(0, Length).Select(_ => 1f + (random.NextSingle() * 0.5f)).ToArray();
 
-        var actual = MergeTestData.Run(new DareLinearMethod(null, 1, density, 3), [tau], baseValues);
+        var actual = MergeTestData.Run(TaskVectorMethod.DareLinear(null, 1, density, 3), [tau], baseValues);
 
         var keptFraction = actual.Count(v => v != 0) / (double)Length;
         var sigma = Math.Sqrt(density * (1 - density) / Length);
@@ -111,7 +111,7 @@ public sealed class DareMethodTests
         float[] Kept(int seed, string tensor, int member)
         {
             var members = Enumerable.Range(0, member + 1).Select(k => k == member ? ones : zeros).ToArray();
-            return MergeTestData.Run(new DareLinearMethod(null, 1, 0.5, seed), members, zeros, tensor);
+            return MergeTestData.Run(TaskVectorMethod.DareLinear(null, 1, 0.5, seed), members, zeros, tensor);
         }
 
         var reference = Kept(1, "a", 0);
@@ -125,8 +125,8 @@ public sealed class DareMethodTests
     [Fact]
     public void Validate_MissingBaseOrWeightMismatch_Throws()
     {
-        Assert.Throws<ArgumentException>(() => new DareLinearMethod(null, 1, 0.5, 0).Validate(2, hasBase: false));
-        Assert.Throws<ArgumentException>(() => new DareTiesMethod([1, 1], true, 1, 0.5, 0).Validate(3, hasBase: true));
-        Assert.Throws<ArgumentException>(() => new DareTiesMethod(null, true, 1, 0, 0));
+        Assert.Throws<ArgumentException>(() => TaskVectorMethod.DareLinear(null, 1, 0.5, 0).Validate(2, hasBase: false));
+        Assert.Throws<ArgumentException>(() => TaskVectorMethod.DareTies([1, 1], true, 1, 0.5, 0).Validate(3, hasBase: true));
+        Assert.Throws<ArgumentException>(() => TaskVectorMethod.DareTies(null, true, 1, 0, 0));
     }
 }

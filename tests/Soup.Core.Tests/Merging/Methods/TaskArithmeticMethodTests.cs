@@ -15,7 +15,7 @@ public sealed class TaskArithmeticMethodTests
         var models = Enumerable.Range(0, members).Select(_ => MergeTestData.Random(random, 257)).ToArray();
         var weights = Enumerable.Range(0, members).Select(_ => random.NextDouble() - 0.2).ToArray();
 
-        var actual = MergeTestData.Run(new TaskArithmeticMethod(weights, lambda), models, baseValues);
+        var actual = MergeTestData.Run(TaskVectorMethod.TaskArithmetic(weights, lambda), models, baseValues);
 
         MergeTestData.AssertClose(Reference.TaskArithmetic(models, baseValues, weights, lambda), actual);
     }
@@ -39,7 +39,7 @@ public sealed class TaskArithmeticMethodTests
         var baseValues = MergeTestData.Random(random, 100);
         var models = new[] { MergeTestData.Random(random, 100), MergeTestData.Random(random, 100) };
 
-        var actual = MergeTestData.Run(new TaskArithmeticMethod(null, 0), models, baseValues);
+        var actual = MergeTestData.Run(TaskVectorMethod.TaskArithmetic(null, 0), models, baseValues);
 
         Assert.Equal(baseValues, actual);
     }
@@ -51,7 +51,7 @@ public sealed class TaskArithmeticMethodTests
         var baseValues = MergeTestData.Random(random, 100);
         var model = MergeTestData.Random(random, 100);
 
-        var actual = MergeTestData.Run(new TaskArithmeticMethod([1 / 3.0, 1 / 3.0, 1 / 3.0], 1), [model, model, model], baseValues);
+        var actual = MergeTestData.Run(TaskVectorMethod.TaskArithmetic([1 / 3.0, 1 / 3.0, 1 / 3.0], 1), [model, model, model], baseValues);
 
         MergeTestData.AssertClose(model, actual, 1e-6);
     }
@@ -62,7 +62,7 @@ public sealed class TaskArithmeticMethodTests
         var random = new Random(6);
         var baseValues = MergeTestData.Random(random, 100);
         var models = new[] { MergeTestData.Random(random, 100), MergeTestData.Random(random, 100) };
-        var method = new TaskArithmeticMethod([0.3, 0.9], 1.2);
+        var method = TaskVectorMethod.TaskArithmetic([0.3, 0.9], 1.2);
 
         Assert.Equal(MergeTestData.Run(method, models, baseValues), MergeTestData.RunChunked(method, models, baseValues, [13, 64]));
     }
@@ -70,7 +70,7 @@ public sealed class TaskArithmeticMethodTests
     [Fact]
     public void Validate_NoBase_Throws()
     {
-        var error = Assert.Throws<ArgumentException>(() => new TaskArithmeticMethod(null, 1).Validate(2, hasBase: false));
+        var error = Assert.Throws<ArgumentException>(() => TaskVectorMethod.TaskArithmetic(null, 1).Validate(2, hasBase: false));
 
         Assert.Contains("task_arithmetic needs a base model", error.Message, StringComparison.Ordinal);
     }
@@ -78,7 +78,7 @@ public sealed class TaskArithmeticMethodTests
     [Fact]
     public void Validate_WeightCountMismatch_Throws()
     {
-        var error = Assert.Throws<ArgumentException>(() => new TaskArithmeticMethod([1, 2], 1).Validate(3, hasBase: true));
+        var error = Assert.Throws<ArgumentException>(() => TaskVectorMethod.TaskArithmetic([1, 2], 1).Validate(3, hasBase: true));
 
         Assert.Equal("task_arithmetic got 2 weight(s) for 3 member(s)", error.Message);
     }
@@ -86,6 +86,6 @@ public sealed class TaskArithmeticMethodTests
     [Fact]
     public void Merge_ChunkWithoutBase_Throws()
     {
-        Assert.Throws<ArgumentException>(() => MergeTestData.Run(new TaskArithmeticMethod(null, 1), [[1f]], null));
+        Assert.Throws<ArgumentException>(() => MergeTestData.Run(TaskVectorMethod.TaskArithmetic(null, 1), [[1f]], null));
     }
 }

@@ -17,7 +17,7 @@ public sealed class TiesMethodTests
         var models = Enumerable.Range(0, members).Select(_ => MergeTestData.Quantized(random, 301)).ToArray();
         var weights = Enumerable.Range(0, members).Select(_ => 0.25 + random.NextDouble()).ToArray();
 
-        var actual = MergeTestData.Run(new TiesMethod(weights, normalize, 0.9, density), models, baseValues);
+        var actual = MergeTestData.Run(TaskVectorMethod.Ties(weights, normalize, 0.9, density), models, baseValues);
 
         MergeTestData.AssertClose(Reference.Ties(models, baseValues, weights, normalize, 0.9, density), actual);
     }
@@ -31,7 +31,7 @@ public sealed class TiesMethodTests
         var baseValues = MergeTestData.Random(random, 1000);
         var models = Enumerable.Range(0, 3).Select(_ => MergeTestData.Random(random, 1000)).ToArray();
 
-        var actual = MergeTestData.Run(new TiesMethod(null, true, 1, 0.3), models, baseValues);
+        var actual = MergeTestData.Run(TaskVectorMethod.Ties(null, true, 1, 0.3), models, baseValues);
 
         MergeTestData.AssertClose(Reference.Ties(models, baseValues, null, true, 1, 0.3), actual);
     }
@@ -42,7 +42,7 @@ public sealed class TiesMethodTests
         float[] baseValues = [0, 0, 0, 0, 0];
         float[][] models = [[3, -1, 2, 0, 2], [-1, -1, -5, 0, -2], [2, 4, 1, 0, 0]];
 
-        var actual = MergeTestData.Run(new TiesMethod(null, true, 1, 1), models, baseValues);
+        var actual = MergeTestData.Run(TaskVectorMethod.Ties(null, true, 1, 1), models, baseValues);
 
         // Sums 4, 2, -2, 0, 0: elected +, +, -, +, + (a zero sum elects +); means (3+2)/2, 4/1, -5/1, nothing, 2/1.
         Assert.Equal([2.5f, 4f, -5f, 0f, 2f], actual);
@@ -54,7 +54,7 @@ public sealed class TiesMethodTests
         float[] baseValues = [0, 0, 0, 0, 0, 0];
         float[][] models = [[1, -2, 1, -1, 2, 1]];
 
-        var actual = MergeTestData.Run(new TiesMethod(null, true, 1, 0.5), models, baseValues);
+        var actual = MergeTestData.Run(TaskVectorMethod.Ties(null, true, 1, 0.5), models, baseValues);
 
         Assert.Equal([1f, -2f, 0f, 0f, 2f, 0f], actual);
     }
@@ -71,8 +71,8 @@ public sealed class TiesMethodTests
             .Select(_ => baseValues.Select((b, i) => b + (direction[i] * (0.01f + random.NextSingle()))).ToArray())
             .ToArray();
 
-        var ties = MergeTestData.Run(new TiesMethod(null, true, 1, 1), models, baseValues);
-        var mean = MergeTestData.Run(new TaskArithmeticMethod([1 / 3.0, 1 / 3.0, 1 / 3.0], 1), models, baseValues);
+        var ties = MergeTestData.Run(TaskVectorMethod.Ties(null, true, 1, 1), models, baseValues);
+        var mean = MergeTestData.Run(TaskVectorMethod.TaskArithmetic([1 / 3.0, 1 / 3.0, 1 / 3.0], 1), models, baseValues);
 
         MergeTestData.AssertClose(mean, ties);
     }
@@ -84,7 +84,7 @@ public sealed class TiesMethodTests
         var baseValues = MergeTestData.Random(random, 100);
         var model = MergeTestData.Random(random, 100);
 
-        var actual = MergeTestData.Run(new TiesMethod(null, true, 1, 1), [model, model, model], baseValues);
+        var actual = MergeTestData.Run(TaskVectorMethod.Ties(null, true, 1, 1), [model, model, model], baseValues);
 
         MergeTestData.AssertClose(model, actual, 1e-6);
     }
@@ -92,7 +92,7 @@ public sealed class TiesMethodTests
     [Fact]
     public void Merge_PartOfATensor_Throws()
     {
-        var method = new TiesMethod(null, true, 1, 0.5);
+        var method = TaskVectorMethod.Ties(null, true, 1, 0.5);
 
         Assert.False(method.IsElementwise);
         Assert.Throws<ArgumentException>(() => MergeTestData.RunChunked(method, [[1f, 2f, 3f]], [0f, 0f, 0f], [1]));
@@ -119,7 +119,7 @@ public sealed class TiesMethodTests
     [Fact]
     public void Validate_DensityZeroOrNoBase_Throws()
     {
-        Assert.Throws<ArgumentException>(() => new TiesMethod(null, true, 1, 0));
-        Assert.Throws<ArgumentException>(() => new TiesMethod(null, true, 1, 0.5).Validate(2, hasBase: false));
+        Assert.Throws<ArgumentException>(() => TaskVectorMethod.Ties(null, true, 1, 0));
+        Assert.Throws<ArgumentException>(() => TaskVectorMethod.Ties(null, true, 1, 0.5).Validate(2, hasBase: false));
     }
 }
