@@ -1,4 +1,5 @@
 using Soup.Core.Checkpoints;
+using Soup.Core.Merging.Engine;
 
 namespace Soup.Core.Tests.Checkpoints;
 

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Soup.Core.Checkpoints;
+using Soup.Core.Merging.Engine;
 
 namespace Soup.Core.Tests.Checkpoints;
 

@@ -1,4 +1,4 @@
-namespace Soup.Core.Checkpoints;
+namespace Soup.Core.Merging.Engine;
 
 /// <summary>Conversions between bfloat16 (the top 16 bits of an IEEE float32) and <see cref="float"/>.</summary>
 internal static class BFloat16Bits

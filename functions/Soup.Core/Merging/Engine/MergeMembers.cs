@@ -1,4 +1,6 @@
-namespace Soup.Core.Checkpoints;
+using Soup.Core.Checkpoints;
+
+namespace Soup.Core.Merging.Engine;
 
 /// <summary>Checks that the members of a soup hold the same tensors, with the same dtypes and shapes.</summary>
 internal static class MergeMembers

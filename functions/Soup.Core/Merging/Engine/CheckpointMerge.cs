@@ -1,6 +1,6 @@
-using Soup.Core.Merging.Engine;
+using Soup.Core.Checkpoints;
 
-namespace Soup.Core.Checkpoints;
+namespace Soup.Core.Merging.Engine;
 
 /// <summary>
 /// Averages the weights of checkpoints held in memory (a "uniform soup" of a few models: an evaluation's midpoint of
