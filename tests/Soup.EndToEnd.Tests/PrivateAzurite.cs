@@ -12,9 +12,9 @@ internal sealed class PrivateAzurite : IDisposable
 {
     private const string Key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
     private readonly string folder = Directory.CreateTempSubdirectory("soup-azurite-").FullName;
-    private readonly int blobPort = FreePort();
-    private readonly int queuePort = FreePort();
-    private readonly int tablePort = FreePort();
+    private readonly int blobPort = Soup.Orchestration.Tests.FreePorts.Next();
+    private readonly int queuePort = Soup.Orchestration.Tests.FreePorts.Next();
+    private readonly int tablePort = Soup.Orchestration.Tests.FreePorts.Next();
     private Process? process;
 
     private PrivateAzurite()
@@ -114,13 +114,6 @@ internal sealed class PrivateAzurite : IDisposable
         {
             return false;
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static string RepositoryRoot()

@@ -44,7 +44,7 @@ public sealed class FunctionsEngineFixture : IAsyncLifetime
             new DurableTaskTestHostOptions
             {
                 LoggerFactory = NullLoggerFactory.Instance,
-                Port = FreePort(),
+                Port = Soup.Orchestration.Tests.FreePorts.Next(),
                 ConfigureServices = services => services.AddSingleton<IConfiguration>(configuration).AddSoupPipeline(configuration).AddSoupReports(),
             });
         try
@@ -76,17 +76,4 @@ public sealed class FunctionsEngineFixture : IAsyncLifetime
 
     /// <summary>A request to a function, with this fixture's services in its context.</summary>
     internal FakeHttpRequest Request(string method, string url, string body = "") => new(body, url, method, Services);
-
-    /// <summary>
-    /// A port the OS reports free: the test host's own default draws one at random from 30000-40000, and hosts of
-    /// parallel test classes collided there ("address already in use").
-    /// </summary>
-    private static int FreePort()
-    {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
 }

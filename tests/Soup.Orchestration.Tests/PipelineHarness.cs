@@ -105,22 +105,9 @@ internal sealed class PipelineHarness : IAsyncDisposable
                 .AddActivityFunc<ReconcileRequest, IReadOnlyList<LandingNotice>>(TaskNames.ReconcileLandings, harness.Measured<ReconcileRequest, IReadOnlyList<LandingNotice>>(harness.Reconcile))
                 .AddActivityFunc<PipelineStatusView, string>(TaskNames.WriteReport, harness.Measured<PipelineStatusView, string>(harness.WriteReport))
                 .AddActivityFunc<StopJobsRequest, int>(TaskNames.StopJobs, harness.Measured<StopJobsRequest, int>(harness.StopJobs)),
-            new DurableTaskTestHostOptions { LoggerFactory = NullLoggerFactory.Instance, Port = FreePort() });
+            new DurableTaskTestHostOptions { LoggerFactory = NullLoggerFactory.Instance, Port = FreePorts.Next() });
         harness._pump = Task.Run(harness.PumpAsync);
         return harness;
-    }
-
-    /// <summary>
-    /// A port the OS reports free: the test host's own default draws one at random from 30000-40000, and hosts of
-    /// parallel test classes collided there ("address already in use").
-    /// </summary>
-    private static int FreePort()
-    {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     /// <summary>The notice a worker's successful output raises: a checkpoint for training, a report for evaluation.</summary>

@@ -6,8 +6,8 @@ namespace Soup.Core.Tests.Checkpoints;
 internal sealed record MergeSummary(int TensorCount, long ParameterCount, long BytesWritten, int MemberCount);
 
 /// <summary>
-/// The uniform average of safetensors files through the engine (what <c>pipeline merge</c> does with the default
-/// method): the tests of the averaging rules on files call this.
+/// The uniform average of safetensors files through the engine, with the in-memory average's method and options
+/// (<see cref="CheckpointMerge"/>): the tests of the averaging rules on files call this.
 /// </summary>
 internal static class FileMerge
 {
@@ -27,16 +27,8 @@ internal static class FileMerge
                 sources.Add(LocalFileSource.Open(path));
             }
 
-            var options = new MergeEngineOptions
-            {
-                ChunkElements = 1 << 18,
-                PipelineDepth = 2,
-                AccumulateInF64 = true,
-                NonFinite = NonFinitePolicy.Ignore,
-                Metadata = metadata,
-            };
             var summary = await MergeEngine.RunAsync(
-                sources, null, CheckpointOutput.ToFile(outputPath), new LinearMethodF64(weights: null, normalize: true), options, cancellationToken);
+                sources, null, CheckpointOutput.ToFile(outputPath), CheckpointMerge.Method(), CheckpointMerge.Options(metadata: metadata), cancellationToken);
             return new MergeSummary(summary.TensorCount, summary.ParameterCount, summary.BytesWritten, summary.MemberCount);
         }
         finally

@@ -31,18 +31,24 @@ public static class CheckpointMerge
         ArgumentOutOfRangeException.ThrowIfZero(members.Count, nameof(members));
         var sources = members.Select((m, i) => (ICheckpointSource)new InMemorySource(names?[i] ?? $"member {i}", m)).ToArray();
         var target = new MemorySinkFactory();
-        var options = new MergeEngineOptions
-        {
-            ChunkElements = 1 << 18,
-            PipelineDepth = 2,
-            AccumulateInF64 = true,
-            NonFinite = NonFinitePolicy.Ignore,
-            NonFloatTensors = nonFloat,
-        };
 
         // In-memory sources and sink never wait on I/O: the engine's tasks complete without blocking on anything else.
-        Task.Run(() => MergeEngine.RunAsync(sources, null, new CheckpointOutput(target), new LinearMethodF64(weights: null, normalize: true), options))
+        Task.Run(() => MergeEngine.RunAsync(sources, null, new CheckpointOutput(target), Method(), Options(nonFloat)))
             .GetAwaiter().GetResult();
         return Safetensors.Read(target.Files[ShardIndex.DefaultFileName], "merged").Tensors;
     }
+
+    /// <summary>The uniform average: equal weights, normalized; F64 tensors in double.</summary>
+    internal static LinearMethodF64 Method() => new(weights: null, normalize: true);
+
+    /// <summary>Chunks of 2^18 elements, 2 in flight (a few MB of buffers), F64 in double, NaN/Inf passed through.</summary>
+    internal static MergeEngineOptions Options(NonFloatTensorRule nonFloat = NonFloatTensorRule.RequireEqual, IReadOnlyDictionary<string, string>? metadata = null) => new()
+    {
+        ChunkElements = 1 << 18,
+        PipelineDepth = 2,
+        AccumulateInF64 = true,
+        NonFinite = NonFinitePolicy.Ignore,
+        NonFloatTensors = nonFloat,
+        Metadata = metadata,
+    };
 }
