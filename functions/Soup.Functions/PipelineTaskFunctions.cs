@@ -14,7 +14,6 @@ namespace Soup.Functions;
 public sealed class PipelineTaskFunctions(
     DispatchJobsActivity dispatch,
     MergeCheckpointsActivity merge,
-    ReadEvaluationActivity readEvaluation,
     SummarizeRoundActivity summarize,
     ReconcileLandingsActivity reconcile,
     WriteReportActivity writeReport,
@@ -44,11 +43,6 @@ public sealed class PipelineTaskFunctions(
     [Function(TaskNames.MergeCheckpoints)]
     public Task<MergeOutcome> MergeCheckpoints([ActivityTrigger] MergeRequest request, FunctionContext context) =>
         merge.RunAsync(new FunctionActivityContext(TaskNames.MergeCheckpoints, context), request);
-
-    /// <summary>Reads an evaluation report's validation accuracies.</summary>
-    [Function(TaskNames.ReadEvaluation)]
-    public Task<EvaluationDigest> ReadEvaluation([ActivityTrigger] string blobName, FunctionContext context) =>
-        readEvaluation.RunAsync(new FunctionActivityContext(TaskNames.ReadEvaluation, context), blobName);
 
     /// <summary>Builds a round's result from the stored spec and its evaluation reports.</summary>
     [Function(TaskNames.SummarizeRound)]

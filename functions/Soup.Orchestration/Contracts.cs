@@ -229,13 +229,8 @@ public sealed record DispatchRequest(
 /// <param name="Checkpoints">The checkpoints, members first.</param>
 /// <param name="Members">How many of the first are members (their ensemble and pair are scored).</param>
 /// <param name="Name">A name for one more evaluation of the round (slot <c>round-RR/eval-{name}</c>); null: the round's.</param>
-public sealed record EvaluationPlan(IReadOnlyList<string> Checkpoints, int Members, string? Name = null);
-
-/// <summary>
-/// What the orchestration keeps of an evaluation report (<see cref="TaskNames.ReadEvaluation"/>): each checkpoint's
-/// validation accuracy, which the greedy soup decides on. The report itself stays in its blob.
-/// </summary>
-public sealed record EvaluationDigest(string Blob, string PrimarySplit, IReadOnlyDictionary<string, double> Validation);
+/// <param name="Greedy">The greedy soup the job builds from the members (null: none).</param>
+public sealed record EvaluationPlan(IReadOnlyList<string> Checkpoints, int Members, string? Name = null, Soup.Core.Jobs.GreedySoupPlan? Greedy = null);
 
 /// <summary>
 /// The round-summary activity's input (<see cref="TaskNames.SummarizeRound"/>): what the round made, by name; the
@@ -245,11 +240,13 @@ public sealed record EvaluationDigest(string Blob, string PrimarySplit, IReadOnl
 /// <param name="Round">The round's input (its spec is the outline).</param>
 /// <param name="Landed">The members that landed, by index.</param>
 /// <param name="Missing">The members the round went on without.</param>
-/// <param name="Evaluations">The round's evaluation report blob, then the greedy candidates' ones.</param>
+/// <param name="Evaluations">The round's evaluation report blob (rounds before the greedy soup moved into the evaluation
+/// job also listed each greedy candidate's report after it).</param>
 /// <param name="Merged">The merge of all members (after LITI, if any).</param>
 /// <param name="BeforeLiti">The merge before LITI, if any.</param>
-/// <param name="Greedy">The greedy soup's blob, if any.</param>
-/// <param name="GreedyMembers">The members in it.</param>
+/// <param name="Greedy">Null now: the greedy soup is in the evaluation report (<see cref="Soup.Core.Jobs.EvaluationReport.Greedy"/>). Set by rounds
+/// that built it candidate by candidate, before that.</param>
+/// <param name="GreedyMembers">With <paramref name="Greedy"/>: the members in it.</param>
 /// <param name="Line">The interpolation line, if any.</param>
 public sealed record SummarizeRequest(
     string SpecHash, RoundInput Round, IReadOnlyList<int> Landed, IReadOnlyList<MissingMember> Missing, IReadOnlyList<string> Evaluations,

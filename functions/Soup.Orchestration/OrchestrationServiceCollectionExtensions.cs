@@ -36,7 +36,6 @@ public static class OrchestrationServiceCollectionExtensions
         services.AddSingleton<PipelineRetention>();
         services.AddTransient<DispatchJobsActivity>();
         services.AddTransient<MergeCheckpointsActivity>();
-        services.AddTransient<ReadEvaluationActivity>();
         services.AddTransient<SummarizeRoundActivity>();
         services.AddTransient<ReconcileLandingsActivity>();
         services.AddTransient<WriteReportActivity>();
@@ -51,7 +50,6 @@ public static class OrchestrationServiceCollectionExtensions
         .AddOrchestrator(TaskNames.ScheduledPipeline, typeof(ScheduledPipelineOrchestrator))
         .AddActivity(TaskNames.DispatchJobs, typeof(DispatchJobsActivity))
         .AddActivity(TaskNames.MergeCheckpoints, typeof(MergeCheckpointsActivity))
-        .AddActivity(TaskNames.ReadEvaluation, typeof(ReadEvaluationActivity))
         .AddActivity(TaskNames.SummarizeRound, typeof(SummarizeRoundActivity))
         .AddActivity(TaskNames.ReconcileLandings, typeof(ReconcileLandingsActivity))
         .AddActivity(TaskNames.WriteReport, typeof(WriteReportActivity))

@@ -20,7 +20,7 @@ public sealed class PipelineLimits
 
     /// <summary>
     /// The most checkpoints one pipeline may write (default 5,000): the init stage's, and per round its members, its
-    /// soup, the greedy soup's candidates, the step toward the init and the interpolation points.
+    /// soup, the greedy soup, the step toward the init and the interpolation points.
     /// </summary>
     public int MaxPipelineCheckpoints { get; set; } = 5_000;
 
@@ -86,7 +86,7 @@ public sealed record PipelineWork(long TrainingSteps, long Checkpoints)
         var roundSteps = members.Sum(m => (long)m.Settings.Steps);
         var soup = spec.Soup;
         var roundCheckpoints = members.Count + 1
-            + (soup?.MakesGreedy() == true ? members.Count : 0)
+            + (soup?.MakesGreedy() == true ? 1 : 0)
             + (soup?.TowardInit is not null ? 1 : 0)
             + (soup?.Interpolation?.Points ?? 0);
         return new PipelineWork(steps + (spec.Rounds * roundSteps), checkpoints + (spec.Rounds * (long)roundCheckpoints));

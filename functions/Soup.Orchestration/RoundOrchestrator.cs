@@ -1,3 +1,4 @@
+using Soup.Core.Jobs;
 using Soup.Core.Merging;
 using System.Globalization;
 using Microsoft.DurableTask;
@@ -14,7 +15,8 @@ namespace Soup.Orchestration;
 /// quorum), merges the landed members, has them and the soup evaluated, and returns the round's result. Its input
 /// holds the spec's outline and hash: the jobs are planned by the dispatch activity from the stored spec, and the
 /// round's result by <see cref="TaskNames.SummarizeRound"/> from the spec and the evaluation reports, so neither the
-/// jobs nor the reports are written to history (only the validation accuracies a greedy soup decides on).
+/// jobs nor the reports are written to history. The greedy soup, when the spec asks for it, is built by the evaluation
+/// job (<see cref="GreedySoupPlan"/>).
 /// </summary>
 public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult>
 {
@@ -76,19 +78,17 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
             }
 
             checkpoints.AddRange(line?.Points.Select(p => p.Blob).Where(b => !checkpoints.Contains(b)) ?? []);
-            var evaluation = await EvaluateAsync(context, round, new EvaluationPlan(checkpoints, memberBlobs.Count), "evaluating", Report, progress);
-            List<string> evaluations = [evaluation];
-
-            (string Blob, IReadOnlyList<int> Members)? greedy = null;
-            if (soupSpec.MakesGreedy())
-            {
-                var validation = await context.CallActivityAsync<EvaluationDigest>(TaskNames.ReadEvaluation, evaluation, ActivityRetry.Options(spec.Retry));
-                greedy = await GreedyAsync(context, round, landed, new Dictionary<string, double>(validation.Validation), evaluations, metadata, Report, progress);
-            }
-
+            // The greedy soup is built by the evaluation job itself, from the members' validation scores it has just
+            // computed: candidates merged and scored in memory, one job instead of a merge and an evaluation per member.
+            var greedy = soupSpec.MakesGreedy()
+                ? new GreedySoupPlan(
+                    [.. Enumerable.Range(0, memberBlobs.Count)], SplitRoles.Validation, spec.Merge with { Weights = null },
+                    MergeMethodFactory.RequiresBase(spec.Merge.Method) ? round.Init : null, metadata)
+                : null;
+            var evaluation = await EvaluateAsync(context, round, new EvaluationPlan(checkpoints, memberBlobs.Count, Greedy: greedy), "evaluating", Report, progress);
             var result = await context.CallActivityAsync<RoundResult>(
                 TaskNames.SummarizeRound,
-                new SummarizeRequest(hash, round, [.. landed.Select(l => l.Index)], missing, evaluations, merged, beforeLiti, greedy?.Blob, greedy?.Members, line),
+                new SummarizeRequest(hash, round, [.. landed.Select(l => l.Index)], missing, [evaluation], merged, beforeLiti, null, null, line),
                 ActivityRetry.Options(spec.Retry));
             Report(progress with { Phase = "completed", Pending = 0, LastSoupAccuracy = result.SoupAccuracy });
             return result;
@@ -156,43 +156,6 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
 
         await Task.WhenAll(merges);
         return new InterpolationLine(round.Spec.Recipe == Recipes.Rewarded ? "rewards" : "members", from, to, points);
-    }
-
-    /// <summary>
-    /// The greedy soup (Wortsman et al.; DiWA restricted): members ranked by validation accuracy; the best alone first;
-    /// each next member is kept only if the soup with it scores at least as well on validation. Each candidate is merged
-    /// and evaluated in turn (it depends on the previous choice); each evaluation's report blob is added to
-    /// <paramref name="evaluations"/>.
-    /// </summary>
-    private static async Task<(string Blob, IReadOnlyList<int> Members)> GreedyAsync(
-        TaskOrchestrationContext context, RoundInput round, IReadOnlyList<(int Index, string Blob)> members,
-        Dictionary<string, double> validation, List<string> evaluations, IReadOnlyDictionary<string, string> metadata,
-        Action<PipelineProgress> report, PipelineProgress progress)
-    {
-        double Validation(string blob) => validation.GetValueOrDefault(blob, double.NaN);
-        var ranked = RoundSummarizer.RankedOnValidation(members, Validation);
-        var kept = new List<(int Index, string Blob)> { ranked[0] };
-        var blob = ranked[0].Blob;
-        var best = Validation(blob);
-        for (var k = 1; k < ranked.Count; k++)
-        {
-            var name = string.Create(CultureInfo.InvariantCulture, $"greedy-{k:D2}");
-            var candidate = CheckpointLayout.Blob(round.PipelineId, CheckpointLayout.SoupSlot(round.Round, name), CheckpointLayout.CheckpointFile);
-            var ingredients = kept.Append(ranked[k]).ToList();
-            report(progress with { Phase = "greedy", Message = string.Create(CultureInfo.InvariantCulture, $"greedy soup: trying member {ranked[k].Index} ({k} of {ranked.Count - 1})") });
-            await Merge(context, [.. ingredients.Select(i => i.Blob)], candidate, round.Spec.Merge with { Weights = null }, round.Init, metadata, round.Spec.Retry);
-            var evaluation = await EvaluateAsync(context, round, new EvaluationPlan([candidate], 0, name), "greedy", report, progress);
-            evaluations.Add(evaluation);
-            var digest = await context.CallActivityAsync<EvaluationDigest>(TaskNames.ReadEvaluation, evaluation, ActivityRetry.Options(round.Spec.Retry));
-            var accuracy = digest.Validation.GetValueOrDefault(candidate, double.NaN);
-            validation[candidate] = accuracy;
-            if (accuracy >= best)
-            {
-                (kept, blob, best) = (ingredients, candidate, accuracy);
-            }
-        }
-
-        return (blob, [.. kept.Select(k => k.Index).Order()]);
     }
 
     private static Dictionary<string, string> SoupMetadata(RoundInput round, int merged, IReadOnlyList<MissingMember> missing)

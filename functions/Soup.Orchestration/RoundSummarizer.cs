@@ -23,29 +23,12 @@ public static class RoundSummarizer
             g => (IReadOnlyList<SplitAccuracy>)[.. g.OrderBy(s => order.GetValueOrDefault(s.Split, int.MaxValue)).Select(s => new SplitAccuracy(s.Split, s.Accuracy, s.Loss))]);
     }
 
-    /// <summary>What the orchestration keeps of a report: each checkpoint's validation accuracy (where it has one).</summary>
-    public static EvaluationDigest Digest(string blob, EvaluationReport report)
-    {
-        ArgumentNullException.ThrowIfNull(report);
-        var validation = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var score in report.Scores.Where(s => s.Split == "validation"))
-            validation[score.Checkpoint] = score.Accuracy;
-        return new EvaluationDigest(blob, report.PrimarySplit, validation);
-    }
-
-    /// <summary>
-    /// Members best first by validation accuracy (the lower index first on a tie): the order the greedy soup tries them
-    /// in, and the ERM choice (the first).
-    /// </summary>
-    public static List<(int Index, string Blob)> RankedOnValidation(IReadOnlyList<(int Index, string Blob)> members, Func<string, double> validation) =>
-        [.. members.OrderByDescending(m => validation(m.Blob)).ThenBy(m => m.Index)];
-
     private static double Validation(IReadOnlyList<SplitAccuracy> scores) =>
-        scores.FirstOrDefault(s => s.Split == "validation")?.Accuracy ?? double.NaN;
+        scores.FirstOrDefault(s => s.Split == SplitRoles.Validation)?.Accuracy ?? double.NaN;
 
     /// <summary>
-    /// The round's result from the full spec, the request (what the round made) and the evaluation reports named in it
-    /// (the round's first, then the greedy candidates'), in the same order.
+    /// The round's result from the full spec, the request (what the round made) and the evaluation reports named in it,
+    /// in the same order (the round's; older rounds' greedy candidates' after it).
     /// </summary>
     public static RoundResult Summarize(PipelineSpec spec, SummarizeRequest request, IReadOnlyList<EvaluationReport> reports)
     {
@@ -81,8 +64,7 @@ public static class RoundSummarizer
         }).ToList();
 
         // ERM: the member a hyperparameter search would keep, chosen on validation (never on test).
-        var best = RankedOnValidation([.. memberResults.Select(m => (m.Member, m.Checkpoint))], b => Validation(scores[b]))[0];
-        var erm = memberResults.Single(m => m.Member == best.Index);
+        var erm = GreedySoup.Ranked(memberResults, m => Validation(scores[m.Checkpoint]))[0];
         var everyone = memberResults.Select(m => m.Member).ToList();
         var method = spec.Merge.Method == MergeMethods.Linear && spec.Merge.Weights is null ? "uniform" : spec.Merge.Method;
         var variants = new List<SoupVariant>
@@ -101,10 +83,10 @@ public static class RoundSummarizer
             variants.Add(new(method, request.Merged, everyone, All(request.Merged), $"{method} merge of the {everyone.Count} members"));
         }
 
-        if (request.Greedy is { } greedy)
+        var greedy = Greedy(request, report, memberResults);
+        if (greedy is not null)
         {
-            var kept = request.GreedyMembers ?? [];
-            variants.Add(new("greedy", greedy, kept, All(greedy), $"greedy soup of members {string.Join(", ", kept)} (kept while validation accuracy did not drop)"));
+            variants.Add(new("greedy", greedy.Value.Checkpoint, greedy.Value.Members, All(greedy.Value.Checkpoint), greedy.Value.Description));
         }
 
         IReadOnlyList<SplitAccuracy>? ensembleScores = report.Ensemble.Count > 0 ? [.. report.Ensemble.Select(e => new SplitAccuracy(e.Split, e.Accuracy, e.Loss))] : null;
@@ -115,7 +97,7 @@ public static class RoundSummarizer
 
         var delivered = (spec.Soup?.Select ?? SoupSelections.All) switch
         {
-            SoupSelections.Greedy => request.Greedy!,
+            SoupSelections.Greedy => greedy?.Checkpoint ?? throw new PipelineFailedException($"round {round.Round}: the spec delivers the greedy soup, and the evaluation report has none"),
             SoupSelections.Best => erm.Checkpoint,
             _ => request.Merged,
         };
@@ -134,4 +116,26 @@ public static class RoundSummarizer
             All(delivered), ensembleScores, variants, curve);
     }
 
+    /// <summary>The greedy soup: from the evaluation report, or (rounds before it moved there) from the request.</summary>
+    private static (string Checkpoint, IReadOnlyList<int> Members, string Description)? Greedy(
+        SummarizeRequest request, EvaluationReport report, IReadOnlyList<MemberResult> members)
+    {
+        if (report.Greedy is { } built)
+        {
+            var index = members.ToDictionary(m => m.Checkpoint, m => m.Member, StringComparer.Ordinal);
+            List<int> kept = [.. built.Members.Select(c => index.TryGetValue(c, out var i) ? i
+                : throw new PipelineFailedException($"round {request.Round.Round}: the greedy soup names '{c}', which is not a member"))];
+            var tried = built.Trials.Count;
+            return (built.Checkpoint, [.. kept.Order()], string.Create(CultureInfo.InvariantCulture,
+                $"greedy soup of members {string.Join(", ", kept)} (in the order added; {tried} more tried, each kept only if validation accuracy did not drop)"));
+        }
+
+        if (request.Greedy is { } blob)
+        {
+            var kept = request.GreedyMembers ?? [];
+            return (blob, kept, $"greedy soup of members {string.Join(", ", kept)} (kept while validation accuracy did not drop)");
+        }
+
+        return null;
+    }
 }

@@ -18,9 +18,6 @@ public static class TaskNames
     /// <summary>Merges a round's member checkpoints into its soup.</summary>
     public const string MergeCheckpoints = "MergeCheckpoints";
 
-    /// <summary>Reads an evaluation report.</summary>
-    public const string ReadEvaluation = "ReadEvaluation";
-
     /// <summary>Reads a round's spec and evaluation reports and returns the round's result.</summary>
     public const string SummarizeRound = "SummarizeRound";
 

@@ -128,6 +128,79 @@ public sealed class JobHandlingTests(AzuriteEngineFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task Runner_EvaluationWithAGreedyPlan_WritesTheKeptSoupOnce_ScoresItOnEverySplit_AndRefusesABadPlan()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var host = BuildWorker(fixture.NewConfiguration(workers: 0), maxDeliveries: 5);
+        var storage = host.Services.GetRequiredService<SoupStorage>();
+        await storage.EnsureCreatedAsync(ct);
+        var runner = host.Services.GetRequiredService<JobRunner>();
+
+        // Members: a trained model A, an exact copy of it, and an untrained model B.
+        var trained = TinyTrainJob("greedy");
+        await runner.RunAsync(trained, ct);
+        var id = trained.PipelineId;
+        string Member(int m) => CheckpointLayout.Blob(id, CheckpointLayout.MemberSlot(1, m), CheckpointLayout.CheckpointFile);
+        var a = (await storage.Checkpoints.GetBlobClient(CheckpointLayout.OutputBlob(trained)).DownloadContentAsync(ct)).Value.Content;
+        await storage.Checkpoints.GetBlobClient(Member(0)).UploadAsync(a, ct);
+        await storage.Checkpoints.GetBlobClient(Member(1)).UploadAsync(a, ct);
+        using (var untrained = Soup.Training.ModelFactory.Create("cnn-small"))
+        using (var stream = new MemoryStream())
+        {
+            Soup.Core.Checkpoints.Safetensors.Write(stream, Soup.Training.TorchCheckpoint.ToTensorData(untrained), new Dictionary<string, string>());
+            await storage.Checkpoints.GetBlobClient(Member(2)).UploadAsync(BinaryData.FromBytes(stream.ToArray()), ct);
+        }
+
+        var job = new EvaluateJob
+        {
+            PipelineId = id, Slot = CheckpointLayout.EvaluationSlot(1), Model = "cnn-small",
+            Checkpoints = [Member(0), Member(1), Member(2)],
+            Splits = [new EvaluationSplit("validation", new DataRef { Dataset = "tiny", Part = DataParts.Out }), new EvaluationSplit("test", new DataRef { Dataset = "tiny", Part = DataParts.In })],
+            Greedy = new GreedySoupPlan([0, 1, 2], "validation", new Soup.Core.Merging.MergeParameters(), Metadata: new Dictionary<string, string> { ["pipeline"] = id }),
+        };
+        await runner.RunAsync(job, ct);
+
+        var report = await storage.ReadJsonAsync(CheckpointLayout.OutputBlob(job), SoupJson.Default.EvaluationReport, ct);
+        var greedy = Assert.IsType<GreedySoupOutcome>(report.Greedy);
+        // A and its copy tie (the candidate is A itself): the copy is kept, and the soup is written next to the round's.
+        Assert.Equal([Member(0), Member(1)], greedy.Members.Take(2));
+        Assert.Equal((Member(1), true), (greedy.Trials[0].Added, greedy.Trials[0].Kept));
+        Assert.Equal(CheckpointLayout.GreedySoupBlob(id, job.Slot), greedy.Checkpoint);
+        var soupBlob = storage.Checkpoints.GetBlobClient(greedy.Checkpoint);
+        var soup = await CheckpointAsserts.ReadAsync(storage.Checkpoints, greedy.Checkpoint);
+        Assert.Equal(string.Join(",", greedy.Members), soup.Metadata["greedy_members"]);
+        Assert.Equal(id, soup.Metadata["pipeline"]);
+        CheckpointAsserts.AssertIsElementWiseMean([.. await Task.WhenAll(greedy.Members.Select(m => CheckpointAsserts.ReadAsync(storage.Checkpoints, m)))], soup);
+        Assert.Equal(["validation", "test"], report.Scores.Where(s => s.Checkpoint == greedy.Checkpoint).Select(s => s.Split));
+        if (greedy.Members.Count == 2)
+            Assert.Equal(report.Scores.Where(s => s.Checkpoint == Member(0)).Select(s => s.Accuracy), report.Scores.Where(s => s.Checkpoint == greedy.Checkpoint).Select(s => s.Accuracy));
+
+        // Delivered again after the soup was written but before the report: the soup is not written twice.
+        var written = (await soupBlob.GetPropertiesAsync(cancellationToken: ct)).Value.ETag;
+        await storage.Checkpoints.GetBlobClient(CheckpointLayout.OutputBlob(job)).DeleteAsync(cancellationToken: ct);
+        await runner.RunAsync(job, ct);
+        Assert.Equal(written, (await soupBlob.GetPropertiesAsync(cancellationToken: ct)).Value.ETag);
+        Assert.Equal(greedy, (await storage.ReadJsonAsync(CheckpointLayout.OutputBlob(job), SoupJson.Default.EvaluationReport, ct)).Greedy, new GreedyComparer());
+
+        // A plan that cannot work fails the job at once, naming what is wrong.
+        var outOfRange = await Assert.ThrowsAsync<JobFailedException>(() => runner.RunAsync(
+            job with { Slot = CheckpointLayout.EvaluationSlot(2), Greedy = job.Greedy with { Members = [0, 3] } }, ct));
+        Assert.Contains("greedy.members must be distinct indices into checkpoints (0 to 2)", outOfRange.Message, StringComparison.Ordinal);
+        var noSplit = await Assert.ThrowsAsync<JobFailedException>(() => runner.RunAsync(
+            job with { Slot = CheckpointLayout.EvaluationSlot(3), Greedy = job.Greedy with { Split = "holdout" } }, ct));
+        Assert.Contains("greedy.split 'holdout' is not one of the job's splits (validation, test)", noSplit.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Greedy outcomes equal by value (their lists compared item by item).</summary>
+    private sealed class GreedyComparer : IEqualityComparer<GreedySoupOutcome?>
+    {
+        public bool Equals(GreedySoupOutcome? x, GreedySoupOutcome? y) =>
+            x is not null && y is not null && x.Checkpoint == y.Checkpoint && x.Members.SequenceEqual(y.Members) && x.Trials.SequenceEqual(y.Trials);
+
+        public int GetHashCode(GreedySoupOutcome? obj) => obj?.Checkpoint.GetHashCode(StringComparison.Ordinal) ?? 0;
+    }
+
+    [Fact]
     public async Task Service_JobDeliveredTooOften_IsRecordedAsFailedAndDropped()
     {
         using var host = BuildWorker(fixture.NewConfiguration(workers: 0), maxDeliveries: 1);

@@ -77,6 +77,27 @@ public sealed class RecipeEndToEndTests(AzuriteEngineFixture fixture) : IClassFi
         Assert.Equal(greedy.Checkpoint, round.Soup);
         Assert.True(greedy.Scores[0].Accuracy >= erm.Scores[0].Accuracy, $"greedy {greedy.Scores[0].Accuracy} below the best member {erm.Scores[0].Accuracy}");
         Assert.Contains(erm.Members[0], greedy.Members);
+
+        // The round's one evaluation job built it (no evaluation job per candidate), trying every member after the best.
+        var slots = new List<string>();
+        await foreach (var blob in container.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, $"{id}/round-01/", cancel.Token))
+            slots.Add(blob.Name);
+        Assert.Single(slots, b => b.EndsWith("/" + CheckpointLayout.EvaluationFile, StringComparison.Ordinal));
+        Assert.Contains("2 more tried", greedy.Description, StringComparison.Ordinal);
+        if (greedy.Members.Count > 1)
+        {
+            // What it kept is written next to the soup: the mean of those members, saying which they are.
+            Assert.Equal(Blob("round-01/soup-greedy"), greedy.Checkpoint);
+            var soup = await CheckpointAsserts.ReadAsync(container, greedy.Checkpoint!);
+            var kept = greedy.Members.Select(m => round.Members.Single(r => r.Member == m).Checkpoint).ToList();
+            Assert.Equal(kept.Order(), soup.Metadata["greedy_members"].Split(',').Order());
+            CheckpointAsserts.AssertIsElementWiseMean([.. await Task.WhenAll(kept.Select(k => CheckpointAsserts.ReadAsync(container, k)))], soup);
+        }
+        else
+        {
+            Assert.Equal(erm.Checkpoint, greedy.Checkpoint);
+            Assert.DoesNotContain(Blob("round-01/soup-greedy"), slots);
+        }
         Assert.Contains(round.Variants!, v => v.Name == "uniform" && v.Checkpoint == Blob("round-01/soup"));
         Assert.Contains(round.Variants!, v => v.Name == "ensemble" && v.Checkpoint is null);
 

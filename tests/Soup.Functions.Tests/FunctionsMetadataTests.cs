@@ -72,7 +72,6 @@ public sealed class FunctionsMetadataTests
     [Theory]
     [InlineData(TaskNames.DispatchJobs)]
     [InlineData(TaskNames.MergeCheckpoints)]
-    [InlineData(TaskNames.ReadEvaluation)]
     [InlineData(TaskNames.SummarizeRound)]
     [InlineData(TaskNames.ReconcileLandings)]
     [InlineData(TaskNames.WriteReport)]
@@ -124,7 +123,7 @@ public sealed class FunctionsMetadataTests
         string[] expected =
         [
             "StartPipeline", "GetPipeline", "GetPipelineReport", "ListPipelines", "CancelPipeline", "CheckpointLanded", "CheckpointLandedScan", "ScheduledRetrain", "ApplyRetention", TaskNames.Pipeline, TaskNames.Round, TaskNames.ScheduledPipeline,
-            TaskNames.DispatchJobs, TaskNames.MergeCheckpoints, TaskNames.ReadEvaluation, TaskNames.SummarizeRound, TaskNames.ReconcileLandings, TaskNames.WriteReport, TaskNames.StopJobs,
+            TaskNames.DispatchJobs, TaskNames.MergeCheckpoints, TaskNames.SummarizeRound, TaskNames.ReconcileLandings, TaskNames.WriteReport, TaskNames.StopJobs,
         ];
         Assert.Equal(expected.Order(), Functions.Select(f => f.GetProperty("name").GetString()!).Order());
     }

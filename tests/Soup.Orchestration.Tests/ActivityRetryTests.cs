@@ -18,7 +18,7 @@ public sealed class ActivityRetryTests
         await using var harness = await PipelineHarness.StartAsync();
         var spec = TestSpecs.Create(rounds: 1, members: 2, initCheckpoint: "bases/model.safetensors");
         spec.Retry = Quick;
-        foreach (var activity in new[] { TaskNames.DispatchJobs, TaskNames.ReconcileLandings, TaskNames.ReadEvaluation, TaskNames.WriteReport })
+        foreach (var activity in new[] { TaskNames.DispatchJobs, TaskNames.ReconcileLandings, TaskNames.SummarizeRound, TaskNames.WriteReport })
             harness.FailNext(activity, 1);
         harness.FailNext(TaskNames.MergeCheckpoints, 2);
 

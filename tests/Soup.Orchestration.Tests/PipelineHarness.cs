@@ -4,6 +4,7 @@ using Microsoft.DurableTask.Client;
 using Microsoft.DurableTask.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Soup.Core.Jobs;
+using Soup.Core.Merging;
 using Soup.Core.Specs;
 using Soup.Core.Storage;
 
@@ -100,7 +101,6 @@ internal sealed class PipelineHarness : IAsyncDisposable
                 .AddOrchestrator(TaskNames.ScheduledPipeline, typeof(ScheduledPipelineOrchestrator))
                 .AddActivityFunc<DispatchRequest, int>(TaskNames.DispatchJobs, harness.Measured<DispatchRequest, int>(harness.DispatchAsync))
                 .AddActivityFunc<MergeRequest, MergeOutcome>(TaskNames.MergeCheckpoints, harness.Measured<MergeRequest, MergeOutcome>(harness.Merge))
-                .AddActivityFunc<string, EvaluationDigest>(TaskNames.ReadEvaluation, harness.Measured<string, EvaluationDigest>(harness.ReadEvaluation))
                 .AddActivityFunc<SummarizeRequest, RoundResult>(TaskNames.SummarizeRound, harness.Measured<SummarizeRequest, RoundResult>(harness.SummarizeAsync))
                 .AddActivityFunc<ReconcileRequest, IReadOnlyList<LandingNotice>>(TaskNames.ReconcileLandings, harness.Measured<ReconcileRequest, IReadOnlyList<LandingNotice>>(harness.Reconcile))
                 .AddActivityFunc<PipelineStatusView, string>(TaskNames.WriteReport, harness.Measured<PipelineStatusView, string>(harness.WriteReport))
@@ -135,6 +135,14 @@ internal sealed class PipelineHarness : IAsyncDisposable
             _accuracies[checkpoint] = accuracy;
         }
     }
+
+    /// <summary>
+    /// Makes the fake evaluation score the greedy soup candidate made of <paramref name="ingredients"/> (in the order
+    /// added) <paramref name="accuracy"/> on the primary split; unset, a candidate scores its ingredients' mean.
+    /// </summary>
+    public void PresetGreedy(IReadOnlyList<string> ingredients, double accuracy) => Preset(GreedyKey(ingredients), accuracy);
+
+    private static string GreedyKey(IEnumerable<string> ingredients) => "greedy:" + string.Join("+", ingredients);
 
     /// <summary>The loss the fake evaluation reported for <paramref name="checkpoint"/>.</summary>
     public double LossOf(string checkpoint) => 1 - AccuracyOf(checkpoint);
@@ -375,12 +383,6 @@ internal sealed class PipelineHarness : IAsyncDisposable
         return new MergeOutcome(request.Output, 10, 1_000, 4_000);
     }
 
-    private EvaluationDigest ReadEvaluation(TaskActivityContext context, string reportBlob)
-    {
-        Enter(TaskNames.ReadEvaluation);
-        return RoundSummarizer.Digest(reportBlob, Report(reportBlob));
-    }
-
     /// <summary>The round-summary activity: the real summary, from the stored spec and the fake reports.</summary>
     private async Task<RoundResult> SummarizeAsync(TaskActivityContext context, SummarizeRequest request)
     {
@@ -417,6 +419,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
                 scores.AddRange(job.Splits.Select((s, i) => new CheckpointScore(checkpoint, s.Name, accuracy - (0.1 * i), 1 - accuracy)));
             }
 
+            var greedy = job.Greedy is { } plan ? FakeGreedy(job, plan, scores) : null;
             scores.Reverse();
             var split = job.Splits[0].Name;
             return new EvaluationReport
@@ -426,8 +429,44 @@ internal sealed class PipelineHarness : IAsyncDisposable
                 Ensemble = [new SplitScore("another split", 3, 0.1, 9), new SplitScore(split, job.Ensemble?.Count ?? 0, 0.97, 0.12)],
                 Diversity = [new DiversityScore(split, 3, 0.2, 1.5)],
                 Connectivity = [new ConnectivityScore(split, 0, 1, 0.93, 0.2, 0.9, -0.03)],
+                Greedy = greedy,
             };
         }
+    }
+
+    /// <summary>
+    /// What a worker's greedy soup does, on the fake scores (every split a fixed step from the primary one, so the
+    /// choice on the plan's split is the choice on the presets): members ranked, each candidate kept if it does not drop.
+    /// The soup it keeps is scored on every split. Called under the lock.
+    /// </summary>
+    private GreedySoupOutcome FakeGreedy(EvaluateJob job, GreedySoupPlan plan, List<CheckpointScore> scores)
+    {
+        var step = 0.1 * job.Splits.Select(s => s.Name).ToList().IndexOf(plan.Split);
+        double Decisive(string key) => _accuracies[key] - step;
+        var ranked = GreedySoup.Ranked([.. plan.Members.Select(i => job.Checkpoints[i])], Decisive);
+        List<string> kept = [ranked[0]];
+        var trials = new List<GreedyTrial>();
+        foreach (var next in ranked.Skip(1))
+        {
+            List<string> candidate = [.. kept, next];
+            var key = GreedyKey(candidate);
+            if (!_accuracies.ContainsKey(key))
+                _accuracies[key] = candidate.Average(c => _accuracies[c]);
+            var keep = Decisive(key) >= Decisive(kept.Count == 1 ? kept[0] : GreedyKey(kept));
+            trials.Add(new GreedyTrial(next, Decisive(key), keep));
+            if (keep)
+                kept = candidate;
+        }
+
+        var soup = kept[0];
+        if (kept.Count > 1)
+        {
+            soup = CheckpointLayout.GreedySoupBlob(job.PipelineId, job.Slot);
+            var accuracy = _accuracies[soup] = _accuracies[GreedyKey(kept)];
+            scores.AddRange(job.Splits.Select((s, i) => new CheckpointScore(soup, s.Name, accuracy - (0.1 * i), 1 - accuracy)));
+        }
+
+        return new GreedySoupOutcome(soup, kept, trials);
     }
 
     private string WriteReport(TaskActivityContext context, PipelineStatusView view)

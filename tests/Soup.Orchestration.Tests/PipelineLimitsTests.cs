@@ -22,8 +22,8 @@ public sealed class PipelineLimitsTests
 
         // init: 100 + 20 + 7 + 50 (aux b takes members.steps); rounds: 3 × (10 + 3 × 50).
         Assert.Equal(177 + (3 * 160), work.TrainingSteps);
-        // init: pretrain, probe, 2 auxiliaries; per round: 4 members + soup + 4 greedy candidates + LITI + 5 points.
-        Assert.Equal(4 + (3 * 15), work.Checkpoints);
+        // init: pretrain, probe, 2 auxiliaries; per round: 4 members + soup + the greedy soup + LITI + 5 points.
+        Assert.Equal(4 + (3 * 12), work.Checkpoints);
     }
 
     [Fact]

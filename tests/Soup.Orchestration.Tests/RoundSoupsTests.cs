@@ -19,7 +19,7 @@ public sealed class RoundSoupsTests
         TestSpecs.Create(rounds: 1, members: members) with { Soup = soup, Init = new InitSpec { Checkpoint = "bases/init.safetensors" } };
 
     [Fact]
-    public async Task Greedy_AddsMembersByValidationAccuracyKeepingThoseThatDoNotHurt()
+    public async Task Greedy_IsBuiltByTheEvaluationJob_AddingMembersByValidationAccuracyKeepingThoseThatDoNotHurt()
     {
         await using var harness = await PipelineHarness.StartAsync();
         var id = "greedy-test";
@@ -28,33 +28,58 @@ public sealed class RoundSoupsTests
         harness.Preset(Member(id, 1), 0.70);
         harness.Preset(Member(id, 2), 0.85);
         harness.Preset(Member(id, 3), 0.75);
-        harness.Preset(Soup(id, "greedy-01"), 0.86);
-        harness.Preset(Soup(id, "greedy-02"), 0.84);
-        harness.Preset(Soup(id, "greedy-03"), 0.86);
+        harness.PresetGreedy([Member(id, 2), Member(id, 0)], 0.86);
+        harness.PresetGreedy([Member(id, 2), Member(id, 0), Member(id, 3)], 0.84);
+        harness.PresetGreedy([Member(id, 2), Member(id, 0), Member(id, 1)], 0.86);
         harness.Preset(Soup(id), 0.83);
 
         var result = await RunAsync(harness, id, Spec(new SoupSpec { Select = SoupSelections.Greedy }));
 
-        var merges = harness.Merges.Where(m => m.Output.Contains("soup-greedy", StringComparison.Ordinal)).ToList();
-        Assert.Equal(
-            [[Member(id, 2), Member(id, 0)], [Member(id, 2), Member(id, 0), Member(id, 3)], [Member(id, 2), Member(id, 0), Member(id, 1)]],
-            merges.Select(m => m.Members));
-        Assert.All(merges, m => Assert.Equal("linear", m.Parameters.Method));
-        var evaluations = harness.Dispatches.SelectMany(d => d).OfType<EvaluateJob>().ToList();
-        Assert.Equal(["round-01/eval", "round-01/eval-greedy-01", "round-01/eval-greedy-02", "round-01/eval-greedy-03"], evaluations.Select(e => e.Slot));
-        Assert.Equal([Soup(id, "greedy-03")], evaluations[3].Checkpoints);
-        Assert.Null(evaluations[3].Ensemble);
+        // One evaluation job plans the greedy soup: no merge activity and no evaluation round trip per candidate.
+        Assert.DoesNotContain(harness.Merges, m => m.Output.Contains("soup-greedy", StringComparison.Ordinal));
+        var evaluation = Assert.Single(harness.Dispatches.SelectMany(d => d).OfType<EvaluateJob>());
+        Assert.Equal("round-01/eval", evaluation.Slot);
+        var plan = Assert.IsType<GreedySoupPlan>(evaluation.Greedy);
+        Assert.Equal([0, 1, 2, 3], plan.Members);
+        Assert.Equal([Member(id, 0), Member(id, 1), Member(id, 2), Member(id, 3)], plan.Members.Select(i => evaluation.Checkpoints[i]));
+        Assert.Equal((SplitRoles.Validation, MergeMethods.Linear, (string?)null), (plan.Split, plan.Merge.Method, plan.Base));
+        Assert.Null(plan.Merge.Weights);
+        Assert.Equal(id, plan.Metadata!["pipeline"]);
 
         var round = Assert.Single(result.Rounds);
-        Assert.Equal(Soup(id, "greedy-03"), round.Soup);
+        Assert.Equal(Soup(id, "greedy"), round.Soup);
         Assert.Equal(0.86, round.SoupAccuracy);
         var greedy = Assert.Single(round.Variants!, v => v.Name == "greedy");
         Assert.Equal([0, 1, 2], greedy.Members);
+        Assert.Contains("members 2, 0, 1 (in the order added; 3 more tried", greedy.Description, StringComparison.Ordinal);
         Assert.Equal(["erm", "uniform", "greedy", "ensemble"], round.Variants!.Select(v => v.Name));
         var erm = round.Variants![0];
         Assert.Equal((Member(id, 2), 0.85), (erm.Checkpoint, erm.Scores[0].Accuracy));
         Assert.Equal(0.83, round.Variants![1].Scores[0].Accuracy);
         Assert.Equal(result.FinalCheckpoint, round.Soup);
+    }
+
+    [Fact]
+    public async Task Greedy_WithATaskVectorMethod_NamesTheInitAsTheBase_AndOnlyTheBestMemberKeptIsItsOwnSoup()
+    {
+        await using var harness = await PipelineHarness.StartAsync();
+        var id = "greedy-ties";
+        harness.Preset(Member(id, 0), 0.80);
+        harness.Preset(Member(id, 1), 0.90);
+        harness.Preset(Member(id, 2), 0.85);
+        harness.PresetGreedy([Member(id, 1), Member(id, 2)], 0.89);
+        harness.PresetGreedy([Member(id, 1), Member(id, 0)], 0.88);
+
+        var spec = Spec(new SoupSpec { Greedy = true }, members: 3) with { Merge = new MergeParameters { Method = MergeMethods.Ties, Density = 0.5 } };
+        var result = await RunAsync(harness, id, spec);
+
+        var plan = Assert.IsType<GreedySoupPlan>(Assert.Single(harness.Dispatches.SelectMany(d => d).OfType<EvaluateJob>()).Greedy);
+        Assert.Equal((MergeMethods.Ties, 0.5, "bases/init.safetensors"), (plan.Merge.Method, plan.Merge.Density, plan.Base));
+        var round = Assert.Single(result.Rounds);
+        var greedy = Assert.Single(round.Variants!, v => v.Name == "greedy");
+        Assert.Equal(Member(id, 1), greedy.Checkpoint);
+        Assert.Equal([1], greedy.Members);
+        Assert.Equal(Soup(id), round.Soup); // select "all": the greedy soup is scored, the merge delivered
     }
 
     [Fact]

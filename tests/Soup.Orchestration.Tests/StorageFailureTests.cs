@@ -18,12 +18,12 @@ public sealed class StorageFailureTests
             .AddInMemoryCollection(new Dictionary<string, string?> { [PipelineOptions.ConnectionName] = "UseDevelopmentStorage=true" })
             .Build();
         var storage = new SoupStorage(configuration, Options.Create(new PipelineOptions { CheckpointsContainer = "no-such-container-" + Guid.NewGuid().ToString("N")[..8] }));
-        var logger = new CapturingLogger<ReadEvaluationActivity>();
+        var logger = new CapturingLogger<StopJobsActivity>();
 
         var error = await Assert.ThrowsAsync<PipelineFailedException>(
-            () => new ReadEvaluationActivity(storage, logger).RunAsync(new Context(), "p/round-01/evaluation/results.json"));
+            () => new StopJobsActivity(storage, logger).RunAsync(new Context(), new StopJobsRequest("p", null, "test")));
 
-        Assert.StartsWith("ReadEvaluation: storage answered 404 ContainerNotFound; not retried (log reference ", error.Message, StringComparison.Ordinal);
+        Assert.StartsWith("StopJobs: storage answered 404 ContainerNotFound; not retried (log reference ", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', error.Message);
         Assert.DoesNotContain("RequestId", error.Message, StringComparison.Ordinal);
         var reference = error.Message[^13..^1];
@@ -52,7 +52,7 @@ public sealed class StorageFailureTests
 
     private sealed class Context : TaskActivityContext
     {
-        public override TaskName Name => new("ReadEvaluation");
+        public override TaskName Name => new("StopJobs");
 
         public override string InstanceId => "p:round-01";
     }

@@ -6,6 +6,8 @@ using Microsoft.Extensions.Options;
 using Soup.Core;
 using Soup.Core.Checkpoints;
 using Soup.Core.Jobs;
+using Soup.Core.Merging;
+using Soup.Core.Merging.Engine;
 using Soup.Core.Storage;
 using Soup.Training;
 
@@ -163,6 +165,9 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
                 throw new JobFailedException($"evaluation '{job.JobId}': {ex.Message}", ex);
             }
 
+            if (job.Greedy is { } greedy)
+                report = await GreedyAsync(job, greedy, splits, report, cancellationToken);
+
             await Retry(c => storage.TryCreateJsonAsync(output, report, SoupJson.Default.EvaluationReport, LandingStamp.Of(job), c), "output", job, CancellationToken.None);
         }
         finally
@@ -170,6 +175,54 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
             foreach (var split in splits)
                 split.Data.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Builds the greedy soup of the plan's members from the scores just computed (<see cref="GreedySoup"/>: candidates
+    /// merged and scored in memory on the plan's split), writes it next to the round's soup (once: a redelivered job
+    /// finds it written), scores it on every split, and adds it to the report.
+    /// </summary>
+    private async Task<EvaluationReport> GreedyAsync(EvaluateJob job, GreedySoupPlan plan, IReadOnlyList<NamedSplit> splits, EvaluationReport report, CancellationToken cancellationToken)
+    {
+        var split = splits.FirstOrDefault(s => s.Name == plan.Split)
+            ?? throw new JobFailedException($"evaluation '{job.JobId}': greedy.split '{plan.Split}' is not one of the job's splits ({string.Join(", ", splits.Select(s => s.Name))})");
+        if (plan.Members is not { Count: > 0 } chosen || chosen.Any(i => i < 0 || i >= job.Checkpoints.Count) || chosen.Distinct().Count() != chosen.Count)
+            throw new JobFailedException($"evaluation '{job.JobId}': greedy.members must be distinct indices into checkpoints (0 to {job.Checkpoints.Count - 1})");
+
+        var accuracy = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var score in report.Scores.Where(s => s.Split == plan.Split))
+            accuracy[score.Checkpoint] = score.Accuracy;
+        var members = chosen.Select(i => (job.Checkpoints[i], accuracy[job.Checkpoints[i]])).ToList();
+        GreedySoupBuild build;
+        try
+        {
+            build = await GreedySoup.BuildAsync(
+                members,
+                plan.Merge,
+                (name, c) => Retry(r => CheckpointSources.OpenBlobAsync(storage.Checkpoints, name, cancellationToken: r), "greedy soup read", job, c),
+                plan.Base,
+                (tensors, c) => Task.Run(() => Evaluator.Evaluate(job.Model, [tensors], split.Data)[0].Accuracy, c),
+                plan.Metadata,
+                cancellationToken);
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidDataException)
+        {
+            throw new JobFailedException($"evaluation '{job.JobId}': greedy soup: {ex.Message}", ex);
+        }
+
+        var checkpoint = build.Kept[0];
+        var scores = report.Scores;
+        if (build.Soup is { } file)
+        {
+            checkpoint = CheckpointLayout.GreedySoupBlob(job.PipelineId, job.Slot);
+            await Retry(c => storage.TryCreateBlobAsync(checkpoint, new MemoryStream(file, writable: false), c), "greedy soup", job, CancellationToken.None);
+            var soup = await Task.Run(
+                () => Evaluator.Evaluate(job.Model, [new NamedCheckpoint(checkpoint, Safetensors.Read(file, checkpoint).Tensors)], splits, null, null), cancellationToken);
+            scores = [.. scores, .. soup.Scores];
+        }
+
+        LogGreedy(logger, job.JobId, build.Kept.Count, members.Count);
+        return report with { Scores = scores, Greedy = new GreedySoupOutcome(checkpoint, build.Kept, build.Trials) };
     }
 
     private async Task<ILabelledImages> LoadAsync(DataRef data, string role, CancellationToken cancellationToken) =>
@@ -277,4 +330,7 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
 
     [LoggerMessage(EventId = 403, Level = LogLevel.Information, Message = "Job {JobId} trained: final loss {Loss:F4}, {ImagesPerSecond:F0} images/s")]
     private static partial void LogTrained(ILogger logger, string jobId, double loss, double imagesPerSecond);
+
+    [LoggerMessage(EventId = 406, Level = LogLevel.Information, Message = "Job {JobId}: greedy soup kept {Kept} of {Members} members")]
+    private static partial void LogGreedy(ILogger logger, string jobId, int kept, int members);
 }

@@ -91,7 +91,37 @@ public sealed record EvaluateJob : Job
 
     /// <summary>Pairs of indices into <see cref="Checkpoints"/> whose weight midpoint is evaluated; null or empty: none.</summary>
     public IReadOnlyList<CheckpointPair>? Connectivity { get; set; }
+
+    /// <summary>
+    /// The greedy soup to build from the members this job scores (null: none). The worker builds and scores its
+    /// candidates in memory, writes the soup it keeps to <see cref="Storage.CheckpointLayout.GreedySoupBlob"/>, and
+    /// reports it in <see cref="EvaluationReport.Greedy"/>: one job instead of a merge and an evaluation per member.
+    /// </summary>
+    public GreedySoupPlan? Greedy { get; set; }
 }
+
+/// <summary>
+/// How an evaluation job builds the greedy soup (Wortsman et al., 2022): the members ranked by their accuracy on
+/// <see cref="Split"/> (the lower index first on a tie), the best alone first, each next one kept only if the soup with
+/// it scores at least as well there.
+/// </summary>
+/// <param name="Members">Indices into <see cref="EvaluateJob.Checkpoints"/> of the members to choose from, in member order.</param>
+/// <param name="Split">The split the choice is made on (the validation split; never the test split).</param>
+/// <param name="Merge">How candidates are merged: <c>linear</c> (a running mean: each member read once) or a task-vector
+/// method (each candidate merged from its members' blobs); per-member weights do not apply.</param>
+/// <param name="Base">The base checkpoint of task-vector methods (the round's init); null for <c>linear</c>.</param>
+/// <param name="Metadata">The soup's <c>__metadata__</c> (the worker adds the members it kept).</param>
+public sealed record GreedySoupPlan(
+    IReadOnlyList<int> Members, string Split, Merging.MergeParameters Merge, string? Base = null, IReadOnlyDictionary<string, string>? Metadata = null);
+
+/// <summary>What a greedy soup kept: its checkpoint and members, and each candidate tried.</summary>
+/// <param name="Checkpoint">The soup's blob; the best member's own when no other member was kept.</param>
+/// <param name="Members">The kept members' checkpoints, best first.</param>
+/// <param name="Trials">Each member tried after the first, in order: the candidate's accuracy on the plan's split and whether it was kept.</param>
+public sealed record GreedySoupOutcome(string Checkpoint, IReadOnlyList<string> Members, IReadOnlyList<GreedyTrial> Trials);
+
+/// <summary>One candidate of a greedy soup: the soup so far with <paramref name="Added"/>.</summary>
+public sealed record GreedyTrial(string Added, double Accuracy, bool Kept);
 
 /// <summary>Where a dataset's files are laid out and how they are read.</summary>
 public static class DataLayouts
@@ -278,6 +308,9 @@ public sealed record EvaluationReport
 
     /// <summary>The midpoint check of each pair, per split; empty when none was asked for.</summary>
     public IReadOnlyList<ConnectivityScore> Connectivity { get; init; } = [];
+
+    /// <summary>The greedy soup the job built (<see cref="EvaluateJob.Greedy"/>); its scores are among <see cref="Scores"/>.</summary>
+    public GreedySoupOutcome? Greedy { get; init; }
 
     /// <summary>The name of the first (primary) split.</summary>
     [JsonIgnore]

@@ -52,10 +52,21 @@ public static class CheckpointLayout
     public static string EvaluationSlot(int round) => $"{RoundFolder(round)}/eval";
 
     /// <summary>
-    /// The slot of another model a round merges (<paramref name="name"/>: e.g. <c>greedy-02</c>, <c>lerp-050</c>): a
+    /// The slot of another model a round merges (<paramref name="name"/>: e.g. <c>greedy</c>, <c>lerp-050</c>): a
     /// soup's slot, so its landing completes no job.
     /// </summary>
     public static string SoupSlot(int round, string name) => $"{RoundFolder(round)}/soup-{name}";
+
+    /// <summary>
+    /// The greedy soup an evaluation job builds (<see cref="Jobs.EvaluateJob.Greedy"/>): <c>soup-greedy</c> in the job's
+    /// round folder, derived from the job itself so that a job can make its worker write nowhere else.
+    /// </summary>
+    public static string GreedySoupBlob(string pipelineId, string evaluationSlot)
+    {
+        ArgumentNullException.ThrowIfNull(evaluationSlot);
+        var folder = evaluationSlot.LastIndexOf('/') is var cut and > 0 ? evaluationSlot[..cut] : evaluationSlot;
+        return Blob(pipelineId, $"{folder}/soup-greedy", CheckpointFile);
+    }
 
     /// <summary>The slot of one more evaluation job of a round (<paramref name="name"/>: e.g. <c>greedy-02</c>).</summary>
     public static string EvaluationSlot(int round, string name) => $"{RoundFolder(round)}/eval-{name}";
