@@ -75,6 +75,19 @@ public sealed record PipelineProgress(
     /// <summary><paramref name="message"/> cut to <see cref="MaxMessageChars"/>.</summary>
     public static string? Cut(string? message) =>
         message is { Length: > MaxMessageChars } ? string.Concat(message.AsSpan(0, MaxMessageChars - 1), "…") : message;
+
+    /// <summary>
+    /// The progress in one line, the same wherever it is shown (the CLI's progress and status, the report), e.g.
+    /// <c>training, round 2 of 3: 1 landed, 0 failed, 3 pending; last soup 84.10 %</c>, then the message if any.
+    /// </summary>
+    public string Describe()
+    {
+        var stage = Round == 0 ? "init" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"round {Round} of {Rounds}");
+        var line = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Phase}, {stage}: {Landed} landed, {Failed} failed, {Pending} pending");
+        if (LastSoupAccuracy is { } last)
+            line += string.Create(System.Globalization.CultureInfo.InvariantCulture, $"; last soup {last:P2}");
+        return Message is null ? line : $"{line} ({Message})";
+    }
 }
 
 /// <summary>One member of a round, as reported.</summary>

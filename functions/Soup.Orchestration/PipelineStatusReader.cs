@@ -6,8 +6,9 @@ namespace Soup.Orchestration;
 /// <summary>
 /// Reads a pipeline's status with live progress. While a round runs, the pipeline's custom status names the round's
 /// instance and the counts (landed, failed, pending) live in that instance's status: this reads both and shows the
-/// round's progress, keeping the pipeline's best-so-far. A completed pipeline's rounds are read in full from their stored
-/// results (<see cref="RoundResults"/>).
+/// round's progress, keeping the pipeline's best-so-far. An ended pipeline's result is its stored one
+/// (<see cref="PipelineReports.ResultBlobName"/>: every completed round in full, a failed pipeline's too); without it
+/// (its report step failed) the rounds are read from their stored results (<see cref="RoundResults"/>).
 /// </summary>
 public static class PipelineStatusReader
 {
@@ -16,7 +17,11 @@ public static class PipelineStatusReader
     {
         ArgumentNullException.ThrowIfNull(storage);
         var view = await ReadSummaryAsync(client, pipelineId, cancellationToken);
-        return view is null ? null : await RoundResults.LoadAsync(storage, view, cancellationToken);
+        if (view is null)
+            return null;
+        if (view.IsTerminal && await PipelineReports.ReadResultAsync(storage, pipelineId, cancellationToken) is { Result: { } stored })
+            return view with { Result = stored };
+        return await RoundResults.LoadAsync(storage, view, cancellationToken);
     }
 
     /// <summary>

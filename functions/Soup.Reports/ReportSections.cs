@@ -38,8 +38,7 @@ public static class ReportSections
         };
         if (view.Progress is { } p)
         {
-            var stage = p.Round == 0 ? "init" : $"round {p.Round} of {p.Rounds}";
-            facts.Add(("progress", $"{p.Phase}, {stage}: {p.Landed} landed, {p.Failed} failed, {p.Pending} pending"));
+            facts.Add(("progress", p.Describe()));
             if (p.BestRound is { } best)
                 facts.Add(("best soup so far", $"round {best}, {ReportFormat.Percent(p.BestSoupAccuracy)}"));
         }

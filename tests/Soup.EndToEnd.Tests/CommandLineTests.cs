@@ -1,5 +1,6 @@
 using Soup.Cli.Commands;
 using Soup.Orchestration;
+using Soup.Reports;
 
 namespace Soup.EndToEnd.Tests;
 
@@ -39,7 +40,7 @@ public sealed class CommandLineTests
     }
 
     [Fact]
-    public void ResultsTable_CompletedPipeline_ListsEveryMemberAndTheSoupOfEachRound()
+    public void ResultsTable_CompletedPipeline_ShowsEachRoundsMembersMeanAndBestAndSoup_FromTheReportModel()
     {
         MemberResult Member(int round, int m, double accuracy) => new(m, 0.01 * (m + 1), (round * 1000) + m, $"p/round-0{round}/member-00{m}/model.safetensors", accuracy, 0.5);
         var result = new PipelineResult("p", [
@@ -47,17 +48,13 @@ public sealed class CommandLineTests
             new RoundResult(2, "p/round-01/soup/model.safetensors", [Member(2, 0, 0.85), Member(2, 1, 0.86)], "p/round-02/soup/model.safetensors", 0.871, 0.35, "test"),
         ], "p/round-02/soup/model.safetensors");
         var view = new PipelineStatusView("p", "Completed", DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, null, result, null);
-        var output = new StringWriter();
 
-        ResultsTable.Write(view, output);
+        var lines = Write(view);
 
-        var lines = output.ToString().Split('\n');
-        Assert.Equal(2, lines.Count(l => l.Contains("SOUP", StringComparison.Ordinal)));
-        Assert.Contains(lines, l => l.Contains("SOUP", StringComparison.Ordinal) && l.Contains("84.50", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.Contains("SOUP", StringComparison.Ordinal) && l.Contains("87.10", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.Contains("member 1", StringComparison.Ordinal) && l.Contains("86.00", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.Contains("82.00", StringComparison.Ordinal) && l.Contains("83.00", StringComparison.Ordinal)); // round 1 mean / best
-        Assert.Contains("p/round-02/soup/model.safetensors", output.ToString());
+        // Each round's row: members' mean and best, the soup, the soup's gain over the mean.
+        Assert.Contains(lines, l => Cells(l) is ["1", "test", "test", "2", "82.00%", "83.00%", "84.50%", "+2.50", ..]);
+        Assert.Contains(lines, l => Cells(l) is ["2", "test", "test", "2", "85.50%", "86.00%", "87.10%", "+1.60", ..]);
+        Assert.Contains("chosen checkpoint: p/round-02/soup/model.safetensors", lines);
     }
 
     [Fact]
@@ -68,17 +65,12 @@ public sealed class CommandLineTests
             "p/round-01/soup/model.safetensors", 0.86, 0.4, "test", diagnostics);
         var view = new PipelineStatusView("p", "Completed", DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, null,
             new PipelineResult("p", [round, round with { Round = 2, Diagnostics = null }], "p/round-01/soup/model.safetensors"), null);
-        var output = new StringWriter();
 
-        ResultsTable.Write(view, output);
+        var lines = Write(view);
 
-        var lines = output.ToString().Split('\n');
-        Assert.Contains(lines, l => l.Contains("ensemble (reference)", StringComparison.Ordinal) && l.Contains("86.25", StringComparison.Ordinal) && l.Contains("0.3100", StringComparison.Ordinal));
-        var line = Assert.Single(lines, l => l.StartsWith("round ", StringComparison.Ordinal));
-        Assert.Contains("round 1: diversity: disagreement 12.4", line, StringComparison.Ordinal);
-        Assert.Contains("ratio-error 1.75", line, StringComparison.Ordinal);
-        Assert.Contains("members 0-1: midpoint 85.10", line, StringComparison.Ordinal);
-        Assert.Contains("gap -1.10 points", line, StringComparison.Ordinal);
+        var first = Cells(Assert.Single(lines, l => Cells(l) is ["1", ..]));
+        Assert.Equal(["86.25%", "12.40%", "1.75", "members 0-1: midpoint 85.10% vs 84.00% (gap -1.10 pts)"], first[8..12]);
+        Assert.Equal([ReportFormat.None, ReportFormat.None, ReportFormat.None, ReportFormat.None], Cells(Assert.Single(lines, l => Cells(l) is ["2", ..]))[8..12]);
     }
 
     [Fact]
@@ -89,24 +81,36 @@ public sealed class CommandLineTests
             Variants: [new("erm", "a", [0], Scores(0.83, 0.71)), new("uniform", "s", [0, 1], Scores(0.86, 0.745)), new("ensemble", null, [0, 1], Scores(0.87, 0.75))]);
         var view = new PipelineStatusView("p", "Completed", DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, null,
             new PipelineResult("p", [round], "s", Stopped: "round 1's soup reached the target"), null);
-        var output = new StringWriter();
 
-        ResultsTable.Write(view, output);
+        var lines = Write(view);
 
-        var lines = output.ToString().Split('\n').Select(l => l.TrimEnd('\r')).ToList();
-        Assert.Contains("round 1 on 'validation': erm 83.00 %, uniform 86.00 %, ensemble 87.00 %", lines);
-        Assert.Contains("round 1 on 'test': erm 71.00 %, uniform 74.50 %, ensemble 75.00 %", lines);
-        Assert.Contains("Stopped early: round 1's soup reached the target", lines);
+        Assert.Contains(lines, l => Cells(l) is ["erm", "0", "83.00%", "71.00%", "a", ..]);
+        Assert.Contains(lines, l => Cells(l) is ["uniform", "0, 1", "86.00%", "74.50%", "s", ..]);
+        Assert.Contains(lines, l => Cells(l) is ["ensemble", "0, 1", "87.00%", "75.00%", var none, ..] && none == ReportFormat.None);
+        Assert.Contains("stopped early: round 1's soup reached the target", lines);
     }
 
     [Fact]
     public void ResultsTable_FailedPipeline_PrintsTheReason()
     {
         var view = new PipelineStatusView("p", "Failed", DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, null, null, "job 'init' failed: dataset 'x' missing");
+
+        var lines = Write(view);
+
+        Assert.Contains("status: Failed", lines);
+        Assert.Contains("failure: job 'init' failed: dataset 'x' missing", lines);
+    }
+
+    private static List<string> Write(PipelineStatusView view)
+    {
         var output = new StringWriter();
         ResultsTable.Write(view, output);
-        Assert.Contains("Failed: job 'init' failed: dataset 'x' missing", output.ToString());
+        return [.. output.ToString().Split('\n').Select(l => l.TrimEnd('\r'))];
     }
+
+    /// <summary>The cells of a table row as the console draws it (│ between cells), trimmed; empty for other lines.</summary>
+    private static string[] Cells(string line) =>
+        line.TrimStart().StartsWith('│') ? [.. line.Trim().Trim('│').Split('│').Select(c => c.Trim())] : [];
 
     private static string RepositoryRoot()
     {

@@ -42,6 +42,26 @@ public sealed class PipelineReportStepTests
         Assert.Empty(report.Result!.Rounds);
     }
 
+    [Fact]
+    public async Task RunAsync_FailsInRound2_WritesAFailedReportWithRound1sResult()
+    {
+        var failing = CheckpointLayout.MemberSlot(2, 0);
+        await using var harness = await PipelineHarness.StartAsync(
+            worker: job => job.Slot == failing ? [PipelineHarness.Failed(job, "out of memory")] : [PipelineHarness.Landed(job)]);
+        var id = await harness.StartPipelineAsync(TestSpecs.Create(rounds: 2, members: 2, initCheckpoint: "bases/init.safetensors"));
+
+        var metadata = await harness.WaitForEndAsync(id);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, metadata.RuntimeStatus);
+        var report = Assert.Single(harness.Reports);
+        Assert.Equal("Failed", report.RuntimeStatus);
+        var round = Assert.Single(report.Result!.Rounds);
+        Assert.Equal(1, round.Round);
+        Assert.Equal(RoundResults.BlobName(id, 1), round.Details); // the activity loads it in full, and stores it with the report
+        Assert.Equal("", report.Result.FinalCheckpoint); // none chosen
+        Assert.Contains("out of memory", report.Failure, StringComparison.Ordinal);
+    }
+
     /// <summary>Results compared by their JSON (records holding lists compare lists by reference).</summary>
     private sealed class ResultComparer : IEqualityComparer<PipelineResult?>
     {

@@ -97,11 +97,8 @@ public static class PipelineCommands
 
             var view = (PipelineStatusView)result.Body;
             output.WriteLine($"Pipeline {view.Id}: {view.RuntimeStatus} (created {Time(view.CreatedAt)}, updated {Time(view.LastUpdatedAt)})");
-            if (view.Progress is { } p)
-            {
-                var stage = p.Round == 0 ? "init" : $"round {p.Round}/{p.Rounds}";
-                output.WriteLine($"  {stage} {p.Phase}: {p.Landed} landed, {p.Pending} pending{(p.Message is null ? "" : $" - {p.Message}")}");
-            }
+            if (view.Progress is { } p && !view.IsTerminal)
+                output.WriteLine($"  {p.Describe()}");
 
             if (view.Jobs is { Count: > 0 } jobs)
                 output.WriteLine($"  jobs: {ProgressPrinter.DescribeJobs(jobs)}");

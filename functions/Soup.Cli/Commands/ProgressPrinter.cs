@@ -53,19 +53,8 @@ internal static class ProgressPrinter
         }
     }
 
-    private static string Describe(PipelineStatusView view)
-    {
-        if (view.Progress is not { } p)
-        {
-            return view.RuntimeStatus;
-        }
-
-        var round = p.Round == 0 ? "init" : $"round {p.Round}/{p.Rounds}";
-        var jobs = p.Pending + p.Landed > 0 ? $", {p.Landed}/{p.Landed + p.Pending} landed" : "";
-        var accuracy = p.LastSoupAccuracy is { } a ? $", last soup accuracy {a:P2}" : "";
-        var message = p.Message is null ? "" : $": {p.Message}";
-        return $"{view.RuntimeStatus.ToLowerInvariant()} | {round} {p.Phase}{jobs}{accuracy}{message}";
-    }
+    private static string Describe(PipelineStatusView view) =>
+        view.Progress is { } p ? $"{view.RuntimeStatus.ToLowerInvariant()} | {p.Describe()}" : view.RuntimeStatus;
 
     /// <summary>One line: each running job's short name, step and recent loss, e.g. <c>member-002 120/250 loss 0.412</c>.</summary>
     internal static string DescribeJobs(IEnumerable<JobProgress> running) => string.Join(" | ", running.Select(j =>

@@ -7,8 +7,9 @@ using Soup.Core.Storage;
 namespace Soup.Orchestration.Activities;
 
 /// <summary>
-/// Renders a pipeline's report and writes it to the reports container as <c>{pipelineId}/report.html</c> (replacing an
-/// earlier one, so a retried activity writes the same page again); returns the blob name.
+/// Stores a pipeline's result as it ended (<see cref="PipelineReports.ResultBlobName"/>: its rounds in full, also on
+/// failure) and renders its report from that same view to <c>{pipelineId}/report.html</c> in the reports container
+/// (both replacing earlier copies, so a retried activity writes the same again); returns the report's blob name.
 /// </summary>
 public sealed class WriteReportActivity(SoupStorage storage, IPipelineReportRenderer renderer, ILogger<WriteReportActivity> logger) : StorageActivity<PipelineStatusView, string>(logger)
 {
@@ -17,8 +18,10 @@ public sealed class WriteReportActivity(SoupStorage storage, IPipelineReportRend
     {
         ArgumentNullException.ThrowIfNull(input);
         var name = PipelineReports.BlobName(input.Id);
-        var html = Encoding.UTF8.GetBytes(renderer.RenderHtml(await RoundResults.LoadAsync(storage, input)));
+        var view = await RoundResults.LoadAsync(storage, input);
+        var html = Encoding.UTF8.GetBytes(renderer.RenderHtml(view));
         await SoupStorage.CreateIfAllowedAsync(storage.Reports);
+        await PipelineReports.StoreResultAsync(storage, view);
         await storage.Reports.GetBlobClient(name).UploadAsync(
             new BinaryData(html),
             new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = "text/html; charset=utf-8" } });
