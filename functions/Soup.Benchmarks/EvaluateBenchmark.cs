@@ -8,6 +8,11 @@ using static TorchSharp.torch;
 using Soup.Core.Merging;
 
 using Soup.Core.Merging.Engine;
+using Soup.Training.Data;
+using Soup.Training.Models;
+using Soup.Training.Checkpoints;
+using Soup.Training.Evaluation;
+using Soup.Training.FineTuning;
 
 namespace Soup.Benchmarks;
 

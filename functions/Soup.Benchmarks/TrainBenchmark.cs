@@ -6,6 +6,8 @@ using Soup.Training;
 using Soup.Core.Merging;
 
 using Soup.Core.Merging.Engine;
+using Soup.Training.Data;
+using Soup.Training.FineTuning;
 
 namespace Soup.Benchmarks;
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Soup.Cli.Commands;
 using Soup.Local;
 using Soup.Training;
+using Soup.Training.Data;
 
 namespace Soup.EndToEnd.Tests;
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Soup.Jobs;
 using Soup.Training;
 using Soup.Core.Jobs;
+using Soup.Training.Data;
 
 namespace Soup.EndToEnd.Tests;
 

@@ -6,6 +6,9 @@ using Soup.Core;
 using Soup.Core.Jobs;
 using Soup.Core.Storage;
 using Soup.Jobs;
+using Soup.Training.Checkpoints;
+using Soup.Training.Data;
+using Soup.Training.Models;
 
 namespace Soup.EndToEnd.Tests;
 
@@ -45,11 +48,11 @@ public sealed class JobHandlingTests(AzuriteEngineFixture fixture) : IClassFixtu
         using var host = BuildWorker(fixture.NewConfiguration(workers: 0), maxDeliveries: 5);
         var storage = host.Services.GetRequiredService<SoupStorage>();
         await storage.EnsureCreatedAsync(TestContext.Current.CancellationToken);
-        using var model = Soup.Training.ModelFactory.Create("cnn-small");
+        using var model = Soup.Training.Models.ModelFactory.Create("cnn-small");
         byte[] initBytes;
         using (var stream = new MemoryStream())
         {
-            Soup.Core.Checkpoints.Safetensors.Write(stream, Soup.Training.TorchCheckpoint.ToTensorData(model), new Dictionary<string, string>());
+            Soup.Core.Checkpoints.Safetensors.Write(stream, Soup.Training.Checkpoints.TorchCheckpoint.ToTensorData(model), new Dictionary<string, string>());
             initBytes = stream.ToArray();
         }
         await storage.Checkpoints.GetBlobClient("bases/init.safetensors").UploadAsync(BinaryData.FromBytes(initBytes), TestContext.Current.CancellationToken);
@@ -83,7 +86,7 @@ public sealed class JobHandlingTests(AzuriteEngineFixture fixture) : IClassFixtu
         await datasets.CreateIfNotExistsAsync(cancellationToken: TestContext.Current.CancellationToken);
         var prefix = "pin-" + Guid.NewGuid().ToString("N")[..8];
         var local = Directory.CreateTempSubdirectory("soup-pin-");
-        Soup.Training.TinyIdxDataset.Write(local.FullName, trainCount: 60, testCount: 20, seed: 4);
+        Soup.Training.Data.TinyIdxDataset.Write(local.FullName, trainCount: 60, testCount: 20, seed: 4);
         foreach (var file in Directory.GetFiles(local.FullName))
             await datasets.GetBlobClient($"{prefix}/{Path.GetFileName(file)}").UploadAsync(file, TestContext.Current.CancellationToken);
         var dataset = $"blob:datasets/{prefix}";
@@ -144,10 +147,10 @@ public sealed class JobHandlingTests(AzuriteEngineFixture fixture) : IClassFixtu
         var a = (await storage.Checkpoints.GetBlobClient(CheckpointLayout.OutputBlob(trained)).DownloadContentAsync(ct)).Value.Content;
         await storage.Checkpoints.GetBlobClient(Member(0)).UploadAsync(a, ct);
         await storage.Checkpoints.GetBlobClient(Member(1)).UploadAsync(a, ct);
-        using (var untrained = Soup.Training.ModelFactory.Create("cnn-small"))
+        using (var untrained = Soup.Training.Models.ModelFactory.Create("cnn-small"))
         using (var stream = new MemoryStream())
         {
-            Soup.Core.Checkpoints.Safetensors.Write(stream, Soup.Training.TorchCheckpoint.ToTensorData(untrained), new Dictionary<string, string>());
+            Soup.Core.Checkpoints.Safetensors.Write(stream, Soup.Training.Checkpoints.TorchCheckpoint.ToTensorData(untrained), new Dictionary<string, string>());
             await storage.Checkpoints.GetBlobClient(Member(2)).UploadAsync(BinaryData.FromBytes(stream.ToArray()), ct);
         }
 

@@ -6,6 +6,8 @@ using Soup.Core.Checkpoints;
 using Soup.Core.Jobs;
 using Soup.Core.Storage;
 using Soup.Jobs;
+using Soup.Training.Checkpoints;
+using Soup.Training.Models;
 
 namespace Soup.EndToEnd.Tests;
 
@@ -43,10 +45,10 @@ public sealed class WorkerBadInputTests(AzuriteEngineFixture fixture) : IClassFi
         using var host = Worker(configuration);
         var storage = host.Services.GetRequiredService<SoupStorage>();
         await storage.EnsureCreatedAsync(TestContext.Current.CancellationToken);
-        using var model = Soup.Training.ModelFactory.Create("cnn-small", Soup.Training.ModelShape.Mnist with { Classes = 7 });
+        using var model = Soup.Training.Models.ModelFactory.Create("cnn-small", Soup.Training.Models.ModelShape.Mnist with { Classes = 7 });
         using (var stream = new MemoryStream())
         {
-            Safetensors.Write(stream, Soup.Training.TorchCheckpoint.ToTensorData(model), new Dictionary<string, string>());
+            Safetensors.Write(stream, Soup.Training.Checkpoints.TorchCheckpoint.ToTensorData(model), new Dictionary<string, string>());
             stream.Position = 0;
             await storage.Checkpoints.GetBlobClient("bases/seven-classes.safetensors").UploadAsync(stream, TestContext.Current.CancellationToken);
         }

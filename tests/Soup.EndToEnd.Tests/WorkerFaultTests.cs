@@ -8,6 +8,7 @@ using Soup.Core.Checkpoints;
 using Soup.Core.Jobs;
 using Soup.Core.Storage;
 using Soup.Jobs;
+using Soup.Training.FineTuning;
 
 namespace Soup.EndToEnd.Tests;
 
@@ -332,7 +333,7 @@ public sealed class WorkerFaultTests(AzuriteEngineFixture fixture) : IClassFixtu
         if (!await blob.ExistsAsync())
             return 0;
         var content = (await blob.DownloadContentAsync()).Value.Content;
-        return Soup.Training.TrainingState.FromSafetensors(content.ToMemory(), blob.Name).Step;
+        return Soup.Training.FineTuning.TrainingState.FromSafetensors(content.ToMemory(), blob.Name).Step;
     }
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition, ProductProcess? worker)

@@ -6,6 +6,7 @@ using Soup.Core.Checkpoints;
 using Soup.Core.Jobs;
 using Soup.Core.Storage;
 using Soup.Jobs;
+using Soup.Training.FineTuning;
 
 namespace Soup.EndToEnd.Tests;
 
@@ -131,7 +132,7 @@ public sealed class WorkerPreemptionTests(AzuriteEngineFixture fixture) : IClass
         if (!await blob.ExistsAsync())
             return 0;
         var content = (await blob.DownloadContentAsync()).Value.Content;
-        return Soup.Training.TrainingState.FromSafetensors(content.ToMemory(), blob.Name).Step;
+        return Soup.Training.FineTuning.TrainingState.FromSafetensors(content.ToMemory(), blob.Name).Step;
     }
 
     private static Azure.Storage.Blobs.BlobClient Blob(SoupStorage storage, TrainJob job, string file) =>

@@ -1,3 +1,4 @@
+using Soup.Training.FineTuning;
 namespace Soup.Training.Tests;
 
 public sealed class BatchSamplerTests

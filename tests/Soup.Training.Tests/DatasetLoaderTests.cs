@@ -1,4 +1,6 @@
 using Soup.Core.Jobs;
+using Soup.Training.Data;
+using Soup.Training.Models;
 
 namespace Soup.Training.Tests;
 

@@ -1,3 +1,4 @@
+using Soup.Training.Evaluation;
 namespace Soup.Training.Tests;
 
 public sealed class DiversityMetricsTests

@@ -1,4 +1,5 @@
 using Soup.Core.Jobs;
+using Soup.Training.Data;
 
 namespace Soup.Training.Tests;
 

@@ -1,6 +1,10 @@
 using Soup.Core.Checkpoints;
 using Soup.Core.Jobs;
 using static TorchSharp.torch;
+using Soup.Training.Evaluation;
+using Soup.Training.Checkpoints;
+using Soup.Training.FineTuning;
+using Soup.Training.Models;
 
 namespace Soup.Training.Tests;
 

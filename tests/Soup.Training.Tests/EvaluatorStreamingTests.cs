@@ -2,6 +2,10 @@ using System.Text.Json;
 using Soup.Core;
 using Soup.Core.Checkpoints;
 using Soup.Core.Jobs;
+using Soup.Training.Evaluation;
+using Soup.Training.Checkpoints;
+using Soup.Training.FineTuning;
+using Soup.Training.Models;
 
 namespace Soup.Training.Tests;
 

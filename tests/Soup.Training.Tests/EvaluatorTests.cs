@@ -1,6 +1,9 @@
 using Soup.Core.Checkpoints;
 using Soup.Core.Jobs;
 using static TorchSharp.torch;
+using Soup.Training.Checkpoints;
+using Soup.Training.FineTuning;
+using Soup.Training.Models;
 
 namespace Soup.Training.Tests;
 

@@ -1,4 +1,7 @@
 using Soup.Core.Jobs;
+using Soup.Training.Evaluation;
+using Soup.Training.FineTuning;
+using Soup.Training.Models;
 
 namespace Soup.Training.Tests;
 

@@ -1,5 +1,8 @@
 using Soup.Core.Jobs;
 using static TorchSharp.torch;
+using Soup.Training.Data;
+using Soup.Training.Models;
+using Soup.Training.FineTuning;
 
 namespace Soup.Training.Tests;
 

@@ -1,4 +1,5 @@
 using Soup.Core.Jobs;
+using Soup.Training.FineTuning;
 
 namespace Soup.Training.Tests;
 

@@ -1,6 +1,8 @@
 using SkiaSharp;
 using Soup.Core.Jobs;
 using static TorchSharp.torch;
+using Soup.Training.Data;
+using Soup.Training.Models;
 
 namespace Soup.Training.Tests;
 

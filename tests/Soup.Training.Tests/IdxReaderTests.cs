@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using Soup.Training.Data;
 
 namespace Soup.Training.Tests;
 

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Soup.Core.Checkpoints;
+using Soup.Training.Evaluation;
 
 namespace Soup.Training.Tests;
 

@@ -1,5 +1,7 @@
 using Soup.Core.Checkpoints;
 using static TorchSharp.torch;
+using Soup.Training.Checkpoints;
+using Soup.Training.Models;
 
 namespace Soup.Training.Tests;
 

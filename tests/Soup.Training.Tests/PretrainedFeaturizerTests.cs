@@ -1,4 +1,6 @@
 using Soup.Core.Checkpoints;
+using Soup.Training.Checkpoints;
+using Soup.Training.Models;
 
 namespace Soup.Training.Tests;
 

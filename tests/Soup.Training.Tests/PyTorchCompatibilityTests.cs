@@ -1,4 +1,6 @@
 using static TorchSharp.torch;
+using Soup.Training.Checkpoints;
+using Soup.Training.Models;
 
 namespace Soup.Training.Tests;
 

@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.Text.Json;
 using Soup.Core.Checkpoints;
+using Soup.Training.Models;
 
 namespace Soup.Training.Tests;
 

@@ -1,3 +1,4 @@
+using Soup.Training.FineTuning;
 namespace Soup.Training.Tests;
 
 /// <summary>Records what a run reports; optionally cancels a token once a given step has been reported.</summary>

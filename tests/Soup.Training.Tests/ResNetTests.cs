@@ -1,5 +1,6 @@
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Soup.Training.Models;
 
 namespace Soup.Training.Tests;
 

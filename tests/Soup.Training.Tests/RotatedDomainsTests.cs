@@ -1,3 +1,4 @@
+using Soup.Training.Data;
 namespace Soup.Training.Tests;
 
 public sealed class RotatedDomainsTests

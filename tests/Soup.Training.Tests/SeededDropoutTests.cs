@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Soup.Training.Models;
 
 namespace Soup.Training.Tests;
 

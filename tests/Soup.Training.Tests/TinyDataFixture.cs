@@ -1,3 +1,4 @@
+using Soup.Training.Data;
 namespace Soup.Training.Tests;
 
 /// <summary>A TinyIdxDataset written once (600 train, 200 test examples) and its loaded splits.</summary>

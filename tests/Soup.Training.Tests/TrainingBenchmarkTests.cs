@@ -1,3 +1,5 @@
+using Soup.Training.FineTuning;
+using Soup.Training.Models;
 namespace Soup.Training.Tests;
 
 [Collection(TorchCollection.Name)]

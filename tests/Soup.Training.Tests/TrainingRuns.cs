@@ -1,6 +1,10 @@
 using System.Runtime.InteropServices;
 using Soup.Core.Checkpoints;
 using Soup.Core.Jobs;
+using Soup.Training.Data;
+using Soup.Training.FineTuning;
+using Soup.Training.Checkpoints;
+using Soup.Training.Models;
 
 namespace Soup.Training.Tests;
 

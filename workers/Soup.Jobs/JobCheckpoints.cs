@@ -7,6 +7,7 @@ using Soup.Core.Checkpoints;
 using Soup.Core.Jobs;
 using Soup.Core.Storage;
 using Soup.Training;
+using Soup.Training.FineTuning;
 
 namespace Soup.Jobs;
 

@@ -10,6 +10,9 @@ using Soup.Core.Merging;
 using Soup.Core.Merging.Engine;
 using Soup.Core.Storage;
 using Soup.Training;
+using Soup.Training.Data;
+using Soup.Training.Evaluation;
+using Soup.Training.FineTuning;
 
 namespace Soup.Jobs;
 

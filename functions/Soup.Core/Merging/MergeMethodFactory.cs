@@ -1,3 +1,4 @@
+using Soup.Core.Merging.Methods;
 namespace Soup.Core.Merging;
 
 /// <summary>

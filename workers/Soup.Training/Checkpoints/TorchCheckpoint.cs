@@ -1,7 +1,7 @@
 using Soup.Core.Checkpoints;
 using static TorchSharp.torch;
 
-namespace Soup.Training;
+namespace Soup.Training.Checkpoints;
 
 /// <summary>Converts between a torch module's state dict and <see cref="TensorData"/> (raw little-endian bytes).</summary>
 public static class TorchCheckpoint

@@ -1,7 +1,7 @@
 using Soup.Core.Checkpoints;
 using static TorchSharp.torch;
 
-namespace Soup.Training;
+namespace Soup.Training.Checkpoints;
 
 /// <summary>Maps torch scalar types to safetensors dtypes and back.</summary>
 internal static class TorchDtypes

@@ -1,4 +1,4 @@
-namespace Soup.Training;
+namespace Soup.Training.Data;
 
 /// <summary>
 /// The random choices of DomainBed's training transform for one image, drawn in torchvision's order:

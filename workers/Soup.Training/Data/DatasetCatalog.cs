@@ -1,4 +1,5 @@
-namespace Soup.Training;
+using Soup.Training.Models;
+namespace Soup.Training.Data;
 
 /// <summary>Loads the splits of an MNIST-layout data folder (e.g. Fashion-MNIST) as tensors.</summary>
 public static class DatasetCatalog

@@ -1,4 +1,4 @@
-namespace Soup.Training;
+namespace Soup.Training.Data;
 
 /// <summary>Finds the IDX files of the MNIST/Fashion-MNIST layout in a data folder.</summary>
 internal static class DatasetFiles

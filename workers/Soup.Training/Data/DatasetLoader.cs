@@ -1,6 +1,6 @@
 using Soup.Core.Jobs;
 
-namespace Soup.Training;
+namespace Soup.Training.Data;
 
 /// <summary>Loads the data a job reads (<see cref="DataRef"/>) from a local folder, for each of <see cref="DataLayouts"/>.</summary>
 public static class DatasetLoader

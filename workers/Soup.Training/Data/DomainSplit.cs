@@ -1,6 +1,6 @@
 using Soup.Core.Jobs;
 
-namespace Soup.Training;
+namespace Soup.Training.Data;
 
 /// <summary>
 /// The in/out split of one domain: a permutation seeded with the split seed and the domain's name; the first

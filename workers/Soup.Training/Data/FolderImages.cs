@@ -1,6 +1,7 @@
 using static TorchSharp.torch;
+using Soup.Training.Models;
 
-namespace Soup.Training;
+namespace Soup.Training.Data;
 
 /// <summary>
 /// RGB images of an image-folder dataset, held as the decoded bytes ([3, S, S] per image) the process-wide cache

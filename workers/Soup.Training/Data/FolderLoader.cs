@@ -1,6 +1,6 @@
 using Soup.Core.Jobs;
 
-namespace Soup.Training;
+namespace Soup.Training.Data;
 
 /// <summary>Loads the selected parts of the domains of an image-folder dataset (<see cref="ImageFolderIndex"/>).</summary>
 internal static class FolderLoader

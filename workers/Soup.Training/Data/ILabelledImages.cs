@@ -1,6 +1,7 @@
 using static TorchSharp.torch;
+using Soup.Training.Models;
 
-namespace Soup.Training;
+namespace Soup.Training.Data;
 
 /// <summary>
 /// Labelled images that training and evaluation read in batches. Implementations hold decoded data in memory and

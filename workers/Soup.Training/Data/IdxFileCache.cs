@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace Soup.Training;
+namespace Soup.Training.Data;
 
 /// <summary>
 /// Decoded IDX files shared by every member trained in this process, keyed by full path (and re-read when the file's

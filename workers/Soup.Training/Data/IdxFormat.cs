@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 
-namespace Soup.Training;
+namespace Soup.Training.Data;
 
 /// <summary>Shared constants and helpers of the IDX format (big-endian header, then raw data).</summary>
 internal static class IdxFormat

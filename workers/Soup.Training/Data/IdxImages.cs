@@ -1,4 +1,4 @@
-namespace Soup.Training;
+namespace Soup.Training.Data;
 
 /// <summary>The content of an IDX image file of unsigned bytes: <paramref name="Count"/> images, row-major.</summary>
 /// <param name="Count">Number of images.</param>

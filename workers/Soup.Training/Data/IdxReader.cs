@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Soup.Training;
+namespace Soup.Training.Data;
 
 /// <summary>Reads IDX files of unsigned bytes (MNIST layout): images (idx3) and labels (idx1), gzipped or not.</summary>
 public static class IdxReader

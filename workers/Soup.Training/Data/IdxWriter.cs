@@ -1,4 +1,4 @@
-namespace Soup.Training;
+namespace Soup.Training.Data;
 
 /// <summary>Writes IDX files of unsigned bytes (MNIST layout); a path ending in <c>.gz</c> is gzip-compressed.</summary>
 public static class IdxWriter

@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace Soup.Training;
+namespace Soup.Training.Data;
 
 /// <summary>
 /// Applies one image's <see cref="AugmentationParameters"/>: crop and bilinear resize back to full size, flip, colour

@@ -1,6 +1,7 @@
 using static TorchSharp.torch;
+using Soup.Training.Models;
 
-namespace Soup.Training;
+namespace Soup.Training.Data;
 
 /// <summary>Labelled grayscale images held as CPU tensors; dispose it to free the native memory.</summary>
 public sealed class ImageClassificationData : ILabelledImages

@@ -1,6 +1,6 @@
 using SkiaSharp;
 
-namespace Soup.Training;
+namespace Soup.Training.Data;
 
 /// <summary>Decodes JPEG and PNG files with SkiaSharp into RGB bytes, channel-major ([3, S, S]), resized to S×S (bilinear).</summary>
 internal static class ImageDecoder

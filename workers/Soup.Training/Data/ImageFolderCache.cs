@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
 
-namespace Soup.Training;
+namespace Soup.Training.Data;
 
 /// <summary>
 /// Decoded image-folder domains shared by every job of this process, keyed by folder, domain and image size, and

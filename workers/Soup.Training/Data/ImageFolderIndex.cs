@@ -1,4 +1,4 @@
-namespace Soup.Training;
+namespace Soup.Training.Data;
 
 /// <summary>
 /// The files of an image-folder dataset, <c>root/&lt;domain&gt;/&lt;class&gt;/…/*.jpg|jpeg|png</c>: the domains are

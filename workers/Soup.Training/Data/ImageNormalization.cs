@@ -1,4 +1,4 @@
-namespace Soup.Training;
+namespace Soup.Training.Data;
 
 /// <summary>Maps a pixel scaled to [0, 1] to (pixel − <paramref name="Mean"/>) / <paramref name="Std"/>.</summary>
 /// <param name="Mean">Mean subtracted from each pixel.</param>

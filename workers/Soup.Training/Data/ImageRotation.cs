@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace Soup.Training;
+namespace Soup.Training.Data;
 
 /// <summary>
 /// Rotates square or rectangular single-channel byte images counter-clockwise about their centre with bilinear

@@ -1,4 +1,4 @@
-namespace Soup.Training;
+namespace Soup.Training.Data;
 
 /// <summary>Per-channel mean and standard deviation of RGB pixels in [0, 1], used to normalise them.</summary>
 /// <param name="Mean">Mean of red, green and blue.</param>

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 
-namespace Soup.Training;
+namespace Soup.Training.Data;
 
 /// <summary>
 /// DomainBed's RotatedMNIST protocol on IDX files: the train and t10k images together, permuted with the split seed,

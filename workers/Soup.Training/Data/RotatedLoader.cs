@@ -1,6 +1,6 @@
 using Soup.Core.Jobs;
 
-namespace Soup.Training;
+namespace Soup.Training.Data;
 
 /// <summary>Loads the selected parts of rotated domains (<see cref="RotatedDomains"/>) as normalised grayscale images.</summary>
 internal static class RotatedLoader

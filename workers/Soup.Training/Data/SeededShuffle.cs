@@ -1,4 +1,4 @@
-namespace Soup.Training;
+namespace Soup.Training.Data;
 
 /// <summary>A Fisher–Yates shuffle written out here so that a seed gives the same order on every .NET version.</summary>
 internal static class SeededShuffle

@@ -1,4 +1,5 @@
-namespace Soup.Training;
+using Soup.Training.Models;
+namespace Soup.Training.Data;
 
 /// <summary>
 /// Writes a small synthetic, easily learnable data set in the MNIST file layout, for tests: each of the 10 classes is a

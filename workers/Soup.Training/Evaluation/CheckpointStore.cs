@@ -1,6 +1,6 @@
 using Soup.Core.Checkpoints;
 
-namespace Soup.Training;
+namespace Soup.Training.Evaluation;
 
 /// <summary>
 /// The checkpoints of an evaluation, read on demand: <see cref="Evaluator.EvaluateAsync"/> asks for one (for a

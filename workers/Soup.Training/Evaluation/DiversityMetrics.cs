@@ -1,4 +1,4 @@
-namespace Soup.Training;
+namespace Soup.Training.Evaluation;
 
 /// <summary>
 /// Pairwise diversity of classifiers from their predicted classes (argmax) and the labels, as DiWA measures it.

@@ -1,4 +1,4 @@
-namespace Soup.Training;
+namespace Soup.Training.Evaluation;
 
 /// <summary>
 /// Collects the members' outputs on one split while each member is evaluated, so that the prediction ensemble and the

@@ -1,6 +1,6 @@
 using Soup.Core.Jobs;
 
-namespace Soup.Training;
+namespace Soup.Training.Evaluation;
 
 /// <summary>Checks an evaluation's inputs before any model is built, so that a bad job fails at once and says why.</summary>
 internal static class EvaluationInputs

@@ -1,6 +1,7 @@
 using static TorchSharp.torch;
+using Soup.Training.Data;
 
-namespace Soup.Training;
+namespace Soup.Training.Evaluation;
 
 /// <summary>One evaluation pass of a network over a split, in batches.</summary>
 internal static class ForwardPass

@@ -1,7 +1,7 @@
 using Soup.Core.Checkpoints;
 using Soup.Core.Merging.Engine;
 
-namespace Soup.Training;
+namespace Soup.Training.Evaluation;
 
 /// <summary>The weight midpoint of two checkpoints of one model, for the linear connectivity check.</summary>
 public static class MidpointWeights

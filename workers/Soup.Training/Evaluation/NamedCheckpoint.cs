@@ -1,6 +1,6 @@
 using Soup.Core.Checkpoints;
 
-namespace Soup.Training;
+namespace Soup.Training.Evaluation;
 
 /// <summary>A checkpoint to evaluate, under the name the report uses (e.g. its blob name).</summary>
 /// <param name="Name">Names the checkpoint in the report and in errors.</param>

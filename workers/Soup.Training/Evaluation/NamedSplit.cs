@@ -1,4 +1,5 @@
-namespace Soup.Training;
+using Soup.Training.Data;
+namespace Soup.Training.Evaluation;
 
 /// <summary>Labelled data to evaluate on, under the name the report uses (e.g. <c>test</c>).</summary>
 /// <param name="Name">Names the split in the report and in errors.</param>

@@ -1,4 +1,4 @@
-namespace Soup.Training;
+namespace Soup.Training.Evaluation;
 
 /// <summary>
 /// How two classifiers' predictions fall on the same examples: every example is in exactly one of the five counts.

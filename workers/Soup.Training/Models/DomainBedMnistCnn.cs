@@ -2,7 +2,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Soup.Training;
+namespace Soup.Training.Models;
 
 /// <summary>
 /// DomainBed's MNIST network as its ERM algorithm holds it: <see cref="DomainBedMnistFeaturizer"/> named

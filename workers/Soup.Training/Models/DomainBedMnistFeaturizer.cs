@@ -2,7 +2,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Soup.Training;
+namespace Soup.Training.Models;
 
 /// <summary>
 /// DomainBed's <c>MNIST_CNN</c> featurizer: four 3×3 convolutions (C→64, 64→128 with stride 2, 128→128, 128→128), each

@@ -1,4 +1,4 @@
-namespace Soup.Training;
+namespace Soup.Training.Models;
 
 /// <summary>
 /// A model split into a featurizer and a classifier head: the head's state-dict entries all start with

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Soup.Training;
+namespace Soup.Training.Models;
 
 /// <summary>Creates the models the workers can fine-tune, by name.</summary>
 public static class ModelFactory

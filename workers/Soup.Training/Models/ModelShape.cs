@@ -1,4 +1,4 @@
-namespace Soup.Training;
+namespace Soup.Training.Models;
 
 /// <summary>What a model takes and predicts: images of <see cref="Channels"/>×<see cref="Height"/>×<see cref="Width"/>, <see cref="Classes"/> classes.</summary>
 public sealed record ModelShape(int Channels, int Height, int Width, int Classes)

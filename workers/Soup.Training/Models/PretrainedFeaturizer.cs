@@ -1,7 +1,8 @@
 using Soup.Core.Checkpoints;
 using static TorchSharp.torch;
+using Soup.Training.Checkpoints;
 
-namespace Soup.Training;
+namespace Soup.Training.Models;
 
 /// <summary>
 /// Loads pretrained weights into a model's featurizer and leaves its classifier head as initialised: for a checkpoint

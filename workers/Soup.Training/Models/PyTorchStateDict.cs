@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Soup.Training;
+namespace Soup.Training.Models;
 
 /// <summary>
 /// Lists a module's state dict in PyTorch's order: each module's own parameters, then its own persistent buffers, then

@@ -2,7 +2,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Soup.Training;
+namespace Soup.Training.Models;
 
 /// <summary>
 /// torchvision's ResNet for RGB images, with state-dict names, shapes and order exactly as torchvision's

@@ -2,7 +2,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Soup.Training;
+namespace Soup.Training.Models;
 
 /// <summary>
 /// torchvision's ResNet <c>BasicBlock</c> (ResNet-18/34): conv1 (3×3, stride) → bn1 → ReLU → conv2 (3×3) → bn2, plus the

@@ -2,7 +2,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Soup.Training;
+namespace Soup.Training.Models;
 
 /// <summary>
 /// torchvision's ResNet <c>Bottleneck</c> (ResNet-50 and up, "v1.5": the stride sits on the 3×3 convolution):

@@ -1,7 +1,7 @@
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Soup.Training;
+namespace Soup.Training.Models;
 
 /// <summary>
 /// Inverted dropout whose masks come from a generator of its own (drawn on the CPU), so a job's dropout is reproducible

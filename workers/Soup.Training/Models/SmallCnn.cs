@@ -3,7 +3,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Soup.Training;
+namespace Soup.Training.Models;
 
 /// <summary>
 /// A small convolutional classifier for 28×28 grayscale images and 10 classes:

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Soup.Core.Merging;
+namespace Soup.Core.Merging.Methods;
 
 /// <summary>
 /// DARE's random drops as a pure function of (seed, member index, tensor name, element index), so any chunking of a

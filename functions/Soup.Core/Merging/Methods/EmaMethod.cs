@@ -1,4 +1,4 @@
-namespace Soup.Core.Merging;
+namespace Soup.Core.Merging.Methods;
 
 /// <summary>
 /// One step of an exponential moving average anchor, as WARP updates its reference model (Ramé et al. 2024, "WARP: On

@@ -1,4 +1,4 @@
-namespace Soup.Core.Merging;
+namespace Soup.Core.Merging.Methods;
 
 /// <summary>
 /// LITI, linear interpolation towards the initialization (Ramé et al. 2024, "WARP: On the Benefits of Weight Averaged

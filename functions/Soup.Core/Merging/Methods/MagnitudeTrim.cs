@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 
-namespace Soup.Core.Merging;
+namespace Soup.Core.Merging.Methods;
 
 /// <summary>
 /// TIES's trim step: keeps the k largest-magnitude values of a tensor and zeroes the rest, in O(n) by a radix select on

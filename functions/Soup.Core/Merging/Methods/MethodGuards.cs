@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Soup.Core.Merging;
+namespace Soup.Core.Merging.Methods;
 
 /// <summary>Argument checks shared by the merge methods and <see cref="MergeMethodFactory"/>, with the messages users see.</summary>
 internal static class MethodGuards

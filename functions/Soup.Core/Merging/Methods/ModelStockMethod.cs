@@ -1,4 +1,4 @@
-namespace Soup.Core.Merging;
+namespace Soup.Core.Merging.Methods;
 
 /// <summary>
 /// Model Stock (Jang, Yun and Han 2024, "Model Stock: All we need is just a few fine-tuned models", ECCV,

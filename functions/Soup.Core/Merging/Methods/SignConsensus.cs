@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Numerics;
 
-namespace Soup.Core.Merging;
+namespace Soup.Core.Merging.Methods;
 
 /// <summary>
 /// TIES's sign election and disjoint merge, accumulated one member at a time so no member's task vector is kept:

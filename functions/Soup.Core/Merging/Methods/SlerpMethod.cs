@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Numerics.Tensors;
 
-namespace Soup.Core.Merging;
+namespace Soup.Core.Merging.Methods;
 
 /// <summary>
 /// Spherical linear interpolation of two models at t (Shoemake 1985, "Animating Rotation with Quaternion Curves",

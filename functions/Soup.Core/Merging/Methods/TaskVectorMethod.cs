@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
 
-namespace Soup.Core.Merging;
+namespace Soup.Core.Merging.Methods;
 
 /// <summary>How a task-vector method thins each member's task vector before combining them.</summary>
 public enum TaskVectorSparsify

@@ -3,7 +3,7 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 
-namespace Soup.Core.Merging;
+namespace Soup.Core.Merging.Methods;
 
 /// <summary>Kernels over task vectors τᵢ = θᵢ − base, shared by the methods.</summary>
 internal static class TaskVectors

@@ -5,6 +5,7 @@ using Soup.Core.Merging;
 using Soup.Core.Merging.Engine;
 using Soup.Core.Tests.Checkpoints;
 using static Soup.Core.Tests.Merging.Engine.EngineTestData;
+using Soup.Core.Merging.Methods;
 
 namespace Soup.Core.Tests.Merging.Engine;
 

@@ -1,4 +1,5 @@
 using Soup.Core.Merging;
+using Soup.Core.Merging.Methods;
 
 namespace Soup.Core.Tests.Merging.Methods;
 

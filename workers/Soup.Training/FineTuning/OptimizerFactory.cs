@@ -4,7 +4,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Soup.Training;
+namespace Soup.Training.FineTuning;
 
 /// <summary>Creates the optimizers of <see cref="Optimizers"/> and saves and restores their per-parameter state.</summary>
 internal static class OptimizerFactory

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Soup.Core.Checkpoints;
 
-namespace Soup.Training;
+namespace Soup.Training.FineTuning;
 
 /// <summary>
 /// Everything a fine-tuning run needs to go on from <see cref="Step"/> as if it had never stopped: tensors named

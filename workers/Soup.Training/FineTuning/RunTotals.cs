@@ -1,7 +1,7 @@
 using Soup.Core.Checkpoints;
 using static TorchSharp.torch;
 
-namespace Soup.Training;
+namespace Soup.Training.FineTuning;
 
 /// <summary>The running sums behind progress reports and the final metrics, saved with the state so a resumed run reports the same.</summary>
 internal sealed class RunTotals

@@ -1,6 +1,6 @@
 using Soup.Core.Checkpoints;
 
-namespace Soup.Training;
+namespace Soup.Training.FineTuning;
 
 /// <summary>The outcome of <see cref="FineTuner.Run"/>.</summary>
 /// <param name="Weights">

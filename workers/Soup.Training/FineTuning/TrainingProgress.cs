@@ -1,4 +1,4 @@
-namespace Soup.Training;
+namespace Soup.Training.FineTuning;
 
 /// <summary>A progress report of a fine-tuning run, sent about every tenth of the steps and after the last.</summary>
 /// <param name="Step">Steps done so far.</param>

@@ -1,4 +1,5 @@
-namespace Soup.Training;
+using Soup.Training.Data;
+namespace Soup.Training.FineTuning;
 
 /// <summary>
 /// The example indices of every step: epochs of <c>count / batchSize</c> full batches (each epoch's incomplete last

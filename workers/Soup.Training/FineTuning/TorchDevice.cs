@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Soup.Training;
+namespace Soup.Training.FineTuning;
 
 /// <summary>Picks where training and evaluation run.</summary>
 internal static class TorchDevice

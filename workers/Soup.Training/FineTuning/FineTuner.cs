@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using Soup.Core.Checkpoints;
 using static TorchSharp.torch;
+using Soup.Training.Data;
 
-namespace Soup.Training;
+namespace Soup.Training.FineTuning;
 
 /// <summary>Fine-tunes one member of a soup.</summary>
 public static class FineTuner

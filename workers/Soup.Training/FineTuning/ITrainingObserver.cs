@@ -1,4 +1,4 @@
-namespace Soup.Training;
+namespace Soup.Training.FineTuning;
 
 /// <summary>Hears from a fine-tuning run, synchronously on the training thread (a slow observer slows the run).</summary>
 public interface ITrainingObserver

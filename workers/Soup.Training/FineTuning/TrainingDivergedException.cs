@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Soup.Training;
+namespace Soup.Training.FineTuning;
 
 /// <summary>The training loss became NaN or infinite: the run cannot produce usable weights.</summary>
 public sealed class TrainingDivergedException : Exception

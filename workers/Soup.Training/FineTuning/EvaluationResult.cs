@@ -1,4 +1,4 @@
-namespace Soup.Training;
+namespace Soup.Training.FineTuning;
 
 /// <summary>How one checkpoint does on a data set.</summary>
 /// <param name="Accuracy">Share of examples whose highest logit is the label's.</param>

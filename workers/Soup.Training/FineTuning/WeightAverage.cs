@@ -2,7 +2,7 @@ using Soup.Core.Checkpoints;
 using Soup.Core.Jobs;
 using static TorchSharp.torch;
 
-namespace Soup.Training;
+namespace Soup.Training.FineTuning;
 
 /// <summary>
 /// A running average of a model's state dict, updated after each step: DiWA's uniform moving average from a start step

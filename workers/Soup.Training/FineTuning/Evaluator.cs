@@ -2,8 +2,12 @@ using Soup.Core.Checkpoints;
 using Soup.Core.Jobs;
 using TorchSharp;
 using static TorchSharp.torch;
+using Soup.Training.Data;
+using Soup.Training.Evaluation;
+using Soup.Training.Models;
+using Soup.Training.Checkpoints;
 
-namespace Soup.Training;
+namespace Soup.Training.FineTuning;
 
 /// <summary>Scores checkpoints on labelled data.</summary>
 public static class Evaluator

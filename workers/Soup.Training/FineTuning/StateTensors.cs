@@ -1,7 +1,8 @@
 using Soup.Core.Checkpoints;
 using static TorchSharp.torch;
+using Soup.Training.Checkpoints;
 
-namespace Soup.Training;
+namespace Soup.Training.FineTuning;
 
 /// <summary>Converts the tensors of a <see cref="TrainingState"/> to and from torch, strictly.</summary>
 internal static class StateTensors

@@ -1,8 +1,10 @@
 using System.Globalization;
 using Soup.Core.Jobs;
 using Soup.Core.Specs;
+using Soup.Training.Data;
+using Soup.Training.Models;
 
-namespace Soup.Training;
+namespace Soup.Training.FineTuning;
 
 /// <summary>How one member is fine-tuned: the model and the job's <see cref="TrainSettings"/>.</summary>
 /// <param name="Model">A name from <see cref="ModelFactory.KnownModels"/>, e.g. "cnn-small".</param>

@@ -3,8 +3,10 @@ using Soup.Core.Jobs;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Soup.Training.Models;
+using Soup.Training.Checkpoints;
 
-namespace Soup.Training;
+namespace Soup.Training.FineTuning;
 
 /// <summary>
 /// The live objects of one fine-tuning run: the model, its dropout generator, the optimizer over the trained

@@ -1,4 +1,4 @@
-namespace Soup.Training;
+namespace Soup.Training.FineTuning;
 
 /// <summary>
 /// Derives independent seeds from a run's seed, a stream (what the numbers are for) and an index (an epoch or a step)

@@ -1,7 +1,7 @@
 using Soup.Core.Checkpoints;
 using static TorchSharp.torch;
 
-namespace Soup.Training;
+namespace Soup.Training.FineTuning;
 
 /// <summary>Reads the tensors of a <see cref="TrainingState"/> by name, checking each against its target.</summary>
 internal sealed class StateReader

@@ -2,8 +2,9 @@ using System.Diagnostics;
 using Soup.Core.Jobs;
 using TorchSharp;
 using static TorchSharp.torch;
+using Soup.Training.Models;
 
-namespace Soup.Training;
+namespace Soup.Training.FineTuning;
 
 /// <summary>The yardstick for <see cref="FineTuner"/>'s throughput: the same model's SGD steps with no data pipeline.</summary>
 public static class TrainingBenchmark
