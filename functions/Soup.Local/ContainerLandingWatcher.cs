@@ -31,11 +31,11 @@ internal sealed partial class ContainerLandingWatcher(
 
     private const int Concurrency = 16;
 
-    private readonly ConcurrentDictionary<string, bool> seen = new();
+    private readonly ConcurrentDictionary<string, bool> _seen = new();
 
 
     /// <summary>Pipelines with outstanding jobs: their slots not yet landed, and when they last dispatched.</summary>
-    private readonly ConcurrentDictionary<string, (ConcurrentDictionary<string, bool> Slots, DateTimeOffset Last)> live = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (ConcurrentDictionary<string, bool> Slots, DateTimeOffset Last)> _live = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
     public void Dispatched(IReadOnlyList<Job> jobs)
@@ -43,10 +43,10 @@ internal sealed partial class ContainerLandingWatcher(
         ArgumentNullException.ThrowIfNull(jobs);
         foreach (var group in jobs.GroupBy(j => j.PipelineId, StringComparer.Ordinal))
         {
-            var entry = live.GetOrAdd(group.Key, _ => (new ConcurrentDictionary<string, bool>(StringComparer.Ordinal), DateTimeOffset.UtcNow));
+            var entry = _live.GetOrAdd(group.Key, _ => (new ConcurrentDictionary<string, bool>(StringComparer.Ordinal), DateTimeOffset.UtcNow));
             foreach (var job in group)
                 entry.Slots[job.Slot] = true;
-            live[group.Key] = (entry.Slots, DateTimeOffset.UtcNow);
+            _live[group.Key] = (entry.Slots, DateTimeOffset.UtcNow);
         }
     }
 
@@ -91,11 +91,11 @@ internal sealed partial class ContainerLandingWatcher(
     {
         var now = DateTimeOffset.UtcNow;
         var prefixes = new List<string>();
-        foreach (var (id, entry) in live)
+        foreach (var (id, entry) in _live)
         {
             if (entry.Slots.IsEmpty || now - entry.Last > LiveFor)
             {
-                live.TryRemove(id, out _);
+                _live.TryRemove(id, out _);
                 continue;
             }
 
@@ -143,7 +143,7 @@ internal sealed partial class ContainerLandingWatcher(
             await foreach (var blob in storage.Checkpoints.GetBlobsAsync(BlobTraits.Metadata, BlobStates.None, prefix.Length == 0 ? null : prefix, cancellationToken))
             {
                 var key = blob.Name + "|" + blob.Properties.ETag;
-                if (!seen.ContainsKey(key) && CheckpointLayout.Parse(blob.Name) is not null)
+                if (!_seen.ContainsKey(key) && CheckpointLayout.Parse(blob.Name) is not null)
                     landed.Add((blob.Name, key, blob.Metadata));
             }
         }
@@ -156,8 +156,8 @@ internal sealed partial class ContainerLandingWatcher(
             await handler.HandleManyAsync(client, pipeline.Select(b => new ListedBlob(b.Name, b.Metadata)), ct);
             foreach (var blob in pipeline)
             {
-                seen[blob.Key] = true;
-                if (CheckpointLayout.Parse(blob.Name) is { } parsed && live.TryGetValue(parsed.PipelineId, out var entry))
+                _seen[blob.Key] = true;
+                if (CheckpointLayout.Parse(blob.Name) is { } parsed && _live.TryGetValue(parsed.PipelineId, out var entry))
                     entry.Slots.TryRemove(parsed.Slot, out _);
             }
         });

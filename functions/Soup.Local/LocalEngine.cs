@@ -27,25 +27,25 @@ namespace Soup.Local;
 /// </summary>
 public sealed class LocalEngine : IAsyncDisposable
 {
-    private readonly WebApplication sidecar;
-    private readonly IHost app;
-    private readonly GrpcChannel channel;
+    private readonly WebApplication _sidecar;
+    private readonly IHost _app;
+    private readonly GrpcChannel _channel;
 
     private LocalEngine(WebApplication sidecar, IHost app, GrpcChannel channel)
     {
-        this.sidecar = sidecar;
-        this.app = app;
-        this.channel = channel;
+        this._sidecar = sidecar;
+        this._app = app;
+        this._channel = channel;
     }
 
     /// <summary>The client that starts and queries pipelines.</summary>
-    public DurableTaskClient Client => app.Services.GetRequiredService<DurableTaskClient>();
+    public DurableTaskClient Client => _app.Services.GetRequiredService<DurableTaskClient>();
 
     /// <summary>Where the engine's pipelines' specs are stored (by hash) while they run.</summary>
-    public ISpecStore Specs => app.Services.GetRequiredService<ISpecStore>();
+    public ISpecStore Specs => _app.Services.GetRequiredService<ISpecStore>();
 
     /// <summary>The services of the engine (storage, options).</summary>
-    public IServiceProvider Services => app.Services;
+    public IServiceProvider Services => _app.Services;
 
     /// <summary>The HTTP API's logic over this engine's client, storage and report renderer.</summary>
     public PipelineApi Api() => new(
@@ -117,12 +117,12 @@ public sealed class LocalEngine : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        await app.StopAsync();
-        app.Dispose();
-        await channel.ShutdownAsync();
-        channel.Dispose();
-        await sidecar.StopAsync();
-        await sidecar.DisposeAsync();
+        await _app.StopAsync();
+        _app.Dispose();
+        await _channel.ShutdownAsync();
+        _channel.Dispose();
+        await _sidecar.StopAsync();
+        await _sidecar.DisposeAsync();
     }
 
     private static WebApplication BuildSidecar(AzureStorageOrchestrationService service, bool clientOnly, Action<ILoggingBuilder>? logging)

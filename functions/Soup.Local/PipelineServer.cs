@@ -43,21 +43,21 @@ public sealed class PipelineServer : IAsyncDisposable
     /// <summary>Where <c>pipeline serve</c> listens by default: the Functions host's local port, loopback only.</summary>
     public const string DefaultUrls = "http://127.0.0.1:7071";
 
-    private readonly LocalEngine engine;
-    private readonly WebApplication web;
+    private readonly LocalEngine _engine;
+    private readonly WebApplication _web;
 
     private PipelineServer(LocalEngine engine, WebApplication web)
     {
-        this.engine = engine;
-        this.web = web;
+        this._engine = engine;
+        this._web = web;
     }
 
     /// <summary>The addresses the server listens on (with the real port when asked for port 0).</summary>
     public IReadOnlyList<Uri> Addresses =>
-        [.. web.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Select(a => new Uri(a))];
+        [.. _web.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Select(a => new Uri(a))];
 
     /// <summary>The engine behind the API.</summary>
-    public LocalEngine Engine => engine;
+    public LocalEngine Engine => _engine;
 
     /// <summary>
     /// Starts the local engine (with its in-process workers, as configured) and the API on <paramref name="urls"/>
@@ -94,9 +94,9 @@ public sealed class PipelineServer : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        await web.StopAsync();
-        await web.DisposeAsync();
-        await engine.DisposeAsync();
+        await _web.StopAsync();
+        await _web.DisposeAsync();
+        await _engine.DisposeAsync();
     }
 
     /// <summary>Maps the API's routes (those of the Functions app) onto <paramref name="app"/>.</summary>
@@ -170,7 +170,7 @@ public sealed class PipelineServer : IAsyncDisposable
 /// </summary>
 internal sealed class RequestGuard(ServeSecurity security, Func<ICollection<string>> addresses)
 {
-    private HashSet<string>? hosts;
+    private HashSet<string>? _hosts;
 
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
@@ -190,7 +190,7 @@ internal sealed class RequestGuard(ServeSecurity security, Func<ICollection<stri
     private ApiResult? Refusal(HttpContext context)
     {
         var request = context.Request;
-        var allowed = hosts ??= AllowedHosts();
+        var allowed = _hosts ??= AllowedHosts();
         var host = request.Host.Value ?? "";
         if (!allowed.Contains(host))
         {

@@ -18,7 +18,7 @@ public sealed class PipelineApi(
     public const int MaxBodyBytes = 1024 * 1024;
 
     private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-    private readonly PipelineLimits limits = limits ?? new PipelineLimits();
+    private readonly PipelineLimits _limits = limits ?? new PipelineLimits();
 
     /// <summary>The request header whose value makes a start idempotent.</summary>
     public const string IdempotencyKeyHeader = "Idempotency-Key";
@@ -34,7 +34,7 @@ public sealed class PipelineApi(
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private static readonly string StatusNames = string.Join(", ", PipelineStarter.EveryStatus);
-    private readonly TimeProvider clock = clock ?? TimeProvider.System;
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
 
     /// <summary>
     /// <c>POST /api/pipelines</c>: 400 with every problem of the spec; else 202 with the new pipeline. With an
@@ -57,15 +57,15 @@ public sealed class PipelineApi(
             return new ApiResult(400, SpecProblemDetails.From(parsed.Problems));
 
         var spec = parsed.Spec!;
-        if (limits.Check(spec, storage.DatasetContainers) is { Count: > 0 } overBudget)
+        if (_limits.Check(spec, storage.DatasetContainers) is { Count: > 0 } overBudget)
             return new ApiResult(400, SpecProblemDetails.From(overBudget));
 
         // A new pipeline must fit the running limit; a key that already names one answers it whatever the load.
         if ((idempotencyKey is null || await client.GetInstanceAsync(PipelineStarter.PipelineIdForKey(idempotencyKey), cancellationToken) is null)
-            && await CountRunningAsync(cancellationToken) is var running && running >= limits.MaxRunningPipelines)
+            && await CountRunningAsync(cancellationToken) is var running && running >= _limits.MaxRunningPipelines)
         {
             return ApiResult.Problem(429, "Too many running pipelines",
-                $"{running} pipelines are running, and this deployment runs at most {limits.MaxRunningPipelines} at once ({nameof(PipelineLimits.MaxRunningPipelines)}): retry once one has ended, or raise the setting.");
+                $"{running} pipelines are running, and this deployment runs at most {_limits.MaxRunningPipelines} at once ({nameof(PipelineLimits.MaxRunningPipelines)}): retry once one has ended, or raise the setting.");
         }
 
         if (idempotencyKey is null)
@@ -75,7 +75,7 @@ public sealed class PipelineApi(
         }
 
         var keyed = PipelineStarter.PipelineIdForKey(idempotencyKey);
-        var claim = new IdempotencyClaim(keyed, SpecHash.Compute(spec), clock.GetUtcNow());
+        var claim = new IdempotencyClaim(keyed, SpecHash.Compute(spec), _clock.GetUtcNow());
         if (await storage.TryCreateBlobAsync(IdempotencyClaim.BlobName(keyed), new MemoryStream(claim.ToJson()), cancellationToken))
         {
             // This request claimed the key: it starts the pipeline (still deduplicated by Durable, as a second guard).
@@ -91,7 +91,7 @@ public sealed class PipelineApi(
 
         // A claim whose pipeline never appeared (its request died between the two writes) is taken over after a grace
         // period; a start cannot replace anything there, since no instance exists.
-        if (existing is not null && clock.GetUtcNow() - existing.ClaimedAt > ClaimGrace && await client.GetInstanceAsync(keyed, cancellationToken) is null)
+        if (existing is not null && _clock.GetUtcNow() - existing.ClaimedAt > ClaimGrace && await client.GetInstanceAsync(keyed, cancellationToken) is null)
             return await StartKeyedAsync(spec, keyed, pipelinesUri, cancellationToken);
 
         return Accepted(keyed, pipelinesUri, created: false);
@@ -232,7 +232,7 @@ public sealed class PipelineApi(
                 $"Pipeline '{id}' is {metadata.RuntimeStatus}; only a pipeline that has not ended can be cancelled.", id);
         }
 
-        var marker = await new PipelineCanceller(client, storage).CancelAsync(id, reason, clock.GetUtcNow(), cancellationToken);
+        var marker = await new PipelineCanceller(client, storage).CancelAsync(id, reason, _clock.GetUtcNow(), cancellationToken);
         var statusUri = StatusUri(pipelinesUri, id);
         return new ApiResult(202, new PipelineCancelling(id, marker.Reason, marker.CancelledAt, CancellationMarker.BlobName(id), statusUri), statusUri);
     }

@@ -170,8 +170,8 @@ internal static class StageRunner
     /// <summary>What a stage knows of its jobs: landed, failed, given up, still pending, and how often each was sent.</summary>
     private sealed class StageState(StageSettings settings, string pipelineId, IReadOnlyList<string> jobs)
     {
-        private readonly HashSet<string> pending = [.. jobs];
-        private int mostSent = 1;
+        private readonly HashSet<string> _pending = [.. jobs];
+        private int _mostSent = 1;
 
         public Dictionary<string, LandingNotice> Landed { get; } = [];
 
@@ -180,10 +180,10 @@ internal static class StageRunner
         public Dictionary<string, string> GivenUp { get; } = [];
 
         /// <summary>The slots still awaited, in job order (deterministic on replay, unlike the set).</summary>
-        public IReadOnlyList<string> Pending => [.. jobs.Where(pending.Contains)];
+        public IReadOnlyList<string> Pending => [.. jobs.Where(_pending.Contains)];
 
         /// <summary>How many slots are still awaited.</summary>
-        public int Count => pending.Count;
+        public int Count => _pending.Count;
 
         /// <summary>How many times each job was dispatched.</summary>
         public Dictionary<string, int> Sent { get; } = jobs.ToDictionary(j => j, _ => 1);
@@ -191,20 +191,20 @@ internal static class StageRunner
         public string StageName => settings.Round == 0 ? "init" : string.Create(CultureInfo.InvariantCulture, $"round {settings.Round}");
 
         /// <summary>The counts reported while waiting; the dispatch shown is the most any pending job has had.</summary>
-        public StageCounts Counts => new(Landed.Count, Failed.Count, pending.Count, mostSent);
+        public StageCounts Counts => new(Landed.Count, Failed.Count, _pending.Count, _mostSent);
 
-        public bool IsPending(string slot) => pending.Contains(slot);
+        public bool IsPending(string slot) => _pending.Contains(slot);
 
         /// <summary>Records that the jobs in <paramref name="slots"/> were sent again.</summary>
         public void Resent(IEnumerable<string> slots)
         {
             foreach (var slot in slots)
-                mostSent = Math.Max(mostSent, ++Sent[slot]);
+                _mostSent = Math.Max(_mostSent, ++Sent[slot]);
         }
 
         public void Accept(LandingNotice notice)
         {
-            if (notice.Kind == LandingKind.Alive || !pending.Remove(notice.Slot))
+            if (notice.Kind == LandingKind.Alive || !_pending.Remove(notice.Slot))
             {
                 return; // a heartbeat, a duplicate, or a slot this stage does not await
             }
@@ -218,7 +218,7 @@ internal static class StageRunner
         {
             foreach (var slot in slots)
             {
-                pending.Remove(slot);
+                _pending.Remove(slot);
                 GivenUp[slot] = string.Format(CultureInfo.InvariantCulture, reason, Dispatches(Sent[slot]));
             }
 
@@ -235,7 +235,7 @@ internal static class StageRunner
 
         private void CheckQuorum()
         {
-            if (Landed.Count + pending.Count >= settings.Quorum)
+            if (Landed.Count + _pending.Count >= settings.Quorum)
             {
                 return;
             }

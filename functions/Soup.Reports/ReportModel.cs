@@ -9,13 +9,13 @@ namespace Soup.Reports;
 /// </summary>
 public sealed class ReportModel
 {
-    private readonly Dictionary<string, string?> roles;
+    private readonly Dictionary<string, string?> _roles;
 
     private ReportModel(PipelineStatusView view)
     {
         View = view;
         Rounds = view.Result?.Rounds ?? [];
-        roles = (view.Result?.Splits ?? []).GroupBy(s => s.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (string?)g.First().Role, StringComparer.Ordinal);
+        _roles = (view.Result?.Splits ?? []).GroupBy(s => s.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (string?)g.First().Role, StringComparer.Ordinal);
         Splits = [.. Rounds.SelectMany(SplitsOf).Distinct(StringComparer.Ordinal)];
         Summaries = [.. Rounds.Select(r => new RoundSummary(r, [.. SplitsOf(r).Select(s => Summarise(r, s))]))];
         InDistribution = Splits.FirstOrDefault(s => RoleOf(s) == SplitRoles.Validation);
@@ -48,7 +48,7 @@ public sealed class ReportModel
     /// names (how specs name them), else null.
     /// </summary>
     public string? RoleOf(string split) =>
-        roles.TryGetValue(split, out var role) ? role
+        _roles.TryGetValue(split, out var role) ? role
         : split is SplitRoles.Validation or SplitRoles.Test ? split
         : null;
 

@@ -16,7 +16,7 @@ namespace Soup.EndToEnd.Tests;
 /// </summary>
 public sealed class ApiEngineFixture : IAsyncLifetime
 {
-    private readonly AzuriteEngineFixture azurite = new();
+    private readonly AzuriteEngineFixture _azurite = new();
 
     /// <summary>The engine's settings (its task hub, container and queue names).</summary>
     public IConfiguration Configuration { get; private set; } = null!;
@@ -49,7 +49,7 @@ public sealed class ApiEngineFixture : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        Configuration = azurite.NewConfiguration(workers: 0);
+        Configuration = _azurite.NewConfiguration(workers: 0);
         Engine = await AzuriteEngineFixture.StartEngineAsync(Configuration);
         Api = Engine.Api();
     }
@@ -58,7 +58,7 @@ public sealed class ApiEngineFixture : IAsyncLifetime
     {
         if (Engine is not null)
             await Engine.DisposeAsync();
-        azurite.Dispose();
+        _azurite.Dispose();
     }
 
     /// <summary>Starts a pipeline through the API and returns its id (asserting 202).</summary>

@@ -14,15 +14,15 @@ namespace Soup.EndToEnd.Tests;
 /// </summary>
 public sealed class DatasetResolverTests : IAsyncLifetime
 {
-    private readonly BlobServiceClient blobs = new("UseDevelopmentStorage=true");
+    private readonly BlobServiceClient _blobs = new("UseDevelopmentStorage=true");
 
-    private readonly BlobContainerClient container;
+    private readonly BlobContainerClient _container;
 
-    private readonly string local = Directory.CreateTempSubdirectory("soup-resolver-tests-").FullName;
+    private readonly string _local = Directory.CreateTempSubdirectory("soup-resolver-tests-").FullName;
 
-    public DatasetResolverTests() => container = blobs.GetBlobContainerClient("data-" + RandomNumberGenerator.GetHexString(8, lowercase: true));
+    public DatasetResolverTests() => _container = _blobs.GetBlobContainerClient("data-" + RandomNumberGenerator.GetHexString(8, lowercase: true));
 
-    private string Cache => Path.Combine(local, "cache");
+    private string Cache => Path.Combine(_local, "cache");
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
@@ -30,25 +30,25 @@ public sealed class DatasetResolverTests : IAsyncLifetime
     {
         try
         {
-            await container.CreateIfNotExistsAsync(cancellationToken: Token);
+            await _container.CreateIfNotExistsAsync(cancellationToken: Token);
         }
         catch (Exception ex) when (ex is Azure.RequestFailedException or AggregateException or HttpRequestException)
         {
             throw new InvalidOperationException("These tests need Azurite on 127.0.0.1:10000: run scripts/setup.sh azurite.", ex);
         }
-        var source = Path.Combine(local, "source");
+        var source = Path.Combine(_local, "source");
         TinyIdxDataset.Write(source, trainCount: 60, testCount: 20, seed: 1);
         foreach (var file in Directory.GetFiles(source))
         {
-            await container.GetBlobClient($"tiny/{Path.GetFileName(file)}").UploadAsync(file, Token);
-            await container.GetBlobClient($"other/nested/{Path.GetFileName(file)}").UploadAsync(file, Token);
+            await _container.GetBlobClient($"tiny/{Path.GetFileName(file)}").UploadAsync(file, Token);
+            await _container.GetBlobClient($"other/nested/{Path.GetFileName(file)}").UploadAsync(file, Token);
         }
     }
 
     public async ValueTask DisposeAsync()
     {
-        await container.DeleteIfExistsAsync(cancellationToken: CancellationToken.None);
-        Directory.Delete(local, recursive: true);
+        await _container.DeleteIfExistsAsync(cancellationToken: CancellationToken.None);
+        Directory.Delete(_local, recursive: true);
     }
 
     [Fact]
@@ -57,16 +57,16 @@ public sealed class DatasetResolverTests : IAsyncLifetime
         var logger = new CountingLogger();
         var resolver = Resolver(logger);
 
-        var folder = await resolver.ResolveAsync($"blob:{container.Name}/tiny", Token);
+        var folder = await resolver.ResolveAsync($"blob:{_container.Name}/tiny", Token);
         var marker = new FileInfo(Path.Combine(folder, DatasetResolver.MarkerFile));
         var written = marker.LastWriteTimeUtc;
-        var again = await resolver.ResolveAsync($"blob:{container.Name}/tiny/", Token);
+        var again = await resolver.ResolveAsync($"blob:{_container.Name}/tiny/", Token);
 
         Assert.Equal(folder, again);
         Assert.Equal(1, logger.Downloads);
         Assert.Equal(written, new FileInfo(marker.FullName).LastWriteTimeUtc);
         Assert.Equal(
-            await File.ReadAllBytesAsync(Path.Combine(local, "source", "train-images-idx3-ubyte"), Token),
+            await File.ReadAllBytesAsync(Path.Combine(_local, "source", "train-images-idx3-ubyte"), Token),
             await File.ReadAllBytesAsync(Path.Combine(folder, "train-images-idx3-ubyte"), Token));
         Assert.Contains("train-labels-idx1-ubyte", await File.ReadAllTextAsync(marker.FullName, Token), StringComparison.Ordinal);
     }
@@ -74,13 +74,13 @@ public sealed class DatasetResolverTests : IAsyncLifetime
     [Fact]
     public async Task ResolveAsync_CachedByAnotherResolver_IsRevalidated_AndARewrittenBlobIsDownloadedAgain()
     {
-        var first = await Resolver(new CountingLogger()).ResolveVersionAsync($"blob:{container.Name}/tiny", Token);
+        var first = await Resolver(new CountingLogger()).ResolveVersionAsync($"blob:{_container.Name}/tiny", Token);
         var unchanged = new CountingLogger();
-        var same = await Resolver(unchanged).ResolveVersionAsync($"blob:{container.Name}/tiny", Token);
-        await container.GetBlobClient("tiny/train-labels-idx1-ubyte").UploadAsync(BinaryData.FromString("changed"), overwrite: true, Token);
+        var same = await Resolver(unchanged).ResolveVersionAsync($"blob:{_container.Name}/tiny", Token);
+        await _container.GetBlobClient("tiny/train-labels-idx1-ubyte").UploadAsync(BinaryData.FromString("changed"), overwrite: true, Token);
         var changed = new CountingLogger();
 
-        var again = await Resolver(changed).ResolveVersionAsync($"blob:{container.Name}/tiny", Token);
+        var again = await Resolver(changed).ResolveVersionAsync($"blob:{_container.Name}/tiny", Token);
 
         Assert.Equal((first, 0), (same, unchanged.Downloads)); // same listing: the cached copy, no download
         Assert.StartsWith("sha256:", first.Version, StringComparison.Ordinal);
@@ -98,12 +98,12 @@ public sealed class DatasetResolverTests : IAsyncLifetime
     public async Task ResolveAsync_ADatasetOverTheDownloadLimits_IsRefusedBeforeAnyDownload(int files, long bytes, string setting)
     {
         var resolver = new DatasetResolver(
-            blobs,
-            new WorkerOptions { DataRoot = Path.Combine(local, "root"), DataCache = Cache, MaxDatasetFiles = files, MaxDatasetBytes = bytes },
-            [container.Name],
+            _blobs,
+            new WorkerOptions { DataRoot = Path.Combine(_local, "root"), DataCache = Cache, MaxDatasetFiles = files, MaxDatasetBytes = bytes },
+            [_container.Name],
             new CountingLogger());
 
-        var error = await Assert.ThrowsAsync<InvalidDataException>(() => resolver.ResolveAsync($"blob:{container.Name}/tiny", Token));
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => resolver.ResolveAsync($"blob:{_container.Name}/tiny", Token));
 
         Assert.Contains(setting, error.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Cache) && Directory.EnumerateFileSystemEntries(Cache).Any());
@@ -117,7 +117,7 @@ public sealed class DatasetResolverTests : IAsyncLifetime
         var other = Resolver(new CountingLogger());
 
         var folders = await Task.WhenAll(Enumerable.Range(0, 8)
-            .Select(i => Task.Run(() => (i == 7 ? other : resolver).ResolveAsync($"blob:{container.Name}/other", Token)))
+            .Select(i => Task.Run(() => (i == 7 ? other : resolver).ResolveAsync($"blob:{_container.Name}/other", Token)))
             .ToArray());
 
         Assert.Single(folders.Distinct());
@@ -130,9 +130,9 @@ public sealed class DatasetResolverTests : IAsyncLifetime
     public async Task ResolveAsync_MissingPrefix_ThrowsNamingContainerAndPrefix()
     {
         var error = await Assert.ThrowsAsync<FileNotFoundException>(
-            () => Resolver(new CountingLogger()).ResolveAsync($"blob:{container.Name}/nothing-here", Token));
+            () => Resolver(new CountingLogger()).ResolveAsync($"blob:{_container.Name}/nothing-here", Token));
 
-        Assert.Contains(container.Name, error.Message, StringComparison.Ordinal);
+        Assert.Contains(_container.Name, error.Message, StringComparison.Ordinal);
         Assert.Contains("nothing-here/", error.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Cache) && Directory.EnumerateFileSystemEntries(Cache).Any());
     }
@@ -151,15 +151,15 @@ public sealed class DatasetResolverTests : IAsyncLifetime
     [InlineData("checkpoints")]
     public async Task ResolveAsync_AContainerThatIsNotADatasetContainer_IsRefusedBeforeAnyDownload(string other)
     {
-        var foreign = blobs.GetBlobContainerClient(other);
+        var foreign = _blobs.GetBlobContainerClient(other);
         await foreign.CreateIfNotExistsAsync(cancellationToken: Token);
-        await foreign.GetBlobClient($"{container.Name}/report.html").UploadAsync(BinaryData.FromString("<html>private</html>"), overwrite: true, Token);
+        await foreign.GetBlobClient($"{_container.Name}/report.html").UploadAsync(BinaryData.FromString("<html>private</html>"), overwrite: true, Token);
 
-        var error = await Assert.ThrowsAsync<ArgumentException>(() => Resolver(new CountingLogger()).ResolveAsync($"blob:{other}/{container.Name}", Token));
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => Resolver(new CountingLogger()).ResolveAsync($"blob:{other}/{_container.Name}", Token));
 
         Assert.Contains($"container '{other}' is not a dataset container", error.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Cache) && Directory.EnumerateFileSystemEntries(Cache).Any());
-        await foreign.GetBlobClient($"{container.Name}/report.html").DeleteIfExistsAsync(cancellationToken: Token);
+        await foreign.GetBlobClient($"{_container.Name}/report.html").DeleteIfExistsAsync(cancellationToken: Token);
     }
 
     [Fact]
@@ -167,7 +167,7 @@ public sealed class DatasetResolverTests : IAsyncLifetime
     {
         var folder = await Resolver(new CountingLogger()).ResolveAsync("fashion-mnist", Token);
 
-        Assert.Equal(Path.Combine(local, "root", "fashion-mnist"), folder);
+        Assert.Equal(Path.Combine(_local, "root", "fashion-mnist"), folder);
     }
 
     [Theory]
@@ -182,17 +182,17 @@ public sealed class DatasetResolverTests : IAsyncLifetime
     }
 
     private DatasetResolver Resolver(CountingLogger logger) => new(
-        blobs,
-        new WorkerOptions { DataRoot = Path.Combine(local, "root"), DataCache = Cache },
-        [container.Name, "no-such-container-x1"],
+        _blobs,
+        new WorkerOptions { DataRoot = Path.Combine(_local, "root"), DataCache = Cache },
+        [_container.Name, "no-such-container-x1"],
         logger);
 
     /// <summary>Counts the resolver's "downloading" events.</summary>
     private sealed class CountingLogger : ILogger<DatasetResolver>
     {
-        private int downloads;
+        private int _downloads;
 
-        public int Downloads => downloads;
+        public int Downloads => _downloads;
 
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => null;
@@ -202,7 +202,7 @@ public sealed class DatasetResolverTests : IAsyncLifetime
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
             if (eventId.Id == 430)
-                Interlocked.Increment(ref downloads);
+                Interlocked.Increment(ref _downloads);
         }
     }
 }

@@ -8,37 +8,37 @@ namespace Soup.EndToEnd.Tests;
 /// <summary>The dataset version a scheduled run records, read from Blob Storage on Azurite.</summary>
 public sealed class DatasetVersionTests : IAsyncLifetime
 {
-    private readonly BlobServiceClient blobs = new("UseDevelopmentStorage=true");
-    private readonly BlobContainerClient container;
+    private readonly BlobServiceClient _blobs = new("UseDevelopmentStorage=true");
+    private readonly BlobContainerClient _container;
 
-    public DatasetVersionTests() => container = blobs.GetBlobContainerClient("ver-" + RandomNumberGenerator.GetHexString(8, lowercase: true));
+    public DatasetVersionTests() => _container = _blobs.GetBlobContainerClient("ver-" + RandomNumberGenerator.GetHexString(8, lowercase: true));
 
-    public async ValueTask InitializeAsync() => await container.CreateAsync();
+    public async ValueTask InitializeAsync() => await _container.CreateAsync();
 
-    public async ValueTask DisposeAsync() => await container.DeleteIfExistsAsync();
+    public async ValueTask DisposeAsync() => await _container.DeleteIfExistsAsync();
 
-    private PipelineSpec Spec(string prefix) => new() { Name = "v", Data = new DataSpec { Dataset = $"blob:{container.Name}/{prefix}" } };
+    private PipelineSpec Spec(string prefix) => new() { Name = "v", Data = new DataSpec { Dataset = $"blob:{_container.Name}/{prefix}" } };
 
-    private async Task<string> VersionAsync(PipelineSpec spec) => await DatasetVersion.DescribeAsync(blobs, spec, TestContext.Current.CancellationToken);
+    private async Task<string> VersionAsync(PipelineSpec spec) => await DatasetVersion.DescribeAsync(_blobs, spec, TestContext.Current.CancellationToken);
 
     [Fact]
     public async Task Describe_BlobDataset_SameFilesSameVersionAnyChangeAnother()
     {
         var ct = TestContext.Current.CancellationToken;
-        await container.UploadBlobAsync("fm/train-images-idx3-ubyte", new BinaryData("a"u8.ToArray()), ct);
-        await container.UploadBlobAsync("fm/train-labels-idx1-ubyte", new BinaryData("b"u8.ToArray()), ct);
-        await container.UploadBlobAsync("other/unrelated", new BinaryData("c"u8.ToArray()), ct);
+        await _container.UploadBlobAsync("fm/train-images-idx3-ubyte", new BinaryData("a"u8.ToArray()), ct);
+        await _container.UploadBlobAsync("fm/train-labels-idx1-ubyte", new BinaryData("b"u8.ToArray()), ct);
+        await _container.UploadBlobAsync("other/unrelated", new BinaryData("c"u8.ToArray()), ct);
 
         var first = await VersionAsync(Spec("fm"));
         Assert.Equal(first, await VersionAsync(Spec("fm/")));
         Assert.Contains("2 blobs", first, StringComparison.Ordinal);
         Assert.Matches("sha256:[0-9a-f]{16}", first);
 
-        await container.GetBlobClient("fm/train-labels-idx1-ubyte").UploadAsync(new BinaryData("b"u8.ToArray()), overwrite: true, ct);
+        await _container.GetBlobClient("fm/train-labels-idx1-ubyte").UploadAsync(new BinaryData("b"u8.ToArray()), overwrite: true, ct);
         var rewritten = await VersionAsync(Spec("fm"));
         Assert.NotEqual(first, rewritten); // same bytes, new ETag: the data may have changed
 
-        await container.UploadBlobAsync("fm/t10k-images-idx3-ubyte", new BinaryData("d"u8.ToArray()), ct);
+        await _container.UploadBlobAsync("fm/t10k-images-idx3-ubyte", new BinaryData("d"u8.ToArray()), ct);
         var added = await VersionAsync(Spec("fm"));
         Assert.NotEqual(rewritten, added);
         Assert.Contains("3 blobs", added, StringComparison.Ordinal);

@@ -12,7 +12,7 @@ namespace Soup.EndToEnd.Tests;
 /// </summary>
 public sealed class MergeCommandLineTests : IDisposable
 {
-    private readonly DirectoryInfo folder = Directory.CreateTempSubdirectory("soup-merge-cli-process-");
+    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("soup-merge-cli-process-");
 
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
@@ -33,7 +33,7 @@ public sealed class MergeCommandLineTests : IDisposable
     [MemberData(nameof(UsageErrors))]
     public async Task AUsageError_Exits2_WithOneLineOnStderrNamingTheOption(string[] arguments, string expected)
     {
-        var args = arguments.Select(a => a switch { "A" => Write("a.safetensors", 1), "B" => Write("b.safetensors", 2), "O" => Path.Combine(folder.FullName, "o.safetensors"), _ => a }).ToArray();
+        var args = arguments.Select(a => a switch { "A" => Write("a.safetensors", 1), "B" => Write("b.safetensors", 2), "O" => Path.Combine(_folder.FullName, "o.safetensors"), _ => a }).ToArray();
 
         var (code, stdout, stderr) = await RunAsync(["merge", .. args]);
 
@@ -43,7 +43,7 @@ public sealed class MergeCommandLineTests : IDisposable
         Assert.Contains(expected, line, StringComparison.Ordinal);
         Assert.DoesNotMatch(@"(?m)^\s+at \S+\(", stderr); // no stack frame
         Assert.Equal("", stdout.Trim());
-        Assert.False(File.Exists(Path.Combine(folder.FullName, "o.safetensors")));
+        Assert.False(File.Exists(Path.Combine(_folder.FullName, "o.safetensors")));
     }
 
     [Fact]
@@ -53,7 +53,7 @@ public sealed class MergeCommandLineTests : IDisposable
         var b = Write("b.safetensors", 3);
         var before = await File.ReadAllBytesAsync(a, Cancel);
 
-        var (refused, _, stderr) = await RunAsync(["merge", a, b, "-o", Path.Combine(folder.FullName, ".", "a.safetensors")]);
+        var (refused, _, stderr) = await RunAsync(["merge", a, b, "-o", Path.Combine(_folder.FullName, ".", "a.safetensors")]);
         var (baseRefused, _, baseError) = await RunAsync(["merge", b, "-m", "task_arithmetic", "--base", a, "-o", a]);
 
         Assert.Equal((2, 2), (refused, baseRefused));
@@ -71,7 +71,7 @@ public sealed class MergeCommandLineTests : IDisposable
     public async Task ShardingIntoAFolderOfAnEarlierShardedOutput_LeavesNoStaleShards()
     {
         var inputs = Enumerable.Range(1, 2).Select(i => WriteLarge($"m{i}.safetensors", i, tensors: 6)).ToList();
-        var output = Path.Combine(folder.FullName, "sharded");
+        var output = Path.Combine(_folder.FullName, "sharded");
 
         var (first, _, _) = await RunAsync(["merge", .. inputs, "-o", output, "--shard-size", "20KB"]);
         var earlier = Directory.GetFiles(output).Select(Path.GetFileName).Order().ToList();
@@ -127,7 +127,7 @@ public sealed class MergeCommandLineTests : IDisposable
     public async Task ASignal_DuringAMerge_SaysItWasCancelled_AndWritesNothing(string signal)
     {
         var inputs = Enumerable.Range(1, 2).Select(i => WriteLarge($"big{i}.safetensors", i, tensors: 64, values: 1 << 20)).ToList(); // 2 x 256 MiB
-        var output = Path.Combine(folder.FullName, "soup.safetensors");
+        var output = Path.Combine(_folder.FullName, "soup.safetensors");
         using var process = Start(["merge", .. inputs, "-o", output, "--memory-budget", "4MB", "--chunk-elements", "16384"]);
         var stdout = new StringBuilder();
         var stderr = new StringBuilder();
@@ -155,23 +155,23 @@ public sealed class MergeCommandLineTests : IDisposable
         Assert.Equal(130, process.ExitCode);
         Assert.Contains($"merge cancelled; nothing was written at {output}.", stderr.ToString(), StringComparison.Ordinal);
         Assert.False(File.Exists(output));
-        Assert.Empty(folder.GetFiles("soup.safetensors*"));
+        Assert.Empty(_folder.GetFiles("soup.safetensors*"));
     }
 
     [Fact]
     public async Task BadFiles_AreNamedForWhatTheyAre()
     {
-        var noBrace = Path.Combine(folder.FullName, "space.safetensors");
+        var noBrace = Path.Combine(_folder.FullName, "space.safetensors");
         var header = Encoding.UTF8.GetBytes(" {}");
         await File.WriteAllBytesAsync(noBrace, [.. BitConverter.GetBytes((ulong)header.Length), .. header], Cancel);
-        var hugeOffset = Path.Combine(folder.FullName, "offset.safetensors");
+        var hugeOffset = Path.Combine(_folder.FullName, "offset.safetensors");
         var json = Encoding.UTF8.GetBytes("""{"w":{"dtype":"F32","shape":[1],"data_offsets":[9223372036854775808,9223372036854775812]}}""");
         await File.WriteAllBytesAsync(hugeOffset, [.. BitConverter.GetBytes((ulong)json.Length), .. json, 0, 0, 0, 0], Cancel);
         var good = Write("good.safetensors", 1);
 
-        var (c1, _, e1) = await RunAsync(["merge", good, noBrace, "-o", Path.Combine(folder.FullName, "o1.safetensors")]);
-        var (c2, _, e2) = await RunAsync(["merge", good, "/dev/zero", "-o", Path.Combine(folder.FullName, "o2.safetensors")]);
-        var (c3, _, e3) = await RunAsync(["merge", good, hugeOffset, "-o", Path.Combine(folder.FullName, "o3.safetensors")]);
+        var (c1, _, e1) = await RunAsync(["merge", good, noBrace, "-o", Path.Combine(_folder.FullName, "o1.safetensors")]);
+        var (c2, _, e2) = await RunAsync(["merge", good, "/dev/zero", "-o", Path.Combine(_folder.FullName, "o2.safetensors")]);
+        var (c3, _, e3) = await RunAsync(["merge", good, hugeOffset, "-o", Path.Combine(_folder.FullName, "o3.safetensors")]);
 
         Assert.Equal((1, 1, 1), (c1, c2, c3));
         Assert.Contains("the header must be a JSON object beginning with '{', not byte 0x20", e1, StringComparison.Ordinal);
@@ -179,10 +179,10 @@ public sealed class MergeCommandLineTests : IDisposable
         Assert.DoesNotContain("0 bytes long", e2, StringComparison.Ordinal);
         Assert.Contains("holds 9223372036854775808, larger than any file can be", e3, StringComparison.Ordinal);
         Assert.DoesNotContain("non-negative", e3, StringComparison.Ordinal);
-        Assert.Empty(folder.GetFiles("o?.safetensors*"));
+        Assert.Empty(_folder.GetFiles("o?.safetensors*"));
     }
 
-    public void Dispose() => folder.Delete(recursive: true);
+    public void Dispose() => _folder.Delete(recursive: true);
 
     private static Process Start(IEnumerable<string> arguments)
     {
@@ -208,7 +208,7 @@ public sealed class MergeCommandLineTests : IDisposable
     private string Write(string name, int i)
     {
         float[] values = [2f * i, 2f * i, 2f * i, 2f * i];
-        var path = Path.Combine(folder.FullName, name);
+        var path = Path.Combine(_folder.FullName, name);
         using var stream = File.Create(path);
         Safetensors.Write(stream, [new TensorData("w", SafetensorsDtype.F32, [2, 2], MemoryMarshal.AsBytes(values.AsSpan()).ToArray())]);
         return path;
@@ -216,7 +216,7 @@ public sealed class MergeCommandLineTests : IDisposable
 
     private string WriteLarge(string name, int i, int tensors, int values = 4096)
     {
-        var path = Path.Combine(folder.FullName, name);
+        var path = Path.Combine(_folder.FullName, name);
         var data = new float[values];
         Array.Fill(data, i);
         var bytes = MemoryMarshal.AsBytes(data.AsSpan()).ToArray();

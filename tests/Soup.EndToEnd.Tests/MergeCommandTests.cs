@@ -8,13 +8,13 @@ namespace Soup.EndToEnd.Tests;
 /// <summary><c>pipeline merge</c> on local files: results, and bad input that writes nothing.</summary>
 public sealed class MergeCommandTests : IDisposable
 {
-    private readonly DirectoryInfo folder = Directory.CreateTempSubdirectory("soup-merge-cli-");
+    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("soup-merge-cli-");
 
     [Fact]
     public async Task Merge_ThreeFiles_WritesTheirMeanAndReports()
     {
         var inputs = Enumerable.Range(0, 3).Select(i => Write($"m{i}.safetensors", i)).ToList();
-        var output = Path.Combine(folder.FullName, "soup.safetensors");
+        var output = Path.Combine(_folder.FullName, "soup.safetensors");
         var text = new StringWriter();
 
         var code = await MergeCommand.ExecuteAsync(new MergeCommandArgs(inputs, output, new MergeParameters()), text, text, TestContext.Current.CancellationToken);
@@ -31,14 +31,14 @@ public sealed class MergeCommandTests : IDisposable
     public async Task Merge_SlerpOfThreeModels_FailsAndWritesNothing()
     {
         var inputs = Enumerable.Range(0, 3).Select(i => Write($"m{i}.safetensors", i)).ToList();
-        var output = Path.Combine(folder.FullName, "soup.safetensors");
+        var output = Path.Combine(_folder.FullName, "soup.safetensors");
         var text = new StringWriter();
 
         var code = await MergeCommand.ExecuteAsync(new MergeCommandArgs(inputs, output, new MergeParameters { Method = "slerp" }), text, text, TestContext.Current.CancellationToken);
 
         Assert.Equal(2, code); // a usage error: checked before anything is read
         Assert.Contains("exactly 2", text.ToString());
-        Assert.Equal(3, folder.GetFiles().Length); // the three inputs, nothing else
+        Assert.Equal(3, _folder.GetFiles().Length); // the three inputs, nothing else
     }
 
     [Fact]
@@ -48,7 +48,7 @@ public sealed class MergeCommandTests : IDisposable
         var bad = Write("bad.safetensors", 1);
         var bytes = await File.ReadAllBytesAsync(bad, TestContext.Current.CancellationToken);
         await File.WriteAllBytesAsync(bad, bytes[..^3], TestContext.Current.CancellationToken);
-        var output = Path.Combine(folder.FullName, "soup.safetensors");
+        var output = Path.Combine(_folder.FullName, "soup.safetensors");
         var text = new StringWriter();
 
         var code = await MergeCommand.ExecuteAsync(new MergeCommandArgs([good, bad], output, new MergeParameters()), text, text, TestContext.Current.CancellationToken);
@@ -56,7 +56,7 @@ public sealed class MergeCommandTests : IDisposable
         Assert.Equal(1, code);
         Assert.Contains("bad.safetensors", text.ToString());
         Assert.False(File.Exists(output));
-        Assert.Equal(2, folder.GetFiles().Length);
+        Assert.Equal(2, _folder.GetFiles().Length);
     }
 
     [Fact]
@@ -66,7 +66,7 @@ public sealed class MergeCommandTests : IDisposable
         var text = new StringWriter();
 
         var code = await MergeCommand.ExecuteAsync(
-            new MergeCommandArgs([input, "blob:secrets/x.safetensors"], Path.Combine(folder.FullName, "o.safetensors"), new MergeParameters()),
+            new MergeCommandArgs([input, "blob:secrets/x.safetensors"], Path.Combine(_folder.FullName, "o.safetensors"), new MergeParameters()),
             text,
             text,
             TestContext.Current.CancellationToken);
@@ -85,12 +85,12 @@ public sealed class MergeCommandTests : IDisposable
     [Fact]
     public void ByteSize_Parse_RejectsNonsense() => Assert.Throws<FormatException>(() => ByteSize.Parse("lots"));
 
-    public void Dispose() => folder.Delete(recursive: true);
+    public void Dispose() => _folder.Delete(recursive: true);
 
     private string Write(string name, int i)
     {
         float[] values = [0.5f * (i + 1), 1f * (i + 1), 1.5f * (i + 1), 2f * (i + 1)];
-        var path = Path.Combine(folder.FullName, name);
+        var path = Path.Combine(_folder.FullName, name);
         using var stream = File.Create(path);
         Safetensors.Write(stream, [new TensorData("w", SafetensorsDtype.F32, [2, 2], MemoryMarshal.AsBytes(values.AsSpan()).ToArray())]);
         return path;

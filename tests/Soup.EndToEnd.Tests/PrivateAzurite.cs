@@ -11,11 +11,11 @@ namespace Soup.EndToEnd.Tests;
 internal sealed class PrivateAzurite : IDisposable
 {
     private const string Key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
-    private readonly string folder = Directory.CreateTempSubdirectory("soup-azurite-").FullName;
-    private readonly int blobPort = Soup.Orchestration.Tests.FreePorts.Next();
-    private readonly int queuePort = Soup.Orchestration.Tests.FreePorts.Next();
-    private readonly int tablePort = Soup.Orchestration.Tests.FreePorts.Next();
-    private Process? process;
+    private readonly string _folder = Directory.CreateTempSubdirectory("soup-azurite-").FullName;
+    private readonly int _blobPort = Soup.Orchestration.Tests.FreePorts.Next();
+    private readonly int _queuePort = Soup.Orchestration.Tests.FreePorts.Next();
+    private readonly int _tablePort = Soup.Orchestration.Tests.FreePorts.Next();
+    private Process? _process;
 
     private PrivateAzurite()
     {
@@ -24,8 +24,8 @@ internal sealed class PrivateAzurite : IDisposable
     /// <summary>The connection string of this Azurite.</summary>
     public string ConnectionString =>
         $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={Key};" +
-        $"BlobEndpoint=http://127.0.0.1:{blobPort}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{queuePort}/devstoreaccount1;" +
-        $"TableEndpoint=http://127.0.0.1:{tablePort}/devstoreaccount1;";
+        $"BlobEndpoint=http://127.0.0.1:{_blobPort}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{_queuePort}/devstoreaccount1;" +
+        $"TableEndpoint=http://127.0.0.1:{_tablePort}/devstoreaccount1;";
 
     /// <summary>Starts a fresh one.</summary>
     public static async Task<PrivateAzurite> StartAsync()
@@ -43,26 +43,26 @@ internal sealed class PrivateAzurite : IDisposable
             throw new InvalidOperationException($"Azurite is not installed at {executable}: run scripts/setup.sh azurite (npm ci)");
         var start = new ProcessStartInfo(executable,
         [
-            "--silent", "--location", folder, "--skipApiVersionCheck", "--loose",
-            "--blobHost", "127.0.0.1", "--blobPort", $"{blobPort}",
-            "--queueHost", "127.0.0.1", "--queuePort", $"{queuePort}",
-            "--tableHost", "127.0.0.1", "--tablePort", $"{tablePort}",
+            "--silent", "--location", _folder, "--skipApiVersionCheck", "--loose",
+            "--blobHost", "127.0.0.1", "--blobPort", $"{_blobPort}",
+            "--queueHost", "127.0.0.1", "--queuePort", $"{_queuePort}",
+            "--tableHost", "127.0.0.1", "--tablePort", $"{_tablePort}",
         ])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        process = Process.Start(start) ?? throw new InvalidOperationException("Azurite did not start");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        _process = Process.Start(start) ?? throw new InvalidOperationException("Azurite did not start");
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!Listening(blobPort) || !Listening(queuePort))
+        while (!Listening(_blobPort) || !Listening(_queuePort))
         {
-            if (DateTime.UtcNow > deadline || process.HasExited)
-                throw new InvalidOperationException($"Azurite did not listen on {blobPort}/{queuePort}");
+            if (DateTime.UtcNow > deadline || _process.HasExited)
+                throw new InvalidOperationException($"Azurite did not listen on {_blobPort}/{_queuePort}");
             await Task.Delay(100);
         }
     }
@@ -70,32 +70,32 @@ internal sealed class PrivateAzurite : IDisposable
     /// <summary>Stops it (SIGTERM, so it saves its state, as a restarted service would have it), and waits for the ports to close.</summary>
     public async Task StopAsync()
     {
-        if (process is null || process.HasExited)
+        if (_process is null || _process.HasExited)
             return;
-        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
             await kill.WaitForExitAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         try
         {
-            await process.WaitForExitAsync(timeout.Token);
+            await _process.WaitForExitAsync(timeout.Token);
         }
         catch (OperationCanceledException)
         {
-            process.Kill(entireProcessTree: true);
+            _process.Kill(entireProcessTree: true);
         }
 
-        while (Listening(blobPort) || Listening(queuePort))
+        while (Listening(_blobPort) || Listening(_queuePort))
             await Task.Delay(100);
     }
 
     public void Dispose()
     {
-        if (process is { HasExited: false })
-            process.Kill(entireProcessTree: true);
-        process?.Dispose();
+        if (_process is { HasExited: false })
+            _process.Kill(entireProcessTree: true);
+        _process?.Dispose();
         try
         {
-            Directory.Delete(folder, recursive: true);
+            Directory.Delete(_folder, recursive: true);
         }
         catch (IOException)
         {

@@ -9,25 +9,25 @@ namespace Soup.EndToEnd.Tests;
 /// </summary>
 internal sealed class ProductProcess : IDisposable
 {
-    private readonly Process process;
-    private readonly StringWriterSink log = new();
+    private readonly Process _process;
+    private readonly StringWriterSink _log = new();
 
     private ProductProcess(Process process)
     {
-        this.process = process;
-        process.OutputDataReceived += (_, e) => log.Add(e.Data);
-        process.ErrorDataReceived += (_, e) => log.Add(e.Data);
+        this._process = process;
+        process.OutputDataReceived += (_, e) => _log.Add(e.Data);
+        process.ErrorDataReceived += (_, e) => _log.Add(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
     }
 
     /// <summary>Everything the worker printed so far.</summary>
-    public string Log => log.Text;
+    public string Log => _log.Text;
 
-    public int Id => process.Id;
+    public int Id => _process.Id;
 
     /// <summary>True once the process ended.</summary>
-    public bool HasExited => process.HasExited;
+    public bool HasExited => _process.HasExited;
 
     /// <summary>Starts the worker with every setting of <paramref name="configuration"/> as environment variables.</summary>
     public static ProductProcess Start(IConfiguration configuration, IReadOnlyDictionary<string, string>? overrides = null) =>
@@ -61,12 +61,12 @@ internal sealed class ProductProcess : IDisposable
     /// <summary>Sends SIGTERM, as a container runtime does on preemption.</summary>
     public void Terminate()
     {
-        using var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         kill.WaitForExit();
     }
 
     /// <summary>Kills the process outright (SIGKILL): a crash, nothing saved on the way out.</summary>
-    public void Crash() => process.Kill(entireProcessTree: true);
+    public void Crash() => _process.Kill(entireProcessTree: true);
 
     /// <summary>Waits for the process to exit; returns its exit code.</summary>
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
@@ -74,20 +74,20 @@ internal sealed class ProductProcess : IDisposable
         using var cancel = new CancellationTokenSource(timeout);
         try
         {
-            await process.WaitForExitAsync(cancel.Token);
+            await _process.WaitForExitAsync(cancel.Token);
         }
         catch (OperationCanceledException)
         {
             throw new TimeoutException($"the worker did not exit within {timeout}; its log:\n{Log}");
         }
-        return process.ExitCode;
+        return _process.ExitCode;
     }
 
     public void Dispose()
     {
-        if (!process.HasExited)
-            process.Kill(entireProcessTree: true);
-        process.Dispose();
+        if (!_process.HasExited)
+            _process.Kill(entireProcessTree: true);
+        _process.Dispose();
     }
 
     /// <summary>A project's build output, in the configuration the tests were built with.</summary>
@@ -107,15 +107,15 @@ internal sealed class ProductProcess : IDisposable
 
     private sealed class StringWriterSink
     {
-        private readonly Lock gate = new();
-        private readonly System.Text.StringBuilder text = new();
+        private readonly Lock _gate = new();
+        private readonly System.Text.StringBuilder _text = new();
 
         public string Text
         {
             get
             {
-                lock (gate)
-                    return text.ToString();
+                lock (_gate)
+                    return _text.ToString();
             }
         }
 
@@ -123,8 +123,8 @@ internal sealed class ProductProcess : IDisposable
         {
             if (line is null)
                 return;
-            lock (gate)
-                text.AppendLine(line);
+            lock (_gate)
+                _text.AppendLine(line);
         }
     }
 }

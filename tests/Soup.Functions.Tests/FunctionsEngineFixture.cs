@@ -17,13 +17,13 @@ namespace Soup.Functions.Tests;
 /// </summary>
 public sealed class FunctionsEngineFixture : IAsyncLifetime
 {
-    private DurableTaskTestHost? host;
+    private DurableTaskTestHost? _host;
 
     /// <summary>The Durable client a <c>[DurableClient]</c> binding would give.</summary>
-    public DurableTaskClient Client => host!.Client;
+    public DurableTaskClient Client => _host!.Client;
 
     /// <summary>The services a function context would hold.</summary>
-    public IServiceProvider Services => host!.Services;
+    public IServiceProvider Services => _host!.Services;
 
     /// <summary>The pipeline's storage.</summary>
     public SoupStorage Storage => Services.GetRequiredService<SoupStorage>();
@@ -39,7 +39,7 @@ public sealed class FunctionsEngineFixture : IAsyncLifetime
             ["SpecsContainer"] = "fn-specs-" + suffix,
             ["ReportsContainer"] = "fn-reports-" + suffix,
         }).Build();
-        host = await DurableTaskTestHost.StartAsync(
+        _host = await DurableTaskTestHost.StartAsync(
             registry => registry.AddSoupPipelineTasks(),
             new DurableTaskTestHostOptions
             {
@@ -59,8 +59,8 @@ public sealed class FunctionsEngineFixture : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        if (host is not null)
-            await host.DisposeAsync();
+        if (_host is not null)
+            await _host.DisposeAsync();
     }
 
     /// <summary>A valid spec body.</summary>

@@ -10,7 +10,7 @@ namespace Soup.Training.Tests;
 /// </summary>
 internal sealed class AugmentingImages(ILabelledImages inner) : ILabelledImages
 {
-    private int reading;
+    private int _reading;
 
     public int Count => inner.Count;
 
@@ -22,7 +22,7 @@ internal sealed class AugmentingImages(ILabelledImages inner) : ILabelledImages
 
     public (Tensor Images, Tensor Labels) Batch(long[] indices, Random? augment)
     {
-        if (Interlocked.Increment(ref reading) > 1)
+        if (Interlocked.Increment(ref _reading) > 1)
             Overlapped = true;
         try
         {
@@ -39,7 +39,7 @@ internal sealed class AugmentingImages(ILabelledImages inner) : ILabelledImages
         }
         finally
         {
-            Interlocked.Decrement(ref reading);
+            Interlocked.Decrement(ref _reading);
         }
     }
 

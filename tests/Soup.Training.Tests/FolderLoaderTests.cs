@@ -15,7 +15,7 @@ public sealed class FolderLoaderTests : IDisposable
 {
     private const int Size = 32;
     private static readonly string[] Classes = ["cat", "dog", "horse", "zebra"];
-    private readonly TempFolder folder = new();
+    private readonly TempFolder _folder = new();
 
     public FolderLoaderTests()
     {
@@ -23,13 +23,13 @@ public sealed class FolderLoaderTests : IDisposable
         WriteDomain("photo", ["dog", "horse", "zebra"]);
     }
 
-    public void Dispose() => folder.Dispose();
+    public void Dispose() => _folder.Dispose();
 
     [Fact]
     public void Load_OneDomain_LabelsIndexTheClassesOfAllDomains()
     {
-        using var photo = DatasetLoader.Load(Folders(DataParts.All, "photo"), folder.Path, Size);
-        using var art = DatasetLoader.Load(Folders(DataParts.All, "art"), folder.Path, Size);
+        using var photo = DatasetLoader.Load(Folders(DataParts.All, "photo"), _folder.Path, Size);
+        using var art = DatasetLoader.Load(Folders(DataParts.All, "art"), _folder.Path, Size);
 
         Assert.Equal(new ModelShape(3, Size, Size, 4), photo.Shape);
         Assert.Equal(new ModelShape(3, Size, Size, 4), art.Shape);
@@ -40,7 +40,7 @@ public sealed class FolderLoaderTests : IDisposable
     [Fact]
     public void Batch_EvaluationView_IsImageNetNormalisedColour()
     {
-        using var data = DatasetLoader.Load(Folders(DataParts.All, "photo"), folder.Path, Size);
+        using var data = DatasetLoader.Load(Folders(DataParts.All, "photo"), _folder.Path, Size);
         var labels = Labels(data);
         float[] mean = [0.485f, 0.456f, 0.406f], std = [0.229f, 0.224f, 0.225f];
         var expected = Enumerable.Range(0, 2)
@@ -70,7 +70,7 @@ public sealed class FolderLoaderTests : IDisposable
     [Fact]
     public void Batch_Augmented_IsReproducibleForASeedAndShapedLikeEvaluation()
     {
-        using var data = DatasetLoader.Load(Folders(DataParts.In, "art", "photo"), folder.Path, Size);
+        using var data = DatasetLoader.Load(Folders(DataParts.In, "art", "photo"), _folder.Path, Size);
         long[] indices = [0, 1, 2, 3, 4];
 
         var (first, firstLabels) = data.Batch(indices, new Random(5));
@@ -90,7 +90,7 @@ public sealed class FolderLoaderTests : IDisposable
     [Fact]
     public void Batch_Twice_LeavesTheFirstBatchUnchanged()
     {
-        using var data = DatasetLoader.Load(Folders(DataParts.All, "art"), folder.Path, Size);
+        using var data = DatasetLoader.Load(Folders(DataParts.All, "art"), _folder.Path, Size);
         var (first, firstLabels) = data.Batch([0, 1], null);
         var before = first.data<float>().ToArray();
 
@@ -108,8 +108,8 @@ public sealed class FolderLoaderTests : IDisposable
         var outRef = Folders(DataParts.Out, "art", "photo");
         outRef.HoldoutFraction = 1.0 / 3;
 
-        using var inPart = DatasetLoader.Load(inRef, folder.Path, Size);
-        using var outPart = DatasetLoader.Load(outRef, folder.Path, Size);
+        using var inPart = DatasetLoader.Load(inRef, _folder.Path, Size);
+        using var outPart = DatasetLoader.Load(outRef, _folder.Path, Size);
 
         Assert.Equal((12, 6), (inPart.Count, outPart.Count));
     }
@@ -130,7 +130,7 @@ public sealed class FolderLoaderTests : IDisposable
     [Fact]
     public void Load_NoDomains_ThrowsListingTheDomains()
     {
-        var error = Assert.Throws<ArgumentException>(() => DatasetLoader.Load(Folders(DataParts.In), folder.Path, Size));
+        var error = Assert.Throws<ArgumentException>(() => DatasetLoader.Load(Folders(DataParts.In), _folder.Path, Size));
 
         Assert.Contains("no domains selected: name at least one of art, photo", error.Message, StringComparison.Ordinal);
     }
@@ -138,7 +138,7 @@ public sealed class FolderLoaderTests : IDisposable
     [Fact]
     public void Load_UnknownDomain_ThrowsListingTheDomains()
     {
-        var error = Assert.Throws<ArgumentException>(() => DatasetLoader.Load(Folders(DataParts.In, "sketch"), folder.Path, Size));
+        var error = Assert.Throws<ArgumentException>(() => DatasetLoader.Load(Folders(DataParts.In, "sketch"), _folder.Path, Size));
 
         Assert.Contains("'sketch'", error.Message, StringComparison.Ordinal);
         Assert.Contains("art, photo", error.Message, StringComparison.Ordinal);
@@ -147,7 +147,7 @@ public sealed class FolderLoaderTests : IDisposable
     [Fact]
     public void Load_MissingFolder_ThrowsNamingIt()
     {
-        var missing = Path.Combine(folder.Path, "nope");
+        var missing = Path.Combine(_folder.Path, "nope");
 
         var error = Assert.Throws<DirectoryNotFoundException>(() => DatasetLoader.Load(Folders(DataParts.In, "art"), missing, Size));
 
@@ -178,7 +178,7 @@ public sealed class FolderLoaderTests : IDisposable
         foreach (var name in classes)
         {
             var label = Array.IndexOf(Classes, name);
-            var classFolder = Path.Combine(folder.Path, domain, name);
+            var classFolder = Path.Combine(_folder.Path, domain, name);
             Directory.CreateDirectory(classFolder);
             WriteImage(Path.Combine(classFolder, "a.png"), ClassColour(label, 0), SKEncodedImageFormat.Png);
             WriteImage(Path.Combine(classFolder, "b.PNG"), ClassColour(label, 1), SKEncodedImageFormat.Png);

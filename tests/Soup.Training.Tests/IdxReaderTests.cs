@@ -5,9 +5,9 @@ namespace Soup.Training.Tests;
 
 public sealed class IdxReaderTests : IDisposable
 {
-    private readonly TempFolder folder = new();
+    private readonly TempFolder _folder = new();
 
-    public void Dispose() => folder.Dispose();
+    public void Dispose() => _folder.Dispose();
 
     [Theory]
     [InlineData("images-idx3-ubyte")]
@@ -15,7 +15,7 @@ public sealed class IdxReaderTests : IDisposable
     public void WriteImages_ThenReadImages_RoundTrips(string name)
     {
         var pixels = Enumerable.Range(0, 3 * 4 * 5).Select(i => (byte)(i * 7)).ToArray();
-        var path = folder.File(name);
+        var path = _folder.File(name);
 
         IdxWriter.WriteImages(path, new IdxImages(3, 4, 5, pixels));
         var read = IdxReader.ReadImages(path);
@@ -27,7 +27,7 @@ public sealed class IdxReaderTests : IDisposable
     [Fact]
     public void WriteImages_GzName_WritesGzip()
     {
-        var path = folder.File("x-idx3-ubyte.gz");
+        var path = _folder.File("x-idx3-ubyte.gz");
 
         IdxWriter.WriteImages(path, new IdxImages(1, 1, 1, new byte[] { 9 }));
 
@@ -40,7 +40,7 @@ public sealed class IdxReaderTests : IDisposable
     public void WriteLabels_ThenReadLabels_RoundTrips(string name)
     {
         byte[] labels = [0, 9, 3, 3, 1];
-        var path = folder.File(name);
+        var path = _folder.File(name);
 
         IdxWriter.WriteLabels(path, labels);
 
@@ -63,7 +63,7 @@ public sealed class IdxReaderTests : IDisposable
     [MemberData(nameof(MalformedImages))]
     public void ReadImages_Malformed_ThrowsNamingFile(string name, byte[] content, string expected)
     {
-        var path = folder.File(name.Replace(' ', '-'));
+        var path = _folder.File(name.Replace(' ', '-'));
         File.WriteAllBytes(path, content);
 
         var error = Assert.Throws<InvalidDataException>(() => IdxReader.ReadImages(path));
@@ -75,7 +75,7 @@ public sealed class IdxReaderTests : IDisposable
     [Fact]
     public void ReadLabels_ImageFile_ThrowsNamingFile()
     {
-        var path = folder.File("images-idx3-ubyte");
+        var path = _folder.File("images-idx3-ubyte");
         IdxWriter.WriteImages(path, new IdxImages(1, 1, 1, new byte[] { 1 }));
 
         var error = Assert.Throws<InvalidDataException>(() => IdxReader.ReadLabels(path));
@@ -87,7 +87,7 @@ public sealed class IdxReaderTests : IDisposable
     [Fact]
     public void ReadLabels_CorruptGzip_ThrowsNamingFile()
     {
-        var path = folder.File("labels-idx1-ubyte.gz");
+        var path = _folder.File("labels-idx1-ubyte.gz");
         using (var memory = new MemoryStream())
         {
             using (var gzip = new GZipStream(memory, CompressionLevel.Fastest, leaveOpen: true))

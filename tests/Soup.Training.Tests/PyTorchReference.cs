@@ -14,16 +14,16 @@ internal sealed class PyTorchReference : IDisposable
 {
     public const string Python = "/usr/bin/python3";
 
-    private readonly TempFolder folder = new();
-    private readonly string script;
+    private readonly TempFolder _folder = new();
+    private readonly string _script;
 
     public PyTorchReference()
     {
-        script = folder.File("reference.py");
-        System.IO.File.WriteAllText(script, PyTorchReferenceScript.Text);
+        _script = _folder.File("reference.py");
+        System.IO.File.WriteAllText(_script, PyTorchReferenceScript.Text);
     }
 
-    public string File(string name) => folder.File(name);
+    public string File(string name) => _folder.File(name);
 
     /// <summary>The script's model spec, e.g. <c>resnet18:3:5</c>.</summary>
     public static string Spec(string model, ModelShape shape) => $"{model}:{shape.Channels}:{shape.Classes}";
@@ -46,7 +46,7 @@ internal sealed class PyTorchReference : IDisposable
     public void Run(params string[] arguments)
     {
         var start = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(script);
+        start.ArgumentList.Add(_script);
         foreach (var argument in arguments)
             start.ArgumentList.Add(argument);
         Process process;
@@ -89,5 +89,5 @@ internal sealed class PyTorchReference : IDisposable
         return Assert.Single(content.Tensors, t => t.Name == name);
     }
 
-    public void Dispose() => folder.Dispose();
+    public void Dispose() => _folder.Dispose();
 }

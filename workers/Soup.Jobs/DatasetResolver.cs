@@ -27,11 +27,11 @@ public sealed partial class DatasetResolver
     /// <summary>The file in a downloaded dataset's folder that lists its blobs (name, size, ETag); written last.</summary>
     public const string MarkerFile = ".soup-dataset.json";
 
-    private readonly BlobServiceClient blobs;
-    private readonly WorkerOptions options;
-    private readonly IReadOnlyCollection<string> containers;
-    private readonly ILogger<DatasetResolver> logger;
-    private readonly ConcurrentDictionary<string, Lazy<Task<string>>> downloads = new(StringComparer.Ordinal);
+    private readonly BlobServiceClient _blobs;
+    private readonly WorkerOptions _options;
+    private readonly IReadOnlyCollection<string> _containers;
+    private readonly ILogger<DatasetResolver> _logger;
+    private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _downloads = new(StringComparer.Ordinal);
 
     /// <summary>Creates the resolver over the worker's storage account and settings.</summary>
     public DatasetResolver(SoupStorage storage, IOptions<WorkerOptions> options, ILogger<DatasetResolver> logger)
@@ -46,10 +46,10 @@ public sealed partial class DatasetResolver
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(containers);
         ArgumentNullException.ThrowIfNull(logger);
-        this.blobs = blobs;
-        this.options = options;
-        this.containers = containers;
-        this.logger = logger;
+        this._blobs = blobs;
+        this._options = options;
+        this._containers = containers;
+        this._logger = logger;
     }
 
     /// <summary>The local folder of <paramref name="dataset"/>, downloading it first when it is in blob storage and not yet cached.</summary>
@@ -70,28 +70,28 @@ public sealed partial class DatasetResolver
     {
         ArgumentNullException.ThrowIfNull(dataset);
         if (!dataset.StartsWith(BlobScheme, StringComparison.Ordinal))
-            return new ResolvedDataset(Path.Combine(options.DataRoot, CheckRelative(dataset, dataset)), null);
+            return new ResolvedDataset(Path.Combine(_options.DataRoot, CheckRelative(dataset, dataset)), null);
 
         var (container, prefix) = ParseBlob(dataset);
-        var client = blobs.GetBlobContainerClient(container);
+        var client = _blobs.GetBlobContainerClient(container);
         var listed = await ListAsync(client, prefix, cancellationToken).ConfigureAwait(false);
         var version = DatasetFingerprint.Of(listed.Select(b => (b.Name, b.ETag, b.Size)));
         var key = $"{container}/{prefix}@{version}";
-        var download = downloads.GetOrAdd(key, _ => new Lazy<Task<string>>(() => FetchAsync(client, prefix, listed, version)));
+        var download = _downloads.GetOrAdd(key, _ => new Lazy<Task<string>>(() => FetchAsync(client, prefix, listed, version)));
         try
         {
             return new ResolvedDataset(await download.Value.WaitAsync(cancellationToken).ConfigureAwait(false), version);
         }
         catch when (download.Value.IsFaulted)
         {
-            downloads.TryRemove(new KeyValuePair<string, Lazy<Task<string>>>(key, download));
+            _downloads.TryRemove(new KeyValuePair<string, Lazy<Task<string>>>(key, download));
             throw;
         }
     }
 
     /// <summary>The folder in the cache that holds one version of a downloaded container and prefix.</summary>
     public string CacheFolder(string container, string prefix, string version) =>
-        Path.Combine(options.DataCache, $"{PrefixStem(container, prefix)}-{VersionTag(version)}");
+        Path.Combine(_options.DataCache, $"{PrefixStem(container, prefix)}-{VersionTag(version)}");
 
     /// <summary>The name every cached version of a container and prefix starts with.</summary>
     private static string PrefixStem(string container, string prefix)
@@ -111,7 +111,7 @@ public sealed partial class DatasetResolver
         var prefix = slash < 0 ? "" : rest[(slash + 1)..].Trim('/');
         if (container.Length == 0)
             throw new ArgumentException($"Dataset '{dataset}' names no container: write {BlobScheme}<container>/<prefix>.", nameof(dataset));
-        if (DatasetSources.Problem(dataset, containers) is { } problem)
+        if (DatasetSources.Problem(dataset, _containers) is { } problem)
             throw new ArgumentException($"Dataset '{dataset}': {problem}.", nameof(dataset));
         if (prefix.Length > 0)
             CheckRelative(prefix, dataset);
@@ -137,10 +137,10 @@ public sealed partial class DatasetResolver
                 var entry = new MarkerEntry(item.Name, item.Properties.ContentLength ?? 0, item.Properties.ETag?.ToString() ?? "");
                 listed.Add(entry);
                 bytes += entry.Size;
-                if (listed.Count > options.MaxDatasetFiles)
-                    throw new InvalidDataException($"more than {options.MaxDatasetFiles:N0} blobs under prefix '{prefix}' in container '{client.Name}' (MaxDatasetFiles); nothing was downloaded");
-                if (bytes > options.MaxDatasetBytes)
-                    throw new InvalidDataException($"more than {options.MaxDatasetBytes:N0} bytes under prefix '{prefix}' in container '{client.Name}' (MaxDatasetBytes); nothing was downloaded");
+                if (listed.Count > _options.MaxDatasetFiles)
+                    throw new InvalidDataException($"more than {_options.MaxDatasetFiles:N0} blobs under prefix '{prefix}' in container '{client.Name}' (MaxDatasetFiles); nothing was downloaded");
+                if (bytes > _options.MaxDatasetBytes)
+                    throw new InvalidDataException($"more than {_options.MaxDatasetBytes:N0} bytes under prefix '{prefix}' in container '{client.Name}' (MaxDatasetBytes); nothing was downloaded");
             }
         }
         catch (RequestFailedException e) when (e.Status == 404)
@@ -158,8 +158,8 @@ public sealed partial class DatasetResolver
         var target = CacheFolder(client.Name, prefix, version);
         if (File.Exists(Path.Combine(target, MarkerFile)))
             return target;
-        LogDownloading(logger, client.Name, prefix, target);
-        var temporary = Path.Combine(options.DataCache, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.tmp");
+        LogDownloading(_logger, client.Name, prefix, target);
+        var temporary = Path.Combine(_options.DataCache, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.tmp");
         Directory.CreateDirectory(temporary);
         try
         {
@@ -175,7 +175,7 @@ public sealed partial class DatasetResolver
             {
                 // Another process finished the same download first: use its copy.
             }
-            LogDownloaded(logger, client.Name, prefix, listed.Count, listed.Sum(b => b.Size));
+            LogDownloaded(_logger, client.Name, prefix, listed.Count, listed.Sum(b => b.Size));
             RemoveOlderVersions(client.Name, prefix, target);
             return target;
         }
@@ -190,7 +190,7 @@ public sealed partial class DatasetResolver
     private void RemoveOlderVersions(string container, string prefix, string current)
     {
         var stem = PrefixStem(container, prefix) + "-";
-        foreach (var folder in Directory.EnumerateDirectories(options.DataCache, stem + "*"))
+        foreach (var folder in Directory.EnumerateDirectories(_options.DataCache, stem + "*"))
         {
             if (string.Equals(folder, current, StringComparison.Ordinal))
                 continue;
@@ -200,7 +200,7 @@ public sealed partial class DatasetResolver
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                LogOldVersionKept(logger, folder, ex.Message);
+                LogOldVersionKept(_logger, folder, ex.Message);
             }
         }
     }

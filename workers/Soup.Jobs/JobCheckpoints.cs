@@ -20,8 +20,8 @@ namespace Soup.Jobs;
 internal sealed partial class JobCheckpoints(SoupStorage storage, TrainJob job, JobHeartbeat heartbeat, ILogger logger) : ITrainingObserver
 {
     private const string FingerprintKey = "job_fingerprint";
-    private readonly BlobClient resumeBlob = storage.Checkpoints.GetBlobClient(CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.ResumeFile));
-    private readonly string fingerprint = Fingerprint(job);
+    private readonly BlobClient _resumeBlob = storage.Checkpoints.GetBlobClient(CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.ResumeFile));
+    private readonly string _fingerprint = Fingerprint(job);
 
     /// <inheritdoc />
     public void Progress(TrainingProgress progress)
@@ -35,12 +35,12 @@ internal sealed partial class JobCheckpoints(SoupStorage storage, TrainJob job, 
     {
         ArgumentNullException.ThrowIfNull(state);
         using var stream = new MemoryStream();
-        state.ToSafetensors(stream, new Dictionary<string, string> { [FingerprintKey] = fingerprint, ["job_id"] = job.JobId });
+        state.ToSafetensors(stream, new Dictionary<string, string> { [FingerprintKey] = _fingerprint, ["job_id"] = job.JobId });
         stream.Position = 0;
         try
         {
             // Not cancellable on purpose: this is also the save made while the worker shuts down.
-            resumeBlob.Upload(stream, overwrite: true);
+            _resumeBlob.Upload(stream, overwrite: true);
             LogSaved(logger, job.JobId, state.Step);
         }
         catch (Exception ex) when (StorageRetry.IsTransient(ex))
@@ -57,7 +57,7 @@ internal sealed partial class JobCheckpoints(SoupStorage storage, TrainJob job, 
         BinaryData content;
         try
         {
-            content = (await resumeBlob.DownloadContentAsync(cancellationToken)).Value.Content;
+            content = (await _resumeBlob.DownloadContentAsync(cancellationToken)).Value.Content;
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
@@ -66,14 +66,14 @@ internal sealed partial class JobCheckpoints(SoupStorage storage, TrainJob job, 
 
         try
         {
-            var file = Safetensors.Read(content.ToMemory(), resumeBlob.Name);
-            if (!file.Metadata.TryGetValue(FingerprintKey, out var saved) || saved != fingerprint)
+            var file = Safetensors.Read(content.ToMemory(), _resumeBlob.Name);
+            if (!file.Metadata.TryGetValue(FingerprintKey, out var saved) || saved != _fingerprint)
             {
                 LogForeignState(logger, job.JobId);
                 return null;
             }
 
-            return TrainingState.FromContent(file, resumeBlob.Name);
+            return TrainingState.FromContent(file, _resumeBlob.Name);
         }
         catch (Exception ex) when (ex is InvalidDataException or ArgumentException)
         {
@@ -85,7 +85,7 @@ internal sealed partial class JobCheckpoints(SoupStorage storage, TrainJob job, 
     /// <summary>Removes the resumption state once the job's output is written (the last progress report stays).</summary>
     public async Task CleanUpAsync(CancellationToken cancellationToken)
     {
-        await resumeBlob.DeleteIfExistsAsync(cancellationToken: cancellationToken);
+        await _resumeBlob.DeleteIfExistsAsync(cancellationToken: cancellationToken);
     }
 
     /// <summary>The job's identity for its saved state: its JSON, less the delivery count (a re-queued job is the same job).</summary>

@@ -19,33 +19,33 @@ namespace Soup.Jobs;
 internal sealed partial class JobHeartbeat : IAsyncDisposable
 {
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(2);
-    private readonly BlobClient blob;
-    private readonly ILogger logger;
-    private readonly SemaphoreSlim writing = new(1, 1);
-    private readonly CancellationTokenSource stop = new();
-    private readonly System.Diagnostics.Stopwatch sinceWrite = new();
-    private readonly TimeSpan interval;
-    private Task beat = Task.CompletedTask;
-    private JobProgress current;
+    private readonly BlobClient _blob;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _writing = new(1, 1);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly System.Diagnostics.Stopwatch _sinceWrite = new();
+    private readonly TimeSpan _interval;
+    private Task _beat = Task.CompletedTask;
+    private JobProgress _current;
 
     private JobHeartbeat(SoupStorage storage, Job job, string messageId, string worker, TimeSpan interval, ILogger logger, bool start = true)
     {
-        blob = storage.Checkpoints.GetBlobClient(CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.ProgressFile));
-        this.logger = logger;
-        this.interval = interval;
-        current = new JobProgress(job.JobId, 0, job is TrainJob t ? t.Settings.Steps : 0, 0, 0, worker, DateTimeOffset.UtcNow, JobStates.Running, messageId);
+        _blob = storage.Checkpoints.GetBlobClient(CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.ProgressFile));
+        this._logger = logger;
+        this._interval = interval;
+        _current = new JobProgress(job.JobId, 0, job is TrainJob t ? t.Settings.Steps : 0, 0, 0, worker, DateTimeOffset.UtcNow, JobStates.Running, messageId);
         if (start)
             Start();
     }
 
     /// <summary>Starts the beat loop.</summary>
-    private void Start() => beat = BeatAsync();
+    private void Start() => _beat = BeatAsync();
 
     /// <summary>Writes the first record (state running) unconditionally and starts beating (a job run outside the queue).</summary>
     public static async Task<JobHeartbeat> StartAsync(SoupStorage storage, Job job, string messageId, string worker, TimeSpan interval, ILogger logger)
     {
         var heartbeat = new JobHeartbeat(storage, job, messageId, worker, interval, logger);
-        await heartbeat.WriteAsync(heartbeat.current, CancellationToken.None);
+        await heartbeat.WriteAsync(heartbeat._current, CancellationToken.None);
         return heartbeat;
     }
 
@@ -59,24 +59,24 @@ internal sealed partial class JobHeartbeat : IAsyncDisposable
         SoupStorage storage, Job job, string messageId, string worker, TimeSpan interval, TimeSpan timeout, ILogger logger, CancellationToken cancellationToken)
     {
         var heartbeat = new JobHeartbeat(storage, job, messageId, worker, interval, logger, start: false);
-        var (record, etag, age) = await ReadAsync(heartbeat.blob, cancellationToken);
+        var (record, etag, age) = await ReadAsync(heartbeat._blob, cancellationToken);
         if (record is { State: JobStates.Running } && record.MessageId is { } other && other != messageId && age < timeout)
             return (null, record);
 
         var conditions = etag is { } e ? new BlobRequestConditions { IfMatch = e } : new BlobRequestConditions { IfNoneMatch = ETag.All };
         try
         {
-            await heartbeat.blob.UploadAsync(
-                Serialize(heartbeat.current with { UpdatedAt = DateTimeOffset.UtcNow }), new BlobUploadOptions { Conditions = conditions }, cancellationToken);
+            await heartbeat._blob.UploadAsync(
+                Serialize(heartbeat._current with { UpdatedAt = DateTimeOffset.UtcNow }), new BlobUploadOptions { Conditions = conditions }, cancellationToken);
         }
         catch (RequestFailedException ex) when (ex.Status is 409 or 412)
         {
             // Another delivery wrote its heartbeat between our read and our write: it has the job.
-            var (winner, _, _) = await ReadAsync(heartbeat.blob, cancellationToken);
-            return (null, winner ?? record ?? heartbeat.current with { MessageId = "another delivery" });
+            var (winner, _, _) = await ReadAsync(heartbeat._blob, cancellationToken);
+            return (null, winner ?? record ?? heartbeat._current with { MessageId = "another delivery" });
         }
 
-        heartbeat.sinceWrite.Restart();
+        heartbeat._sinceWrite.Restart();
         heartbeat.Start();
         return (heartbeat, null);
     }
@@ -108,23 +108,23 @@ internal sealed partial class JobHeartbeat : IAsyncDisposable
     /// <summary>The trainer's progress (called on the training thread).</summary>
     public void Report(int step, int totalSteps, double loss, double imagesPerSecond)
     {
-        var record = current with { Step = step, TotalSteps = totalSteps, Loss = loss, ImagesPerSecond = imagesPerSecond };
-        current = record;
-        if (sinceWrite.IsRunning && sinceWrite.Elapsed < ProgressInterval && step < totalSteps)
+        var record = _current with { Step = step, TotalSteps = totalSteps, Loss = loss, ImagesPerSecond = imagesPerSecond };
+        _current = record;
+        if (_sinceWrite.IsRunning && _sinceWrite.Elapsed < ProgressInterval && step < totalSteps)
             return;
-        writing.Wait();
+        _writing.Wait();
         try
         {
-            blob.Upload(Serialize(record with { UpdatedAt = DateTimeOffset.UtcNow }), overwrite: true);
-            sinceWrite.Restart();
+            _blob.Upload(Serialize(record with { UpdatedAt = DateTimeOffset.UtcNow }), overwrite: true);
+            _sinceWrite.Restart();
         }
         catch (Exception ex) when (StorageRetry.IsTransient(ex) || ex is RequestFailedException)
         {
-            LogNotWritten(logger, record.JobId, ex);
+            LogNotWritten(_logger, record.JobId, ex);
         }
         finally
         {
-            writing.Release();
+            _writing.Release();
         }
     }
 
@@ -132,24 +132,24 @@ internal sealed partial class JobHeartbeat : IAsyncDisposable
     public async Task ReleaseAsync()
     {
         await StopAsync();
-        await WriteAsync(current with { State = JobStates.Released }, CancellationToken.None);
+        await WriteAsync(_current with { State = JobStates.Released }, CancellationToken.None);
     }
 
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
-        stop.Dispose();
-        writing.Dispose();
+        _stop.Dispose();
+        _writing.Dispose();
     }
 
     private async Task StopAsync()
     {
-        if (stop.IsCancellationRequested)
+        if (_stop.IsCancellationRequested)
             return;
-        await stop.CancelAsync();
+        await _stop.CancelAsync();
         try
         {
-            await beat;
+            await _beat;
         }
         catch (OperationCanceledException)
         {
@@ -161,28 +161,28 @@ internal sealed partial class JobHeartbeat : IAsyncDisposable
         await Task.Yield();
         while (true)
         {
-            var due = interval - sinceWrite.Elapsed;
-            await Task.Delay(due > TimeSpan.Zero ? due : TimeSpan.Zero, stop.Token);
-            if (sinceWrite.Elapsed >= interval)
-                await WriteAsync(current, stop.Token);
+            var due = _interval - _sinceWrite.Elapsed;
+            await Task.Delay(due > TimeSpan.Zero ? due : TimeSpan.Zero, _stop.Token);
+            if (_sinceWrite.Elapsed >= _interval)
+                await WriteAsync(_current, _stop.Token);
         }
     }
 
     private async Task WriteAsync(JobProgress record, CancellationToken cancellationToken)
     {
-        await writing.WaitAsync(cancellationToken);
+        await _writing.WaitAsync(cancellationToken);
         try
         {
-            await blob.UploadAsync(Serialize(record with { UpdatedAt = DateTimeOffset.UtcNow }), overwrite: true, cancellationToken);
+            await _blob.UploadAsync(Serialize(record with { UpdatedAt = DateTimeOffset.UtcNow }), overwrite: true, cancellationToken);
         }
         catch (Exception ex) when (ex is RequestFailedException || StorageRetry.IsTransient(ex, cancellationToken))
         {
-            LogNotWritten(logger, record.JobId, ex);
+            LogNotWritten(_logger, record.JobId, ex);
         }
         finally
         {
-            sinceWrite.Restart(); // a failed write waits a whole interval too: no hammering during an outage
-            writing.Release();
+            _sinceWrite.Restart(); // a failed write waits a whole interval too: no hammering during an outage
+            _writing.Release();
         }
     }
 

@@ -15,69 +15,69 @@ namespace Soup.Jobs;
 internal sealed partial class MessageLease : IDisposable
 {
     private static readonly TimeSpan RenewalRetry = TimeSpan.FromSeconds(2);
-    private readonly QueueClient queue;
-    private readonly string messageId;
-    private readonly ILogger logger;
-    private readonly StorageRetry retry;
-    private readonly CancellationTokenSource stop = new();
-    private readonly Task renewal;
-    private string popReceipt;
-    private volatile bool lost;
+    private readonly QueueClient _queue;
+    private readonly string _messageId;
+    private readonly ILogger _logger;
+    private readonly StorageRetry _retry;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _renewal;
+    private string _popReceipt;
+    private volatile bool _lost;
 
     public MessageLease(QueueClient queue, QueueMessage message, TimeSpan visibility, StorageRetry retry, ILogger logger)
     {
-        this.queue = queue;
-        this.logger = logger;
-        this.retry = retry;
-        messageId = message.MessageId;
-        popReceipt = message.PopReceipt;
-        renewal = RenewAsync(visibility);
+        this._queue = queue;
+        this._logger = logger;
+        this._retry = retry;
+        _messageId = message.MessageId;
+        _popReceipt = message.PopReceipt;
+        _renewal = RenewAsync(visibility);
     }
 
     /// <summary>True once the queue said the message is no longer ours.</summary>
-    public bool Lost => lost;
+    public bool Lost => _lost;
 
     /// <summary>The job finished: delete the message (retried through a storage outage).</summary>
     public async Task CompleteAsync()
     {
         await StopAsync();
-        await IfHeldAsync("delete", c => queue.DeleteMessageAsync(messageId, popReceipt, c));
+        await IfHeldAsync("delete", c => _queue.DeleteMessageAsync(_messageId, _popReceipt, c));
     }
 
     /// <summary>The job should be retried: make the message visible again after <paramref name="delay"/>.</summary>
     public async Task ReleaseAsync(TimeSpan delay)
     {
         await StopAsync();
-        await IfHeldAsync("release", c => queue.UpdateMessageAsync(messageId, popReceipt, visibilityTimeout: delay, cancellationToken: c));
+        await IfHeldAsync("release", c => _queue.UpdateMessageAsync(_messageId, _popReceipt, visibilityTimeout: delay, cancellationToken: c));
     }
 
-    public void Dispose() => stop.Cancel();
+    public void Dispose() => _stop.Cancel();
 
     private async Task IfHeldAsync(string what, Func<CancellationToken, Task> call)
     {
-        if (lost)
+        if (_lost)
         {
-            LogLostSkip(logger, messageId, what);
+            LogLostSkip(_logger, _messageId, what);
             return;
         }
 
         try
         {
-            await retry.RunAsync(call, (ex, delay) => LogRetry(logger, messageId, what, delay, ex), CancellationToken.None);
+            await _retry.RunAsync(call, (ex, delay) => LogRetry(_logger, _messageId, what, delay, ex), CancellationToken.None);
         }
         catch (RequestFailedException ex) when (IsGone(ex))
         {
-            lost = true;
-            LogLost(logger, messageId, ex.Status, ex.ErrorCode ?? "");
+            _lost = true;
+            LogLost(_logger, _messageId, ex.Status, ex.ErrorCode ?? "");
         }
     }
 
     private async Task StopAsync()
     {
-        await stop.CancelAsync();
+        await _stop.CancelAsync();
         try
         {
-            await renewal;
+            await _renewal;
         }
         catch (OperationCanceledException)
         {
@@ -90,26 +90,26 @@ internal sealed partial class MessageLease : IDisposable
     {
         var renewed = DateTimeOffset.UtcNow;
         var wait = visibility / 2;
-        while (!lost)
+        while (!_lost)
         {
-            await Task.Delay(wait, stop.Token);
+            await Task.Delay(wait, _stop.Token);
             try
             {
-                var receipt = await queue.UpdateMessageAsync(messageId, popReceipt, visibilityTimeout: visibility, cancellationToken: stop.Token);
-                popReceipt = receipt.Value.PopReceipt;
+                var receipt = await _queue.UpdateMessageAsync(_messageId, _popReceipt, visibilityTimeout: visibility, cancellationToken: _stop.Token);
+                _popReceipt = receipt.Value.PopReceipt;
                 renewed = DateTimeOffset.UtcNow;
                 wait = visibility / 2;
             }
             catch (RequestFailedException ex) when (IsGone(ex))
             {
-                lost = true;
-                LogLost(logger, messageId, ex.Status, ex.ErrorCode ?? "");
+                _lost = true;
+                LogLost(_logger, _messageId, ex.Status, ex.ErrorCode ?? "");
             }
-            catch (Exception ex) when (!stop.IsCancellationRequested)
+            catch (Exception ex) when (!_stop.IsCancellationRequested)
             {
                 // An outage: try again soon, while the message is still invisible. Once it lapsed, another worker may
                 // take it; the renewal that then fails with 404/400 marks the lease lost.
-                LogRenewalFailed(logger, messageId, DateTimeOffset.UtcNow - renewed, ex);
+                LogRenewalFailed(_logger, _messageId, DateTimeOffset.UtcNow - renewed, ex);
                 wait = RenewalRetry;
             }
         }

@@ -12,7 +12,7 @@ namespace Soup.Jobs;
 /// </summary>
 internal sealed class PipelineCancellationCheck(SoupStorage storage)
 {
-    private readonly ConcurrentDictionary<string, bool> cancelled = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _cancelled = new(StringComparer.Ordinal);
 
     /// <summary>True when <paramref name="job"/>'s pipeline or slot has a cancellation marker.</summary>
     public async Task<bool> IsCancelledAsync(Job job, CancellationToken cancellationToken) =>
@@ -52,11 +52,11 @@ internal sealed class PipelineCancellationCheck(SoupStorage storage)
 
     private async Task<bool> HasMarkerAsync(string blobName, CancellationToken cancellationToken)
     {
-        if (cancelled.ContainsKey(blobName))
+        if (_cancelled.ContainsKey(blobName))
             return true;
         if (!await storage.Checkpoints.GetBlobClient(blobName).ExistsAsync(cancellationToken))
             return false;
-        cancelled.TryAdd(blobName, true);
+        _cancelled.TryAdd(blobName, true);
         return true;
     }
 }

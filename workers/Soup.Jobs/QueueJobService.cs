@@ -38,7 +38,7 @@ public sealed partial class QueueJobService(
     /// <summary>How long a shutdown may spend re-queueing its job before leaving it to reappear by itself.</summary>
     private static readonly TimeSpan ShutdownStorageLimit = TimeSpan.FromSeconds(20);
 
-    private readonly PipelineCancellationCheck cancellation = new(storage);
+    private readonly PipelineCancellationCheck _cancellation = new(storage);
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -116,7 +116,7 @@ public sealed partial class QueueJobService(
             return;
         }
 
-        if (await RetryAsync(c => cancellation.IsCancelledAsync(job, c), "cancellation check", job.JobId, cancellationToken))
+        if (await RetryAsync(c => _cancellation.IsCancelledAsync(job, c), "cancellation check", job.JobId, cancellationToken))
         {
             LogJobCancelled(logger, job.JobId);
             await DeleteAsync(message, cancellationToken);
@@ -172,7 +172,7 @@ public sealed partial class QueueJobService(
         using var lease = new MessageLease(storage.Jobs, message, o.JobVisibilityTimeout, o.StorageRetry, logger);
         using var dropped = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var stopWatching = new CancellationTokenSource();
-        var watch = cancellation.WatchAsync(job, dropped, o.CancellationCheckInterval, stopWatching.Token);
+        var watch = _cancellation.WatchAsync(job, dropped, o.CancellationCheckInterval, stopWatching.Token);
         try
         {
             await runner.RunAsync(job, heartbeat, dropped.Token);

@@ -311,13 +311,13 @@ public static class MergeCommand
     /// <summary>Prints the merge's progress: a bar redrawn in place on a terminal, a line per 10% otherwise.</summary>
     private sealed class ProgressLine(TextWriter output) : IProgress<MergeProgress>
     {
-        private readonly bool terminal = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
-        private int lastDecile = -1;
+        private readonly bool _terminal = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
+        private int _lastDecile = -1;
 
         public void Report(MergeProgress value)
         {
             var fraction = value.TotalBytes == 0 ? 1.0 : (double)value.BytesWritten / value.TotalBytes;
-            if (terminal)
+            if (_terminal)
             {
                 var filled = (int)(fraction * 30);
                 output.Write($"\r[{new string('#', filled)}{new string('.', 30 - filled)}] {fraction:P0} {value.TensorsWritten}/{value.TensorCount} tensors");
@@ -325,9 +325,9 @@ public static class MergeCommand
             }
 
             var decile = (int)(fraction * 10);
-            if (decile != lastDecile)
+            if (decile != _lastDecile)
             {
-                lastDecile = decile;
+                _lastDecile = decile;
                 output.WriteLine($"  {fraction:P0} ({value.TensorsWritten}/{value.TensorCount} tensors)");
             }
         }

@@ -116,18 +116,18 @@ public sealed class GreedySoupTests
     /// <summary>Members by name, each a tensor <c>w</c> (the given values) and an integer tensor <c>b</c>; records each open.</summary>
     private sealed class Store(Dictionary<string, float[]> members)
     {
-        private readonly List<string> opened = [];
+        private readonly List<string> _opened = [];
 
-        public IReadOnlyList<string> Opened { get { lock (opened) { return [.. opened]; } } }
+        public IReadOnlyList<string> Opened { get { lock (_opened) { return [.. _opened]; } } }
 
         public IReadOnlyList<TensorData> Tensors(string name) =>
             [TestTensors.F32("w", [members[name].Length], members[name]), TestTensors.I64("b", [1], [42])];
 
         public Task<ICheckpointSource> OpenAsync(string name, CancellationToken _)
         {
-            lock (opened)
+            lock (_opened)
             {
-                opened.Add(name);
+                _opened.Add(name);
             }
 
             return Task.FromResult<ICheckpointSource>(new InMemorySource(name, Tensors(name)));

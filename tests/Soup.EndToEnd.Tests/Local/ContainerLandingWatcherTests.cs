@@ -105,9 +105,9 @@ public sealed class ContainerLandingWatcherTests
     /// <summary>The watcher's "listing failed" warnings, with the pause each announced.</summary>
     private sealed class FailureLog : ILogger<ContainerLandingWatcher>
     {
-        private readonly List<(string Message, TimeSpan Pause)> failures = [];
+        private readonly List<(string Message, TimeSpan Pause)> _failures = [];
 
-        public IReadOnlyList<(string Message, TimeSpan Pause)> Failures { get { lock (failures) { return [.. failures]; } } }
+        public IReadOnlyList<(string Message, TimeSpan Pause)> Failures { get { lock (_failures) { return [.. _failures]; } } }
 
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
@@ -118,9 +118,9 @@ public sealed class ContainerLandingWatcherTests
             if (eventId.Id != 300 || state is not IReadOnlyList<KeyValuePair<string, object?>> values)
                 return;
             var pause = (TimeSpan)values.Single(v => v.Key == "Pause").Value!;
-            lock (failures)
+            lock (_failures)
             {
-                failures.Add((formatter(state, exception), pause));
+                _failures.Add((formatter(state, exception), pause));
             }
         }
     }

@@ -11,19 +11,19 @@ namespace Soup.Training.Data;
 /// </summary>
 public sealed class FolderImages : ILabelledImages
 {
-    private readonly IReadOnlyList<byte[]> images;
-    private readonly long[] labels;
-    private readonly ImageStatistics statistics;
-    private readonly int size;
-    private float[] buffer = [];
+    private readonly IReadOnlyList<byte[]> _images;
+    private readonly long[] _labels;
+    private readonly ImageStatistics _statistics;
+    private readonly int _size;
+    private float[] _buffer = [];
 
     /// <summary>Images of 3 × <paramref name="size"/>² bytes each, channel-major, with their labels.</summary>
     internal FolderImages(IReadOnlyList<byte[]> images, long[] labels, int size, int classes, ImageStatistics statistics)
     {
-        this.images = images;
-        this.labels = labels;
-        this.size = size;
-        this.statistics = statistics;
+        this._images = images;
+        this._labels = labels;
+        this._size = size;
+        this._statistics = statistics;
         Count = labels.Length;
         Shape = new ModelShape(3, size, size, classes);
     }
@@ -45,26 +45,26 @@ public sealed class FolderImages : ILabelledImages
         }
 
         // Augmentation choices are drawn in order on this thread, so a seed gives the same batch however work is scheduled.
-        var parameters = augment is null ? null : indices.Select(_ => AugmentationParameters.Draw(augment, size)).ToArray();
-        var plane = size * size;
+        var parameters = augment is null ? null : indices.Select(_ => AugmentationParameters.Draw(augment, _size)).ToArray();
+        var plane = _size * _size;
         var perImage = 3 * plane;
         // One thread at a time calls Batch and torch copies the floats, so the buffer is reused: fresh large arrays
         // cost page faults that took longer than the normalisation itself.
         var length = (long)indices.Length * perImage;
-        if (buffer.Length != length)
-            buffer = new float[length];
-        var output = buffer;
+        if (_buffer.Length != length)
+            _buffer = new float[length];
+        var output = _buffer;
         Parallel.For(0, indices.Length, i =>
         {
-            var source = images[(int)indices[i]];
+            var source = _images[(int)indices[i]];
             var target = output.AsSpan(i * perImage, perImage);
             if (parameters is null)
-                statistics.Normalize(source, plane, target);
+                _statistics.Normalize(source, plane, target);
             else
-                ImageAugmentation.Apply(source, size, parameters[i], statistics, target);
+                ImageAugmentation.Apply(source, _size, parameters[i], _statistics, target);
         });
         TorchSetup.Initialize();
-        return (tensor(output, [indices.Length, 3, size, size]), tensor(indices.Select(i => labels[i]).ToArray(), [indices.Length]));
+        return (tensor(output, [indices.Length, 3, _size, _size]), tensor(indices.Select(i => _labels[i]).ToArray(), [indices.Length]));
     }
 
     /// <summary>Nothing to free: the bytes belong to the process-wide cache.</summary>

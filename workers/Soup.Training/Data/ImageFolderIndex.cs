@@ -9,13 +9,13 @@ internal sealed class ImageFolderIndex
 {
     private static readonly string[] Extensions = [".jpg", ".jpeg", ".png"];
 
-    private readonly string[] classes;
+    private readonly string[] _classes;
 
     private ImageFolderIndex(string root, string[] domains, string[] classes)
     {
         Root = root;
         Domains = domains;
-        this.classes = classes;
+        this._classes = classes;
     }
 
     /// <summary>The dataset folder, full path.</summary>
@@ -25,7 +25,7 @@ internal sealed class ImageFolderIndex
     public IReadOnlyList<string> Domains { get; }
 
     /// <summary>The classes of every domain, sorted ordinally; a label is an index into this list.</summary>
-    public IReadOnlyList<string> Classes => classes;
+    public IReadOnlyList<string> Classes => _classes;
 
     /// <summary>Lists the domains and classes of <paramref name="root"/>.</summary>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
@@ -49,7 +49,7 @@ internal sealed class ImageFolderIndex
         var files = new List<(string File, int Label)>();
         foreach (var className in SortedFolderNames(folder))
         {
-            var label = Array.BinarySearch(classes, className, StringComparer.Ordinal);
+            var label = Array.BinarySearch(_classes, className, StringComparer.Ordinal);
             var images = Directory.EnumerateFiles(Path.Combine(folder, className), "*", SearchOption.AllDirectories)
                 .Where(f => Extensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase))
                 .Order(StringComparer.Ordinal);

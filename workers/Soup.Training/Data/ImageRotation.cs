@@ -11,32 +11,32 @@ namespace Soup.Training.Data;
 /// </summary>
 public sealed class ImageRotation
 {
-    private readonly int width;
-    private readonly int height;
-    private readonly Sample[] samples;
+    private readonly int _width;
+    private readonly int _height;
+    private readonly Sample[] _samples;
 
     /// <summary>Prepares the sampling of every output pixel for images of <paramref name="height"/>×<paramref name="width"/>.</summary>
     public ImageRotation(double degrees, int height, int width)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
-        this.width = width;
-        this.height = height;
-        samples = Prepare(degrees, height, width);
+        this._width = width;
+        this._height = height;
+        _samples = Prepare(degrees, height, width);
     }
 
     /// <summary>Bytes per image.</summary>
-    public int PixelsPerImage => width * height;
+    public int PixelsPerImage => _width * _height;
 
     /// <summary>Rotates one image from <paramref name="source"/> into <paramref name="target"/> (both row-major).</summary>
     public void Rotate(ReadOnlySpan<byte> source, Span<byte> target)
     {
         if (source.Length != PixelsPerImage || target.Length != PixelsPerImage)
-            throw new ArgumentException($"Images must hold {height}×{width} = {PixelsPerImage} bytes.");
+            throw new ArgumentException($"Images must hold {_height}×{_width} = {PixelsPerImage} bytes.");
         // The lengths are checked above and every sample lies inside the image, so the loop reads without bounds checks.
         ref var input = ref MemoryMarshal.GetReference(source);
         ref var output = ref MemoryMarshal.GetReference(target);
-        var all = samples;
+        var all = _samples;
         for (var p = 0; p < all.Length; p++)
         {
             ref readonly var s = ref all[p];

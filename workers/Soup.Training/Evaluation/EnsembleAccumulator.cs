@@ -10,11 +10,11 @@ internal sealed class EnsembleAccumulator
     /// <summary>The floor of an example's ensemble log-probability of its label (as PyTorch's BCELoss clamps its logs).</summary>
     public const double MinLogProbability = -100;
 
-    private readonly int classes;
-    private readonly float[] probabilitySums;
-    private readonly double[] labelLogSums;
-    private readonly int[][] predictions;
-    private readonly int[] labels;
+    private readonly int _classes;
+    private readonly float[] _probabilitySums;
+    private readonly double[] _labelLogSums;
+    private readonly int[][] _predictions;
+    private readonly int[] _labels;
 
     /// <summary>Prepares for <paramref name="members"/> members on <paramref name="count"/> examples of <paramref name="classes"/> classes.</summary>
     public EnsembleAccumulator(int members, int count, int classes)
@@ -22,22 +22,22 @@ internal sealed class EnsembleAccumulator
         ArgumentOutOfRangeException.ThrowIfLessThan(members, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(classes, 1);
-        this.classes = classes;
-        probabilitySums = new float[(long)count * classes];
-        labelLogSums = new double[count];
-        Array.Fill(labelLogSums, double.NegativeInfinity);
-        predictions = Enumerable.Range(0, members).Select(_ => new int[count]).ToArray();
-        labels = new int[count];
+        this._classes = classes;
+        _probabilitySums = new float[(long)count * classes];
+        _labelLogSums = new double[count];
+        Array.Fill(_labelLogSums, double.NegativeInfinity);
+        _predictions = Enumerable.Range(0, members).Select(_ => new int[count]).ToArray();
+        _labels = new int[count];
     }
 
     /// <summary>The number of members.</summary>
-    public int Members => predictions.Length;
+    public int Members => _predictions.Length;
 
     /// <summary>The labels, as seen in the batches added.</summary>
-    public IReadOnlyList<int> Labels => labels;
+    public IReadOnlyList<int> Labels => _labels;
 
     /// <summary>Member <paramref name="member"/>'s predicted class for each example.</summary>
-    public ReadOnlySpan<int> Predictions(int member) => predictions[member];
+    public ReadOnlySpan<int> Predictions(int member) => _predictions[member];
 
     /// <summary>
     /// Adds one member's outputs for the examples from <paramref name="start"/> on: their labels, the member's predicted
@@ -45,19 +45,19 @@ internal sealed class EnsembleAccumulator
     /// </summary>
     public void Add(int member, int start, ReadOnlySpan<long> batchLabels, ReadOnlySpan<long> batchPredictions, ReadOnlySpan<float> logProbabilities)
     {
-        if (batchPredictions.Length != batchLabels.Length || logProbabilities.Length != batchLabels.Length * classes)
-            throw new ArgumentException($"{batchLabels.Length} labels, {batchPredictions.Length} predictions and {logProbabilities.Length} log-probabilities for {classes} classes.");
+        if (batchPredictions.Length != batchLabels.Length || logProbabilities.Length != batchLabels.Length * _classes)
+            throw new ArgumentException($"{batchLabels.Length} labels, {batchPredictions.Length} predictions and {logProbabilities.Length} log-probabilities for {_classes} classes.");
         for (var i = 0; i < batchLabels.Length; i++)
         {
             var example = start + i;
             var label = (int)batchLabels[i];
-            labels[example] = label;
-            predictions[member][example] = (int)batchPredictions[i];
-            var row = logProbabilities.Slice(i * classes, classes);
-            var sums = probabilitySums.AsSpan(example * classes, classes);
-            for (var c = 0; c < classes; c++)
+            _labels[example] = label;
+            _predictions[member][example] = (int)batchPredictions[i];
+            var row = logProbabilities.Slice(i * _classes, _classes);
+            var sums = _probabilitySums.AsSpan(example * _classes, _classes);
+            for (var c = 0; c < _classes; c++)
                 sums[c] += MathF.Exp(row[c]);
-            labelLogSums[example] = LogAddExp(labelLogSums[example], row[label]);
+            _labelLogSums[example] = LogAddExp(_labelLogSums[example], row[label]);
         }
     }
 
@@ -71,16 +71,16 @@ internal sealed class EnsembleAccumulator
         long correct = 0;
         double loss = 0;
         var logMembers = Math.Log(Members);
-        for (var example = 0; example < labels.Length; example++)
+        for (var example = 0; example < _labels.Length; example++)
         {
-            var sums = probabilitySums.AsSpan(example * classes, classes);
+            var sums = _probabilitySums.AsSpan(example * _classes, _classes);
             var best = 0;
-            for (var c = 1; c < classes; c++)
+            for (var c = 1; c < _classes; c++)
                 best = sums[c] > sums[best] ? c : best;
-            correct += best == labels[example] ? 1 : 0;
-            loss -= Math.Max(labelLogSums[example] - logMembers, MinLogProbability);
+            correct += best == _labels[example] ? 1 : 0;
+            loss -= Math.Max(_labelLogSums[example] - logMembers, MinLogProbability);
         }
-        return ((double)correct / labels.Length, loss / labels.Length);
+        return ((double)correct / _labels.Length, loss / _labels.Length);
     }
 
     /// <summary>The counts of every member pair (i &lt; j), in order (0,1), (0,2), …, (1,2), ….</summary>
@@ -90,7 +90,7 @@ internal sealed class EnsembleAccumulator
         for (var i = 0; i < Members; i++)
         {
             for (var j = i + 1; j < Members; j++)
-                result.Add(DiversityMetrics.Count(labels, predictions[i], predictions[j]));
+                result.Add(DiversityMetrics.Count(_labels, _predictions[i], _predictions[j]));
         }
         return result;
     }

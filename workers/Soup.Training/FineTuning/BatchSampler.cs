@@ -8,20 +8,20 @@ namespace Soup.Training.FineTuning;
 /// </summary>
 internal sealed class BatchSampler
 {
-    private readonly int seed;
-    private readonly int[] order;
-    private readonly int batchesPerEpoch;
-    private long epoch = -1;
+    private readonly int _seed;
+    private readonly int[] _order;
+    private readonly int _batchesPerEpoch;
+    private long _epoch = -1;
 
     /// <summary>Creates the sampler; <paramref name="batchSize"/> must be in [1, <paramref name="count"/>].</summary>
     public BatchSampler(int count, int batchSize, int seed)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(batchSize, count);
-        this.seed = seed;
+        this._seed = seed;
         BatchSize = batchSize;
-        order = new int[count];
-        batchesPerEpoch = count / batchSize;
+        _order = new int[count];
+        _batchesPerEpoch = count / batchSize;
     }
 
     /// <summary>Examples per batch.</summary>
@@ -31,19 +31,19 @@ internal sealed class BatchSampler
     public long[] Indices(int step)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(step, 1);
-        var position = (step - 1L) % batchesPerEpoch;
-        var stepEpoch = (step - 1L) / batchesPerEpoch;
-        if (stepEpoch != epoch)
+        var position = (step - 1L) % _batchesPerEpoch;
+        var stepEpoch = (step - 1L) / _batchesPerEpoch;
+        if (stepEpoch != _epoch)
         {
-            for (var i = 0; i < order.Length; i++)
-                order[i] = i;
-            SeededShuffle.Shuffle(order, new Random(StreamSeed.Of(seed, StreamSeed.Shuffle, stepEpoch)));
-            epoch = stepEpoch;
+            for (var i = 0; i < _order.Length; i++)
+                _order[i] = i;
+            SeededShuffle.Shuffle(_order, new Random(StreamSeed.Of(_seed, StreamSeed.Shuffle, stepEpoch)));
+            _epoch = stepEpoch;
         }
         var batch = new long[BatchSize];
         var start = (int)(position * BatchSize);
         for (var i = 0; i < batch.Length; i++)
-            batch[i] = order[start + i];
+            batch[i] = _order[start + i];
         return batch;
     }
 }

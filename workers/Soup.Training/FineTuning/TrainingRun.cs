@@ -20,67 +20,67 @@ internal sealed class TrainingRun : IDisposable
     private const string AnchorPrefix = "ema.";
     private const string GeneratorName = "rng.dropout";
 
-    private readonly TrainSettings settings;
-    private readonly Device device;
-    private readonly Generator dropoutGenerator;
-    private readonly nn.Module<Tensor, Tensor> model;
-    private readonly List<(string Name, Tensor Live)> entries;
-    private readonly List<(string Name, Parameter Parameter)> trained;
-    private readonly OptimizerHelper optimizer;
-    private readonly WeightAverage? average;
-    private readonly nn.Module<Tensor, Tensor>? anchorModel;
-    private readonly WeightAverage? anchor;
-    private readonly Tensor? classWeights;
+    private readonly TrainSettings _settings;
+    private readonly Device _device;
+    private readonly Generator _dropoutGenerator;
+    private readonly nn.Module<Tensor, Tensor> _model;
+    private readonly List<(string Name, Tensor Live)> _entries;
+    private readonly List<(string Name, Parameter Parameter)> _trained;
+    private readonly OptimizerHelper _optimizer;
+    private readonly WeightAverage? _average;
+    private readonly nn.Module<Tensor, Tensor>? _anchorModel;
+    private readonly WeightAverage? _anchor;
+    private readonly Tensor? _classWeights;
 
     /// <summary>Creates the model (seeded, or from <paramref name="init"/>) on <paramref name="device"/> and everything around it.</summary>
     public TrainingRun(FineTuneOptions options, ModelShape shape, IReadOnlyList<TensorData>? init, Device device)
     {
-        settings = options.Settings;
-        this.device = device;
-        dropoutGenerator = new Generator(unchecked((ulong)settings.Seed));
-        model = ModelFactory.CreateSeeded(options.Model, shape, settings.Seed, settings.Dropout, dropoutGenerator);
+        _settings = options.Settings;
+        this._device = device;
+        _dropoutGenerator = new Generator(unchecked((ulong)_settings.Seed));
+        _model = ModelFactory.CreateSeeded(options.Model, shape, _settings.Seed, _settings.Dropout, _dropoutGenerator);
         if (init is not null)
         {
             try
             {
-                TorchCheckpoint.Load(model, init, "initial weights");
+                TorchCheckpoint.Load(_model, init, "initial weights");
             }
             catch
             {
-                model.Dispose();
-                dropoutGenerator.Dispose();
+                _model.Dispose();
+                _dropoutGenerator.Dispose();
                 throw;
             }
         }
-        model.to(device);
+        _model.to(device);
 
-        var headPrefix = settings.LinearProbe ? ModelFactory.HeadPrefix(model) : "";
-        trained = [];
-        foreach (var (name, parameter) in model.named_parameters())
+        var headPrefix = _settings.LinearProbe ? ModelFactory.HeadPrefix(_model) : "";
+        _trained = [];
+        foreach (var (name, parameter) in _model.named_parameters())
         {
             if (name.StartsWith(headPrefix, StringComparison.Ordinal))
-                trained.Add((name, parameter));
+                _trained.Add((name, parameter));
             else
                 parameter.requires_grad = false;
         }
-        optimizer = OptimizerFactory.Create(settings, trained.Select(p => p.Parameter));
+        _optimizer = OptimizerFactory.Create(_settings, _trained.Select(p => p.Parameter));
         SetTrainingMode(headPrefix);
 
-        entries = model.state_dict().Select(kv => (kv.Key, kv.Value)).ToList();
-        if (settings.Average != WeightAverages.None)
-            average = new WeightAverage(settings.Average, entries, settings.AverageStart, settings.EmaDecay);
-        if (settings.AnchorWeight > 0)
+        _entries = _model.state_dict().Select(kv => (kv.Key, kv.Value)).ToList();
+        if (_settings.Average != WeightAverages.None)
+            _average = new WeightAverage(_settings.Average, _entries, _settings.AverageStart, _settings.EmaDecay);
+        if (_settings.AnchorWeight > 0)
         {
-            anchorModel = ModelFactory.CreateSeeded(options.Model, shape, settings.Seed);
-            anchorModel.to(device);
-            anchorModel.eval();
-            foreach (var parameter in anchorModel.parameters())
+            _anchorModel = ModelFactory.CreateSeeded(options.Model, shape, _settings.Seed);
+            _anchorModel.to(device);
+            _anchorModel.eval();
+            foreach (var parameter in _anchorModel.parameters())
                 parameter.requires_grad = false;
-            var anchorState = anchorModel.state_dict();
-            anchor = new WeightAverage(WeightAverages.Ema, entries, 1, settings.EmaDecay, entries.Select(e => anchorState[e.Name]).ToList());
+            var anchorState = _anchorModel.state_dict();
+            _anchor = new WeightAverage(WeightAverages.Ema, _entries, 1, _settings.EmaDecay, _entries.Select(e => anchorState[e.Name]).ToList());
         }
-        if (settings.ClassWeights is { } weights)
-            classWeights = tensor(weights.Select(w => (float)w).ToArray()).to(device).DetachFromDisposeScope();
+        if (_settings.ClassWeights is { } weights)
+            _classWeights = tensor(weights.Select(w => (float)w).ToArray()).to(device).DetachFromDisposeScope();
     }
 
     /// <summary>
@@ -92,45 +92,45 @@ internal sealed class TrainingRun : IDisposable
     public (double Loss, long Correct) Step(Tensor images, Tensor labels, int step, bool countCorrect)
     {
         using var scope = NewDisposeScope();
-        var x = images.to(device);
-        var y = labels.to(device);
-        var logits = model.forward(x);
-        var loss = nn.functional.cross_entropy(logits, y, weight: classWeights);
-        if (anchorModel is not null)
+        var x = images.to(_device);
+        var y = labels.to(_device);
+        var logits = _model.forward(x);
+        var loss = nn.functional.cross_entropy(logits, y, weight: _classWeights);
+        if (_anchorModel is not null)
         {
             Tensor anchorLogits;
             using (no_grad())
-                anchorLogits = anchorModel.forward(x);
+                anchorLogits = _anchorModel.forward(x);
             var logP = nn.functional.log_softmax(logits, 1);
             var logQ = nn.functional.log_softmax(anchorLogits, 1);
             var kl = logP.exp().mul(logP.sub(logQ)).sum(1).mean();
-            loss = loss.add(kl.mul(settings.AnchorWeight));
+            loss = loss.add(kl.mul(_settings.AnchorWeight));
         }
         var value = loss.item<float>();
         if (!float.IsFinite(value))
             throw new TrainingDivergedException(step, value);
-        optimizer.zero_grad();
+        _optimizer.zero_grad();
         loss.backward();
-        optimizer.step();
-        average?.Update(step);
-        anchor?.Update(step);
+        _optimizer.step();
+        _average?.Update(step);
+        _anchor?.Update(step);
         var correct = countCorrect ? logits.argmax(1).eq(y).sum().item<long>() : 0;
         return (value, correct);
     }
 
     /// <summary>The weights the job outputs after <paramref name="step"/> steps: the average when one is asked for, else the model's.</summary>
-    public IReadOnlyList<TensorData> Output(int step) => average?.Result(step) ?? TorchCheckpoint.ToTensorData(model);
+    public IReadOnlyList<TensorData> Output(int step) => _average?.Result(step) ?? TorchCheckpoint.ToTensorData(_model);
 
     /// <summary>Everything needed to resume after <paramref name="step"/> steps.</summary>
     public TrainingState Capture(int step, RunTotals totals)
     {
-        var tensors = entries.Select(e => StateTensors.ToData(ModelPrefix + e.Name, e.Live)).ToList();
-        tensors.AddRange(OptimizerFactory.Save(optimizer, trained, OptimizerPrefix));
-        if (average is not null)
-            tensors.AddRange(average.Save(AveragePrefix));
-        if (anchor is not null)
-            tensors.AddRange(anchor.Save(AnchorPrefix));
-        using (var generatorState = dropoutGenerator.get_state())
+        var tensors = _entries.Select(e => StateTensors.ToData(ModelPrefix + e.Name, e.Live)).ToList();
+        tensors.AddRange(OptimizerFactory.Save(_optimizer, _trained, OptimizerPrefix));
+        if (_average is not null)
+            tensors.AddRange(_average.Save(AveragePrefix));
+        if (_anchor is not null)
+            tensors.AddRange(_anchor.Save(AnchorPrefix));
+        using (var generatorState = _dropoutGenerator.get_state())
             tensors.Add(StateTensors.ToData(GeneratorName, generatorState));
         tensors.Add(totals.Save());
         return new TrainingState(step, tensors);
@@ -141,13 +141,13 @@ internal sealed class TrainingRun : IDisposable
     public RunTotals Restore(TrainingState state, string source)
     {
         var reader = new StateReader(state, source);
-        foreach (var (name, live) in entries)
+        foreach (var (name, live) in _entries)
             reader.CopyInto(ModelPrefix + name, live);
-        OptimizerFactory.Load(optimizer, trained, reader, OptimizerPrefix);
-        average?.Load(reader, AveragePrefix);
-        anchor?.Load(reader, AnchorPrefix);
+        OptimizerFactory.Load(_optimizer, _trained, reader, OptimizerPrefix);
+        _average?.Load(reader, AveragePrefix);
+        _anchor?.Load(reader, AnchorPrefix);
         using (var generatorState = reader.Read(GeneratorName))
-            dropoutGenerator.set_state(generatorState);
+            _dropoutGenerator.set_state(generatorState);
         var totals = RunTotals.Load(reader);
         reader.ThrowIfUnread();
         return totals;
@@ -156,10 +156,10 @@ internal sealed class TrainingRun : IDisposable
     /// <summary>Training mode, except that under a linear probe every module outside the head (and not above it) is in eval mode.</summary>
     private void SetTrainingMode(string headPrefix)
     {
-        model.train();
+        _model.train();
         if (headPrefix.Length == 0)
             return;
-        foreach (var (name, module) in model.named_modules())
+        foreach (var (name, module) in _model.named_modules())
         {
             var prefix = name + ".";
             var inHead = prefix.StartsWith(headPrefix, StringComparison.Ordinal);
@@ -172,12 +172,12 @@ internal sealed class TrainingRun : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        average?.Dispose();
-        anchor?.Dispose();
-        anchorModel?.Dispose();
-        classWeights?.Dispose();
-        optimizer.Dispose();
-        model.Dispose();
-        dropoutGenerator.Dispose();
+        _average?.Dispose();
+        _anchor?.Dispose();
+        _anchorModel?.Dispose();
+        _classWeights?.Dispose();
+        _optimizer.Dispose();
+        _model.Dispose();
+        _dropoutGenerator.Dispose();
     }
 }

@@ -11,11 +11,11 @@ namespace Soup.Training.FineTuning;
 /// </summary>
 internal sealed class WeightAverage : IDisposable
 {
-    private readonly string kind;
-    private readonly int start;
-    private readonly double decay;
-    private readonly IReadOnlyList<(string Name, Tensor Live)> source;
-    private readonly Tensor[] accumulators;
+    private readonly string _kind;
+    private readonly int _start;
+    private readonly double _decay;
+    private readonly IReadOnlyList<(string Name, Tensor Live)> _source;
+    private readonly Tensor[] _accumulators;
 
     /// <summary>Creates the average of <paramref name="source"/>'s live tensors.</summary>
     /// <param name="kind"><see cref="WeightAverages.MovingAverage"/> or <see cref="WeightAverages.Ema"/>.</param>
@@ -25,12 +25,12 @@ internal sealed class WeightAverage : IDisposable
     /// <param name="targets">For an EMA: tensors to keep the average in (e.g. another model's state dict); null: new ones.</param>
     public WeightAverage(string kind, IReadOnlyList<(string Name, Tensor Live)> source, int start, double decay, IReadOnlyList<Tensor>? targets = null)
     {
-        this.kind = kind;
-        this.start = start;
-        this.decay = decay;
-        this.source = source;
+        this._kind = kind;
+        this._start = start;
+        this._decay = decay;
+        this._source = source;
         using var noGrad = no_grad();
-        accumulators = source.Select((entry, i) =>
+        _accumulators = source.Select((entry, i) =>
         {
             if (kind == WeightAverages.MovingAverage && entry.Live.is_floating_point())
                 return zeros_like(entry.Live, ScalarType.Float64).DetachFromDisposeScope();
@@ -47,31 +47,31 @@ internal sealed class WeightAverage : IDisposable
     /// <summary>Folds in the live weights after <paramref name="step"/> (1-based).</summary>
     public void Update(int step)
     {
-        if (kind == WeightAverages.MovingAverage && step < start)
+        if (_kind == WeightAverages.MovingAverage && step < _start)
             return;
         using var noGrad = no_grad();
-        for (var i = 0; i < accumulators.Length; i++)
+        for (var i = 0; i < _accumulators.Length; i++)
         {
-            var live = source[i].Live;
-            var accumulator = accumulators[i];
+            var live = _source[i].Live;
+            var accumulator = _accumulators[i];
             if (!live.is_floating_point())
                 accumulator.copy_(live);
-            else if (kind == WeightAverages.MovingAverage)
+            else if (_kind == WeightAverages.MovingAverage)
                 accumulator.add_(live);
             else
-                accumulator.mul_(decay).add_(live, alpha: 1 - decay);
+                accumulator.mul_(_decay).add_(live, alpha: 1 - _decay);
         }
     }
 
     /// <summary>The averaged state dict after <paramref name="step"/> steps, on the CPU, in the live tensors' dtypes.</summary>
     public IReadOnlyList<TensorData> Result(int step)
     {
-        var count = Math.Max(1, step - start + 1);
+        var count = Math.Max(1, step - _start + 1);
         using var scope = NewDisposeScope();
-        return accumulators.Select((accumulator, i) =>
+        return _accumulators.Select((accumulator, i) =>
         {
-            var (name, live) = source[i];
-            var value = kind == WeightAverages.MovingAverage && live.is_floating_point()
+            var (name, live) = _source[i];
+            var value = _kind == WeightAverages.MovingAverage && live.is_floating_point()
                 ? accumulator.div(count).to(live.dtype)
                 : accumulator;
             return StateTensors.ToData(name, value);
@@ -80,13 +80,13 @@ internal sealed class WeightAverage : IDisposable
 
     /// <summary>The accumulators as state tensors named <paramref name="prefix"/> + entry name.</summary>
     public IEnumerable<TensorData> Save(string prefix) =>
-        accumulators.Select((accumulator, i) => StateTensors.ToData(prefix + source[i].Name, accumulator));
+        _accumulators.Select((accumulator, i) => StateTensors.ToData(prefix + _source[i].Name, accumulator));
 
     /// <summary>Restores the accumulators saved by <see cref="Save"/>.</summary>
     public void Load(StateReader reader, string prefix)
     {
-        for (var i = 0; i < accumulators.Length; i++)
-            reader.CopyInto(prefix + source[i].Name, accumulators[i]);
+        for (var i = 0; i < _accumulators.Length; i++)
+            reader.CopyInto(prefix + _source[i].Name, _accumulators[i]);
     }
 
     /// <inheritdoc />
@@ -94,7 +94,7 @@ internal sealed class WeightAverage : IDisposable
     {
         if (!OwnsAccumulators)
             return;
-        foreach (var accumulator in accumulators)
+        foreach (var accumulator in _accumulators)
             accumulator.Dispose();
     }
 }
