@@ -145,13 +145,13 @@ public static class SoupsBenchmark
         var list = new List<SoupsScore>
         {
             Score("ERM", Test(Variant(round1, "erm").Scores)),
-            Score("MA", Test((await ma).Rounds[0].SoupScores!)),
+            Score("MA", Test((await ma).Rounds[0].DeliveredScores()!)),
             Score("Ensemble", Test(Variant(round1, "ensemble").Scores)),
             Score("DiWA uniform", Test(Variant(round1, "uniform").Scores)),
             Score("DiWA greedy", Test(Variant(round1, "greedy").Scores)),
-            Score("Ratatouille", Test((await ratatouille).Rounds[0].SoupScores!)),
+            Score("Ratatouille", Test((await ratatouille).Rounds[0].DeliveredScores()!)),
         };
-        list.AddRange(diwa.Rounds.Select(r => Score(Iteration(r.Round), Test(r.SoupScores!))));
+        list.AddRange(diwa.Rounds.Select(r => Score(Iteration(r.Round), Test(r.DeliveredScores()!))));
 
         var d = round1.Diagnostics;
         double Mean(string split) => round1.Members.Average(m => m.Scores!.Single(s => s.Split == split).Accuracy);

@@ -122,7 +122,11 @@ public sealed record SplitInfo(string Name, string Role, string? Description = n
 /// <param name="Members">The members it uses.</param>
 /// <param name="Scores">Its scores on every evaluated split.</param>
 /// <param name="Description">How it was made, in words.</param>
-public sealed record SoupVariant(string Name, string? Checkpoint, IReadOnlyList<int> Members, IReadOnlyList<SplitAccuracy> Scores, string? Description = null);
+public sealed record SoupVariant(string Name, string? Checkpoint, IReadOnlyList<int> Members, IReadOnlyList<SplitAccuracy> Scores, string? Description = null)
+{
+    /// <summary>The name of the members' prediction ensemble (no checkpoint: one forward pass per member).</summary>
+    public const string EnsembleName = "ensemble";
+}
 
 /// <summary>
 /// Scores along the straight line between two checkpoints' weights, <c>(1 - λ)·From + λ·To</c>: the linear-connectivity
@@ -145,11 +149,14 @@ public sealed record InterpolationPoint(double Lambda, IReadOnlyList<SplitAccura
 /// <param name="SoupAccuracy">The soup's accuracy on the primary split.</param>
 /// <param name="SoupLoss">Its loss there.</param>
 /// <param name="Split">The primary split.</param>
-/// <param name="Diagnostics">Ensemble, diversity and connectivity on the primary split.</param>
+/// <param name="Diagnostics">Diversity and connectivity on the primary split (and, in older results, the ensemble there).</param>
 /// <param name="Missing">Members the round went on without.</param>
-/// <param name="SoupScores">The soup's scores on every evaluated split.</param>
-/// <param name="EnsembleScores">The members' prediction ensemble on every evaluated split.</param>
-/// <param name="Variants">Other ways of using the members, scored the same way.</param>
+/// <param name="SoupScores">Older results only: the soup's scores, now its variant's (<see cref="DeliveredScores"/>).</param>
+/// <param name="EnsembleScores">Older results only: the ensemble's scores, now its variant's (<see cref="EnsembleVariantScores"/>).</param>
+/// <param name="Variants">Every way of using the members, each scored on every evaluated split: the delivered soup is
+/// one of them (its checkpoint is <paramref name="Soup"/>), the members' prediction ensemble another (<c>ensemble</c>).
+/// The one place a result keeps these scores; <paramref name="SoupAccuracy"/> and <paramref name="SoupLoss"/> are
+/// the primary split's, which the orchestration decides on (history keeps no variants).</param>
 /// <param name="Interpolation">A linear path between two checkpoints, scored along the way.</param>
 /// <param name="Details">
 /// Set on the copies that travel through the orchestrations' histories: the blob (checkpoints container) that holds this
@@ -160,7 +167,16 @@ public sealed record RoundResult(
     int Round, string Init, IReadOnlyList<MemberResult> Members, string Soup, double SoupAccuracy, double SoupLoss, string Split,
     RoundDiagnostics? Diagnostics = null, IReadOnlyList<MissingMember>? Missing = null,
     IReadOnlyList<SplitAccuracy>? SoupScores = null, IReadOnlyList<SplitAccuracy>? EnsembleScores = null,
-    IReadOnlyList<SoupVariant>? Variants = null, InterpolationCurve? Interpolation = null, string? Details = null);
+    IReadOnlyList<SoupVariant>? Variants = null, InterpolationCurve? Interpolation = null, string? Details = null)
+{
+    /// <summary>The delivered soup's scores on every split: its variant's (older results: <see cref="SoupScores"/>).</summary>
+    public IReadOnlyList<SplitAccuracy>? DeliveredScores() =>
+        SoupScores ?? Variants?.FirstOrDefault(v => v.Checkpoint == Soup)?.Scores;
+
+    /// <summary>The members' prediction ensemble's scores on every split: the <c>ensemble</c> variant's (older results: <see cref="EnsembleScores"/>).</summary>
+    public IReadOnlyList<SplitAccuracy>? EnsembleVariantScores() =>
+        EnsembleScores ?? Variants?.FirstOrDefault(v => v.Name == SoupVariant.EnsembleName)?.Scores;
+}
 
 /// <summary>A member a round went on without (the quorum allowed it): its job and why.</summary>
 /// <param name="Member">The member's index.</param>

@@ -92,7 +92,7 @@ public static class RoundSummarizer
         IReadOnlyList<SplitAccuracy>? ensembleScores = report.Ensemble.Count > 0 ? [.. report.Ensemble.Select(e => new SplitAccuracy(e.Split, e.Accuracy, e.Loss))] : null;
         if (ensembleScores is not null)
         {
-            variants.Add(new("ensemble", null, everyone, ensembleScores, $"prediction ensemble of the {everyone.Count} members (one forward pass each)"));
+            variants.Add(new(SoupVariant.EnsembleName, null, everyone, ensembleScores, $"prediction ensemble of the {everyone.Count} members (one forward pass each)"));
         }
 
         var delivered = (spec.Soup?.Select ?? SoupSelections.All) switch
@@ -102,18 +102,17 @@ public static class RoundSummarizer
             _ => request.Merged,
         };
         var soupScore = Primary(delivered);
-        var ensemble = report.Ensemble.FirstOrDefault(e => e.Split == split);
         var diversity = report.Diversity.FirstOrDefault(d => d.Split == split);
         var pair = report.Connectivity.FirstOrDefault(c => c.Split == split);
         var diagnostics = new RoundDiagnostics(
-            ensemble?.Accuracy, ensemble?.Loss, diversity?.Disagreement, diversity?.RatioError,
+            null, null, diversity?.Disagreement, diversity?.RatioError, // the ensemble's scores are its variant's
             pair?.A, pair?.B, pair?.MidpointAccuracy, pair?.EndpointMeanAccuracy, pair?.Gap);
         var curve = request.Line is { } line
             ? new InterpolationCurve(line.Kind, line.From, line.To, [.. line.Points.Select(p => new InterpolationPoint(p.Lambda, All(p.Blob)))])
             : null;
         return new RoundResult(
             round.Round, round.Init, memberResults, delivered, soupScore.Accuracy, soupScore.Loss, split, diagnostics, missing.Count > 0 ? missing : null,
-            All(delivered), ensembleScores, variants, curve);
+            null, null, variants, curve); // the soup's and the ensemble's scores are in their variants
     }
 
     /// <summary>The greedy soup: from the evaluation report, or (rounds before it moved there) from the request.</summary>

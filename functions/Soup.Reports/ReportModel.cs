@@ -72,14 +72,14 @@ public sealed class ReportModel
     public static double? SoupAccuracy(RoundResult round, string split)
     {
         ArgumentNullException.ThrowIfNull(round);
-        return Find(round.SoupScores, split) ?? (split == round.Split ? round.SoupAccuracy : null);
+        return Find(round.DeliveredScores(), split) ?? (split == round.Split ? round.SoupAccuracy : null);
     }
 
     /// <summary>The members' ensemble's accuracy on <paramref name="split"/>.</summary>
     public static double? EnsembleAccuracy(RoundResult round, string split)
     {
         ArgumentNullException.ThrowIfNull(round);
-        return Find(round.EnsembleScores, split) ?? (split == round.Split ? round.Diagnostics?.EnsembleAccuracy : null);
+        return Find(round.EnsembleVariantScores(), split) ?? (split == round.Split ? round.Diagnostics?.EnsembleAccuracy : null);
     }
 
     /// <summary>The accuracy on <paramref name="split"/> in <paramref name="scores"/>, if there is one.</summary>
@@ -93,8 +93,8 @@ public sealed class ReportModel
     /// <summary>The splits a round has a score on: its primary split first, then in order of appearance.</summary>
     private static IEnumerable<string> SplitsOf(RoundResult round) =>
         new[] { round.Split }
-            .Concat((round.SoupScores ?? []).Select(s => s.Split))
-            .Concat((round.EnsembleScores ?? []).Select(s => s.Split))
+            .Concat((round.DeliveredScores() ?? []).Select(s => s.Split))
+            .Concat((round.EnsembleVariantScores() ?? []).Select(s => s.Split))
             .Concat(round.Members.SelectMany(m => (m.Scores ?? []).Select(s => s.Split)))
             .Distinct(StringComparer.Ordinal);
 

@@ -62,12 +62,14 @@ public sealed class PipelineStagesTests
         Assert.Equal([("validation", SplitRoles.Validation), ("test", SplitRoles.Test)], result.Splits!.Select(s => (s.Name, s.Role)));
         Assert.Equal("diwa", result.Recipe);
         var round = Assert.Single(result.Rounds);
-        Assert.Equal(["validation", "test"], round.SoupScores!.Select(s => s.Split));
-        Assert.Equal(round.SoupAccuracy, round.SoupScores![0].Accuracy);
-        Assert.Equal(round.SoupAccuracy - 0.1, round.SoupScores[1].Accuracy, 10);
+        Assert.Null(round.SoupScores); // one copy: the soup's variant
+        Assert.Equal(["validation", "test"], round.DeliveredScores()!.Select(s => s.Split));
+        Assert.Equal(round.SoupAccuracy, round.DeliveredScores()![0].Accuracy);
+        Assert.Equal(round.SoupAccuracy - 0.1, round.DeliveredScores()![1].Accuracy, 10);
         Assert.All(round.Members, m => Assert.Equal(["validation", "test"], m.Scores!.Select(s => s.Split)));
         Assert.All(round.Members, m => Assert.Equal(m.LearningRate, m.Settings!.LearningRate));
-        Assert.Contains(round.EnsembleScores!, e => e.Split == "validation" && e.Accuracy == 0.97);
+        Assert.Null(round.EnsembleScores);
+        Assert.Contains(round.EnsembleVariantScores()!, e => e.Split == "validation" && e.Accuracy == 0.97);
     }
 
     [Theory]

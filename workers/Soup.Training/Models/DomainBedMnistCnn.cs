@@ -16,9 +16,9 @@ public sealed class DomainBedMnistCnn : Module<Tensor, Tensor>, IImageClassifier
     /// <summary>The smallest image side length accepted.</summary>
     public const int MinImageSize = 8;
 
-    private readonly DomainBedMnistFeaturizer _featurizer;
-    private readonly SeededDropout _dropout;
-    private readonly Linear _classifier;
+    private readonly DomainBedMnistFeaturizer featurizer;
+    private readonly SeededDropout dropout;
+    private readonly Linear classifier;
 
     /// <summary>Creates the model with torch's default (global-generator) initialisation.</summary>
     /// <param name="channels">The number of input image channels.</param>
@@ -28,12 +28,12 @@ public sealed class DomainBedMnistCnn : Module<Tensor, Tensor>, IImageClassifier
     public DomainBedMnistCnn(int channels, int classes, double dropout = 0, Generator? dropoutGenerator = null)
         : base(nameof(DomainBedMnistCnn))
     {
-        _featurizer = new DomainBedMnistFeaturizer(channels);
-        this._dropout = new SeededDropout(dropout, dropoutGenerator);
-        _classifier = Linear(DomainBedMnistFeaturizer.Features, classes);
-        register_module(nameof(_featurizer), _featurizer);
-        register_module(nameof(dropout), this._dropout);
-        register_module(nameof(_classifier), _classifier);
+        featurizer = new DomainBedMnistFeaturizer(channels);
+        this.dropout = new SeededDropout(dropout, dropoutGenerator);
+        classifier = Linear(DomainBedMnistFeaturizer.Features, classes);
+        register_module(nameof(featurizer), featurizer);
+        register_module(nameof(dropout), this.dropout);
+        register_module(nameof(classifier), classifier);
     }
 
     /// <inheritdoc />
@@ -42,9 +42,9 @@ public sealed class DomainBedMnistCnn : Module<Tensor, Tensor>, IImageClassifier
     /// <summary>Maps images [N, C, H, W] to logits [N, classes].</summary>
     public override Tensor forward(Tensor input)
     {
-        using var features = _featurizer.forward(input);
-        using var dropped = _dropout.forward(features);
-        return _classifier.forward(dropped);
+        using var features = featurizer.forward(input);
+        using var dropped = dropout.forward(features);
+        return classifier.forward(dropped);
     }
 
     /// <inheritdoc />
@@ -52,9 +52,9 @@ public sealed class DomainBedMnistCnn : Module<Tensor, Tensor>, IImageClassifier
     {
         if (disposing)
         {
-            _featurizer.Dispose();
-            _dropout.Dispose();
-            _classifier.Dispose();
+            featurizer.Dispose();
+            dropout.Dispose();
+            classifier.Dispose();
         }
         base.Dispose(disposing);
     }

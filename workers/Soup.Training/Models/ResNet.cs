@@ -23,31 +23,31 @@ public sealed class ResNet : Module<Tensor, Tensor>, IImageClassifier
     /// <summary>The number of input channels (RGB).</summary>
     public const int Channels = 3;
 
-    private readonly Conv2d _conv1;
-    private readonly BatchNorm2d _bn1;
-    private readonly Sequential[] _layers;
-    private readonly SeededDropout _dropout;
-    private readonly Linear _fc;
+    private readonly Conv2d conv1;
+    private readonly BatchNorm2d bn1;
+    private readonly Sequential[] layers;
+    private readonly SeededDropout dropout;
+    private readonly Linear fc;
 
     private ResNet(string name, bool bottleneck, int[] blocks, int classes, double dropout, Generator? dropoutGenerator) : base(name)
     {
         var expansion = bottleneck ? ResNetBottleneck.Expansion : ResNetBasicBlock.Expansion;
-        _conv1 = Conv2d(Channels, 64, 7, stride: 2, padding: 3, bias: false);
-        _bn1 = BatchNorm2d(64);
-        register_module(nameof(_conv1), _conv1);
-        register_module(nameof(_bn1), _bn1);
+        conv1 = Conv2d(Channels, 64, 7, stride: 2, padding: 3, bias: false);
+        bn1 = BatchNorm2d(64);
+        register_module(nameof(conv1), conv1);
+        register_module(nameof(bn1), bn1);
         long inplanes = 64;
-        _layers = new Sequential[blocks.Length];
+        layers = new Sequential[blocks.Length];
         for (var i = 0; i < blocks.Length; i++)
         {
             var planes = 64L << i;
-            _layers[i] = Layer(bottleneck, ref inplanes, planes * expansion, planes, blocks[i], stride: i == 0 ? 1 : 2);
-            register_module($"layer{i + 1}", _layers[i]);
+            layers[i] = Layer(bottleneck, ref inplanes, planes * expansion, planes, blocks[i], stride: i == 0 ? 1 : 2);
+            register_module($"layer{i + 1}", layers[i]);
         }
-        this._dropout = new SeededDropout(dropout, dropoutGenerator);
-        _fc = Linear(inplanes, classes);
-        register_module(nameof(dropout), this._dropout);
-        register_module(nameof(_fc), _fc);
+        this.dropout = new SeededDropout(dropout, dropoutGenerator);
+        fc = Linear(inplanes, classes);
+        register_module(nameof(dropout), this.dropout);
+        register_module(nameof(fc), fc);
         InitializeLikeTorchvision();
         train(); // a new module trains; this freezes its batch norms from the start, as DomainBed's constructor does.
     }
@@ -73,12 +73,12 @@ public sealed class ResNet : Module<Tensor, Tensor>, IImageClassifier
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var x = functional.relu(_bn1.forward(_conv1.forward(input)));
+        var x = functional.relu(bn1.forward(conv1.forward(input)));
         x = functional.max_pool2d(x, kernel_size: 3, stride: 2, padding: 1);
-        foreach (var layer in _layers)
+        foreach (var layer in layers)
             x = layer.forward(x);
         x = functional.adaptive_avg_pool2d(x, [1, 1]).flatten(1);
-        return _fc.forward(_dropout.forward(x)).MoveToOuterDisposeScope();
+        return fc.forward(dropout.forward(x)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Sets training or eval mode; batch norms stay in eval mode either way (frozen statistics).</summary>
@@ -104,12 +104,12 @@ public sealed class ResNet : Module<Tensor, Tensor>, IImageClassifier
     {
         if (disposing)
         {
-            _conv1.Dispose();
-            _bn1.Dispose();
-            foreach (var layer in _layers)
+            conv1.Dispose();
+            bn1.Dispose();
+            foreach (var layer in layers)
                 layer.Dispose();
-            _dropout.Dispose();
-            _fc.Dispose();
+            dropout.Dispose();
+            fc.Dispose();
         }
         base.Dispose(disposing);
     }

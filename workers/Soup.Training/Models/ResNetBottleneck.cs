@@ -14,29 +14,29 @@ internal sealed class ResNetBottleneck : Module<Tensor, Tensor>
     /// <summary>Output channels per <c>planes</c>.</summary>
     public const int Expansion = 4;
 
-    private readonly Conv2d _conv1;
-    private readonly BatchNorm2d _bn1;
-    private readonly Conv2d _conv2;
-    private readonly BatchNorm2d _bn2;
-    private readonly Conv2d _conv3;
-    private readonly BatchNorm2d _bn3;
-    private readonly Sequential? _downsample;
+    private readonly Conv2d conv1;
+    private readonly BatchNorm2d bn1;
+    private readonly Conv2d conv2;
+    private readonly BatchNorm2d bn2;
+    private readonly Conv2d conv3;
+    private readonly BatchNorm2d bn3;
+    private readonly Sequential? downsample;
 
     public ResNetBottleneck(long inplanes, long planes, long stride, Sequential? downsample) : base(nameof(ResNetBottleneck))
     {
-        _conv1 = Conv2d(inplanes, planes, 1, bias: false);
-        _bn1 = BatchNorm2d(planes);
-        _conv2 = Conv2d(planes, planes, 3, stride: stride, padding: 1, bias: false);
-        _bn2 = BatchNorm2d(planes);
-        _conv3 = Conv2d(planes, planes * Expansion, 1, bias: false);
-        _bn3 = BatchNorm2d(planes * Expansion);
-        this._downsample = downsample;
-        register_module(nameof(_conv1), _conv1);
-        register_module(nameof(_bn1), _bn1);
-        register_module(nameof(_conv2), _conv2);
-        register_module(nameof(_bn2), _bn2);
-        register_module(nameof(_conv3), _conv3);
-        register_module(nameof(_bn3), _bn3);
+        conv1 = Conv2d(inplanes, planes, 1, bias: false);
+        bn1 = BatchNorm2d(planes);
+        conv2 = Conv2d(planes, planes, 3, stride: stride, padding: 1, bias: false);
+        bn2 = BatchNorm2d(planes);
+        conv3 = Conv2d(planes, planes * Expansion, 1, bias: false);
+        bn3 = BatchNorm2d(planes * Expansion);
+        this.downsample = downsample;
+        register_module(nameof(conv1), conv1);
+        register_module(nameof(bn1), bn1);
+        register_module(nameof(conv2), conv2);
+        register_module(nameof(bn2), bn2);
+        register_module(nameof(conv3), conv3);
+        register_module(nameof(bn3), bn3);
         if (downsample is not null)
             register_module(nameof(downsample), downsample);
     }
@@ -44,10 +44,10 @@ internal sealed class ResNetBottleneck : Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var x = functional.relu(_bn1.forward(_conv1.forward(input)));
-        x = functional.relu(_bn2.forward(_conv2.forward(x)));
-        x = _bn3.forward(_conv3.forward(x));
-        var shortcut = _downsample is null ? input : _downsample.forward(input);
+        var x = functional.relu(bn1.forward(conv1.forward(input)));
+        x = functional.relu(bn2.forward(conv2.forward(x)));
+        x = bn3.forward(conv3.forward(x));
+        var shortcut = downsample is null ? input : downsample.forward(input);
         return functional.relu(x.add_(shortcut)).MoveToOuterDisposeScope();
     }
 
@@ -55,13 +55,13 @@ internal sealed class ResNetBottleneck : Module<Tensor, Tensor>
     {
         if (disposing)
         {
-            _conv1.Dispose();
-            _bn1.Dispose();
-            _conv2.Dispose();
-            _bn2.Dispose();
-            _conv3.Dispose();
-            _bn3.Dispose();
-            _downsample?.Dispose();
+            conv1.Dispose();
+            bn1.Dispose();
+            conv2.Dispose();
+            bn2.Dispose();
+            conv3.Dispose();
+            bn3.Dispose();
+            downsample?.Dispose();
         }
         base.Dispose(disposing);
     }

@@ -9,8 +9,8 @@ namespace Soup.Training.Models;
 /// </summary>
 public sealed class SeededDropout : Module<Tensor, Tensor>
 {
-    private readonly double _probability;
-    private readonly Generator? _generator;
+    private readonly double probability;
+    private readonly Generator? generator;
 
     /// <summary>Creates the layer.</summary>
     /// <param name="probability">The probability of zeroing an element, in [0, 1).</param>
@@ -19,18 +19,18 @@ public sealed class SeededDropout : Module<Tensor, Tensor>
     {
         if (!(probability >= 0 && probability < 1))
             throw new ArgumentOutOfRangeException(nameof(probability), probability, "Dropout must be in [0, 1).");
-        this._probability = probability;
-        this._generator = generator;
+        this.probability = probability;
+        this.generator = generator;
     }
 
     /// <inheritdoc />
     public override Tensor forward(Tensor input)
     {
-        if (!training || _probability == 0)
+        if (!training || probability == 0)
             return input.alias();
         using var scope = NewDisposeScope();
-        var draw = rand(input.shape, ScalarType.Float32, CPU, generator: _generator);
-        var mask = draw.ge(_probability).to(input.dtype).to(input.device).div_(1 - _probability);
+        var draw = rand(input.shape, ScalarType.Float32, CPU, generator: generator);
+        var mask = draw.ge(probability).to(input.dtype).to(input.device).div_(1 - probability);
         return input.mul(mask).MoveToOuterDisposeScope();
     }
 }

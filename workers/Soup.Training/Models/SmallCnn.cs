@@ -17,10 +17,10 @@ public sealed class SmallCnn : Module<Tensor, Tensor>, IImageClassifier
     /// <summary>Image side length the model expects, in pixels.</summary>
     public const int ImageSize = 28;
 
-    private readonly Conv2d _conv1 = Conv2d(1, 16, 3);
-    private readonly Conv2d _conv2 = Conv2d(16, 32, 3);
-    private readonly Linear _fc;
-    private readonly SeededDropout _dropout;
+    private readonly Conv2d conv1 = Conv2d(1, 16, 3);
+    private readonly Conv2d conv2 = Conv2d(16, 32, 3);
+    private readonly Linear fc;
+    private readonly SeededDropout dropout;
 
     /// <summary>Creates the model with torch's default (global-generator) initialisation.</summary>
     /// <param name="classes">The number of classes predicted.</param>
@@ -28,8 +28,8 @@ public sealed class SmallCnn : Module<Tensor, Tensor>, IImageClassifier
     /// <param name="dropoutGenerator">The generator dropout draws from (null: torch's global one).</param>
     public SmallCnn(int classes = ClassCount, double dropout = 0, Generator? dropoutGenerator = null) : base(nameof(SmallCnn))
     {
-        _fc = Linear(32 * 5 * 5, classes);
-        this._dropout = new SeededDropout(dropout, dropoutGenerator);
+        fc = Linear(32 * 5 * 5, classes);
+        this.dropout = new SeededDropout(dropout, dropoutGenerator);
         RegisterComponents();
     }
 
@@ -39,15 +39,15 @@ public sealed class SmallCnn : Module<Tensor, Tensor>, IImageClassifier
     /// <summary>Maps images [N, 1, 28, 28] to logits [N, 10].</summary>
     public override Tensor forward(Tensor input)
     {
-        using var c1 = _conv1.forward(input);
+        using var c1 = conv1.forward(input);
         using var r1 = functional.relu(c1);
         using var p1 = functional.max_pool2d(r1, 2);
-        using var c2 = _conv2.forward(p1);
+        using var c2 = conv2.forward(p1);
         using var r2 = functional.relu(c2);
         using var p2 = functional.max_pool2d(r2, 2);
         using var flat = p2.flatten(1);
-        using var dropped = _dropout.forward(flat);
-        return _fc.forward(dropped);
+        using var dropped = dropout.forward(flat);
+        return fc.forward(dropped);
     }
 
     /// <inheritdoc />
@@ -55,10 +55,10 @@ public sealed class SmallCnn : Module<Tensor, Tensor>, IImageClassifier
     {
         if (disposing)
         {
-            _conv1.Dispose();
-            _conv2.Dispose();
-            _fc.Dispose();
-            _dropout.Dispose();
+            conv1.Dispose();
+            conv2.Dispose();
+            fc.Dispose();
+            dropout.Dispose();
         }
         base.Dispose(disposing);
     }
