@@ -1,6 +1,6 @@
-using Soup.Core.Merging;
+using Soup.Merging;
 
-using Soup.Core.Merging.Engine;
+using Soup.Merging.Engine;
 
 namespace Soup.Benchmarks;
 

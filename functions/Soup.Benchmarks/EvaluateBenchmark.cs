@@ -1,13 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
-using Soup.Core.Checkpoints;
+using Soup.Merging.Checkpoints;
 using Soup.Core.Jobs;
 using Soup.Training;
 using static TorchSharp.torch;
 
-using Soup.Core.Merging;
+using Soup.Merging;
 
-using Soup.Core.Merging.Engine;
+using Soup.Merging.Engine;
 using Soup.Training.Data;
 using Soup.Training.Models;
 using Soup.Training.Checkpoints;

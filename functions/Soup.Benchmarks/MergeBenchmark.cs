@@ -5,10 +5,10 @@ using System.Text.Json;
 using Azure.Storage;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
-using Soup.Core.Checkpoints;
-using Soup.Core.Merging.Engine;
+using Soup.Merging.Checkpoints;
+using Soup.Merging.Engine;
 
-using Soup.Core.Merging;
+using Soup.Merging;
 
 namespace Soup.Benchmarks;
 

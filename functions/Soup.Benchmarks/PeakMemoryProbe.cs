@@ -1,8 +1,8 @@
 using System.Globalization;
 
-using Soup.Core.Merging;
+using Soup.Merging;
 
-using Soup.Core.Merging.Engine;
+using Soup.Merging.Engine;
 
 namespace Soup.Benchmarks;
 

@@ -7,14 +7,14 @@ using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Soup.Local;
 using Soup.Core;
-using Soup.Core.Checkpoints;
+using Soup.Merging.Checkpoints;
 using Soup.Core.Jobs;
-using Soup.Core.Merging;
+using Soup.Merging;
 using Soup.Core.Specs;
 using Soup.Core.Storage;
 using Soup.Orchestration;
 
-using Soup.Core.Merging.Engine;
+using Soup.Merging.Engine;
 
 namespace Soup.Benchmarks;
 

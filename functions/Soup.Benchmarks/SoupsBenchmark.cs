@@ -7,12 +7,12 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Soup.Local;
 using Soup.Core.Jobs;
-using Soup.Core.Merging;
+using Soup.Merging;
 using Soup.Core.Storage;
 using Soup.Core.Specs;
 using Soup.Orchestration;
 
-using Soup.Core.Merging.Engine;
+using Soup.Merging.Engine;
 
 namespace Soup.Benchmarks;
 

@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
-using Soup.Core.Checkpoints;
-using Soup.Core.Merging.Engine;
+using Soup.Merging.Checkpoints;
+using Soup.Merging.Engine;
 
-using Soup.Core.Merging;
+using Soup.Merging;
 
 namespace Soup.Benchmarks;
 

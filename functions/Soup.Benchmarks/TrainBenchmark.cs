@@ -3,9 +3,9 @@ using System.Globalization;
 using Soup.Core.Jobs;
 using Soup.Training;
 
-using Soup.Core.Merging;
+using Soup.Merging;
 
-using Soup.Core.Merging.Engine;
+using Soup.Merging.Engine;
 using Soup.Training.Data;
 using Soup.Training.FineTuning;
 

@@ -1,4 +1,4 @@
-using Soup.Core.Merging;
+using Soup.Merging;
 using Soup.Core.Storage;
 using Soup.Core.Specs;
 

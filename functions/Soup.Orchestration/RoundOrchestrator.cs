@@ -1,5 +1,5 @@
 using Soup.Core.Jobs;
-using Soup.Core.Merging;
+using Soup.Merging;
 using System.Globalization;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
@@ -62,7 +62,7 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
                 // WARP: merge (e.g. SLERP of task vectors), then step back toward the init: init + η·(merged − init).
                 beforeLiti = CheckpointLayout.Blob(id, CheckpointLayout.SoupSlot(round.Round, "merge"), CheckpointLayout.CheckpointFile);
                 await Merge(context, memberBlobs, beforeLiti, spec.Merge with { Weights = weights }, round.Init, metadata, round.Spec.Retry);
-                await Merge(context, [beforeLiti], merged, new Soup.Core.Merging.MergeParameters { Method = MergeMethods.Liti, Eta = eta }, round.Init, metadata, round.Spec.Retry);
+                await Merge(context, [beforeLiti], merged, new Soup.Merging.MergeParameters { Method = MergeMethods.Liti, Eta = eta }, round.Init, metadata, round.Spec.Retry);
             }
             else
             {
@@ -101,7 +101,7 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
     }
 
     private static Task<MergeOutcome> Merge(
-        TaskOrchestrationContext context, IReadOnlyList<string> members, string output, Soup.Core.Merging.MergeParameters parameters, string @base,
+        TaskOrchestrationContext context, IReadOnlyList<string> members, string output, Soup.Merging.MergeParameters parameters, string @base,
         IReadOnlyDictionary<string, string> metadata, RetrySpec? retrySpec)
     {
         var retry = ActivityRetry.Options(retrySpec);
@@ -150,7 +150,7 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
                 round.PipelineId, CheckpointLayout.SoupSlot(round.Round, string.Create(CultureInfo.InvariantCulture, $"lerp-{k:D3}")), CheckpointLayout.CheckpointFile);
             points.Add(new(lambda, blob));
             merges.Add(Merge(
-                context, [from, to], blob, new Soup.Core.Merging.MergeParameters { Method = MergeMethods.Linear, Weights = [1 - lambda, lambda], Normalize = false },
+                context, [from, to], blob, new Soup.Merging.MergeParameters { Method = MergeMethods.Linear, Weights = [1 - lambda, lambda], Normalize = false },
                 round.Init, metadata, round.Spec.Retry));
         }
 

@@ -1,5 +1,5 @@
 using Azure.Storage.Blobs;
-using Soup.Core.Checkpoints;
+using Soup.Merging.Checkpoints;
 
 namespace Soup.EndToEnd.Tests;
 

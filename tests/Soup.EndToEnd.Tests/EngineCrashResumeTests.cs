@@ -4,7 +4,7 @@ using Azure.Storage.Blobs;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Soup.Core.Checkpoints;
+using Soup.Merging.Checkpoints;
 using Soup.Core.Specs;
 using Soup.Core.Storage;
 using Soup.Orchestration;

@@ -52,7 +52,7 @@ public sealed class JobHandlingTests(AzuriteEngineFixture fixture) : IClassFixtu
         byte[] initBytes;
         using (var stream = new MemoryStream())
         {
-            Soup.Core.Checkpoints.Safetensors.Write(stream, Soup.Training.Checkpoints.TorchCheckpoint.ToTensorData(model), new Dictionary<string, string>());
+            Soup.Merging.Checkpoints.Safetensors.Write(stream, Soup.Training.Checkpoints.TorchCheckpoint.ToTensorData(model), new Dictionary<string, string>());
             initBytes = stream.ToArray();
         }
         await storage.Checkpoints.GetBlobClient("bases/init.safetensors").UploadAsync(BinaryData.FromBytes(initBytes), TestContext.Current.CancellationToken);
@@ -61,7 +61,7 @@ public sealed class JobHandlingTests(AzuriteEngineFixture fixture) : IClassFixtu
         await host.Services.GetRequiredService<JobRunner>().RunAsync(job, TestContext.Current.CancellationToken);
 
         var content = (await storage.Checkpoints.GetBlobClient(CheckpointLayout.OutputBlob(job)).DownloadContentAsync(TestContext.Current.CancellationToken)).Value.Content;
-        var metadata = Soup.Core.Checkpoints.Safetensors.Read(content.ToMemory(), "output").Metadata;
+        var metadata = Soup.Merging.Checkpoints.Safetensors.Read(content.ToMemory(), "output").Metadata;
         Assert.Equal(job.JobId, metadata["job_id"]);
         Assert.Equal("0123abcd", metadata["spec_hash"]);
         Assert.Equal("bases/init.safetensors", metadata["base_checkpoint"]);
@@ -100,7 +100,7 @@ public sealed class JobHandlingTests(AzuriteEngineFixture fixture) : IClassFixtu
         // ... is the version the worker trains on, and records in the checkpoint.
         await host.Services.GetRequiredService<JobRunner>().RunAsync(job, TestContext.Current.CancellationToken);
         var content = (await storage.Checkpoints.GetBlobClient(CheckpointLayout.OutputBlob(job)).DownloadContentAsync(TestContext.Current.CancellationToken)).Value.Content;
-        Assert.Equal(recorded, Soup.Core.Checkpoints.Safetensors.Read(content.ToMemory(), "output").Metadata["dataset_version"]);
+        Assert.Equal(recorded, Soup.Merging.Checkpoints.Safetensors.Read(content.ToMemory(), "output").Metadata["dataset_version"]);
 
         // The data changes under the run: its next job fails, naming both versions, and trains nothing.
         await datasets.GetBlobClient($"{prefix}/train-labels-idx1-ubyte").UploadAsync(BinaryData.FromString("changed"), overwrite: true, TestContext.Current.CancellationToken);
@@ -150,7 +150,7 @@ public sealed class JobHandlingTests(AzuriteEngineFixture fixture) : IClassFixtu
         using (var untrained = Soup.Training.Models.ModelFactory.Create("cnn-small"))
         using (var stream = new MemoryStream())
         {
-            Soup.Core.Checkpoints.Safetensors.Write(stream, Soup.Training.Checkpoints.TorchCheckpoint.ToTensorData(untrained), new Dictionary<string, string>());
+            Soup.Merging.Checkpoints.Safetensors.Write(stream, Soup.Training.Checkpoints.TorchCheckpoint.ToTensorData(untrained), new Dictionary<string, string>());
             await storage.Checkpoints.GetBlobClient(Member(2)).UploadAsync(BinaryData.FromBytes(stream.ToArray()), ct);
         }
 
@@ -159,7 +159,7 @@ public sealed class JobHandlingTests(AzuriteEngineFixture fixture) : IClassFixtu
             PipelineId = id, Slot = CheckpointLayout.EvaluationSlot(1), Model = "cnn-small",
             Checkpoints = [Member(0), Member(1), Member(2)],
             Splits = [new EvaluationSplit("validation", new DataRef { Dataset = "tiny", Part = DataParts.Out }), new EvaluationSplit("test", new DataRef { Dataset = "tiny", Part = DataParts.In })],
-            Greedy = new GreedySoupPlan([0, 1, 2], "validation", new Soup.Core.Merging.MergeParameters(), Metadata: new Dictionary<string, string> { ["pipeline"] = id }),
+            Greedy = new GreedySoupPlan([0, 1, 2], "validation", new Soup.Merging.MergeParameters(), Metadata: new Dictionary<string, string> { ["pipeline"] = id }),
         };
         await runner.RunAsync(job, ct);
 

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Soup.Cli.Commands;
-using Soup.Core.Checkpoints;
-using Soup.Core.Merging;
+using Soup.Merging.Checkpoints;
+using Soup.Merging;
 
 namespace Soup.EndToEnd.Tests;
 

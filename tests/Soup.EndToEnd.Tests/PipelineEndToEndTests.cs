@@ -2,7 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Azure.Storage.Blobs;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.DurableTask.Client;
-using Soup.Core.Checkpoints;
+using Soup.Merging.Checkpoints;
 using Soup.Core.Specs;
 using Soup.Core.Storage;
 using Soup.Orchestration;

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Soup.Cli.Commands;
 using Soup.Local;
 using Soup.Core;
-using Soup.Core.Checkpoints;
+using Soup.Merging.Checkpoints;
 using Soup.Core.Jobs;
 using Soup.Core.Specs;
 using Soup.Core.Storage;

@@ -3,7 +3,7 @@ using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Soup.Core;
-using Soup.Core.Checkpoints;
+using Soup.Merging.Checkpoints;
 using Soup.Core.Jobs;
 using Soup.Core.Specs;
 using Soup.Core.Storage;

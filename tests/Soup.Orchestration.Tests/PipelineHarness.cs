@@ -4,7 +4,7 @@ using Microsoft.DurableTask.Client;
 using Microsoft.DurableTask.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Soup.Core.Jobs;
-using Soup.Core.Merging;
+using Soup.Merging;
 using Soup.Core.Specs;
 using Soup.Core.Storage;
 

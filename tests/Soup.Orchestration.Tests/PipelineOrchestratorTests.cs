@@ -23,7 +23,8 @@ public sealed class PipelineOrchestratorTests
         var init = CheckpointLayout.Blob(id, CheckpointLayout.InitSlot, CheckpointLayout.CheckpointFile);
         string[] soups = [Soup(id, 1), Soup(id, 2)];
         Assert.Equal(init, result.Rounds[0].Init);
-        Assert.Equal(new RoundDiagnostics(0.97, 0.12, 0.2, 1.5, 0, 1, 0.93, 0.9, -0.03), result.Rounds[0].Diagnostics);
+        // Diversity and connectivity; the ensemble's scores are its variant's, kept once.
+        Assert.Equal(new RoundDiagnostics(null, null, 0.2, 1.5, 0, 1, 0.93, 0.9, -0.03), result.Rounds[0].Diagnostics);
         Assert.Equal(soups[0], result.Rounds[1].Init);
         Assert.Equal(soups[1], result.FinalCheckpoint);
         foreach (var round in result.Rounds)

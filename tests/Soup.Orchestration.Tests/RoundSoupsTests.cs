@@ -1,7 +1,7 @@
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Soup.Core.Jobs;
-using Soup.Core.Merging;
+using Soup.Merging;
 using Soup.Core.Specs;
 using Soup.Core.Storage;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Soup.Core;
-using Soup.Core.Checkpoints;
+using Soup.Merging.Checkpoints;
 using Soup.Core.Jobs;
 using Soup.Training.Evaluation;
 using Soup.Training.Checkpoints;

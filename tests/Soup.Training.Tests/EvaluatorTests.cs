@@ -1,4 +1,4 @@
-using Soup.Core.Checkpoints;
+using Soup.Merging.Checkpoints;
 using Soup.Core.Jobs;
 using static TorchSharp.torch;
 using Soup.Training.Checkpoints;

@@ -36,7 +36,7 @@ public sealed class FineTunerDataTests(TinyDataFixture tiny)
         state.ToSafetensors(stream, new Dictionary<string, string> { ["job"] = "p/1" });
         var bytes = stream.ToArray();
         var read = TrainingState.FromSafetensors(bytes, "state");
-        var metadata = Soup.Core.Checkpoints.Safetensors.Read(bytes, "state").Metadata;
+        var metadata = Soup.Merging.Checkpoints.Safetensors.Read(bytes, "state").Metadata;
 
         Assert.Equal(3, read.Step);
         Assert.True(TrainingRuns.SameBytes(state.Tensors, read.Tensors));
@@ -49,7 +49,7 @@ public sealed class FineTunerDataTests(TinyDataFixture tiny)
     public void TrainingState_FromSafetensorsWithoutStep_ThrowsInvalidData()
     {
         using var stream = new MemoryStream();
-        Soup.Core.Checkpoints.Safetensors.Write(stream, [], new Dictionary<string, string> { ["job"] = "p/1" });
+        Soup.Merging.Checkpoints.Safetensors.Write(stream, [], new Dictionary<string, string> { ["job"] = "p/1" });
 
         var error = Assert.Throws<InvalidDataException>(() => TrainingState.FromSafetensors(stream.ToArray(), "state.safetensors"));
 

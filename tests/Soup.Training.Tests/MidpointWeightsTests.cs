@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using Soup.Core.Checkpoints;
+using Soup.Merging.Checkpoints;
 using Soup.Training.Evaluation;
 
 namespace Soup.Training.Tests;

@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using Soup.Core.Checkpoints;
+using Soup.Merging.Checkpoints;
 using static TorchSharp.torch;
 
 namespace Soup.Training.Tests;

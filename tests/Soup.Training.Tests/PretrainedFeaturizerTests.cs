@@ -1,4 +1,4 @@
-using Soup.Core.Checkpoints;
+using Soup.Merging.Checkpoints;
 using Soup.Training.Checkpoints;
 using Soup.Training.Models;
 

@@ -67,7 +67,7 @@ public sealed class PyTorchCompatibilityTests
         reference.Run("export", PyTorchReference.Spec("resnet18", shape), "22",
             reference.File("input.safetensors"), reference.File("weights.safetensors"), reference.File("logits.safetensors"));
         using var model = ModelFactory.Create("resnet18", shape);
-        var weights = Soup.Core.Checkpoints.Safetensors.Read(File.ReadAllBytes(reference.File("weights.safetensors")), "torchvision");
+        var weights = Soup.Merging.Checkpoints.Safetensors.Read(File.ReadAllBytes(reference.File("weights.safetensors")), "torchvision");
 
         TorchCheckpoint.Load(model, weights.Tensors, "torchvision resnet18");
         model.eval();

@@ -1,7 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Text.Json;
-using Soup.Core.Checkpoints;
+using Soup.Merging.Checkpoints;
 using Soup.Training.Models;
 
 namespace Soup.Training.Tests;

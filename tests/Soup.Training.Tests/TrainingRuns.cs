@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using Soup.Core.Checkpoints;
+using Soup.Merging.Checkpoints;
 using Soup.Core.Jobs;
 using Soup.Training.Data;
 using Soup.Training.FineTuning;

@@ -3,7 +3,7 @@ using Azure;
 using Azure.Storage.Blobs;
 using Microsoft.Extensions.Logging;
 using Soup.Core;
-using Soup.Core.Checkpoints;
+using Soup.Merging.Checkpoints;
 using Soup.Core.Jobs;
 using Soup.Core.Storage;
 using Soup.Training;

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Soup.Core.Checkpoints;
+using Soup.Merging.Checkpoints;
 using Soup.Benchmarks;
 using Soup.Local;
 

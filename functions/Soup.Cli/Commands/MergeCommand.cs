@@ -2,9 +2,9 @@ using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
-using Soup.Core.Checkpoints;
-using Soup.Core.Merging;
-using Soup.Core.Merging.Engine;
+using Soup.Merging.Checkpoints;
+using Soup.Merging;
+using Soup.Merging.Engine;
 using Soup.Core.Storage;
 using Soup.Local;
 

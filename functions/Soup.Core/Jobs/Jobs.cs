@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Soup.Merging;
 
 namespace Soup.Core.Jobs;
 
@@ -112,7 +113,7 @@ public sealed record EvaluateJob : Job
 /// <param name="Base">The base checkpoint of task-vector methods (the round's init); null for <c>linear</c>.</param>
 /// <param name="Metadata">The soup's <c>__metadata__</c> (the worker adds the members it kept).</param>
 public sealed record GreedySoupPlan(
-    IReadOnlyList<int> Members, string Split, Merging.MergeParameters Merge, string? Base = null, IReadOnlyDictionary<string, string>? Metadata = null);
+    IReadOnlyList<int> Members, string Split, Soup.Merging.MergeParameters Merge, string? Base = null, IReadOnlyDictionary<string, string>? Metadata = null);
 
 /// <summary>What a greedy soup kept: its checkpoint and members, and each candidate tried.</summary>
 /// <param name="Checkpoint">The soup's blob; the best member's own when no other member was kept.</param>
@@ -120,8 +121,6 @@ public sealed record GreedySoupPlan(
 /// <param name="Trials">Each member tried after the first, in order: the candidate's accuracy on the plan's split and whether it was kept.</param>
 public sealed record GreedySoupOutcome(string Checkpoint, IReadOnlyList<string> Members, IReadOnlyList<GreedyTrial> Trials);
 
-/// <summary>One candidate of a greedy soup: the soup so far with <paramref name="Added"/>.</summary>
-public sealed record GreedyTrial(string Added, double Accuracy, bool Kept);
 
 /// <summary>Where a dataset's files are laid out and how they are read.</summary>
 public static class DataLayouts

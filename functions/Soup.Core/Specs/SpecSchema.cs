@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Schema;
-using Soup.Core.Merging;
+using Soup.Merging;
 
 namespace Soup.Core.Specs;
 

@@ -1,4 +1,4 @@
-using Soup.Core.Merging;
+using Soup.Merging;
 using System.Globalization;
 using Soup.Core.Jobs;
 

@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using Soup.Core.Merging;
+using Soup.Merging;
 
 namespace Soup.Core.Specs;
 

@@ -10,6 +10,7 @@ using Azure.Storage.Queues.Models;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using Soup.Core.Jobs;
+using Soup.Merging;
 
 namespace Soup.Core.Storage;
 

@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Options;
-using Soup.Core.Merging;
-using Soup.Core.Merging.Engine;
+using Soup.Merging;
+using Soup.Merging.Engine;
 using Soup.Core.Storage;
 
 namespace Soup.Orchestration.Activities;

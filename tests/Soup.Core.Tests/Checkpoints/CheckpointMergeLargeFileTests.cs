@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Soup.Core.Checkpoints;
+using Soup.Merging.Checkpoints;
 
 namespace Soup.Core.Tests.Checkpoints;
 

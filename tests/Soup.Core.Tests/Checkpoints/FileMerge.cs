@@ -1,4 +1,4 @@
-using Soup.Core.Merging.Engine;
+using Soup.Merging.Engine;
 
 namespace Soup.Core.Tests.Checkpoints;
 

@@ -1,4 +1,4 @@
-using Soup.Core.Checkpoints;
+using Soup.Merging.Checkpoints;
 
 namespace Soup.Core.Tests.Checkpoints;
 

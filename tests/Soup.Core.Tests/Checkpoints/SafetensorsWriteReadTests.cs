@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
-using Soup.Core.Checkpoints;
+using Soup.Merging.Checkpoints;
 
 namespace Soup.Core.Tests.Checkpoints;
 

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
-using Soup.Core.Checkpoints;
+using Soup.Merging.Checkpoints;
 
 namespace Soup.Core.Tests.Checkpoints;
 

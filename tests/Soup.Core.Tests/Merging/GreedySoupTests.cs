@@ -1,6 +1,6 @@
-using Soup.Core.Checkpoints;
-using Soup.Core.Merging;
-using Soup.Core.Merging.Engine;
+using Soup.Merging.Checkpoints;
+using Soup.Merging;
+using Soup.Merging.Engine;
 using Soup.Core.Tests.Checkpoints;
 
 namespace Soup.Core.Tests.Merging;

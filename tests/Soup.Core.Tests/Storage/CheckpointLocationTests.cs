@@ -1,4 +1,5 @@
 using Soup.Core.Storage;
+using Soup.Merging;
 
 namespace Soup.Core.Tests.Storage;
 

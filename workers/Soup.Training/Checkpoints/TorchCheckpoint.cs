@@ -1,4 +1,4 @@
-using Soup.Core.Checkpoints;
+using Soup.Merging.Checkpoints;
 using static TorchSharp.torch;
 
 namespace Soup.Training.Checkpoints;

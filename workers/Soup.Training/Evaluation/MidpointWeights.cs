@@ -1,5 +1,5 @@
-using Soup.Core.Checkpoints;
-using Soup.Core.Merging.Engine;
+using Soup.Merging.Checkpoints;
+using Soup.Merging.Engine;
 
 namespace Soup.Training.Evaluation;
 

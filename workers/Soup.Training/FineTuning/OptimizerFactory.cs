@@ -1,4 +1,4 @@
-using Soup.Core.Checkpoints;
+using Soup.Merging.Checkpoints;
 using Soup.Core.Jobs;
 using TorchSharp;
 using TorchSharp.Modules;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Soup.Core.Checkpoints;
+using Soup.Merging.Checkpoints;
 
 namespace Soup.Training.FineTuning;
 

@@ -1,8 +1,8 @@
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
-using Soup.Core.Checkpoints;
-using Soup.Core.Merging.Engine;
+using Soup.Merging.Checkpoints;
+using Soup.Merging.Engine;
 using Soup.Core.Tests.Checkpoints;
 using static Soup.Core.Tests.Merging.Engine.EngineTestData;
 

@@ -1,8 +1,8 @@
 using System.Runtime.InteropServices;
 using System.Text;
-using Soup.Core.Checkpoints;
-using Soup.Core.Merging;
-using Soup.Core.Merging.Engine;
+using Soup.Merging.Checkpoints;
+using Soup.Merging;
+using Soup.Merging.Engine;
 using Soup.Core.Tests.Checkpoints;
 
 namespace Soup.Core.Tests.Merging.Engine;

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
-using Soup.Core.Checkpoints;
-using Soup.Core.Merging.Engine;
+using Soup.Merging.Checkpoints;
+using Soup.Merging.Engine;
 
 namespace Soup.Core.Tests.Merging.Engine;
 

@@ -1,11 +1,11 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
-using Soup.Core.Checkpoints;
-using Soup.Core.Merging;
-using Soup.Core.Merging.Engine;
+using Soup.Merging.Checkpoints;
+using Soup.Merging;
+using Soup.Merging.Engine;
 using Soup.Core.Tests.Checkpoints;
 using static Soup.Core.Tests.Merging.Engine.EngineTestData;
-using Soup.Core.Merging.Methods;
+using Soup.Merging.Methods;
 
 namespace Soup.Core.Tests.Merging.Engine;
 

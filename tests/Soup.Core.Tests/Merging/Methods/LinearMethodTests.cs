@@ -1,4 +1,4 @@
-using Soup.Core.Merging;
+using Soup.Merging;
 
 namespace Soup.Core.Tests.Merging.Methods;
 

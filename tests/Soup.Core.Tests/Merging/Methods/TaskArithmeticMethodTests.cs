@@ -1,5 +1,5 @@
-using Soup.Core.Merging;
-using Soup.Core.Merging.Methods;
+using Soup.Merging;
+using Soup.Merging.Methods;
 
 namespace Soup.Core.Tests.Merging.Methods;
 

@@ -1,0 +1,35 @@
+namespace Soup.Merging;
+
+/// <summary>The merge methods' names, as specs, <c>pipeline merge -m</c> and the methods themselves spell them.</summary>
+public static class MergeMethods
+{
+    /// <summary>Weighted average; equal weights: the uniform soup.</summary>
+    public const string Linear = "linear";
+
+    /// <summary>Base + λ·Σ wᵢτᵢ.</summary>
+    public const string TaskArithmetic = "task_arithmetic";
+
+    /// <summary>TIES-merging: trim, elect signs, disjoint mean.</summary>
+    public const string Ties = "ties";
+
+    /// <summary>DARE drops, linear sum.</summary>
+    public const string DareLinear = "dare_linear";
+
+    /// <summary>DARE drops, TIES's sign election.</summary>
+    public const string DareTies = "dare_ties";
+
+    /// <summary>Spherical interpolation of two models (or of their task vectors).</summary>
+    public const string Slerp = "slerp";
+
+    /// <summary>Model Stock's interpolation toward the base.</summary>
+    public const string ModelStock = "model_stock";
+
+    /// <summary>WARP's interpolation toward the init.</summary>
+    public const string Liti = "liti";
+
+    /// <summary>The EMA anchor update.</summary>
+    public const string Ema = "ema";
+
+    /// <summary>Every method, in the order the docs list them.</summary>
+    public static IReadOnlyList<string> All { get; } = [Linear, TaskArithmetic, Ties, DareLinear, DareTies, Slerp, ModelStock, Liti, Ema];
+}
