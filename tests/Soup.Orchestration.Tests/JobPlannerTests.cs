@@ -51,6 +51,19 @@ public sealed class JobPlannerTests
     }
 
     [Fact]
+    public void Plan_AStageTheSpecDoesNotHave_IsAPlanningErrorNamingIt()
+    {
+        var spec = TestSpecs.Create(rounds: 1, members: 2);
+
+        var probe = Assert.Throws<PlanningException>(() => JobPlanner.Plan(spec, new DispatchRequest("h", Id, JobStages.Probe, 0, "init")));
+        var missing = Assert.Throws<PlanningException>(() => JobPlanner.Members(
+            spec with { Auxiliary = [new AuxiliarySpec { Name = "a45", Steps = 5 }] }, Id, 1, "init", new Dictionary<string, string>()));
+
+        Assert.Equal("the spec has no linear probe stage", probe.Message);
+        Assert.Contains("auxiliary fine-tuning 'a45' has no checkpoint", missing.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Members_MoreMembersThanRates_CyclesLearningRates()
     {
         var spec = new PipelineSpec { Members = new MembersSpec { Count = 7, LearningRates = [0.01, 0.02, 0.05] } };

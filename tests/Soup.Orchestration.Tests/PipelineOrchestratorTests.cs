@@ -1,6 +1,7 @@
 using Microsoft.DurableTask.Client;
 using Soup.Core.Jobs;
 using Soup.Core.Storage;
+using Soup.Core.Specs;
 
 namespace Soup.Orchestration.Tests;
 

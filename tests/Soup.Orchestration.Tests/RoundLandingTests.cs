@@ -1,5 +1,6 @@
 using Microsoft.DurableTask.Client;
 using Soup.Core.Storage;
+using Soup.Core.Specs;
 
 namespace Soup.Orchestration.Tests;
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.DurableTask;
 using Soup.Core.Jobs;
+using Soup.Core.Specs;
 using Soup.Core.Storage;
 
 namespace Soup.Orchestration.Activities;
@@ -25,7 +26,16 @@ public sealed class DispatchJobsActivity(SoupStorage storage, IEnumerable<IJobDi
     {
         ArgumentNullException.ThrowIfNull(input);
         var spec = await new BlobSpecStore(storage).GetAsync(input.SpecHash);
-        var jobs = JobPlanner.Plan(spec, input);
+        IReadOnlyList<Job> jobs;
+        try
+        {
+            jobs = JobPlanner.Plan(spec, input);
+        }
+        catch (PlanningException ex)
+        {
+            throw new PipelineFailedException(ex.Message);
+        }
+
         await SendAsync(storage, jobs, observers);
         return jobs.Count;
     }

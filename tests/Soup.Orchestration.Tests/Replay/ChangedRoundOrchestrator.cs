@@ -1,4 +1,5 @@
 using Microsoft.DurableTask;
+using Soup.Core.Specs;
 
 namespace Soup.Orchestration.Tests.Replay;
 

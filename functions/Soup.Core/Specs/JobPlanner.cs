@@ -1,8 +1,7 @@
 using Soup.Core.Jobs;
-using Soup.Core.Specs;
 using Soup.Core.Storage;
 
-namespace Soup.Orchestration;
+namespace Soup.Core.Specs;
 
 /// <summary>Turns a spec into the jobs of each stage. Pure and deterministic: safe to call from an orchestrator.</summary>
 public static class JobPlanner
@@ -108,7 +107,7 @@ public static class JobPlanner
             SpecHash = hash,
             Data = TrainData(spec, plan.Domains),
             InitCheckpoint = plan.Auxiliary is { } aux
-                ? auxiliary?.GetValueOrDefault(aux) ?? throw new PipelineFailedException($"round {round}: member {plan.Member}'s auxiliary fine-tuning '{aux}' has no checkpoint")
+                ? auxiliary?.GetValueOrDefault(aux) ?? throw new PlanningException($"round {round}: member {plan.Member}'s auxiliary fine-tuning '{aux}' has no checkpoint")
                 : init,
             Settings = plan.Settings,
         })];
@@ -150,7 +149,7 @@ public static class JobPlanner
         IReadOnlyList<Job> jobs = request.Stage switch
         {
             JobStages.Pretrain => [Pretrain(spec, id)],
-            JobStages.Probe => [LinearProbe(spec, id, Init()) ?? throw new PipelineFailedException("the spec has no linear probe stage")],
+            JobStages.Probe => [LinearProbe(spec, id, Init()) ?? throw new PlanningException("the spec has no linear probe stage")],
             JobStages.Auxiliary => [.. Auxiliary(spec, id, Init())],
             JobStages.Members => [.. Members(spec, id, request.Round, Init(), request.Auxiliary)],
             JobStages.Evaluation when request.Evaluation is { } plan =>
