@@ -36,16 +36,7 @@ public static class RoundSummarizer
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(reports);
         var round = request.Round;
-        IReadOnlyList<TrainJob> jobs;
-        try
-        {
-            jobs = JobPlanner.Members(spec, round.PipelineId, round.Round, round.Init, round.Auxiliary);
-        }
-        catch (PlanningException ex)
-        {
-            throw new PipelineFailedException(ex.Message);
-        }
-
+        var jobs = JobPlanner.Members(spec, round.PipelineId, round.Round, round.Init, round.Auxiliary);
         var members = request.Landed.Select(i => (Index: i, Job: jobs[i])).ToList();
         var report = reports[0];
         var scores = Scores(report);

@@ -3,6 +3,7 @@ using Microsoft.DurableTask;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Soup.Core.Specs;
 using Soup.Core.Storage;
 using Soup.Orchestration.Activities;
 
@@ -48,6 +49,22 @@ public sealed class StorageFailureTests
         Assert.Contains($"{status} {code ?? "(no error code)"}", described.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("RequestId", described.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("x-ms-secret", described.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AStageTheSpecCannotPlan_FailsThePipelineWithThePlannersMessage_Unretried()
+    {
+        var error = await Assert.ThrowsAsync<PipelineFailedException>(
+            () => new PlanningActivity(new CapturingLogger<PlanningActivity>()).RunAsync(new Context(), "probe"));
+
+        Assert.Equal("the spec has no linear probe stage", error.Message);
+    }
+
+    /// <summary>An activity whose planning fails, as the dispatch and summary activities' do for a spec without the stage.</summary>
+    private sealed class PlanningActivity(ILogger logger) : StorageActivity<string, int>(logger)
+    {
+        protected override Task<int> RunCoreAsync(TaskActivityContext context, string input) =>
+            Task.FromResult(JobPlanner.Plan(TestSpecs.Create(rounds: 1, members: 2), new DispatchRequest("h", "p", JobStages.Probe, 0, "init")).Count);
     }
 
     private sealed class Context : TaskActivityContext

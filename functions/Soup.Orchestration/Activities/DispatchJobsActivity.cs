@@ -26,16 +26,7 @@ public sealed class DispatchJobsActivity(SoupStorage storage, IEnumerable<IJobDi
     {
         ArgumentNullException.ThrowIfNull(input);
         var spec = await new BlobSpecStore(storage).GetAsync(input.SpecHash);
-        IReadOnlyList<Job> jobs;
-        try
-        {
-            jobs = JobPlanner.Plan(spec, input);
-        }
-        catch (PlanningException ex)
-        {
-            throw new PipelineFailedException(ex.Message);
-        }
-
+        var jobs = JobPlanner.Plan(spec, input);
         await SendAsync(storage, jobs, observers);
         return jobs.Count;
     }

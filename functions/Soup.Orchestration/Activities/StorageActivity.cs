@@ -1,6 +1,7 @@
 using Azure;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
+using Soup.Core.Specs;
 using Soup.Core.Storage;
 
 namespace Soup.Orchestration.Activities;
@@ -10,7 +11,8 @@ namespace Soup.Orchestration.Activities;
 /// holds the whole response (request id, headers), never as the raw response: the pipeline's failure text, which the API
 /// shows, stays readable and carries nothing of the service's internals. A permanent error (400 a bad name, 403 no
 /// access, 404 nothing there, ...) fails the pipeline with that reason, unretried; a transient one (no answer, 408, 429,
-/// 5xx) is retried by the activity's retry policy (<see cref="ActivityRetry"/>).
+/// 5xx) is retried by the activity's retry policy (<see cref="ActivityRetry"/>). A stage the spec cannot plan
+/// (<see cref="PlanningException"/>) fails the pipeline with its message, unretried: no retry changes the spec.
 /// </summary>
 public abstract class StorageActivity<TInput, TOutput>(ILogger logger) : TaskActivity<TInput, TOutput>
 {
@@ -20,6 +22,10 @@ public abstract class StorageActivity<TInput, TOutput>(ILogger logger) : TaskAct
         try
         {
             return await RunCoreAsync(context, input);
+        }
+        catch (PlanningException ex)
+        {
+            throw new PipelineFailedException(ex.Message);
         }
         catch (Exception ex) when (ex is RequestFailedException || StorageRetry.IsTransient(ex))
         {
