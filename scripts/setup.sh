@@ -32,21 +32,30 @@ ensure_chromium() {
     || { sudo_if_needed apt-get update >/dev/null && sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >/dev/null; }
 }
 
-azurite_listening() { (exec 3<>/dev/tcp/127.0.0.1/10000) 2>/dev/null; }
+port_listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+azurite_listening() { port_listening 10000 && port_listening 10001 && port_listening 10002; }
 
+# Blob, queue and table run as three processes (azurite-blob, azurite-queue, azurite-table), as they are three services
+# on Azure: one Node process serves every request of all three on one thread, and at a round of 1,024 members that
+# thread, not the pipeline, set the pace (`pipeline bench rounds`: README, Benchmarks).
 ensure_azurite() {
   # Installed even when another Azurite already listens: tests start private ones from node_modules.
   if [ ! -x node_modules/.bin/azurite ]; then
     echo "==> Installing Azurite (npm ci)"
     npm ci --no-audit --no-fund >/dev/null
   fi
-  if azurite_listening; then echo "==> Azurite already listening on 127.0.0.1:10000"; return; fi
-  echo "==> Starting Azurite (data in .azurite/, log in .azurite/azurite.log)"
+  if azurite_listening; then echo "==> Azurite already listening on 127.0.0.1:10000-10002"; return; fi
+  echo "==> Starting Azurite: blob, queue and table services (data in .azurite/, logs in .azurite/*.log)"
   mkdir -p .azurite
-  nohup node_modules/.bin/azurite --silent --location .azurite --blobHost 127.0.0.1 --queueHost 127.0.0.1 \
-    --tableHost 127.0.0.1 --skipApiVersionCheck --loose > .azurite/azurite.log 2>&1 &
+  local service port
+  for service in blob:10000 queue:10001 table:10002; do
+    port="${service#*:}"; service="${service%%:*}"
+    if port_listening "$port"; then continue; fi
+    nohup "node_modules/.bin/azurite-$service" --silent --location .azurite "--${service}Host" 127.0.0.1 \
+      "--${service}Port" "$port" --skipApiVersionCheck --loose > ".azurite/azurite-$service.log" 2>&1 &
+  done
   for _ in $(seq 1 50); do azurite_listening && return; sleep 0.2; done
-  echo "Azurite did not start; see .azurite/azurite.log" >&2
+  echo "Azurite did not start; see .azurite/azurite-*.log" >&2
   exit 1
 }
 

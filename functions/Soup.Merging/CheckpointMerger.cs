@@ -59,7 +59,7 @@ public sealed class CheckpointMerger(Func<string, BlobContainerClient> container
     }
 
     /// <summary>How many members are opened at once.</summary>
-    private const int ConcurrentOpens = 16;
+    public const int ConcurrentOpens = 16;
 
     private Task<ICheckpointSource> OpenAsync(CheckpointLocation location, CancellationToken cancellationToken) =>
         location.IsBlob
