@@ -17,10 +17,11 @@ internal sealed class PyTorchReference : IDisposable
     private readonly TempFolder _folder = new();
     private readonly string _script;
 
-    public PyTorchReference()
+    /// <param name="script">The Python script (default: the image models' <see cref="PyTorchReferenceScript"/>).</param>
+    public PyTorchReference(string? script = null)
     {
         _script = _folder.File("reference.py");
-        System.IO.File.WriteAllText(_script, PyTorchReferenceScript.Text);
+        System.IO.File.WriteAllText(_script, script ?? PyTorchReferenceScript.Text);
     }
 
     public string File(string name) => _folder.File(name);

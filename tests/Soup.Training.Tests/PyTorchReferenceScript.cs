@@ -3,7 +3,7 @@ namespace Soup.Training.Tests;
 /// <summary>The Python side of the PyTorch compatibility tests, written to a temp folder and run with /usr/bin/python3.</summary>
 internal static class PyTorchReferenceScript
 {
-    public const string Text = """"
+    public static readonly string Text = """"
 """PyTorch reference for Soup.Training's models (torch and torchvision from /usr/bin/python3).
 
 A SPEC is MODEL:CHANNELS:CLASSES, e.g. resnet18:3:5. Commands:
@@ -14,63 +14,8 @@ A SPEC is MODEL:CHANNELS:CLASSES, e.g. resnet18:3:5. Commands:
   export SPEC SEED INPUT.safetensors WEIGHTS-OUT.safetensors LOGITS-OUT.safetensors
       seeded random init with perturbed norm statistics, save it, and the eval-mode logits of INPUT["input"]
 """
-import json
-import struct
-import sys
-
-try:
-    import torch
-    import torch.nn as nn
-    import torch.nn.functional as F
-    import torchvision
-except Exception as error:  # noqa: BLE001 - any import failure means the reference cannot run
-    print(f"PYTORCH-MISSING: cannot import torch/torchvision with {sys.executable}: {error!r}", file=sys.stderr)
-    sys.exit(3)
-
-DTYPES = {
-    "F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
-    "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8, "BOOL": torch.bool,
-}
-NAMES = {dtype: name for name, dtype in DTYPES.items()}
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        blob = f.read()
-    (length,) = struct.unpack("<Q", blob[:8])
-    header = json.loads(blob[8:8 + length])
-    start = 8 + length
-    tensors = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = info["data_offsets"]
-        dtype = DTYPES[info["dtype"]]
-        if end == begin:
-            tensors[name] = torch.empty(info["shape"], dtype=dtype)
-        else:
-            flat = torch.frombuffer(bytearray(blob[start + begin:start + end]), dtype=dtype)
-            tensors[name] = flat.reshape(info["shape"]).clone()
-    return tensors
-
-
-def write_safetensors(path, tensors):
-    header, chunks, offset = {}, [], 0
-    for name, tensor in tensors.items():
-        tensor = tensor.detach().cpu().contiguous()
-        data = tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b""
-        header[name] = {"dtype": NAMES[tensor.dtype], "shape": list(tensor.shape), "data_offsets": [offset, offset + len(data)]}
-        chunks.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-(8 + len(text)) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for data in chunks:
-            f.write(data)
-
-
+""""
+        + "\n" + Io + "\n" + """"
 class MNIST_CNN(nn.Module):
     """DomainBed's networks.MNIST_CNN."""
 
@@ -165,5 +110,70 @@ def main(argv):
 
 if __name__ == "__main__":
     main(sys.argv[1:])
+"""";
+
+    /// <summary>
+    /// The imports every reference script needs (torch, and torchvision when it is installed; exit 3 when torch is not)
+    /// and safetensors reading and writing.
+    /// </summary>
+    public const string Io = """"
+import json
+import struct
+import sys
+
+try:
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    import torchvision
+except Exception as error:  # noqa: BLE001 - any import failure means the reference cannot run
+    print(f"PYTORCH-MISSING: cannot import torch/torchvision with {sys.executable}: {error!r}", file=sys.stderr)
+    sys.exit(3)
+
+DTYPES = {
+    "F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
+    "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8, "BOOL": torch.bool,
+}
+NAMES = {dtype: name for name, dtype in DTYPES.items()}
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        blob = f.read()
+    (length,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8:8 + length])
+    start = 8 + length
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        dtype = DTYPES[info["dtype"]]
+        if end == begin:
+            tensors[name] = torch.empty(info["shape"], dtype=dtype)
+        else:
+            flat = torch.frombuffer(bytearray(blob[start + begin:start + end]), dtype=dtype)
+            tensors[name] = flat.reshape(info["shape"]).clone()
+    return tensors
+
+
+def write_safetensors(path, tensors):
+    header, chunks, offset = {}, [], 0
+    for name, tensor in tensors.items():
+        tensor = tensor.detach().cpu().contiguous()
+        data = tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b""
+        header[name] = {"dtype": NAMES[tensor.dtype], "shape": list(tensor.shape), "data_offsets": [offset, offset + len(data)]}
+        chunks.append(data)
+        offset += len(data)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-(8 + len(text)) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for data in chunks:
+            f.write(data)
+
+
+
 """";
 }

@@ -10,14 +10,16 @@ public static class TorchCheckpoint
     public static IReadOnlyList<TensorData> ToTensorData(nn.Module module)
     {
         ArgumentNullException.ThrowIfNull(module);
-        var result = new List<TensorData>();
+        return [.. module.state_dict().Select(e => ToTensorData(e.Key, e.Value))];
+    }
+
+    /// <summary>A copy of <paramref name="tensor"/> on the CPU, keeping its dtype, named <paramref name="name"/>.</summary>
+    public static TensorData ToTensorData(string name, Tensor tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
         using var scope = NewDisposeScope();
-        foreach (var (name, tensor) in module.state_dict())
-        {
-            var cpu = tensor.detach().cpu().contiguous();
-            result.Add(new TensorData(name, TorchDtypes.ToSafetensors(cpu.dtype, name), cpu.shape, cpu.bytes.ToArray()));
-        }
-        return result;
+        var cpu = tensor.detach().cpu().contiguous();
+        return new TensorData(name, TorchDtypes.ToSafetensors(cpu.dtype, name), cpu.shape, cpu.bytes.ToArray());
     }
 
     /// <summary>
