@@ -64,7 +64,7 @@ public static class TrainBenchmark
     private static double FullRun(string model, ILabelledImages data, TrainBenchmarkOptions options, int steps, int seed, CancellationToken cancellationToken)
     {
         var settings = new TrainSettings { Steps = steps, BatchSize = options.BatchSize, LearningRate = 0.01, Momentum = 0.9, Seed = seed };
-        return FineTuner.Run(new FineTuneOptions(model, settings), data, null, null, new MemoryObserver(), cancellationToken).ImagesPerSecond;
+        return FineTuner.Run(new FineTuneOptions(model, settings), data, null, null, new MemoryObserver(), cancellationToken).PerSecond;
     }
 
     private static ILabelledImages LoadData(string dataRoot, TextWriter output)

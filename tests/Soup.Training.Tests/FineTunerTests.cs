@@ -28,7 +28,7 @@ public sealed class FineTunerTests(TinyDataFixture tiny)
         Assert.True(result.FinalLoss < observer.Reports[0].Loss / 2, $"loss {observer.Reports[0].Loss} -> {result.FinalLoss}");
         Assert.True(evaluation.Accuracy > 0.8, $"test accuracy {evaluation.Accuracy}");
         Assert.True(result.FinalTrainAccuracy > 0.8, $"train accuracy {result.FinalTrainAccuracy}");
-        Assert.True(result.ImagesPerSecond > 0);
+        Assert.True(result.PerSecond > 0);
     }
 
     [Fact]

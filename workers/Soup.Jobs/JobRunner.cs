@@ -143,7 +143,7 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         {
             LogCleanUpFailed(logger, job.JobId, ex); // a stale resume.safetensors next to a finished job is harmless
         }
-        LogTrained(logger, job.JobId, result.FinalLoss, result.ImagesPerSecond);
+        LogTrained(logger, job.JobId, result.FinalLoss, result.PerSecond, result.Unit);
     }
 
     private async Task EvaluateAsync(EvaluateJob job, string output, CancellationToken cancellationToken)
@@ -307,7 +307,7 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
             ["resumed_from_step"] = Invariant(resumedFrom),
             ["final_train_loss"] = Invariant(result.FinalLoss),
             ["final_train_accuracy"] = Invariant(result.FinalTrainAccuracy),
-            ["images_per_second"] = Invariant(Math.Round(result.ImagesPerSecond, 1)),
+            [$"{result.Unit}_per_second"] = Invariant(Math.Round(result.PerSecond, 1)),
             ["worker"] = options.Value.WorkerName,
         };
     }
@@ -331,8 +331,8 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
     [LoggerMessage(EventId = 405, Level = LogLevel.Warning, Message = "Job {JobId}: its resumption state could not be removed")]
     private static partial void LogCleanUpFailed(ILogger logger, string jobId, Exception exception);
 
-    [LoggerMessage(EventId = 403, Level = LogLevel.Information, Message = "Job {JobId} trained: final loss {Loss:F4}, {ImagesPerSecond:F0} images/s")]
-    private static partial void LogTrained(ILogger logger, string jobId, double loss, double imagesPerSecond);
+    [LoggerMessage(EventId = 403, Level = LogLevel.Information, Message = "Job {JobId} trained: final loss {Loss:F4}, {PerSecond:F0} {Unit}/s")]
+    private static partial void LogTrained(ILogger logger, string jobId, double loss, double perSecond, string unit);
 
     [LoggerMessage(EventId = 406, Level = LogLevel.Information, Message = "Job {JobId}: greedy soup kept {Kept} of {Members} members")]
     private static partial void LogGreedy(ILogger logger, string jobId, int kept, int members);

@@ -23,21 +23,19 @@ public sealed record FineTuneOptions(string Model, TrainSettings Settings)
         : Math.Clamp((Settings.Steps + 9) / 10, 1, MaxDefaultCheckpointEvery);
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting out of range and its value.</summary>
-    /// <param name="data">The training data: the batch size may not exceed its size, and class weights must match its classes.</param>
-    public void Validate(ILabelledImages data)
+    /// <param name="objective">What is trained: the batch size may not exceed its examples, and the task checks the model and its own settings.</param>
+    public void Validate(TrainingObjective objective)
     {
-        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(objective);
         ArgumentNullException.ThrowIfNull(Settings);
         var s = Settings;
-        if (!ModelFactory.KnownModels.Contains(Model))
-            Fail(nameof(Model), $"Unknown model '{Model}'. Known models: {string.Join(", ", ModelFactory.KnownModels)}.");
         if (!Optimizers.All.Contains(s.Optimizer))
             Fail(nameof(s.Optimizer), $"Unknown optimizer '{s.Optimizer}'. Known optimizers: {string.Join(", ", Optimizers.All)}.");
         // The ranges a spec is validated against (Hyperparameters): a job from any source meets the same bounds.
         InRange(nameof(s.Steps), Hyperparameters.Steps, s.Steps);
         InRange(nameof(s.BatchSize), Hyperparameters.BatchSize, s.BatchSize);
-        if (s.BatchSize > data.Count)
-            Fail(nameof(s.BatchSize), $"Batch size {s.BatchSize} is larger than the training data ({data.Count} examples).");
+        if (s.BatchSize > objective.Count)
+            Fail(nameof(s.BatchSize), $"Batch size {s.BatchSize} is larger than the training data ({objective.Count} examples).");
         InRange(nameof(s.LearningRate), Hyperparameters.LearningRate, s.LearningRate);
         InRange(nameof(s.Momentum), Hyperparameters.Momentum, s.Momentum);
         InRange(nameof(s.WeightDecay), Hyperparameters.WeightDecay, s.WeightDecay);
@@ -48,18 +46,16 @@ public sealed record FineTuneOptions(string Model, TrainSettings Settings)
             Fail(nameof(s.AverageStart), $"AverageStart must be in [1, Steps = {s.Steps}], was {s.AverageStart}.");
         InRange(nameof(s.EmaDecay), Hyperparameters.EmaDecay, s.EmaDecay);
         InRange(nameof(s.AnchorWeight), Hyperparameters.AnchorWeight, s.AnchorWeight);
-        if (s.ClassWeights is { } weights)
-        {
-            if (weights.Count != data.Shape.Classes)
-                Fail(nameof(s.ClassWeights), $"ClassWeights has {weights.Count} weights, the data has {data.Shape.Classes} classes.");
-            for (var i = 0; i < weights.Count; i++)
-            {
-                if (!Hyperparameters.ClassWeight.Contains(weights[i]))
-                    Fail(nameof(s.ClassWeights), $"ClassWeights must be in {Hyperparameters.ClassWeight}, class {i} has {weights[i]}.");
-            }
-        }
         if (s.CheckpointEvery < 0)
             Fail(nameof(s.CheckpointEvery), $"CheckpointEvery must not be negative, was {s.CheckpointEvery}.");
+        objective.Validate(this);
+    }
+
+    /// <summary>Validates the settings for image classification on <paramref name="data"/> (see <see cref="Validate(TrainingObjective)"/>).</summary>
+    public void Validate(ILabelledImages data)
+    {
+        using var objective = new ImageClassification(data, Settings?.ClassWeights);
+        Validate(objective);
     }
 
     private static void InRange(string setting, HyperparameterRange range, double value)

@@ -8,16 +8,31 @@ namespace Soup.Training.FineTuning;
 /// <summary>Fine-tunes one member of a soup.</summary>
 public static class FineTuner
 {
+    /// <summary>Fine-tunes an image classifier on <paramref name="train"/> (cross-entropy, class-weighted when the settings ask).</summary>
+    /// <inheritdoc cref="Run(FineTuneOptions, TrainingObjective, IReadOnlyList{TensorData}?, TrainingState?, ITrainingObserver?, CancellationToken)"/>
+    public static FineTuneResult Run(
+        FineTuneOptions options,
+        ILabelledImages train,
+        IReadOnlyList<TensorData>? init,
+        TrainingState? resume,
+        ITrainingObserver? observer,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        using var objective = new ImageClassification(train, options.Settings?.ClassWeights);
+        return Run(options, objective, init, resume, observer, cancellationToken);
+    }
+
     /// <summary>
-    /// Trains the model on cross-entropy with the optimizer, dropout, linear probe, weight average, anchor and class
-    /// weights of the settings, on CUDA when available, else the CPU. Batches come from epochs permuted by (Seed, epoch)
-    /// and augmentation from a generator seeded by (Seed, step); the next batch is prepared on a background task while a
+    /// Trains the objective's model on its loss with the optimizer, dropout, linear probe, weight average and anchor of
+    /// the settings, on CUDA when available, else the CPU. Batches come from epochs permuted by (Seed, epoch) and
+    /// augmentation from a generator seeded by (Seed, step); the next batch is prepared on a background task while a
     /// step runs. On the CPU the same options, data and initial weights give bit-identical weights, and resuming from a
     /// <see cref="TrainingState"/> gives the weights the uninterrupted run gives.
     /// </summary>
-    /// <param name="options">The model and settings; validated against <paramref name="train"/>.</param>
-    /// <param name="train">The training examples.</param>
-    /// <param name="init">Initial weights (strictly matching the model), or null for an initialisation seeded by Seed.</param>
+    /// <param name="options">The model and settings; validated against <paramref name="objective"/>.</param>
+    /// <param name="objective">What is trained, on which examples.</param>
+    /// <param name="init">Initial weights (fitting the model as the objective loads them), or null for an initialisation seeded by Seed.</param>
     /// <param name="resume">A state from <see cref="ITrainingObserver.Checkpoint"/> of a run with the same options and data, or null.</param>
     /// <param name="observer">Hears progress and checkpoints, on this thread; may be null.</param>
     /// <param name="cancellationToken">
@@ -29,29 +44,30 @@ public static class FineTuner
     /// <exception cref="InvalidDataException"><paramref name="init"/> or <paramref name="resume"/> does not match the run.</exception>
     public static FineTuneResult Run(
         FineTuneOptions options,
-        ILabelledImages train,
+        TrainingObjective objective,
         IReadOnlyList<TensorData>? init,
         TrainingState? resume,
         ITrainingObserver? observer,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(train);
-        options.Validate(train);
+        ArgumentNullException.ThrowIfNull(objective);
+        options.Validate(objective);
         var settings = options.Settings;
         if (resume is not null && (resume.Step < 0 || resume.Step >= settings.Steps))
             throw new ArgumentException($"The training state is at step {resume.Step}; the run has {settings.Steps} steps.", nameof(resume));
 
-        using var run = new TrainingRun(options, train.Shape, init, TorchDevice.Preferred());
+        using var run = new TrainingRun(options, objective, init, TorchDevice.Preferred());
         var totals = resume is null ? new RunTotals() : run.Restore(resume, $"training state at step {resume.Step}");
         var first = (resume?.Step ?? 0) + 1;
-        var sampler = new BatchSampler(train.Count, settings.BatchSize, settings.Seed);
+        var sampler = new BatchSampler(objective.Count, settings.BatchSize, settings.Seed);
         var reportEvery = Math.Max(1, (settings.Steps + 9) / 10);
         var finalWindow = Math.Max(1, settings.Steps / 10);
         var checkpointEvery = options.CheckpointInterval;
         var lastCheckpoint = first - 1;
         var stopwatch = new Stopwatch();
-        var next = Prefetch(train, sampler, settings.Seed, first);
+        var next = Prefetch(objective, sampler, settings.Seed, first);
+        long units = 0;
         try
         {
             stopwatch.Start();
@@ -63,14 +79,14 @@ public static class FineTuner
                         Pause(stopwatch, () => observer?.Checkpoint(run.Capture(step - 1, totals)));
                     cancellationToken.ThrowIfCancellationRequested();
                 }
-                var (images, labels) = next!.GetAwaiter().GetResult();
-                next = step < settings.Steps ? Prefetch(train, sampler, settings.Seed, step + 1) : null;
+                var batch = next!.GetAwaiter().GetResult();
+                next = step < settings.Steps ? Prefetch(objective, sampler, settings.Seed, step + 1) : null;
                 var inFinalWindow = step > settings.Steps - finalWindow;
                 double loss;
                 long correct;
-                using (images)
-                using (labels)
-                    (loss, correct) = run.Step(images, labels, step, inFinalWindow);
+                using (batch)
+                    (loss, correct) = run.Step(batch, step, inFinalWindow);
+                units += batch.Units;
 
                 totals.LossSinceReport += loss;
                 if (inFinalWindow)
@@ -82,7 +98,7 @@ public static class FineTuner
                 {
                     var stepsSinceReport = step - ((step - 1) / reportEvery * reportEvery);
                     var report = new TrainingProgress(
-                        step, settings.Steps, totals.LossSinceReport / stepsSinceReport, Throughput(step - first + 1, sampler, stopwatch));
+                        step, settings.Steps, totals.LossSinceReport / stepsSinceReport, Throughput(units, stopwatch), objective.Unit);
                     totals.LossSinceReport = 0;
                     Pause(stopwatch, () => observer?.Progress(report));
                 }
@@ -102,24 +118,23 @@ public static class FineTuner
         return new FineTuneResult(
             run.Output(settings.Steps),
             totals.FinalLoss / finalWindow,
-            totals.FinalCorrect / ((double)finalWindow * sampler.BatchSize),
+            totals.FinalCorrect / ((double)finalWindow * sampler.BatchSize * objective.PredictionsPerExample),
             settings.Steps,
-            Throughput(settings.Steps - first + 1, sampler, stopwatch));
+            Throughput(units, stopwatch),
+            objective.Unit);
     }
 
     /// <summary>Reads the batch of <paramref name="step"/> on a background task; the data is only ever read by one task at a time.</summary>
-    private static Task<(Tensor Images, Tensor Labels)> Prefetch(ILabelledImages train, BatchSampler sampler, int seed, int step) =>
-        Task.Run(() => train.Batch(sampler.Indices(step), new Random(StreamSeed.Of(seed, StreamSeed.Augment, step))));
+    private static Task<TrainingBatch> Prefetch(TrainingObjective objective, BatchSampler sampler, int seed, int step) =>
+        Task.Run(() => objective.Batch(sampler.Indices(step), new Random(StreamSeed.Of(seed, StreamSeed.Augment, step))));
 
-    private static void Discard(Task<(Tensor Images, Tensor Labels)>? pending)
+    private static void Discard(Task<TrainingBatch>? pending)
     {
         if (pending is null)
             return;
         try
         {
-            var (images, labels) = pending.GetAwaiter().GetResult();
-            images.Dispose();
-            labels.Dispose();
+            pending.GetAwaiter().GetResult().Dispose();
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -134,6 +149,6 @@ public static class FineTuner
         stopwatch.Start();
     }
 
-    private static double Throughput(int steps, BatchSampler sampler, Stopwatch stopwatch)
-        => steps * (double)sampler.BatchSize / Math.Max(stopwatch.Elapsed.TotalSeconds, 1e-9);
+    private static double Throughput(long units, Stopwatch stopwatch)
+        => units / Math.Max(stopwatch.Elapsed.TotalSeconds, 1e-9);
 }

@@ -1,3 +1,4 @@
+using Soup.Training.Data;
 using System.Diagnostics;
 using Soup.Core.Jobs;
 using TorchSharp;
@@ -29,14 +30,30 @@ public static class TrainingBenchmark
             Optimizer = Optimizers.Sgd, Steps = steps, BatchSize = batchSize, LearningRate = 0.01, Momentum = 0.9, Seed = seed,
         };
         var device = TorchDevice.Preferred();
-        using var run = new TrainingRun(new FineTuneOptions(model, settings), shape, null, device);
+        using var objective = new ImageClassification(new ShapeOnly(shape));
+        using var run = new TrainingRun(new FineTuneOptions(model, settings), objective, null, device);
         using var generator = new Generator(unchecked((ulong)seed));
-        using var images = randn([batchSize, shape.Channels, shape.Height, shape.Width], generator: generator).to(device);
-        using var labels = randint(shape.Classes, [batchSize], generator: generator).to(device);
+        using var batch = new TrainingBatch(
+            [randn([batchSize, shape.Channels, shape.Height, shape.Width], generator: generator).to(device), randint(shape.Classes, [batchSize], generator: generator).to(device)],
+            batchSize);
 
         var stopwatch = Stopwatch.StartNew();
         for (var step = 1; step <= steps; step++)
-            run.Step(images, labels, step, countCorrect: false);
+            run.Step(batch, step, countCorrect: false);
         return steps * (double)batchSize / Math.Max(stopwatch.Elapsed.TotalSeconds, 1e-9);
+    }
+
+    /// <summary>Data that only has a shape: the bare loop builds its own batch.</summary>
+    private sealed class ShapeOnly(ModelShape shape) : ILabelledImages
+    {
+        public int Count => int.MaxValue;
+
+        public ModelShape Shape => shape;
+
+        public (Tensor Images, Tensor Labels) Batch(long[] indices, Random? augment) => throw new NotSupportedException();
+
+        public void Dispose()
+        {
+        }
     }
 }

@@ -4,5 +4,6 @@ namespace Soup.Training.FineTuning;
 /// <param name="Step">Steps done so far.</param>
 /// <param name="TotalSteps">Steps the run will take.</param>
 /// <param name="Loss">Mean training loss over the steps since the previous report.</param>
-/// <param name="ImagesPerSecond">Throughput of the steps this process ran (excluding set-up and checkpoint callbacks).</param>
-public sealed record TrainingProgress(int Step, int TotalSteps, double Loss, double ImagesPerSecond);
+/// <param name="PerSecond">Throughput of the steps this process ran (excluding set-up and checkpoint callbacks), in <paramref name="Unit"/> per second.</param>
+/// <param name="Unit">What throughput counts (<see cref="TrainingObjective.Unit"/>): images, tokens.</param>
+public sealed record TrainingProgress(int Step, int TotalSteps, double Loss, double PerSecond, string Unit);

@@ -9,8 +9,9 @@ using Soup.Training.Checkpoints;
 namespace Soup.Training.FineTuning;
 
 /// <summary>
-/// The live objects of one fine-tuning run: the model, its dropout generator, the optimizer over the trained
-/// parameters, the weight average and WARP's EMA anchor. Takes steps and captures or restores a <see cref="TrainingState"/>.
+/// The live objects of one fine-tuning run: the model its objective creates, its dropout generator, the optimizer over
+/// the trained parameters, the weight average and WARP's EMA anchor. Takes steps and captures or restores a
+/// <see cref="TrainingState"/>.
 /// </summary>
 internal sealed class TrainingRun : IDisposable
 {
@@ -23,27 +24,28 @@ internal sealed class TrainingRun : IDisposable
     private readonly TrainSettings _settings;
     private readonly Device _device;
     private readonly Generator _dropoutGenerator;
-    private readonly nn.Module<Tensor, Tensor> _model;
+    private readonly TrainingObjective _objective;
+    private readonly nn.Module _model;
     private readonly List<(string Name, Tensor Live)> _entries;
     private readonly List<(string Name, Parameter Parameter)> _trained;
     private readonly OptimizerHelper _optimizer;
     private readonly WeightAverage? _average;
-    private readonly nn.Module<Tensor, Tensor>? _anchorModel;
+    private readonly nn.Module? _anchorModel;
     private readonly WeightAverage? _anchor;
-    private readonly Tensor? _classWeights;
 
     /// <summary>Creates the model (seeded, or from <paramref name="init"/>) on <paramref name="device"/> and everything around it.</summary>
-    public TrainingRun(FineTuneOptions options, ModelShape shape, IReadOnlyList<TensorData>? init, Device device)
+    public TrainingRun(FineTuneOptions options, TrainingObjective objective, IReadOnlyList<TensorData>? init, Device device)
     {
         _settings = options.Settings;
-        this._device = device;
+        _objective = objective;
+        _device = device;
         _dropoutGenerator = new Generator(unchecked((ulong)_settings.Seed));
-        _model = ModelFactory.CreateSeeded(options.Model, shape, _settings.Seed, _settings.Dropout, _dropoutGenerator);
+        _model = objective.CreateModel(options.Model, _settings.Seed, _settings.Dropout, _dropoutGenerator);
         if (init is not null)
         {
             try
             {
-                TorchCheckpoint.Load(_model, init, "initial weights");
+                objective.Load(_model, init, "initial weights");
             }
             catch
             {
@@ -54,7 +56,7 @@ internal sealed class TrainingRun : IDisposable
         }
         _model.to(device);
 
-        var headPrefix = _settings.LinearProbe ? ModelFactory.HeadPrefix(_model) : "";
+        var headPrefix = _settings.LinearProbe ? objective.HeadPrefix(_model) : "";
         _trained = [];
         foreach (var (name, parameter) in _model.named_parameters())
         {
@@ -71,7 +73,7 @@ internal sealed class TrainingRun : IDisposable
             _average = new WeightAverage(_settings.Average, _entries, _settings.AverageStart, _settings.EmaDecay);
         if (_settings.AnchorWeight > 0)
         {
-            _anchorModel = ModelFactory.CreateSeeded(options.Model, shape, _settings.Seed);
+            _anchorModel = objective.CreateModel(options.Model, _settings.Seed, 0, null);
             _anchorModel.to(device);
             _anchorModel.eval();
             foreach (var parameter in _anchorModel.parameters())
@@ -79,30 +81,27 @@ internal sealed class TrainingRun : IDisposable
             var anchorState = _anchorModel.state_dict();
             _anchor = new WeightAverage(WeightAverages.Ema, _entries, 1, _settings.EmaDecay, _entries.Select(e => anchorState[e.Name]).ToList());
         }
-        if (_settings.ClassWeights is { } weights)
-            _classWeights = tensor(weights.Select(w => (float)w).ToArray()).to(device).DetachFromDisposeScope();
     }
 
     /// <summary>
-    /// One optimizer step on a batch: cross-entropy (class-weighted when asked) plus, with an anchor, AnchorWeight ·
-    /// KL(p_model ‖ p_ema); then the averages take the new weights.
+    /// One optimizer step on a batch: the objective's loss plus, with an anchor, AnchorWeight · KL(p_model ‖ p_ema) over
+    /// the objective's distributions; then the averages take the new weights.
     /// </summary>
-    /// <returns>The loss before the step, and how many examples the model got right (when <paramref name="countCorrect"/>).</returns>
+    /// <returns>The loss before the step, and how many predictions the model got right (when <paramref name="countCorrect"/>).</returns>
     /// <exception cref="TrainingDivergedException">The loss is NaN or infinite.</exception>
-    public (double Loss, long Correct) Step(Tensor images, Tensor labels, int step, bool countCorrect)
+    public (double Loss, long Correct) Step(TrainingBatch batch, int step, bool countCorrect)
     {
         using var scope = NewDisposeScope();
-        var x = images.to(_device);
-        var y = labels.to(_device);
-        var logits = _model.forward(x);
-        var loss = nn.functional.cross_entropy(logits, y, weight: _classWeights);
+        var tensors = batch.Tensors.Select(t => t.to(_device)).ToList();
+        var outputs = _objective.Forward(_model, tensors);
+        var (loss, correct) = _objective.Loss(outputs, tensors, countCorrect);
         if (_anchorModel is not null)
         {
-            Tensor anchorLogits;
+            Tensor anchorOutputs;
             using (no_grad())
-                anchorLogits = _anchorModel.forward(x);
-            var logP = nn.functional.log_softmax(logits, 1);
-            var logQ = nn.functional.log_softmax(anchorLogits, 1);
+                anchorOutputs = _objective.Forward(_anchorModel, tensors);
+            var logP = nn.functional.log_softmax(_objective.Distributions(outputs, tensors)!, 1);
+            var logQ = nn.functional.log_softmax(_objective.Distributions(anchorOutputs, tensors)!, 1);
             var kl = logP.exp().mul(logP.sub(logQ)).sum(1).mean();
             loss = loss.add(kl.mul(_settings.AnchorWeight));
         }
@@ -114,7 +113,6 @@ internal sealed class TrainingRun : IDisposable
         _optimizer.step();
         _average?.Update(step);
         _anchor?.Update(step);
-        var correct = countCorrect ? logits.argmax(1).eq(y).sum().item<long>() : 0;
         return (value, correct);
     }
 
@@ -175,7 +173,6 @@ internal sealed class TrainingRun : IDisposable
         _average?.Dispose();
         _anchor?.Dispose();
         _anchorModel?.Dispose();
-        _classWeights?.Dispose();
         _optimizer.Dispose();
         _model.Dispose();
         _dropoutGenerator.Dispose();
