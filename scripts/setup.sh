@@ -2,6 +2,7 @@
 # Shared set-up for demo.sh and test.sh: Fashion-MNIST (Debian package), PyTorch and Chromium for the tests (Debian
 # packages), Azurite (npm, from the lock file), started
 # on 127.0.0.1:10000-10002 unless something already listens there. Idempotent: a second run does nothing new.
+# English text: Debian's fortunes package (/usr/share/games/fortunes, ~15,000 short texts), the WARM benchmark's corpus.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,16 @@ ensure_fashion_mnist() {
   echo "==> Installing Fashion-MNIST (apt-get install dataset-fashion-mnist)"
   sudo_if_needed apt-get install -y dataset-fashion-mnist >/dev/null 2>&1 \
     || { sudo_if_needed apt-get update >/dev/null && sudo_if_needed apt-get install -y dataset-fashion-mnist >/dev/null; }
+}
+
+# English text for the language-model benchmark and its tests (Debian's fortunes: one file per topic, texts separated
+# by lines holding %, each file beside its .dat index). Checked by a file of its own: fortunes-min, which the fortune
+# program pulls in, fills the same folder with three files only.
+ensure_fortunes() {
+  if [ -f /usr/share/games/fortunes/art ]; then return; fi
+  echo "==> Installing English text (apt-get install fortunes)"
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y fortunes >/dev/null 2>&1 \
+    || { sudo_if_needed apt-get update >/dev/null && sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y fortunes >/dev/null; }
 }
 
 # PyTorch (Debian's python3-torch and python3-torchvision): the tests check that our checkpoints load in PyTorch with
@@ -61,8 +72,9 @@ ensure_azurite() {
 
 case "${1:-all}" in
   data) ensure_fashion_mnist ;;
+  fortunes) ensure_fortunes ;;
   azurite) ensure_azurite ;;
   pytorch) ensure_pytorch ;;
   chromium) ensure_chromium ;;
-  all) ensure_fashion_mnist; ensure_azurite ;;
+  all) ensure_fashion_mnist; ensure_fortunes; ensure_azurite ;;
 esac

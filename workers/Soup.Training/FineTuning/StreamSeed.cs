@@ -12,6 +12,12 @@ internal static class StreamSeed
     /// <summary>The stream of per-step augmentation.</summary>
     public const ulong Augment = 2;
 
+    /// <summary>The stream of a text corpus's held-out split.</summary>
+    public const ulong HeldOut = 3;
+
+    /// <summary>The stream of the preference pairs whose labels are flipped.</summary>
+    public const ulong LabelNoise = 4;
+
     /// <summary>A seed for <see cref="Random"/>, a function of the three inputs only.</summary>
     public static int Of(int seed, ulong stream, long index)
     {
