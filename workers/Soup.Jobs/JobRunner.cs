@@ -176,7 +176,7 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         finally
         {
             foreach (var split in splits)
-                split.Data.Dispose();
+                (split.Data as IDisposable)?.Dispose();
         }
     }
 

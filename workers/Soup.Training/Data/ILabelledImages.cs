@@ -1,3 +1,6 @@
+using Soup.Merging.Checkpoints;
+using Soup.Training.Checkpoints;
+using Soup.Training.Evaluation;
 using static TorchSharp.torch;
 using Soup.Training.Models;
 
@@ -7,11 +10,8 @@ namespace Soup.Training.Data;
 /// Labelled images that training and evaluation read in batches. Implementations hold decoded data in memory and
 /// are safe to call from one thread at a time (the trainer prepares the next batch while a step runs).
 /// </summary>
-public interface ILabelledImages : IDisposable
+public interface ILabelledImages : IEvaluationData, IDisposable
 {
-    /// <summary>The number of examples.</summary>
-    int Count { get; }
-
     /// <summary>The images' channels and size, and the number of classes.</summary>
     ModelShape Shape { get; }
 
@@ -21,4 +21,25 @@ public interface ILabelledImages : IDisposable
     /// evaluation view. The caller disposes the tensors.
     /// </summary>
     (Tensor Images, Tensor Labels) Batch(long[] indices, Random? augment);
+
+    /// <inheritdoc />
+    int IEvaluationData.Classes => Shape.Classes;
+
+    /// <inheritdoc />
+    string IEvaluationData.Kind => Shape.ToString();
+
+    /// <inheritdoc />
+    nn.Module IEvaluationData.CreateModel(string model) => ModelFactory.Create(model, Shape);
+
+    /// <inheritdoc />
+    void IEvaluationData.Load(nn.Module model, IReadOnlyList<TensorData> tensors, string source) => TorchCheckpoint.Load(model, tensors, source);
+
+    /// <inheritdoc />
+    (Tensor Logits, Tensor Labels) IEvaluationData.Outputs(nn.Module model, long[] indices, Device device)
+    {
+        var (images, labels) = Batch(indices, null);
+        using (images)
+        using (labels)
+            return (((nn.Module<Tensor, Tensor>)model).forward(images.to(device)), labels.to(device));
+    }
 }

@@ -50,9 +50,9 @@ internal static class EvaluationInputs
                 throw new ArgumentException($"Split name '{split.Name}' appears more than once.", nameof(splits));
             if (split.Data.Count == 0)
                 throw new ArgumentException($"Split '{split.Name}' has no examples.", nameof(splits));
-            if (split.Data.Shape != first.Data.Shape)
+            if (split.Data.Kind != first.Data.Kind)
                 throw new ArgumentException(
-                    $"Split '{split.Name}' holds {split.Data.Shape}, but the first split '{first.Name}' holds {first.Data.Shape}.", nameof(splits));
+                    $"Split '{split.Name}' holds {split.Data.Kind}, but the first split '{first.Name}' holds {first.Data.Kind}.", nameof(splits));
         }
     }
 

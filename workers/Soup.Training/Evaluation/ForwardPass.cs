@@ -12,7 +12,7 @@ internal static class ForwardPass
     /// </summary>
     /// <returns>The accuracy (argmax of the logits) and mean cross-entropy.</returns>
     public static (double Accuracy, double Loss) Run(
-        nn.Module<Tensor, Tensor> network, ILabelledImages data, int batchSize, Device device, EnsembleAccumulator? ensemble = null, int member = 0)
+        nn.Module network, IEvaluationData data, int batchSize, Device device, EnsembleAccumulator? ensemble = null, int member = 0)
     {
         using var noGrad = no_grad();
         double lossSum = 0;
@@ -24,9 +24,7 @@ internal static class ForwardPass
             var indices = new long[length];
             for (var i = 0; i < length; i++)
                 indices[i] = start + i;
-            var (cpuImages, cpuLabels) = data.Batch(indices, null);
-            var labels = cpuLabels.to(device);
-            var logits = network.forward(cpuImages.to(device));
+            var (logits, labels) = data.Outputs(network, indices, device);
             var predictions = logits.argmax(1);
             lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
             correct += predictions.eq(labels).sum().item<long>();
@@ -36,7 +34,7 @@ internal static class ForwardPass
                 ensemble.Add(
                     member,
                     start,
-                    cpuLabels.to(int64).data<long>().ToArray(),
+                    labels.cpu().to(int64).data<long>().ToArray(),
                     predictions.cpu().data<long>().ToArray(),
                     logProbabilities.data<float>().ToArray());
             }

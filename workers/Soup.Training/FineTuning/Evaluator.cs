@@ -25,7 +25,7 @@ public static class Evaluator
     /// </param>
     /// <exception cref="InvalidDataException">A checkpoint does not match the model; the message says which.</exception>
     public static IReadOnlyList<EvaluationResult> Evaluate(
-        string model, IReadOnlyList<IReadOnlyList<TensorData>> checkpoints, ILabelledImages data, int batchSize = 256)
+        string model, IReadOnlyList<IReadOnlyList<TensorData>> checkpoints, IEvaluationData data, int batchSize = 256)
     {
         ArgumentNullException.ThrowIfNull(checkpoints);
         ArgumentNullException.ThrowIfNull(data);
@@ -37,7 +37,7 @@ public static class Evaluator
         var results = new List<EvaluationResult>(checkpoints.Count);
         for (var i = 0; i < checkpoints.Count; i++)
         {
-            using var network = Load(model, data.Shape, checkpoints[i], $"checkpoint {i}", device);
+            using var network = Load(model, data, checkpoints[i], $"checkpoint {i}", device);
             var (accuracy, loss) = ForwardPass.Run(network, data, batchSize, device);
             results.Add(new EvaluationResult(accuracy, loss, data.Count));
         }
@@ -114,11 +114,11 @@ public static class Evaluator
         var names = checkpoints.Names;
         EvaluationInputs.Validate(names, splits, ensemble, connectivity);
         var members = (ensemble ?? []).ToList();
-        var shape = splits[0].Data.Shape;
+        var first = splits[0].Data;
         var device = TorchDevice.Preferred();
         var accumulators = members.Count == 0
             ? []
-            : splits.Select(s => new EnsembleAccumulator(members.Count, s.Data.Count, shape.Classes)).ToArray();
+            : splits.Select(s => new EnsembleAccumulator(members.Count, s.Data.Count, first.Classes)).ToArray();
 
         var scores = new List<CheckpointScore>(names.Count * splits.Count);
         await using (var reads = new Prefetcher(checkpoints, Enumerable.Range(0, names.Count).Select(i => new[] { i }), cancellationToken))
@@ -127,10 +127,10 @@ public static class Evaluator
             {
                 var member = members.IndexOf(i);
                 var tensors = await reads.NextAsync();
-                nn.Module<Tensor, Tensor> network;
+                nn.Module network;
                 try
                 {
-                    network = Load(model, shape, tensors[0], names[i], device);
+                    network = Load(model, first, tensors[0], names[i], device);
                 }
                 finally
                 {
@@ -185,11 +185,11 @@ public static class Evaluator
         {
             var name = $"midpoint of '{names[a]}' and '{names[b]}'";
             var endpoints = await reads.NextAsync();
-            nn.Module<Tensor, Tensor> network;
+            nn.Module network;
             try
             {
                 var midpoint = MidpointWeights.Compute(endpoints[0], endpoints[1], names[a], names[b]);
-                network = Load(model, splits[0].Data.Shape, midpoint, name, device);
+                network = Load(model, splits[0].Data, midpoint, name, device);
             }
             finally
             {
@@ -314,12 +314,12 @@ public static class Evaluator
         return score;
     }
 
-    private static nn.Module<Tensor, Tensor> Load(string model, ModelShape shape, IReadOnlyList<TensorData> tensors, string source, Device device)
+    private static nn.Module Load(string model, IEvaluationData data, IReadOnlyList<TensorData> tensors, string source, Device device)
     {
-        var network = ModelFactory.Create(model, shape);
+        var network = data.CreateModel(model);
         try
         {
-            TorchCheckpoint.Load(network, tensors, source);
+            data.Load(network, tensors, source);
             network.to(device);
             network.eval();
             return network;

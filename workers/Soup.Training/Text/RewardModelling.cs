@@ -7,9 +7,6 @@ using static TorchSharp.torch;
 
 namespace Soup.Training.Text;
 
-/// <summary>A preference pair as token ids: prompt + chosen completion, prompt + rejected completion.</summary>
-public sealed record TokenPair(int[] Chosen, int[] Rejected);
-
 /// <summary>
 /// Reward modelling: a GPT-2 reward model (<see cref="Gpt2RewardModel"/>) trained with the Bradley–Terry loss on
 /// preference pairs. Sequences longer than the context keep their last tokens (where the reward is read). Accuracy is
@@ -27,23 +24,9 @@ public sealed class RewardModelling : TrainingObjective
     /// <param name="padding">The id that pads batches (end-of-text); padding never reaches a reward.</param>
     public RewardModelling(IReadOnlyList<TokenPair> pairs, int context, int padding)
     {
-        ArgumentNullException.ThrowIfNull(pairs);
-        ArgumentOutOfRangeException.ThrowIfLessThan(context, 1);
-        var truncated = 0;
-        int[] Fit(int[] ids, int pair, string which)
-        {
-            if (ids.Length == 0)
-                throw new InvalidDataException($"Preference pair {pair}: the {which} sequence has no tokens.");
-            if (ids.Length <= context)
-                return ids;
-            truncated++;
-            return ids[^context..];
-        }
-
-        _pairs = [.. pairs.Select((p, i) => new TokenPair(Fit(p.Chosen, i, "chosen"), Fit(p.Rejected, i, "rejected")))];
+        (_pairs, TruncatedSequences) = TokenPairs.Fit(pairs, context);
         _padding = padding;
         Context = context;
-        TruncatedSequences = truncated;
     }
 
     /// <summary>The context the sequences were cut to.</summary>
@@ -91,20 +74,8 @@ public sealed class RewardModelling : TrainingObjective
     /// <summary>Ids [2B, L] right-padded (the chosen sequences, then the rejected, in pair order) and their lengths [2B].</summary>
     public override TrainingBatch Batch(long[] indices, Random random)
     {
-        ArgumentNullException.ThrowIfNull(indices);
-        var sequences = indices.Select(i => _pairs[(int)i].Chosen).Concat(indices.Select(i => _pairs[(int)i].Rejected)).ToList();
-        var width = sequences.Max(s => s.Length);
-        var ids = new long[sequences.Count * width];
-        Array.Fill(ids, _padding);
-        var lengths = new long[sequences.Count];
-        for (var row = 0; row < sequences.Count; row++)
-        {
-            for (var t = 0; t < sequences[row].Length; t++)
-                ids[(row * width) + t] = sequences[row][t];
-            lengths[row] = sequences[row].Length;
-        }
-
-        return new TrainingBatch([tensor(ids, [sequences.Count, width]), tensor(lengths)], lengths.Sum());
+        var (ids, lengths, tokens) = TokenPairs.Batch(_pairs, indices, _padding);
+        return new TrainingBatch([ids, lengths], tokens);
     }
 
     /// <summary>The rewards [2B] of the batch's sequences.</summary>
