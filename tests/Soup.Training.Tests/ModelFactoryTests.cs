@@ -23,7 +23,8 @@ public sealed class ModelFactoryTests
     [Fact]
     public void KnownModels_AreTheModelsSpecsMayName()
     {
-        Assert.Equal(ModelFactory.KnownModels, Soup.Core.Specs.SpecLimits.Models);
+        Assert.Equal(ModelFactory.KnownModels, Soup.Core.Specs.SpecLimits.ImageModels);
+        Assert.Equal(Gpt2Config.Named.Select(c => c.Name), Soup.Core.Specs.SpecLimits.TextModels);
     }
 
     [Fact]

@@ -87,12 +87,13 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
 
     private async Task TrainAsync(TrainJob job, string output, JobHeartbeat heartbeat, CancellationToken cancellationToken)
     {
-        var (data, dataVersion) = await LoadVersionedAsync(job.Data, "training data", cancellationToken);
-        using var disposeData = data;
+        var (objective, dataVersion) = await LoadVersionedAsync(
+            job.Data, "training data", folder => TrainingTasks.Objective(job.Data, folder, job.Model, job.Settings), cancellationToken);
+        using var disposeObjective = objective;
         var fineTune = new FineTuneOptions(job.Model, job.Settings);
         try
         {
-            fineTune.Validate(data);
+            fineTune.Validate(objective);
         }
         catch (ArgumentException ex)
         {
@@ -110,7 +111,7 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         FineTuneResult result;
         try
         {
-            result = await Task.Run(() => FineTuner.Run(fineTune, data, init?.Tensors, resume, checkpoints, cancellationToken), cancellationToken);
+            result = await Task.Run(() => FineTuner.Run(fineTune, objective, init?.Tensors, resume, checkpoints, cancellationToken), cancellationToken);
         }
         catch (TrainingDivergedException ex)
         {
@@ -152,7 +153,11 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         try
         {
             foreach (var split in job.Splits)
-                splits.Add(new NamedSplit(split.Name, await LoadAsync(split.Data, $"split '{split.Name}'", cancellationToken)));
+            {
+                var (data, _) = await LoadVersionedAsync(
+                    split.Data, $"split '{split.Name}'", folder => TrainingTasks.EvaluationData(split.Data, folder, job.Model), cancellationToken);
+                splits.Add(new NamedSplit(split.Name, data));
+            }
 
             // Checkpoints are read one at a time as the evaluation reaches them (memory does not grow with their number).
             var checkpoints = new CheckpointLoader(
@@ -228,10 +233,8 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         return report with { Scores = scores, Greedy = new GreedySoupOutcome(checkpoint, build.Kept, build.Trials) };
     }
 
-    private async Task<ILabelledImages> LoadAsync(DataRef data, string role, CancellationToken cancellationToken) =>
-        (await LoadVersionedAsync(data, role, cancellationToken)).Data;
-
-    private async Task<(ILabelledImages Data, string? Version)> LoadVersionedAsync(DataRef data, string role, CancellationToken cancellationToken)
+    /// <summary>Resolves a job's dataset (checking the version the run pinned) and reads it with <paramref name="load"/>.</summary>
+    private async Task<(T Data, string? Version)> LoadVersionedAsync<T>(DataRef data, string role, Func<string, T> load, CancellationToken cancellationToken)
     {
         try
         {
@@ -242,7 +245,7 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
                     $"{role}: dataset '{data.Dataset}' changed since the run recorded it (recorded {pinned}, now {resolved.Version ?? "a folder with no version"}); the run reads only the version it recorded");
             }
 
-            return (DatasetLoader.Load(data, resolved.Folder), resolved.Version);
+            return (load(resolved.Folder), resolved.Version);
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or InvalidDataException or ArgumentException)
         {

@@ -137,8 +137,23 @@ public static class DataLayouts
     /// <summary>Image folders <c>root/&lt;domain&gt;/&lt;class&gt;/*.jpg|png</c> (PACS, VLCS, OfficeHome, TerraIncognita, DomainNet).</summary>
     public const string Folders = "folders";
 
+    /// <summary>
+    /// A text corpus for language modelling: a folder of <c>.txt</c> files (fortune files split on <c>%</c> lines, others
+    /// on blank lines), <c>.jsonl</c> files with a <c>text</c> field, or fortune files beside their <c>.dat</c>.
+    /// </summary>
+    public const string Text = "text";
+
+    /// <summary>Preference pairs for reward modelling: a folder of <c>.jsonl</c> files of <c>prompt</c>, <c>chosen</c>, <c>rejected</c>.</summary>
+    public const string Preferences = "preferences";
+
     /// <summary>Every layout.</summary>
-    public static IReadOnlyList<string> All { get; } = [Idx, Rotated, Folders];
+    public static IReadOnlyList<string> All { get; } = [Idx, Rotated, Folders, Text, Preferences];
+
+    /// <summary>Whether the layout has domains (rotated angles, image folders); the others are one pool of examples.</summary>
+    public static bool HasDomains(string layout) => layout is Rotated or Folders;
+
+    /// <summary>Whether the layout holds text for GPT-2 models (language or reward modelling) rather than images.</summary>
+    public static bool IsText(string layout) => layout is Text or Preferences;
 
     /// <summary>The domains of the <see cref="Rotated"/> layout, in order: rotations in degrees.</summary>
     public static IReadOnlyList<string> RotatedDomains { get; } = ["0", "15", "30", "45", "60", "75"];

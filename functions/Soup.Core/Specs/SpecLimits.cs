@@ -67,8 +67,14 @@ public static class SpecLimits
         _ => null,
     };
 
+    /// <summary>The image classifiers the workers can build.</summary>
+    public static readonly IReadOnlyList<string> ImageModels = ["cnn-small", "domainbed-mnist", "resnet18", "resnet50"];
+
+    /// <summary>The GPT-2 sizes the workers can build (language models, or reward models on preference data).</summary>
+    public static readonly IReadOnlyList<string> TextModels = ["gpt2-tiny", "distilgpt2", "gpt2"];
+
     /// <summary>The models the workers can build.</summary>
-    public static readonly IReadOnlyList<string> Models = ["cnn-small", "domainbed-mnist", "resnet18", "resnet50"];
+    public static readonly IReadOnlyList<string> Models = [.. ImageModels, .. TextModels];
 
     /// <summary>The splits an evaluation can use.</summary>
     public static readonly IReadOnlyList<string> EvalSplits = ["validation", "test"];

@@ -30,6 +30,13 @@ internal static partial class SpecValidator
         {
             p.Add(new("$.model", $"unknown model '{spec.Model}'; known: {string.Join(", ", SpecLimits.Models)}"));
         }
+        else if (spec.Data is { Layout: { } layout } && Jobs.DataLayouts.All.Contains(layout)
+            && Jobs.DataLayouts.IsText(layout) != SpecLimits.TextModels.Contains(spec.Model))
+        {
+            // The data's layout is the task: images are classified, text modelled, preference pairs rewarded.
+            var fitting = Jobs.DataLayouts.IsText(layout) ? SpecLimits.TextModels : SpecLimits.ImageModels;
+            p.Add(new("$.model", $"model '{spec.Model}' does not fit the {layout} layout of $.data; models for it: {string.Join(", ", fitting)}"));
+        }
 
         if (spec.RoundTimeout < SpecLimits.MinRoundTimeout || spec.RoundTimeout > SpecLimits.MaxRoundTimeout)
         {
@@ -179,11 +186,11 @@ internal static partial class SpecValidator
     /// </summary>
     internal static void Domains(List<SpecProblem> p, string path, string layout, IReadOnlyList<string>? domains, bool required)
     {
-        if (layout == Jobs.DataLayouts.Idx)
+        if (!Jobs.DataLayouts.HasDomains(layout))
         {
             if (domains is not null)
             {
-                p.Add(new(path, "the idx layout has no domains; use layout 'rotated' or 'folders' for domains"));
+                p.Add(new(path, $"the {layout} layout has no domains; use layout 'rotated' or 'folders' for domains"));
             }
 
             return;

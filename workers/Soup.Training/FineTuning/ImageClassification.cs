@@ -7,9 +7,10 @@ using static TorchSharp.torch;
 namespace Soup.Training.FineTuning;
 
 /// <summary>Image classification: a model from <see cref="ModelFactory"/>, cross-entropy (class-weighted when asked) on labelled images.</summary>
-/// <param name="data">The training images (not owned).</param>
+/// <param name="data">The training images (disposed with the objective only when <paramref name="ownsData"/>).</param>
 /// <param name="classWeights">Per-class loss weights, or null.</param>
-public sealed class ImageClassification(ILabelledImages data, IReadOnlyList<double>? classWeights = null) : TrainingObjective
+/// <param name="ownsData">Whether disposing the objective disposes <paramref name="data"/>.</param>
+public sealed class ImageClassification(ILabelledImages data, IReadOnlyList<double>? classWeights = null, bool ownsData = false) : TrainingObjective
 {
     private Tensor? _classWeights;
 
@@ -74,6 +75,10 @@ public sealed class ImageClassification(ILabelledImages data, IReadOnlyList<doub
     protected override void Dispose(bool disposing)
     {
         if (disposing)
+        {
             _classWeights?.Dispose();
+            if (ownsData)
+                data.Dispose();
+        }
     }
 }

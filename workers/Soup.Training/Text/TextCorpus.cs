@@ -98,12 +98,7 @@ public sealed class TextCorpus
     {
         if (!(heldOutFraction >= 0 && heldOutFraction <= 1))
             throw new ArgumentOutOfRangeException(nameof(heldOutFraction), heldOutFraction, "The held-out fraction must be in [0, 1].");
-        var count = (int)Math.Round(Documents.Count * heldOutFraction, MidpointRounding.AwayFromZero);
-        var order = Enumerable.Range(0, Documents.Count).ToArray();
-        SeededShuffle.Shuffle(order, new Random(StreamSeed.Of(seed, StreamSeed.HeldOut, 0)));
-        var heldOut = new bool[Documents.Count];
-        foreach (var index in order.AsSpan(0, count))
-            heldOut[index] = true;
+        var heldOut = HeldOut.Mask(Documents.Count, heldOutFraction, seed);
         return new TextCorpusSplit(
             [.. Documents.Where((_, i) => !heldOut[i])],
             [.. Documents.Where((_, i) => heldOut[i])]);

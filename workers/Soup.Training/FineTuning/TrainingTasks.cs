@@ -1,0 +1,62 @@
+using Soup.Core.Jobs;
+using Soup.Training.Data;
+using Soup.Training.Evaluation;
+using Soup.Training.Text;
+
+namespace Soup.Training.FineTuning;
+
+/// <summary>
+/// The task a job's data makes: images are classified (<see cref="ImageClassification"/>), a text corpus is modelled
+/// (<see cref="LanguageModelling"/>, blocks of the model's context), preference pairs train a reward model
+/// (<see cref="RewardModelling"/>). The one place a layout is turned into what a worker trains and evaluates.
+/// </summary>
+public static class TrainingTasks
+{
+    /// <summary>The training objective of a job's data, read from <paramref name="folder"/>; it owns what it loaded.</summary>
+    /// <exception cref="ArgumentException">The model does not fit the layout, or the data reference is invalid.</exception>
+    /// <exception cref="InvalidDataException">The data is unreadable or selects nothing.</exception>
+    public static TrainingObjective Objective(DataRef data, string folder, string model, TrainSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(settings);
+        switch (data.Layout)
+        {
+            case DataLayouts.Text:
+            {
+                var config = LanguageModelling.Config(model);
+                var tokenizer = TextTokenizer.Get(TextTokenizer.Gpt2Name);
+                return new LanguageModelling(TokenBlocks.Pack(TextDatasets.Documents(data, folder), tokenizer, config.Context));
+            }
+            case DataLayouts.Preferences:
+            {
+                var config = LanguageModelling.Config(model);
+                var tokenizer = TextTokenizer.Get(TextTokenizer.Gpt2Name);
+                return new RewardModelling([.. TextDatasets.Pairs(data, folder).Select(p => TokenPairs.Tokenize(p, tokenizer))], config.Context, tokenizer.EndOfText);
+            }
+            default:
+                return new ImageClassification(DatasetLoader.Load(data, folder), settings.ClassWeights, ownsData: true);
+        }
+    }
+
+    /// <summary>The examples a split of an evaluation job scores, read from <paramref name="folder"/>.</summary>
+    /// <exception cref="ArgumentException">The layout has no evaluation yet, the model does not fit, or the reference is invalid.</exception>
+    /// <exception cref="InvalidDataException">The data is unreadable or selects nothing.</exception>
+    public static IEvaluationData EvaluationData(DataRef data, string folder, string model)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        switch (data.Layout)
+        {
+            case DataLayouts.Preferences:
+            {
+                var config = LanguageModelling.Config(model);
+                var tokenizer = TextTokenizer.Get(TextTokenizer.Gpt2Name);
+                return new PreferenceSplit([.. TextDatasets.Pairs(data, folder).Select(p => TokenPairs.Tokenize(p, tokenizer))], config.Context, tokenizer.EndOfText);
+            }
+            case DataLayouts.Text:
+                throw new ArgumentException(
+                    $"Dataset '{data.Dataset}': evaluating language models on a text corpus (the generation evaluation) is not built yet; evaluate reward models on preference pairs.", nameof(data));
+            default:
+                return DatasetLoader.Load(data, folder);
+        }
+    }
+}
