@@ -153,6 +153,15 @@ internal static class SpecSectionValidator
         layout ??= spec.Data.Layout;
         if (DataLayouts.All.Contains(layout))
         {
+            if (layout == DataLayouts.Text && spec.Data.Layout != DataLayouts.Text)
+            {
+                p.Add(new($"{path}.layout", SpecValidator.TextPipelines));
+            }
+            else if (DataLayouts.All.Contains(spec.Data.Layout) && DataLayouts.IsText(layout) != DataLayouts.IsText(spec.Data.Layout))
+            {
+                p.Add(new($"{path}.layout", $"a split of layout {layout} cannot score the models a pipeline of layout {spec.Data.Layout} trains"));
+            }
+
             return layout;
         }
 
@@ -452,6 +461,23 @@ internal static class SpecSectionValidator
                 if (spec.Soup?.TowardInit is null)
                 {
                     p.Add(new("$.soup.towardInit", "recipe 'warp' interpolates the merged model back toward the init: set soup.towardInit (η)"));
+                }
+
+                break;
+            case Recipes.Warm:
+                if (spec.Data.Layout != DataLayouts.Preferences)
+                {
+                    p.Add(new("$.data.layout", "recipe 'warm' averages reward models: set data.layout 'preferences' (JSON Lines of prompt, chosen, rejected)"));
+                }
+
+                if (spec.Members.Count < 2 || (spec.Members.Search is null && spec.Members.Explicit is null && spec.Members.EffectiveLearningRates().Distinct().Count() < 2))
+                {
+                    p.Add(new("$.members", "recipe 'warm' averages at least 2 reward models of diverse hyperparameters: give a search space, explicit settings or several learning rates"));
+                }
+
+                if ((spec.Merge?.Method ?? MergeMethods.Linear) != MergeMethods.Linear || (spec.Soup?.Select ?? SoupSelections.All) != SoupSelections.All)
+                {
+                    p.Add(new("$.merge.method", "recipe 'warm' is the uniform average of every reward model: merge.method 'linear', soup.select 'all'"));
                 }
 
                 break;

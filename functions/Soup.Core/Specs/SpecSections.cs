@@ -274,6 +274,9 @@ public static class Recipes
     /// <summary>The members' ensemble, as a reference.</summary>
     public const string Ensemble = "ensemble";
 
+    /// <summary>WARM: reward models from a shared init with diverse hyperparameters, trained on (noisy) preferences, uniformly averaged.</summary>
+    public const string Warm = "warm";
+
     /// <summary>Every recipe name.</summary>
-    public static IReadOnlyList<string> All { get; } = [Erm, Diwa, Soups, Ratatouille, Rewarded, Warp, Iterations, Ensemble];
+    public static IReadOnlyList<string> All { get; } = [Erm, Diwa, Soups, Ratatouille, Rewarded, Warp, Iterations, Ensemble, Warm];
 }

@@ -172,6 +172,11 @@ internal static partial class SpecValidator
             return;
         }
 
+        if (data.Layout == Jobs.DataLayouts.Text)
+        {
+            p.Add(new("$.data.layout", TextPipelines));
+        }
+
         Domains(p, "$.data.trainDomains", data.Layout, data.TrainDomains, required: true);
         Domains(p, "$.data.testDomains", data.Layout, data.TestDomains, required: false);
         if (data.TrainDomains is { } train && data.TestDomains is { } test && train.Intersect(test).ToList() is { Count: > 0 } both)
@@ -179,6 +184,10 @@ internal static partial class SpecValidator
             p.Add(new("$.data.testDomains", $"domain(s) {string.Join(", ", both.Select(d => $"'{d}'"))} are also training domains: a test domain must be held out"));
         }
     }
+
+    /// <summary>Why a pipeline cannot run on the text layout yet (workers train language models on it; nothing scores them).</summary>
+    internal const string TextPipelines =
+        "the text layout trains language models, and a round must score its members: the generation evaluation that scores language models is not built yet; reward-model pipelines use the preferences layout";
 
     /// <summary>
     /// Domains must fit the layout: none for <c>idx</c>; for <c>rotated</c> the known angles; for <c>folders</c> folder
