@@ -71,7 +71,7 @@ public static class CliApp
 
         var root = new RootCommand("pipeline: fine-tune many copies of a model in parallel and average their weights (model soups).")
         {
-            run, validate, SchemaCommand(), MergeCommand.Build(), BenchCommand.Build(), ServeCommand.Build(), RetentionCommand.Build(),
+            run, validate, SchemaCommand(), MergeCommand.Build(), BenchCommand.Build(), ServeCommand.Build(), RetentionCommand.Build(), PairsCommand.Build(),
         };
         foreach (var command in PipelineCommands.Build())
             root.Subcommands.Add(command);

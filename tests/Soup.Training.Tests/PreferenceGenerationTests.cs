@@ -1,0 +1,55 @@
+using Soup.Training.Text;
+
+namespace Soup.Training.Tests;
+
+[Collection(TorchCollection.Name)]
+public sealed class PreferenceGenerationTests
+{
+    private static readonly TextTokenizer Tokenizer = TextTokenizer.Get(TextTokenizer.Gpt2Name);
+
+    /// <summary>A gold reward that rarely ties: the completion's length in characters.</summary>
+    private static readonly GoldReward Length = new("length", "characters", 0, double.MaxValue, text => text.Length);
+
+    private static List<int[]> Prompts(int count) =>
+        [.. Enumerable.Range(0, count).Select(i => Tokenizer.Encode($"Prompt number {i} says"))];
+
+    private static PairGenerationOptions Options(int seed = 3) => new(TrainPairs: 12, TestPairs: 4, new SamplingOptions(MaxNewTokens: 6), NoiseFraction: 0.25, seed);
+
+    [Fact]
+    public void Generate_LabelsByTheGoldReward_FlipsTheAskedShare_KeepsTestPromptsApart()
+    {
+        using var policy = Gpt2Models.LanguageModel();
+
+        var pairs = PreferenceGeneration.Generate(policy, Prompts(40), Tokenizer, Length, Options());
+
+        Assert.Equal(12, pairs.TrainClean.Count);
+        Assert.Equal(4, pairs.Test.Count);
+        Assert.All(pairs.TrainClean.Concat(pairs.Test), p => Assert.True(p.Chosen.Length > p.Rejected.Length, $"'{p.Chosen}' vs '{p.Rejected}'"));
+        Assert.Equal(3, pairs.Flipped);
+        Assert.Equal(3, pairs.Train.Zip(pairs.TrainClean).Count(p => p.First.Chosen != p.Second.Chosen));
+        Assert.Empty(pairs.TrainClean.Select(p => p.Prompt).Intersect(pairs.Test.Select(p => p.Prompt)));
+    }
+
+    [Fact]
+    public void Generate_SameSeed_SamePairs()
+    {
+        using var policy = Gpt2Models.LanguageModel();
+
+        var first = PreferenceGeneration.Generate(policy, Prompts(40), Tokenizer, Length, Options(seed: 5));
+        var again = PreferenceGeneration.Generate(policy, Prompts(40), Tokenizer, Length, Options(seed: 5));
+
+        Assert.Equal(first.Train, again.Train);
+        Assert.Equal(first.Test, again.Test);
+    }
+
+    [Fact]
+    public void Generate_OnlyTies_SaysHowManyPairsThePromptsGave()
+    {
+        using var policy = Gpt2Models.LanguageModel();
+        var constant = new GoldReward("constant", "always 1", 1, 1, _ => 1);
+
+        var error = Assert.Throws<InvalidDataException>(() => PreferenceGeneration.Generate(policy, Prompts(8), Tokenizer, constant, Options()));
+
+        Assert.StartsWith($"6 training prompts sampled {PreferenceGeneration.MaxPasses} times gave 0 pairs", error.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,109 @@
+using Soup.Training.Models;
+using static TorchSharp.torch;
+
+namespace Soup.Training.Text;
+
+/// <summary>How <see cref="PreferenceGeneration"/> makes pairs.</summary>
+/// <param name="TrainPairs">Pairs for the (noisy) training dataset.</param>
+/// <param name="TestPairs">Pairs with clean labels, from other prompts, for the test dataset.</param>
+/// <param name="Sampling">How each completion is sampled.</param>
+/// <param name="NoiseFraction">The share of training pairs whose labels are flipped (WARM's label noise), in [0, 0.5].</param>
+/// <param name="Seed">Seeds the sampling and the flips.</param>
+/// <param name="BatchSize">Prompts sampled at once.</param>
+public sealed record PairGenerationOptions(int TrainPairs, int TestPairs, SamplingOptions Sampling, double NoiseFraction, int Seed, int BatchSize = 16);
+
+/// <summary>What <see cref="PreferenceGeneration"/> made.</summary>
+/// <param name="Train">The training pairs, with <see cref="PairGenerationOptions.NoiseFraction"/> of their labels flipped.</param>
+/// <param name="TrainClean">The same pairs with the gold labels.</param>
+/// <param name="Test">Pairs of other prompts with the gold labels.</param>
+/// <param name="Flipped">Training pairs whose label was flipped.</param>
+/// <param name="Ties">Prompts skipped because both completions scored the same.</param>
+/// <param name="PromptsUsed">Prompts sampled (a prompt sampled in several passes counts each time).</param>
+/// <param name="TruncatedPrompts">Prompts cut from the left to fit the context.</param>
+public sealed record GeneratedPairs(
+    IReadOnlyList<PreferencePair> Train, IReadOnlyList<PreferencePair> TrainClean, IReadOnlyList<PreferencePair> Test, int Flipped, int Ties, int PromptsUsed, int TruncatedPrompts);
+
+/// <summary>
+/// Preference pairs as WARM makes them: two completions of each prompt sampled from a policy, labelled by a gold
+/// reward (the higher one is chosen; a tie is skipped), then a fraction of the training labels flipped. The prompts are
+/// cut in two in proportion to the pairs asked for, so training and test pairs never share a prompt; each part is gone
+/// through again (new samples) until it has given its pairs, at most <see cref="MaxPasses"/> times.
+/// </summary>
+public static class PreferenceGeneration
+{
+    /// <summary>The most times the prompts of one part are sampled.</summary>
+    public const int MaxPasses = 8;
+
+    /// <summary>Samples pairs from <paramref name="policy"/> for <paramref name="prompts"/>.</summary>
+    /// <exception cref="InvalidDataException">A part's prompts did not give its pairs in <see cref="MaxPasses"/> passes; the message gives the counts.</exception>
+    public static GeneratedPairs Generate(
+        Gpt2LanguageModel policy, IReadOnlyList<int[]> prompts, TextTokenizer tokenizer, GoldReward reward, PairGenerationOptions options, IProgress<string>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(prompts);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(reward);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.TrainPairs, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.TestPairs);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1);
+        var trainPrompts = options.TestPairs == 0
+            ? prompts.Count
+            : (int)Math.Round(prompts.Count * (double)options.TrainPairs / (options.TrainPairs + options.TestPairs), MidpointRounding.AwayFromZero);
+        if (trainPrompts < 1 || (options.TestPairs > 0 && trainPrompts >= prompts.Count))
+            throw new InvalidDataException($"{prompts.Count} prompts cannot be cut into training and test prompts: give more prompts.");
+
+        using var generator = new Generator(unchecked((ulong)options.Seed));
+        var tally = new Tally();
+        var clean = Collect(policy, [.. prompts.Take(trainPrompts)], options.TrainPairs, "training", tokenizer, reward, options, generator, tally, progress);
+        var test = Collect(policy, [.. prompts.Skip(trainPrompts)], options.TestPairs, "test", tokenizer, reward, options, generator, tally, progress);
+        var (noisy, flipped) = LabelNoise.Flip(clean, options.NoiseFraction, options.Seed);
+        return new GeneratedPairs(noisy, clean, test, flipped.Count(f => f), tally.Ties, tally.Used, tally.Truncated);
+    }
+
+    private static List<PreferencePair> Collect(
+        Gpt2LanguageModel policy, List<int[]> prompts, int wanted, string part, TextTokenizer tokenizer, GoldReward reward, PairGenerationOptions options,
+        Generator generator, Tally tally, IProgress<string>? progress)
+    {
+        var pairs = new List<PreferencePair>(wanted);
+        for (var pass = 0; pass < MaxPasses && pairs.Count < wanted; pass++)
+        {
+            for (var start = 0; start < prompts.Count && pairs.Count < wanted; start += options.BatchSize)
+            {
+                var batch = prompts.Skip(start).Take(options.BatchSize).ToList();
+                tally.Used += batch.Count;
+                var sampled = Gpt2Sampler.Sample(policy, [.. batch.SelectMany(p => new[] { p, p })], tokenizer.EndOfText, options.Sampling, generator);
+                tally.Truncated += sampled.TruncatedPrompts / 2;
+                for (var i = 0; i < batch.Count && pairs.Count < wanted; i++)
+                {
+                    var (a, b) = (tokenizer.Decode(sampled.Completions[2 * i]), tokenizer.Decode(sampled.Completions[(2 * i) + 1]));
+                    var (ra, rb) = (reward.Score(a), reward.Score(b));
+                    if (ra == rb)
+                    {
+                        tally.Ties++;
+                        continue;
+                    }
+
+                    var prompt = tokenizer.Decode(batch[i]);
+                    pairs.Add(ra > rb ? new PreferencePair(prompt, a, b) : new PreferencePair(prompt, b, a));
+                }
+
+                progress?.Report($"{part}: {pairs.Count} of {wanted} pairs ({tally.Ties} ties skipped so far)");
+            }
+        }
+
+        return pairs.Count == wanted
+            ? pairs
+            : throw new InvalidDataException(
+                $"{prompts.Count} {part} prompts sampled {MaxPasses} times gave {pairs.Count} pairs ({tally.Ties} ties skipped in all), fewer than the {wanted} asked for: give more prompts or fewer pairs.");
+    }
+
+    private sealed class Tally
+    {
+        public int Ties { get; set; }
+
+        public int Used { get; set; }
+
+        public int Truncated { get; set; }
+    }
+}
