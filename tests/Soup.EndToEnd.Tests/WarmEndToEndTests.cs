@@ -55,6 +55,37 @@ public sealed class WarmEndToEndTests(AzuriteEngineFixture fixture) : IClassFixt
         Assert.NotNull(round.Diagnostics);
     }
 
+    [Fact]
+    public async Task Run_MalformedPairsLine_FailsThePipelineNamingFileAndLineWithoutRetrying()
+    {
+        var dataset = "prefs-bad-" + Guid.NewGuid().ToString("N")[..8];
+        var folder = Path.Combine(fixture.DataRoot, dataset);
+        WritePairs(folder, count: 8);
+        var file = Path.Combine(folder, "pairs.jsonl");
+        var lines = File.ReadAllLines(file).ToList();
+        lines[2] = """{"prompt": "x", "chosen": "y"}""";
+        File.WriteAllLines(file, lines);
+        var parsed = SpecParser.Parse($$"""
+            {
+              "name": "e2e-warm-bad", "seed": 2, "rounds": 1, "model": "gpt2-tiny",
+              "data": { "dataset": "{{dataset}}", "layout": "preferences", "validationFraction": 0.25, "evalSplit": "validation" },
+              "members": { "count": 2, "steps": 2, "batchSize": 2, "learningRates": [0.001, 0.003], "retries": 3 },
+              "roundTimeout": "00:05:00"
+            }
+            """);
+        Assert.True(parsed.IsValid, string.Join("; ", parsed.Problems));
+        await using var engine = await AzuriteEngineFixture.StartEngineAsync(fixture.NewConfiguration(workers: 1));
+        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, parsed.Spec!, cancellationToken: TestContext.Current.CancellationToken);
+
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var view = PipelineStatusView.From(await engine.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancel.Token));
+
+        Assert.Equal("Failed", view.RuntimeStatus);
+        var failure = view.Failure ?? "";
+        Assert.Contains("pairs.jsonl line 3: field 'rejected' is missing", failure, StringComparison.Ordinal);
+        Assert.DoesNotContain("dispatches", failure, StringComparison.Ordinal); // failed at its first delivery, not given up after retries
+    }
+
     /// <summary>Pairs whose chosen completion praises and whose rejected one complains, after varied prompts.</summary>
     private static void WritePairs(string folder, int count)
     {
