@@ -8,11 +8,16 @@ using Soup.Merging;
 using Soup.Merging.Engine;
 using Soup.Training.Data;
 using Soup.Training.FineTuning;
+using Soup.Training.Models;
+using Soup.Training.Text;
+using Soup.Core.Specs;
+using static TorchSharp.torch;
 
 namespace Soup.Benchmarks;
 
 /// <summary>The options of <c>pipeline bench train</c>.</summary>
-public sealed record TrainBenchmarkOptions(IReadOnlyList<string> Models, int BatchSize, int Steps, int Repeats, string DataRoot);
+/// <param name="Corpus">The text corpus language models train on (Debian's fortunes by default).</param>
+public sealed record TrainBenchmarkOptions(IReadOnlyList<string> Models, int BatchSize, int Steps, int Repeats, string DataRoot, string Corpus = "/usr/share/games/fortunes");
 
 /// <summary>
 /// <c>pipeline bench train</c>: images per second of a fine-tuning run through the whole training path (rotated
@@ -27,6 +32,17 @@ public static class TrainBenchmark
     {
         ArgumentNullException.ThrowIfNull(options);
         TorchSetup.Initialize();
+        var text = options.Models.Where(m => SpecLimits.TextModels.Contains(m)).ToList();
+        var images = options.Models.Except(text).ToList();
+        if (images.Count > 0)
+            ImageModels(options with { Models = images }, output, cancellationToken);
+        if (text.Count > 0)
+            TextModels(options with { Models = text }, output, cancellationToken);
+        return 0;
+    }
+
+    private static void ImageModels(TrainBenchmarkOptions options, TextWriter output, CancellationToken cancellationToken)
+    {
         using var data = LoadData(options.DataRoot, output);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Training throughput on {Environment.ProcessorCount} CPU thread(s) (torch: {TorchSetup.ThreadCount}), batch {options.BatchSize}, {options.Steps} steps per run, {options.Repeats} repeat(s), medians"));
@@ -58,7 +74,99 @@ public static class TrainBenchmark
         output.WriteLine("bare loop: SGD steps on one random batch already in memory, no data pipeline. full path: FineTuner.Run with the");
         output.WriteLine("rotated data set (seeded batch sampling, next batch prepared during the step), periodic resumption checkpoints");
         output.WriteLine("serialised in memory and progress reports; its img/s counts the steps only, the last column the whole call.");
-        return 0;
+    }
+
+    /// <summary>
+    /// GPT-2 language models: tokens/s of training through <see cref="FineTuner"/> on the text corpus (blocks of the
+    /// model's context, AdamW) next to the bare step loop on one random batch; and of sampling through
+    /// <see cref="Gpt2Sampler"/> (temperature 1, top-k 50, top-p 0.95, masks, end-of-text bookkeeping) next to a bare
+    /// key/value-cache loop that draws from the plain softmax, same model, same prompts.
+    /// </summary>
+    private static void TextModels(TrainBenchmarkOptions options, TextWriter output, CancellationToken cancellationToken)
+    {
+        var tokenizer = TextTokenizer.Get(TextTokenizer.Gpt2Name);
+        var corpus = TextCorpus.Read(options.Corpus).Split(0.2, 0);
+        output.WriteLine();
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Language models on {Environment.ProcessorCount} CPU thread(s), corpus {options.Corpus} ({corpus.Train.Count:N0} training documents), batch {options.BatchSize} blocks of the context, {options.Steps} steps per run, {options.Repeats} repeat(s), medians"));
+        output.WriteLine();
+        output.WriteLine("| model | what | bare loop (tokens/s) | full path (tokens/s) | full / bare |");
+        output.WriteLine("|---|---|---:|---:|---:|");
+        foreach (var model in options.Models)
+        {
+            var config = LanguageModelling.Config(model);
+            using var objective = new LanguageModelling(TokenBlocks.Pack(corpus.Train, tokenizer, config.Context));
+            var settings = new TrainSettings { Optimizer = Optimizers.AdamW, Steps = options.Steps, BatchSize = options.BatchSize, LearningRate = 1e-3 };
+            double Full(int seed) => FineTuner.Run(new FineTuneOptions(model, settings with { Seed = seed }), objective, null, null, new MemoryObserver(), cancellationToken).PerSecond;
+            _ = TrainingBenchmark.BareLoopText(model, options.BatchSize, Math.Min(5, options.Steps));
+            var bare = new List<double>();
+            var full = new List<double>();
+            for (var repeat = 0; repeat < options.Repeats; repeat++)
+            {
+                bare.Add(TrainingBenchmark.BareLoopText(model, options.BatchSize, options.Steps, seed: repeat));
+                full.Add(Full(repeat));
+            }
+
+            Row(output, model, "training", bare, full);
+
+            using var policy = new Gpt2LanguageModel(config);
+            var prompts = corpus.Prompts(tokenizer, options.BatchSize * 4, 8).Where(p => p.Length == 8).Take(options.BatchSize).ToList();
+            var newTokens = Math.Min(64, config.Context - 8);
+            var sampleBare = new List<double>();
+            var sampleFull = new List<double>();
+            for (var repeat = 0; repeat < options.Repeats + 1; repeat++)
+            {
+                var b = BareSampling(policy, prompts, newTokens, repeat);
+                var f = FullSampling(policy, prompts, tokenizer.EndOfText, newTokens, repeat);
+                if (repeat > 0) // the first of each is a warm-up
+                {
+                    sampleBare.Add(b);
+                    sampleFull.Add(f);
+                }
+            }
+
+            Row(output, model, $"sampling {prompts.Count} prompts × {newTokens} tokens", sampleBare, sampleFull);
+        }
+
+        output.WriteLine();
+        output.WriteLine("training: bare loop = AdamW steps on one random batch already in memory; full path = FineTuner.Run on the corpus's");
+        output.WriteLine("packed blocks (batches prepared during the step, resumption checkpoints serialised in memory, progress). sampling:");
+        output.WriteLine("bare loop = the model's forward with the key/value cache and a draw from the softmax; full path = Gpt2Sampler.");
+    }
+
+    private static void Row(TextWriter output, string model, string what, List<double> bare, List<double> full)
+    {
+        var b = BenchStatistics.Median(bare);
+        var f = BenchStatistics.Median(full);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {model} | {what} | {b:F0} | {f:F0} | {f / b:F2}x |"));
+    }
+
+    private static double FullSampling(Gpt2LanguageModel model, List<int[]> prompts, int endOfText, int newTokens, int seed)
+    {
+        using var generator = new Generator(unchecked((ulong)seed));
+        var clock = Stopwatch.StartNew();
+        var result = Gpt2Sampler.Sample(model, prompts, endOfText, new SamplingOptions(newTokens, 1.0, 50, 0.95, StopAtEndOfText: false), generator);
+        return result.Completions.Sum(c => c.Length) / clock.Elapsed.TotalSeconds;
+    }
+
+    private static double BareSampling(Gpt2LanguageModel model, List<int[]> prompts, int newTokens, int seed)
+    {
+        model.eval();
+        using var generator = new Generator(unchecked((ulong)seed));
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var clock = Stopwatch.StartNew();
+        using var cache = new Gpt2Cache(model.Config.Layers);
+        var ids = tensor(prompts.SelectMany(p => p.Select(t => (long)t)).ToArray(), [prompts.Count, prompts[0].Length]);
+        var logits = model.Logits(ids, cache: cache).select(1, -1);
+        for (var step = 0; step < newTokens; step++)
+        {
+            var next = logits.softmax(-1).multinomial(1, generator: generator);
+            if (step + 1 < newTokens)
+                logits = model.Logits(next, cache: cache).select(1, -1);
+        }
+
+        return prompts.Count * (double)newTokens / clock.Elapsed.TotalSeconds;
     }
 
     private static double FullRun(string model, ILabelledImages data, TrainBenchmarkOptions options, int steps, int seed, CancellationToken cancellationToken)

@@ -202,9 +202,9 @@ public static class ReportSections
         if (model.View.Jobs is not { Count: > 0 } jobs)
             return new ReportSection("jobs", "Running jobs", [], model.View.IsTerminal ? "None: the pipeline has ended." : "No job reported progress yet.");
         var rows = jobs.Select(j => (IReadOnlyList<string>)[
-            j.JobId, $"{Text(j.Step)} / {Text(j.TotalSteps)}", ReportFormat.Number(j.Loss, 4), ReportFormat.Number(j.ImagesPerSecond, 0), j.Worker, ReportFormat.Time(j.UpdatedAt),
+            j.JobId, $"{Text(j.Step)} / {Text(j.TotalSteps)}", ReportFormat.Number(j.Loss, 4), $"{ReportFormat.Number(j.PerSecond, 0)} {j.Unit}/s", j.Worker, ReportFormat.Time(j.UpdatedAt),
         ]).ToList();
-        return new ReportSection("jobs", "Running jobs", [new TextTable("Progress reports of the current stage's jobs", ["job", "step", "loss", "images/s", "worker", "updated"], rows)], null);
+        return new ReportSection("jobs", "Running jobs", [new TextTable("Progress reports of the current stage's jobs", ["job", "step", "loss", "throughput", "worker", "updated"], rows)], null);
     }
 
     private static string Connectivity(RoundDiagnostics? d) =>

@@ -361,7 +361,7 @@ public sealed record ConnectivityScore(string Split, int A, int B, double Midpoi
 /// <param name="Step">The last step done (0 before training, and for evaluations).</param>
 /// <param name="TotalSteps">The steps the job trains for (0 for evaluations).</param>
 /// <param name="Loss">The last training loss.</param>
-/// <param name="ImagesPerSecond">Throughput so far.</param>
+/// <param name="PerSecond">Throughput so far, in <paramref name="Unit"/> per second.</param>
 /// <param name="Worker">The worker running it.</param>
 /// <param name="UpdatedAt">When the worker wrote it.</param>
 /// <param name="State">
@@ -371,9 +371,10 @@ public sealed record ConnectivityScore(string Split, int A, int B, double Midpoi
 /// <param name="MessageId">The queue message of the delivery that wrote it: a second message for the same job (a
 /// re-dispatch) sees that another copy is alive, and a redelivery of the same message (the holder crashed) sees that
 /// it is its own.</param>
+/// <param name="Unit">What the throughput counts: images, or tokens for text models.</param>
 public sealed record JobProgress(
-    string JobId, int Step, int TotalSteps, double Loss, double ImagesPerSecond, string Worker, DateTimeOffset UpdatedAt,
-    string State = JobStates.Running, string? MessageId = null);
+    string JobId, int Step, int TotalSteps, double Loss, double PerSecond, string Worker, DateTimeOffset UpdatedAt,
+    string State = JobStates.Running, string? MessageId = null, string Unit = "images");
 
 /// <summary>The states of a <see cref="JobProgress"/>.</summary>
 public static class JobStates

@@ -22,17 +22,9 @@ public static class TrainingTasks
         switch (data.Layout)
         {
             case DataLayouts.Text:
-            {
-                var config = LanguageModelling.Config(model);
-                var tokenizer = TextTokenizer.Get(TextTokenizer.Gpt2Name);
-                return new LanguageModelling(TokenBlocks.Pack(TextDatasets.Documents(data, folder), tokenizer, config.Context));
-            }
+                return new LanguageModelling(TokenBlocks.Pack(TextDatasets.Documents(data, folder), Tokenizer, LanguageModelling.Config(model).Context));
             case DataLayouts.Preferences:
-            {
-                var config = LanguageModelling.Config(model);
-                var tokenizer = TextTokenizer.Get(TextTokenizer.Gpt2Name);
-                return new RewardModelling([.. TextDatasets.Pairs(data, folder).Select(p => TokenPairs.Tokenize(p, tokenizer))], config.Context, tokenizer.EndOfText);
-            }
+                return new RewardModelling(Pairs(data, folder), LanguageModelling.Config(model).Context, Tokenizer.EndOfText);
             default:
                 return new ImageClassification(DatasetLoader.Load(data, folder), settings.ClassWeights, ownsData: true);
         }
@@ -47,11 +39,7 @@ public static class TrainingTasks
         switch (data.Layout)
         {
             case DataLayouts.Preferences:
-            {
-                var config = LanguageModelling.Config(model);
-                var tokenizer = TextTokenizer.Get(TextTokenizer.Gpt2Name);
-                return new PreferenceSplit([.. TextDatasets.Pairs(data, folder).Select(p => TokenPairs.Tokenize(p, tokenizer))], config.Context, tokenizer.EndOfText);
-            }
+                return new PreferenceSplit(Pairs(data, folder), LanguageModelling.Config(model).Context, Tokenizer.EndOfText);
             case DataLayouts.Text:
                 throw new ArgumentException(
                     $"Dataset '{data.Dataset}': evaluating language models on a text corpus (the generation evaluation) is not built yet; evaluate reward models on preference pairs.", nameof(data));
@@ -59,4 +47,9 @@ public static class TrainingTasks
                 return DatasetLoader.Load(data, folder);
         }
     }
+
+    /// <summary>The tokenizer of every GPT-2 size.</summary>
+    private static TextTokenizer Tokenizer => TextTokenizer.Get(TextTokenizer.Gpt2Name);
+
+    private static List<TokenPair> Pairs(DataRef data, string folder) => [.. TextDatasets.Pairs(data, folder).Select(p => TokenPairs.Tokenize(p, Tokenizer))];
 }

@@ -39,8 +39,17 @@ public sealed class TokenBlocks
             tokens.Add(tokenizer.EndOfText);
         }
 
-        if (tokens.Count < length)
-            throw new InvalidDataException($"The text has {tokens.Count} tokens, fewer than one block of {length}.");
-        return new TokenBlocks([.. tokens.Take(tokens.Count / length * length)], length);
+        return FromTokens([.. tokens], length);
+    }
+
+    /// <summary>Cuts a token stream into blocks of <paramref name="length"/> tokens, dropping the tail.</summary>
+    /// <exception cref="InvalidDataException">The stream does not fill one block.</exception>
+    public static TokenBlocks FromTokens(long[] tokens, int length)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        ArgumentOutOfRangeException.ThrowIfLessThan(length, 2);
+        if (tokens.Length < length)
+            throw new InvalidDataException($"The text has {tokens.Length} tokens, fewer than one block of {length}.");
+        return new TokenBlocks(tokens[..(tokens.Length / length * length)], length);
     }
 }
