@@ -49,4 +49,18 @@ internal static class Gpt2Models
 
         ModelTensors.PerturbNorms(model, seed + 100);
     }
+
+    /// <summary>
+    /// Makes end-of-text the most likely next token everywhere: the final norm outputs a constant vector along
+    /// end-of-text's embedding, scaled up so its logit dominates.
+    /// </summary>
+    public static void ForceEndOfText(Gpt2LanguageModel model)
+    {
+        using var noGrad = no_grad();
+        var state = model.state_dict();
+        var embedding = state["transformer.wte.weight"];
+        embedding[50256] = embedding[50256].mul(50);
+        state["transformer.ln_f.weight"].zero_();
+        state["transformer.ln_f.bias"].copy_(embedding[50256]);
+    }
 }

@@ -100,7 +100,7 @@ public sealed class Gpt2SamplerTests
     public void Sample_EndOfTextMostLikely_StopsThereAndLeavesItOut()
     {
         using var model = Gpt2Models.LanguageModel();
-        ForceEndOfTextAfter(model);
+        Gpt2Models.ForceEndOfText(model);
 
         var result = Gpt2Sampler.Sample(model, [[1, 2], [3]], EndOfText, new SamplingOptions(MaxNewTokens: 5, Temperature: 0), null);
 
@@ -131,19 +131,5 @@ public sealed class Gpt2SamplerTests
             Gpt2Sampler.Sample(model, [[1]], EndOfText, new SamplingOptions(MaxNewTokens: Gpt2Models.Small.Context), null));
 
         Assert.StartsWith("maxNewTokens 24 leaves no room for a prompt in gpt2-test's context of 24 tokens.", error.Message, StringComparison.Ordinal);
-    }
-
-    /// <summary>
-    /// Makes end-of-text the most likely next token everywhere: the final norm outputs a constant vector along
-    /// end-of-text's embedding, scaled up so its logit dominates.
-    /// </summary>
-    private static void ForceEndOfTextAfter(Gpt2LanguageModel model)
-    {
-        using var noGrad = no_grad();
-        var state = model.state_dict();
-        var embedding = state["transformer.wte.weight"];
-        embedding[EndOfText] = embedding[EndOfText].mul(50);
-        state["transformer.ln_f.weight"].zero_();
-        state["transformer.ln_f.bias"].copy_(embedding[EndOfText]);
     }
 }

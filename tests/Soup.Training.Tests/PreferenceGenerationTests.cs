@@ -52,4 +52,15 @@ public sealed class PreferenceGenerationTests
 
         Assert.StartsWith($"6 training prompts sampled {PreferenceGeneration.MaxPasses} times gave 0 pairs", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Generate_EmptyCompletions_AreSkippedNotPaired()
+    {
+        using var policy = Gpt2Models.LanguageModel();
+        Gpt2Models.ForceEndOfText(policy);
+
+        var error = Assert.Throws<InvalidDataException>(() => PreferenceGeneration.Generate(policy, Prompts(8), Tokenizer, Length, Options()));
+
+        Assert.StartsWith($"6 training prompts sampled {PreferenceGeneration.MaxPasses} times gave 0 pairs", error.Message, StringComparison.Ordinal);
+    }
 }

@@ -72,14 +72,23 @@ public static class PairsCommand
 
         var prompts = split.Prompts(tokenizer, split.HeldOut.Count, promptTokens);
         var pairs = PreferenceGeneration.Generate(policy, prompts, tokenizer, reward, options, new Progress<string>(line => Console.Error.WriteLine(line)));
-        foreach (var (suffix, set) in new[] { ("noisy", pairs.Train), ("clean", pairs.TrainClean), ("test", pairs.Test) })
+        // Each set is written beside its place, then moved in: a failure leaves no half-written dataset.
+        var sets = new[] { ("noisy", pairs.Train), ("clean", pairs.TrainClean), ("test", pairs.Test) };
+        var staged = new List<(string Temporary, string Final)>();
+        foreach (var (suffix, set) in sets)
         {
             var folder = Directory.CreateDirectory(Path.Combine(output.FullName, $"{name}-{suffix}"));
-            PreferencePairs.Write(Path.Combine(folder.FullName, "pairs.jsonl"), set);
+            var final = Path.Combine(folder.FullName, "pairs.jsonl");
+            var temporary = final + ".partial";
+            PreferencePairs.Write(temporary, set);
+            staged.Add((temporary, final));
         }
 
+        foreach (var (temporary, final) in staged)
+            File.Move(temporary, final, overwrite: true);
+
         Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{pairs.Train.Count} training pairs ({pairs.Flipped} labels flipped) and {pairs.Test.Count} test pairs from {pairs.PromptsUsed} prompts ({pairs.Ties} ties skipped, reward {reward.Name}) under {output.FullName}: {name}-noisy, {name}-clean, {name}-test"));
+            $"{pairs.Train.Count} training pairs ({pairs.Flipped} labels flipped) and {pairs.Test.Count} test pairs from {pairs.PromptsUsed} prompts ({pairs.Ties} ties and {pairs.Empty} empty completions skipped, reward {reward.Name}) under {output.FullName}: {name}-noisy, {name}-clean, {name}-test"));
         return 0;
     }
 

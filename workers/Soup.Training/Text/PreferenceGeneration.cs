@@ -18,14 +18,15 @@ public sealed record PairGenerationOptions(int TrainPairs, int TestPairs, Sampli
 /// <param name="Test">Pairs of other prompts with the gold labels.</param>
 /// <param name="Flipped">Training pairs whose label was flipped.</param>
 /// <param name="Ties">Prompts skipped because both completions scored the same.</param>
+/// <param name="Empty">Prompts skipped because a completion was empty (end-of-text at once).</param>
 /// <param name="PromptsUsed">Prompts sampled (a prompt sampled in several passes counts each time).</param>
 /// <param name="TruncatedPrompts">Prompts cut from the left to fit the context.</param>
 public sealed record GeneratedPairs(
-    IReadOnlyList<PreferencePair> Train, IReadOnlyList<PreferencePair> TrainClean, IReadOnlyList<PreferencePair> Test, int Flipped, int Ties, int PromptsUsed, int TruncatedPrompts);
+    IReadOnlyList<PreferencePair> Train, IReadOnlyList<PreferencePair> TrainClean, IReadOnlyList<PreferencePair> Test, int Flipped, int Ties, int Empty, int PromptsUsed, int TruncatedPrompts);
 
 /// <summary>
 /// Preference pairs as WARM makes them: two completions of each prompt sampled from a policy, labelled by a gold
-/// reward (the higher one is chosen; a tie is skipped), then a fraction of the training labels flipped. The prompts are
+/// reward (the higher one is chosen; a tie, or an empty completion, is skipped), then a fraction of the training labels flipped. The prompts are
 /// cut in two in proportion to the pairs asked for, so training and test pairs never share a prompt; each part is gone
 /// through again (new samples) until it has given its pairs, at most <see cref="MaxPasses"/> times.
 /// </summary>
@@ -58,7 +59,7 @@ public static class PreferenceGeneration
         var clean = Collect(policy, [.. prompts.Take(trainPrompts)], options.TrainPairs, "training", tokenizer, reward, options, generator, tally, progress);
         var test = Collect(policy, [.. prompts.Skip(trainPrompts)], options.TestPairs, "test", tokenizer, reward, options, generator, tally, progress);
         var (noisy, flipped) = LabelNoise.Flip(clean, options.NoiseFraction, options.Seed);
-        return new GeneratedPairs(noisy, clean, test, flipped.Count(f => f), tally.Ties, tally.Used, tally.Truncated);
+        return new GeneratedPairs(noisy, clean, test, flipped.Count(f => f), tally.Ties, tally.Empty, tally.Used, tally.Truncated);
     }
 
     private static List<PreferencePair> Collect(
@@ -77,6 +78,12 @@ public static class PreferenceGeneration
                 for (var i = 0; i < batch.Count && pairs.Count < wanted; i++)
                 {
                     var (a, b) = (tokenizer.Decode(sampled.Completions[2 * i]), tokenizer.Decode(sampled.Completions[(2 * i) + 1]));
+                    if (string.IsNullOrWhiteSpace(a) || string.IsNullOrWhiteSpace(b))
+                    {
+                        tally.Empty++; // end-of-text (or only spaces) at once: not a completion a pair can hold
+                        continue;
+                    }
+
                     var (ra, rb) = (reward.Score(a), reward.Score(b));
                     if (ra == rb)
                     {
@@ -101,6 +108,8 @@ public static class PreferenceGeneration
     private sealed class Tally
     {
         public int Ties { get; set; }
+
+        public int Empty { get; set; }
 
         public int Used { get; set; }
 
