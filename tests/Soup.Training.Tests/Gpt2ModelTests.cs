@@ -55,6 +55,7 @@ public sealed class Gpt2ModelTests
     [Theory]
     [InlineData("gpt2", 124_439_808L)] // Hugging Face's gpt2: model.num_parameters()
     [InlineData("distilgpt2", 81_912_576L)]
+    [InlineData("gpt2-tiny", 7_242_624L)] // as its doc comment says
     public void Parameters_NamedSizes_CountAsHuggingFacesModels(string name, long expected)
     {
         using var model = new Gpt2LanguageModel(Gpt2Config.Find(name)!);
