@@ -79,8 +79,8 @@ public static class TrainBenchmark
     /// <summary>
     /// GPT-2 language models: tokens/s of training through <see cref="FineTuner"/> on the text corpus (blocks of the
     /// model's context, AdamW) next to the bare step loop on one random batch; and of sampling through
-    /// <see cref="Gpt2Sampler"/> (temperature 1, top-k 50, top-p 0.95, masks, end-of-text bookkeeping) next to a bare
-    /// key/value-cache loop that draws from the plain softmax, same model, same prompts.
+    /// <see cref="Gpt2Sampler"/> (greedy, and temperature 1 with top-k 50 and top-p 0.95) next to a bare greedy
+    /// key/value-cache loop, same model, same prompts.
     /// </summary>
     private static void TextModels(TrainBenchmarkOptions options, TextWriter output, CancellationToken cancellationToken)
     {
@@ -112,26 +112,31 @@ public static class TrainBenchmark
             using var policy = new Gpt2LanguageModel(config);
             var prompts = corpus.Prompts(tokenizer, options.BatchSize * 4, 8).Where(p => p.Length == 8).Take(options.BatchSize).ToList();
             var newTokens = Math.Min(64, config.Context - 8);
-            var sampleBare = new List<double>();
-            var sampleFull = new List<double>();
+            var greedy = new SamplingOptions(newTokens, Temperature: 0, StopAtEndOfText: false);
+            var nucleus = new SamplingOptions(newTokens, 1.0, 50, 0.95, StopAtEndOfText: false);
+            var (sampleBare, sampleGreedy, sampleNucleus) = (new List<double>(), new List<double>(), new List<double>());
             for (var repeat = 0; repeat < options.Repeats + 1; repeat++)
             {
-                var b = BareSampling(policy, prompts, newTokens, repeat);
-                var f = FullSampling(policy, prompts, tokenizer.EndOfText, newTokens, repeat);
+                var b = BareSampling(policy, prompts, newTokens);
+                var g = FullSampling(policy, prompts, tokenizer.EndOfText, greedy, repeat);
+                var n = FullSampling(policy, prompts, tokenizer.EndOfText, nucleus, repeat);
                 if (repeat > 0) // the first of each is a warm-up
                 {
                     sampleBare.Add(b);
-                    sampleFull.Add(f);
+                    sampleGreedy.Add(g);
+                    sampleNucleus.Add(n);
                 }
             }
 
-            Row(output, model, $"sampling {prompts.Count} prompts × {newTokens} tokens", sampleBare, sampleFull);
+            Row(output, model, $"sampling {prompts.Count} prompts × {newTokens} tokens, greedy", sampleBare, sampleGreedy);
+            Row(output, model, $"sampling {prompts.Count} prompts × {newTokens} tokens, T 1, top-k 50, top-p 0.95 (bare: greedy)", sampleBare, sampleNucleus);
         }
 
         output.WriteLine();
         output.WriteLine("training: bare loop = AdamW steps on one random batch already in memory; full path = FineTuner.Run on the corpus's");
         output.WriteLine("packed blocks (batches prepared during the step, resumption checkpoints serialised in memory, progress). sampling:");
-        output.WriteLine("bare loop = the model's forward with the key/value cache and a draw from the softmax; full path = Gpt2Sampler.");
+        output.WriteLine("bare loop = the model's forward with the key/value cache and the argmax; full path = Gpt2Sampler, greedy (the");
+        output.WriteLine("same work plus its bookkeeping: the target row) and with temperature, top-k and top-p (for scale).");
     }
 
     private static void Row(TextWriter output, string model, string what, List<double> bare, List<double> full)
@@ -141,18 +146,17 @@ public static class TrainBenchmark
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {model} | {what} | {b:F0} | {f:F0} | {f / b:F2}x |"));
     }
 
-    private static double FullSampling(Gpt2LanguageModel model, List<int[]> prompts, int endOfText, int newTokens, int seed)
+    private static double FullSampling(Gpt2LanguageModel model, List<int[]> prompts, int endOfText, SamplingOptions sampling, int seed)
     {
         using var generator = new Generator(unchecked((ulong)seed));
         var clock = Stopwatch.StartNew();
-        var result = Gpt2Sampler.Sample(model, prompts, endOfText, new SamplingOptions(newTokens, 1.0, 50, 0.95, StopAtEndOfText: false), generator);
+        var result = Gpt2Sampler.Sample(model, prompts, endOfText, sampling, generator);
         return result.Completions.Sum(c => c.Length) / clock.Elapsed.TotalSeconds;
     }
 
-    private static double BareSampling(Gpt2LanguageModel model, List<int[]> prompts, int newTokens, int seed)
+    private static double BareSampling(Gpt2LanguageModel model, List<int[]> prompts, int newTokens)
     {
         model.eval();
-        using var generator = new Generator(unchecked((ulong)seed));
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         var clock = Stopwatch.StartNew();
@@ -161,7 +165,7 @@ public static class TrainBenchmark
         var logits = model.Logits(ids, cache: cache).select(1, -1);
         for (var step = 0; step < newTokens; step++)
         {
-            var next = logits.softmax(-1).multinomial(1, generator: generator);
+            var next = logits.argmax(-1, keepdim: true);
             if (step + 1 < newTokens)
                 logits = model.Logits(next, cache: cache).select(1, -1);
         }

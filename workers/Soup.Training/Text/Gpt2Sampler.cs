@@ -71,9 +71,15 @@ public static class Gpt2Sampler
         var positions = keys.to(ScalarType.Int64).cumsum(1).sub(1).clamp_min(0);
 
         // A position attends to the real positions up to itself, and always to itself (a padding row must not be empty).
-        var causal = ones(width, width, dtype: ScalarType.Bool, device: device).tril();
-        var itself = eye(width, dtype: ScalarType.Bool, device: device);
-        var mask = causal.logical_and(keys.view(batch, 1, 1, width)).logical_or(itself);
+        // Without padding the causal rule is the whole mask, and the fused attention needs none.
+        var padded = prompts.Any(p => p.Length != width);
+        Tensor? mask = null;
+        if (padded)
+        {
+            var causal = ones(width, width, dtype: ScalarType.Bool, device: device).tril();
+            var itself = eye(width, dtype: ScalarType.Bool, device: device);
+            mask = causal.logical_and(keys.view(batch, 1, 1, width)).logical_or(itself);
+        }
 
         using var cache = new Gpt2Cache(model.Config.Layers);
         var logits = model.Logits(input, positions, cache, mask).select(1, -1);
@@ -95,9 +101,15 @@ public static class Gpt2Sampler
 
             if (step + 1 == options.MaxNewTokens)
                 break;
-            keys = cat([keys, ones(batch, 1, dtype: ScalarType.Bool, device: device)], 1);
             last = last.add(1);
-            logits = model.Logits(next.view(batch, 1), last.view(batch, 1), cache, keys.view(batch, 1, 1, -1)).select(1, -1);
+            Tensor? stepMask = null;
+            if (padded)
+            {
+                keys = cat([keys, ones(batch, 1, dtype: ScalarType.Bool, device: device)], 1);
+                stepMask = keys.view(batch, 1, 1, -1);
+            }
+
+            logits = model.Logits(next.view(batch, 1), last.view(batch, 1), cache, stepMask).select(1, -1);
         }
 
         var drawn = stack(steps, 1).cpu();
@@ -125,21 +137,20 @@ public static class Gpt2Sampler
             return logits.argmax(-1).MoveToOuterDisposeScope();
         var scaled = logits.to(ScalarType.Float32).div(options.Temperature);
         var vocabulary = scaled.shape[1];
-        if (options.TopK > 0 && options.TopK < vocabulary)
-        {
-            var kth = scaled.topk(options.TopK, dim: -1).values.select(1, -1).unsqueeze(1);
-            scaled = scaled.masked_fill(scaled.lt(kth), double.NegativeInfinity);
-        }
+        var topK = options.TopK > 0 && options.TopK < vocabulary;
+        if (!topK && options.TopP >= 1)
+            return scaled.softmax(-1).cpu().multinomial(1, generator: generator).squeeze(1).MoveToOuterDisposeScope();
 
+        // The candidates, most likely first: the top k (a partial sort), or every token (a full sort) for top-p alone.
+        var (candidates, tokens) = topK ? scaled.topk(options.TopK, dim: -1) : scaled.sort(-1, descending: true);
         if (options.TopP < 1)
         {
-            var (sorted, order) = scaled.sort(-1, descending: true);
-            var probabilities = sorted.softmax(-1);
-            var before = probabilities.cumsum(-1).sub(probabilities); // mass of the more likely tokens
-            var cut = before.ge(options.TopP);
-            scaled = scaled.scatter(-1, order, sorted.masked_fill(cut, double.NegativeInfinity));
+            var probabilities = candidates.softmax(-1);
+            var before = probabilities.cumsum(-1).sub(probabilities); // mass of the more likely candidates
+            candidates = candidates.masked_fill(before.ge(options.TopP), double.NegativeInfinity);
         }
 
-        return scaled.softmax(-1).cpu().multinomial(1, generator: generator).squeeze(1).MoveToOuterDisposeScope();
+        var drawn = candidates.softmax(-1).cpu().multinomial(1, generator: generator).to(tokens.device);
+        return tokens.gather(1, drawn).squeeze(1).MoveToOuterDisposeScope();
     }
 }
