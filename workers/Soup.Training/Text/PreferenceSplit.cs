@@ -14,22 +14,17 @@ namespace Soup.Training.Text;
 /// </summary>
 public sealed class PreferenceSplit : IEvaluationData
 {
-    private readonly IReadOnlyList<TokenPair> _pairs;
-    private readonly int _padding;
+    private readonly ContextPairs _pairs;
 
     /// <summary>Creates the split; sequences longer than <paramref name="context"/> keep their last tokens.</summary>
     public PreferenceSplit(IReadOnlyList<TokenPair> pairs, int context, int padding)
-    {
-        (_pairs, TruncatedSequences) = TokenPairs.Fit(pairs, context);
-        _padding = padding;
-        Context = context;
-    }
+        => _pairs = new ContextPairs(pairs, context, padding);
 
     /// <summary>The context sequences were cut to.</summary>
-    public int Context { get; }
+    public int Context => _pairs.Context;
 
     /// <summary>Sequences cut to the context.</summary>
-    public int TruncatedSequences { get; }
+    public int TruncatedSequences => _pairs.Truncated;
 
     /// <inheritdoc />
     public int Count => _pairs.Count;
@@ -56,7 +51,7 @@ public sealed class PreferenceSplit : IEvaluationData
     public (Tensor Logits, Tensor Labels) Outputs(nn.Module model, long[] indices, Device device)
     {
         ArgumentNullException.ThrowIfNull(indices);
-        var (ids, lengths, _) = TokenPairs.Batch(_pairs, indices, _padding);
+        var (ids, lengths, _) = _pairs.Batch(indices);
         using (ids)
         using (lengths)
         {

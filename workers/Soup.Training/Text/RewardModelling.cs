@@ -15,25 +15,20 @@ namespace Soup.Training.Text;
 /// </summary>
 public sealed class RewardModelling : TrainingObjective
 {
-    private readonly IReadOnlyList<TokenPair> _pairs;
-    private readonly int _padding;
+    private readonly ContextPairs _pairs;
 
     /// <summary>Creates the task on <paramref name="pairs"/>, cut to <paramref name="context"/> tokens from the left.</summary>
     /// <param name="pairs">The pairs (each sequence at least one token).</param>
     /// <param name="context">The model's context.</param>
     /// <param name="padding">The id that pads batches (end-of-text); padding never reaches a reward.</param>
     public RewardModelling(IReadOnlyList<TokenPair> pairs, int context, int padding)
-    {
-        (_pairs, TruncatedSequences) = TokenPairs.Fit(pairs, context);
-        _padding = padding;
-        Context = context;
-    }
+        => _pairs = new ContextPairs(pairs, context, padding);
 
     /// <summary>The context the sequences were cut to.</summary>
-    public int Context { get; }
+    public int Context => _pairs.Context;
 
     /// <summary>Sequences longer than the context, cut from the left.</summary>
-    public int TruncatedSequences { get; }
+    public int TruncatedSequences => _pairs.Truncated;
 
     /// <inheritdoc />
     public override int Count => _pairs.Count;
@@ -74,7 +69,7 @@ public sealed class RewardModelling : TrainingObjective
     /// <summary>Ids [2B, L] right-padded (the chosen sequences, then the rejected, in pair order) and their lengths [2B].</summary>
     public override TrainingBatch Batch(long[] indices, Random random)
     {
-        var (ids, lengths, tokens) = TokenPairs.Batch(_pairs, indices, _padding);
+        var (ids, lengths, tokens) = _pairs.Batch(indices);
         return new TrainingBatch([ids, lengths], tokens);
     }
 

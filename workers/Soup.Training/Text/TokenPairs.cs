@@ -5,7 +5,7 @@ namespace Soup.Training.Text;
 /// <summary>A preference pair as token ids: prompt + chosen completion, prompt + rejected completion.</summary>
 public sealed record TokenPair(int[] Chosen, int[] Rejected);
 
-/// <summary>Preference pairs as a reward model reads them: tokenized, cut to its context, batched right-padded.</summary>
+/// <summary>Preference pairs as token ids.</summary>
 public static class TokenPairs
 {
     /// <summary>Prompt + chosen and prompt + rejected, tokenized.</summary>
@@ -15,13 +15,23 @@ public static class TokenPairs
         ArgumentNullException.ThrowIfNull(tokenizer);
         return new TokenPair(tokenizer.Encode(pair.Prompt + pair.Chosen), tokenizer.Encode(pair.Prompt + pair.Rejected));
     }
+}
+
+/// <summary>
+/// Preference pairs cut to a reward model's context, batched right-padded: what reward-model training
+/// (<see cref="RewardModelling"/>) and evaluation (<see cref="PreferenceSplit"/>) both read.
+/// </summary>
+public sealed class ContextPairs
+{
+    private readonly List<TokenPair> _pairs;
+    private readonly int _padding;
 
     /// <summary>
-    /// The pairs with every sequence longer than <paramref name="context"/> cut from the left (a reward is read at the
-    /// last token, so the end is what must stay), and how many sequences were cut.
+    /// Cuts every sequence of <paramref name="pairs"/> longer than <paramref name="context"/> from the left (a reward is
+    /// read at the last token, so the end is what must stay); <paramref name="padding"/> (end-of-text) pads batches.
     /// </summary>
     /// <exception cref="InvalidDataException">A sequence has no tokens; the message names the pair.</exception>
-    public static (IReadOnlyList<TokenPair> Pairs, int Truncated) Fit(IReadOnlyList<TokenPair> pairs, int context)
+    public ContextPairs(IReadOnlyList<TokenPair> pairs, int context, int padding)
     {
         ArgumentNullException.ThrowIfNull(pairs);
         ArgumentOutOfRangeException.ThrowIfLessThan(context, 1);
@@ -36,22 +46,32 @@ public static class TokenPairs
             return ids[^context..];
         }
 
-        var fitted = pairs.Select((p, i) => new TokenPair(Cut(p.Chosen, i, "chosen"), Cut(p.Rejected, i, "rejected"))).ToList();
-        return (fitted, truncated);
+        _pairs = [.. pairs.Select((p, i) => new TokenPair(Cut(p.Chosen, i, "chosen"), Cut(p.Rejected, i, "rejected")))];
+        _padding = padding;
+        Context = context;
+        Truncated = truncated;
     }
 
+    /// <summary>The number of pairs.</summary>
+    public int Count => _pairs.Count;
+
+    /// <summary>The context sequences were cut to.</summary>
+    public int Context { get; }
+
+    /// <summary>Sequences longer than the context, cut from the left.</summary>
+    public int Truncated { get; }
+
     /// <summary>
-    /// The pairs at <paramref name="indices"/> as ids [2n, L] right-padded with <paramref name="padding"/> (the chosen
-    /// sequences, then the rejected, in pair order), their lengths [2n], and the real tokens they hold.
+    /// The pairs at <paramref name="indices"/> as ids [2n, L] right-padded (the chosen sequences, then the rejected, in
+    /// pair order), their lengths [2n], and the real tokens they hold.
     /// </summary>
-    public static (Tensor Ids, Tensor Lengths, long Tokens) Batch(IReadOnlyList<TokenPair> pairs, long[] indices, int padding)
+    public (Tensor Ids, Tensor Lengths, long Tokens) Batch(long[] indices)
     {
-        ArgumentNullException.ThrowIfNull(pairs);
         ArgumentNullException.ThrowIfNull(indices);
-        var sequences = indices.Select(i => pairs[(int)i].Chosen).Concat(indices.Select(i => pairs[(int)i].Rejected)).ToList();
+        var sequences = indices.Select(i => _pairs[(int)i].Chosen).Concat(indices.Select(i => _pairs[(int)i].Rejected)).ToList();
         var width = sequences.Max(s => s.Length);
         var ids = new long[sequences.Count * width];
-        Array.Fill(ids, padding);
+        Array.Fill(ids, _padding);
         var lengths = new long[sequences.Count];
         for (var row = 0; row < sequences.Count; row++)
         {
