@@ -66,17 +66,17 @@ public static class SoupsBenchmark
     public static readonly IReadOnlyList<string> Methods = ["ERM", "MA", "Ensemble", "DiWA uniform", "DiWA greedy", "Ratatouille"];
 
     /// <summary>
-    /// The engine's settings for the benchmark: a task hub, container and queue of its own (so listings stay small and
+    /// The engine's settings for a benchmark (<paramref name="benchmark"/> names them): a task hub, container and queue of its own (so listings stay small and
     /// runs never meet), and short polling intervals, since its many short jobs would otherwise wait on polls.
     /// </summary>
-    public static Dictionary<string, string?> EngineSettings()
+    public static Dictionary<string, string?> EngineSettings(string benchmark = "soups")
     {
         var suffix = System.Security.Cryptography.RandomNumberGenerator.GetHexString(8, lowercase: true);
         return new Dictionary<string, string?>
         {
-            ["TaskHubName"] = "soups" + suffix.Replace('0', 'a'),
-            ["CheckpointsContainer"] = "bench-soups-" + suffix,
-            ["JobsQueue"] = "bench-soups-" + suffix,
+            ["TaskHubName"] = benchmark + suffix.Replace('0', 'a'),
+            ["CheckpointsContainer"] = $"bench-{benchmark}-{suffix}",
+            ["JobsQueue"] = $"bench-{benchmark}-{suffix}",
             ["MaxQueuePollingInterval"] = "00:00:00.200",
             ["LandingPollInterval"] = "00:00:00.300",
             ["QueuePollInterval"] = "00:00:00.200",
@@ -164,7 +164,9 @@ public static class SoupsBenchmark
 
     private static string Iteration(int round) => string.Create(CultureInfo.InvariantCulture, $"Iteration {round}");
 
-    private static async Task<PipelineResult> RunPipelineAsync(DurableTaskClient client, ISpecStore specs, SoupStorage storage, PipelineSpec spec, CancellationToken cancellationToken)
+    /// <summary>Runs <paramref name="spec"/> to its end and returns its result.</summary>
+    /// <exception cref="InvalidOperationException">The pipeline did not complete.</exception>
+    internal static async Task<PipelineResult> RunPipelineAsync(DurableTaskClient client, ISpecStore specs, SoupStorage storage, PipelineSpec spec, CancellationToken cancellationToken)
     {
         var id = await PipelineStarter.StartAsync(client, specs, spec, cancellationToken: cancellationToken);
         var metadata = await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancellationToken);
@@ -306,6 +308,7 @@ public static class SoupsBenchmark
         return string.Create(CultureInfo.InvariantCulture, $"{100 * mean:F1} ± {100 * se:F1}");
     }
 
-    private static string Machine() =>
+    /// <summary>The machine, for the results: cores, OS, .NET, TorchSharp on the CPU.</summary>
+    internal static string Machine() =>
         string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}, TorchSharp CPU");
 }

@@ -184,26 +184,9 @@ public sealed class MergeCommandLineTests : IDisposable
 
     public void Dispose() => _folder.Delete(recursive: true);
 
-    private static Process Start(IEnumerable<string> arguments)
-    {
-        var start = new ProcessStartInfo("dotnet", [ProductProcess.BuildOutput(Path.Combine("functions", "Soup.Cli"), "pipeline.dll"), .. arguments])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
-        return Process.Start(start) ?? throw new InvalidOperationException("the CLI did not start");
-    }
+    private static Process Start(IEnumerable<string> arguments) => CliRun.Start(arguments);
 
-    private static async Task<(int Code, string Stdout, string Stderr)> RunAsync(IEnumerable<string> arguments)
-    {
-        using var process = Start(arguments);
-        var stdout = process.StandardOutput.ReadToEndAsync(Cancel);
-        var stderr = process.StandardError.ReadToEndAsync(Cancel);
-        await process.WaitForExitAsync(Cancel).WaitAsync(TimeSpan.FromSeconds(60), Cancel);
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private static Task<(int Code, string Stdout, string Stderr)> RunAsync(IEnumerable<string> arguments) => CliRun.RunAsync(arguments);
 
     private string Write(string name, int i)
     {

@@ -47,7 +47,7 @@ public static class BenchCommand
                 cancellationToken);
             return 0;
         });
-        return new Command("bench", "Benchmarks that print figures.") { merge, BuildTrain(), BuildRounds(), BuildSoups(), BuildEvaluate() };
+        return new Command("bench", "Benchmarks that print figures.") { merge, BuildTrain(), BuildRounds(), BuildSoups(), BuildWarm(), BuildEvaluate() };
     }
 
     /// <summary>How to start this program again: its apphost, or <c>dotnet pipeline.dll</c>.</summary>
@@ -111,6 +111,82 @@ public static class BenchCommand
             }
 
             return 0;
+        });
+        return command;
+    }
+
+    private static Command BuildWarm()
+    {
+        var quick = new Option<bool>("--quick") { Description = "The quick protocol (≤ 10 min on 2 cores): 3 seeds, 4 reward models of 150 steps on 1,000 pairs. Default: the standard one (≤ 45 min)." };
+        var seeds = new Option<int?>("--seeds") { Description = "Seeds (each makes its own pairs and pipeline)." };
+        var members = new Option<int?>("--members") { Description = "Reward models averaged." };
+        var steps = new Option<int?>("--steps") { Description = "Steps per reward model." };
+        var pairs = new Option<int?>("--train-pairs") { Description = "Training pairs per seed." };
+        var noise = new Option<double?>("--noise") { Description = "The share of training labels flipped, in [0, 0.5]." };
+        var reward = new Option<string?>("--reward") { Description = "The gold reward that labels the pairs (conciseness, the default; positivity; lexical-diversity)." };
+        var corpus = new Option<string?>("--corpus") { Description = "The text corpus (default: Debian's fortunes, /usr/share/games/fortunes)." };
+        var workers = new Option<int>("--workers") { Description = "Job workers in this process.", DefaultValueFactory = _ => 2 };
+        var workDir = new Option<string?>("--work-dir") { Description = "Where the pairs are written (the engine's data root; default: a new temporary folder, deleted after)." };
+        var markdown = new Option<FileInfo?>("--output") { Description = "Also write the tables as Markdown to this file." };
+        var json = new Option<FileInfo?>("--json") { Description = "Also write every score as JSON to this file." };
+        var command = new Command("warm", "Benchmark WARM on English text: GPT-2 reward models on noisy preference pairs; the best one, their weight average and their ensemble on pairs with gold labels.")
+        {
+            quick, seeds, members, steps, pairs, noise, reward, corpus, workers, workDir, markdown, json,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var preset = parse.GetValue(quick) ? WarmBenchmarkOptions.Quick : WarmBenchmarkOptions.Standard;
+            var options = preset with
+            {
+                Seeds = parse.GetValue(seeds) ?? preset.Seeds,
+                Members = parse.GetValue(members) ?? preset.Members,
+                Steps = parse.GetValue(steps) ?? preset.Steps,
+                TrainPairs = parse.GetValue(pairs) ?? preset.TrainPairs,
+                Noise = parse.GetValue(noise) ?? preset.Noise,
+                Reward = parse.GetValue(reward) ?? preset.Reward,
+                Corpus = parse.GetValue(corpus) ?? preset.Corpus,
+            };
+            var temporary = parse.GetValue(workDir) is null;
+            var root = parse.GetValue(workDir) ?? Directory.CreateTempSubdirectory("bench-warm-").FullName;
+            try
+            {
+                var configuration = LocalConfiguration.Build(root, parse.GetValue(workers), SoupsBenchmark.EngineSettings("warm"));
+                if (await StorageProbe.ProblemAsync(configuration, cancellationToken) is { } problem)
+                {
+                    Console.Out.WriteLine(problem);
+                    return 3;
+                }
+
+                WarmBenchmarkResult result;
+                try
+                {
+                    result = await WarmBenchmark.RunAsync(options, configuration, root, Console.Out, cancellationToken);
+                }
+                catch (Exception ex) when (ex is ArgumentException or InvalidDataException or DirectoryNotFoundException)
+                {
+                    Console.Error.WriteLine($"bench warm: {ex.Message.ReplaceLineEndings(" ")}");
+                    return 2;
+                }
+
+                if (parse.GetValue(markdown) is { } md)
+                {
+                    await File.WriteAllTextAsync(md.FullName, WarmBenchmark.Markdown(result), cancellationToken);
+                }
+
+                if (parse.GetValue(json) is { } file)
+                {
+                    await File.WriteAllTextAsync(file.FullName, WarmBenchmark.Json(result), cancellationToken);
+                }
+
+                return 0;
+            }
+            finally
+            {
+                if (temporary)
+                {
+                    Directory.Delete(root, recursive: true);
+                }
+            }
         });
         return command;
     }

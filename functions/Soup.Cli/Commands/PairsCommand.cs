@@ -33,25 +33,59 @@ public static class PairsCommand
         var test = new Option<int>("--test-pairs") { Description = "Test pairs (other prompts, gold labels).", DefaultValueFactory = _ => 500 };
         var promptTokens = new Option<int>("--prompt-tokens") { Description = "Tokens of each prompt.", DefaultValueFactory = _ => 8 };
         var newTokens = new Option<int>("--max-new-tokens") { Description = "Tokens of each completion at most.", DefaultValueFactory = _ => 24 };
+        var completions = new Option<string>("--completions")
+        {
+            Description = "Where completions come from: 'policy' samples them (WARM's setting), 'corpus' takes real continuations (a document's next tokens against another document's; seconds, no model).",
+            DefaultValueFactory = _ => "policy",
+        };
+        completions.AcceptOnlyFromAmong("policy", "corpus");
         var seed = new Option<int>("--seed") { Description = "Seeds the pretraining, the split, the sampling and the flips.", DefaultValueFactory = _ => 0 };
         var command = new Command("pairs", "Make preference pairs for reward models (WARM): a policy samples two completions per prompt, a gold reward labels them, a fraction of labels is flipped.")
         {
-            corpus, output, name, policy, model, pretrainSteps, reward, noise, train, test, promptTokens, newTokens, seed,
+            corpus, output, name, policy, model, pretrainSteps, reward, noise, train, test, promptTokens, newTokens, completions, seed,
         };
-        command.SetAction((parse, cancellationToken) => Task.FromResult(Execute(
+        command.SetAction((parse, cancellationToken) => Task.FromResult(Guarded(() => Execute(
             parse.GetValue(corpus)!, parse.GetValue(output)!, parse.GetValue(name)!, parse.GetValue(policy), parse.GetValue(model)!, parse.GetValue(pretrainSteps),
             GoldRewards.Get(parse.GetValue(reward)!), new PairGenerationOptions(parse.GetValue(train), parse.GetValue(test), new SamplingOptions(parse.GetValue(newTokens)), parse.GetValue(noise), parse.GetValue(seed)),
-            parse.GetValue(promptTokens), cancellationToken)));
+            parse.GetValue(promptTokens), parse.GetValue(completions) == "corpus", cancellationToken))));
         return command;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="execute"/>; input it cannot use (no corpus there, too few documents or pairs, an unreadable
+    /// or unfitting policy, an option out of range) is one line on stderr and exit code 2, with nothing written.
+    /// </summary>
+    private static int Guarded(Func<int> execute)
+    {
+        try
+        {
+            return execute();
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidDataException or IOException)
+        {
+            Console.Error.WriteLine($"pairs: {ex.Message.ReplaceLineEndings(" ")}");
+            Console.Error.WriteLine("Nothing was written.");
+            return 2;
+        }
     }
 
     private static int Execute(
         DirectoryInfo corpusFolder, DirectoryInfo output, string name, FileInfo? policyFile, string model, int pretrainSteps, GoldReward reward,
-        PairGenerationOptions options, int promptTokens, CancellationToken cancellationToken)
+        PairGenerationOptions options, int promptTokens, bool fromCorpus, CancellationToken cancellationToken)
     {
         var tokenizer = TextTokenizer.Get(TextTokenizer.Gpt2Name);
-        var split = TextCorpus.Read(corpusFolder.FullName).Split(0.2, options.Seed);
+        var text = TextCorpus.Read(corpusFolder.FullName);
+        if (fromCorpus)
+        {
+            // No policy is trained, so every document can give a pair; training and test pairs still share none.
+            Console.Error.WriteLine($"corpus {corpusFolder.FullName}: {text.Documents.Count} documents");
+            var real = PreferenceGeneration.FromCorpus(text.Documents, promptTokens, tokenizer, reward, options, new Progress<string>(line => Console.Error.WriteLine(line)));
+            return Write(real, output, name, reward, corpusFolder);
+        }
+
+        var split = text.Split(0.2, options.Seed);
         Console.Error.WriteLine($"corpus {corpusFolder.FullName}: {split.Train.Count} training documents, {split.HeldOut.Count} held out");
+
         using var policy = new Gpt2LanguageModel(LanguageModelling.Config(model));
         var policyPath = Path.Combine(output.FullName, name + "-policy.safetensors");
         if (policyFile is not null)
@@ -72,7 +106,12 @@ public static class PairsCommand
 
         var prompts = split.Prompts(tokenizer, split.HeldOut.Count, promptTokens);
         var pairs = PreferenceGeneration.Generate(policy, prompts, tokenizer, reward, options, new Progress<string>(line => Console.Error.WriteLine(line)));
-        // Each set is written beside its place, then moved in: a failure leaves no half-written dataset.
+        return Write(pairs, output, name, reward, corpusFolder);
+    }
+
+    /// <summary>Writes the three datasets; each is written beside its place, then moved in, so a failure leaves no half-written dataset.</summary>
+    private static int Write(GeneratedPairs pairs, DirectoryInfo output, string name, GoldReward reward, DirectoryInfo corpusFolder)
+    {
         var sets = new[] { ("noisy", pairs.Train), ("clean", pairs.TrainClean), ("test", pairs.Test) };
         var staged = new List<(string Temporary, string Final)>();
         foreach (var (suffix, set) in sets)
@@ -88,7 +127,7 @@ public static class PairsCommand
             File.Move(temporary, final, overwrite: true);
 
         Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{pairs.Train.Count} training pairs ({pairs.Flipped} labels flipped) and {pairs.Test.Count} test pairs from {pairs.PromptsUsed} prompts ({pairs.Ties} ties and {pairs.Empty} empty completions skipped, reward {reward.Name}) under {output.FullName}: {name}-noisy, {name}-clean, {name}-test"));
+            $"{pairs.Train.Count} training pairs ({pairs.Flipped} labels flipped) and {pairs.Test.Count} test pairs from {pairs.PromptsUsed} prompts ({pairs.Ties} ties and {pairs.Empty} empty completions skipped, reward {reward.Name}, corpus {corpusFolder.FullName}) under {output.FullName}: {name}-noisy, {name}-clean, {name}-test"));
         return 0;
     }
 

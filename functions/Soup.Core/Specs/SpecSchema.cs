@@ -89,7 +89,7 @@ public static class SpecSchema
                 node["enum"] = Strings(SearchSampling.All);
                 break;
             case (nameof(SplitSpec), "part"):
-                node["enum"] = Strings([Jobs.DataParts.Out, Jobs.DataParts.All, Jobs.DataParts.Test]);
+                node["enum"] = Strings([Jobs.DataParts.In, Jobs.DataParts.Out, Jobs.DataParts.All, Jobs.DataParts.Test]);
                 break;
             case (nameof(SplitSpec), "role"):
                 node["enum"] = Strings(SplitRoles.All);

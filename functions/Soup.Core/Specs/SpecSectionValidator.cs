@@ -116,7 +116,7 @@ internal static class SpecSectionValidator
             if (layout is not null)
             {
                 SpecValidator.Domains(p, $"{path}.domains", layout, split.Domains, required: true);
-                string[] parts = layout == DataLayouts.Idx ? [DataParts.Out, DataParts.All, DataParts.Test] : [DataParts.Out, DataParts.All];
+                string[] parts = layout == DataLayouts.Idx ? [DataParts.In, DataParts.Out, DataParts.All, DataParts.Test] : [DataParts.In, DataParts.Out, DataParts.All];
                 if (!parts.Contains(split.Part))
                 {
                     p.Add(new($"{path}.part", $"unknown part '{split.Part}' for layout {layout}; known: {string.Join(", ", parts)}"));

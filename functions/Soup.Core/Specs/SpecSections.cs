@@ -77,8 +77,9 @@ public sealed record SplitSpec
     public IReadOnlyList<string>? Domains { get; set; }
 
     /// <summary>
-    /// Which examples: <c>out</c> (the held-out fraction: in-distribution when the domains are trained on), <c>all</c>,
-    /// or <c>test</c> (the test files of the <c>idx</c> layout).
+    /// Which examples: <c>out</c> (the held-out fraction: in-distribution when the domains are trained on), <c>in</c>
+    /// (the rest, what members train on when it is the training dataset: e.g. the training pairs with clean labels, to
+    /// measure how much label noise was memorised), <c>all</c>, or <c>test</c> (the test files of the <c>idx</c> layout).
     /// </summary>
     public string Part { get; set; } = "all";
 

@@ -76,7 +76,7 @@ public sealed class SpecSectionsTests
         var parsed = Parse("""
             "evaluation": { "splits": [
               { "name": "test" },
-              { "name": "a", "part": "in", "role": "reward" },
+              { "name": "a", "part": "train", "role": "reward" },
               { "name": "a", "domains": ["0"] } ] }
             """);
 

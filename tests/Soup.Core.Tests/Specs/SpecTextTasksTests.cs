@@ -39,6 +39,16 @@ public sealed class SpecTextTasksTests
     }
 
     [Fact]
+    public void Parse_SplitOfTheTrainingPart_WithCleanLabels_IsValid_AnUnknownPartListsTheKnown()
+    {
+        var valid = Parse($$""" "model": "gpt2-tiny", {{Prefs}}, "evaluation": { "splits": [ { "name": "train-clean", "dataset": "prefs-clean", "part": "in" } ] } """);
+        var unknown = Parse($$""" "model": "gpt2-tiny", {{Prefs}}, "evaluation": { "splits": [ { "name": "train-clean", "dataset": "prefs-clean", "part": "train" } ] } """);
+
+        Assert.True(valid.IsValid, string.Join("; ", valid.Problems));
+        Assert.Equal("unknown part 'train' for layout preferences; known: in, out, all", Message(unknown, "$.evaluation.splits[0].part"));
+    }
+
+    [Fact]
     public void Parse_ImageSplitInARewardModelPipeline_IsRefusedAtTheSplit()
     {
         var parsed = Parse($$""" "model": "gpt2-tiny", {{Prefs}}, "evaluation": { "splits": [ { "name": "imgs", "dataset": "fashion-mnist", "layout": "idx", "part": "test" } ] } """);

@@ -18,6 +18,9 @@ internal static class StreamSeed
     /// <summary>The stream of the preference pairs whose labels are flipped.</summary>
     public const ulong LabelNoise = 4;
 
+    /// <summary>The stream that orders a corpus's documents into preference pairs.</summary>
+    public const ulong CorpusPairs = 5;
+
     /// <summary>A seed for <see cref="Random"/>, a function of the three inputs only.</summary>
     public static int Of(int seed, ulong stream, long index)
     {

@@ -1,3 +1,5 @@
+using Soup.Training.Data;
+using Soup.Training.FineTuning;
 using Soup.Training.Models;
 using static TorchSharp.torch;
 
@@ -77,22 +79,7 @@ public static class PreferenceGeneration
                 tally.Truncated += sampled.TruncatedPrompts / 2;
                 for (var i = 0; i < batch.Count && pairs.Count < wanted; i++)
                 {
-                    var (a, b) = (tokenizer.Decode(sampled.Completions[2 * i]), tokenizer.Decode(sampled.Completions[(2 * i) + 1]));
-                    if (string.IsNullOrWhiteSpace(a) || string.IsNullOrWhiteSpace(b))
-                    {
-                        tally.Empty++; // end-of-text (or only spaces) at once: not a completion a pair can hold
-                        continue;
-                    }
-
-                    var (ra, rb) = (reward.Score(a), reward.Score(b));
-                    if (ra == rb)
-                    {
-                        tally.Ties++;
-                        continue;
-                    }
-
-                    var prompt = tokenizer.Decode(batch[i]);
-                    pairs.Add(ra > rb ? new PreferencePair(prompt, a, b) : new PreferencePair(prompt, b, a));
+                    Label(tokenizer.Decode(batch[i]), tokenizer.Decode(sampled.Completions[2 * i]), tokenizer.Decode(sampled.Completions[(2 * i) + 1]), reward, tally, pairs);
                 }
 
                 progress?.Report($"{part}: {pairs.Count} of {wanted} pairs ({tally.Ties} ties skipped so far)");
@@ -103,6 +90,90 @@ public static class PreferenceGeneration
             ? pairs
             : throw new InvalidDataException(
                 $"{prompts.Count} {part} prompts sampled {MaxPasses} times gave {pairs.Count} pairs ({tally.Ties} ties skipped in all), fewer than the {wanted} asked for: give more prompts or fewer pairs.");
+    }
+
+    /// <summary>
+    /// Pairs of real continuations instead of samples: the prompt is a document's first <paramref name="promptTokens"/>
+    /// tokens, one completion is the document's next <see cref="SamplingOptions.MaxNewTokens"/> tokens and the other
+    /// the same tokens of another document of the same part (a fresh partner on each pass), labelled and flipped as
+    /// <see cref="Generate"/> does. No model is involved, so it takes seconds; the completions are English as people
+    /// wrote it, which a reward model can learn from in minutes on a CPU, where a small policy's samples are noise.
+    /// Documents are cut into training and test parts in proportion to the pairs, so no prompt or completion is in both.
+    /// </summary>
+    /// <exception cref="InvalidDataException">Too few documents are long enough, or a part did not give its pairs in <see cref="MaxPasses"/> passes.</exception>
+    public static GeneratedPairs FromCorpus(
+        IReadOnlyList<string> documents, int promptTokens, TextTokenizer tokenizer, GoldReward reward, PairGenerationOptions options, IProgress<string>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(documents);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(reward);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(promptTokens, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.TrainPairs, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.TestPairs);
+        var n = options.Sampling.MaxNewTokens;
+        var usable = new List<(int[] Prompt, int[] Continuation)>();
+        foreach (var document in documents)
+        {
+            var ids = tokenizer.Encode(document);
+            if (ids.Length > promptTokens)
+                usable.Add((ids[..promptTokens], ids[promptTokens..Math.Min(ids.Length, promptTokens + n)]));
+        }
+
+        var order = Enumerable.Range(0, usable.Count).ToArray();
+        SeededShuffle.Shuffle(order, new Random(StreamSeed.Of(options.Seed, StreamSeed.CorpusPairs, 0)));
+        var trainCount = options.TestPairs == 0
+            ? usable.Count
+            : (int)Math.Round(usable.Count * (double)options.TrainPairs / (options.TrainPairs + options.TestPairs), MidpointRounding.AwayFromZero);
+        if (trainCount < 2 || (options.TestPairs > 0 && usable.Count - trainCount < 2))
+            throw new InvalidDataException($"{usable.Count} of {documents.Count} documents are longer than {promptTokens} tokens: too few to cut into training and test parts of two or more.");
+
+        var tally = new Tally();
+        List<PreferencePair> Part(IEnumerable<int> indices, int wanted, string part)
+        {
+            var docs = indices.Select(i => usable[i]).ToList();
+            var pairs = new List<PreferencePair>(wanted);
+            for (var pass = 1; pass <= MaxPasses && pass < docs.Count && pairs.Count < wanted; pass++)
+            {
+                for (var i = 0; i < docs.Count && pairs.Count < wanted; i++)
+                {
+                    tally.Used++;
+                    var partner = docs[(i + pass) % docs.Count];
+                    Label(tokenizer.Decode(docs[i].Prompt), tokenizer.Decode(docs[i].Continuation), tokenizer.Decode(partner.Continuation), reward, tally, pairs);
+                }
+
+                progress?.Report($"{part}: {pairs.Count} of {wanted} pairs ({tally.Ties} ties skipped so far)");
+            }
+
+            return pairs.Count == wanted
+                ? pairs
+                : throw new InvalidDataException(
+                    $"{docs.Count} {part} documents paired {MaxPasses} times gave {pairs.Count} pairs ({tally.Ties} ties skipped in all), fewer than the {wanted} asked for: give more documents or ask fewer pairs.");
+        }
+
+        var clean = Part(order.Take(trainCount), options.TrainPairs, "training");
+        var test = Part(order.Skip(trainCount), options.TestPairs, "test");
+        var (noisy, flipped) = LabelNoise.Flip(clean, options.NoiseFraction, options.Seed);
+        return new GeneratedPairs(noisy, clean, test, flipped.Count(f => f), tally.Ties, tally.Empty, tally.Used, 0);
+    }
+
+    /// <summary>Adds the pair of <paramref name="a"/> and <paramref name="b"/>, the one <paramref name="reward"/> scores higher chosen; an empty completion or a tie is counted and skipped.</summary>
+    private static void Label(string prompt, string a, string b, GoldReward reward, Tally tally, List<PreferencePair> pairs)
+    {
+        if (string.IsNullOrWhiteSpace(a) || string.IsNullOrWhiteSpace(b))
+        {
+            tally.Empty++; // end-of-text (or only spaces) at once: not a completion a pair can hold
+            return;
+        }
+
+        var (ra, rb) = (reward.Score(a), reward.Score(b));
+        if (ra == rb)
+        {
+            tally.Ties++;
+            return;
+        }
+
+        pairs.Add(ra > rb ? new PreferencePair(prompt, a, b) : new PreferencePair(prompt, b, a));
     }
 
     private sealed class Tally
