@@ -1,6 +1,7 @@
 using Soup.Merging;
 using Soup.Core.Storage;
 using Soup.Core.Specs;
+using Soup.Core.Jobs;
 
 namespace Soup.Orchestration;
 
@@ -158,16 +159,18 @@ public sealed record InterpolationPoint(double Lambda, IReadOnlyList<SplitAccura
 /// The one place a result keeps these scores; <paramref name="SoupAccuracy"/> and <paramref name="SoupLoss"/> are
 /// the primary split's, which the orchestration decides on (history keeps no variants).</param>
 /// <param name="Interpolation">A linear path between two checkpoints, scored along the way.</param>
+/// <param name="Generation">Language models only (<c>evaluation.generation</c>): what each evaluated checkpoint generated, its mean gold rewards and KL to <paramref name="Init"/>.</param>
 /// <param name="Details">
 /// Set on the copies that travel through the orchestrations' histories: the blob (checkpoints container) that holds this
 /// result in full, whose per-member lists (<paramref name="Members"/>, <paramref name="Missing"/>,
-/// <paramref name="Variants"/>, <paramref name="Interpolation"/>) are left out here (<see cref="RoundResults"/>).
+/// <paramref name="Variants"/>, <paramref name="Interpolation"/>, <paramref name="Generation"/>) are left out here (<see cref="RoundResults"/>).
 /// </param>
 public sealed record RoundResult(
     int Round, string Init, IReadOnlyList<MemberResult> Members, string Soup, double SoupAccuracy, double SoupLoss, string Split,
     RoundDiagnostics? Diagnostics = null, IReadOnlyList<MissingMember>? Missing = null,
     IReadOnlyList<SplitAccuracy>? SoupScores = null, IReadOnlyList<SplitAccuracy>? EnsembleScores = null,
-    IReadOnlyList<SoupVariant>? Variants = null, InterpolationCurve? Interpolation = null, string? Details = null)
+    IReadOnlyList<SoupVariant>? Variants = null, InterpolationCurve? Interpolation = null, string? Details = null,
+    IReadOnlyList<GenerationScore>? Generation = null)
 {
     /// <summary>The delivered soup's scores on every split: its variant's (older results: <see cref="SoupScores"/>).</summary>
     public IReadOnlyList<SplitAccuracy>? DeliveredScores() =>

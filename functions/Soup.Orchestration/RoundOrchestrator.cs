@@ -115,7 +115,7 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
     {
         var spec = round.Spec;
         var evaluated = await StageRunner.RunAsync(
-            context, new DispatchRequest(round.SpecHash!, round.PipelineId, JobStages.Evaluation, round.Round, Evaluation: plan) { DataVersions = round.DataVersions },
+            context, new DispatchRequest(round.SpecHash!, round.PipelineId, JobStages.Evaluation, round.Round, round.Init, Evaluation: plan) { DataVersions = round.DataVersions },
             JobPlanner.Slots(spec, JobStages.Evaluation, round.Round, plan),
             StageSettings.Of(spec, phase, round.Round, 1),
             c => report(progress with { Phase = phase, Pending = c.Pending, Dispatch = c.Dispatch }));

@@ -30,7 +30,7 @@ public static class RoundResults
     public static RoundResult Summary(RoundResult full, string blobName)
     {
         ArgumentNullException.ThrowIfNull(full);
-        return full with { Members = [], Missing = null, Variants = null, Interpolation = null, Details = blobName };
+        return full with { Members = [], Missing = null, Variants = null, Interpolation = null, Generation = null, Details = blobName };
     }
 
     /// <summary>

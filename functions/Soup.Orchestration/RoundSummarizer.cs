@@ -112,7 +112,8 @@ public static class RoundSummarizer
             : null;
         return new RoundResult(
             round.Round, round.Init, memberResults, delivered, soupScore.Accuracy, soupScore.Loss, split, diagnostics, missing.Count > 0 ? missing : null,
-            null, null, variants, curve); // the soup's and the ensemble's scores are in their variants
+            null, null, variants, curve, // the soup's and the ensemble's scores are in their variants
+            Generation: reports.SelectMany(r => r.Generation) is var generated && generated.Any() ? [.. generated] : null);
     }
 
     /// <summary>The greedy soup: from the evaluation report, or (rounds before it moved there) from the request.</summary>

@@ -62,7 +62,7 @@ public static class ReportSections
 
     /// <summary>Every section, in page order.</summary>
     public static IReadOnlyList<ReportSection> All(ReportModel model) =>
-        [Rounds(model), Members(model), Variants(model), Interpolation(model), Missing(model), Jobs(model)];
+        [Rounds(model), Members(model), Variants(model), Generation(model), Interpolation(model), Missing(model), Jobs(model)];
 
     /// <summary>Why there are no rounds to show (a running or failed pipeline), in words.</summary>
     public static string NoRounds(ReportModel model)
@@ -159,6 +159,39 @@ public static class ReportSections
 
         return new ReportSection("variants", "Soup variants", tables,
             tables.Count > 0 ? null : Pending(model, "No soup variants (ERM, uniform, greedy soup, ...) were scored in this run."));
+    }
+
+    /// <summary>
+    /// Language models: what each evaluated checkpoint generated (mean gold rewards, KL to the round's init, length),
+    /// and the delivered soup's completions as sampled.
+    /// </summary>
+    public static ReportSection Generation(ReportModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var tables = new List<TextTable>();
+        foreach (var round in model.Rounds.Where(r => r.Generation is { Count: > 0 }))
+        {
+            var generated = round.Generation!;
+            var rewards = generated[0].Rewards.Select(r => r.Reward).ToList();
+            var rows = generated.Select(g => (IReadOnlyList<string>)[
+                g.Checkpoint == round.Soup ? $"{g.Checkpoint} (delivered)" : g.Checkpoint,
+                .. rewards.Select(r => ReportFormat.Number(g.Rewards.FirstOrDefault(x => x.Reward == r)?.Mean)),
+                ReportFormat.Number(g.KlToReference), ReportFormat.Number(g.MeanTokens, 1),
+            ]).ToList();
+            tables.Add(new TextTable(
+                $"Round {Text(round.Round)}: generation, mean gold reward of one completion per prompt (the same draws for every checkpoint) and KL to {round.Init} (nats per completion)",
+                ["checkpoint", .. rewards, "KL to init", "tokens"], rows));
+            if (generated.FirstOrDefault(g => g.Checkpoint == round.Soup) is { Samples.Count: > 0 } soup)
+            {
+                tables.Add(new TextTable(
+                    $"Round {Text(round.Round)}: completions of the delivered soup",
+                    ["prompt", "completion", .. rewards],
+                    [.. soup.Samples.Select(x => (IReadOnlyList<string>)[x.Prompt, x.Completion, .. x.Rewards.Select(v => ReportFormat.Number(v))])]));
+            }
+        }
+
+        return new ReportSection("generation", "Generation", tables,
+            tables.Count > 0 ? null : Pending(model, "No generation evaluation in this run (language models with evaluation.generation only)."));
     }
 
     /// <summary>Each round's interpolation curve: accuracy per split at each λ, with the Pareto-optimal points of a rewards sweep.</summary>

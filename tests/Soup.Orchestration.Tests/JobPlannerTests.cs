@@ -51,6 +51,33 @@ public sealed class JobPlannerTests
     }
 
     [Fact]
+    public void Plan_GenerationEvaluation_SamplesEveryCheckpoint_PromptsFromThePrimarySplit_KlToTheRoundsInit_Pinned()
+    {
+        var spec = new PipelineSpec
+        {
+            Name = "lm", Seed = 5, Model = "gpt2-tiny",
+            Data = new DataSpec { Dataset = "blob:datasets/corpus", Layout = "text", EvalSplit = "validation" },
+            Evaluation = new EvaluationSpec { Generation = new GenerationSpec { Prompts = 16, MaxNewTokens = 12, Rewards = ["conciseness", "positivity"], Keep = 3 } },
+            Members = new MembersSpec { Count = 2 },
+        };
+        var versions = new Dictionary<string, string> { ["blob:datasets/corpus"] = "sha256:00ff" };
+
+        var job = Assert.IsType<Soup.Core.Jobs.EvaluateJob>(Assert.Single(JobPlanner.Plan(
+            spec, new DispatchRequest("h", Id, JobStages.Evaluation, 2, "lm/round-01/soup/model.safetensors", Evaluation: new EvaluationPlan(["a", "b", "soup"], 2)) { DataVersions = versions })));
+        var imageSpec = spec with { Model = "cnn-small", Data = new DataSpec(), Evaluation = null };
+        var image = Assert.IsType<Soup.Core.Jobs.EvaluateJob>(Assert.Single(JobPlanner.Plan(
+            imageSpec, new DispatchRequest("h", Id, JobStages.Evaluation, 1, "init", Evaluation: new EvaluationPlan(["a", "b", "soup"], 2)))));
+
+        var plan = job.Generation!;
+        Assert.Equal([0, 1, 2], plan.Checkpoints);
+        Assert.Equal(("lm/round-01/soup/model.safetensors", 5, 16, 12, 3), (plan.Reference, plan.Seed, plan.PromptCount, plan.MaxNewTokens, plan.Keep));
+        Assert.Equal(["conciseness", "positivity"], plan.Rewards);
+        Assert.Equal(job.Splits[0].Data, plan.Prompts); // the primary (validation) split's documents
+        Assert.Equal(("out", "sha256:00ff"), (plan.Prompts.Part, plan.Prompts.Version));
+        Assert.Null(image.Generation);
+    }
+
+    [Fact]
     public void Plan_AStageTheSpecDoesNotHave_IsAPlanningErrorNamingIt()
     {
         var spec = TestSpecs.Create(rounds: 1, members: 2);

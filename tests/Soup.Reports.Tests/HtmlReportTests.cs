@@ -1,3 +1,4 @@
+using Soup.Core.Jobs;
 using System.Text.RegularExpressions;
 using Soup.Orchestration;
 
@@ -36,6 +37,7 @@ public sealed class HtmlReportTests
             Split = "validation",
             Missing = [new MissingMember(9, Evil, Evil, 1)],
             Variants = [new SoupVariant(Evil, Evil, [0], [new SplitAccuracy("validation", 0.5, 1)], Evil)],
+            Generation = [new GenerationScore(view.Result!.Rounds[0].Soup, [new RewardScore(Evil, 0.5)], 0.1, 5, [new GeneratedSample(Evil, Evil, [0.5])])],
         };
         view = view with
         {

@@ -1,3 +1,5 @@
+using Soup.Core.Jobs;
+
 namespace Soup.Reports.Tests;
 
 public sealed class ReportSectionsTests
@@ -56,6 +58,33 @@ public sealed class ReportSectionsTests
         Assert.Equal(("validation", "test", null), (model.RoleOf("validation"), model.RoleOf("test"), model.RoleOf("domain-75")));
         Assert.Null(model.InDistribution);
         Assert.Equal("test", model.OutOfDistribution);
+    }
+
+    [Fact]
+    public void Generation_RewardsAndKlPerCheckpoint_TheDeliveredSoupMarked_AndItsCompletions()
+    {
+        var view = SampleResults.Complete();
+        var round = view.Result!.Rounds[0];
+        round = round with
+        {
+            Generation =
+            [
+                new GenerationScore(round.Members[0].Checkpoint, [new RewardScore("conciseness", 0.25), new RewardScore("positivity", -0.5)], 1.5, 7.2, []),
+                new GenerationScore(round.Soup, [new RewardScore("conciseness", 0.75), new RewardScore("positivity", 0.125)], 0.5, 6, [new GeneratedSample("The day", " was fine.", [0.1, 0.2])]),
+            ],
+        };
+        var model = ReportModel.From(view with { Result = view.Result with { Rounds = [round, .. view.Result.Rounds.Skip(1)] } });
+
+        var section = ReportSections.Generation(model);
+        var none = ReportSections.Generation(ReportModel.From(SampleResults.Complete()));
+
+        var (scores, samples) = (section.Tables[0], section.Tables[1]);
+        Assert.Equal(["checkpoint", "conciseness", "positivity", "KL to init", "tokens"], scores.Headers);
+        Assert.Equal([round.Members[0].Checkpoint, "0.250", "-0.500", "1.500", "7.2"], scores.Rows[0]);
+        Assert.Equal($"{round.Soup} (delivered)", scores.Rows[1][0]);
+        Assert.Equal(["The day", " was fine.", "0.100", "0.200"], Assert.Single(samples.Rows));
+        Assert.Empty(none.Tables);
+        Assert.Contains("No generation evaluation", none.Pending, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -13,6 +13,7 @@ using Soup.Training;
 using Soup.Training.Data;
 using Soup.Training.Evaluation;
 using Soup.Training.FineTuning;
+using Soup.Training.Text;
 
 namespace Soup.Jobs;
 
@@ -175,6 +176,8 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
 
             if (job.Greedy is { } greedy)
                 report = await GreedyAsync(job, greedy, splits, report, cancellationToken);
+            if (job.Generation is { } generation)
+                report = report with { Generation = await GenerateAsync(job, generation, cancellationToken) };
 
             await Retry(c => storage.TryCreateJsonAsync(output, report, SoupJson.Default.EvaluationReport, LandingStamp.Of(job), c), "output", job, CancellationToken.None);
         }
@@ -182,6 +185,24 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         {
             foreach (var split in splits)
                 (split.Data as IDisposable)?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Samples from the plan's language models and scores what they generate (<see cref="GenerationEvaluation"/>): the
+    /// prompts read like any dataset, the checkpoints and the reference one at a time.
+    /// </summary>
+    private async Task<IReadOnlyList<GenerationScore>> GenerateAsync(EvaluateJob job, GenerationPlan plan, CancellationToken cancellationToken)
+    {
+        var (documents, _) = await LoadVersionedAsync(plan.Prompts, "generation prompts", folder => TextDatasets.Documents(plan.Prompts, folder), cancellationToken);
+        try
+        {
+            return await GenerationEvaluation.RunAsync(
+                job.Model, plan, job.Checkpoints, documents, async (blob, ct) => (await ReadCheckpointAsync(blob, "checkpoint to sample from", ct)).Tensors, cancellationToken);
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidDataException)
+        {
+            throw new JobFailedException($"evaluation '{job.JobId}', generation: {ex.Message}", ex);
         }
     }
 

@@ -30,7 +30,7 @@ public static class ResultsTable
         foreach (var (label, value) in ReportSections.Facts(model))
             output.WriteLine($"{label}: {value}"); // Not through the console: it would wrap long lines at its width.
 
-        foreach (var section in new[] { ReportSections.Rounds(model), ReportSections.Variants(model), ReportSections.Missing(model) })
+        foreach (var section in new[] { ReportSections.Rounds(model), ReportSections.Variants(model), ReportSections.Generation(model), ReportSections.Missing(model) })
         {
             foreach (var table in section.Tables)
             {

@@ -99,6 +99,76 @@ public sealed record EvaluateJob : Job
     /// reports it in <see cref="EvaluationReport.Greedy"/>: one job instead of a merge and an evaluation per member.
     /// </summary>
     public GreedySoupPlan? Greedy { get; set; }
+
+    /// <summary>
+    /// Completions to sample from some of the checkpoints (language models only), scored by gold rewards and by their KL
+    /// to a reference; reported in <see cref="EvaluationReport.Generation"/>. Null: none.
+    /// </summary>
+    public GenerationPlan? Generation { get; set; }
+}
+
+/// <summary>
+/// What an evaluation job samples: one completion per prompt from each of <see cref="Checkpoints"/> (the same draws for
+/// each: the generator is seeded with <see cref="Seed"/> for every checkpoint), the prompts being the first
+/// <see cref="PromptTokens"/> tokens of the first <see cref="PromptCount"/> documents of <see cref="Prompts"/> long
+/// enough to give one.
+/// </summary>
+public sealed record GenerationPlan
+{
+    /// <summary>Indices into <see cref="EvaluateJob.Checkpoints"/> of the language models to sample from.</summary>
+    public required IReadOnlyList<int> Checkpoints { get; init; }
+
+    /// <summary>The text the prompts are cut from (held-out documents).</summary>
+    public required DataRef Prompts { get; init; }
+
+    /// <summary>How many prompts.</summary>
+    public int PromptCount { get; init; } = 32;
+
+    /// <summary>Tokens of each prompt.</summary>
+    public int PromptTokens { get; init; } = 8;
+
+    /// <summary>The most tokens a completion gets.</summary>
+    public int MaxNewTokens { get; init; } = 24;
+
+    /// <summary>Sampling temperature (0: greedy).</summary>
+    public double Temperature { get; init; } = 1.0;
+
+    /// <summary>Top-k (0: all tokens).</summary>
+    public int TopK { get; init; }
+
+    /// <summary>Top-p (1: all tokens).</summary>
+    public double TopP { get; init; } = 1.0;
+
+    /// <summary>The gold rewards that score each completion, by name (see <see cref="GoldRewardNames"/>).</summary>
+    public required IReadOnlyList<string> Rewards { get; init; }
+
+    /// <summary>The checkpoint blob the KL is measured to (the round's init); null: no KL.</summary>
+    public string? Reference { get; init; }
+
+    /// <summary>Completions kept in the report per checkpoint (the first prompts').</summary>
+    public int Keep { get; init; } = 4;
+
+    /// <summary>Seeds the draws.</summary>
+    public int Seed { get; init; }
+}
+
+/// <summary>
+/// The names of the gold rewards the workers compute (pure functions of a text's words; see <c>GoldRewards</c> in the
+/// worker): the one list specs are checked against.
+/// </summary>
+public static class GoldRewardNames
+{
+    /// <summary>(positive − negative words) / words.</summary>
+    public const string Positivity = "positivity";
+
+    /// <summary>Closeness of the word count to 20.</summary>
+    public const string Conciseness = "conciseness";
+
+    /// <summary>Distinct words / words.</summary>
+    public const string LexicalDiversity = "lexical-diversity";
+
+    /// <summary>Every name, in a fixed order.</summary>
+    public static IReadOnlyList<string> All { get; } = [Positivity, Conciseness, LexicalDiversity];
 }
 
 /// <summary>
@@ -154,6 +224,17 @@ public static class DataLayouts
 
     /// <summary>Whether the layout holds text for GPT-2 models (language or reward modelling) rather than images.</summary>
     public static bool IsText(string layout) => layout is Text or Preferences;
+
+    /// <summary>
+    /// The task a layout makes (what its models are and how they are scored): image classification, language modelling
+    /// (next-token accuracy and loss) or reward modelling (pairwise accuracy). A split scores only models of its task.
+    /// </summary>
+    public static string Task(string layout) => layout switch
+    {
+        Text => "language modelling",
+        Preferences => "reward modelling",
+        _ => "image classification",
+    };
 
     /// <summary>The domains of the <see cref="Rotated"/> layout, in order: rotations in degrees.</summary>
     public static IReadOnlyList<string> RotatedDomains { get; } = ["0", "15", "30", "45", "60", "75"];
@@ -326,10 +407,30 @@ public sealed record EvaluationReport
     /// <summary>The greedy soup the job built (<see cref="EvaluateJob.Greedy"/>); its scores are among <see cref="Scores"/>.</summary>
     public GreedySoupOutcome? Greedy { get; init; }
 
+    /// <summary>What each checkpoint of <see cref="EvaluateJob.Generation"/> generated, in the plan's order; empty when none.</summary>
+    public IReadOnlyList<GenerationScore> Generation { get; init; } = [];
+
     /// <summary>The name of the first (primary) split.</summary>
     [JsonIgnore]
     public string PrimarySplit => Splits.Count > 0 ? Splits[0].Name : "";
 }
+
+/// <summary>What one language model generated for the plan's prompts.</summary>
+/// <param name="Checkpoint">The checkpoint blob.</param>
+/// <param name="Rewards">Each gold reward's mean over the completions, in the plan's order.</param>
+/// <param name="KlToReference">
+/// The mean over completions of Σ over their tokens of KL(model ‖ reference) at that position (nats): the exact
+/// per-token KL summed along the sampled sequences; null without a reference.
+/// </param>
+/// <param name="MeanTokens">Mean completion length in tokens.</param>
+/// <param name="Samples">The first completions, with their rewards.</param>
+public sealed record GenerationScore(string Checkpoint, IReadOnlyList<RewardScore> Rewards, double? KlToReference, double MeanTokens, IReadOnlyList<GeneratedSample> Samples);
+
+/// <summary>A gold reward's mean over completions.</summary>
+public sealed record RewardScore(string Reward, double Mean);
+
+/// <summary>One prompt and the completion sampled for it, with each gold reward of the completion in the plan's order.</summary>
+public sealed record GeneratedSample(string Prompt, string Completion, IReadOnlyList<double> Rewards);
 
 /// <summary>A split's name and example count.</summary>
 public sealed record SplitSize(string Name, int Count);

@@ -119,9 +119,11 @@ public static class JobPlanner
     /// connectivity of the first two members.
     /// </summary>
     /// <param name="members">How many of the first checkpoints are members (their ensemble and pair are scored); null: all but the last.</param>
-    public static EvaluateJob Evaluation(PipelineSpec spec, string pipelineId, int round, IReadOnlyList<string> checkpoints, int? members = null)
+    /// <param name="reference">The round's init: what the generation evaluation measures the KL to (null: no KL).</param>
+    public static EvaluateJob Evaluation(PipelineSpec spec, string pipelineId, int round, IReadOnlyList<string> checkpoints, int? members = null, string? reference = null)
     {
         var count = members ?? checkpoints.Count - 1;
+        var splits = Splits(spec).OrderBy(s => s.Name == spec.Data.EvalSplit ? 0 : 1).Select(s => new EvaluationSplit(s.Name, s.Data)).ToList();
         return new EvaluateJob
         {
             PipelineId = pipelineId,
@@ -129,11 +131,29 @@ public static class JobPlanner
             Model = spec.Model,
             SpecHash = SpecHash.Compute(spec),
             Checkpoints = checkpoints,
-            Splits = [.. Splits(spec).OrderBy(s => s.Name == spec.Data.EvalSplit ? 0 : 1).Select(s => new EvaluationSplit(s.Name, s.Data))],
+            Splits = splits,
             Ensemble = count >= 2 ? [.. Enumerable.Range(0, count)] : null,
             Connectivity = count >= 2 ? [new CheckpointPair(0, 1)] : null,
+            Generation = spec.Evaluation?.Generation is { } g ? Generation(g, splits[0].Data, checkpoints.Count, reference, spec.Seed) : null,
         };
     }
+
+    /// <summary>The generation plan of an evaluation: every checkpoint sampled, prompts from the primary split's documents.</summary>
+    private static GenerationPlan Generation(GenerationSpec g, DataRef prompts, int checkpoints, string? reference, int seed) => new()
+    {
+        Checkpoints = [.. Enumerable.Range(0, checkpoints)],
+        Prompts = prompts,
+        PromptCount = g.Prompts,
+        PromptTokens = g.PromptTokens,
+        MaxNewTokens = g.MaxNewTokens,
+        Temperature = g.Temperature,
+        TopK = g.TopK,
+        TopP = g.TopP,
+        Rewards = g.Rewards ?? [],
+        Reference = reference,
+        Keep = g.Keep,
+        Seed = seed,
+    };
 
     /// <summary>
     /// The jobs a dispatch request stands for, planned from the stored spec: the stage's jobs (only those of
@@ -153,7 +173,7 @@ public static class JobPlanner
             JobStages.Auxiliary => [.. Auxiliary(spec, id, Init())],
             JobStages.Members => [.. Members(spec, id, request.Round, Init(), request.Auxiliary)],
             JobStages.Evaluation when request.Evaluation is { } plan =>
-                [Evaluation(spec, id, request.Round, plan.Checkpoints, plan.Members) with { Slot = EvaluationSlot(request.Round, plan.Name), Greedy = plan.Greedy }],
+                [Evaluation(spec, id, request.Round, plan.Checkpoints, plan.Members, request.Init) with { Slot = EvaluationSlot(request.Round, plan.Name), Greedy = plan.Greedy }],
             _ => throw new ArgumentException($"'{request.Stage}' is not a stage whose jobs can be planned (or an evaluation without its plan)"),
         };
         if (request.Slots is { } slots)
@@ -174,7 +194,11 @@ public static class JobPlanner
         return job switch
         {
             TrainJob train => train with { Data = With(train.Data) },
-            EvaluateJob evaluate => evaluate with { Splits = [.. evaluate.Splits.Select(s => s with { Data = With(s.Data) })] },
+            EvaluateJob evaluate => evaluate with
+            {
+                Splits = [.. evaluate.Splits.Select(s => s with { Data = With(s.Data) })],
+                Generation = evaluate.Generation is { } g ? g with { Prompts = With(g.Prompts) } : null,
+            },
             _ => job,
         };
     }

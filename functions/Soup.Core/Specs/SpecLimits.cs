@@ -48,6 +48,18 @@ public static class SpecLimits
     /// <summary>Most values of a search dimension (and optimizers to choose from).</summary>
     public const int MaxChoices = 64;
 
+    /// <summary>Most gold rewards a generation evaluation scores.</summary>
+    public const int MaxRewards = 8;
+
+    /// <summary>Most prompts a generation evaluation samples.</summary>
+    public const int MaxPrompts = 512;
+
+    /// <summary>Most new tokens per completion, and most prompt tokens.</summary>
+    public const int MaxGenerationTokens = 1024;
+
+    /// <summary>Most completions kept per checkpoint.</summary>
+    public const int MaxKeptSamples = 64;
+
     /// <summary>Most classes (class weights of a member).</summary>
     public const int MaxClasses = 1000;
 
@@ -64,6 +76,7 @@ public static class SpecLimits
         ("MembersSpec", "learningRates" or "explicit") or ("MergeParameters", "weights") => MaxMembers,
         ("SearchSpace", "optimizer") or ("Distribution", "values") => MaxChoices,
         ("MemberSettings", "classWeights") => MaxClasses,
+        ("GenerationSpec", "rewards") => MaxRewards,
         _ => null,
     };
 

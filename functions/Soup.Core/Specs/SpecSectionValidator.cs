@@ -86,8 +86,56 @@ internal static class SpecSectionValidator
     /// <summary>Every split name the spec's evaluation has (<see cref="SplitPlanner.Splits"/>).</summary>
     public static IReadOnlyList<string> SplitNames(PipelineSpec spec) => [.. SplitPlanner.Splits(spec).Select(s => s.Name)];
 
+    /// <summary>A generation evaluation: language models only, sampling settings in range, known gold rewards.</summary>
+    private static void ValidateGeneration(List<SpecProblem> p, PipelineSpec spec, GenerationSpec g)
+    {
+        const string path = "$.evaluation.generation";
+        if (spec.Data.Layout != DataLayouts.Text)
+        {
+            p.Add(new(path, $"samples completions from language models: it needs data.layout 'text', not '{spec.Data.Layout}' ({DataLayouts.Task(spec.Data.Layout)})"));
+        }
+
+        SpecValidator.Range(p, $"{path}.prompts", g.Prompts, 1, SpecLimits.MaxPrompts);
+        SpecValidator.Range(p, $"{path}.promptTokens", g.PromptTokens, 1, SpecLimits.MaxGenerationTokens);
+        SpecValidator.Range(p, $"{path}.maxNewTokens", g.MaxNewTokens, 1, SpecLimits.MaxGenerationTokens);
+        SpecValidator.Range(p, $"{path}.keep", g.Keep, 0, SpecLimits.MaxKeptSamples);
+        SpecValidator.Range(p, $"{path}.topK", g.TopK, 0, 1_000_000);
+        if (!(g.Temperature >= 0 && g.Temperature <= 100))
+        {
+            p.Add(new($"{path}.temperature", $"must be between 0 (greedy) and 100, got {g.Temperature}"));
+        }
+
+        if (!(g.TopP > 0 && g.TopP <= 1))
+        {
+            p.Add(new($"{path}.topP", $"must be in (0, 1], got {g.TopP}"));
+        }
+
+        if (g.Rewards is not { Count: > 0 } rewards)
+        {
+            p.Add(new($"{path}.rewards", $"name at least one gold reward: {string.Join(", ", GoldRewardNames.All)}"));
+            return;
+        }
+
+        for (var r = 0; r < rewards.Count; r++)
+        {
+            if (!GoldRewardNames.All.Contains(rewards[r]))
+            {
+                p.Add(new($"{path}.rewards[{r}]", $"unknown gold reward '{rewards[r]}'; known: {string.Join(", ", GoldRewardNames.All)}"));
+            }
+            else if (rewards.Take(r).Contains(rewards[r]))
+            {
+                p.Add(new($"{path}.rewards[{r}]", $"'{rewards[r]}' is listed twice"));
+            }
+        }
+    }
+
     private static void ValidateEvaluation(List<SpecProblem> p, PipelineSpec spec)
     {
+        if (spec.Evaluation?.Generation is { } generation)
+        {
+            ValidateGeneration(p, spec, generation);
+        }
+
         var splits = spec.Evaluation?.Splits ?? [];
         for (var i = 0; i < splits.Count; i++)
         {
@@ -153,13 +201,10 @@ internal static class SpecSectionValidator
         layout ??= spec.Data.Layout;
         if (DataLayouts.All.Contains(layout))
         {
-            if (layout == DataLayouts.Text && spec.Data.Layout != DataLayouts.Text)
+            if (DataLayouts.All.Contains(spec.Data.Layout) && DataLayouts.Task(layout) != DataLayouts.Task(spec.Data.Layout))
             {
-                p.Add(new($"{path}.layout", SpecValidator.TextPipelines));
-            }
-            else if (DataLayouts.All.Contains(spec.Data.Layout) && DataLayouts.IsText(layout) != DataLayouts.IsText(spec.Data.Layout))
-            {
-                p.Add(new($"{path}.layout", $"a split of layout {layout} cannot score the models a pipeline of layout {spec.Data.Layout} trains"));
+                p.Add(new($"{path}.layout",
+                    $"a split of layout {layout} ({DataLayouts.Task(layout)}) cannot score the models a pipeline of layout {spec.Data.Layout} ({DataLayouts.Task(spec.Data.Layout)}) trains"));
             }
 
             return layout;
@@ -397,7 +442,11 @@ internal static class SpecSectionValidator
 
             if (own.ClassWeights is { } weights)
             {
-                if (weights.Count < 2)
+                if (DataLayouts.IsText(spec.Data.Layout))
+                {
+                    p.Add(new($"{path}.classWeights", $"class weights are for classifiers; {DataLayouts.Task(spec.Data.Layout)} has no classes"));
+                }
+                else if (weights.Count < 2)
                 {
                     p.Add(new($"{path}.classWeights", "give one weight per class (at least 2)"));
                 }

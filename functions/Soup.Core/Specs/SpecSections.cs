@@ -59,6 +59,41 @@ public sealed record EvaluationSpec
 {
     /// <summary>Named splits evaluated after each round besides <c>validation</c> and <c>test</c>.</summary>
     public IReadOnlyList<SplitSpec>? Splits { get; set; }
+
+    /// <summary>Completions sampled from every checkpoint of a round (language models only), scored by gold rewards and by their KL to the round's init.</summary>
+    public GenerationSpec? Generation { get; set; }
+}
+
+/// <summary>
+/// What a round's evaluation samples from its language models: one completion per prompt (the first tokens of the
+/// primary split's documents), the same draws for every checkpoint; each scored by gold rewards and by the KL to the
+/// round's init along the sampled sequences; a few completions kept for the report.
+/// </summary>
+public sealed record GenerationSpec
+{
+    /// <summary>How many prompts.</summary>
+    public int Prompts { get; set; } = 32;
+
+    /// <summary>Tokens of each prompt.</summary>
+    public int PromptTokens { get; set; } = 8;
+
+    /// <summary>The most tokens a completion gets.</summary>
+    public int MaxNewTokens { get; set; } = 24;
+
+    /// <summary>Sampling temperature (0: greedy).</summary>
+    public double Temperature { get; set; } = 1.0;
+
+    /// <summary>Top-k (0: every token).</summary>
+    public int TopK { get; set; }
+
+    /// <summary>Top-p, in (0, 1] (1: every token).</summary>
+    public double TopP { get; set; } = 1.0;
+
+    /// <summary>The gold rewards that score the completions (positivity, conciseness, lexical-diversity).</summary>
+    public IReadOnlyList<string>? Rewards { get; set; }
+
+    /// <summary>Completions kept per checkpoint for the report.</summary>
+    public int Keep { get; set; } = 4;
 }
 
 /// <summary>A named evaluation split: some part of some domains of a dataset.</summary>

@@ -69,6 +69,7 @@ internal static partial class SpecValidator
 
         ValidateData(p, spec.Data);
         ValidateInit(p, spec.Init, spec.Members?.Optimizer);
+        TextTaskSettings(p, spec);
         ValidateMembers(p, spec.Members);
         SpecSectionValidator.Validate(p, spec);
         ValidateMerge(p, spec.Merge, spec.Members?.Count ?? 0);
@@ -172,11 +173,6 @@ internal static partial class SpecValidator
             return;
         }
 
-        if (data.Layout == Jobs.DataLayouts.Text)
-        {
-            p.Add(new("$.data.layout", TextPipelines));
-        }
-
         Domains(p, "$.data.trainDomains", data.Layout, data.TrainDomains, required: true);
         Domains(p, "$.data.testDomains", data.Layout, data.TestDomains, required: false);
         if (data.TrainDomains is { } train && data.TestDomains is { } test && train.Intersect(test).ToList() is { Count: > 0 } both)
@@ -185,9 +181,22 @@ internal static partial class SpecValidator
         }
     }
 
-    /// <summary>Why a pipeline cannot run on the text layout yet (workers train language models on it; nothing scores them).</summary>
-    internal const string TextPipelines =
-        "the text layout trains language models, and a round must score its members: the generation evaluation that scores language models is not built yet; reward-model pipelines use the preferences layout";
+    /// <summary>
+    /// A setting for classifiers that language modelling cannot take: a linear probe (a language model's head is its token
+    /// embedding; a reward model's scalar head can be probed). Class weights are refused per member.
+    /// </summary>
+    private static void TextTaskSettings(List<SpecProblem> p, PipelineSpec spec)
+    {
+        if (spec.Data?.Layout is not { } layout || !Jobs.DataLayouts.IsText(layout))
+        {
+            return;
+        }
+
+        if (layout == Jobs.DataLayouts.Text && spec.Init?.LinearProbe is not null)
+        {
+            p.Add(new("$.init.linearProbe", "a language model's head is its token embedding: there is no head to probe (remove linearProbe)"));
+        }
+    }
 
     /// <summary>
     /// Domains must fit the layout: none for <c>idx</c>; for <c>rotated</c> the known angles; for <c>folders</c> folder

@@ -30,12 +30,56 @@ public sealed class SpecTextTasksTests
         Assert.Equal(message, Message(parsed, "$.model"));
     }
 
-    [Fact]
-    public void Parse_TextLayout_SaysLanguageModelsCannotBeScoredYet()
-    {
-        var parsed = Parse(""" "model": "gpt2-tiny", "data": { "dataset": "corpus", "layout": "text", "evalSplit": "validation" } """);
+    private const string Text = """ "data": { "dataset": "corpus", "layout": "text", "evalSplit": "validation" } """;
 
-        Assert.Contains("the generation evaluation that scores language models is not built yet", Message(parsed, "$.data.layout"), StringComparison.Ordinal);
+    [Fact]
+    public void Parse_LanguageModelSoupOnText_IsValid()
+    {
+        var parsed = Parse($$""" "recipe": "diwa", "model": "gpt2-tiny", {{Text}}, "members": { "count": 2, "learningRates": [0.0003, 0.001] }, "evaluation": { "splits": [ { "name": "other-corpus", "dataset": "other", "layout": "text", "part": "all" } ] } """);
+
+        Assert.True(parsed.IsValid, string.Join("; ", parsed.Problems));
+    }
+
+    [Fact]
+    public void Parse_GenerationEvaluation_OnTextIsValid_ElsewhereAndOutOfRangeRefusedAtItsPath()
+    {
+        var valid = Parse($$""" "model": "gpt2-tiny", {{Text}}, "evaluation": { "generation": { "prompts": 16, "rewards": ["conciseness", "positivity"] } } """);
+        var onPairs = Parse($$""" "model": "gpt2-tiny", {{Prefs}}, "evaluation": { "generation": { "rewards": ["conciseness"] } } """);
+        var bad = Parse($$""" "model": "gpt2-tiny", {{Text}}, "evaluation": { "generation": { "prompts": 0, "topP": 0, "temperature": -1, "rewards": ["kindness", "conciseness", "conciseness"] } } """);
+        var none = Parse($$""" "model": "gpt2-tiny", {{Text}}, "evaluation": { "generation": { } } """);
+
+        Assert.True(valid.IsValid, string.Join("; ", valid.Problems));
+        Assert.Equal("samples completions from language models: it needs data.layout 'text', not 'preferences' (reward modelling)", Message(onPairs, "$.evaluation.generation"));
+        Assert.Equal(
+            ["$.evaluation.generation.prompts", "$.evaluation.generation.rewards[0]", "$.evaluation.generation.rewards[2]", "$.evaluation.generation.temperature", "$.evaluation.generation.topP"],
+            bad.Problems.Select(p => p.Path).Order(StringComparer.Ordinal));
+        Assert.Equal("unknown gold reward 'kindness'; known: positivity, conciseness, lexical-diversity", Message(bad, "$.evaluation.generation.rewards[0]"));
+        Assert.StartsWith("name at least one gold reward", Message(none, "$.evaluation.generation.rewards"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_SplitOfAnotherTask_NamesBothTasks()
+    {
+        var textInRewards = Parse($$""" "model": "gpt2-tiny", {{Prefs}}, "evaluation": { "splits": [ { "name": "corpus", "dataset": "c", "layout": "text" } ] } """);
+        var pairsInText = Parse($$""" "model": "gpt2-tiny", {{Text}}, "evaluation": { "splits": [ { "name": "pairs", "dataset": "p", "layout": "preferences" } ] } """);
+
+        Assert.Equal(
+            "a split of layout text (language modelling) cannot score the models a pipeline of layout preferences (reward modelling) trains",
+            Message(textInRewards, "$.evaluation.splits[0].layout"));
+        Assert.Equal(
+            "a split of layout preferences (reward modelling) cannot score the models a pipeline of layout text (language modelling) trains",
+            Message(pairsInText, "$.evaluation.splits[0].layout"));
+    }
+
+    [Fact]
+    public void Parse_ClassifierSettingsOnText_AreRefusedWhereTheyAre()
+    {
+        var parsed = Parse($$""" "model": "gpt2-tiny", {{Text}}, "init": { "linearProbe": { "steps": 10 } }, "members": { "count": 2, "explicit": [ { "learningRate": 0.001, "classWeights": [1, 2] }, { "learningRate": 0.0003 } ] } """);
+        var probedRewardModel = Parse($$""" "model": "gpt2-tiny", {{Prefs}}, "init": { "linearProbe": { "steps": 10 } } """);
+
+        Assert.Contains("a language model's head is its token embedding", Message(parsed, "$.init.linearProbe"), StringComparison.Ordinal);
+        Assert.Equal("class weights are for classifiers; language modelling has no classes", Message(parsed, "$.members.explicit[0].classWeights"));
+        Assert.True(probedRewardModel.IsValid, string.Join("; ", probedRewardModel.Problems)); // a reward model's scalar head can be probed
     }
 
     [Fact]
@@ -53,7 +97,9 @@ public sealed class SpecTextTasksTests
     {
         var parsed = Parse($$""" "model": "gpt2-tiny", {{Prefs}}, "evaluation": { "splits": [ { "name": "imgs", "dataset": "fashion-mnist", "layout": "idx", "part": "test" } ] } """);
 
-        Assert.Equal("a split of layout idx cannot score the models a pipeline of layout preferences trains", Message(parsed, "$.evaluation.splits[0].layout"));
+        Assert.Equal(
+            "a split of layout idx (image classification) cannot score the models a pipeline of layout preferences (reward modelling) trains",
+            Message(parsed, "$.evaluation.splits[0].layout"));
     }
 
     [Fact]

@@ -31,8 +31,8 @@ public static class TrainingTasks
     }
 
     /// <summary>The examples a split of an evaluation job scores, read from <paramref name="folder"/>.</summary>
-    /// <exception cref="ArgumentException">The layout has no evaluation yet, the model does not fit, or the reference is invalid.</exception>
-    /// <exception cref="InvalidDataException">The data is unreadable or selects nothing.</exception>
+    /// <exception cref="ArgumentException">The model does not fit, or the reference is invalid.</exception>
+    /// <exception cref="InvalidDataException">The data is unreadable, selects nothing, or (text) does not fill one block of the model's context.</exception>
     public static IEvaluationData EvaluationData(DataRef data, string folder, string model)
     {
         ArgumentNullException.ThrowIfNull(data);
@@ -41,8 +41,8 @@ public static class TrainingTasks
             case DataLayouts.Preferences:
                 return new PreferenceSplit(Pairs(data, folder), LanguageModelling.Config(model).Context, Tokenizer.EndOfText);
             case DataLayouts.Text:
-                throw new ArgumentException(
-                    $"Dataset '{data.Dataset}': evaluating language models on a text corpus (the generation evaluation) is not built yet; evaluate reward models on preference pairs.", nameof(data));
+                var config = LanguageModelling.Config(model);
+                return new TextSplit(TokenBlocks.Pack(TextDatasets.Documents(data, folder), Tokenizer, config.Context), config.VocabularySize);
             default:
                 return DatasetLoader.Load(data, folder);
         }

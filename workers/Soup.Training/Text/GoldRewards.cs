@@ -11,13 +11,13 @@ namespace Soup.Training.Text;
 public static class GoldRewards
 {
     /// <summary>The name of <see cref="Positivity"/>.</summary>
-    public const string PositivityName = "positivity";
+    public const string PositivityName = Core.Jobs.GoldRewardNames.Positivity;
 
     /// <summary>The name of <see cref="Conciseness"/>.</summary>
-    public const string ConcisenessName = "conciseness";
+    public const string ConcisenessName = Core.Jobs.GoldRewardNames.Conciseness;
 
     /// <summary>The name of <see cref="LexicalDiversity"/>.</summary>
-    public const string LexicalDiversityName = "lexical-diversity";
+    public const string LexicalDiversityName = Core.Jobs.GoldRewardNames.LexicalDiversity;
 
     /// <summary>The number of words <see cref="Conciseness"/> aims at.</summary>
     public const int DefaultTargetWords = 20;
