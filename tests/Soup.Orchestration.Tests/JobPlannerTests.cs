@@ -75,6 +75,13 @@ public sealed class JobPlannerTests
         Assert.Equal(job.Splits[0].Data, plan.Prompts); // the primary (validation) split's documents
         Assert.Equal(("out", "sha256:00ff"), (plan.Prompts.Part, plan.Prompts.Version));
         Assert.Null(image.Generation);
+        Assert.False(plan.WholeDocuments);
+
+        // A prompts file: its documents, all of them, each a whole prompt.
+        var withFile = spec with { Evaluation = new EvaluationSpec { Generation = new GenerationSpec { Dataset = "blob:datasets/prompts", Rewards = ["conciseness"] } } };
+        var filePlan = Assert.IsType<Soup.Core.Jobs.EvaluateJob>(Assert.Single(JobPlanner.Plan(
+            withFile, new DispatchRequest("h", Id, JobStages.Evaluation, 1, "init", Evaluation: new EvaluationPlan(["a", "b", "soup"], 2))))).Generation!;
+        Assert.Equal(("blob:datasets/prompts", "text", "all", true), (filePlan.Prompts.Dataset, filePlan.Prompts.Layout, filePlan.Prompts.Part, filePlan.WholeDocuments));
     }
 
     [Fact]

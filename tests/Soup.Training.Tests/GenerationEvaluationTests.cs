@@ -65,6 +65,16 @@ public sealed class GenerationEvaluationTests
     }
 
     [Fact]
+    public void WholePrompts_EachDocumentWhole_EmptyOnesSkipped_NoneIsAnError()
+    {
+        var prompts = GenerationEvaluation.WholePrompts(["", "Write a short poem about the sea.", "Hi", "Third"], Tokenizer, 2);
+        var none = Assert.Throws<InvalidDataException>(() => GenerationEvaluation.WholePrompts(["", ""], Tokenizer, 2));
+
+        Assert.Equal(["Write a short poem about the sea.", "Hi"], prompts.Select(p => Tokenizer.Decode(p)));
+        Assert.Equal("None of the 2 prompts has a token.", none.Message);
+    }
+
+    [Fact]
     public void Score_KlToItselfIsZero_ToAnotherModelPositive_AndAsComputedOneSequenceAtATime()
     {
         using var model = Gpt2Models.LanguageModel(Gpt2Config.Tiny, seed: 2);

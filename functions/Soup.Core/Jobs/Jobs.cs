@@ -111,7 +111,7 @@ public sealed record EvaluateJob : Job
 /// What an evaluation job samples: one completion per prompt from each of <see cref="Checkpoints"/> (the same draws for
 /// each: the generator is seeded with <see cref="Seed"/> for every checkpoint), the prompts being the first
 /// <see cref="PromptTokens"/> tokens of the first <see cref="PromptCount"/> documents of <see cref="Prompts"/> long
-/// enough to give one.
+/// enough to give one, or those documents whole (<see cref="WholeDocuments"/>).
 /// </summary>
 public sealed record GenerationPlan
 {
@@ -126,6 +126,9 @@ public sealed record GenerationPlan
 
     /// <summary>Tokens of each prompt.</summary>
     public int PromptTokens { get; init; } = 8;
+
+    /// <summary>Each document is a whole prompt (a prompts file), not cut to <see cref="PromptTokens"/>.</summary>
+    public bool WholeDocuments { get; init; }
 
     /// <summary>The most tokens a completion gets.</summary>
     public int MaxNewTokens { get; init; } = 24;

@@ -134,17 +134,20 @@ public static class JobPlanner
             Splits = splits,
             Ensemble = count >= 2 ? [.. Enumerable.Range(0, count)] : null,
             Connectivity = count >= 2 ? [new CheckpointPair(0, 1)] : null,
-            Generation = spec.Evaluation?.Generation is { } g ? Generation(g, splits[0].Data, checkpoints.Count, reference, spec.Seed) : null,
+            Generation = spec.Evaluation?.Generation is { } g
+                ? Generation(g, g.Dataset is { } prompts ? new DataRef { Dataset = prompts, Layout = DataLayouts.Text, Part = DataParts.All } : splits[0].Data, checkpoints.Count, reference, spec.Seed)
+                : null,
         };
     }
 
-    /// <summary>The generation plan of an evaluation: every checkpoint sampled, prompts from the primary split's documents.</summary>
+    /// <summary>The generation plan of an evaluation: every checkpoint sampled, prompts from the primary split's documents or the prompts file.</summary>
     private static GenerationPlan Generation(GenerationSpec g, DataRef prompts, int checkpoints, string? reference, int seed) => new()
     {
         Checkpoints = [.. Enumerable.Range(0, checkpoints)],
         Prompts = prompts,
         PromptCount = g.Prompts,
         PromptTokens = g.PromptTokens,
+        WholeDocuments = g.Dataset is not null,
         MaxNewTokens = g.MaxNewTokens,
         Temperature = g.Temperature,
         TopK = g.TopK,

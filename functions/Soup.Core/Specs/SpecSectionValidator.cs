@@ -95,6 +95,11 @@ internal static class SpecSectionValidator
             p.Add(new(path, $"samples completions from language models: it needs data.layout 'text', not '{spec.Data.Layout}' ({DataLayouts.Task(spec.Data.Layout)})"));
         }
 
+        if (g.Dataset is { } prompts)
+        {
+            SpecValidator.Dataset(p, $"{path}.dataset", prompts);
+        }
+
         SpecValidator.Range(p, $"{path}.prompts", g.Prompts, 1, SpecLimits.MaxPrompts);
         SpecValidator.Range(p, $"{path}.promptTokens", g.PromptTokens, 1, SpecLimits.MaxGenerationTokens);
         SpecValidator.Range(p, $"{path}.maxNewTokens", g.MaxNewTokens, 1, SpecLimits.MaxGenerationTokens);

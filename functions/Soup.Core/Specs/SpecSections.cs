@@ -74,8 +74,14 @@ public sealed record GenerationSpec
     /// <summary>How many prompts.</summary>
     public int Prompts { get; set; } = 32;
 
-    /// <summary>Tokens of each prompt.</summary>
+    /// <summary>Tokens of each prompt cut from the primary split's documents (not used with <see cref="Dataset"/>).</summary>
     public int PromptTokens { get; set; } = 8;
+
+    /// <summary>
+    /// A prompts file instead: a text dataset (folder or <c>blob:</c>) each of whose documents is one whole prompt, in
+    /// order (null: prompts are cut from the primary split's documents).
+    /// </summary>
+    public string? Dataset { get; set; }
 
     /// <summary>The most tokens a completion gets.</summary>
     public int MaxNewTokens { get; set; } = 24;

@@ -47,6 +47,8 @@ public sealed class SpecTextTasksTests
         var onPairs = Parse($$""" "model": "gpt2-tiny", {{Prefs}}, "evaluation": { "generation": { "rewards": ["conciseness"] } } """);
         var bad = Parse($$""" "model": "gpt2-tiny", {{Text}}, "evaluation": { "generation": { "prompts": 0, "topP": 0, "temperature": -1, "rewards": ["kindness", "conciseness", "conciseness"] } } """);
         var none = Parse($$""" "model": "gpt2-tiny", {{Text}}, "evaluation": { "generation": { } } """);
+        var badFile = Parse($$""" "model": "gpt2-tiny", {{Text}}, "evaluation": { "generation": { "dataset": "../etc", "rewards": ["conciseness"] } } """);
+        var file = Parse($$""" "model": "gpt2-tiny", {{Text}}, "evaluation": { "generation": { "dataset": "blob:datasets/prompts", "rewards": ["conciseness"] } } """);
 
         Assert.True(valid.IsValid, string.Join("; ", valid.Problems));
         Assert.Equal("samples completions from language models: it needs data.layout 'text', not 'preferences' (reward modelling)", Message(onPairs, "$.evaluation.generation"));
@@ -55,6 +57,8 @@ public sealed class SpecTextTasksTests
             bad.Problems.Select(p => p.Path).Order(StringComparer.Ordinal));
         Assert.Equal("unknown gold reward 'kindness'; known: positivity, conciseness, lexical-diversity", Message(bad, "$.evaluation.generation.rewards[0]"));
         Assert.StartsWith("name at least one gold reward", Message(none, "$.evaluation.generation.rewards"), StringComparison.Ordinal);
+        Assert.Single(badFile.Problems, p => p.Path == "$.evaluation.generation.dataset");
+        Assert.True(file.IsValid, string.Join("; ", file.Problems));
     }
 
     [Fact]

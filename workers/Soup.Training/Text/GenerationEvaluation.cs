@@ -37,6 +37,19 @@ public static class GenerationEvaluation
             : throw new InvalidDataException($"None of the {documents.Count} documents has {TextCorpusSplit.MinPromptDocumentTokens} tokens or more: no prompt to sample from.");
     }
 
+    /// <summary>
+    /// The prompts of a prompts file: the first <paramref name="count"/> non-empty documents, each whole (cut from the
+    /// left at sampling time when longer than the context leaves room for).
+    /// </summary>
+    /// <exception cref="InvalidDataException">No document has a token.</exception>
+    public static IReadOnlyList<int[]> WholePrompts(IReadOnlyList<string> documents, TextTokenizer tokenizer, int count)
+    {
+        ArgumentNullException.ThrowIfNull(documents);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        var prompts = documents.Select(tokenizer.Encode).Where(ids => ids.Length > 0).Take(count).ToList();
+        return prompts.Count > 0 ? prompts : throw new InvalidDataException($"None of the {documents.Count} prompts has a token.");
+    }
+
     /// <summary>Samples from <paramref name="model"/> and scores the completions.</summary>
     /// <param name="name">The model's name in the score (its checkpoint).</param>
     /// <param name="model">The language model (CPU).</param>
@@ -114,7 +127,7 @@ public static class GenerationEvaluation
             new SamplingOptions(plan.MaxNewTokens, plan.Temperature, plan.TopK, plan.TopP), [.. plan.Rewards.Select(GoldRewards.Get)], plan.Keep, plan.Seed);
         options.Sampling.Validate();
         var tokenizer = TextTokenizer.Get(TextTokenizer.Gpt2Name);
-        var prompts = Prompts(documents, tokenizer, plan.PromptCount, plan.PromptTokens);
+        var prompts = plan.WholeDocuments ? WholePrompts(documents, tokenizer, plan.PromptCount) : Prompts(documents, tokenizer, plan.PromptCount, plan.PromptTokens);
 
         Gpt2LanguageModel Load(IReadOnlyList<Merging.Checkpoints.TensorData> tensors, string source)
         {
