@@ -176,11 +176,11 @@ public static class ReportSections
             var rows = generated.Select(g => (IReadOnlyList<string>)[
                 g.Checkpoint == round.Soup ? $"{g.Checkpoint} (delivered)" : g.Checkpoint,
                 .. rewards.Select(r => ReportFormat.Number(g.Rewards.FirstOrDefault(x => x.Reward == r)?.Mean)),
-                ReportFormat.Number(g.KlToReference), ReportFormat.Number(g.MeanTokens, 1),
+                ReportFormat.Number(g.KlToReference), ReportFormat.Number(g.MeanTokens, 1), Text(g.TruncatedPrompts),
             ]).ToList();
             tables.Add(new TextTable(
                 $"Round {Text(round.Round)}: generation, mean gold reward of one completion per prompt (the same draws for every checkpoint) and KL to {round.Init} (nats per completion)",
-                ["checkpoint", .. rewards, "KL to init", "tokens"], rows));
+                ["checkpoint", .. rewards, "KL to init", "tokens", "prompts cut"], rows));
             if (generated.FirstOrDefault(g => g.Checkpoint == round.Soup) is { Samples.Count: > 0 } soup)
             {
                 tables.Add(new TextTable(

@@ -7,25 +7,22 @@ using Soup.Orchestration;
 namespace Soup.EndToEnd.Tests;
 
 /// <summary>
-/// A soup of language models on real parts: GPT-2 members fine-tuned by real workers on a text corpus (next-token
-/// loss), averaged, and scored on held-out text by next-token accuracy and loss, with the ensemble of their next-token
-/// distributions, their disagreement and a midpoint, as for classifiers.
+/// A soup of language models on real parts: GPT-2 members fine-tuned by real workers on a text corpus in blob storage
+/// (next-token loss), averaged, and scored on held-out text by next-token accuracy and loss, with the ensemble of their
+/// next-token distributions, their disagreement and a midpoint, as for classifiers; and by what they generate.
 /// </summary>
 [Collection(TorchCollection.Name)]
 public sealed class LanguageModelEndToEndTests(AzuriteEngineFixture fixture) : IClassFixture<AzuriteEngineFixture>
 {
     [Fact]
-    public async Task Run_TextCorpus_TrainsLanguageModelsAndScoresTheirSoupOnHeldOutText()
+    public async Task Run_BlobTextCorpus_TrainsLanguageModelsAndScoresTheirSoupOnHeldOutText_AndWhatTheyGenerate()
     {
-        var dataset = "corpus-" + Guid.NewGuid().ToString("N")[..8];
-        var folder = Directory.CreateDirectory(Path.Combine(fixture.DataRoot, dataset));
+        // The corpus is a blob dataset: workers download it as they do images.
+        var prefix = "corpus-" + Guid.NewGuid().ToString("N")[..8];
+        var dataset = $"blob:datasets/{prefix}";
         string[] subjects = ["The cat", "A small dog", "My neighbour", "The old sailor", "Our teacher"];
         string[] verbs = ["walks to the market", "sings by the river", "reads a long letter", "paints the blue door"];
-        File.WriteAllLines(Path.Combine(folder.FullName, "lines.txt"), Enumerable.Range(0, 240).SelectMany(i => new[]
-        {
-            $"{subjects[i % subjects.Length]} {verbs[i % verbs.Length]} every morning, and then goes home again.",
-            "",
-        }));
+        var text = string.Join("\n\n", Enumerable.Range(0, 240).Select(i => $"{subjects[i % subjects.Length]} {verbs[i % verbs.Length]} every morning, and then goes home again."));
         var parsed = SpecParser.Parse($$"""
             {
               "name": "e2e-lm", "seed": 1, "rounds": 1, "recipe": "diwa",
@@ -40,6 +37,9 @@ public sealed class LanguageModelEndToEndTests(AzuriteEngineFixture fixture) : I
         Assert.True(parsed.IsValid, string.Join("; ", parsed.Problems));
         await using var engine = await AzuriteEngineFixture.StartEngineAsync(fixture.NewConfiguration(workers: 2));
         var storage = engine.Services.GetRequiredService<SoupStorage>();
+        var datasets = storage.Blobs.GetBlobContainerClient("datasets");
+        await datasets.CreateIfNotExistsAsync(cancellationToken: TestContext.Current.CancellationToken);
+        await datasets.GetBlobClient($"{prefix}/lines.txt").UploadAsync(BinaryData.FromString(text), TestContext.Current.CancellationToken);
         var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, parsed.Spec!, cancellationToken: TestContext.Current.CancellationToken);
 
         using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(6));

@@ -79,8 +79,8 @@ public sealed class ReportSectionsTests
         var none = ReportSections.Generation(ReportModel.From(SampleResults.Complete()));
 
         var (scores, samples) = (section.Tables[0], section.Tables[1]);
-        Assert.Equal(["checkpoint", "conciseness", "positivity", "KL to init", "tokens"], scores.Headers);
-        Assert.Equal([round.Members[0].Checkpoint, "0.250", "-0.500", "1.500", "7.2"], scores.Rows[0]);
+        Assert.Equal(["checkpoint", "conciseness", "positivity", "KL to init", "tokens", "prompts cut"], scores.Headers);
+        Assert.Equal([round.Members[0].Checkpoint, "0.250", "-0.500", "1.500", "7.2", "0"], scores.Rows[0]);
         Assert.Equal($"{round.Soup} (delivered)", scores.Rows[1][0]);
         Assert.Equal(["The day", " was fine.", "0.100", "0.200"], Assert.Single(samples.Rows));
         Assert.Empty(none.Tables);

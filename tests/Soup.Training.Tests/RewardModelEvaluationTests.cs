@@ -60,6 +60,18 @@ public sealed class RewardModelEvaluationTests
     }
 
     [Fact]
+    public void Evaluate_SequencesLongerThanTheContext_AreCountedInTheSplitSize()
+    {
+        var pairs = Pairs(29, seed: 6);
+        var longer = pairs.Sum(p => (p.Chosen.Length > 4 ? 1 : 0) + (p.Rejected.Length > 4 ? 1 : 0));
+
+        var report = Evaluator.Evaluate(Gpt2Config.Tiny.Name, [Checkpoint("rm", 3)], [new NamedSplit("short", new PreferenceSplit(pairs, 4, EndOfText))], null, null, batchSize: 8);
+
+        Assert.True(longer > 0);
+        Assert.Equal(new SplitSize("short", 29, longer), Assert.Single(report.Splits));
+    }
+
+    [Fact]
     public void Evaluate_TwoRewardModels_EnsembleAveragesPreferenceProbabilitiesAndCountsDisagreement()
     {
         var pairs = Pairs(41, seed: 2);

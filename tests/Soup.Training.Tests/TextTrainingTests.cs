@@ -122,7 +122,7 @@ public sealed class TextTrainingTests
 
         using var batch = objective.Batch([0, 1], new Random(0));
 
-        Assert.Equal(2, objective.TruncatedSequences);
+        Assert.Equal(2, objective.Truncated);
         Assert.Equal([4L, 4], batch.Tensors[0].shape);
         Assert.Equal(new long[] { 3, 4, 5, 6, 9, 50256, 50256, 50256, 7, 8, 50256, 50256, 11, 12, 13, 14 }, batch.Tensors[0].data<long>().ToArray());
         Assert.Equal(new long[] { 4, 1, 2, 4 }, batch.Tensors[1].data<long>().ToArray());

@@ -128,6 +128,12 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         }
 
         var metadata = CheckpointMetadata(job, init?.Sha256, resume?.Step ?? 0, result);
+        if (objective.Truncated > 0)
+        {
+            metadata["truncated_examples"] = Invariant(objective.Truncated); // cut from the left to fit the context
+            LogTruncated(logger, job.JobId, objective.Truncated);
+        }
+
         if (dataVersion is not null)
             metadata["dataset_version"] = dataVersion; // the listing it trained on (DatasetFingerprint), as scheduled runs record it
         using var stream = new MemoryStream();
@@ -354,6 +360,9 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
 
     [LoggerMessage(EventId = 405, Level = LogLevel.Warning, Message = "Job {JobId}: its resumption state could not be removed")]
     private static partial void LogCleanUpFailed(ILogger logger, string jobId, Exception exception);
+
+    [LoggerMessage(EventId = 409, Level = LogLevel.Warning, Message = "Job {JobId}: {Truncated} training examples were longer than the model's context and were cut from the left")]
+    private static partial void LogTruncated(ILogger logger, string jobId, int truncated);
 
     [LoggerMessage(EventId = 403, Level = LogLevel.Information, Message = "Job {JobId} trained: final loss {Loss:F4}, {PerSecond:F0} {Unit}/s")]
     private static partial void LogTrained(ILogger logger, string jobId, double loss, double perSecond, string unit);

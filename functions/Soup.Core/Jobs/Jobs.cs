@@ -427,7 +427,9 @@ public sealed record EvaluationReport
 /// </param>
 /// <param name="MeanTokens">Mean completion length in tokens.</param>
 /// <param name="Samples">The first completions, with their rewards.</param>
-public sealed record GenerationScore(string Checkpoint, IReadOnlyList<RewardScore> Rewards, double? KlToReference, double MeanTokens, IReadOnlyList<GeneratedSample> Samples);
+/// <param name="TruncatedPrompts">Prompts cut from the left to leave room for the completion in the model's context.</param>
+public sealed record GenerationScore(
+    string Checkpoint, IReadOnlyList<RewardScore> Rewards, double? KlToReference, double MeanTokens, IReadOnlyList<GeneratedSample> Samples, int TruncatedPrompts = 0);
 
 /// <summary>A gold reward's mean over completions.</summary>
 public sealed record RewardScore(string Reward, double Mean);
@@ -435,8 +437,8 @@ public sealed record RewardScore(string Reward, double Mean);
 /// <summary>One prompt and the completion sampled for it, with each gold reward of the completion in the plan's order.</summary>
 public sealed record GeneratedSample(string Prompt, string Completion, IReadOnlyList<double> Rewards);
 
-/// <summary>A split's name and example count.</summary>
-public sealed record SplitSize(string Name, int Count);
+/// <summary>A split's name and example count, and how many of its examples were cut from the left to fit the model's context.</summary>
+public sealed record SplitSize(string Name, int Count, int Truncated = 0);
 
 /// <summary>The accuracy and mean cross-entropy of one checkpoint on a split.</summary>
 public sealed record CheckpointScore(string Checkpoint, string Split, double Accuracy, double Loss);

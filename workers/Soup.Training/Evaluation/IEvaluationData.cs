@@ -21,6 +21,9 @@ public interface IEvaluationData
     /// <summary>What the examples are, for errors: splits of one evaluation must agree on it.</summary>
     string Kind { get; }
 
+    /// <summary>Examples cut from the left to fit the model's context (reported with the split's size).</summary>
+    int Truncated => 0;
+
     /// <summary>Creates <paramref name="model"/> (freshly initialised, CPU) for these examples.</summary>
     nn.Module CreateModel(string model);
 

@@ -152,7 +152,7 @@ public static class Evaluator
 
         return new EvaluationReport
         {
-            Splits = splits.Select(s => new SplitSize(s.Name, s.Data.Count)).ToList(),
+            Splits = splits.Select(s => new SplitSize(s.Name, s.Data.Count, s.Data.Truncated)).ToList(),
             Scores = scores,
             Ensemble = accumulators.Select((a, s) => EnsembleScore(splits[s].Name, a)).ToList(),
             Diversity = accumulators.Select((a, s) => Diversity(splits[s].Name, a)).ToList(),

@@ -20,6 +20,9 @@ public abstract class TrainingObjective : IDisposable
     /// <summary>Predictions scored per example (an image: 1; a sequence of T tokens: T − 1; a pair: 1), for the training accuracy.</summary>
     public abstract long PredictionsPerExample { get; }
 
+    /// <summary>Examples cut from the left to fit the model's context (reported with the checkpoint); 0 for most tasks.</summary>
+    public virtual int Truncated => 0;
+
     /// <summary>Throws <see cref="ArgumentException"/> (with the setting as parameter name) for a model or setting this task cannot train.</summary>
     public abstract void Validate(FineTuneOptions options);
 

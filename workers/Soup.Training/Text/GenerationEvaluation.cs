@@ -94,7 +94,8 @@ public static class GenerationEvaluation
             [.. options.Rewards.Select((r, j) => new RewardScore(r.Name, rewards.Count == 0 ? 0 : rewards.Average(x => x[j])))],
             kl,
             completions.Count == 0 ? 0 : completions.Average(c => c.Length),
-            [.. Enumerable.Range(0, Math.Min(options.Keep, texts.Count)).Select(i => new GeneratedSample(tokenizer.Decode(fitted[i]), texts[i], rewards[i]))]);
+            [.. Enumerable.Range(0, Math.Min(options.Keep, texts.Count)).Select(i => new GeneratedSample(tokenizer.Decode(fitted[i]), texts[i], rewards[i]))],
+            prompts.Count(p => room > 0 && p.Length > room));
     }
 
     /// <summary>

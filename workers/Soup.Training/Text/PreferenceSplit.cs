@@ -24,7 +24,7 @@ public sealed class PreferenceSplit : IEvaluationData
     public int Context => _pairs.Context;
 
     /// <summary>Sequences cut to the context.</summary>
-    public int TruncatedSequences => _pairs.Truncated;
+    public int Truncated => _pairs.Truncated;
 
     /// <inheritdoc />
     public int Count => _pairs.Count;

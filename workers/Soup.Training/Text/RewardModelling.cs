@@ -28,7 +28,7 @@ public sealed class RewardModelling : TrainingObjective
     public int Context => _pairs.Context;
 
     /// <summary>Sequences longer than the context, cut from the left.</summary>
-    public int TruncatedSequences => _pairs.Truncated;
+    public override int Truncated => _pairs.Truncated;
 
     /// <inheritdoc />
     public override int Count => _pairs.Count;
