@@ -195,6 +195,22 @@ public sealed record GreedySoupPlan(
 public sealed record GreedySoupOutcome(string Checkpoint, IReadOnlyList<string> Members, IReadOnlyList<GreedyTrial> Trials);
 
 
+/// <summary>The tasks a spec can name (<c>task</c>); the data's layout makes the task, and a named one must agree with it.</summary>
+public static class Tasks
+{
+    /// <summary>Image classification (the <c>idx</c>, <c>rotated</c> and <c>folders</c> layouts).</summary>
+    public const string Classification = "classification";
+
+    /// <summary>Language modelling (the <c>text</c> layout).</summary>
+    public const string LanguageModelling = "language-modelling";
+
+    /// <summary>Reward modelling (the <c>preferences</c> layout).</summary>
+    public const string RewardModelling = "reward-modelling";
+
+    /// <summary>Every task.</summary>
+    public static IReadOnlyList<string> All { get; } = [Classification, LanguageModelling, RewardModelling];
+}
+
 /// <summary>Where a dataset's files are laid out and how they are read.</summary>
 public static class DataLayouts
 {
@@ -229,14 +245,22 @@ public static class DataLayouts
     public static bool IsText(string layout) => layout is Text or Preferences;
 
     /// <summary>
-    /// The task a layout makes (what its models are and how they are scored): image classification, language modelling
-    /// (next-token accuracy and loss) or reward modelling (pairwise accuracy). A split scores only models of its task.
+    /// The task a layout makes (what its models are and how they are scored), in words: image classification, language
+    /// modelling (next-token accuracy and loss) or reward modelling (pairwise accuracy). A split scores only models of its task.
     /// </summary>
-    public static string Task(string layout) => layout switch
+    public static string Task(string layout) => TaskName(layout) switch
     {
-        Text => "language modelling",
-        Preferences => "reward modelling",
+        Tasks.LanguageModelling => "language modelling",
+        Tasks.RewardModelling => "reward modelling",
         _ => "image classification",
+    };
+
+    /// <summary>The task a layout makes, as a spec names it (<see cref="Tasks"/>).</summary>
+    public static string TaskName(string layout) => layout switch
+    {
+        Text => Tasks.LanguageModelling,
+        Preferences => Tasks.RewardModelling,
+        _ => Tasks.Classification,
     };
 
     /// <summary>The domains of the <see cref="Rotated"/> layout, in order: rotations in degrees.</summary>

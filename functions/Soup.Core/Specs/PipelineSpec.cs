@@ -20,6 +20,12 @@ public sealed record PipelineSpec
     /// <summary>The recipe the spec follows (<see cref="Recipes"/>), checked against the settings it needs; null: none named.</summary>
     public string? Recipe { get; set; }
 
+    /// <summary>
+    /// The task (<see cref="Jobs.Tasks"/>: classification, language-modelling, reward-modelling), checked against the
+    /// data's layout, which makes it; null: the layout's.
+    /// </summary>
+    public string? Task { get; set; }
+
     /// <summary>How many rounds of fan-out, merge and evaluation run at most (see <see cref="Stop"/>).</summary>
     public int Rounds { get; set; } = 1;
 

@@ -88,6 +88,9 @@ public static class SpecSchema
             case (nameof(SearchSpace), "sampling"):
                 node["enum"] = Strings(SearchSampling.All);
                 break;
+            case (nameof(PipelineSpec), "task"):
+                node["enum"] = Strings(Jobs.Tasks.All);
+                break;
             case (nameof(SplitSpec), "part"):
                 node["enum"] = Strings([Jobs.DataParts.In, Jobs.DataParts.Out, Jobs.DataParts.All, Jobs.DataParts.Test]);
                 break;

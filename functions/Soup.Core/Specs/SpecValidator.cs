@@ -62,6 +62,19 @@ internal static partial class SpecValidator
             }
         }
 
+        if (spec.Task is { } task)
+        {
+            if (!Jobs.Tasks.All.Contains(task))
+            {
+                p.Add(new("$.task", $"unknown task '{task}'; known: {string.Join(", ", Jobs.Tasks.All)}"));
+            }
+            else if (spec.Data is { Layout: { } taskLayout } && Jobs.DataLayouts.All.Contains(taskLayout) && Jobs.DataLayouts.TaskName(taskLayout) != task)
+            {
+                var layouts = Jobs.DataLayouts.All.Where(l => Jobs.DataLayouts.TaskName(l) == task);
+                p.Add(new("$.task", $"task '{task}' needs data.layout {string.Join(" or ", layouts.Select(l => $"'{l}'"))}; data.layout '{taskLayout}' makes {Jobs.DataLayouts.TaskName(taskLayout)}"));
+            }
+        }
+
         if (spec.Recipe is { } recipe && !Recipes.All.Contains(recipe))
         {
             p.Add(new("$.recipe", $"unknown recipe '{recipe}'; known: {string.Join(", ", Recipes.All)}"));

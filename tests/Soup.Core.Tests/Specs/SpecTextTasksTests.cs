@@ -61,6 +61,31 @@ public sealed class SpecTextTasksTests
         Assert.True(file.IsValid, string.Join("; ", file.Problems));
     }
 
+    [Theory]
+    [InlineData("classification", "idx")]
+    [InlineData("classification", "rotated")]
+    [InlineData("language-modelling", "text")]
+    [InlineData("reward-modelling", "preferences")]
+    public void Parse_TaskOfItsLayout_IsValid(string task, string layout)
+    {
+        var model = layout is "text" or "preferences" ? "gpt2-tiny" : "cnn-small";
+        var domains = layout == "rotated" ? """ , "trainDomains": ["0"] """ : "";
+
+        var parsed = Parse($$""" "task": "{{task}}", "model": "{{model}}", "data": { "dataset": "d", "layout": "{{layout}}", "evalSplit": "validation" {{domains}} } """);
+
+        Assert.True(parsed.IsValid, string.Join("; ", parsed.Problems));
+    }
+
+    [Fact]
+    public void Parse_TaskThatTheLayoutDoesNotMake_OrUnknown_SaysWhichLayoutItNeeds()
+    {
+        var mismatch = Parse($$""" "task": "language-modelling", "model": "gpt2-tiny", {{Prefs}} """);
+        var unknown = Parse(""" "task": "translation" """);
+
+        Assert.Equal("task 'language-modelling' needs data.layout 'text'; data.layout 'preferences' makes reward-modelling", Message(mismatch, "$.task"));
+        Assert.Equal("unknown task 'translation'; known: classification, language-modelling, reward-modelling", Message(unknown, "$.task"));
+    }
+
     [Fact]
     public void Parse_SplitOfAnotherTask_NamesBothTasks()
     {

@@ -21,6 +21,9 @@ internal static class StreamSeed
     /// <summary>The stream that orders a corpus's documents into preference pairs.</summary>
     public const ulong CorpusPairs = 5;
 
+    /// <summary>The stream of an RL step's draws (its completions).</summary>
+    public const ulong RlSampling = 6;
+
     /// <summary>A seed for <see cref="Random"/>, a function of the three inputs only.</summary>
     public static int Of(int seed, ulong stream, long index)
     {

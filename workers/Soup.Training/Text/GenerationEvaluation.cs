@@ -159,6 +159,43 @@ public static class GenerationEvaluation
     }
 
     /// <summary>
+    /// Prompt + completion rows, right-padded with <paramref name="padding"/>: the ids [B, W], each position's next
+    /// token [B, W] (the target a position predicts), and 1 at the positions that predict a completion token, 0 elsewhere
+    /// [B, W]. Causal attention keeps the padding out of every position that counts.
+    /// </summary>
+    internal static (Tensor Ids, Tensor Targets, Tensor Mask) Pack(IReadOnlyList<int[]> prompts, IReadOnlyList<int[]> completions, int padding)
+    {
+        var rows = prompts.Count;
+        var width = Enumerable.Range(0, rows).Max(i => prompts[i].Length + completions[i].Length);
+        var ids = new long[rows * width];
+        Array.Fill(ids, padding);
+        var mask = new float[rows * width];
+        for (var r = 0; r < rows; r++)
+        {
+            var (prompt, completion) = (prompts[r], completions[r]);
+            if (prompt.Length == 0)
+                throw new ArgumentException($"Prompt {r} is empty: a completion needs a token before it.", nameof(prompts));
+            for (var t = 0; t < prompt.Length; t++)
+                ids[(r * width) + t] = prompt[t];
+            for (var t = 0; t < completion.Length; t++)
+            {
+                ids[(r * width) + prompt.Length + t] = completion[t];
+                mask[(r * width) + prompt.Length + t - 1] = 1; // the position that predicts completion token t
+            }
+        }
+
+        var targets = new long[rows * width];
+        Array.Fill(targets, padding);
+        for (var r = 0; r < rows; r++)
+        {
+            for (var t = 0; t + 1 < width; t++)
+                targets[(r * width) + t] = ids[(r * width) + t + 1];
+        }
+
+        return (tensor(ids, [rows, width]), tensor(targets, [rows, width]), tensor(mask, [rows, width]));
+    }
+
+    /// <summary>
     /// For each prompt and its completion, Σ over the completion's tokens of KL(model ‖ reference) at the position that
     /// predicts the token. Rows are right-padded with <paramref name="padding"/>: causal attention keeps padding out of
     /// every position that counts.
@@ -185,26 +222,10 @@ public static class GenerationEvaluation
                 var rows = Enumerable.Range(start, Math.Min(KlBatch, prompts.Count - start)).Where(i => completions[i].Length > 0).ToList();
                 if (rows.Count == 0)
                     continue;
-                var width = rows.Max(i => prompts[i].Length + completions[i].Length);
-                var ids = new long[rows.Count * width];
-                Array.Fill(ids, padding);
-                var mask = new float[rows.Count * width];
-                for (var r = 0; r < rows.Count; r++)
-                {
-                    var (prompt, completion) = (prompts[rows[r]], completions[rows[r]]);
-                    for (var t = 0; t < prompt.Length; t++)
-                        ids[(r * width) + t] = prompt[t];
-                    for (var t = 0; t < completion.Length; t++)
-                    {
-                        ids[(r * width) + prompt.Length + t] = completion[t];
-                        mask[(r * width) + prompt.Length + t - 1] = 1; // the position that predicts completion token t
-                    }
-                }
-
-                var input = tensor(ids, [rows.Count, width]);
+                var (input, _, mask) = Pack([.. rows.Select(i => prompts[i])], [.. rows.Select(i => completions[i])], padding);
                 var p = nn.functional.log_softmax(model.forward(input).to(float32), 2);
                 var q = nn.functional.log_softmax(reference.forward(input).to(float32), 2);
-                var perPosition = (p.exp() * (p - q)).sum(2) * tensor(mask, [rows.Count, width]);
+                var perPosition = (p.exp() * (p - q)).sum(2) * mask;
                 var sums = perPosition.sum(1).to(float64).data<double>().ToArray();
                 for (var r = 0; r < rows.Count; r++)
                     result[rows[r]] = sums[r];

@@ -1,0 +1,151 @@
+using Soup.Training.Checkpoints;
+using Soup.Training.FineTuning;
+using Soup.Training.Models;
+using Soup.Training.Text;
+using static TorchSharp.torch;
+
+namespace Soup.Training.Tests;
+
+/// <summary>RLOO: leave-one-out advantages, the KL to the anchor, WARP's moving anchor, a reward that goes up, and a NaN that stops the run.</summary>
+[Collection(TorchCollection.Name)]
+public sealed class RlooTests
+{
+    private static readonly TextTokenizer Tokenizer = TextTokenizer.Get(TextTokenizer.Gpt2Name);
+
+    private static List<int[]> Prompts() => [.. new[] { "a b", "c d", "b a", "d c" }.Select(Tokenizer.Encode)];
+
+    private static RlooOptions Options(double beta = 0, double? decay = null) => new(4, beta, new SamplingOptions(MaxNewTokens: 6), decay);
+
+    /// <summary>The share of a completion's characters that are 'a'.</summary>
+    private static double Letters(string text) => text.Length == 0 ? 0 : text.Count(c => c == 'a') / (double)text.Length;
+
+    /// <summary>
+    /// A policy that writes (almost) only the letters a, b, c and d, each about as likely: the final norm outputs a
+    /// constant vector v plus a little of the context, the four letters' embeddings are 20/|v|²·v plus a little noise and every
+    /// other token's is zero. A reward over them is then learnable in a few steps (over GPT-2's 50,257 tokens each is
+    /// sampled too rarely to learn from).
+    /// </summary>
+    private static Gpt2LanguageModel FourLetters(ulong seed)
+    {
+        using var init = new Generator(seed);
+        var model = new Gpt2LanguageModel(Gpt2Models.Small, initGenerator: init);
+        using var noGrad = no_grad();
+        var width = Gpt2Models.Small.Width;
+        var v = ones(width);
+        var state = model.state_dict();
+        state["transformer.ln_f.weight"].fill_(0.1);
+        state["transformer.ln_f.bias"].copy_(v);
+        var embedding = model.Backbone.TokenEmbedding;
+        embedding.zero_();
+        foreach (var letter in new[] { "a", "b", "c", "d" })
+            embedding[Tokenizer.Encode(letter)[0]] = (v * (20.0 / width)) + (randn(width, generator: init) * 0.05);
+        return model;
+    }
+
+    private static Gpt2LanguageModel Copy(Gpt2LanguageModel model)
+    {
+        var copy = new Gpt2LanguageModel(model.Config);
+        Gpt2Checkpoint.Load(copy, TorchCheckpoint.ToTensorData(model), "copy");
+        return copy;
+    }
+
+    private static double MeanReward(Gpt2LanguageModel policy, Func<string, double> reward)
+    {
+        using var generator = new Generator(99);
+        var prompts = Prompts().SelectMany(p => Enumerable.Repeat(p, 16)).ToList();
+        return Gpt2Sampler.Sample(policy, prompts, Tokenizer.EndOfText, new SamplingOptions(MaxNewTokens: 6), generator).Completions.Average(c => reward(Tokenizer.Decode(c)));
+    }
+
+    [Fact]
+    public void LeaveOneOut_EachRewardMinusTheMeanOfTheOthersOfItsPrompt()
+    {
+        Assert.Equal([-1.5, 0, 1.5, 0, 0, 0], Rloo.LeaveOneOut([1, 2, 3, 4, 4, 4], 3));
+        Assert.Throws<ArgumentException>(() => Rloo.LeaveOneOut([1, 2, 3], 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Rloo.LeaveOneOut([1, 2], 1));
+    }
+
+    [Fact]
+    public void Steps_RaiseTheReward_TheFirstStepsKlToAnIdenticalAnchorIsZero()
+    {
+        using var policy = FourLetters(5);
+        using var anchor = Copy(policy);
+        using var generator = new Generator(3);
+        using var optimizer = optim.Adam(policy.parameters(), lr: 3e-3);
+        var before = MeanReward(policy, Letters);
+
+        var steps = Enumerable.Range(1, 20).Select(s => Rloo.Step(s, policy, anchor, Prompts(), Letters, Tokenizer, Options(beta: 0.01), optimizer, generator)).ToList();
+
+        var after = MeanReward(policy, Letters);
+        Assert.Equal(0, steps[0].Kl, 3); // the policy is its anchor until the first update
+        Assert.True(steps[^1].Kl > steps[0].Kl, $"KL {steps[0].Kl} → {steps[^1].Kl}");
+        Assert.True(after > before + 0.2, $"mean reward {before:F3} → {after:F3}");
+        Assert.Equal(steps[^1].Reward - (0.01 * steps[^1].Kl), steps[^1].Objective, 6);
+        Assert.All(steps, s => Assert.InRange(s.Tokens, 16, 16 * 7));
+    }
+
+    [Fact]
+    public void MoveAnchor_IsTheExponentialMovingAverageOfThePolicy()
+    {
+        using var policy = Gpt2Models.LanguageModel(seed: 6);
+        using var anchor = Gpt2Models.LanguageModel(seed: 7);
+        var (p, a) = (TorchCheckpoint.ToTensorData(policy), TorchCheckpoint.ToTensorData(anchor));
+
+        Rloo.MoveAnchor(anchor, policy, 0.75);
+
+        var moved = TorchCheckpoint.ToTensorData(anchor);
+        for (var index = 0; index < moved.Count; index++)
+        {
+            var (x, y, z) = (ModelTensors.Floats(a[index]), ModelTensors.Floats(p[index]), ModelTensors.Floats(moved[index]));
+            for (var i = 0; i < z.Length; i += Math.Max(1, z.Length / 50))
+                Assert.Equal((0.75f * x[i]) + (0.25f * y[i]), z[i], 5);
+        }
+    }
+
+    [Fact]
+    public void Step_NanReward_StopsNamingTheStep_AndLeavesThePolicyAsItWas()
+    {
+        using var policy = Gpt2Models.LanguageModel(seed: 5);
+        using var anchor = Copy(policy);
+        using var optimizer = optim.Adam(policy.parameters(), lr: 3e-3);
+        var weights = TorchCheckpoint.ToTensorData(policy);
+
+        var error = Assert.Throws<TrainingDivergedException>(() =>
+            Rloo.Step(3, policy, anchor, Prompts(), _ => double.NaN, Tokenizer, Options(), optimizer, new Generator(1)));
+
+        Assert.Equal("RL step 3: a reward is NaN.", error.Message);
+        Assert.Equal(weights.Select(t => ModelTensors.Floats(t).Sum()), TorchCheckpoint.ToTensorData(policy).Select(t => ModelTensors.Floats(t).Sum()));
+    }
+
+    [Fact]
+    public void RlFineTuner_ResumedFromAMidRunState_EndsBitIdenticalToAnUninterruptedRun_WithAMovingAnchor()
+    {
+        using var start = FourLetters(8);
+        var init = TorchCheckpoint.ToTensorData(start);
+        var settings = new RlSettings(Steps: 4, PromptsPerStep: 2, LearningRate: 3e-3, Seed: 11, Options(beta: 0.05, decay: 0.9), CheckpointEvery: 2);
+        var states = new Recorder();
+
+        var whole = RlFineTuner.Run(Gpt2Models.Small, init, null, Prompts(), Letters, settings, observer: states, cancellationToken: TestContext.Current.CancellationToken);
+        var state = Assert.Single(states.States);
+        var resumed = RlFineTuner.Run(Gpt2Models.Small, init, null, Prompts(), Letters, settings, state, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(2, state.Step);
+        Assert.Contains(state.Tensors, t => t.Name.StartsWith("anchor.", StringComparison.Ordinal));
+        Assert.Contains(state.Tensors, t => t.Name.StartsWith("optimizer.", StringComparison.Ordinal));
+        Assert.Equal(whole.History.Skip(2).Select(h => (h.Reward, h.Kl, h.Loss)), resumed.History.Select(h => (h.Reward, h.Kl, h.Loss)));
+        for (var i = 0; i < whole.Weights.Count; i++)
+            Assert.Equal(whole.Weights[i].Data.ToArray(), resumed.Weights[i].Data.ToArray());
+        Assert.Equal([1, 2, 3, 4], whole.History.Select(h => h.Step));
+        Assert.True(whole.TokensPerSecond > 0);
+    }
+
+    private sealed class Recorder : ITrainingObserver
+    {
+        public List<TrainingState> States { get; } = [];
+
+        public void Progress(TrainingProgress progress)
+        {
+        }
+
+        public void Checkpoint(TrainingState state) => States.Add(state);
+    }
+}

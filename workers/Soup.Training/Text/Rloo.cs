@@ -1,0 +1,149 @@
+using System.Globalization;
+using Soup.Training.FineTuning;
+using Soup.Training.Models;
+using static TorchSharp.torch;
+
+namespace Soup.Training.Text;
+
+/// <summary>How <see cref="Rloo"/> fine-tunes a policy.</summary>
+/// <param name="Samples">Completions per prompt (k ≥ 2): each one's baseline is the mean reward of the other k − 1.</param>
+/// <param name="KlCoefficient">β: the reward is r − β·KL(policy ‖ anchor) of the completion.</param>
+/// <param name="Sampling">How completions are sampled (the policy's own distribution: temperature 1, no top-k/top-p, for an unbiased gradient).</param>
+/// <param name="AnchorDecay">
+/// WARP's exponential moving average anchor: after each step the anchor becomes decay·anchor + (1 − decay)·policy.
+/// Null: the anchor stays where it started (the init: classic KL-regularised RLHF).
+/// </param>
+public sealed record RlooOptions(int Samples, double KlCoefficient, SamplingOptions Sampling, double? AnchorDecay = null)
+{
+    /// <summary>Throws when an option is out of range, naming it.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of its range.</exception>
+    public void Validate()
+    {
+        ArgumentNullException.ThrowIfNull(Sampling);
+        Sampling.Validate();
+        if (Samples < 2)
+            throw new ArgumentOutOfRangeException(nameof(Samples), Samples, "RLOO needs at least 2 completions per prompt (each one's baseline is the others' mean).");
+        if (!(KlCoefficient >= 0) || double.IsInfinity(KlCoefficient))
+            throw new ArgumentOutOfRangeException(nameof(KlCoefficient), KlCoefficient, "The KL coefficient must be finite and at least 0.");
+        if (AnchorDecay is { } decay && !(decay >= 0 && decay < 1))
+            throw new ArgumentOutOfRangeException(nameof(AnchorDecay), decay, "The anchor's decay must be in [0, 1).");
+    }
+}
+
+/// <summary>What one RLOO step measured (means over its completions).</summary>
+/// <param name="Step">The 1-based step.</param>
+/// <param name="Reward">Mean reward r of the completions.</param>
+/// <param name="Kl">Mean KL(policy ‖ anchor) of the completions (Σ over their tokens of log π − log π_anchor; nats).</param>
+/// <param name="Objective">Mean regularised reward r − β·KL.</param>
+/// <param name="Loss">The policy-gradient loss that was minimised.</param>
+/// <param name="Tokens">Completion tokens sampled (with each stop token).</param>
+public sealed record RlooStep(int Step, double Reward, double Kl, double Objective, double Loss, long Tokens);
+
+/// <summary>
+/// REINFORCE with a leave-one-out baseline (RLOO; Ahmadian et al., 2024) for a GPT-2 policy: k completions per prompt
+/// sampled on-policy, each scored by a reward minus β times its KL to an anchor (the sequence-level estimate
+/// log π(y) − log π_anchor(y) on the sampled tokens), each completion's advantage its regularised reward minus the mean
+/// of the other k − 1 of its prompt, and the loss −mean(advantage · log π(y)). A completion that ended at end-of-text
+/// includes that token as its last action. The anchor is the init or, as WARP does, an exponential moving average of
+/// the policy.
+/// </summary>
+public static class Rloo
+{
+    /// <summary>Each completion's advantage: its reward minus the mean reward of the other completions of its prompt.</summary>
+    /// <param name="rewards">Rewards grouped by prompt: the <paramref name="samples"/> completions of prompt 0, then of prompt 1, ...</param>
+    /// <param name="samples">Completions per prompt (at least 2).</param>
+    public static double[] LeaveOneOut(IReadOnlyList<double> rewards, int samples)
+    {
+        ArgumentNullException.ThrowIfNull(rewards);
+        ArgumentOutOfRangeException.ThrowIfLessThan(samples, 2);
+        if (rewards.Count % samples != 0)
+            throw new ArgumentException($"{rewards.Count} rewards are not whole groups of {samples}.", nameof(rewards));
+        var advantages = new double[rewards.Count];
+        for (var start = 0; start < rewards.Count; start += samples)
+        {
+            double sum = 0;
+            for (var i = 0; i < samples; i++)
+                sum += rewards[start + i];
+            for (var i = 0; i < samples; i++)
+                advantages[start + i] = rewards[start + i] - ((sum - rewards[start + i]) / (samples - 1));
+        }
+
+        return advantages;
+    }
+
+    /// <summary>
+    /// One on-policy step: samples, scores, and updates <paramref name="policy"/> with <paramref name="optimizer"/>; then
+    /// moves the anchor toward the policy when <see cref="RlooOptions.AnchorDecay"/> is set.
+    /// </summary>
+    /// <exception cref="TrainingDivergedException">A reward, the KL or the loss is not finite; the message names the step.</exception>
+    public static RlooStep Step(
+        int step, Gpt2LanguageModel policy, Gpt2LanguageModel anchor, IReadOnlyList<int[]> prompts, Func<string, double> reward, TextTokenizer tokenizer,
+        RlooOptions options, optim.Optimizer optimizer, Generator generator)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(anchor);
+        ArgumentNullException.ThrowIfNull(prompts);
+        ArgumentNullException.ThrowIfNull(reward);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        options.Validate();
+        var room = policy.Config.Context - options.Sampling.MaxNewTokens;
+        var repeated = prompts.SelectMany(p => Enumerable.Repeat(p.Length == 0 ? [tokenizer.EndOfText] : room > 0 && p.Length > room ? p[^room..] : p, options.Samples)).ToList();
+        var completions = Gpt2Sampler.Sample(policy, repeated, tokenizer.EndOfText, options.Sampling, generator).Completions;
+        // A completion shorter than the budget stopped at end-of-text: that choice is an action too.
+        var actions = completions.Select(c => c.Length < options.Sampling.MaxNewTokens && options.Sampling.StopAtEndOfText ? [.. c, tokenizer.EndOfText] : c).ToList();
+        var rewards = completions.Select(c => reward(tokenizer.Decode(c))).ToArray();
+        if (rewards.FirstOrDefault(r => !double.IsFinite(r), 0) is var bad && !double.IsFinite(bad))
+            throw new TrainingDivergedException(string.Create(CultureInfo.InvariantCulture, $"RL step {step}: a reward is {bad}."));
+
+        using var scope = NewDisposeScope();
+        var wasTraining = policy.training;
+        policy.train();
+        anchor.eval();
+        try
+        {
+            var (ids, targets, mask) = GenerationEvaluation.Pack(repeated, actions, tokenizer.EndOfText);
+            var logPolicy = SequenceLogProbabilities(policy, ids, targets, mask);
+            Tensor logAnchor;
+            using (no_grad())
+                logAnchor = SequenceLogProbabilities(anchor, ids, targets, mask);
+            var kl = (logPolicy.detach() - logAnchor).to(float64).data<double>().ToArray();
+            var regularised = rewards.Select((r, i) => r - (options.KlCoefficient * kl[i])).ToArray();
+            var advantages = tensor(LeaveOneOut(regularised, options.Samples).Select(a => (float)a).ToArray());
+            var loss = -(advantages * logPolicy).mean();
+            var lossValue = loss.item<float>();
+            if (!float.IsFinite(lossValue) || kl.Any(k => !double.IsFinite(k)))
+                throw new TrainingDivergedException(string.Create(CultureInfo.InvariantCulture, $"RL step {step}: loss {lossValue}, mean KL {kl.Average()}."));
+            optimizer.zero_grad();
+            loss.backward();
+            optimizer.step();
+            if (options.AnchorDecay is { } decay)
+                MoveAnchor(anchor, policy, decay);
+            return new RlooStep(step, rewards.Average(), kl.Average(), regularised.Average(), lossValue, actions.Sum(a => (long)a.Length));
+        }
+        finally
+        {
+            policy.train(wasTraining);
+        }
+    }
+
+    /// <summary>WARP's anchor update: every anchor parameter becomes decay·anchor + (1 − decay)·policy.</summary>
+    public static void MoveAnchor(Gpt2LanguageModel anchor, Gpt2LanguageModel policy, double decay)
+    {
+        ArgumentNullException.ThrowIfNull(anchor);
+        ArgumentNullException.ThrowIfNull(policy);
+        using var noGrad = no_grad();
+        var live = policy.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var (name, parameter) in anchor.named_parameters())
+            parameter.mul_(decay).add_(live[name], alpha: 1 - decay);
+    }
+
+    /// <summary>Σ over the masked positions of log model(target | prefix), per row [B].</summary>
+    private static Tensor SequenceLogProbabilities(Gpt2LanguageModel model, Tensor ids, Tensor targets, Tensor mask)
+    {
+        var log = nn.functional.log_softmax(model.forward(ids).to(float32), 2);
+        var chosen = log.gather(2, targets.unsqueeze(2)).squeeze(2);
+        return (chosen * mask).sum(1);
+    }
+}
