@@ -13,6 +13,7 @@ using Soup.Training;
 using Soup.Training.Data;
 using Soup.Training.Evaluation;
 using Soup.Training.FineTuning;
+using Soup.Training.Models;
 using Soup.Training.Text;
 
 namespace Soup.Jobs;
@@ -88,6 +89,12 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
 
     private async Task TrainAsync(TrainJob job, string output, JobHeartbeat heartbeat, CancellationToken cancellationToken)
     {
+        if (job.Settings.Rl is { } rl)
+        {
+            await ReinforceAsync(job, rl, output, heartbeat, cancellationToken);
+            return;
+        }
+
         var (objective, dataVersion) = await LoadVersionedAsync(
             job.Data, "training data", folder => TrainingTasks.Objective(job.Data, folder, job.Model, job.Settings), cancellationToken);
         using var disposeObjective = objective;
@@ -134,6 +141,74 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
             LogTruncated(logger, job.JobId, objective.Truncated);
         }
 
+        await WriteTrainedAsync(job, output, result, metadata, dataVersion, checkpoints);
+    }
+
+    /// <summary>
+    /// A member fine-tuned by reinforcement learning (<see cref="RlFineTuner"/>): prompts cut from the job's text data,
+    /// the policy starting from the job's init (a language model), the reward a weighted sum of gold rewards;
+    /// resumable from the same resumption blob as supervised training.
+    /// </summary>
+    private async Task ReinforceAsync(TrainJob job, RlTraining rl, string output, JobHeartbeat heartbeat, CancellationToken cancellationToken)
+    {
+        var tokenizer = TextTokenizer.Get(TextTokenizer.Gpt2Name);
+        if (job.Data.Layout != DataLayouts.Text)
+            throw new JobFailedException($"job '{job.JobId}': reinforcement learning needs text prompts (layout 'text'), not layout '{job.Data.Layout}'");
+        if (job.InitCheckpoint is null)
+            throw new JobFailedException($"job '{job.JobId}': reinforcement learning fine-tunes a policy: the job has no init checkpoint");
+        var (prompts, dataVersion) = await LoadVersionedAsync(
+            job.Data, "RL prompts", folder => GenerationEvaluation.Prompts(TextDatasets.Documents(job.Data, folder), tokenizer, int.MaxValue, rl.PromptTokens), cancellationToken);
+        GoldReward reward;
+        Gpt2Config config;
+        RlSettings settings;
+        try
+        {
+            reward = rl.Rewards is [{ Weight: 1 } only] ? GoldRewards.Get(only.Reward) : GoldRewards.Combine([.. (rl.Rewards ?? []).Select(t => (t.Reward, t.Weight))]);
+            config = LanguageModelling.Config(job.Model);
+            var fineTune = new FineTuneOptions(job.Model, job.Settings);
+            settings = new RlSettings(
+                job.Settings.Steps, rl.PromptsPerStep, job.Settings.LearningRate, job.Settings.Seed,
+                new RlooOptions(rl.Samples, rl.KlCoefficient, new SamplingOptions(rl.MaxNewTokens), rl.AnchorDecay), fineTune.CheckpointInterval);
+            settings.Rloo.Validate();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new JobFailedException($"job '{job.JobId}': {ex.Message}", ex);
+        }
+
+        var init = await ReadCheckpointAsync(job.InitCheckpoint, "init checkpoint", cancellationToken);
+        var checkpoints = new JobCheckpoints(storage, job, heartbeat, logger);
+        var resume = await Retry(checkpoints.LoadAsync, "resumption state", job, cancellationToken);
+        if (resume is not null)
+            LogResuming(logger, job.JobId, resume.Step);
+
+        RlResult result;
+        try
+        {
+            result = await Task.Run(() => RlFineTuner.Run(config, init.Tensors, null, prompts, reward.Score, settings, resume, checkpoints, cancellationToken), cancellationToken);
+        }
+        catch (TrainingDivergedException ex)
+        {
+            throw new JobFailedException(ex.Message, ex);
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidDataException)
+        {
+            throw new JobFailedException($"job '{job.JobId}': {ex.Message}", ex);
+        }
+
+        var last = result.History.Count > 0 ? result.History[^1] : null;
+        var trained = new FineTuneResult(result.Weights, -(last?.Objective ?? double.NaN), double.NaN, job.Settings.Steps, result.TokensPerSecond, "tokens");
+        var metadata = CheckpointMetadata(job, init.Sha256, resume?.Step ?? 0, trained);
+        metadata["rl_reward"] = reward.Name;
+        metadata["rl_final_reward"] = Invariant(last?.Reward ?? double.NaN);
+        metadata["rl_final_kl"] = Invariant(last?.Kl ?? double.NaN);
+        await WriteTrainedAsync(job, output, trained, metadata, dataVersion, checkpoints);
+    }
+
+    /// <summary>Writes a trained member's weights with their metadata (once, through storage outages), then removes its resumption state.</summary>
+    private async Task WriteTrainedAsync(
+        TrainJob job, string output, FineTuneResult result, Dictionary<string, string> metadata, string? dataVersion, JobCheckpoints checkpoints)
+    {
         if (dataVersion is not null)
             metadata["dataset_version"] = dataVersion; // the listing it trained on (DatasetFingerprint), as scheduled runs record it
         using var stream = new MemoryStream();

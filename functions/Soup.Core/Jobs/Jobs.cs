@@ -405,6 +405,48 @@ public sealed record TrainSettings
 
     /// <summary>Steps between resumption checkpoints; 0 lets the worker choose.</summary>
     public int CheckpointEvery { get; set; }
+
+    /// <summary>
+    /// Reinforcement learning instead of supervised training (language models only): the member is the init policy
+    /// fine-tuned with RLOO against <see cref="RlTraining.Rewards"/>, its prompts cut from the job's text data, for
+    /// <see cref="Steps"/> steps of AdamW at <see cref="LearningRate"/>. Null: supervised training.
+    /// </summary>
+    public RlTraining? Rl { get; set; }
+}
+
+/// <summary>How a member is fine-tuned by reinforcement learning (RLOO; see the worker's <c>Rloo</c>).</summary>
+public sealed record RlTraining
+{
+    /// <summary>The reward: a weighted sum of gold rewards (one term with weight 1: that reward).</summary>
+    public IReadOnlyList<RewardTerm>? Rewards { get; set; }
+
+    /// <summary>Completions per prompt, k ≥ 2 (each one's baseline is the mean of the other k − 1).</summary>
+    public int Samples { get; set; } = 4;
+
+    /// <summary>β: the reward is r − β·KL(policy ‖ anchor).</summary>
+    public double KlCoefficient { get; set; } = 0.05;
+
+    /// <summary>WARP's anchor: an exponential moving average of the policy with this decay, in [0, 1); null: the anchor is the init.</summary>
+    public double? AnchorDecay { get; set; }
+
+    /// <summary>Prompts per step.</summary>
+    public int PromptsPerStep { get; set; } = 8;
+
+    /// <summary>Tokens of each prompt (the first of each document of the job's data).</summary>
+    public int PromptTokens { get; set; } = 8;
+
+    /// <summary>The most tokens a completion gets.</summary>
+    public int MaxNewTokens { get; set; } = 24;
+}
+
+/// <summary>One term of a reward: a gold reward (<see cref="GoldRewardNames"/>) and its weight.</summary>
+public sealed record RewardTerm
+{
+    /// <summary>The gold reward's name.</summary>
+    public string Reward { get; set; } = "";
+
+    /// <summary>Its weight (finite; may be negative).</summary>
+    public double Weight { get; set; } = 1;
 }
 
 /// <summary>A split an evaluation job scores, under a name (e.g. <c>env0_out</c>, <c>test</c>).</summary>

@@ -29,7 +29,7 @@ public static class MemberPlanner
             var lr = own.LearningRate ?? draw.LearningRate ?? rates[m % rates.Count];
             var settings = new TrainSettings
             {
-                Optimizer = own.Optimizer ?? draw.Optimizer ?? members.Optimizer ?? Optimizers.Sgd,
+                Optimizer = members.Rl is not null ? Optimizers.AdamW : own.Optimizer ?? draw.Optimizer ?? members.Optimizer ?? Optimizers.Sgd,
                 Steps = own.Steps ?? draw.Steps ?? members.Steps,
                 BatchSize = own.BatchSize ?? draw.BatchSize ?? members.BatchSize,
                 LearningRate = lr,
@@ -42,6 +42,7 @@ public static class MemberPlanner
                 EmaDecay = members.EmaDecay ?? new TrainSettings().EmaDecay,
                 AnchorWeight = own.AnchorWeight ?? members.AnchorWeight ?? 0,
                 ClassWeights = own.ClassWeights,
+                Rl = members.Rl,
             };
             var auxiliary = round == 1 && spec.Auxiliary is { Count: > 0 } aux ? own.Auxiliary ?? aux[m % aux.Count].Name : null;
             return new MemberPlan(m, settings, own.Domains ?? spec.Data.TrainDomains, auxiliary);

@@ -205,6 +205,12 @@ public sealed record MembersSpec
     /// <summary>WARP's anchor: the weight of a KL term toward an EMA of the member's own predictions, ≥ 0 (null: 0, none).</summary>
     public double? AnchorWeight { get; set; }
 
+    /// <summary>
+    /// Fine-tune every member by reinforcement learning (RLOO against gold rewards, KL to an anchor) instead of
+    /// supervised training: language models (<c>layout: text</c>) from an init policy; null: supervised.
+    /// </summary>
+    public Jobs.RlTraining? Rl { get; set; }
+
     /// <summary>A hyperparameter search space each member draws from (null: none).</summary>
     public SearchSpace? Search { get; set; }
 

@@ -83,6 +83,7 @@ internal static partial class SpecValidator
         ValidateData(p, spec.Data);
         ValidateInit(p, spec.Init, spec.Members?.Optimizer);
         TextTaskSettings(p, spec);
+        Rl(p, spec);
         ValidateMembers(p, spec.Members);
         SpecSectionValidator.Validate(p, spec);
         ValidateMerge(p, spec.Merge, spec.Members?.Count ?? 0);
@@ -208,6 +209,72 @@ internal static partial class SpecValidator
         if (layout == Jobs.DataLayouts.Text && spec.Init?.LinearProbe is not null)
         {
             p.Add(new("$.init.linearProbe", "a language model's head is its token embedding: there is no head to probe (remove linearProbe)"));
+        }
+    }
+
+    /// <summary>
+    /// Members trained by reinforcement learning: language models only, AdamW, no weight average; RLOO's settings in
+    /// range; the reward a weighted sum of known gold rewards.
+    /// </summary>
+    private static void Rl(List<SpecProblem> p, PipelineSpec spec)
+    {
+        if (spec.Members?.Rl is not { } rl)
+        {
+            return;
+        }
+
+        const string path = "$.members.rl";
+        if (spec.Data?.Layout is { } layout && layout != Jobs.DataLayouts.Text)
+        {
+            p.Add(new(path, $"reinforcement learning fine-tunes language models: it needs data.layout 'text' (the prompts), not '{layout}' ({Jobs.DataLayouts.Task(layout)})"));
+        }
+
+        if (spec.Members.Optimizer is { } optimizer && optimizer != Jobs.Optimizers.AdamW)
+        {
+            p.Add(new("$.members.optimizer", $"RL members are trained with AdamW; remove optimizer '{optimizer}' or set 'adamw'"));
+        }
+
+        if (spec.Members.Average is { } average && average != Jobs.WeightAverages.None)
+        {
+            p.Add(new("$.members.average", $"RL members keep no weight average ('{average}'); WARP's moving average is members.rl.anchorDecay"));
+        }
+
+        Range(p, $"{path}.samples", rl.Samples, 2, 64);
+        Range(p, $"{path}.promptsPerStep", rl.PromptsPerStep, 1, SpecLimits.MaxPrompts);
+        Range(p, $"{path}.promptTokens", rl.PromptTokens, 1, SpecLimits.MaxGenerationTokens);
+        Range(p, $"{path}.maxNewTokens", rl.MaxNewTokens, 1, SpecLimits.MaxGenerationTokens);
+        if (!(rl.KlCoefficient >= 0 && rl.KlCoefficient <= 100))
+        {
+            p.Add(new($"{path}.klCoefficient", $"must be between 0 and 100, got {rl.KlCoefficient}"));
+        }
+
+        if (rl.AnchorDecay is { } decay && !(decay >= 0 && decay < 1))
+        {
+            p.Add(new($"{path}.anchorDecay", $"must be in [0, 1) (null: the anchor is the init), got {decay}"));
+        }
+
+        if (rl.Rewards is not { Count: > 0 } terms)
+        {
+            p.Add(new($"{path}.rewards", $"name at least one gold reward, e.g. [{{ \"reward\": \"conciseness\", \"weight\": 1 }}]; known: {string.Join(", ", Jobs.GoldRewardNames.All)}"));
+            return;
+        }
+
+        for (var t = 0; t < terms.Count; t++)
+        {
+            var term = terms[t];
+            if (term is null || !Jobs.GoldRewardNames.All.Contains(term.Reward))
+            {
+                p.Add(new($"{path}.rewards[{t}].reward", $"unknown gold reward '{term?.Reward}'; known: {string.Join(", ", Jobs.GoldRewardNames.All)}"));
+            }
+            else if (terms.Take(t).Any(x => x?.Reward == term.Reward))
+            {
+                p.Add(new($"{path}.rewards[{t}].reward", $"'{term.Reward}' is listed twice"));
+            }
+
+            if (term is not null && !double.IsFinite(term.Weight))
+            {
+                p.Add(new($"{path}.rewards[{t}].weight", $"must be a finite number, got {term.Weight}"));
+            }
         }
     }
 

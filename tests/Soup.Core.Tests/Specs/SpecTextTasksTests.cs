@@ -86,6 +86,34 @@ public sealed class SpecTextTasksTests
         Assert.Equal("unknown task 'translation'; known: classification, language-modelling, reward-modelling", Message(unknown, "$.task"));
     }
 
+    private const string Rl = """ "rl": { "rewards": [ { "reward": "conciseness", "weight": 1 }, { "reward": "positivity", "weight": 0.5 } ], "samples": 4, "klCoefficient": 0.1, "anchorDecay": 0.99 } """;
+
+    [Fact]
+    public void Parse_RlMembersOnText_AreValid_AndPlanAdamWWithTheRlSettings()
+    {
+        var parsed = Parse($$""" "model": "gpt2-tiny", {{Text}}, "members": { "count": 2, "learningRates": [0.0001, 0.0003], {{Rl}} } """);
+
+        Assert.True(parsed.IsValid, string.Join("; ", parsed.Problems));
+        var job = JobPlanner.Members(parsed.Spec!, "p", 1, "p/init/model.safetensors")[1];
+        Assert.Equal((Soup.Core.Jobs.Optimizers.AdamW, 0.0003), (job.Settings.Optimizer, job.Settings.LearningRate));
+        Assert.Equal((4, 0.1, 0.99), (job.Settings.Rl!.Samples, job.Settings.Rl.KlCoefficient, job.Settings.Rl.AnchorDecay));
+        Assert.Equal(["conciseness", "positivity"], job.Settings.Rl.Rewards!.Select(t => t.Reward));
+    }
+
+    [Fact]
+    public void Parse_RlMembers_OutOfPlace_OrOutOfRange_AreRefusedAtTheirPaths()
+    {
+        var onPairs = Parse($$""" "model": "gpt2-tiny", {{Prefs}}, "members": { "count": 2, "learningRates": [0.0001, 0.0003], {{Rl}} } """);
+        var bad = Parse($$""" "model": "gpt2-tiny", {{Text}}, "members": { "count": 2, "optimizer": "sgd", "average": "ema", "learningRates": [0.0001, 0.0003], "rl": { "rewards": [ { "reward": "kindness" }, { "reward": "conciseness", "weight": 1 }, { "reward": "conciseness" } ], "samples": 1, "anchorDecay": 1 } } """);
+        var none = Parse($$""" "model": "gpt2-tiny", {{Text}}, "members": { "count": 2, "learningRates": [0.0001, 0.0003], "rl": { } } """);
+
+        Assert.Contains("it needs data.layout 'text' (the prompts), not 'preferences'", Message(onPairs, "$.members.rl"), StringComparison.Ordinal);
+        Assert.Equal(
+            ["$.members.average", "$.members.optimizer", "$.members.rl.anchorDecay", "$.members.rl.rewards[0].reward", "$.members.rl.rewards[2].reward", "$.members.rl.samples"],
+            bad.Problems.Select(p => p.Path).Order(StringComparer.Ordinal));
+        Assert.StartsWith("name at least one gold reward", Message(none, "$.members.rl.rewards"), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Parse_SplitOfAnotherTask_NamesBothTasks()
     {
