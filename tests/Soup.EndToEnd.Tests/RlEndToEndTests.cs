@@ -7,15 +7,15 @@ using Soup.Orchestration;
 namespace Soup.EndToEnd.Tests;
 
 /// <summary>
-/// Members fine-tuned by reinforcement learning on real parts: a language-model init pretrained by a worker, then each
-/// member an RLOO fine-tuning of it against a gold reward with a KL to the init, averaged, and scored by next-token
-/// accuracy and by what the policies generate (reward, KL to the init).
+/// Rewarded soups of RL policies on real parts: a language-model init pretrained by a worker, then each member an RLOO
+/// fine-tuning of it against its own gold reward with a KL to the init, the λ sweep between them, all scored by
+/// next-token accuracy and by what they generate (both rewards, KL to the init).
 /// </summary>
 [Collection(TorchCollection.Name)]
 public sealed class RlEndToEndTests(AzuriteEngineFixture fixture) : IClassFixture<AzuriteEngineFixture>
 {
     [Fact]
-    public async Task Run_RlMembers_FineTuneThePolicyAgainstTheReward_RecordedInTheirCheckpoints()
+    public async Task Run_RewardedSoupsOfRlPolicies_OneRewardEach_TheSweepScoredOnBothRewards()
     {
         var dataset = "rl-corpus-" + Guid.NewGuid().ToString("N")[..8];
         var folder = Directory.CreateDirectory(Path.Combine(fixture.DataRoot, dataset));
@@ -24,12 +24,14 @@ public sealed class RlEndToEndTests(AzuriteEngineFixture fixture) : IClassFixtur
             $"{subjects[i % subjects.Length]} went out at {i % 12} o'clock and came back with {i % 7} apples.")));
         var parsed = SpecParser.Parse($$"""
             {
-              "name": "e2e-rl", "seed": 3, "rounds": 1, "task": "language-modelling", "model": "gpt2-tiny",
+              "name": "e2e-rl", "seed": 3, "rounds": 1, "task": "language-modelling", "recipe": "rewarded", "model": "gpt2-tiny",
               "data": { "dataset": "{{dataset}}", "layout": "text", "validationFraction": 0.2, "evalSplit": "validation" },
               "init": { "pretrainSteps": 4, "learningRate": 0.001 },
-              "members": { "count": 2, "steps": 3, "batchSize": 4, "learningRates": [0.0003, 0.001],
-                           "rl": { "rewards": [ { "reward": "conciseness", "weight": 1 } ], "samples": 2, "promptsPerStep": 2, "maxNewTokens": 6, "klCoefficient": 0.05 } },
-              "evaluation": { "generation": { "prompts": 4, "maxNewTokens": 6, "rewards": ["conciseness"], "keep": 1 } },
+              "members": { "count": 2, "steps": 3, "batchSize": 4, "learningRates": [0.001],
+                           "rl": { "samples": 2, "promptsPerStep": 2, "maxNewTokens": 6, "klCoefficient": 0.05 },
+                           "explicit": [ { "rewards": [ { "reward": "conciseness", "weight": 1 } ] }, { "rewards": [ { "reward": "conciseness", "weight": -1 } ] } ] },
+              "soup": { "select": "all", "interpolation": { "from": 0, "to": 1, "points": 3 } },
+              "evaluation": { "generation": { "prompts": 4, "maxNewTokens": 6, "rewards": ["conciseness", "lexical-diversity"], "keep": 1 } },
               "roundTimeout": "00:05:00"
             }
             """);
@@ -43,16 +45,25 @@ public sealed class RlEndToEndTests(AzuriteEngineFixture fixture) : IClassFixtur
 
         Assert.True(view.RuntimeStatus == "Completed", $"pipeline ended {view.RuntimeStatus}: {view.Failure}");
         var round = Assert.Single(view.Result!.Rounds);
+        // Member 1 is rewarded for the opposite of member 0 (six-token completions are all lexically diverse: a
+        // reward that does not vary gives RLOO no signal, and the policy rightly does not move).
+        string[] rewards = ["conciseness", "lexical-diversity"];
+        string[] optimised = ["conciseness", "-1·conciseness"];
         foreach (var member in round.Members)
         {
             var checkpoint = await CheckpointAsserts.ReadAsync(storage.Checkpoints, member.Checkpoint);
-            Assert.Equal(("conciseness", "adamw", "3"), (checkpoint.Metadata["rl_reward"], checkpoint.Metadata["optimizer"], checkpoint.Metadata["steps"]));
-            Assert.True(double.Parse(checkpoint.Metadata["rl_final_kl"], System.Globalization.CultureInfo.InvariantCulture) >= 0);
+            Assert.Equal((optimised[member.Member], "adamw", "3"), (checkpoint.Metadata["rl_reward"], checkpoint.Metadata["optimizer"], checkpoint.Metadata["steps"]));
+            // The last step's KL is the sampled estimate Σ log π − log π_anchor: finite, and on one small batch of either sign.
+            Assert.True(double.IsFinite(double.Parse(checkpoint.Metadata["rl_final_kl"], System.Globalization.CultureInfo.InvariantCulture)));
             Assert.Contains(checkpoint.Tensors, t => t.Name == "transformer.wte.weight");
         }
 
-        // The policies moved away from the init they were fine-tuned from, and what they generate is scored.
-        Assert.All(round.Generation!, g => Assert.True(g.KlToReference > 0, $"{g.Checkpoint}: KL {g.KlToReference}"));
-        Assert.Equal(3, round.Generation!.Count); // two members and the soup
+        // Rewarded soups: the members, the soup and every point of the λ sweep between the two policies generate, each
+        // scored on both rewards (the front in numbers) and by its KL to the init the policies were fine-tuned from.
+        var generation = round.Generation!;
+        Assert.Equal(3, round.Interpolation!.Points.Count);
+        Assert.True(generation.Count >= 4, string.Join(", ", generation.Select(g => g.Checkpoint))); // members, soup, and the sweep's inner point at least
+        Assert.All(generation, g => Assert.Equal(rewards, g.Rewards.Select(r => r.Reward)));
+        Assert.All(generation.Where(g => round.Members.Any(m => m.Checkpoint == g.Checkpoint)), g => Assert.True(g.KlToReference > 0, $"{g.Checkpoint}: KL {g.KlToReference}"));
     }
 }

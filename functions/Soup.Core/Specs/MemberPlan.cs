@@ -42,7 +42,7 @@ public static class MemberPlanner
                 EmaDecay = members.EmaDecay ?? new TrainSettings().EmaDecay,
                 AnchorWeight = own.AnchorWeight ?? members.AnchorWeight ?? 0,
                 ClassWeights = own.ClassWeights,
-                Rl = members.Rl,
+                Rl = members.Rl is { } rl ? rl with { Rewards = own.Rewards ?? rl.Rewards } : null,
             };
             var auxiliary = round == 1 && spec.Auxiliary is { Count: > 0 } aux ? own.Auxiliary ?? aux[m % aux.Count].Name : null;
             return new MemberPlan(m, settings, own.Domains ?? spec.Data.TrainDomains, auxiliary);

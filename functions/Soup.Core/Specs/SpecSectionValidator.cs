@@ -490,11 +490,12 @@ internal static class SpecSectionValidator
                 }
 
                 var objectives = spec.Members.Explicit?
-                    .Select(m => string.Join(",", m?.Domains ?? []) + "|" + string.Join(",", (m?.ClassWeights ?? []).Select(w => w.ToString("R", CultureInfo.InvariantCulture))))
+                    .Select(m => string.Join(",", m?.Domains ?? []) + "|" + string.Join(",", (m?.ClassWeights ?? []).Select(w => w.ToString("R", CultureInfo.InvariantCulture)))
+                        + "|" + string.Join(",", (m?.Rewards ?? []).Select(t => $"{t?.Reward}:{t?.Weight.ToString("R", CultureInfo.InvariantCulture)}")))
                     .Distinct(StringComparer.Ordinal).Count() ?? 0;
                 if (objectives < 2)
                 {
-                    p.Add(new("$.members.explicit", "recipe 'rewarded' interpolates members trained on different objectives: give members.explicit entries with at least 2 different domains or classWeights"));
+                    p.Add(new("$.members.explicit", "recipe 'rewarded' interpolates members trained on different objectives: give members.explicit entries with at least 2 different domains, classWeights or (RL members) rewards"));
                 }
 
                 break;

@@ -225,6 +225,9 @@ public sealed record MemberSettings
     /// <summary>Class weights of its loss, one per class (a reward standing in for a preference).</summary>
     public IReadOnlyList<double>? ClassWeights { get; set; }
 
+    /// <summary>Its RL reward (with <c>members.rl</c>; null: <c>members.rl.rewards</c>): one member per reward makes rewarded soups.</summary>
+    public IReadOnlyList<Jobs.RewardTerm>? Rewards { get; set; }
+
     /// <summary>The auxiliary fine-tuning whose weights it starts from in round 1 (null: round-robin, if any).</summary>
     public string? Auxiliary { get; set; }
 }

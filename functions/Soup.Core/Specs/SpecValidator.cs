@@ -220,6 +220,15 @@ internal static partial class SpecValidator
     {
         if (spec.Members?.Rl is not { } rl)
         {
+            var listed = spec.Members?.Explicit ?? [];
+            for (var m = 0; m < listed.Count; m++)
+            {
+                if (listed[m]?.Rewards is not null)
+                {
+                    p.Add(new($"$.members.explicit[{m}].rewards", "a member's rewards are what reinforcement learning optimises: set members.rl"));
+                }
+            }
+
             return;
         }
 
@@ -253,9 +262,27 @@ internal static partial class SpecValidator
             p.Add(new($"{path}.anchorDecay", $"must be in [0, 1) (null: the anchor is the init), got {decay}"));
         }
 
-        if (rl.Rewards is not { Count: > 0 } terms)
+        var perMember = spec.Members.Explicit ?? [];
+        for (var m = 0; m < perMember.Count; m++)
         {
-            p.Add(new($"{path}.rewards", $"name at least one gold reward, e.g. [{{ \"reward\": \"conciseness\", \"weight\": 1 }}]; known: {string.Join(", ", Jobs.GoldRewardNames.All)}"));
+            if (perMember[m]?.Rewards is { } own)
+            {
+                RewardTerms(p, $"$.members.explicit[{m}].rewards", own);
+            }
+        }
+
+        if (perMember.Count == 0 || perMember.Any(m => m?.Rewards is null))
+        {
+            RewardTerms(p, $"{path}.rewards", rl.Rewards);
+        }
+    }
+
+    /// <summary>A reward as a weighted sum: at least one known gold reward, none twice, finite weights.</summary>
+    private static void RewardTerms(List<SpecProblem> p, string path, IReadOnlyList<Jobs.RewardTerm?>? terms)
+    {
+        if (terms is not { Count: > 0 })
+        {
+            p.Add(new(path, $"name at least one gold reward, e.g. [{{ \"reward\": \"conciseness\", \"weight\": 1 }}]; known: {string.Join(", ", Jobs.GoldRewardNames.All)}"));
             return;
         }
 
@@ -264,16 +291,16 @@ internal static partial class SpecValidator
             var term = terms[t];
             if (term is null || !Jobs.GoldRewardNames.All.Contains(term.Reward))
             {
-                p.Add(new($"{path}.rewards[{t}].reward", $"unknown gold reward '{term?.Reward}'; known: {string.Join(", ", Jobs.GoldRewardNames.All)}"));
+                p.Add(new($"{path}[{t}].reward", $"unknown gold reward '{term?.Reward}'; known: {string.Join(", ", Jobs.GoldRewardNames.All)}"));
             }
             else if (terms.Take(t).Any(x => x?.Reward == term.Reward))
             {
-                p.Add(new($"{path}.rewards[{t}].reward", $"'{term.Reward}' is listed twice"));
+                p.Add(new($"{path}[{t}].reward", $"'{term.Reward}' is listed twice"));
             }
 
             if (term is not null && !double.IsFinite(term.Weight))
             {
-                p.Add(new($"{path}.rewards[{t}].weight", $"must be a finite number, got {term.Weight}"));
+                p.Add(new($"{path}[{t}].weight", $"must be a finite number, got {term.Weight}"));
             }
         }
     }

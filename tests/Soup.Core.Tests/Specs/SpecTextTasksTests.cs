@@ -101,6 +101,18 @@ public sealed class SpecTextTasksTests
     }
 
     [Fact]
+    public void Parse_RlMembersWithARewardEach_PlanEachItsOwn_RewardsWithoutRlAreRefused()
+    {
+        var each = Parse($$""" "model": "gpt2-tiny", {{Text}}, "members": { "count": 2, "rl": { "samples": 2 }, "explicit": [ { "learningRate": 0.0003, "rewards": [ { "reward": "positivity" } ] }, { "learningRate": 0.0003, "rewards": [ { "reward": "conciseness" } ] } ] } """);
+        var withoutRl = Parse($$""" "model": "gpt2-tiny", {{Text}}, "members": { "count": 2, "explicit": [ { "learningRate": 0.0003, "rewards": [ { "reward": "positivity" } ] }, { "learningRate": 0.001 } ] } """);
+
+        Assert.True(each.IsValid, string.Join("; ", each.Problems));
+        var jobs = JobPlanner.Members(each.Spec!, "p", 1, "p/init/model.safetensors");
+        Assert.Equal(["positivity", "conciseness"], jobs.Select(j => Assert.Single(j.Settings.Rl!.Rewards!).Reward));
+        Assert.Equal("a member's rewards are what reinforcement learning optimises: set members.rl", Message(withoutRl, "$.members.explicit[0].rewards"));
+    }
+
+    [Fact]
     public void Parse_RlMembers_OutOfPlace_OrOutOfRange_AreRefusedAtTheirPaths()
     {
         var onPairs = Parse($$""" "model": "gpt2-tiny", {{Prefs}}, "members": { "count": 2, "learningRates": [0.0001, 0.0003], {{Rl}} } """);

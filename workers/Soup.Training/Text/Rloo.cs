@@ -33,7 +33,10 @@ public sealed record RlooOptions(int Samples, double KlCoefficient, SamplingOpti
 /// <summary>What one RLOO step measured (means over its completions).</summary>
 /// <param name="Step">The 1-based step.</param>
 /// <param name="Reward">Mean reward r of the completions.</param>
-/// <param name="Kl">Mean KL(policy ‖ anchor) of the completions (Σ over their tokens of log π − log π_anchor; nats).</param>
+/// <param name="Kl">
+/// Mean KL(policy ‖ anchor) of the completions as RLOO estimates it: Σ over their tokens of log π − log π_anchor (nats);
+/// unbiased over many samples, and on one small batch of either sign.
+/// </param>
 /// <param name="Objective">Mean regularised reward r − β·KL.</param>
 /// <param name="Loss">The policy-gradient loss that was minimised.</param>
 /// <param name="Tokens">Completion tokens sampled (with each stop token).</param>
