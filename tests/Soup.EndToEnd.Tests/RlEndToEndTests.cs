@@ -66,4 +66,42 @@ public sealed class RlEndToEndTests(AzuriteEngineFixture fixture) : IClassFixtur
         Assert.All(generation, g => Assert.Equal(rewards, g.Rewards.Select(r => r.Reward)));
         Assert.All(generation.Where(g => round.Members.Any(m => m.Checkpoint == g.Checkpoint)), g => Assert.True(g.KlToReference > 0, $"{g.Checkpoint}: KL {g.KlToReference}"));
     }
+
+    [Fact]
+    public async Task Run_WarpOfRlPolicies_MovingAnchor_SlerpThenTowardTheInit_Iterated()
+    {
+        var dataset = "warp-corpus-" + Guid.NewGuid().ToString("N")[..8];
+        var folder = Directory.CreateDirectory(Path.Combine(fixture.DataRoot, dataset));
+        File.WriteAllText(Path.Combine(folder.FullName, "lines.txt"), string.Join("\n\n", Enumerable.Range(0, 160).Select(i =>
+            $"Line {i} says the boat left at {i % 12} o'clock with {i % 7} people on board.")));
+        var parsed = SpecParser.Parse($$"""
+            {
+              "name": "e2e-warp-rl", "seed": 4, "rounds": 2, "recipe": "warp", "model": "gpt2-tiny",
+              "data": { "dataset": "{{dataset}}", "layout": "text", "validationFraction": 0.2, "evalSplit": "validation" },
+              "init": { "pretrainSteps": 4, "learningRate": 0.001 },
+              "members": { "count": 2, "steps": 2, "batchSize": 4, "learningRates": [0.001, 0.002],
+                           "rl": { "rewards": [ { "reward": "conciseness", "weight": 1 } ], "samples": 2, "promptsPerStep": 2, "maxNewTokens": 6, "anchorDecay": 0.9 } },
+              "merge": { "method": "slerp", "t": 0.5 },
+              "soup": { "towardInit": 0.5 },
+              "evaluation": { "generation": { "prompts": 4, "maxNewTokens": 6, "rewards": ["conciseness"], "keep": 1 } },
+              "roundTimeout": "00:05:00"
+            }
+            """);
+        Assert.True(parsed.IsValid, string.Join("; ", parsed.Problems));
+        await using var engine = await AzuriteEngineFixture.StartEngineAsync(fixture.NewConfiguration(workers: 2));
+        var storage = engine.Services.GetRequiredService<SoupStorage>();
+        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, parsed.Spec!, cancellationToken: TestContext.Current.CancellationToken);
+
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(6));
+        var view = await RoundResults.LoadAsync(storage, PipelineStatusView.From(await engine.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancel.Token)), cancel.Token);
+
+        Assert.True(view.RuntimeStatus == "Completed", $"pipeline ended {view.RuntimeStatus}: {view.Failure}");
+        var rounds = view.Result!.Rounds;
+        Assert.Equal(2, rounds.Count);
+        // Iterated: round 2's policies start from round 1's soup (SLERP, then back toward the init by η), and every
+        // round reports the generation reward and the KL of its soup to that round's init.
+        Assert.Equal(rounds[0].Soup, rounds[1].Init);
+        Assert.All(rounds, r => Assert.Contains(r.Variants!, v => v.Name == "slerp+liti" && v.Checkpoint == r.Soup));
+        Assert.All(rounds, r => Assert.NotNull(Assert.Single(r.Generation!, g => g.Checkpoint == r.Soup).KlToReference));
+    }
 }

@@ -503,9 +503,11 @@ internal static class SpecSectionValidator
                 p.Add(new("$.members.search", "recipe 'diwa' averages members with diverse hyperparameters: give a search space, explicit settings or several learning rates"));
                 break;
             case Recipes.Warp:
-                if (!(spec.Members.AnchorWeight > 0))
+                if (spec.Members.Rl is { } warpRl ? warpRl.AnchorDecay is null : !(spec.Members.AnchorWeight > 0))
                 {
-                    p.Add(new("$.members.anchorWeight", "recipe 'warp' trains with an EMA anchor: set members.anchorWeight above 0"));
+                    p.Add(spec.Members.Rl is null
+                        ? new("$.members.anchorWeight", "recipe 'warp' trains with an EMA anchor: set members.anchorWeight above 0")
+                        : new("$.members.rl.anchorDecay", "recipe 'warp' trains its RL policies toward an EMA anchor: set members.rl.anchorDecay (e.g. 0.99)"));
                 }
 
                 if (spec.Merge?.Method != MergeMethods.Slerp)

@@ -113,6 +113,17 @@ public sealed class SpecTextTasksTests
     }
 
     [Fact]
+    public void Parse_WarpOfRlPolicies_TakesTheMovingAnchorFromRl()
+    {
+        const string Warp = """ "recipe": "warp", "model": "gpt2-tiny", "merge": { "method": "slerp" }, "soup": { "towardInit": 0.5 } """;
+        var moving = Parse($$""" {{Warp}}, {{Text}}, "members": { "count": 2, "learningRates": [0.0003, 0.001], "rl": { "rewards": [ { "reward": "conciseness" } ], "anchorDecay": 0.99 } } """);
+        var fixedAnchor = Parse($$""" {{Warp}}, {{Text}}, "members": { "count": 2, "learningRates": [0.0003, 0.001], "rl": { "rewards": [ { "reward": "conciseness" } ] } } """);
+
+        Assert.True(moving.IsValid, string.Join("; ", moving.Problems));
+        Assert.StartsWith("recipe 'warp' trains its RL policies toward an EMA anchor", Message(fixedAnchor, "$.members.rl.anchorDecay"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Parse_RlMembers_OutOfPlace_OrOutOfRange_AreRefusedAtTheirPaths()
     {
         var onPairs = Parse($$""" "model": "gpt2-tiny", {{Prefs}}, "members": { "count": 2, "learningRates": [0.0001, 0.0003], {{Rl}} } """);
