@@ -49,12 +49,16 @@ public sealed class PipelineLimitsTests
             Name = "data",
             Data = new DataSpec { Dataset = "blob:reports/some-pipeline" },
             Auxiliary = [new AuxiliarySpec { Name = "a", Dataset = "blob:datasets/aux" }, new AuxiliarySpec { Name = "b", Dataset = "blob:checkpoints/x" }],
-            Evaluation = new EvaluationSpec { Splits = [new SplitSpec { Name = "s", Dataset = "fashion-mnist" }] },
+            Evaluation = new EvaluationSpec
+            {
+                Splits = [new SplitSpec { Name = "s", Dataset = "fashion-mnist" }],
+                Generation = new GenerationSpec { Dataset = "blob:checkpoints/prompts", Rewards = ["conciseness"] },
+            },
         };
 
         var problems = new PipelineLimits().Check(spec, ["datasets"]);
 
-        Assert.Equal(["$.data.dataset", "$.auxiliary[1].dataset"], problems.Select(p => p.Path));
+        Assert.Equal(["$.data.dataset", "$.auxiliary[1].dataset", "$.evaluation.generation.dataset"], problems.Select(p => p.Path));
         Assert.Contains("container 'reports' is not a dataset container", problems[0].Message, StringComparison.Ordinal);
         Assert.Empty(new PipelineLimits().Check(spec, ["datasets", "reports", "checkpoints"]));
     }

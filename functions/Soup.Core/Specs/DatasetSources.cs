@@ -6,7 +6,7 @@ public static class DatasetSources
     /// <summary>The scheme of datasets held in Blob Storage: <c>blob:&lt;container&gt;/&lt;prefix&gt;</c>.</summary>
     public const string BlobScheme = "blob:";
 
-    /// <summary>Every dataset <paramref name="spec"/> names, with its path: the data's, each auxiliary's and each split's.</summary>
+    /// <summary>Every dataset <paramref name="spec"/> names, with its path: the data's, each auxiliary's, each split's and the generation's prompts file.</summary>
     public static IEnumerable<(string Path, string Dataset)> Of(PipelineSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
@@ -24,6 +24,9 @@ public static class DatasetSources
             if (splits[i]?.Dataset is { } dataset)
                 yield return ($"$.evaluation.splits[{i}].dataset", dataset);
         }
+
+        if (spec.Evaluation?.Generation?.Dataset is { } prompts)
+            yield return ("$.evaluation.generation.dataset", prompts);
     }
 
     /// <summary>The container a <c>blob:</c> dataset names, or null for a worker folder name.</summary>

@@ -248,6 +248,11 @@ internal static partial class SpecValidator
             p.Add(new("$.members.average", $"RL members keep no weight average ('{average}'); WARP's moving average is members.rl.anchorDecay"));
         }
 
+        if (spec.Members.LearningRates is null && spec.Members.Search?.LearningRate is null && (spec.Members.Explicit is not { Count: > 0 } rows || rows.Any(m => m?.LearningRate is null)))
+        {
+            p.Add(new("$.members.learningRates", "RL members are trained with AdamW: give their learning rates (members.learningRates, a search range or each member's), e.g. 1e-4 to 1e-3; the defaults are SGD's"));
+        }
+
         Range(p, $"{path}.samples", rl.Samples, 2, 64);
         Range(p, $"{path}.promptsPerStep", rl.PromptsPerStep, 1, SpecLimits.MaxPrompts);
         Range(p, $"{path}.promptTokens", rl.PromptTokens, 1, SpecLimits.MaxGenerationTokens);

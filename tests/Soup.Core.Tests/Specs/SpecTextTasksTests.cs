@@ -135,6 +135,8 @@ public sealed class SpecTextTasksTests
             ["$.members.average", "$.members.optimizer", "$.members.rl.anchorDecay", "$.members.rl.rewards[0].reward", "$.members.rl.rewards[2].reward", "$.members.rl.samples"],
             bad.Problems.Select(p => p.Path).Order(StringComparer.Ordinal));
         Assert.StartsWith("name at least one gold reward", Message(none, "$.members.rl.rewards"), StringComparison.Ordinal);
+        var defaultRates = Parse($$""" "model": "gpt2-tiny", {{Text}}, "members": { "count": 2, {{Rl}} } """);
+        Assert.StartsWith("RL members are trained with AdamW: give their learning rates", Message(defaultRates, "$.members.learningRates"), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -111,6 +111,7 @@ public static class PreferenceGeneration
         ArgumentOutOfRangeException.ThrowIfLessThan(promptTokens, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.TrainPairs, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(options.TestPairs);
+        options.Sampling.Validate();
         var n = options.Sampling.MaxNewTokens;
         var usable = new List<(int[] Prompt, int[] Continuation)>();
         foreach (var document in documents)
