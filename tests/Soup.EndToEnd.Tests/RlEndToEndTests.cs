@@ -14,14 +14,122 @@ namespace Soup.EndToEnd.Tests;
 [Collection(TorchCollection.Name)]
 public sealed class RlEndToEndTests(AzuriteEngineFixture fixture) : IClassFixture<AzuriteEngineFixture>
 {
+    /// <summary>
+    /// Runs a valid spec on a fresh local engine with two workers, to its end (at most 6 minutes), after
+    /// <paramref name="prepare"/> has written what it needs to the engine's storage.
+    /// </summary>
+    private async Task<(PipelineStatusView View, SoupStorage Storage)> RunAsync(SpecParseResult parsed, Func<SoupStorage, Task>? prepare = null)
+    {
+        Assert.True(parsed.IsValid, string.Join("; ", parsed.Problems));
+        await using var engine = await AzuriteEngineFixture.StartEngineAsync(fixture.NewConfiguration(workers: 2));
+        var storage = engine.Services.GetRequiredService<SoupStorage>();
+        if (prepare is not null)
+            await prepare(storage);
+        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, parsed.Spec!, cancellationToken: TestContext.Current.CancellationToken);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(6));
+        var view = await RoundResults.LoadAsync(storage, PipelineStatusView.From(await engine.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancel.Token)), cancel.Token);
+        return (view, storage);
+    }
+
+    /// <summary>A text dataset of 160 short lines, under a fresh name.</summary>
+    private string Corpus(string prefix, Func<int, string> line)
+    {
+        var dataset = prefix + Guid.NewGuid().ToString("N")[..8];
+        var folder = Directory.CreateDirectory(Path.Combine(fixture.DataRoot, dataset));
+        File.WriteAllText(Path.Combine(folder.FullName, "lines.txt"), string.Join("\n\n", Enumerable.Range(0, 160).Select(line)));
+        return dataset;
+    }
+
+    /// <summary>Writes a seeded gpt2-tiny model (a reward model, or a language model) to <paramref name="blob"/> in the checkpoints container.</summary>
+    private static async Task WriteModelAsync(SoupStorage storage, string blob, bool rewardModel, ulong seed)
+    {
+        Soup.Training.TorchSetup.Initialize();
+        using var generator = new TorchSharp.torch.Generator(seed);
+        var config = Soup.Training.Text.LanguageModelling.Config("gpt2-tiny");
+        using TorchSharp.torch.nn.Module model = rewardModel
+            ? new Soup.Training.Models.Gpt2RewardModel(config, initGenerator: generator)
+            : new Soup.Training.Models.Gpt2LanguageModel(config, initGenerator: generator);
+        using var stream = new MemoryStream();
+        Soup.Merging.Checkpoints.Safetensors.Write(stream, Soup.Training.Checkpoints.TorchCheckpoint.ToTensorData(model), new Dictionary<string, string> { ["model"] = "gpt2-tiny" });
+        stream.Position = 0;
+        await storage.Checkpoints.CreateIfNotExistsAsync(cancellationToken: TestContext.Current.CancellationToken);
+        await storage.Checkpoints.GetBlobClient(blob).UploadAsync(stream, TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>
+    /// A reward model named as a reward (WARM then RL, in miniature): the policy is fine-tuned against a weighted sum of
+    /// the model and a gold reward, and the evaluation scores every checkpoint's completions with the model too,
+    /// which gives each kept completion the reward the model gives prompt + completion.
+    /// </summary>
+    [Fact]
+    public async Task Run_RlAgainstARewardModelCheckpoint_OptimisesAndReportsItsReward()
+    {
+        var dataset = Corpus("rm-corpus-", i => $"Day {i}: the garden had {i % 9} roses and {i % 5} tulips in bloom.");
+        var (lm, rm) = ("bases/lm.safetensors", "warm/soup.safetensors");
+        var parsed = SpecParser.Parse($$"""
+            {
+              "name": "e2e-rl-rm", "seed": 5, "rounds": 1, "model": "gpt2-tiny",
+              "data": { "dataset": "{{dataset}}", "layout": "text", "validationFraction": 0.2, "evalSplit": "validation" },
+              "init": { "checkpoint": "{{lm}}" },
+              "rewardModels": [ { "name": "garden-rm", "checkpoint": "{{rm}}" } ],
+              "members": { "count": 2, "steps": 2, "batchSize": 4, "learningRates": [0.001],
+                           "rl": { "rewards": [ { "reward": "garden-rm", "weight": 1 }, { "reward": "conciseness", "weight": 0.5 } ], "samples": 2, "promptsPerStep": 2, "maxNewTokens": 6 } },
+              "evaluation": { "generation": { "prompts": 4, "maxNewTokens": 6, "rewards": ["garden-rm", "conciseness"], "keep": 2 } },
+              "roundTimeout": "00:05:00"
+            }
+            """);
+
+        var (view, storage) = await RunAsync(parsed, async storage =>
+        {
+            await WriteModelAsync(storage, lm, rewardModel: false, 5);
+            await WriteModelAsync(storage, rm, rewardModel: true, 6);
+        });
+
+        Assert.True(view.RuntimeStatus == "Completed", $"pipeline ended {view.RuntimeStatus}: {view.Failure}");
+        var round = Assert.Single(view.Result!.Rounds);
+        foreach (var member in round.Members)
+            Assert.Equal("1·garden-rm+0.5·conciseness", (await CheckpointAsserts.ReadAsync(storage.Checkpoints, member.Checkpoint)).Metadata["rl_reward"]);
+        var tensors = (await CheckpointAsserts.ReadAsync(storage.Checkpoints, rm)).Tensors;
+        using var scorer = Soup.Training.Text.RewardModelScorer.Load("garden-rm", "gpt2-tiny", tensors, rm);
+        Assert.Equal(round.Members.Count + 1, round.Generation!.Count);
+        foreach (var generated in round.Generation)
+        {
+            Assert.Equal(["garden-rm", "conciseness"], generated.Rewards.Select(r => r.Reward));
+            Assert.True(double.IsFinite(generated.Rewards[0].Mean));
+            Assert.Equal(2, generated.Samples.Count);
+            foreach (var sample in generated.Samples)
+                Assert.Equal(Assert.Single(scorer.Score([sample.Prompt], [sample.Completion])), sample.Rewards[0], 4);
+        }
+    }
+
+    /// <summary>A language-model checkpoint named as a reward model fails the members at their first delivery, saying why.</summary>
+    [Fact]
+    public async Task Run_RewardModelThatIsALanguageModel_FailsTheMembers_NamingTheCheckpoint()
+    {
+        var dataset = Corpus("rm-bad-", i => $"Line {i} is about the weather on day {i % 30}.");
+        const string lm = "bases/lm.safetensors";
+        var parsed = SpecParser.Parse($$"""
+            {
+              "name": "e2e-rl-bad-rm", "seed": 6, "rounds": 1, "model": "gpt2-tiny",
+              "data": { "dataset": "{{dataset}}", "layout": "text", "validationFraction": 0.2, "evalSplit": "validation" },
+              "init": { "checkpoint": "{{lm}}" },
+              "rewardModels": [ { "name": "not-an-rm", "checkpoint": "{{lm}}" } ],
+              "members": { "count": 2, "steps": 2, "learningRates": [0.001], "rl": { "rewards": [ { "reward": "not-an-rm" } ], "samples": 2, "maxNewTokens": 4 } },
+              "roundTimeout": "00:05:00"
+            }
+            """);
+
+        var (view, _) = await RunAsync(parsed, storage => WriteModelAsync(storage, lm, rewardModel: false, 7));
+
+        Assert.Equal("Failed", view.RuntimeStatus);
+        Assert.Contains($"'{lm}' has no score.weight: it is a language model, not a reward model", view.Failure, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Run_RewardedSoupsOfRlPolicies_OneRewardEach_TheSweepScoredOnBothRewards()
     {
-        var dataset = "rl-corpus-" + Guid.NewGuid().ToString("N")[..8];
-        var folder = Directory.CreateDirectory(Path.Combine(fixture.DataRoot, dataset));
         string[] subjects = ["The cat", "A small dog", "My neighbour", "The old sailor", "Our teacher"];
-        File.WriteAllText(Path.Combine(folder.FullName, "lines.txt"), string.Join("\n\n", Enumerable.Range(0, 160).Select(i =>
-            $"{subjects[i % subjects.Length]} went out at {i % 12} o'clock and came back with {i % 7} apples.")));
+        var dataset = Corpus("rl-corpus-", i => $"{subjects[i % subjects.Length]} went out at {i % 12} o'clock and came back with {i % 7} apples.");
         var parsed = SpecParser.Parse($$"""
             {
               "name": "e2e-rl", "seed": 3, "rounds": 1, "task": "language-modelling", "recipe": "rewarded", "model": "gpt2-tiny",
@@ -35,13 +143,7 @@ public sealed class RlEndToEndTests(AzuriteEngineFixture fixture) : IClassFixtur
               "roundTimeout": "00:05:00"
             }
             """);
-        Assert.True(parsed.IsValid, string.Join("; ", parsed.Problems));
-        await using var engine = await AzuriteEngineFixture.StartEngineAsync(fixture.NewConfiguration(workers: 2));
-        var storage = engine.Services.GetRequiredService<SoupStorage>();
-        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, parsed.Spec!, cancellationToken: TestContext.Current.CancellationToken);
-
-        using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(6));
-        var view = await RoundResults.LoadAsync(storage, PipelineStatusView.From(await engine.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancel.Token)), cancel.Token);
+        var (view, storage) = await RunAsync(parsed);
 
         Assert.True(view.RuntimeStatus == "Completed", $"pipeline ended {view.RuntimeStatus}: {view.Failure}");
         var round = Assert.Single(view.Result!.Rounds);
@@ -70,10 +172,7 @@ public sealed class RlEndToEndTests(AzuriteEngineFixture fixture) : IClassFixtur
     [Fact]
     public async Task Run_WarpOfRlPolicies_MovingAnchor_SlerpThenTowardTheInit_Iterated()
     {
-        var dataset = "warp-corpus-" + Guid.NewGuid().ToString("N")[..8];
-        var folder = Directory.CreateDirectory(Path.Combine(fixture.DataRoot, dataset));
-        File.WriteAllText(Path.Combine(folder.FullName, "lines.txt"), string.Join("\n\n", Enumerable.Range(0, 160).Select(i =>
-            $"Line {i} says the boat left at {i % 12} o'clock with {i % 7} people on board.")));
+        var dataset = Corpus("warp-corpus-", i => $"Line {i} says the boat left at {i % 12} o'clock with {i % 7} people on board.");
         var parsed = SpecParser.Parse($$"""
             {
               "name": "e2e-warp-rl", "seed": 4, "rounds": 2, "recipe": "warp", "model": "gpt2-tiny",
@@ -87,13 +186,7 @@ public sealed class RlEndToEndTests(AzuriteEngineFixture fixture) : IClassFixtur
               "roundTimeout": "00:05:00"
             }
             """);
-        Assert.True(parsed.IsValid, string.Join("; ", parsed.Problems));
-        await using var engine = await AzuriteEngineFixture.StartEngineAsync(fixture.NewConfiguration(workers: 2));
-        var storage = engine.Services.GetRequiredService<SoupStorage>();
-        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, parsed.Spec!, cancellationToken: TestContext.Current.CancellationToken);
-
-        using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(6));
-        var view = await RoundResults.LoadAsync(storage, PipelineStatusView.From(await engine.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancel.Token)), cancel.Token);
+        var (view, storage) = await RunAsync(parsed);
 
         Assert.True(view.RuntimeStatus == "Completed", $"pipeline ended {view.RuntimeStatus}: {view.Failure}");
         var rounds = view.Result!.Rounds;

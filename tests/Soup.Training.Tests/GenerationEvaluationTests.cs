@@ -19,7 +19,7 @@ public sealed class GenerationEvaluationTests
     ];
 
     private static GenerationOptions Options(int seed = 7, int keep = 2) =>
-        new(new SamplingOptions(MaxNewTokens: 6), [GoldRewards.Conciseness, GoldRewards.LexicalDiversity], keep, seed);
+        new(new SamplingOptions(MaxNewTokens: 6), [TextReward.Of(GoldRewards.Conciseness), TextReward.Of(GoldRewards.LexicalDiversity)], keep, seed);
 
     /// <summary>Σ over completion tokens of KL(p ‖ q) at the predicting position, computed one sequence at a time, unpadded.</summary>
     private static double DirectKl(Gpt2LanguageModel p, Gpt2LanguageModel q, int[] prompt, int[] completion)

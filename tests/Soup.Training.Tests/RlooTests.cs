@@ -17,7 +17,9 @@ public sealed class RlooTests
     private static RlooOptions Options(double beta = 0, double? decay = null) => new(4, beta, new SamplingOptions(MaxNewTokens: 6), decay);
 
     /// <summary>The share of a completion's characters that are 'a'.</summary>
-    private static double Letters(string text) => text.Length == 0 ? 0 : text.Count(c => c == 'a') / (double)text.Length;
+    private static double LetterShare(string text) => text.Length == 0 ? 0 : text.Count(c => c == 'a') / (double)text.Length;
+
+    private static readonly TextReward Letters = new("letters", (_, completions) => [.. completions.Select(LetterShare)]);
 
     /// <summary>
     /// A policy that writes (almost) only the letters a, b, c and d, each about as likely: the final norm outputs a
@@ -71,11 +73,11 @@ public sealed class RlooTests
         using var anchor = Copy(policy);
         using var generator = new Generator(3);
         using var optimizer = optim.Adam(policy.parameters(), lr: 3e-3);
-        var before = MeanReward(policy, Letters);
+        var before = MeanReward(policy, LetterShare);
 
         var steps = Enumerable.Range(1, 20).Select(s => Rloo.Step(s, policy, anchor, Prompts(), Letters, Tokenizer, Options(beta: 0.01), optimizer, generator)).ToList();
 
-        var after = MeanReward(policy, Letters);
+        var after = MeanReward(policy, LetterShare);
         Assert.Equal(0, steps[0].Kl, 3); // the policy is its anchor until the first update
         Assert.True(steps[^1].Kl > steps[0].Kl, $"KL {steps[0].Kl} → {steps[^1].Kl}");
         Assert.True(after > before + 0.2, $"mean reward {before:F3} → {after:F3}");
@@ -110,7 +112,7 @@ public sealed class RlooTests
         var weights = TorchCheckpoint.ToTensorData(policy);
 
         var error = Assert.Throws<TrainingDivergedException>(() =>
-            Rloo.Step(3, policy, anchor, Prompts(), _ => double.NaN, Tokenizer, Options(), optimizer, new Generator(1)));
+            Rloo.Step(3, policy, anchor, Prompts(), new TextReward("nan", (_, c) => [.. c.Select(_ => double.NaN)]), Tokenizer, Options(), optimizer, new Generator(1)));
 
         Assert.Equal("RL step 3: a reward is NaN.", error.Message);
         Assert.Equal(weights.Select(t => ModelTensors.Floats(t).Sum()), TorchCheckpoint.ToTensorData(policy).Select(t => ModelTensors.Floats(t).Sum()));

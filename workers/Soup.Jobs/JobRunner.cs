@@ -158,18 +158,29 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
             throw new JobFailedException($"job '{job.JobId}': reinforcement learning fine-tunes a policy: the job has no init checkpoint");
         var (prompts, dataVersion) = await LoadVersionedAsync(
             job.Data, "RL prompts", folder => GenerationEvaluation.Prompts(TextDatasets.Documents(job.Data, folder), tokenizer, int.MaxValue, rl.PromptTokens), cancellationToken);
-        GoldReward reward;
         Gpt2Config config;
         RlSettings settings;
         try
         {
-            reward = rl.Rewards is [{ Weight: 1 } only] ? GoldRewards.Get(only.Reward) : GoldRewards.Combine([.. (rl.Rewards ?? []).Select(t => (t.Reward, t.Weight))]);
             config = LanguageModelling.Config(job.Model);
             var fineTune = new FineTuneOptions(job.Model, job.Settings);
             settings = new RlSettings(
                 job.Settings.Steps, rl.PromptsPerStep, job.Settings.LearningRate, job.Settings.Seed,
                 new RlooOptions(rl.Samples, rl.KlCoefficient, new SamplingOptions(rl.MaxNewTokens), rl.AnchorDecay), fineTune.CheckpointInterval);
             settings.Rloo.Validate();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new JobFailedException($"job '{job.JobId}': {ex.Message}", ex);
+        }
+
+        // The reward models the reward names, read and checked against what the policy generates before any step.
+        using var rewardModels = await LoadRewardModelsAsync(
+            job, job.RewardModels ?? [], config, Math.Min(rl.PromptTokens, config.Context - rl.MaxNewTokens) + rl.MaxNewTokens, cancellationToken);
+        TextReward reward;
+        try
+        {
+            reward = TextReward.Sum([.. (rl.Rewards ?? []).Select(t => (TextReward.Named(t.Reward, rewardModels.ByName), t.Weight))]);
         }
         catch (ArgumentException ex)
         {
@@ -185,7 +196,7 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         RlResult result;
         try
         {
-            result = await Task.Run(() => RlFineTuner.Run(config, init.Tensors, null, prompts, reward.Score, settings, resume, checkpoints, cancellationToken), cancellationToken);
+            result = await Task.Run(() => RlFineTuner.Run(config, init.Tensors, null, prompts, reward, settings, resume, checkpoints, cancellationToken), cancellationToken);
         }
         catch (TrainingDivergedException ex)
         {
@@ -203,6 +214,24 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         metadata["rl_final_reward"] = Invariant(last?.Reward ?? double.NaN);
         metadata["rl_final_kl"] = Invariant(last?.Kl ?? double.NaN);
         await WriteTrainedAsync(job, output, trained, metadata, dataVersion, checkpoints);
+    }
+
+    /// <summary>
+    /// Loads the reward models a job names (<see cref="RewardModelSet"/>), each checkpoint read through storage outages;
+    /// one that is missing, is no reward model, does not fit its size or cannot read the policy's sequences of
+    /// <paramref name="tokens"/> tokens fails the job (no retry: another delivery would find the same).
+    /// </summary>
+    private async Task<RewardModelSet> LoadRewardModelsAsync(Job job, IReadOnlyList<RewardModel> models, Gpt2Config policy, int tokens, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await RewardModelSet.LoadAsync(
+                models, job.Model, policy, tokens, async (blob, ct) => (await ReadCheckpointAsync(blob, "reward model checkpoint", ct)).Tensors, cancellationToken);
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidDataException)
+        {
+            throw new JobFailedException($"job '{job.JobId}': {ex.Message}", ex);
+        }
     }
 
     /// <summary>Writes a trained member's weights with their metadata (once, through storage outages), then removes its resumption state.</summary>

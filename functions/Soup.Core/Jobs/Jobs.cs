@@ -57,6 +57,10 @@ public sealed record TrainJob : Job
 
     /// <summary>The optimization settings.</summary>
     public required TrainSettings Settings { get; init; }
+
+    /// <summary>The reward models <see cref="TrainSettings.Rl"/>'s rewards name (each with its model); null: none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<RewardModel>? RewardModels { get; init; }
 }
 
 /// <summary>
@@ -142,8 +146,12 @@ public sealed record GenerationPlan
     /// <summary>Top-p (1: all tokens).</summary>
     public double TopP { get; init; } = 1.0;
 
-    /// <summary>The gold rewards that score each completion, by name (see <see cref="GoldRewardNames"/>).</summary>
+    /// <summary>The rewards that score each completion, by name: gold rewards (<see cref="GoldRewardNames"/>) or <see cref="RewardModels"/>.</summary>
     public required IReadOnlyList<string> Rewards { get; init; }
+
+    /// <summary>The reward models <see cref="Rewards"/> names (each with its model); null: none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<RewardModel>? RewardModels { get; init; }
 
     /// <summary>The checkpoint blob the KL is measured to (the round's init); null: no KL.</summary>
     public string? Reference { get; init; }
@@ -417,7 +425,7 @@ public sealed record TrainSettings
 /// <summary>How a member is fine-tuned by reinforcement learning (RLOO; see the worker's <c>Rloo</c>).</summary>
 public sealed record RlTraining
 {
-    /// <summary>The reward: a weighted sum of gold rewards (one term with weight 1: that reward).</summary>
+    /// <summary>The reward: a weighted sum of gold rewards and reward models (one term with weight 1: that reward).</summary>
     public IReadOnlyList<RewardTerm>? Rewards { get; set; }
 
     /// <summary>Completions per prompt, k ≥ 2 (each one's baseline is the mean of the other k − 1).</summary>
@@ -439,14 +447,30 @@ public sealed record RlTraining
     public int MaxNewTokens { get; set; } = 24;
 }
 
-/// <summary>One term of a reward: a gold reward (<see cref="GoldRewardNames"/>) and its weight.</summary>
+/// <summary>One term of a reward: a gold reward (<see cref="GoldRewardNames"/>) or a reward model, by name, and its weight.</summary>
 public sealed record RewardTerm
 {
-    /// <summary>The gold reward's name.</summary>
+    /// <summary>The reward's name: a gold reward or a reward model the spec declares.</summary>
     public string Reward { get; set; } = "";
 
     /// <summary>Its weight (finite; may be negative).</summary>
     public double Weight { get; set; } = 1;
+}
+
+/// <summary>
+/// A reward model used as a reward: a checkpoint of a GPT-2 reward model (a scalar head, <c>score.weight</c>; e.g. one
+/// member or the WARM soup of a <c>warm</c> pipeline) that scores prompt + completion, under a name that rewards refer to.
+/// </summary>
+public sealed record RewardModel
+{
+    /// <summary>The name rewards refer to it by (lower-case letters, digits, dashes; not a gold reward's).</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>Its checkpoint: a blob name in the checkpoints container.</summary>
+    public string Checkpoint { get; set; } = "";
+
+    /// <summary>Its size (a text model, e.g. <c>gpt2-tiny</c>); null: the pipeline's model.</summary>
+    public string? Model { get; set; }
 }
 
 /// <summary>A split an evaluation job scores, under a name (e.g. <c>env0_out</c>, <c>test</c>).</summary>

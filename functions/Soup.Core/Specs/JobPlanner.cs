@@ -110,7 +110,20 @@ public static class JobPlanner
                 ? auxiliary?.GetValueOrDefault(aux) ?? throw new PlanningException($"round {round}: member {plan.Member}'s auxiliary fine-tuning '{aux}' has no checkpoint")
                 : init,
             Settings = plan.Settings,
+            RewardModels = RewardModels(spec, plan.Settings.Rl?.Rewards?.Select(t => t.Reward)),
         })];
+    }
+
+    /// <summary>
+    /// The spec's reward models that <paramref name="rewards"/> name, each with its model (the pipeline's when it names
+    /// none); null when they name none.
+    /// </summary>
+    public static IReadOnlyList<RewardModel>? RewardModels(PipelineSpec spec, IEnumerable<string>? rewards)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var named = (rewards ?? []).ToHashSet(StringComparer.Ordinal);
+        var used = (spec.RewardModels ?? []).Where(m => named.Contains(m.Name)).Select(m => m with { Model = m.Model ?? spec.Model }).ToList();
+        return used.Count > 0 ? used : null;
     }
 
     /// <summary>
@@ -135,13 +148,13 @@ public static class JobPlanner
             Ensemble = count >= 2 ? [.. Enumerable.Range(0, count)] : null,
             Connectivity = count >= 2 ? [new CheckpointPair(0, 1)] : null,
             Generation = spec.Evaluation?.Generation is { } g
-                ? Generation(g, g.Dataset is { } prompts ? new DataRef { Dataset = prompts, Layout = DataLayouts.Text, Part = DataParts.All } : splits[0].Data, checkpoints.Count, reference, spec.Seed)
+                ? Generation(spec, g, g.Dataset is { } prompts ? new DataRef { Dataset = prompts, Layout = DataLayouts.Text, Part = DataParts.All } : splits[0].Data, checkpoints.Count, reference, spec.Seed)
                 : null,
         };
     }
 
     /// <summary>The generation plan of an evaluation: every checkpoint sampled, prompts from the primary split's documents or the prompts file.</summary>
-    private static GenerationPlan Generation(GenerationSpec g, DataRef prompts, int checkpoints, string? reference, int seed) => new()
+    private static GenerationPlan Generation(PipelineSpec spec, GenerationSpec g, DataRef prompts, int checkpoints, string? reference, int seed) => new()
     {
         Checkpoints = [.. Enumerable.Range(0, checkpoints)],
         Prompts = prompts,
@@ -153,6 +166,7 @@ public static class JobPlanner
         TopK = g.TopK,
         TopP = g.TopP,
         Rewards = g.Rewards ?? [],
+        RewardModels = RewardModels(spec, g.Rewards),
         Reference = reference,
         Keep = g.Keep,
         Seed = seed,

@@ -60,6 +60,12 @@ public sealed record PipelineSpec
     public EvaluationSpec? Evaluation { get; set; }
 
     /// <summary>
+    /// Reward-model checkpoints that rewards can name besides the gold rewards (RL members' <c>rewards</c>, the
+    /// generation evaluation's <c>rewards</c>): e.g. the WARM soup of an earlier <c>warm</c> pipeline. Null: none.
+    /// </summary>
+    public IReadOnlyList<Jobs.RewardModel>? RewardModels { get; set; }
+
+    /// <summary>
     /// The bound on a job's silence: a stage looks at its jobs this often, and a job that has neither landed nor written a
     /// heartbeat (its <c>progress.json</c>, rewritten by the worker every few seconds while it runs) for this long is
     /// sent again (<see cref="MembersSpec.Retries"/>); a job that reports progress is waited for, however long it trains.

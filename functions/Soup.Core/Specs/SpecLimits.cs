@@ -76,7 +76,7 @@ public static class SpecLimits
         ("MembersSpec", "learningRates" or "explicit") or ("MergeParameters", "weights") => MaxMembers,
         ("SearchSpace", "optimizer") or ("Distribution", "values") => MaxChoices,
         ("MemberSettings", "classWeights") => MaxClasses,
-        ("GenerationSpec", "rewards") or ("RlTraining" or "MemberSettings", "rewards") => MaxRewards,
+        ("GenerationSpec", "rewards") or ("RlTraining" or "MemberSettings", "rewards") or ("PipelineSpec", "rewardModels") => MaxRewards,
         _ => null,
     };
 

@@ -115,22 +115,16 @@ internal static class SpecSectionValidator
             p.Add(new($"{path}.topP", $"must be in (0, 1], got {g.TopP}"));
         }
 
+        var known = SpecValidator.KnownRewards(spec);
         if (g.Rewards is not { Count: > 0 } rewards)
         {
-            p.Add(new($"{path}.rewards", $"name at least one gold reward: {string.Join(", ", GoldRewardNames.All)}"));
+            p.Add(new($"{path}.rewards", $"name at least one reward: {string.Join(", ", known)}"));
             return;
         }
 
         for (var r = 0; r < rewards.Count; r++)
         {
-            if (!GoldRewardNames.All.Contains(rewards[r]))
-            {
-                p.Add(new($"{path}.rewards[{r}]", $"unknown gold reward '{rewards[r]}'; known: {string.Join(", ", GoldRewardNames.All)}"));
-            }
-            else if (rewards.Take(r).Contains(rewards[r]))
-            {
-                p.Add(new($"{path}.rewards[{r}]", $"'{rewards[r]}' is listed twice"));
-            }
+            SpecValidator.RewardName(p, $"{path}.rewards[{r}]", rewards[r], [.. rewards.Take(r)], known);
         }
     }
 

@@ -83,6 +83,7 @@ internal static partial class SpecValidator
         ValidateData(p, spec.Data);
         ValidateInit(p, spec.Init, spec.Members?.Optimizer);
         TextTaskSettings(p, spec);
+        RewardModels(p, spec);
         Rl(p, spec);
         ValidateMembers(p, spec.Members);
         SpecSectionValidator.Validate(p, spec);
@@ -214,7 +215,7 @@ internal static partial class SpecValidator
 
     /// <summary>
     /// Members trained by reinforcement learning: language models only, AdamW, no weight average; RLOO's settings in
-    /// range; the reward a weighted sum of known gold rewards.
+    /// range; the reward a weighted sum of known rewards (gold, or reward models the spec declares).
     /// </summary>
     private static void Rl(List<SpecProblem> p, PipelineSpec spec)
     {
@@ -272,40 +273,90 @@ internal static partial class SpecValidator
         {
             if (perMember[m]?.Rewards is { } own)
             {
-                RewardTerms(p, $"$.members.explicit[{m}].rewards", own);
+                RewardTerms(p, $"$.members.explicit[{m}].rewards", own, KnownRewards(spec));
             }
         }
 
         if (perMember.Count == 0 || perMember.Any(m => m?.Rewards is null))
         {
-            RewardTerms(p, $"{path}.rewards", rl.Rewards);
+            RewardTerms(p, $"{path}.rewards", rl.Rewards, KnownRewards(spec));
         }
     }
 
-    /// <summary>A reward as a weighted sum: at least one known gold reward, none twice, finite weights.</summary>
-    private static void RewardTerms(List<SpecProblem> p, string path, IReadOnlyList<Jobs.RewardTerm?>? terms)
+    /// <summary>A reward as a weighted sum: at least one known reward (gold or a declared reward model), none twice, finite weights.</summary>
+    private static void RewardTerms(List<SpecProblem> p, string path, IReadOnlyList<Jobs.RewardTerm?>? terms, IReadOnlyList<string> known)
     {
         if (terms is not { Count: > 0 })
         {
-            p.Add(new(path, $"name at least one gold reward, e.g. [{{ \"reward\": \"conciseness\", \"weight\": 1 }}]; known: {string.Join(", ", Jobs.GoldRewardNames.All)}"));
+            p.Add(new(path, $"name at least one reward, e.g. [{{ \"reward\": \"conciseness\", \"weight\": 1 }}]; known: {string.Join(", ", known)}"));
             return;
         }
 
         for (var t = 0; t < terms.Count; t++)
         {
-            var term = terms[t];
-            if (term is null || !Jobs.GoldRewardNames.All.Contains(term.Reward))
-            {
-                p.Add(new($"{path}[{t}].reward", $"unknown gold reward '{term?.Reward}'; known: {string.Join(", ", Jobs.GoldRewardNames.All)}"));
-            }
-            else if (terms.Take(t).Any(x => x?.Reward == term.Reward))
-            {
-                p.Add(new($"{path}[{t}].reward", $"'{term.Reward}' is listed twice"));
-            }
-
-            if (term is not null && !double.IsFinite(term.Weight))
+            RewardName(p, $"{path}[{t}].reward", terms[t]?.Reward, [.. terms.Take(t).Select(x => x?.Reward)], known);
+            if (terms[t] is { } term && !double.IsFinite(term.Weight))
             {
                 p.Add(new($"{path}[{t}].weight", $"must be a finite number, got {term.Weight}"));
+            }
+        }
+    }
+
+    /// <summary>Every name a reward can be given by: the gold rewards, then the spec's reward models.</summary>
+    internal static IReadOnlyList<string> KnownRewards(PipelineSpec spec) =>
+        [.. Jobs.GoldRewardNames.All, .. (spec.RewardModels ?? []).Select(m => m?.Name).OfType<string>().Where(n => NamePattern().IsMatch(n) && !Jobs.GoldRewardNames.All.Contains(n)).Distinct()];
+
+    /// <summary>One reward named where rewards are listed: known, and not already listed (<paramref name="earlier"/>).</summary>
+    internal static void RewardName(List<SpecProblem> p, string path, string? name, IReadOnlyList<string?> earlier, IReadOnlyList<string> known)
+    {
+        if (name is null || !known.Contains(name))
+        {
+            p.Add(new(path, $"unknown reward '{name}': name a gold reward or one of $.rewardModels; known: {string.Join(", ", known)}"));
+        }
+        else if (earlier.Contains(name))
+        {
+            p.Add(new(path, $"'{name}' is listed twice"));
+        }
+    }
+
+    /// <summary>
+    /// The reward models rewards can name: each a unique name that is not a gold reward's, a checkpoint blob name, and
+    /// a text model (null: the pipeline's, which must then be one).
+    /// </summary>
+    private static void RewardModels(List<SpecProblem> p, PipelineSpec spec)
+    {
+        var models = spec.RewardModels ?? [];
+        for (var m = 0; m < models.Count; m++)
+        {
+            var path = $"$.rewardModels[{m}]";
+            if (models[m] is not { } model)
+            {
+                p.Add(new(path, "must be an object: { \"name\": ..., \"checkpoint\": ..., \"model\": ... }"));
+                continue;
+            }
+
+            if (!NamePattern().IsMatch(model.Name ?? ""))
+            {
+                p.Add(new($"{path}.name", "required: 1-40 characters, lower-case letters, digits and dashes, starting with a letter or digit"));
+            }
+            else if (Jobs.GoldRewardNames.All.Contains(model.Name))
+            {
+                p.Add(new($"{path}.name", $"'{model.Name}' is a gold reward's name; give the reward model another"));
+            }
+            else if (models.Take(m).Any(x => x?.Name == model.Name))
+            {
+                p.Add(new($"{path}.name", $"'{model.Name}' is declared twice"));
+            }
+
+            if (!BlobPath.IsSafeRelativeName(model.Checkpoint ?? ""))
+            {
+                p.Add(new($"{path}.checkpoint", "required: a blob name in the checkpoints container, e.g. 'pipelines/warm-1/round-1/soup.safetensors' (no leading '/', no '..')"));
+            }
+
+            var size = model.Model ?? spec.Model;
+            if (!SpecLimits.TextModels.Contains(size))
+            {
+                p.Add(new($"{path}.model", $"a reward model is a GPT-2 size: one of {string.Join(", ", SpecLimits.TextModels)}, got '{size}'{(model.Model is null ? " (the pipeline's model)" : "")}"));
             }
         }
     }

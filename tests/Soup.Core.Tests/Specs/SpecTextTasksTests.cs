@@ -55,8 +55,8 @@ public sealed class SpecTextTasksTests
         Assert.Equal(
             ["$.evaluation.generation.prompts", "$.evaluation.generation.rewards[0]", "$.evaluation.generation.rewards[2]", "$.evaluation.generation.temperature", "$.evaluation.generation.topP"],
             bad.Problems.Select(p => p.Path).Order(StringComparer.Ordinal));
-        Assert.Equal("unknown gold reward 'kindness'; known: positivity, conciseness, lexical-diversity", Message(bad, "$.evaluation.generation.rewards[0]"));
-        Assert.StartsWith("name at least one gold reward", Message(none, "$.evaluation.generation.rewards"), StringComparison.Ordinal);
+        Assert.Equal("unknown reward 'kindness': name a gold reward or one of $.rewardModels; known: positivity, conciseness, lexical-diversity", Message(bad, "$.evaluation.generation.rewards[0]"));
+        Assert.StartsWith("name at least one reward", Message(none, "$.evaluation.generation.rewards"), StringComparison.Ordinal);
         Assert.Single(badFile.Problems, p => p.Path == "$.evaluation.generation.dataset");
         Assert.True(file.IsValid, string.Join("; ", file.Problems));
     }
@@ -123,6 +123,45 @@ public sealed class SpecTextTasksTests
         Assert.StartsWith("recipe 'warp' trains its RL policies toward an EMA anchor", Message(fixedAnchor, "$.members.rl.anchorDecay"), StringComparison.Ordinal);
     }
 
+    private const string RewardModels = """ "rewardModels": [ { "name": "warm", "checkpoint": "warm-1/round-1/soup.safetensors" }, { "name": "big", "checkpoint": "rms/big.safetensors", "model": "distilgpt2" } ] """;
+
+    [Fact]
+    public void Parse_RewardModelsNamedAsRewards_AreValid_AndTravelWithTheJobsThatNameThem()
+    {
+        var parsed = Parse($$"""
+            "model": "gpt2-tiny", {{Text}}, {{RewardModels}},
+            "members": { "count": 2, "rl": { "samples": 2 }, "explicit": [ { "learningRate": 0.0003, "rewards": [ { "reward": "warm" } ] }, { "learningRate": 0.0003, "rewards": [ { "reward": "conciseness" } ] } ] },
+            "evaluation": { "generation": { "rewards": ["conciseness", "warm", "big"] } }
+            """);
+
+        Assert.True(parsed.IsValid, string.Join("; ", parsed.Problems));
+        var jobs = JobPlanner.Members(parsed.Spec!, "p", 1, "p/init/model.safetensors");
+        var model = Assert.Single(jobs[0].RewardModels!);
+        Assert.Equal(("warm", "warm-1/round-1/soup.safetensors", "gpt2-tiny"), (model.Name, model.Checkpoint, model.Model)); // the pipeline's size filled in
+        Assert.Null(jobs[1].RewardModels); // a gold reward needs no model
+        var evaluation = JobPlanner.Evaluation(parsed.Spec!, "p", 1, ["a", "b", "soup"]);
+        Assert.Equal([("warm", "gpt2-tiny"), ("big", "distilgpt2")], evaluation.Generation!.RewardModels!.Select(m => (m.Name, m.Model!)));
+    }
+
+    [Fact]
+    public void Parse_RewardModels_Bad_AreRefusedAtTheirPaths_AndUndeclaredNamesListWhatIsKnown()
+    {
+        var bad = Parse($$"""
+            "model": "gpt2-tiny", {{Text}},
+            "rewardModels": [ { "name": "positivity", "checkpoint": "a.safetensors" }, { "name": "rm", "checkpoint": "../x" }, { "name": "rm", "checkpoint": "b.safetensors", "model": "resnet18" }, { "name": "Bad Name", "checkpoint": "c" } ],
+            "members": { "count": 2, "learningRates": [0.0001, 0.0003], "rl": { "rewards": [ { "reward": "warm" } ] } }
+            """);
+        var imagePipeline = Parse(""" "rewardModels": [ { "name": "rm", "checkpoint": "rm.safetensors" } ] """);
+
+        Assert.Equal(
+            ["$.members.rl.rewards[0].reward", "$.rewardModels[0].name", "$.rewardModels[1].checkpoint", "$.rewardModels[2].model", "$.rewardModels[2].name", "$.rewardModels[3].name"],
+            bad.Problems.Select(p => p.Path).Order(StringComparer.Ordinal));
+        Assert.Equal("'positivity' is a gold reward's name; give the reward model another", Message(bad, "$.rewardModels[0].name"));
+        Assert.Equal("'rm' is declared twice", Message(bad, "$.rewardModels[2].name"));
+        Assert.Equal("unknown reward 'warm': name a gold reward or one of $.rewardModels; known: positivity, conciseness, lexical-diversity, rm", Message(bad, "$.members.rl.rewards[0].reward"));
+        Assert.Equal("a reward model is a GPT-2 size: one of gpt2-tiny, distilgpt2, gpt2, got 'cnn-small' (the pipeline's model)", Message(imagePipeline, "$.rewardModels[0].model"));
+    }
+
     [Fact]
     public void Parse_RlMembers_OutOfPlace_OrOutOfRange_AreRefusedAtTheirPaths()
     {
@@ -134,7 +173,7 @@ public sealed class SpecTextTasksTests
         Assert.Equal(
             ["$.members.average", "$.members.optimizer", "$.members.rl.anchorDecay", "$.members.rl.rewards[0].reward", "$.members.rl.rewards[2].reward", "$.members.rl.samples"],
             bad.Problems.Select(p => p.Path).Order(StringComparer.Ordinal));
-        Assert.StartsWith("name at least one gold reward", Message(none, "$.members.rl.rewards"), StringComparison.Ordinal);
+        Assert.StartsWith("name at least one reward", Message(none, "$.members.rl.rewards"), StringComparison.Ordinal);
         var defaultRates = Parse($$""" "model": "gpt2-tiny", {{Text}}, "members": { "count": 2, {{Rl}} } """);
         Assert.StartsWith("RL members are trained with AdamW: give their learning rates", Message(defaultRates, "$.members.learningRates"), StringComparison.Ordinal);
     }

@@ -7,10 +7,10 @@ namespace Soup.Training.Text;
 
 /// <summary>How <see cref="GenerationEvaluation"/> samples and scores.</summary>
 /// <param name="Sampling">How each completion is sampled.</param>
-/// <param name="Rewards">The gold rewards that score each completion.</param>
+/// <param name="Rewards">The rewards that score each completion (gold rewards or reward models).</param>
 /// <param name="Keep">Completions kept with the score (the first prompts').</param>
 /// <param name="Seed">Seeds the draws: the same for every model scored, so models are compared on the same randomness.</param>
-public sealed record GenerationOptions(SamplingOptions Sampling, IReadOnlyList<GoldReward> Rewards, int Keep, int Seed);
+public sealed record GenerationOptions(SamplingOptions Sampling, IReadOnlyList<TextReward> Rewards, int Keep, int Seed);
 
 /// <summary>
 /// Scores a language model by what it generates: one completion per prompt, each scored by gold rewards, and the KL
@@ -70,7 +70,9 @@ public static class GenerationEvaluation
         using var generator = new Generator(unchecked((ulong)options.Seed));
         var completions = Gpt2Sampler.Sample(model, fitted, tokenizer.EndOfText, options.Sampling, generator).Completions;
         var texts = completions.Select(c => tokenizer.Decode(c)).ToList();
-        var rewards = texts.Select(t => options.Rewards.Select(r => r.Score(t)).ToArray()).ToList();
+        var promptTexts = fitted.Select(p => tokenizer.Decode(p)).ToList();
+        var byReward = options.Rewards.Select(r => r.Score(promptTexts, texts)).ToList();
+        var rewards = texts.Select((_, i) => byReward.Select(scores => scores[i]).ToArray()).ToList();
         for (var i = 0; i < rewards.Count; i++)
         {
             for (var r = 0; r < options.Rewards.Count; r++)
@@ -94,13 +96,14 @@ public static class GenerationEvaluation
             [.. options.Rewards.Select((r, j) => new RewardScore(r.Name, rewards.Count == 0 ? 0 : rewards.Average(x => x[j])))],
             kl,
             completions.Count == 0 ? 0 : completions.Average(c => c.Length),
-            [.. Enumerable.Range(0, Math.Min(options.Keep, texts.Count)).Select(i => new GeneratedSample(tokenizer.Decode(fitted[i]), texts[i], rewards[i]))],
+            [.. Enumerable.Range(0, Math.Min(options.Keep, texts.Count)).Select(i => new GeneratedSample(promptTexts[i], texts[i], rewards[i]))],
             prompts.Count(p => room > 0 && p.Length > room));
     }
 
     /// <summary>
-    /// Runs an evaluation job's <see cref="GenerationPlan"/>: the prompts cut from <paramref name="documents"/>, then each
-    /// planned checkpoint (read with <paramref name="read"/>, one at a time) sampled and scored against the reference.
+    /// Runs an evaluation job's <see cref="GenerationPlan"/>: the prompts cut from <paramref name="documents"/>, the plan's
+    /// reward models loaded (read with <paramref name="read"/>), then each planned checkpoint (one at a time) sampled and
+    /// scored against the reference.
     /// </summary>
     /// <param name="model">The job's model (a GPT-2 size).</param>
     /// <param name="plan">The plan.</param>
@@ -108,8 +111,14 @@ public static class GenerationEvaluation
     /// <param name="documents">The documents of <see cref="GenerationPlan.Prompts"/>.</param>
     /// <param name="read">Reads a checkpoint blob's tensors.</param>
     /// <param name="cancellationToken">Stops between checkpoints.</param>
-    /// <exception cref="ArgumentException">The model is not a language model, a reward is unknown, an index is out of range or an option out of its range.</exception>
-    /// <exception cref="InvalidDataException">A checkpoint does not fit the model (the tensor is named), no document gives a prompt, or a score is not finite.</exception>
+    /// <exception cref="ArgumentException">
+    /// The model is not a language model, a reward is unknown, a reward model cannot read what the model generates, an
+    /// index is out of range or an option out of its range.
+    /// </exception>
+    /// <exception cref="InvalidDataException">
+    /// A checkpoint does not fit the model or a reward model its size (the tensor is named), a reward model's checkpoint
+    /// has no scalar head, no document gives a prompt, or a score is not finite.
+    /// </exception>
     public static async Task<IReadOnlyList<GenerationScore>> RunAsync(
         string model,
         GenerationPlan plan,
@@ -124,11 +133,14 @@ public static class GenerationEvaluation
         var config = LanguageModelling.Config(model);
         if (plan.Checkpoints.Any(i => i < 0 || i >= checkpoints.Count))
             throw new ArgumentException($"generation.checkpoints must be indices into the job's {checkpoints.Count} checkpoints.", nameof(plan));
-        var options = new GenerationOptions(
-            new SamplingOptions(plan.MaxNewTokens, plan.Temperature, plan.TopK, plan.TopP), [.. plan.Rewards.Select(GoldRewards.Get)], plan.Keep, plan.Seed);
-        options.Sampling.Validate();
+        var sampling = new SamplingOptions(plan.MaxNewTokens, plan.Temperature, plan.TopK, plan.TopP);
+        sampling.Validate();
         var tokenizer = TextTokenizer.Get(TextTokenizer.Gpt2Name);
         var prompts = plan.WholeDocuments ? WholePrompts(documents, tokenizer, plan.PromptCount) : Prompts(documents, tokenizer, plan.PromptCount, plan.PromptTokens);
+        var room = config.Context - plan.MaxNewTokens;
+        using var rewardModels = await RewardModelSet.LoadAsync(
+            plan.RewardModels ?? [], model, config, prompts.Max(p => room > 0 ? Math.Min(p.Length, room) : p.Length) + plan.MaxNewTokens, read, cancellationToken);
+        var options = new GenerationOptions(sampling, [.. plan.Rewards.Select(name => TextReward.Named(name, rewardModels.ByName))], plan.Keep, plan.Seed);
 
         Gpt2LanguageModel Load(IReadOnlyList<Merging.Checkpoints.TensorData> tensors, string source)
         {

@@ -5,7 +5,7 @@ using System.Text;
 namespace Soup.Training.Text;
 
 /// <summary>
-/// The gold rewards by name, and weighted sums of them. Each is a pure function of a text's words (see
+/// The gold rewards by name (weighted sums of rewards: <see cref="TextReward.Sum"/>). Each is a pure function of a text's words (see
 /// <see cref="Words"/>), the same on every machine and culture.
 /// </summary>
 public static class GoldRewards
@@ -115,48 +115,6 @@ public static class GoldRewards
             0,
             1,
             text => 1 - Math.Min(1, Math.Abs(Words(text).Count - targetWords) / (double)targetWords));
-    }
-
-    /// <summary>
-    /// The weighted sum of known gold rewards, named like <c>0.7·positivity+0.3·conciseness</c> (weights in invariant
-    /// culture, shortest round-trip form); its range is the weighted sum of the terms' ranges.
-    /// </summary>
-    /// <param name="terms">Each term's gold reward name (see <see cref="Get"/>) and weight (finite; may be negative).</param>
-    /// <exception cref="ArgumentException">No terms, a name twice, an unknown name or a weight that is not finite.</exception>
-    public static GoldReward Combine(IReadOnlyList<(string Name, double Weight)> terms)
-    {
-        ArgumentNullException.ThrowIfNull(terms);
-        if (terms.Count == 0)
-            throw new ArgumentException("A combination of gold rewards needs at least one term.", nameof(terms));
-        var rewards = new List<(GoldReward Reward, double Weight)>(terms.Count);
-        foreach (var (name, weight) in terms)
-        {
-            if (!double.IsFinite(weight))
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"The weight of gold reward '{name}' is {weight}; it must be finite."), nameof(terms));
-            if (rewards.Any(term => string.Equals(term.Reward.Name, name, StringComparison.Ordinal)))
-                throw new ArgumentException($"Gold reward '{name}' appears twice in the combination; give it once, with the sum of its weights.", nameof(terms));
-            rewards.Add((Get(name), weight));
-        }
-
-        var label = new StringBuilder();
-        foreach (var (reward, weight) in rewards)
-        {
-            var magnitude = Math.Abs(weight).ToString(CultureInfo.InvariantCulture);
-            label.Append(weight < 0 ? "-" : label.Length > 0 ? "+" : "").Append(magnitude).Append('·').Append(reward.Name);
-        }
-
-        var minimum = rewards.Sum(term => term.Weight * (term.Weight < 0 ? term.Reward.Maximum : term.Reward.Minimum));
-        var maximum = rewards.Sum(term => term.Weight * (term.Weight < 0 ? term.Reward.Minimum : term.Reward.Maximum));
-        var description = "Weighted sum: " + string.Join(" + ", rewards.Select(term =>
-            string.Create(CultureInfo.InvariantCulture, $"{term.Weight} × {term.Reward.Name}")))
-            + string.Create(CultureInfo.InvariantCulture, $"; in [{minimum}, {maximum}].");
-        return new GoldReward(label.ToString(), description, minimum, maximum, text =>
-        {
-            var sum = 0.0;
-            foreach (var (reward, weight) in rewards)
-                sum += weight * reward.Score(text);
-            return sum;
-        });
     }
 
     /// <summary>

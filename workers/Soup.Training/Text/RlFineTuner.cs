@@ -33,14 +33,14 @@ public static class RlFineTuner
     /// <param name="init">The policy's starting weights (the anchor's too, unless <paramref name="anchorInit"/>).</param>
     /// <param name="anchorInit">The anchor's starting weights (null: <paramref name="init"/>).</param>
     /// <param name="prompts">The prompts steps draw from.</param>
-    /// <param name="reward">The reward of a completion's text.</param>
+    /// <param name="reward">The reward of a completion (a gold reward, a reward model or a weighted sum).</param>
     /// <param name="settings">How to run.</param>
     /// <param name="resume">A state from an earlier run of the same settings, or null.</param>
     /// <param name="observer">Hears progress and checkpoints.</param>
     /// <param name="cancellationToken">Stops between steps.</param>
     /// <exception cref="TrainingDivergedException">A reward, KL or loss is not finite; the message names the step.</exception>
     public static RlResult Run(
-        Gpt2Config config, IReadOnlyList<TensorData> init, IReadOnlyList<TensorData>? anchorInit, IReadOnlyList<int[]> prompts, Func<string, double> reward,
+        Gpt2Config config, IReadOnlyList<TensorData> init, IReadOnlyList<TensorData>? anchorInit, IReadOnlyList<int[]> prompts, TextReward reward,
         RlSettings settings, TrainingState? resume = null, ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(config);

@@ -80,7 +80,7 @@ public static class Rloo
     /// </summary>
     /// <exception cref="TrainingDivergedException">A reward, the KL or the loss is not finite; the message names the step.</exception>
     public static RlooStep Step(
-        int step, Gpt2LanguageModel policy, Gpt2LanguageModel anchor, IReadOnlyList<int[]> prompts, Func<string, double> reward, TextTokenizer tokenizer,
+        int step, Gpt2LanguageModel policy, Gpt2LanguageModel anchor, IReadOnlyList<int[]> prompts, TextReward reward, TextTokenizer tokenizer,
         RlooOptions options, optim.Optimizer optimizer, Generator generator)
     {
         ArgumentNullException.ThrowIfNull(policy);
@@ -96,7 +96,7 @@ public static class Rloo
         var completions = Gpt2Sampler.Sample(policy, repeated, tokenizer.EndOfText, options.Sampling, generator).Completions;
         // A completion shorter than the budget stopped at end-of-text: that choice is an action too.
         var actions = completions.Select(c => c.Length < options.Sampling.MaxNewTokens && options.Sampling.StopAtEndOfText ? [.. c, tokenizer.EndOfText] : c).ToList();
-        var rewards = completions.Select(c => reward(tokenizer.Decode(c))).ToArray();
+        var rewards = reward.Score([.. repeated.Select(p => tokenizer.Decode(p))], [.. completions.Select(c => tokenizer.Decode(c))]);
         if (rewards.FirstOrDefault(r => !double.IsFinite(r), 0) is var bad && !double.IsFinite(bad))
             throw new TrainingDivergedException(string.Create(CultureInfo.InvariantCulture, $"RL step {step}: a reward is {bad}."));
 
