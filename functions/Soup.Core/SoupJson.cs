@@ -11,4 +11,9 @@ namespace Soup.Core;
 [JsonSerializable(typeof(FailureRecord))]
 [JsonSerializable(typeof(JobProgress))]
 [JsonSerializable(typeof(PoisonMessage))]
-public sealed partial class SoupJson : JsonSerializerContext;
+[JsonSerializable(typeof(RlCurve))]
+public sealed partial class SoupJson : JsonSerializerContext
+{
+    /// <summary>The same contracts written on one line (for values that live in checkpoint metadata).</summary>
+    public static SoupJson Compact => field ??= new(new JsonSerializerOptions(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } });
+}

@@ -137,10 +137,14 @@ public sealed record SoupVariant(string Name, string? Checkpoint, IReadOnlyList<
 /// <param name="From">The checkpoint at λ = 0.</param>
 /// <param name="To">The checkpoint at λ = 1.</param>
 /// <param name="Points">λ ascending from 0 to 1, each with its scores on every evaluated split.</param>
-public sealed record InterpolationCurve(string Kind, string From, string To, IReadOnlyList<InterpolationPoint> Points);
+/// <param name="Baselines">
+/// A rewards sweep's MORL baselines (<c>soup.interpolation.morl</c>): at each λ, an RL fine-tuning on
+/// (1 − λ)·R_from + λ·R_to instead of the weights' interpolation; null when none.
+/// </param>
+public sealed record InterpolationCurve(string Kind, string From, string To, IReadOnlyList<InterpolationPoint> Points, IReadOnlyList<InterpolationPoint>? Baselines = null);
 
-/// <summary>One point of an <see cref="InterpolationCurve"/>.</summary>
-public sealed record InterpolationPoint(double Lambda, IReadOnlyList<SplitAccuracy> Scores);
+/// <summary>One point of an <see cref="InterpolationCurve"/>: λ, its scores, and its checkpoint (null in older results).</summary>
+public sealed record InterpolationPoint(double Lambda, IReadOnlyList<SplitAccuracy> Scores, string? Checkpoint = null);
 
 /// <summary>One round, as reported: the members that landed (merged and scored), and those that did not.</summary>
 /// <param name="Round">The round, 1-based.</param>
@@ -237,7 +241,7 @@ public sealed record SummarizeRequest(
     string Merged, string? BeforeLiti, string? Greedy, IReadOnlyList<int>? GreedyMembers, InterpolationLine? Line);
 
 /// <summary>An interpolation line's checkpoints by λ.</summary>
-public sealed record InterpolationLine(string Kind, string From, string To, IReadOnlyList<LinePoint> Points);
+public sealed record InterpolationLine(string Kind, string From, string To, IReadOnlyList<LinePoint> Points, IReadOnlyList<LinePoint>? Baselines = null);
 
 /// <summary>One checkpoint of an <see cref="InterpolationLine"/>.</summary>
 public sealed record LinePoint(double Lambda, string Blob);

@@ -83,9 +83,10 @@ public sealed record PipelineWork(long TrainingSteps, long Checkpoints)
 
         // Members draw the same settings every round (only their seeds change), so one round's plan prices them all.
         var members = MemberPlanner.Plan(spec, round: 1);
-        var roundSteps = members.Sum(m => (long)m.Settings.Steps);
         var soup = spec.Soup;
-        var roundCheckpoints = members.Count + 1
+        var baselines = soup?.Interpolation?.Morl?.Count ?? 0; // MORL runs: member `from`'s settings
+        var roundSteps = members.Sum(m => (long)m.Settings.Steps) + (baselines > 0 ? baselines * (long)members[soup!.Interpolation!.From].Settings.Steps : 0);
+        var roundCheckpoints = members.Count + baselines + 1
             + (soup?.MakesGreedy() == true ? 1 : 0)
             + (soup?.TowardInit is not null ? 1 : 0)
             + (soup?.Interpolation?.Points ?? 0);

@@ -35,13 +35,18 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
 
         try
         {
+            // The members, then any MORL baselines (index Count + k): trained in the same fan-out, never merged. Every
+            // baseline counts toward the quorum, so a failed one uses the members' slack.
             var slots = JobPlanner.Slots(spec, JobStages.Members, round.Round);
             var index = slots.Select((slot, m) => (slot, m)).ToDictionary(x => x.slot, x => x.m);
+            var morl = spec.Soup?.Interpolation?.Morl ?? [];
             var training = await StageRunner.RunAsync(
                 context, new DispatchRequest(hash, id, JobStages.Members, round.Round, round.Init, round.Auxiliary) { DataVersions = round.DataVersions }, slots,
-                StageSettings.Of(spec, "training", round.Round, spec.Members.EffectiveQuorum()),
+                StageSettings.Of(spec, "training", round.Round, spec.Members.EffectiveQuorum() + morl.Count),
                 c => Report(progress with { Phase = "training", Landed = c.Landed, Failed = c.Failed, Pending = c.Pending, Dispatch = c.Dispatch }));
-            var landed = training.Landed.Select(l => (Index: index[l.Slot], l.Notice.BlobName)).ToList();
+            var landed = training.Landed.Select(l => (Index: index[l.Slot], l.Notice.BlobName)).Where(l => l.Index < spec.Members.Count).ToList();
+            var baselines = training.Landed.Select(l => (Index: index[l.Slot] - spec.Members.Count, l.Notice.BlobName)).Where(l => l.Index >= 0)
+                .OrderBy(l => morl[l.Index]).Select(l => new LinePoint(morl[l.Index], l.BlobName)).ToList();
             var missing = training.Missing.Select(m => new MissingMember(index[m.Slot], $"{id}/{m.Slot}", m.Reason, m.Dispatches)).ToList();
             if (missing.Count > 0)
             {
@@ -70,6 +75,10 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
             }
 
             var line = await InterpolateAsync(context, round, soupSpec.Interpolation, landed, metadata);
+            if (line is not null && baselines.Count > 0)
+            {
+                line = line with { Baselines = baselines };
+            }
 
             List<string> checkpoints = [.. memberBlobs, merged];
             if (beforeLiti is not null)
@@ -78,6 +87,7 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
             }
 
             checkpoints.AddRange(line?.Points.Select(p => p.Blob).Where(b => !checkpoints.Contains(b)) ?? []);
+            checkpoints.AddRange(baselines.Select(b => b.Blob));
             // The greedy soup is built by the evaluation job itself, from the members' validation scores it has just
             // computed: candidates merged and scored in memory, one job instead of a merge and an evaluation per member.
             var greedy = soupSpec.MakesGreedy()

@@ -108,7 +108,9 @@ public static class RoundSummarizer
             null, null, diversity?.Disagreement, diversity?.RatioError, // the ensemble's scores are its variant's
             pair?.A, pair?.B, pair?.MidpointAccuracy, pair?.EndpointMeanAccuracy, pair?.Gap);
         var curve = request.Line is { } line
-            ? new InterpolationCurve(line.Kind, line.From, line.To, [.. line.Points.Select(p => new InterpolationPoint(p.Lambda, All(p.Blob)))])
+            ? new InterpolationCurve(
+                line.Kind, line.From, line.To, [.. line.Points.Select(p => new InterpolationPoint(p.Lambda, All(p.Blob), p.Blob))],
+                line.Baselines is { Count: > 0 } baselines ? [.. baselines.Select(b => new InterpolationPoint(b.Lambda, All(b.Blob), b.Blob))] : null)
             : null;
         return new RoundResult(
             round.Round, round.Init, memberResults, delivered, soupScore.Accuracy, soupScore.Loss, split, diagnostics, missing.Count > 0 ? missing : null,

@@ -27,6 +27,26 @@ public sealed class PipelineLimitsTests
     }
 
     [Fact]
+    public void Work_CountsMorlBaselines_AtMemberFromsSteps()
+    {
+        var spec = new PipelineSpec
+        {
+            Name = "morl",
+            Rounds = 2,
+            Init = new InitSpec { Checkpoint = "base.safetensors" },
+            Members = new MembersSpec { Count = 2, Steps = 40, Explicit = [new MemberSettings(), new MemberSettings { Steps = 10 }] },
+            Soup = new SoupSpec { Interpolation = new InterpolationSpec { From = 1, To = 0, Points = 3, Morl = [0.25, 0.5, 0.75] } },
+        };
+
+        var work = PipelineWork.Of(spec);
+
+        // per round: members 40 + 10, three baselines at member 1's 10 steps.
+        Assert.Equal(2 * (50 + 30), work.TrainingSteps);
+        // per round: 2 members + 3 baselines + soup + 3 points.
+        Assert.Equal(2 * 9, work.Checkpoints);
+    }
+
+    [Fact]
     public void Check_NamesEachLimitExceeded_AndNothingWithinThem()
     {
         var spec = new PipelineSpec { Name = "work", Rounds = 2, Init = new InitSpec { Checkpoint = "base.safetensors" }, Members = new MembersSpec { Count = 10, Steps = 100 } };

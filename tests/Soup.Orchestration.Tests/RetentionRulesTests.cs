@@ -181,7 +181,9 @@ public sealed class RetentionRulesTests
     [InlineData("round-00/member-000", null)]
     [InlineData("round-01/member-", null)]
     [InlineData("x/round-01/member-000", null)]
-    public void MemberRound_ReadsOnlyMemberSlots(string slot, int? round)
+    [InlineData("round-03/morl-002", 3)]
+    [InlineData("round-03/morl-", null)]
+    public void MemberRound_ReadsOnlyMemberAndMorlSlots(string slot, int? round)
     {
         Assert.Equal(round, RetentionRules.MemberRound(slot));
     }

@@ -98,16 +98,18 @@ public sealed class GenerationEvaluationTests
     {
         using var a = Gpt2Models.LanguageModel(Gpt2Config.Tiny, seed: 4);
         using var rewardModel = Gpt2Models.RewardModel(Gpt2Config.Tiny);
-        var blobs = new Dictionary<string, IReadOnlyList<Merging.Checkpoints.TensorData>>
+        var curve = new RlCurve("conciseness", ["positivity"], [new RlCurvePoint(5, 0.5, 0.25, [0.125])]);
+        var blobs = new Dictionary<string, Merging.Checkpoints.SafetensorsContent>
         {
-            ["p/round-01/member-000/model.safetensors"] = TorchCheckpoint.ToTensorData(a),
-            ["p/init/model.safetensors"] = TorchCheckpoint.ToTensorData(a),
-            ["p/round-01/member-001/model.safetensors"] = TorchCheckpoint.ToTensorData(rewardModel),
+            ["p/round-01/member-000/model.safetensors"] = new(TorchCheckpoint.ToTensorData(a), new Dictionary<string, string> { [RlCurve.MetadataKey] = System.Text.Json.JsonSerializer.Serialize(curve, Core.SoupJson.Compact.RlCurve) }),
+            ["p/init/model.safetensors"] = new(TorchCheckpoint.ToTensorData(a), new Dictionary<string, string>()),
+            ["p/round-01/member-001/model.safetensors"] = new(TorchCheckpoint.ToTensorData(rewardModel), new Dictionary<string, string>()),
         };
-        Task<IReadOnlyList<Merging.Checkpoints.TensorData>> Read(string blob, CancellationToken _) => Task.FromResult(blobs[blob]);
+        Task<Merging.Checkpoints.SafetensorsContent> Read(string blob, CancellationToken _) => Task.FromResult(blobs[blob]);
         var plan = new GenerationPlan
         {
-            Checkpoints = [0], Prompts = new DataRef { Dataset = "notes", Layout = DataLayouts.Text }, PromptCount = 3, MaxNewTokens = 4, Rewards = ["conciseness"],
+            Checkpoints = [0], Prompts = new DataRef { Dataset = "notes", Layout = DataLayouts.Text }, PromptCount = 3, MaxNewTokens = 4, Rewards = ["conciseness", "rm"],
+            RewardModels = [new RewardModel { Name = "rm", Checkpoint = "p/round-01/member-001/model.safetensors", Model = "gpt2-tiny" }],
             Reference = "p/init/model.safetensors", Keep = 1,
         };
         string[] checkpoints = ["p/round-01/member-000/model.safetensors", "p/round-01/member-001/model.safetensors"];
@@ -120,7 +122,12 @@ public sealed class GenerationEvaluationTests
         var score = Assert.Single(scores);
         Assert.Equal(checkpoints[0], score.Checkpoint);
         Assert.Equal(0, score.KlToReference!.Value, 4); // the member is its init here
-        Assert.Single(score.Samples);
+        var sample = Assert.Single(score.Samples);
+        Assert.Equal(["conciseness", "rm"], score.Rewards.Select(r => r.Reward));
+        using (var scorer = RewardModelScorer.Load("rm", "gpt2-tiny", TorchCheckpoint.ToTensorData(rewardModel), "rm"))
+            Assert.Equal(Assert.Single(scorer.Score([sample.Prompt], [sample.Completion])), sample.Rewards[1], 5); // the reward model read prompt + completion
+        Assert.Equal(curve.Points, score.Training!.Points, (x, y) => x.Step == y.Step && x.Reward == y.Reward && x.Tracked.SequenceEqual(y.Tracked));
+        Assert.Equal(("conciseness", "positivity"), (score.Training.Reward, Assert.Single(score.Training.Tracked)));
         Assert.StartsWith("p/round-01/member-001/model.safetensors: it has 'score.weight'", rewardModelError.Message, StringComparison.Ordinal);
         Assert.Contains("kindness", unknown.Message, StringComparison.Ordinal);
         Assert.Contains("indices into the job's 2 checkpoints", outOfRange.Message, StringComparison.Ordinal);

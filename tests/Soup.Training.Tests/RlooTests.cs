@@ -119,25 +119,58 @@ public sealed class RlooTests
     }
 
     [Fact]
-    public void RlFineTuner_ResumedFromAMidRunState_EndsBitIdenticalToAnUninterruptedRun_WithAMovingAnchor()
+    public void RlFineTuner_ResumedFromAMidRunState_EndsBitIdenticalToAnUninterruptedRun_WithAMovingAnchor_AndTheWholeHistory()
     {
         using var start = FourLetters(8);
         var init = TorchCheckpoint.ToTensorData(start);
         var settings = new RlSettings(Steps: 4, PromptsPerStep: 2, LearningRate: 3e-3, Seed: 11, Options(beta: 0.05, decay: 0.9), CheckpointEvery: 2);
         var states = new Recorder();
+        TextReward[] track = [TextReward.Of(GoldRewards.LexicalDiversity), new("length", (_, c) => [.. c.Select(x => (double)x.Length)])];
 
-        var whole = RlFineTuner.Run(Gpt2Models.Small, init, null, Prompts(), Letters, settings, observer: states, cancellationToken: TestContext.Current.CancellationToken);
+        var whole = RlFineTuner.Run(Gpt2Models.Small, init, null, Prompts(), Letters, settings, observer: states, cancellationToken: TestContext.Current.CancellationToken, track: track);
         var state = Assert.Single(states.States);
-        var resumed = RlFineTuner.Run(Gpt2Models.Small, init, null, Prompts(), Letters, settings, state, cancellationToken: TestContext.Current.CancellationToken);
+        var resumed = RlFineTuner.Run(Gpt2Models.Small, init, null, Prompts(), Letters, settings, state, cancellationToken: TestContext.Current.CancellationToken, track: track);
 
         Assert.Equal(2, state.Step);
         Assert.Contains(state.Tensors, t => t.Name.StartsWith("anchor.", StringComparison.Ordinal));
         Assert.Contains(state.Tensors, t => t.Name.StartsWith("optimizer.", StringComparison.Ordinal));
-        Assert.Equal(whole.History.Skip(2).Select(h => (h.Reward, h.Kl, h.Loss)), resumed.History.Select(h => (h.Reward, h.Kl, h.Loss)));
+        // The resumed run reports every step, the first two from the state, with the tracked rewards of each.
+        Assert.Equal(
+            whole.History.Select(h => (h.Step, h.Reward, h.Kl, h.Loss, h.Tokens, string.Join(",", h.Tracked))),
+            resumed.History.Select(h => (h.Step, h.Reward, h.Kl, h.Loss, h.Tokens, string.Join(",", h.Tracked))));
+        Assert.All(whole.History, h => Assert.Equal(2, h.Tracked.Count));
+        Assert.Contains(whole.History, h => h.Tracked[1] > 0);
         for (var i = 0; i < whole.Weights.Count; i++)
             Assert.Equal(whole.Weights[i].Data.ToArray(), resumed.Weights[i].Data.ToArray());
         Assert.Equal([1, 2, 3, 4], whole.History.Select(h => h.Step));
         Assert.True(whole.TokensPerSecond > 0);
+    }
+
+    [Fact]
+    public void Step_TrackedRewards_AreMeasuredOnTheSameCompletions_WithoutChangingTheUpdate()
+    {
+        using var policy = FourLetters(5);
+        using var twin = Copy(policy);
+        using var anchor = Copy(policy);
+        using var optimizer = optim.Adam(policy.parameters(), lr: 3e-3);
+        using var twinOptimizer = optim.Adam(twin.parameters(), lr: 3e-3);
+        var seen = new List<string>();
+        var spy = new TextReward("spy", (_, completions) =>
+        {
+            seen.AddRange(completions);
+            return [.. completions.Select(LetterShare)];
+        });
+
+        var tracked = Rloo.Step(1, policy, anchor, Prompts(), Letters, Tokenizer, Options(), optimizer, new Generator(9), [spy]);
+        var plain = Rloo.Step(1, twin, anchor, Prompts(), Letters, Tokenizer, Options(), twinOptimizer, new Generator(9));
+
+        Assert.Equal(tracked.Reward, Assert.Single(tracked.Tracked), 12); // the same reward on the same completions
+        Assert.Equal(Prompts().Count * Options().Samples, seen.Count);
+        Assert.Equal((plain.Reward, plain.Loss), (tracked.Reward, tracked.Loss));
+        Assert.Empty(plain.Tracked);
+        var nan = Assert.Throws<TrainingDivergedException>(() =>
+            Rloo.Step(2, policy, anchor, Prompts(), Letters, Tokenizer, Options(), optimizer, new Generator(9), [new TextReward("broken", (_, c) => [.. c.Select(_ => double.NaN)])]));
+        Assert.Equal("RL step 2: tracked reward 'broken' is NaN.", nan.Message);
     }
 
     private sealed class Recorder : ITrainingObserver

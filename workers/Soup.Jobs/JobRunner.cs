@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using System.Security.Cryptography;
 using Azure;
 using Microsoft.Extensions.Logging;
@@ -108,7 +109,7 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
             throw new JobFailedException($"job '{job.JobId}': {ex.Message}", ex);
         }
 
-        (IReadOnlyList<TensorData> Tensors, string Sha256)? init = job.InitCheckpoint is null
+        (IReadOnlyList<TensorData> Tensors, string Sha256, IReadOnlyDictionary<string, string> Metadata)? init = job.InitCheckpoint is null
             ? null
             : await ReadCheckpointAsync(job.InitCheckpoint, "init checkpoint", cancellationToken);
         var checkpoints = new JobCheckpoints(storage, job, heartbeat, logger);
@@ -178,9 +179,11 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         using var rewardModels = await LoadRewardModelsAsync(
             job, job.RewardModels ?? [], config, Math.Min(rl.PromptTokens, config.Context - rl.MaxNewTokens) + rl.MaxNewTokens, cancellationToken);
         TextReward reward;
+        IReadOnlyList<TextReward> track;
         try
         {
             reward = TextReward.Sum([.. (rl.Rewards ?? []).Select(t => (TextReward.Named(t.Reward, rewardModels.ByName), t.Weight))]);
+            track = [.. (rl.Track ?? []).Select(name => TextReward.Named(name, rewardModels.ByName))];
         }
         catch (ArgumentException ex)
         {
@@ -196,7 +199,7 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         RlResult result;
         try
         {
-            result = await Task.Run(() => RlFineTuner.Run(config, init.Tensors, null, prompts, reward, settings, resume, checkpoints, cancellationToken), cancellationToken);
+            result = await Task.Run(() => RlFineTuner.Run(config, init.Tensors, null, prompts, reward, settings, resume, checkpoints, cancellationToken, track), cancellationToken);
         }
         catch (TrainingDivergedException ex)
         {
@@ -213,6 +216,8 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         metadata["rl_reward"] = reward.Name;
         metadata["rl_final_reward"] = Invariant(last?.Reward ?? double.NaN);
         metadata["rl_final_kl"] = Invariant(last?.Kl ?? double.NaN);
+        metadata[RlCurve.MetadataKey] = JsonSerializer.Serialize(
+            RlCurve.Of(reward.Name, [.. track.Select(t => t.Name)], [.. result.History.Select(h => new RlCurvePoint(h.Step, h.Reward, h.Kl, h.Tracked))]), SoupJson.Compact.RlCurve);
         await WriteTrainedAsync(job, output, trained, metadata, dataVersion, checkpoints);
     }
 
@@ -308,7 +313,13 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         try
         {
             return await GenerationEvaluation.RunAsync(
-                job.Model, plan, job.Checkpoints, documents, async (blob, ct) => (await ReadCheckpointAsync(blob, "checkpoint to sample from", ct)).Tensors, cancellationToken);
+                job.Model, plan, job.Checkpoints, documents,
+                async (blob, ct) =>
+                {
+                    var (tensors, _, metadata) = await ReadCheckpointAsync(blob, "checkpoint to sample from", ct);
+                    return new SafetensorsContent(tensors, metadata);
+                },
+                cancellationToken);
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidDataException)
         {
@@ -384,7 +395,7 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         }
     }
 
-    private async Task<(IReadOnlyList<TensorData> Tensors, string Sha256)> ReadCheckpointAsync(string blobName, string role, CancellationToken cancellationToken)
+    private async Task<(IReadOnlyList<TensorData> Tensors, string Sha256, IReadOnlyDictionary<string, string> Metadata)> ReadCheckpointAsync(string blobName, string role, CancellationToken cancellationToken)
     {
         BinaryData content;
         try
@@ -402,7 +413,8 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         try
         {
             var memory = content.ToMemory();
-            return (Safetensors.Read(memory, blobName).Tensors, Convert.ToHexStringLower(SHA256.HashData(memory.Span)));
+            var read = Safetensors.Read(memory, blobName);
+            return (read.Tensors, Convert.ToHexStringLower(SHA256.HashData(memory.Span)), read.Metadata);
         }
         catch (InvalidDataException ex)
         {

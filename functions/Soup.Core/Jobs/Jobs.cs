@@ -428,6 +428,12 @@ public sealed record RlTraining
     /// <summary>The reward: a weighted sum of gold rewards and reward models (one term with weight 1: that reward).</summary>
     public IReadOnlyList<RewardTerm>? Rewards { get; set; }
 
+    /// <summary>
+    /// Rewards measured on every step's completions but not optimised (gold rewards or reward models; null: none): e.g.
+    /// the gold reward a reward model was trained on, whose course against the optimised reward shows reward hacking.
+    /// </summary>
+    public IReadOnlyList<string>? Track { get; set; }
+
     /// <summary>Completions per prompt, k ≥ 2 (each one's baseline is the mean of the other k − 1).</summary>
     public int Samples { get; set; } = 4;
 
@@ -518,8 +524,45 @@ public sealed record EvaluationReport
 /// <param name="MeanTokens">Mean completion length in tokens.</param>
 /// <param name="Samples">The first completions, with their rewards.</param>
 /// <param name="TruncatedPrompts">Prompts cut from the left to leave room for the completion in the model's context.</param>
+/// <param name="Training">How the checkpoint's RL fine-tuning went (from its metadata); null when it was not one.</param>
 public sealed record GenerationScore(
-    string Checkpoint, IReadOnlyList<RewardScore> Rewards, double? KlToReference, double MeanTokens, IReadOnlyList<GeneratedSample> Samples, int TruncatedPrompts = 0);
+    string Checkpoint, IReadOnlyList<RewardScore> Rewards, double? KlToReference, double MeanTokens, IReadOnlyList<GeneratedSample> Samples, int TruncatedPrompts = 0,
+    RlCurve? Training = null);
+
+/// <summary>
+/// The course of an RL fine-tuning: the optimised reward, the KL to the anchor and each tracked reward (measured on the
+/// same completions, not optimised) over the steps, at most <see cref="MaxPoints"/> points (each the mean of a window of
+/// consecutive steps, at the window's last step). Proxy reward up while the tracked gold reward falls is reward hacking.
+/// </summary>
+/// <param name="Reward">The optimised reward's name.</param>
+/// <param name="Tracked">The tracked rewards' names, in each point's order.</param>
+/// <param name="Points">The points, steps ascending.</param>
+public sealed record RlCurve(string Reward, IReadOnlyList<string> Tracked, IReadOnlyList<RlCurvePoint> Points)
+{
+    /// <summary>The most points a curve keeps (the metadata of a checkpoint carries it).</summary>
+    public const int MaxPoints = 100;
+
+    /// <summary>The checkpoint metadata key that holds an RL fine-tuning's curve (JSON).</summary>
+    public const string MetadataKey = "rl_curve";
+
+    /// <summary>
+    /// The curve of <paramref name="steps"/> (one point per step, steps ascending) in at most <paramref name="maxPoints"/>
+    /// points: windows of ⌈steps / maxPoints⌉ consecutive steps, each averaged, at its last step.
+    /// </summary>
+    public static RlCurve Of(string reward, IReadOnlyList<string> tracked, IReadOnlyList<RlCurvePoint> steps, int maxPoints = MaxPoints)
+    {
+        ArgumentNullException.ThrowIfNull(tracked);
+        ArgumentNullException.ThrowIfNull(steps);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxPoints, 1);
+        var window = Math.Max(1, (steps.Count + maxPoints - 1) / maxPoints);
+        var points = steps.Chunk(window).Select(w => new RlCurvePoint(
+            w[^1].Step, w.Average(p => p.Reward), w.Average(p => p.Kl), [.. tracked.Select((_, t) => w.Average(p => p.Tracked[t]))])).ToList();
+        return new RlCurve(reward, tracked, points);
+    }
+}
+
+/// <summary>One point of an <see cref="RlCurve"/>: the mean reward, KL to the anchor and tracked rewards of the steps it stands for.</summary>
+public sealed record RlCurvePoint(int Step, double Reward, double Kl, IReadOnlyList<double> Tracked);
 
 /// <summary>A gold reward's mean over completions.</summary>
 public sealed record RewardScore(string Reward, double Mean);

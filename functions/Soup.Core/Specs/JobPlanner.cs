@@ -110,7 +110,40 @@ public static class JobPlanner
                 ? auxiliary?.GetValueOrDefault(aux) ?? throw new PlanningException($"round {round}: member {plan.Member}'s auxiliary fine-tuning '{aux}' has no checkpoint")
                 : init,
             Settings = plan.Settings,
-            RewardModels = RewardModels(spec, plan.Settings.Rl?.Rewards?.Select(t => t.Reward)),
+            RewardModels = RewardModels(spec, plan.Settings.Rl is { } rl ? [.. (rl.Rewards ?? []).Select(t => t.Reward), .. rl.Track ?? []] : null),
+        })];
+    }
+
+    /// <summary>
+    /// The MORL baselines of a round (<see cref="InterpolationSpec.Morl"/>): for each λ, member <c>from</c>'s job (its
+    /// settings, seed, data and init) with the reward (1 − λ)·R_from + λ·R_to, terms of the same reward summed.
+    /// </summary>
+    public static IReadOnlyList<TrainJob> Baselines(
+        PipelineSpec spec, string pipelineId, int round, string init, IReadOnlyDictionary<string, string>? auxiliary = null)
+    {
+        if (spec.Soup?.Interpolation is not { Morl: { Count: > 0 } morl } line)
+            return [];
+        var members = Members(spec, pipelineId, round, init, auxiliary);
+        var (start, end) = (members[line.From], members[line.To]);
+        return [.. morl.Select((lambda, k) =>
+        {
+            var terms = new List<RewardTerm>();
+            foreach (var (term, scale) in (start.Settings.Rl?.Rewards ?? []).Select(t => (t, 1 - lambda)).Concat((end.Settings.Rl?.Rewards ?? []).Select(t => (t, lambda))))
+            {
+                var i = terms.FindIndex(x => x.Reward == term.Reward);
+                if (i < 0)
+                    terms.Add(new RewardTerm { Reward = term.Reward, Weight = scale * term.Weight });
+                else
+                    terms[i] = terms[i] with { Weight = terms[i].Weight + (scale * term.Weight) };
+            }
+
+            var rl = start.Settings.Rl! with { Rewards = terms };
+            return start with
+            {
+                Slot = CheckpointLayout.MorlSlot(round, k),
+                Settings = start.Settings with { Rl = rl },
+                RewardModels = RewardModels(spec, [.. terms.Select(t => t.Reward), .. rl.Track ?? []]),
+            };
         })];
     }
 
@@ -188,7 +221,7 @@ public static class JobPlanner
             JobStages.Pretrain => [Pretrain(spec, id)],
             JobStages.Probe => [LinearProbe(spec, id, Init()) ?? throw new PlanningException("the spec has no linear probe stage")],
             JobStages.Auxiliary => [.. Auxiliary(spec, id, Init())],
-            JobStages.Members => [.. Members(spec, id, request.Round, Init(), request.Auxiliary)],
+            JobStages.Members => [.. Members(spec, id, request.Round, Init(), request.Auxiliary), .. Baselines(spec, id, request.Round, Init(), request.Auxiliary)],
             JobStages.Evaluation when request.Evaluation is { } plan =>
                 [Evaluation(spec, id, request.Round, plan.Checkpoints, plan.Members, request.Init) with { Slot = EvaluationSlot(request.Round, plan.Name), Greedy = plan.Greedy }],
             _ => throw new ArgumentException($"'{request.Stage}' is not a stage whose jobs can be planned (or an evaluation without its plan)"),
@@ -229,7 +262,11 @@ public static class JobPlanner
         JobStages.Pretrain => [CheckpointLayout.InitSlot],
         JobStages.Probe => [ProbeSlot],
         JobStages.Auxiliary => [.. (outline.Auxiliary ?? []).Select(t => AuxiliarySlot(t.Name))],
-        JobStages.Members => [.. Enumerable.Range(0, outline.Members.Count).Select(m => CheckpointLayout.MemberSlot(round, m))],
+        JobStages.Members =>
+        [
+            .. Enumerable.Range(0, outline.Members.Count).Select(m => CheckpointLayout.MemberSlot(round, m)),
+            .. Enumerable.Range(0, outline.Soup?.Interpolation?.Morl?.Count ?? 0).Select(k => CheckpointLayout.MorlSlot(round, k)),
+        ],
         JobStages.Evaluation => [EvaluationSlot(round, evaluation?.Name)],
         _ => throw new ArgumentException($"'{stage}' is not a stage"),
     };

@@ -57,6 +57,9 @@ public static class SpecLimits
     /// <summary>Most new tokens per completion, and most prompt tokens.</summary>
     public const int MaxGenerationTokens = 1024;
 
+    /// <summary>Most MORL baselines of a rewards sweep (<c>soup.interpolation.morl</c>).</summary>
+    public const int MaxMorl = 19;
+
     /// <summary>Most completions kept per checkpoint.</summary>
     public const int MaxKeptSamples = 64;
 
@@ -76,7 +79,8 @@ public static class SpecLimits
         ("MembersSpec", "learningRates" or "explicit") or ("MergeParameters", "weights") => MaxMembers,
         ("SearchSpace", "optimizer") or ("Distribution", "values") => MaxChoices,
         ("MemberSettings", "classWeights") => MaxClasses,
-        ("GenerationSpec", "rewards") or ("RlTraining" or "MemberSettings", "rewards") or ("PipelineSpec", "rewardModels") => MaxRewards,
+        ("InterpolationSpec", "morl") => MaxMorl,
+        ("GenerationSpec", "rewards") or ("RlTraining" or "MemberSettings", "rewards") or ("RlTraining", "track") or ("PipelineSpec", "rewardModels") => MaxRewards,
         _ => null,
     };
 

@@ -80,6 +80,25 @@ internal static class SpecSectionValidator
             }
 
             SpecValidator.Range(p, "$.soup.interpolation.points", line.Points, 3, 101);
+            if (line.Morl is { } morl)
+            {
+                if (spec.Members.Rl is null)
+                {
+                    p.Add(new("$.soup.interpolation.morl", "MORL baselines are RL fine-tunings on a weighted sum of the two members' rewards: set members.rl"));
+                }
+
+                for (var k = 0; k < morl.Count; k++)
+                {
+                    if (!(morl[k] > 0 && morl[k] < 1))
+                    {
+                        p.Add(new($"$.soup.interpolation.morl[{k}]", string.Create(CultureInfo.InvariantCulture, $"must be in (0, 1) (the ends are the members themselves), got {morl[k]}")));
+                    }
+                    else if (morl.Take(k).Contains(morl[k]))
+                    {
+                        p.Add(new($"$.soup.interpolation.morl[{k}]", string.Create(CultureInfo.InvariantCulture, $"{morl[k]} is listed twice")));
+                    }
+                }
+            }
         }
     }
 

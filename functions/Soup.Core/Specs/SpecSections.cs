@@ -274,6 +274,13 @@ public sealed record InterpolationSpec
 
     /// <summary>How many λ values, ends included (3 to 101).</summary>
     public int Points { get; set; } = 5;
+
+    /// <summary>
+    /// The multi-objective RL baseline of rewarded soups (RL members only): for each λ in (0, 1), one more RL fine-tuning
+    /// with member <see cref="From"/>'s settings on the reward (1 − λ)·R_from + λ·R_to, trained beside the members (not
+    /// merged) and scored with the sweep, so that the soups' front can be compared with the MORL points. Null: none.
+    /// </summary>
+    public IReadOnlyList<double>? Morl { get; set; }
 }
 
 /// <summary>The soups a round can deliver.</summary>

@@ -281,6 +281,12 @@ internal static partial class SpecValidator
         {
             RewardTerms(p, $"{path}.rewards", rl.Rewards, KnownRewards(spec));
         }
+
+        var track = rl.Track ?? [];
+        for (var t = 0; t < track.Count; t++)
+        {
+            RewardName(p, $"{path}.track[{t}]", track[t], [.. track.Take(t)], KnownRewards(spec));
+        }
     }
 
     /// <summary>A reward as a weighted sum: at least one known reward (gold or a declared reward model), none twice, finite weights.</summary>

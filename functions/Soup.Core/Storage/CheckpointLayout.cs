@@ -45,6 +45,10 @@ public static class CheckpointLayout
     public static string MemberSlot(int round, int member) =>
         string.Create(CultureInfo.InvariantCulture, $"{RoundFolder(round)}/member-{member:D3}");
 
+    /// <summary>The slot of a round's MORL baseline <paramref name="k"/> (<c>soup.interpolation.morl[k]</c>).</summary>
+    public static string MorlSlot(int round, int k) =>
+        string.Create(CultureInfo.InvariantCulture, $"{RoundFolder(round)}/morl-{k:D3}");
+
     /// <summary>The slot of a round's soup.</summary>
     public static string SoupSlot(int round) => $"{RoundFolder(round)}/soup";
 

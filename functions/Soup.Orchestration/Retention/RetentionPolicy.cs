@@ -156,13 +156,23 @@ public static class RetentionRules
         return endedAt + policy.InstanceRetention <= now;
     }
 
-    /// <summary>The round of a member slot (<c>round-RR/member-MMM</c>), else null.</summary>
+    /// <summary>
+    /// The round of a member slot (<c>round-RR/member-MMM</c>) or of a MORL baseline's, kept as long as members
+    /// (<c>round-RR/morl-KKK</c>), else null.
+    /// </summary>
     public static int? MemberRound(string slot)
     {
         ArgumentNullException.ThrowIfNull(slot);
         var parts = slot.Split('/');
-        return parts.Length == 2 && parts[1].StartsWith("member-", StringComparison.Ordinal) && parts[1].Length > "member-".Length
-            && parts[1]["member-".Length..].All(char.IsAsciiDigit) ? Round(parts[0]) : null;
+        if (parts.Length != 2)
+            return null;
+        foreach (var prefix in (string[])["member-", "morl-"])
+        {
+            if (parts[1].StartsWith(prefix, StringComparison.Ordinal) && parts[1].Length > prefix.Length && parts[1][prefix.Length..].All(char.IsAsciiDigit))
+                return Round(parts[0]);
+        }
+
+        return null;
     }
 
     /// <summary>The round of a round's soup checkpoint (<c>round-RR/soup/model.safetensors</c>, relative to the pipeline), else null.</summary>

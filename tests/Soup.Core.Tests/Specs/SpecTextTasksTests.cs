@@ -130,15 +130,16 @@ public sealed class SpecTextTasksTests
     {
         var parsed = Parse($$"""
             "model": "gpt2-tiny", {{Text}}, {{RewardModels}},
-            "members": { "count": 2, "rl": { "samples": 2 }, "explicit": [ { "learningRate": 0.0003, "rewards": [ { "reward": "warm" } ] }, { "learningRate": 0.0003, "rewards": [ { "reward": "conciseness" } ] } ] },
+            "members": { "count": 2, "rl": { "samples": 2, "track": ["conciseness", "big"] }, "explicit": [ { "learningRate": 0.0003, "rewards": [ { "reward": "warm" } ] }, { "learningRate": 0.0003, "rewards": [ { "reward": "conciseness" } ] } ] },
             "evaluation": { "generation": { "rewards": ["conciseness", "warm", "big"] } }
             """);
 
         Assert.True(parsed.IsValid, string.Join("; ", parsed.Problems));
         var jobs = JobPlanner.Members(parsed.Spec!, "p", 1, "p/init/model.safetensors");
-        var model = Assert.Single(jobs[0].RewardModels!);
+        var model = jobs[0].RewardModels![0];
         Assert.Equal(("warm", "warm-1/round-1/soup.safetensors", "gpt2-tiny"), (model.Name, model.Checkpoint, model.Model)); // the pipeline's size filled in
-        Assert.Null(jobs[1].RewardModels); // a gold reward needs no model
+        Assert.Equal(["conciseness", "big"], jobs[0].Settings.Rl!.Track!);
+        Assert.Equal(["big"], jobs[1].RewardModels!.Select(m => m.Name)); // a gold reward needs no model; a tracked reward model travels too
         var evaluation = JobPlanner.Evaluation(parsed.Spec!, "p", 1, ["a", "b", "soup"]);
         Assert.Equal([("warm", "gpt2-tiny"), ("big", "distilgpt2")], evaluation.Generation!.RewardModels!.Select(m => (m.Name, m.Model!)));
     }
@@ -149,17 +150,51 @@ public sealed class SpecTextTasksTests
         var bad = Parse($$"""
             "model": "gpt2-tiny", {{Text}},
             "rewardModels": [ { "name": "positivity", "checkpoint": "a.safetensors" }, { "name": "rm", "checkpoint": "../x" }, { "name": "rm", "checkpoint": "b.safetensors", "model": "resnet18" }, { "name": "Bad Name", "checkpoint": "c" } ],
-            "members": { "count": 2, "learningRates": [0.0001, 0.0003], "rl": { "rewards": [ { "reward": "warm" } ] } }
+            "members": { "count": 2, "learningRates": [0.0001, 0.0003], "rl": { "rewards": [ { "reward": "warm" } ], "track": ["rm", "kindness", "rm"] } }
             """);
         var imagePipeline = Parse(""" "rewardModels": [ { "name": "rm", "checkpoint": "rm.safetensors" } ] """);
 
         Assert.Equal(
-            ["$.members.rl.rewards[0].reward", "$.rewardModels[0].name", "$.rewardModels[1].checkpoint", "$.rewardModels[2].model", "$.rewardModels[2].name", "$.rewardModels[3].name"],
+            ["$.members.rl.rewards[0].reward", "$.members.rl.track[1]", "$.members.rl.track[2]", "$.rewardModels[0].name", "$.rewardModels[1].checkpoint", "$.rewardModels[2].model", "$.rewardModels[2].name", "$.rewardModels[3].name"],
             bad.Problems.Select(p => p.Path).Order(StringComparer.Ordinal));
         Assert.Equal("'positivity' is a gold reward's name; give the reward model another", Message(bad, "$.rewardModels[0].name"));
         Assert.Equal("'rm' is declared twice", Message(bad, "$.rewardModels[2].name"));
+        Assert.Equal("'rm' is listed twice", Message(bad, "$.members.rl.track[2]"));
         Assert.Equal("unknown reward 'warm': name a gold reward or one of $.rewardModels; known: positivity, conciseness, lexical-diversity, rm", Message(bad, "$.members.rl.rewards[0].reward"));
         Assert.Equal("a reward model is a GPT-2 size: one of gpt2-tiny, distilgpt2, gpt2, got 'cnn-small' (the pipeline's model)", Message(imagePipeline, "$.rewardModels[0].model"));
+    }
+
+    [Fact]
+    public void Parse_MorlBaselines_PlanOneRlRunPerLambda_OnTheMixOfTheTwoMembersRewards()
+    {
+        var parsed = Parse($$"""
+            "recipe": "rewarded", "model": "gpt2-tiny", {{Text}},
+            "members": { "count": 2, "steps": 30, "rl": { "samples": 2, "track": ["lexical-diversity"] },
+                         "explicit": [ { "learningRate": 0.0003, "rewards": [ { "reward": "conciseness" }, { "reward": "positivity", "weight": 0.5 } ] }, { "learningRate": 0.001, "rewards": [ { "reward": "positivity" } ] } ] },
+            "soup": { "interpolation": { "from": 0, "to": 1, "points": 5, "morl": [0.25, 0.75] } }
+            """);
+
+        Assert.True(parsed.IsValid, string.Join("; ", parsed.Problems));
+        var jobs = JobPlanner.Plan(parsed.Spec!, new DispatchRequest("h", "p", JobStages.Members, 1, "p/init/model.safetensors")).Cast<Soup.Core.Jobs.TrainJob>().ToList();
+        Assert.Equal(["round-01/member-000", "round-01/member-001", "round-01/morl-000", "round-01/morl-001"], jobs.Select(j => j.Slot));
+        Assert.Equal(jobs.Select(j => j.Slot), JobPlanner.Slots(parsed.Spec! with { Members = parsed.Spec!.Members with { Explicit = null } }, JobStages.Members, 1));
+        var quarter = jobs[2].Settings;
+        // 0.75·(conciseness + 0.5·positivity) + 0.25·positivity: positivity's two terms summed.
+        Assert.Equal([("conciseness", 0.75), ("positivity", 0.625)], quarter.Rl!.Rewards!.Select(t => (t.Reward, t.Weight)));
+        Assert.Equal([("conciseness", 0.25), ("positivity", 0.875)], jobs[3].Settings.Rl!.Rewards!.Select(t => (t.Reward, t.Weight)));
+        Assert.Equal((0.0003, jobs[0].Settings.Seed, 30), (quarter.LearningRate, quarter.Seed, quarter.Steps)); // member `from`'s settings
+        Assert.Equal(["lexical-diversity"], quarter.Rl.Track!);
+    }
+
+    [Fact]
+    public void Parse_MorlBaselines_WithoutRl_OrOutOfRange_AreRefusedAtTheirPaths()
+    {
+        var withoutRl = Parse($$""" "model": "gpt2-tiny", {{Text}}, "members": { "count": 2 }, "soup": { "interpolation": { "morl": [0.5] } } """);
+        var bad = Parse($$""" "model": "gpt2-tiny", {{Text}}, "members": { "count": 2, "learningRates": [0.001], {{Rl}} }, "soup": { "interpolation": { "morl": [0, 0.5, 1, 0.5] } } """);
+
+        Assert.StartsWith("MORL baselines are RL fine-tunings", Message(withoutRl, "$.soup.interpolation.morl"), StringComparison.Ordinal);
+        Assert.Equal(["$.soup.interpolation.morl[0]", "$.soup.interpolation.morl[2]", "$.soup.interpolation.morl[3]"], bad.Problems.Select(p => p.Path).Order(StringComparer.Ordinal));
+        Assert.Equal("0.5 is listed twice", Message(bad, "$.soup.interpolation.morl[3]"));
     }
 
     [Fact]

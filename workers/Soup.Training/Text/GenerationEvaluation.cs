@@ -124,7 +124,7 @@ public static class GenerationEvaluation
         GenerationPlan plan,
         IReadOnlyList<string> checkpoints,
         IReadOnlyList<string> documents,
-        Func<string, CancellationToken, Task<IReadOnlyList<Merging.Checkpoints.TensorData>>> read,
+        Func<string, CancellationToken, Task<Merging.Checkpoints.SafetensorsContent>> read,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(plan);
@@ -139,7 +139,8 @@ public static class GenerationEvaluation
         var prompts = plan.WholeDocuments ? WholePrompts(documents, tokenizer, plan.PromptCount) : Prompts(documents, tokenizer, plan.PromptCount, plan.PromptTokens);
         var room = config.Context - plan.MaxNewTokens;
         using var rewardModels = await RewardModelSet.LoadAsync(
-            plan.RewardModels ?? [], model, config, prompts.Max(p => room > 0 ? Math.Min(p.Length, room) : p.Length) + plan.MaxNewTokens, read, cancellationToken);
+            plan.RewardModels ?? [], model, config, prompts.Max(p => room > 0 ? Math.Min(p.Length, room) : p.Length) + plan.MaxNewTokens,
+            async (blob, ct) => (await read(blob, ct)).Tensors, cancellationToken);
         var options = new GenerationOptions(sampling, [.. plan.Rewards.Select(name => TextReward.Named(name, rewardModels.ByName))], plan.Keep, plan.Seed);
 
         Gpt2LanguageModel Load(IReadOnlyList<Merging.Checkpoints.TensorData> tensors, string source)
@@ -157,17 +158,33 @@ public static class GenerationEvaluation
             }
         }
 
-        using var reference = plan.Reference is { } blob ? Load(await read(blob, cancellationToken), blob) : null;
+        using var reference = plan.Reference is { } blob ? Load((await read(blob, cancellationToken)).Tensors, blob) : null;
         var scores = new List<GenerationScore>(plan.Checkpoints.Count);
         foreach (var index in plan.Checkpoints)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var name = checkpoints[index];
-            using var network = Load(await read(name, cancellationToken), name);
-            scores.Add(Score(name, network, reference, prompts, tokenizer, options));
+            var content = await read(name, cancellationToken);
+            using var network = Load(content.Tensors, name);
+            scores.Add(Score(name, network, reference, prompts, tokenizer, options) with { Training = Curve(content.Metadata) });
         }
 
         return scores;
+    }
+
+    /// <summary>The RL curve a checkpoint's metadata carries (<see cref="RlCurve.MetadataKey"/>), or null (none, or unreadable: it only informs).</summary>
+    internal static RlCurve? Curve(IReadOnlyDictionary<string, string> metadata)
+    {
+        if (!metadata.TryGetValue(RlCurve.MetadataKey, out var json))
+            return null;
+        try
+        {
+            return System.Text.Json.JsonSerializer.Deserialize(json, Core.SoupJson.Default.RlCurve);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary>

@@ -17,14 +17,14 @@ namespace Soup.Training.Text;
 /// <param name="CheckpointEvery">Steps between resumption checkpoints (0: none).</param>
 public sealed record RlSettings(int Steps, int PromptsPerStep, double LearningRate, int Seed, RlooOptions Rloo, int CheckpointEvery = 0);
 
-/// <summary>What an RL fine-tuning made: the policy's weights, each step's measures and the throughput.</summary>
+/// <summary>What an RL fine-tuning made: the policy's weights, every step's measures (from step 1, across resumptions) and the throughput.</summary>
 public sealed record RlResult(IReadOnlyList<TensorData> Weights, IReadOnlyList<RlooStep> History, double TokensPerSecond);
 
 /// <summary>
 /// RL fine-tuning of a GPT-2 policy with <see cref="Rloo"/>: on-policy steps over prompts drawn from a fixed set,
 /// resumable bit-identically on the CPU from a <see cref="TrainingState"/> holding the policy (<c>model.*</c>), the
-/// anchor (<c>anchor.*</c>) and AdamW's state (<c>optimizer.*</c>): each step's prompts and draws are derived from the
-/// seed and the step, so nothing else needs saving.
+/// anchor (<c>anchor.*</c>), AdamW's state (<c>optimizer.*</c>) and the steps' measures so far (<c>history</c>): each
+/// step's prompts and draws are derived from the seed and the step, so nothing else needs saving.
 /// </summary>
 public static class RlFineTuner
 {
@@ -38,10 +38,12 @@ public static class RlFineTuner
     /// <param name="resume">A state from an earlier run of the same settings, or null.</param>
     /// <param name="observer">Hears progress and checkpoints.</param>
     /// <param name="cancellationToken">Stops between steps.</param>
+    /// <param name="track">Rewards measured on every step's completions, not optimised (null: none).</param>
     /// <exception cref="TrainingDivergedException">A reward, KL or loss is not finite; the message names the step.</exception>
     public static RlResult Run(
         Gpt2Config config, IReadOnlyList<TensorData> init, IReadOnlyList<TensorData>? anchorInit, IReadOnlyList<int[]> prompts, TextReward reward,
-        RlSettings settings, TrainingState? resume = null, ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
+        RlSettings settings, TrainingState? resume = null, ITrainingObserver? observer = null, CancellationToken cancellationToken = default,
+        IReadOnlyList<TextReward>? track = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(init);
@@ -62,6 +64,7 @@ public static class RlFineTuner
         using var optimizer = OptimizerFactory.Create(
             new TrainSettings { Optimizer = Optimizers.AdamW, LearningRate = settings.LearningRate, WeightDecay = 0 }, named.Select(p => p.parameter));
         var start = 0;
+        var history = new List<RlooStep>();
         if (resume is not null)
         {
             var reader = new StateReader(resume, "RL resumption state");
@@ -74,11 +77,12 @@ public static class RlFineTuner
             }
 
             OptimizerFactory.Load(optimizer, named, reader, "optimizer.");
+            if (reader.Has(HistoryTensor))
+                history.AddRange(ReadHistory(reader, track?.Count ?? 0));
             reader.ThrowIfUnread();
             start = resume.Step;
         }
 
-        var history = new List<RlooStep>();
         var clock = Stopwatch.StartNew();
         long tokens = 0;
         for (var step = start + 1; step <= settings.Steps; step++)
@@ -86,18 +90,18 @@ public static class RlFineTuner
             if (cancellationToken.IsCancellationRequested)
             {
                 if (step - 1 > start)
-                    observer?.Checkpoint(Capture(step - 1, policy, anchor, optimizer, named));
+                    observer?.Checkpoint(Capture(step - 1, policy, anchor, optimizer, named, history));
                 cancellationToken.ThrowIfCancellationRequested();
             }
 
             using var generator = new Generator(unchecked((ulong)StreamSeed.Of(settings.Seed, StreamSeed.RlSampling, step)));
-            var measured = Rloo.Step(step, policy, anchor, Draw(prompts, settings, step), reward, tokenizer, settings.Rloo, optimizer, generator);
+            var measured = Rloo.Step(step, policy, anchor, Draw(prompts, settings, step), reward, tokenizer, settings.Rloo, optimizer, generator, track);
             history.Add(measured);
             tokens += measured.Tokens;
             if (step == settings.Steps || step % Math.Max(1, settings.Steps / 10) == 0)
                 observer?.Progress(new TrainingProgress(step, settings.Steps, -measured.Objective, tokens / Math.Max(1e-9, clock.Elapsed.TotalSeconds), "tokens"));
             if (settings.CheckpointEvery > 0 && step % settings.CheckpointEvery == 0 && step < settings.Steps)
-                observer?.Checkpoint(Capture(step, policy, anchor, optimizer, named));
+                observer?.Checkpoint(Capture(step, policy, anchor, optimizer, named, history));
         }
 
         return new RlResult(TorchCheckpoint.ToTensorData(policy), history, tokens / Math.Max(1e-9, clock.Elapsed.TotalSeconds));
@@ -111,14 +115,35 @@ public static class RlFineTuner
         return [.. order.Take(Math.Min(settings.PromptsPerStep, prompts.Count)).Select(i => prompts[i])];
     }
 
+    /// <summary>The state tensor of the steps' measures: [steps, 6 + tracked] float64 (step, reward, KL, objective, loss, tokens, tracked...).</summary>
+    private const string HistoryTensor = "history";
+
     private static TrainingState Capture(
         int step, Gpt2LanguageModel policy, Gpt2LanguageModel anchor, TorchSharp.Modules.OptimizerHelper optimizer,
-        IReadOnlyList<(string Name, TorchSharp.Modules.Parameter Parameter)> named)
+        IReadOnlyList<(string Name, TorchSharp.Modules.Parameter Parameter)> named, IReadOnlyList<RlooStep> history)
     {
         var tensors = new List<TensorData>();
         tensors.AddRange(named.Select(p => StateTensors.ToData("model." + p.Name, p.Parameter)));
         tensors.AddRange(anchor.named_parameters().Select(p => StateTensors.ToData("anchor." + p.name, p.parameter)));
         tensors.AddRange(OptimizerFactory.Save(optimizer, named, "optimizer."));
+        var columns = 6 + (history.Count > 0 ? history[0].Tracked.Count : 0);
+        var rows = history.SelectMany(h => new double[] { h.Step, h.Reward, h.Kl, h.Objective, h.Loss, h.Tokens }.Concat(h.Tracked)).ToArray();
+        using (var table = tensor(rows, [history.Count, columns]))
+            tensors.Add(StateTensors.ToData(HistoryTensor, table));
         return new TrainingState(step, tensors);
+    }
+
+    private static IEnumerable<RlooStep> ReadHistory(StateReader reader, int tracked)
+    {
+        using var table = reader.Read(HistoryTensor);
+        if (table.dim() != 2 || (table.shape[0] > 0 && table.shape[1] != 6 + tracked))
+            throw new InvalidDataException($"RL resumption state: tensor '{HistoryTensor}' is [{string.Join(", ", table.shape)}], the run expects [steps, {6 + tracked}].");
+        var values = table.to(ScalarType.Float64).data<double>().ToArray();
+        var width = 6 + tracked;
+        for (var row = 0; row < table.shape[0]; row++)
+        {
+            var r = values.AsSpan(row * width, width);
+            yield return new RlooStep((int)r[0], r[1], r[2], r[3], r[4], (long)r[5], r[6..].ToArray());
+        }
     }
 }

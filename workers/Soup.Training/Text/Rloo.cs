@@ -40,7 +40,18 @@ public sealed record RlooOptions(int Samples, double KlCoefficient, SamplingOpti
 /// <param name="Objective">Mean regularised reward r − β·KL.</param>
 /// <param name="Loss">The policy-gradient loss that was minimised.</param>
 /// <param name="Tokens">Completion tokens sampled (with each stop token).</param>
-public sealed record RlooStep(int Step, double Reward, double Kl, double Objective, double Loss, long Tokens);
+/// <param name="Tracked">
+/// The mean of each tracked reward over the same completions (measured, not optimised: e.g. the gold reward a reward
+/// model stands for, whose course against the optimised reward shows reward hacking); empty when none is tracked.
+/// </param>
+public sealed record RlooStep(int Step, double Reward, double Kl, double Objective, double Loss, long Tokens, IReadOnlyList<double> Tracked)
+{
+    /// <summary>Creates a step with no tracked rewards.</summary>
+    public RlooStep(int step, double reward, double kl, double objective, double loss, long tokens)
+        : this(step, reward, kl, objective, loss, tokens, [])
+    {
+    }
+}
 
 /// <summary>
 /// REINFORCE with a leave-one-out baseline (RLOO; Ahmadian et al., 2024) for a GPT-2 policy: k completions per prompt
@@ -78,10 +89,11 @@ public static class Rloo
     /// One on-policy step: samples, scores, and updates <paramref name="policy"/> with <paramref name="optimizer"/>; then
     /// moves the anchor toward the policy when <see cref="RlooOptions.AnchorDecay"/> is set.
     /// </summary>
+    /// <param name="track">Rewards measured on the same completions, not optimised (null: none).</param>
     /// <exception cref="TrainingDivergedException">A reward, the KL or the loss is not finite; the message names the step.</exception>
     public static RlooStep Step(
         int step, Gpt2LanguageModel policy, Gpt2LanguageModel anchor, IReadOnlyList<int[]> prompts, TextReward reward, TextTokenizer tokenizer,
-        RlooOptions options, optim.Optimizer optimizer, Generator generator)
+        RlooOptions options, optim.Optimizer optimizer, Generator generator, IReadOnlyList<TextReward>? track = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(anchor);
@@ -96,9 +108,13 @@ public static class Rloo
         var completions = Gpt2Sampler.Sample(policy, repeated, tokenizer.EndOfText, options.Sampling, generator).Completions;
         // A completion shorter than the budget stopped at end-of-text: that choice is an action too.
         var actions = completions.Select(c => c.Length < options.Sampling.MaxNewTokens && options.Sampling.StopAtEndOfText ? [.. c, tokenizer.EndOfText] : c).ToList();
-        var rewards = reward.Score([.. repeated.Select(p => tokenizer.Decode(p))], [.. completions.Select(c => tokenizer.Decode(c))]);
+        var (promptTexts, completionTexts) = (repeated.Select(p => tokenizer.Decode(p)).ToList(), completions.Select(c => tokenizer.Decode(c)).ToList());
+        var rewards = reward.Score(promptTexts, completionTexts);
         if (rewards.FirstOrDefault(r => !double.IsFinite(r), 0) is var bad && !double.IsFinite(bad))
             throw new TrainingDivergedException(string.Create(CultureInfo.InvariantCulture, $"RL step {step}: a reward is {bad}."));
+        var tracked = (track ?? []).Select(t => t.Score(promptTexts, completionTexts).Average()).ToArray();
+        if (Array.FindIndex(tracked, t => !double.IsFinite(t)) is var nan and >= 0)
+            throw new TrainingDivergedException(string.Create(CultureInfo.InvariantCulture, $"RL step {step}: tracked reward '{track![nan].Name}' is {tracked[nan]}."));
 
         using var scope = NewDisposeScope();
         var wasTraining = policy.training;
@@ -123,7 +139,7 @@ public static class Rloo
             optimizer.step();
             if (options.AnchorDecay is { } decay)
                 MoveAnchor(anchor, policy, decay);
-            return new RlooStep(step, rewards.Average(), kl.Average(), regularised.Average(), lossValue, actions.Sum(a => (long)a.Length));
+            return new RlooStep(step, rewards.Average(), kl.Average(), regularised.Average(), lossValue, actions.Sum(a => (long)a.Length), tracked);
         }
         finally
         {
