@@ -30,4 +30,26 @@ public static class ParetoFront
 
         return front;
     }
+
+    /// <summary>
+    /// The area dominated by <paramref name="points"/> and bounded below by <paramref name="reference"/> (both objectives
+    /// maximised): the union of the rectangles [reference, point]. Points at or below the reference on an objective add
+    /// nothing; NaN points are ignored. Larger is a better front; compare sets only against the same reference.
+    /// </summary>
+    public static double Hypervolume(IReadOnlyList<(double X, double Y)> points, (double X, double Y) reference)
+    {
+        ArgumentNullException.ThrowIfNull(points);
+        var front = Indices(points).Select(i => points[i]).Where(p => p.X > reference.X && p.Y > reference.Y)
+            .OrderByDescending(p => p.X).ThenBy(p => p.Y).ToList();
+        double area = 0, floor = reference.Y;
+        foreach (var (x, y) in front)
+        {
+            if (y <= floor)
+                continue;
+            area += (x - reference.X) * (y - floor);
+            floor = y;
+        }
+
+        return area;
+    }
 }

@@ -32,7 +32,89 @@ public static class ReportPlots
 
     /// <summary>Every figure, in page order; the λ sweep and the members' curve give one figure per round that has one.</summary>
     public static IReadOnlyList<ReportFigure> All(ReportModel model) =>
-        [SoupVersusMembers(model), InVersusOutOfDistribution(model), .. RewardsSweeps(model), DiversityVersusAccuracy(model), .. MemberCurves(model)];
+    [
+        SoupVersusMembers(model), InVersusOutOfDistribution(model), .. RewardsSweeps(model), DiversityVersusAccuracy(model), .. MemberCurves(model),
+        .. GenerationFronts(model), .. RlTraining(model),
+    ];
+
+    /// <summary>
+    /// (f) Language models: each round's rewarded soups of RL policies against the MORL runs, on the first two generation
+    /// rewards; drawn only for rounds that have a rewards sweep scored by generation.
+    /// </summary>
+    public static IReadOnlyList<ReportFigure> GenerationFronts(ReportModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        const string title = "Rewarded soups vs MORL on generation rewards";
+        var figures = new List<ReportFigure>();
+        foreach (var front in model.Rounds.Select(GenerationFront.Of).OfType<GenerationFront>())
+        {
+            var plot = NewPlot($"Round {front.Round}: mean reward of sampled completions", $"'{front.XReward}'", $"'{front.YReward}'");
+            Series(plot, front.Soups.Select(p => (p.X, (double?)p.Y)), "rewarded soups (λ sweep of weights)", 0, MarkerShape.OpenCircle, LinePattern.Solid);
+            Points(plot, front.Soups.Where(p => p.Lambda is 0 or 1).Select(p => (p.X, p.Y)), "the two RL policies", 1, MarkerShape.FilledSquare, 11);
+            Points(plot, front.Morl.Select(p => (p.X, p.Y)), "MORL (RL on the λ-weighted reward)", 3, MarkerShape.FilledTriangleUp, 11);
+            var all = front.All;
+            foreach (var point in all)
+            {
+                var label = plot.Add.Text("λ=" + ReportFormat.Lambda(point.Lambda), point.X, point.Y);
+                label.LabelFontSize = 11;
+                label.LabelOffsetX = 6;
+            }
+
+            figures.Add(Figure(
+                $"plot-generation-front-r{front.Round.ToString(CultureInfo.InvariantCulture)}", title,
+                $"Round {front.Round}: the soups (1 − λ)·θ₁ + λ·θ₂ of the two RL policies against RL runs on (1 − λ)·R₁ + λ·R₂, each scored by its completions' mean '{front.XReward}' and '{front.YReward}'. The paper's claim is that the soups' front is close to MORL's at the cost of two RL runs; the hypervolumes are in the Generation section.",
+                plot, accuracyY: false));
+        }
+
+        return figures.Count > 0 ? figures
+            : [new ReportFigure("plot-generation-front", title, "", null, ReportSections.Pending(model, "No rewards sweep of language models scored by generation in this run."))];
+    }
+
+    /// <summary>
+    /// (g) Language models: each round's RL fine-tunings over their steps, the optimised reward, then each tracked reward
+    /// (the gold reward a reward model stands for: reward hacking shows as the tracked curve falling while the optimised
+    /// one rises).
+    /// </summary>
+    public static IReadOnlyList<ReportFigure> RlTraining(ReportModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        const string title = "RL training curves";
+        var figures = new List<ReportFigure>();
+        foreach (var round in model.Rounds)
+        {
+            var trained = (round.Generation ?? []).Where(g => g.Training is { Points.Count: > 0 }).ToList();
+            if (trained.Count == 0)
+                continue;
+            var id = $"plot-rl-r{round.Round.ToString(CultureInfo.InvariantCulture)}";
+            var optimised = NewPlot($"Round {round.Round}: optimised reward", "step", "mean reward of the step's completions");
+            for (var i = 0; i < trained.Count; i++)
+            {
+                var curve = trained[i].Training!;
+                Series(optimised, curve.Points.Select(p => ((double)p.Step, (double?)p.Reward)), $"{ReportSections.Label(round, trained[i].Checkpoint)}: {curve.Reward}", i, MarkerShape.None, LinePattern.Solid);
+            }
+
+            figures.Add(Figure(id, title, $"Round {round.Round}: the reward each RL fine-tuning optimised, over its steps.", optimised, accuracyY: false));
+            var tracked = trained.SelectMany(g => g.Training!.Tracked).Distinct(StringComparer.Ordinal).ToList();
+            foreach (var name in tracked)
+            {
+                var plot = NewPlot($"Round {round.Round}: tracked '{name}' (not optimised)", "step", $"mean '{name}' of the step's completions");
+                for (var i = 0; i < trained.Count; i++)
+                {
+                    var curve = trained[i].Training!;
+                    var t = curve.Tracked.ToList().IndexOf(name);
+                    if (t >= 0)
+                        Series(plot, curve.Points.Select(p => ((double)p.Step, (double?)p.Tracked[t])), $"{ReportSections.Label(round, trained[i].Checkpoint)}: {curve.Reward}", i, MarkerShape.None, LinePattern.Dashed);
+                }
+
+                figures.Add(Figure($"{id}-{figures.Count.ToString(CultureInfo.InvariantCulture)}", title,
+                    $"Round {round.Round}: '{name}' measured on the same completions while each run optimised its own reward. Where it falls as the optimised reward rises, the optimised reward is being hacked.",
+                    plot, accuracyY: false));
+            }
+        }
+
+        return figures.Count > 0 ? figures
+            : [new ReportFigure("plot-rl", title, "", null, ReportSections.Pending(model, "No RL fine-tuning in this run (members.rl)."))];
+    }
 
     /// <summary>(a) Per round on the primary split: each member a dot, the members' mean, the soup and the ensemble.</summary>
     public static ReportFigure SoupVersusMembers(ReportModel model)
@@ -215,12 +297,13 @@ public static class ReportPlots
         return plot;
     }
 
-    private static ReportFigure Figure(string id, string title, string caption, Plot plot, bool accuracyX = false, (double Left, double Right)? xLimits = null)
+    private static ReportFigure Figure(string id, string title, string caption, Plot plot, bool accuracyX = false, (double Left, double Right)? xLimits = null, bool accuracyY = true)
     {
         // Accuracies lie in [0, 1]: autoscaling around equal values (every member at 100%) must not show 2 or -1.
         plot.Axes.AutoScale();
         var limits = plot.Axes.GetLimits();
-        plot.Axes.SetLimitsY(Math.Max(limits.Bottom, -0.01), Math.Min(limits.Top, 1.01));
+        if (accuracyY)
+            plot.Axes.SetLimitsY(Math.Max(limits.Bottom, -0.01), Math.Min(limits.Top, 1.01));
         if (accuracyX)
             plot.Axes.SetLimitsX(Math.Max(limits.Left, -0.01), Math.Min(limits.Right, 1.01));
         if (xLimits is { } x)

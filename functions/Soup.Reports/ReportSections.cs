@@ -181,6 +181,10 @@ public static class ReportSections
             tables.Add(new TextTable(
                 $"Round {Text(round.Round)}: generation, mean gold reward of one completion per prompt (the same draws for every checkpoint) and KL to {round.Init} (nats per completion)",
                 ["checkpoint", .. rewards, "KL to init", "tokens", "prompts cut"], rows));
+            if (GenerationFront.Of(round) is { } front)
+                tables.AddRange(FrontTables(front));
+            if (generated.Where(g => g.Training is { Points.Count: > 0 }).ToList() is { Count: > 0 } trained)
+                tables.Add(TrainingTable(round, trained));
             if (generated.FirstOrDefault(g => g.Checkpoint == round.Soup) is { Samples.Count: > 0 } soup)
             {
                 tables.Add(new TextTable(
@@ -193,6 +197,63 @@ public static class ReportSections
         return new ReportSection("generation", "Generation", tables,
             tables.Count > 0 ? null : Pending(model, "No generation evaluation in this run (language models with evaluation.generation only)."));
     }
+
+    /// <summary>A rewards front's points (soups and MORL runs, Pareto-optimal marked) and each set's hypervolume.</summary>
+    private static IEnumerable<TextTable> FrontTables(GenerationFront front)
+    {
+        var optimal = front.Optimal.ToHashSet();
+        yield return new TextTable(
+            $"Round {Text(front.Round)}: rewarded soups (the λ sweep of the two RL policies' weights) and MORL (one RL run on (1 − λ)·first reward + λ·second), on the generation rewards",
+            ["model", "λ", front.XReward, front.YReward, "KL to init", "Pareto-optimal", "checkpoint"],
+            [.. front.All.Select((p, i) => (IReadOnlyList<string>)[
+                p.Kind == "soup" && p.Lambda is 0 or 1 ? "RL policy" : p.Kind, ReportFormat.Lambda(p.Lambda), ReportFormat.Number(p.X), ReportFormat.Number(p.Y),
+                ReportFormat.Number(p.Kl), optimal.Contains(i) ? "yes" : "", p.Checkpoint,
+            ])]);
+        yield return new TextTable(
+            $"Round {Text(front.Round)}: front quality, hypervolume above ({ReportFormat.Number(front.Reference.X)}, {ReportFormat.Number(front.Reference.Y)}), the worst score on each reward (larger is better)",
+            ["front", "points", "hypervolume"],
+            [
+                ["rewarded soups", Text(front.Soups.Count), ReportFormat.Number(front.SoupsHypervolume)],
+                .. front.Morl.Count > 0
+                    ? [(IReadOnlyList<string>)["MORL (with the two policies)", Text(front.Morl.Count + front.Soups.Count(p => p.Lambda is 0 or 1)), ReportFormat.Number(front.MorlHypervolume)]]
+                    : Array.Empty<IReadOnlyList<string>>(),
+            ]);
+    }
+
+    /// <summary>
+    /// How each RL fine-tuning went: the optimised reward from its first to its last point, the KL to its anchor at the
+    /// end, and each tracked reward's first, peak (with its step) and last value: a tracked gold reward that peaks and
+    /// falls while the optimised proxy keeps rising is reward hacking; a later peak delays it, a smaller fall reduces it.
+    /// </summary>
+    private static TextTable TrainingTable(RoundResult round, IReadOnlyList<Core.Jobs.GenerationScore> trained)
+    {
+        var tracked = trained.SelectMany(g => g.Training!.Tracked).Distinct(StringComparer.Ordinal).ToList();
+        return new TextTable(
+            $"Round {Text(round.Round)}: RL training, the optimised reward and the tracked rewards over the steps (means of each point's steps); a tracked reward that peaks then falls while the optimised one rises is reward hacking",
+            ["checkpoint", "optimised reward", "first → last", "KL at the end", .. tracked.SelectMany(t => (string[])[$"{t}: first → last", $"{t}: peak (step)", $"{t}: fall from peak"])],
+            [.. trained.Select(g =>
+            {
+                var curve = g.Training!;
+                var (first, last) = (curve.Points[0], curve.Points[^1]);
+                return (IReadOnlyList<string>)[
+                    Label(round, g.Checkpoint), curve.Reward, $"{ReportFormat.Number(first.Reward)} → {ReportFormat.Number(last.Reward)}", ReportFormat.Number(last.Kl),
+                    .. tracked.SelectMany(t =>
+                    {
+                        var i = curve.Tracked.ToList().IndexOf(t);
+                        if (i < 0)
+                            return (string[])[ReportFormat.None, ReportFormat.None, ReportFormat.None];
+                        var peak = curve.Points.MaxBy(p => p.Tracked[i])!;
+                        return [$"{ReportFormat.Number(first.Tracked[i])} → {ReportFormat.Number(last.Tracked[i])}", $"{ReportFormat.Number(peak.Tracked[i])} ({Text(peak.Step)})", ReportFormat.Number(peak.Tracked[i] - last.Tracked[i])];
+                    }),
+                ];
+            })]);
+    }
+
+    /// <summary>A checkpoint's name in a round's tables: <c>member m</c> for members, else the blob.</summary>
+    internal static string Label(RoundResult round, string checkpoint) =>
+        round.Members.FirstOrDefault(m => m.Checkpoint == checkpoint) is { } member ? $"member {Text(member.Member)}"
+        : round.Interpolation?.Baselines?.FirstOrDefault(b => b.Checkpoint == checkpoint) is { } morl ? $"MORL λ={ReportFormat.Lambda(morl.Lambda)}"
+        : checkpoint;
 
     /// <summary>Each round's interpolation curve: accuracy per split at each λ, with the Pareto-optimal points of a rewards sweep.</summary>
     public static ReportSection Interpolation(ReportModel model)

@@ -73,7 +73,7 @@ public sealed class RlEndToEndTests(AzuriteEngineFixture fixture) : IClassFixtur
               "init": { "checkpoint": "{{lm}}" },
               "rewardModels": [ { "name": "garden-rm", "checkpoint": "{{rm}}" } ],
               "members": { "count": 2, "steps": 2, "batchSize": 4, "learningRates": [0.001],
-                           "rl": { "rewards": [ { "reward": "garden-rm", "weight": 1 }, { "reward": "conciseness", "weight": 0.5 } ], "samples": 2, "promptsPerStep": 2, "maxNewTokens": 6 } },
+                           "rl": { "rewards": [ { "reward": "garden-rm", "weight": 1 }, { "reward": "conciseness", "weight": 0.5 } ], "track": ["conciseness", "garden-rm"], "samples": 2, "promptsPerStep": 2, "maxNewTokens": 6 } },
               "evaluation": { "generation": { "prompts": 4, "maxNewTokens": 6, "rewards": ["garden-rm", "conciseness"], "keep": 2 } },
               "roundTimeout": "00:05:00"
             }
@@ -99,6 +99,14 @@ public sealed class RlEndToEndTests(AzuriteEngineFixture fixture) : IClassFixtur
             Assert.Equal(2, generated.Samples.Count);
             foreach (var sample in generated.Samples)
                 Assert.Equal(Assert.Single(scorer.Score([sample.Prompt], [sample.Completion])), sample.Rewards[0], 4);
+        }
+
+        // The proxy's and the gold reward's course over training (what shows reward hacking): each step's optimised
+        // reward is the weighted sum of the two tracked ones, measured on the same completions.
+        foreach (var curve in round.Generation.Where(g => g.Training is not null).Select(g => g.Training!))
+        {
+            Assert.Equal(("1·garden-rm+0.5·conciseness", 2), (curve.Reward, curve.Points.Count));
+            Assert.All(curve.Points, p => Assert.Equal(p.Tracked[1] + (0.5 * p.Tracked[0]), p.Reward, 4));
         }
     }
 
@@ -136,9 +144,9 @@ public sealed class RlEndToEndTests(AzuriteEngineFixture fixture) : IClassFixtur
               "data": { "dataset": "{{dataset}}", "layout": "text", "validationFraction": 0.2, "evalSplit": "validation" },
               "init": { "pretrainSteps": 4, "learningRate": 0.001 },
               "members": { "count": 2, "steps": 3, "batchSize": 4, "learningRates": [0.001],
-                           "rl": { "samples": 2, "promptsPerStep": 2, "maxNewTokens": 6, "klCoefficient": 0.05 },
+                           "rl": { "samples": 2, "promptsPerStep": 2, "maxNewTokens": 6, "klCoefficient": 0.05, "track": ["lexical-diversity"] },
                            "explicit": [ { "rewards": [ { "reward": "conciseness", "weight": 1 } ] }, { "rewards": [ { "reward": "conciseness", "weight": -1 } ] } ] },
-              "soup": { "select": "all", "interpolation": { "from": 0, "to": 1, "points": 3 } },
+              "soup": { "select": "all", "interpolation": { "from": 0, "to": 1, "points": 3, "morl": [0.25] } },
               "evaluation": { "generation": { "prompts": 4, "maxNewTokens": 6, "rewards": ["conciseness", "lexical-diversity"], "keep": 1 } },
               "roundTimeout": "00:05:00"
             }
@@ -167,6 +175,22 @@ public sealed class RlEndToEndTests(AzuriteEngineFixture fixture) : IClassFixtur
         Assert.True(generation.Count >= 4, string.Join(", ", generation.Select(g => g.Checkpoint))); // members, soup, and the sweep's inner point at least
         Assert.All(generation, g => Assert.Equal(rewards, g.Rewards.Select(r => r.Reward)));
         Assert.All(generation.Where(g => round.Members.Any(m => m.Checkpoint == g.Checkpoint)), g => Assert.True(g.KlToReference > 0, $"{g.Checkpoint}: KL {g.KlToReference}"));
+
+        // MORL beside the soups: one RL run at λ = 0.25 on 0.75·conciseness − 0.25·conciseness, not merged, scored like the sweep.
+        var morl = Assert.Single(round.Interpolation.Baselines!);
+        Assert.Equal((0.25, $"{view.Id}/round-01/morl-000/model.safetensors"), (morl.Lambda, morl.Checkpoint));
+        Assert.Equal("0.5·conciseness", (await CheckpointAsserts.ReadAsync(storage.Checkpoints, morl.Checkpoint!)).Metadata["rl_reward"]);
+        Assert.Equal(2, round.Members.Count); // the baseline is no member, and the soup merges the two members only
+        var front = Soup.Reports.GenerationFront.Of(round)!;
+        Assert.Equal((3, 1), (front.Soups.Count, front.Morl.Count));
+        // Every RL run's curve came through its checkpoint's metadata: three steps, the tracked reward on each.
+        Assert.All(generation.Where(g => g.Checkpoint.Contains("/member-", StringComparison.Ordinal) || g.Checkpoint.Contains("/morl-", StringComparison.Ordinal)), g =>
+        {
+            Assert.Equal([1, 2, 3], g.Training!.Points.Select(p => p.Step));
+            Assert.Equal(["lexical-diversity"], g.Training.Tracked);
+            Assert.All(g.Training.Points, p => Assert.InRange(Assert.Single(p.Tracked), 0, 1));
+        });
+        Assert.Equal(3, generation.Count(g => g.Training is not null));
     }
 
     [Fact]

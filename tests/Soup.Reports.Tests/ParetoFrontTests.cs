@@ -37,4 +37,24 @@ public sealed class ParetoFrontTests
 
     [Fact]
     public void Indices_NoPoints_Empty() => Assert.Empty(ParetoFront.Indices([]));
+
+    [Fact]
+    public void Hypervolume_IsTheUnionOfTheRectanglesAboveTheReference()
+    {
+        // Staircase (3, 1), (2, 2), (1, 3) above (0, 0): 3·1 + 2·1 + 1·1 = 6; the dominated (1, 1) adds nothing.
+        Assert.Equal(6, ParetoFront.Hypervolume([(3, 1), (1, 1), (2, 2), (1, 3)], (0, 0)), 12);
+        Assert.Equal(3, ParetoFront.Hypervolume([(3, 1), (2, 2), (1, 3)], (0, 1)), 12); // only the area above y = 1: 2·1 + 1·1
+        Assert.Equal(0, ParetoFront.Hypervolume([(0, 5), (5, 0)], (0, 0)), 12); // on the reference: nothing dominated
+        Assert.Equal(0, ParetoFront.Hypervolume([], (0, 0)));
+    }
+
+    [Fact]
+    public void Hypervolume_AddingAPointTheFrontDominates_ChangesNothing_AddingOneBeyondIt_Grows()
+    {
+        (double X, double Y)[] front = [(4, 1), (3, 3), (1, 4)];
+        var area = ParetoFront.Hypervolume(front, (0, 0));
+
+        Assert.Equal(area, ParetoFront.Hypervolume([.. front, (2, 2)], (0, 0)), 12);
+        Assert.True(ParetoFront.Hypervolume([.. front, (3.5, 3.5)], (0, 0)) > area);
+    }
 }

@@ -1,4 +1,5 @@
 using Soup.Core.Jobs;
+using Soup.Orchestration;
 
 namespace Soup.Reports.Tests;
 
@@ -85,6 +86,41 @@ public sealed class ReportSectionsTests
         Assert.Equal(["The day", " was fine.", "0.100", "0.200"], Assert.Single(samples.Rows));
         Assert.Empty(none.Tables);
         Assert.Contains("No generation evaluation", none.Pending, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Generation_RlSweepWithMorl_TablesTheFrontWithHypervolumes_AndTheTrainingCurves_AndPlotsThem()
+    {
+        var view = SampleResults.Complete();
+        var round = view.Result!.Rounds[0];
+        var (a, b) = (round.Members[0].Checkpoint, round.Members[1].Checkpoint);
+        const string Mid = "p/round-01/soup-lerp-001/model.safetensors";
+        const string Morl = "p/round-01/morl-000/model.safetensors";
+        static GenerationScore Scored(string blob, double x, double y, RlCurve? curve = null) =>
+            new(blob, [new RewardScore("conciseness", x), new RewardScore("lexical-diversity", y)], 0.5, 6, [], Training: curve);
+        var hacked = new RlCurve("warm", ["conciseness"], [new RlCurvePoint(10, 0.1, 0.0, [0.5]), new RlCurvePoint(20, 0.9, 1.0, [0.8]), new RlCurvePoint(30, 1.5, 2.0, [0.3])]);
+        round = round with
+        {
+            Interpolation = new InterpolationCurve(
+                CurveKinds.Rewards, a, b, [new(0, [], a), new(0.5, [], Mid), new(1, [], b)], [new InterpolationPoint(0.5, [], Morl)]),
+            Generation = [Scored(a, 0.9, 0.1, hacked), Scored(b, 0.1, 0.9), Scored(Mid, 0.6, 0.6), Scored(Morl, 0.4, 0.4)],
+        };
+        var model = ReportModel.From(view with { Result = view.Result with { Rounds = [round] } });
+
+        var tables = ReportSections.Generation(model).Tables;
+        var front = Assert.Single(tables, t => t.Headers.Contains("Pareto-optimal"));
+        var quality = Assert.Single(tables, t => t.Headers.Contains("hypervolume"));
+        var training = Assert.Single(tables, t => t.Headers.Contains("optimised reward"));
+
+        Assert.Equal(["RL policy", "soup", "RL policy", "MORL"], front.Rows.Select(r => r[0]));
+        Assert.Equal(["yes", "yes", "yes", ""], front.Rows.Select(r => r[5])); // MORL's (0.4, 0.4) is dominated by the soup's (0.6, 0.6)
+        // Reference (0.1, 0.1): soups 0.8·0 ... staircase (0.9,0.1),(0.6,0.6),(0.1,0.9): 0.5·0.5 + 0·0.3 → 0.25; MORL with the policies: 0.3·0.3 = 0.09.
+        Assert.Equal([["rewarded soups", "3", "0.250"], ["MORL (with the two policies)", "3", "0.090"]], quality.Rows);
+        var row = Assert.Single(training.Rows);
+        Assert.Equal(["member 0", "warm", "0.100 → 1.500", "2.000", "0.500 → 0.300", "0.800 (20)", "0.500"], row);
+        var figures = ReportPlots.All(model);
+        Assert.NotNull(Assert.Single(figures, f => f.Id == "plot-generation-front-r1").Svg);
+        Assert.Equal(2, figures.Count(f => f.Id.StartsWith("plot-rl-r1", StringComparison.Ordinal) && f.Svg is not null)); // optimised, then tracked 'conciseness'
     }
 
     [Fact]
