@@ -289,8 +289,11 @@ public static class SoupsBenchmark
     public static string Json(SoupsBenchmarkResult result) =>
         JsonSerializer.Serialize(result, new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true });
 
-    /// <summary>Mean ± standard error (sample standard deviation / √n) in percent; the mean alone for one value.</summary>
-    public static string Cell(IReadOnlyList<double> values)
+    /// <summary>
+    /// Mean ± standard error (sample standard deviation / √n), times <paramref name="scale"/> (100: percent) with
+    /// <paramref name="digits"/> decimals; the mean alone for one value.
+    /// </summary>
+    public static string Cell(IReadOnlyList<double> values, double scale = 100, int digits = 1)
     {
         ArgumentNullException.ThrowIfNull(values);
         if (values.Count == 0)
@@ -301,11 +304,12 @@ public static class SoupsBenchmark
         var mean = values.Average();
         if (values.Count == 1)
         {
-            return (100 * mean).ToString("F1", CultureInfo.InvariantCulture);
+            return (scale * mean).ToString("F" + digits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
         }
 
         var se = Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1) / values.Count);
-        return string.Create(CultureInfo.InvariantCulture, $"{100 * mean:F1} ± {100 * se:F1}");
+        var format = "F" + digits.ToString(CultureInfo.InvariantCulture);
+        return $"{(scale * mean).ToString(format, CultureInfo.InvariantCulture)} ± {(scale * se).ToString(format, CultureInfo.InvariantCulture)}";
     }
 
     /// <summary>The machine, for the results: cores, OS, .NET, TorchSharp on the CPU.</summary>

@@ -6,6 +6,7 @@ using Soup.Training;
 using Soup.Merging;
 
 using Soup.Merging.Engine;
+using Soup.Training.Checkpoints;
 using Soup.Training.Data;
 using Soup.Training.FineTuning;
 using Soup.Training.Models;
@@ -130,13 +131,43 @@ public static class TrainBenchmark
 
             Row(output, model, $"sampling {prompts.Count} prompts × {newTokens} tokens, greedy", sampleBare, sampleGreedy);
             Row(output, model, $"sampling {prompts.Count} prompts × {newTokens} tokens, T 1, top-k 50, top-p 0.95 (bare: greedy)", sampleBare, sampleNucleus);
+
+            // RL: RlFineTuner (RLOO: sampling, rewards, the policy's and the anchor's log-probabilities, AdamW) next to a
+            // bare loop doing the same work. Every completion has the full budget (no stop at end-of-text) so both count
+            // the same tokens.
+            var init = TorchCheckpoint.ToTensorData(policy);
+            var rlSteps = Math.Max(2, options.Steps / 10);
+            var rlTokens = Math.Min(32, config.Context - 8);
+            var reward = TextReward.Of(GoldRewards.LexicalDiversity);
+            var (rlBare, rlFull, rlStepsPerSecond) = (new List<double>(), new List<double>(), new List<double>());
+            for (var repeat = 0; repeat < options.Repeats + 1; repeat++)
+            {
+                var b = BareRl(config, init, prompts, RlSamples, rlTokens, rlSteps, tokenizer, reward, repeat);
+                var clock = Stopwatch.StartNew();
+                var f = RlFineTuner.Run(
+                    config, init, null, prompts, reward,
+                    new RlSettings(rlSteps, prompts.Count, 1e-4, repeat, new RlooOptions(RlSamples, 0.05, new SamplingOptions(rlTokens, StopAtEndOfText: false))),
+                    cancellationToken: cancellationToken);
+                if (repeat > 0)
+                {
+                    rlBare.Add(b);
+                    rlFull.Add(f.TokensPerSecond);
+                    rlStepsPerSecond.Add(rlSteps / clock.Elapsed.TotalSeconds);
+                }
+            }
+
+            Row(output, model, string.Create(CultureInfo.InvariantCulture,
+                $"RL (RLOO), {prompts.Count} prompts × {RlSamples} samples × {rlTokens} tokens a step, {rlSteps} steps; full path {BenchStatistics.Median(rlStepsPerSecond):F2} steps/s"), rlBare, rlFull);
         }
 
         output.WriteLine();
         output.WriteLine("training: bare loop = AdamW steps on one random batch already in memory; full path = FineTuner.Run on the corpus's");
         output.WriteLine("packed blocks (batches prepared during the step, resumption checkpoints serialised in memory, progress). sampling:");
         output.WriteLine("bare loop = the model's forward with the key/value cache and the argmax; full path = Gpt2Sampler, greedy (the");
-        output.WriteLine("same work plus its bookkeeping: the target row) and with temperature, top-k and top-p (for scale).");
+        output.WriteLine("same work plus its bookkeeping: the target row) and with temperature, top-k and top-p (for scale). RL: bare loop =");
+        output.WriteLine("multinomial sampling with the cache, rewards of the decoded completions, the policy's log-probabilities (with");
+        output.WriteLine("gradients) and the anchor's, leave-one-out advantages, AdamW; full path = RlFineTuner.Run (the same, through Rloo,");
+        output.WriteLine("Gpt2Sampler and the step's seeded prompt draws); tokens are sampled completion tokens per second of the whole step.");
     }
 
     private static void Row(TextWriter output, string model, string what, List<double> bare, List<double> full)
@@ -152,6 +183,64 @@ public static class TrainBenchmark
         var clock = Stopwatch.StartNew();
         var result = Gpt2Sampler.Sample(model, prompts, endOfText, sampling, generator);
         return result.Completions.Sum(c => c.Length) / clock.Elapsed.TotalSeconds;
+    }
+
+    private const int RlSamples = 4;
+
+    /// <summary>The bare RLOO loop: sampled completion tokens per second of whole steps.</summary>
+    private static double BareRl(
+        Gpt2Config config, IReadOnlyList<Merging.Checkpoints.TensorData> init, List<int[]> prompts, int samples, int newTokens, int steps,
+        TextTokenizer tokenizer, TextReward reward, int seed)
+    {
+        using var policy = new Gpt2LanguageModel(config);
+        using var anchor = new Gpt2LanguageModel(config);
+        Gpt2Checkpoint.Load(policy, init, "bench");
+        Gpt2Checkpoint.Load(anchor, init, "bench");
+        anchor.eval();
+        using var optimizer = optim.AdamW(policy.parameters(), lr: 1e-4, weight_decay: 0);
+        using var generator = new Generator(unchecked((ulong)seed));
+        var rows = prompts.SelectMany(p => Enumerable.Repeat(p, samples)).ToList();
+        var promptTexts = rows.Select(p => tokenizer.Decode(p)).ToList();
+        var width = rows[0].Length;
+        var clock = Stopwatch.StartNew();
+        for (var step = 0; step < steps; step++)
+        {
+            using var scope = NewDisposeScope();
+            var ids = tensor(rows.SelectMany(p => p.Select(t => (long)t)).ToArray(), [rows.Count, width]);
+            var sampled = new List<Tensor>();
+            policy.eval();
+            using (no_grad())
+            {
+                using var cache = new Gpt2Cache(config.Layers);
+                var logits = policy.Logits(ids, cache: cache).select(1, -1);
+                for (var t = 0; t < newTokens; t++)
+                {
+                    var next = multinomial(nn.functional.softmax(logits.to(float32), -1), 1, generator: generator);
+                    sampled.Add(next);
+                    if (t + 1 < newTokens)
+                        logits = policy.Logits(next, cache: cache).select(1, -1);
+                }
+            }
+
+            var completions = cat(sampled, 1);
+            var rewards = reward.Score(promptTexts, [.. Enumerable.Range(0, rows.Count).Select(r => tokenizer.Decode([.. completions[r].data<long>().Select(v => (int)v)]))]);
+            var sequence = cat([ids, completions], 1);
+            var input = sequence.narrow(1, 0, sequence.shape[1] - 1);
+            var targets = sequence.narrow(1, 1, sequence.shape[1] - 1).unsqueeze(2);
+            policy.train();
+            var logPolicy = nn.functional.log_softmax(policy.forward(input).to(float32), 2).gather(2, targets).squeeze(2).narrow(1, width - 1, newTokens).sum(1);
+            Tensor logAnchor;
+            using (no_grad())
+                logAnchor = nn.functional.log_softmax(anchor.forward(input).to(float32), 2).gather(2, targets).squeeze(2).narrow(1, width - 1, newTokens).sum(1);
+            var kl = (logPolicy.detach() - logAnchor).data<float>().ToArray();
+            var advantages = tensor(Rloo.LeaveOneOut([.. rewards.Select((r, i) => r - (0.05 * kl[i]))], samples).Select(a => (float)a).ToArray());
+            var loss = -(advantages * logPolicy).mean();
+            optimizer.zero_grad();
+            loss.backward();
+            optimizer.step();
+        }
+
+        return steps * rows.Count * (double)newTokens / clock.Elapsed.TotalSeconds;
     }
 
     private static double BareSampling(Gpt2LanguageModel model, List<int[]> prompts, int newTokens)

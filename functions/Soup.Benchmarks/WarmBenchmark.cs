@@ -134,7 +134,7 @@ public static class WarmBenchmark
     private static string Name(int seed, string part) => string.Create(CultureInfo.InvariantCulture, $"warm-s{seed}-{part}");
 
     /// <summary>Writes seed <paramref name="seed"/>'s pairs under <paramref name="dataRoot"/> (each file written beside its place, then moved in).</summary>
-    private static WarmData WriteData(WarmBenchmarkOptions o, IReadOnlyList<string> documents, TextTokenizer tokenizer, GoldReward reward, string dataRoot, int seed)
+    internal static WarmData WriteData(WarmBenchmarkOptions o, IReadOnlyList<string> documents, TextTokenizer tokenizer, GoldReward reward, string dataRoot, int seed)
     {
         var pairs = PreferenceGeneration.FromCorpus(
             documents, WarmBenchmarkOptions.PromptTokens, tokenizer, reward,

@@ -208,6 +208,9 @@ public sealed record RoundInput(
 {
     /// <summary>The pipeline's pinned dataset versions (<see cref="PipelineInput.DataVersions"/>).</summary>
     public IReadOnlyDictionary<string, string>? DataVersions { get; init; }
+
+    /// <summary>Round 1's init (what <c>generation.klTo: first-init</c> measures the KL to); null: <see cref="Init"/>.</summary>
+    public string? FirstInit { get; init; }
 }
 
 /// <summary>

@@ -30,6 +30,7 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineInput, Pipel
         try
         {
             var (init, auxiliary) = await RunInitStagesAsync(context, hash, spec, input.DataVersions, progress, Report);
+            var firstInit = init;
             string? stopped = null;
             for (var round = 1; round <= spec.Rounds; round++)
             {
@@ -43,6 +44,7 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineInput, Pipel
                 var roundInput = new RoundInput(id, spec, round, init, progress.LastSoupAccuracy, best?.Round, best?.SoupAccuracy, round == 1 ? auxiliary : null, hash)
                 {
                     DataVersions = input.DataVersions,
+                    FirstInit = firstInit,
                 };
                 var result = await RunRoundAsync(context, roundInput, instance);
                 rounds.Add(result);

@@ -95,7 +95,10 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
                     [.. Enumerable.Range(0, memberBlobs.Count)], SplitRoles.Validation, spec.Merge with { Weights = null },
                     MergeMethodFactory.RequiresBase(spec.Merge.Method) ? round.Init : null, metadata)
                 : null;
-            var evaluation = await EvaluateAsync(context, round, new EvaluationPlan(checkpoints, memberBlobs.Count, Greedy: greedy), "evaluating", Report, progress);
+            var evaluation = await EvaluateAsync(context, round, new EvaluationPlan(checkpoints, memberBlobs.Count, Greedy: greedy)
+            {
+                Reference = spec.Evaluation?.Generation?.KlTo == GenerationReferences.FirstInit ? round.FirstInit : null,
+            }, "evaluating", Report, progress);
             var result = await context.CallActivityAsync<RoundResult>(
                 TaskNames.SummarizeRound,
                 new SummarizeRequest(hash, round, [.. landed.Select(l => l.Index)], missing, [evaluation], merged, beforeLiti, null, null, line),

@@ -16,7 +16,8 @@ public sealed record FrontPoint(string Kind, double Lambda, double X, double Y, 
 /// Rewarded soups of RL policies against the multi-objective RL baseline, on the rewards the models' completions
 /// score (the round's first two generation rewards): the λ sweep of the two policies' weights, the MORL runs, the
 /// Pareto-optimal points of all of them, and each set's hypervolume against the same reference point (the worst
-/// score on each reward among all the points), so the two fronts compare on one number.
+/// score on each reward among all the points, less a tenth of the points' range on that reward, so that every point
+/// of a front adds to it), so the two fronts compare on one number.
 /// </summary>
 public sealed record GenerationFront(
     int Round, string XReward, string YReward, IReadOnlyList<FrontPoint> Soups, IReadOnlyList<FrontPoint> Morl, (double X, double Y) Reference)
@@ -55,7 +56,16 @@ public sealed record GenerationFront(
         if (soups.Count == 0)
             return null;
         var all = soups.Concat(morl).ToList();
-        return new GenerationFront(round.Round, x, y, soups, morl, (all.Min(p => p.X), all.Min(p => p.Y)));
+        return new GenerationFront(round.Round, x, y, soups, morl, (Below(all.Select(p => p.X)), Below(all.Select(p => p.Y))));
+    }
+
+    /// <summary>The least value less a tenth of the range (of the least value's magnitude, or 0.001, when all are equal).</summary>
+    private static double Below(IEnumerable<double> values)
+    {
+        var list = values.ToList();
+        var (min, max) = (list.Min(), list.Max());
+        var margin = max > min ? 0.1 * (max - min) : Math.Max(1e-3, 0.1 * Math.Abs(min));
+        return min - margin;
     }
 
     private static double? Mean(GenerationScore score, string reward) => score.Rewards.FirstOrDefault(r => r.Reward == reward)?.Mean;

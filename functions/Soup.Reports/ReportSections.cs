@@ -179,7 +179,7 @@ public static class ReportSections
                 ReportFormat.Number(g.KlToReference), ReportFormat.Number(g.MeanTokens, 1), Text(g.TruncatedPrompts),
             ]).ToList();
             tables.Add(new TextTable(
-                $"Round {Text(round.Round)}: generation, mean gold reward of one completion per prompt (the same draws for every checkpoint) and KL to {round.Init} (nats per completion)",
+                $"Round {Text(round.Round)}: generation, mean reward of one completion per prompt (the same draws for every checkpoint) and KL to {generated[0].Reference ?? round.Init} (nats per completion)",
                 ["checkpoint", .. rewards, "KL to init", "tokens", "prompts cut"], rows));
             if (GenerationFront.Of(round) is { } front)
                 tables.AddRange(FrontTables(front));
@@ -210,7 +210,7 @@ public static class ReportSections
                 ReportFormat.Number(p.Kl), optimal.Contains(i) ? "yes" : "", p.Checkpoint,
             ])]);
         yield return new TextTable(
-            $"Round {Text(front.Round)}: front quality, hypervolume above ({ReportFormat.Number(front.Reference.X)}, {ReportFormat.Number(front.Reference.Y)}), the worst score on each reward (larger is better)",
+            $"Round {Text(front.Round)}: front quality, hypervolume above ({ReportFormat.Number(front.Reference.X)}, {ReportFormat.Number(front.Reference.Y)}), the worst score on each reward less a tenth of the points' range (larger is better)",
             ["front", "points", "hypervolume"],
             [
                 ["rewarded soups", Text(front.Soups.Count), ReportFormat.Number(front.SoupsHypervolume)],

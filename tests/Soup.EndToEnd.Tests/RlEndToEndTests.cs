@@ -206,7 +206,7 @@ public sealed class RlEndToEndTests(AzuriteEngineFixture fixture) : IClassFixtur
                            "rl": { "rewards": [ { "reward": "conciseness", "weight": 1 } ], "samples": 2, "promptsPerStep": 2, "maxNewTokens": 6, "anchorDecay": 0.9 } },
               "merge": { "method": "slerp", "t": 0.5 },
               "soup": { "towardInit": 0.5 },
-              "evaluation": { "generation": { "prompts": 4, "maxNewTokens": 6, "rewards": ["conciseness"], "keep": 1 } },
+              "evaluation": { "generation": { "prompts": 4, "maxNewTokens": 6, "rewards": ["conciseness"], "keep": 1, "klTo": "first-init" } },
               "roundTimeout": "00:05:00"
             }
             """);
@@ -220,5 +220,9 @@ public sealed class RlEndToEndTests(AzuriteEngineFixture fixture) : IClassFixtur
         Assert.Equal(rounds[0].Soup, rounds[1].Init);
         Assert.All(rounds, r => Assert.Contains(r.Variants!, v => v.Name == "slerp+liti" && v.Checkpoint == r.Soup));
         Assert.All(rounds, r => Assert.NotNull(Assert.Single(r.Generation!, g => g.Checkpoint == r.Soup).KlToReference));
+        // klTo: first-init: every round's KL is to round 1's init (WARP's reward–KL front across iterations), so round 2's
+        // init (round 1's soup) is at a positive KL from it.
+        Assert.All(rounds.SelectMany(r => r.Generation!), g => Assert.Equal(rounds[0].Init, g.Reference));
+        Assert.True(rounds[0].Generation!.Single(g => g.Checkpoint == rounds[0].Soup).KlToReference > 0);
     }
 }

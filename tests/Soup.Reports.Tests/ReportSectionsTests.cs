@@ -114,8 +114,10 @@ public sealed class ReportSectionsTests
 
         Assert.Equal(["RL policy", "soup", "RL policy", "MORL"], front.Rows.Select(r => r[0]));
         Assert.Equal(["yes", "yes", "yes", ""], front.Rows.Select(r => r[5])); // MORL's (0.4, 0.4) is dominated by the soup's (0.6, 0.6)
-        // Reference (0.1, 0.1): soups 0.8·0 ... staircase (0.9,0.1),(0.6,0.6),(0.1,0.9): 0.5·0.5 + 0·0.3 → 0.25; MORL with the policies: 0.3·0.3 = 0.09.
-        Assert.Equal([["rewarded soups", "3", "0.250"], ["MORL (with the two policies)", "3", "0.090"]], quality.Rows);
+        // Reference (0.02, 0.02): 0.1 below the worst on each reward less a tenth of the 0.8 range. Soups' staircase
+        // (0.9, 0.1), (0.6, 0.6), (0.1, 0.9): 0.88·0.08 + 0.58·0.5 + 0.08·0.3 = 0.3844; MORL's with the policies, (0.4, 0.4)
+        // in the middle: 0.88·0.08 + 0.38·0.3 + 0.08·0.5 = 0.2244.
+        Assert.Equal([["rewarded soups", "3", "0.384"], ["MORL (with the two policies)", "3", "0.224"]], quality.Rows);
         var row = Assert.Single(training.Rows);
         Assert.Equal(["member 0", "warm", "0.100 → 1.500", "2.000", "0.500 → 0.300", "0.800 (20)", "0.500"], row);
         var figures = ReportPlots.All(model);

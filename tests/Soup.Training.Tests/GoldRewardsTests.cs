@@ -119,10 +119,35 @@ public sealed class GoldRewardsTests
         var error = Assert.Throws<ArgumentException>(() => GoldRewards.Get("helpfulness"));
 
         Assert.StartsWith(
-            $"Unknown gold reward 'helpfulness'. Known gold rewards: {string.Join(", ", GoldRewards.All.Select(reward => reward.Name))}.",
+            $"Unknown gold reward 'helpfulness'. Known gold rewards: {string.Join(", ", GoldRewards.All.Select(reward => reward.Name))}, conciseness-N (N target words).",
             error.Message,
             StringComparison.Ordinal);
         Assert.Contains("lexical-diversity", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("conciseness-5", 5)]
+    [InlineData("conciseness-1000", 1000)]
+    [InlineData("conciseness-0", null)]
+    [InlineData("conciseness-05", null)]
+    [InlineData("conciseness-1001", null)]
+    [InlineData("conciseness-20", null)] // that is 'conciseness'
+    [InlineData("conciseness-", null)]
+    [InlineData("conciseness-x", null)]
+    public void Get_ConcisenessN_IsClosenessToNWords_OtherSpellingsAreUnknown(string name, int? target)
+    {
+        Assert.Equal(target, Soup.Core.Jobs.GoldRewardNames.ConcisenessTarget(name));
+        if (target is { } n)
+        {
+            var reward = GoldRewards.Get(name);
+            Assert.Equal(name, reward.Name);
+            Assert.Equal(1.0, reward.Score(string.Join(' ', Enumerable.Repeat("word", n))), 12);
+            Assert.Equal(reward.Score("a b"), Assert.Single(TextReward.Named(name).Score(["p"], ["a b"])));
+        }
+        else
+        {
+            Assert.Throws<ArgumentException>(() => GoldRewards.Get(name));
+        }
     }
 
     [Fact]

@@ -47,7 +47,7 @@ public static class BenchCommand
                 cancellationToken);
             return 0;
         });
-        return new Command("bench", "Benchmarks that print figures.") { merge, BuildTrain(), BuildRounds(), BuildSoups(), BuildWarm(), BuildEvaluate() };
+        return new Command("bench", "Benchmarks that print figures.") { merge, BuildTrain(), BuildRounds(), BuildSoups(), BuildWarm(), BuildRl(), BuildEvaluate() };
     }
 
     /// <summary>How to start this program again: its apphost, or <c>dotnet pipeline.dll</c>.</summary>
@@ -176,6 +176,82 @@ public static class BenchCommand
                 if (parse.GetValue(json) is { } file)
                 {
                     await File.WriteAllTextAsync(file.FullName, WarmBenchmark.Json(result), cancellationToken);
+                }
+
+                return 0;
+            }
+            finally
+            {
+                if (temporary)
+                {
+                    Directory.Delete(root, recursive: true);
+                }
+            }
+        });
+        return command;
+    }
+
+    private static Command BuildRl()
+    {
+        var quick = new Option<bool>("--quick") { Description = "The quick protocol (≤ 10 min on 2 cores): 2 seeds, short RL runs. Default: the standard one (≤ 60 min)." };
+        var seeds = new Option<int?>("--seeds") { Description = "Seeds (each runs its own RL fine-tunings, pairs and reward models)." };
+        var steps = new Option<int?>("--steps") { Description = "RLOO steps per policy (WARM then RL runs twice as many)." };
+        var rewards = new Option<string?>("--rewards") { Description = "The two gold rewards of rewarded soups, comma-separated; the first is WARM's and WARP's (default: conciseness,conciseness-10)." };
+        var corpus = new Option<string?>("--corpus") { Description = "The text corpus (default: Debian's fortunes, /usr/share/games/fortunes)." };
+        var workers = new Option<int>("--workers") { Description = "Job workers in this process.", DefaultValueFactory = _ => 2 };
+        var workDir = new Option<string?>("--work-dir") { Description = "Where the pairs are written (the engine's data root; default: a new temporary folder, deleted after)." };
+        var markdown = new Option<FileInfo?>("--output") { Description = "Also write the tables as Markdown to this file." };
+        var json = new Option<FileInfo?>("--json") { Description = "Also write every score as JSON to this file." };
+        var command = new Command("rl", "Benchmark the alignment recipes on GPT-2 (CPU size): rewarded soups vs MORL, WARM then RL (reward hacking), WARP iterations.")
+        {
+            quick, seeds, steps, rewards, corpus, workers, workDir, markdown, json,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var preset = parse.GetValue(quick) ? RlBenchmarkOptions.Quick : RlBenchmarkOptions.Standard;
+            var options = preset with
+            {
+                Seeds = parse.GetValue(seeds) ?? preset.Seeds,
+                RlSteps = parse.GetValue(steps) ?? preset.RlSteps,
+                Rewards = parse.GetValue(rewards) is { } r ? [.. r.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)] : preset.Rewards,
+                Corpus = parse.GetValue(corpus) ?? preset.Corpus,
+            };
+            if (options.Rewards is { Count: not 2 })
+            {
+                Console.Error.WriteLine("bench rl: --rewards takes two gold rewards, e.g. conciseness,positivity");
+                return 2;
+            }
+
+            var temporary = parse.GetValue(workDir) is null;
+            var root = parse.GetValue(workDir) ?? Directory.CreateTempSubdirectory("bench-rl-").FullName;
+            try
+            {
+                var configuration = LocalConfiguration.Build(root, parse.GetValue(workers), SoupsBenchmark.EngineSettings("rl"));
+                if (await StorageProbe.ProblemAsync(configuration, cancellationToken) is { } problem)
+                {
+                    Console.Out.WriteLine(problem);
+                    return 3;
+                }
+
+                RlBenchmarkResult result;
+                try
+                {
+                    result = await RlBenchmark.RunAsync(options, configuration, root, Console.Out, cancellationToken);
+                }
+                catch (Exception ex) when (ex is ArgumentException or InvalidDataException or DirectoryNotFoundException)
+                {
+                    Console.Error.WriteLine($"bench rl: {ex.Message.ReplaceLineEndings(" ")}");
+                    return 2;
+                }
+
+                if (parse.GetValue(markdown) is { } md)
+                {
+                    await File.WriteAllTextAsync(md.FullName, RlBenchmark.Markdown(result), cancellationToken);
+                }
+
+                if (parse.GetValue(json) is { } file)
+                {
+                    await File.WriteAllTextAsync(file.FullName, RlBenchmark.Json(result), cancellationToken);
                 }
 
                 return 0;

@@ -178,8 +178,33 @@ public static class GoldRewardNames
     /// <summary>Distinct words / words.</summary>
     public const string LexicalDiversity = "lexical-diversity";
 
-    /// <summary>Every name, in a fixed order.</summary>
+    /// <summary>Every name, in a fixed order (besides them: <c>conciseness-N</c>, see <see cref="IsKnown"/>).</summary>
     public static IReadOnlyList<string> All { get; } = [Positivity, Conciseness, LexicalDiversity];
+
+    /// <summary>The longest word target <c>conciseness-N</c> takes.</summary>
+    public const int MaxConcisenessTarget = 1000;
+
+    /// <summary>
+    /// Whether <paramref name="name"/> is a gold reward: one of <see cref="All"/>, or <c>conciseness-N</c> (closeness of
+    /// the word count to N, 1 ≤ N ≤ <see cref="MaxConcisenessTarget"/>, written without leading zeros; N = 20 is
+    /// <c>conciseness</c>, under that name only).
+    /// </summary>
+    public static bool IsKnown(string? name) => name is not null && (All.Contains(name) || ConcisenessTarget(name) is not null);
+
+    /// <summary>N of a <c>conciseness-N</c> name; null for any other name.</summary>
+    public static int? ConcisenessTarget(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        const string prefix = Conciseness + "-";
+        if (!name.StartsWith(prefix, StringComparison.Ordinal))
+            return null;
+        var digits = name[prefix.Length..];
+        return digits.Length is >= 1 and <= 4 && digits[0] != '0' && digits.All(char.IsAsciiDigit)
+            && int.Parse(digits, System.Globalization.CultureInfo.InvariantCulture) is var n and <= MaxConcisenessTarget and not 20 ? n : null; // 20: 'conciseness' itself
+    }
+
+    /// <summary>The known names, for messages.</summary>
+    public static string Describe() => string.Join(", ", All) + ", conciseness-N (N target words)";
 }
 
 /// <summary>
@@ -525,9 +550,10 @@ public sealed record EvaluationReport
 /// <param name="Samples">The first completions, with their rewards.</param>
 /// <param name="TruncatedPrompts">Prompts cut from the left to leave room for the completion in the model's context.</param>
 /// <param name="Training">How the checkpoint's RL fine-tuning went (from its metadata); null when it was not one.</param>
+/// <param name="Reference">The checkpoint <paramref name="KlToReference"/> is measured to; null in older results (the round's init).</param>
 public sealed record GenerationScore(
     string Checkpoint, IReadOnlyList<RewardScore> Rewards, double? KlToReference, double MeanTokens, IReadOnlyList<GeneratedSample> Samples, int TruncatedPrompts = 0,
-    RlCurve? Training = null);
+    RlCurve? Training = null, string? Reference = null);
 
 /// <summary>
 /// The course of an RL fine-tuning: the optimised reward, the KL to the anchor and each tracked reward (measured on the

@@ -223,7 +223,7 @@ public static class JobPlanner
             JobStages.Auxiliary => [.. Auxiliary(spec, id, Init())],
             JobStages.Members => [.. Members(spec, id, request.Round, Init(), request.Auxiliary), .. Baselines(spec, id, request.Round, Init(), request.Auxiliary)],
             JobStages.Evaluation when request.Evaluation is { } plan =>
-                [Evaluation(spec, id, request.Round, plan.Checkpoints, plan.Members, request.Init) with { Slot = EvaluationSlot(request.Round, plan.Name), Greedy = plan.Greedy }],
+                [Evaluation(spec, id, request.Round, plan.Checkpoints, plan.Members, plan.Reference ?? request.Init) with { Slot = EvaluationSlot(request.Round, plan.Name), Greedy = plan.Greedy }],
             _ => throw new ArgumentException($"'{request.Stage}' is not a stage whose jobs can be planned (or an evaluation without its plan)"),
         };
         if (request.Slots is { } slots)

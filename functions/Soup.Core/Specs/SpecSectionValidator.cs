@@ -134,6 +134,11 @@ internal static class SpecSectionValidator
             p.Add(new($"{path}.topP", $"must be in (0, 1], got {g.TopP}"));
         }
 
+        if (!GenerationReferences.All.Contains(g.KlTo))
+        {
+            p.Add(new($"{path}.klTo", $"unknown reference '{g.KlTo}'; known: {string.Join(", ", GenerationReferences.All)}"));
+        }
+
         var known = SpecValidator.KnownRewards(spec);
         if (g.Rewards is not { Count: > 0 } rewards)
         {

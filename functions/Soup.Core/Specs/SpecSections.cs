@@ -100,6 +100,26 @@ public sealed record GenerationSpec
 
     /// <summary>Completions kept per checkpoint for the report.</summary>
     public int Keep { get; set; } = 4;
+
+    /// <summary>
+    /// What the KL is measured to (<see cref="GenerationReferences"/>): <c>round-init</c>, each round's init (what that
+    /// round's RL pays for), or <c>first-init</c>, round 1's init for every round (WARP's reward–KL front across
+    /// iterations).
+    /// </summary>
+    public string KlTo { get; set; } = GenerationReferences.RoundInit;
+}
+
+/// <summary>The references a generation evaluation's KL can be measured to.</summary>
+public static class GenerationReferences
+{
+    /// <summary>Each round's own init.</summary>
+    public const string RoundInit = "round-init";
+
+    /// <summary>Round 1's init, for every round.</summary>
+    public const string FirstInit = "first-init";
+
+    /// <summary>Every reference.</summary>
+    public static IReadOnlyList<string> All { get; } = [RoundInit, FirstInit];
 }
 
 /// <summary>A named evaluation split: some part of some domains of a dataset.</summary>

@@ -310,14 +310,14 @@ internal static partial class SpecValidator
 
     /// <summary>Every name a reward can be given by: the gold rewards, then the spec's reward models.</summary>
     internal static IReadOnlyList<string> KnownRewards(PipelineSpec spec) =>
-        [.. Jobs.GoldRewardNames.All, .. (spec.RewardModels ?? []).Select(m => m?.Name).OfType<string>().Where(n => NamePattern().IsMatch(n) && !Jobs.GoldRewardNames.All.Contains(n)).Distinct()];
+        [.. Jobs.GoldRewardNames.All, .. (spec.RewardModels ?? []).Select(m => m?.Name).OfType<string>().Where(n => NamePattern().IsMatch(n) && !Jobs.GoldRewardNames.IsKnown(n)).Distinct()];
 
     /// <summary>One reward named where rewards are listed: known, and not already listed (<paramref name="earlier"/>).</summary>
     internal static void RewardName(List<SpecProblem> p, string path, string? name, IReadOnlyList<string?> earlier, IReadOnlyList<string> known)
     {
-        if (name is null || !known.Contains(name))
+        if (name is null || !(known.Contains(name) || Jobs.GoldRewardNames.IsKnown(name)))
         {
-            p.Add(new(path, $"unknown reward '{name}': name a gold reward or one of $.rewardModels; known: {string.Join(", ", known)}"));
+            p.Add(new(path, $"unknown reward '{name}': name a gold reward or one of $.rewardModels; known: {string.Join(", ", known)}, conciseness-N (N target words)"));
         }
         else if (earlier.Contains(name))
         {
@@ -345,7 +345,7 @@ internal static partial class SpecValidator
             {
                 p.Add(new($"{path}.name", "required: 1-40 characters, lower-case letters, digits and dashes, starting with a letter or digit"));
             }
-            else if (Jobs.GoldRewardNames.All.Contains(model.Name))
+            else if (Jobs.GoldRewardNames.IsKnown(model.Name))
             {
                 p.Add(new($"{path}.name", $"'{model.Name}' is a gold reward's name; give the reward model another"));
             }

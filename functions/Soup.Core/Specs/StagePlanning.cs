@@ -51,4 +51,8 @@ public sealed record DispatchRequest(
 /// <param name="Members">How many of the first are members (their ensemble and pair are scored).</param>
 /// <param name="Name">A name for one more evaluation of the round (slot <c>round-RR/eval-{name}</c>); null: the round's.</param>
 /// <param name="Greedy">The greedy soup the job builds from the members (null: none).</param>
-public sealed record EvaluationPlan(IReadOnlyList<string> Checkpoints, int Members, string? Name = null, GreedySoupPlan? Greedy = null);
+public sealed record EvaluationPlan(IReadOnlyList<string> Checkpoints, int Members, string? Name = null, GreedySoupPlan? Greedy = null)
+{
+    /// <summary>What the generation evaluation's KL is measured to, when not the stage's init (<c>generation.klTo: first-init</c>).</summary>
+    public string? Reference { get; init; }
+}

@@ -43,11 +43,11 @@ public sealed class SpecTextTasksTests
     [Fact]
     public void Parse_GenerationEvaluation_OnTextIsValid_ElsewhereAndOutOfRangeRefusedAtItsPath()
     {
-        var valid = Parse($$""" "model": "gpt2-tiny", {{Text}}, "evaluation": { "generation": { "prompts": 16, "rewards": ["conciseness", "positivity"] } } """);
+        var valid = Parse($$""" "model": "gpt2-tiny", {{Text}}, "evaluation": { "generation": { "prompts": 16, "rewards": ["conciseness", "positivity", "conciseness-8"] } } """);
         var onPairs = Parse($$""" "model": "gpt2-tiny", {{Prefs}}, "evaluation": { "generation": { "rewards": ["conciseness"] } } """);
         var bad = Parse($$""" "model": "gpt2-tiny", {{Text}}, "evaluation": { "generation": { "prompts": 0, "topP": 0, "temperature": -1, "rewards": ["kindness", "conciseness", "conciseness"] } } """);
         var none = Parse($$""" "model": "gpt2-tiny", {{Text}}, "evaluation": { "generation": { } } """);
-        var badFile = Parse($$""" "model": "gpt2-tiny", {{Text}}, "evaluation": { "generation": { "dataset": "../etc", "rewards": ["conciseness"] } } """);
+        var badFile = Parse($$""" "model": "gpt2-tiny", {{Text}}, "evaluation": { "generation": { "dataset": "../etc", "rewards": ["conciseness"], "klTo": "init" } } """);
         var file = Parse($$""" "model": "gpt2-tiny", {{Text}}, "evaluation": { "generation": { "dataset": "blob:datasets/prompts", "rewards": ["conciseness"] } } """);
 
         Assert.True(valid.IsValid, string.Join("; ", valid.Problems));
@@ -55,9 +55,10 @@ public sealed class SpecTextTasksTests
         Assert.Equal(
             ["$.evaluation.generation.prompts", "$.evaluation.generation.rewards[0]", "$.evaluation.generation.rewards[2]", "$.evaluation.generation.temperature", "$.evaluation.generation.topP"],
             bad.Problems.Select(p => p.Path).Order(StringComparer.Ordinal));
-        Assert.Equal("unknown reward 'kindness': name a gold reward or one of $.rewardModels; known: positivity, conciseness, lexical-diversity", Message(bad, "$.evaluation.generation.rewards[0]"));
+        Assert.Equal("unknown reward 'kindness': name a gold reward or one of $.rewardModels; known: positivity, conciseness, lexical-diversity, conciseness-N (N target words)", Message(bad, "$.evaluation.generation.rewards[0]"));
         Assert.StartsWith("name at least one reward", Message(none, "$.evaluation.generation.rewards"), StringComparison.Ordinal);
         Assert.Single(badFile.Problems, p => p.Path == "$.evaluation.generation.dataset");
+        Assert.Equal("unknown reference 'init'; known: round-init, first-init", Message(badFile, "$.evaluation.generation.klTo"));
         Assert.True(file.IsValid, string.Join("; ", file.Problems));
     }
 
@@ -141,6 +142,8 @@ public sealed class SpecTextTasksTests
         Assert.Equal(["conciseness", "big"], jobs[0].Settings.Rl!.Track!);
         Assert.Equal(["big"], jobs[1].RewardModels!.Select(m => m.Name)); // a gold reward needs no model; a tracked reward model travels too
         var evaluation = JobPlanner.Evaluation(parsed.Spec!, "p", 1, ["a", "b", "soup"]);
+        var toFirst = JobPlanner.Plan(parsed.Spec!, new DispatchRequest("h", "p", JobStages.Evaluation, 3, "p/round-02/soup/model.safetensors", Evaluation: new EvaluationPlan(["a", "b", "soup"], 2) { Reference = "p/init/model.safetensors" }));
+        Assert.Equal("p/init/model.safetensors", ((Soup.Core.Jobs.EvaluateJob)Assert.Single(toFirst)).Generation!.Reference); // klTo: first-init
         Assert.Equal([("warm", "gpt2-tiny"), ("big", "distilgpt2")], evaluation.Generation!.RewardModels!.Select(m => (m.Name, m.Model!)));
     }
 
@@ -160,7 +163,7 @@ public sealed class SpecTextTasksTests
         Assert.Equal("'positivity' is a gold reward's name; give the reward model another", Message(bad, "$.rewardModels[0].name"));
         Assert.Equal("'rm' is declared twice", Message(bad, "$.rewardModels[2].name"));
         Assert.Equal("'rm' is listed twice", Message(bad, "$.members.rl.track[2]"));
-        Assert.Equal("unknown reward 'warm': name a gold reward or one of $.rewardModels; known: positivity, conciseness, lexical-diversity, rm", Message(bad, "$.members.rl.rewards[0].reward"));
+        Assert.Equal("unknown reward 'warm': name a gold reward or one of $.rewardModels; known: positivity, conciseness, lexical-diversity, rm, conciseness-N (N target words)", Message(bad, "$.members.rl.rewards[0].reward"));
         Assert.Equal("a reward model is a GPT-2 size: one of gpt2-tiny, distilgpt2, gpt2, got 'cnn-small' (the pipeline's model)", Message(imagePipeline, "$.rewardModels[0].model"));
     }
 

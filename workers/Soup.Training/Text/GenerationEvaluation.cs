@@ -166,7 +166,7 @@ public static class GenerationEvaluation
             var name = checkpoints[index];
             var content = await read(name, cancellationToken);
             using var network = Load(content.Tensors, name);
-            scores.Add(Score(name, network, reference, prompts, tokenizer, options) with { Training = Curve(content.Metadata) });
+            scores.Add(Score(name, network, reference, prompts, tokenizer, options) with { Training = Curve(content.Metadata), Reference = plan.Reference });
         }
 
         return scores;

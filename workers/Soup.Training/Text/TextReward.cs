@@ -29,7 +29,7 @@ public sealed record TextReward(string Name, Func<IReadOnlyList<string>, IReadOn
         ArgumentNullException.ThrowIfNull(name);
         if (models is not null && models.TryGetValue(name, out var model))
             return model.AsReward();
-        if (GoldRewards.All.Any(r => r.Name == name))
+        if (Core.Jobs.GoldRewardNames.IsKnown(name))
             return Of(GoldRewards.Get(name));
         throw new ArgumentException($"Unknown reward '{name}': not a gold reward ({string.Join(", ", GoldRewards.All.Select(r => r.Name))}) nor a reward model of the job ({(models is { Count: > 0 } ? string.Join(", ", models.Keys) : "none")}).", nameof(name));
     }
