@@ -34,8 +34,47 @@ public static class ReportPlots
     public static IReadOnlyList<ReportFigure> All(ReportModel model) =>
     [
         SoupVersusMembers(model), InVersusOutOfDistribution(model), .. RewardsSweeps(model), DiversityVersusAccuracy(model), .. MemberCurves(model),
-        .. GenerationFronts(model), .. RlTraining(model),
+        .. GenerationFronts(model), .. RlTraining(model), RewardAgainstKl(model),
     ];
+
+    /// <summary>
+    /// (h) Language models: each round's members, soup and other merged models by their first generation reward against
+    /// their KL to the reference (the round's init, or round 1's with <c>klTo: first-init</c>, which puts iterated
+    /// rounds on one front, as WARP's figures do).
+    /// </summary>
+    public static ReportFigure RewardAgainstKl(ReportModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        const string id = "plot-reward-kl";
+        const string title = "Reward against KL";
+        var rounds = model.Rounds.Where(r => r.Generation?.Any(g => g.KlToReference is not null && g.Rewards.Count > 0) == true).ToList();
+        if (rounds.Count == 0)
+            return new ReportFigure(id, title, "", null, ReportSections.Pending(model, "No generation evaluation with a KL in this run."));
+        var reward = rounds[0].Generation![0].Rewards[0].Reward;
+        var reference = rounds[^1].Generation![0].Reference;
+        var plot = NewPlot($"Mean '{reward}' against the KL to {(reference is null ? "each round's init" : "round 1's init")}", "KL (nats per completion)", $"mean '{reward}'");
+        (double X, double Y)? Point(Core.Jobs.GenerationScore g) =>
+            g.KlToReference is { } kl && g.Rewards.FirstOrDefault(r => r.Reward == reward) is { } score ? (kl, score.Mean) : null;
+        var members = rounds.SelectMany(r => r.Generation!.Where(g => r.Members.Any(m => m.Checkpoint == g.Checkpoint)).Select(Point));
+        var soups = rounds.Select(r => (Round: r.Round, Point: r.Generation!.FirstOrDefault(g => g.Checkpoint == r.Soup) is { } g ? Point(g) : null)).ToList();
+        var others = rounds.SelectMany(r => r.Generation!.Where(g => g.Checkpoint != r.Soup && r.Members.All(m => m.Checkpoint != g.Checkpoint)).Select(Point));
+        Points(plot, members, "members", 0, MarkerShape.OpenCircle, 7);
+        Points(plot, others, "other merged models (sweep, SLERP before LITI, MORL)", 1, MarkerShape.OpenTriangleUp, 8);
+        Series(plot, soups.Where(s => s.Point is not null).Select(s => (s.Point!.Value.X, (double?)s.Point.Value.Y)), "delivered soup, round by round", 3, MarkerShape.FilledCircle, LinePattern.Solid);
+        foreach (var (round, point) in soups)
+        {
+            if (point is { } p)
+            {
+                var label = plot.Add.Text("r" + round.ToString(CultureInfo.InvariantCulture), p.X, p.Y);
+                label.LabelFontSize = 11;
+                label.LabelOffsetX = 6;
+            }
+        }
+
+        return Figure(id, title,
+            $"Every sampled model of every round: its completions' mean '{reward}' against its KL to {(reference is null ? "its round's init" : $"{reference}")}. Up and to the left is better: more reward for less drift.",
+            plot, accuracyY: false);
+    }
 
     /// <summary>
     /// (f) Language models: each round's rewarded soups of RL policies against the MORL runs, on the first two generation

@@ -123,6 +123,8 @@ public sealed class ReportSectionsTests
         var figures = ReportPlots.All(model);
         Assert.NotNull(Assert.Single(figures, f => f.Id == "plot-generation-front-r1").Svg);
         Assert.Equal(2, figures.Count(f => f.Id.StartsWith("plot-rl-r1", StringComparison.Ordinal) && f.Svg is not null)); // optimised, then tracked 'conciseness'
+        Assert.Contains("KL to", Assert.Single(figures, f => f.Id == "plot-reward-kl").Svg, StringComparison.Ordinal);
+        Assert.Null(Assert.Single(ReportPlots.All(ReportModel.From(SampleResults.Complete())), f => f.Id == "plot-reward-kl").Svg); // no generation: pending
     }
 
     [Fact]

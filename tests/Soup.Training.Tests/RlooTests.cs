@@ -139,6 +139,8 @@ public sealed class RlooTests
             whole.History.Select(h => (h.Step, h.Reward, h.Kl, h.Loss, h.Tokens, string.Join(",", h.Tracked))),
             resumed.History.Select(h => (h.Step, h.Reward, h.Kl, h.Loss, h.Tokens, string.Join(",", h.Tracked))));
         Assert.All(whole.History, h => Assert.Equal(2, h.Tracked.Count));
+        var last = states.Reports[^1]; // progress.json carries the step's reward and KL
+        Assert.Equal((4, whole.History[^1].Reward, whole.History[^1].Kl, "tokens"), (last.Step, last.Reward!.Value, last.Kl!.Value, last.Unit));
         Assert.Contains(whole.History, h => h.Tracked[1] > 0);
         for (var i = 0; i < whole.Weights.Count; i++)
             Assert.Equal(whole.Weights[i].Data.ToArray(), resumed.Weights[i].Data.ToArray());
@@ -177,9 +179,9 @@ public sealed class RlooTests
     {
         public List<TrainingState> States { get; } = [];
 
-        public void Progress(TrainingProgress progress)
-        {
-        }
+        public List<TrainingProgress> Reports { get; } = [];
+
+        public void Progress(TrainingProgress progress) => Reports.Add(progress);
 
         public void Checkpoint(TrainingState state) => States.Add(state);
     }

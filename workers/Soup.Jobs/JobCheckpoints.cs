@@ -27,7 +27,7 @@ internal sealed partial class JobCheckpoints(SoupStorage storage, TrainJob job, 
     public void Progress(TrainingProgress progress)
     {
         ArgumentNullException.ThrowIfNull(progress);
-        heartbeat.Report(progress.Step, progress.TotalSteps, progress.Loss, progress.PerSecond, progress.Unit);
+        heartbeat.Report(progress.Step, progress.TotalSteps, progress.Loss, progress.PerSecond, progress.Unit, progress.Reward, progress.Kl);
     }
 
     /// <inheritdoc />

@@ -106,9 +106,9 @@ internal sealed partial class JobHeartbeat : IAsyncDisposable
     }
 
     /// <summary>The trainer's progress (called on the training thread).</summary>
-    public void Report(int step, int totalSteps, double loss, double perSecond, string unit)
+    public void Report(int step, int totalSteps, double loss, double perSecond, string unit, double? reward = null, double? kl = null)
     {
-        var record = _current with { Step = step, TotalSteps = totalSteps, Loss = loss, PerSecond = perSecond, Unit = unit };
+        var record = _current with { Step = step, TotalSteps = totalSteps, Loss = loss, PerSecond = perSecond, Unit = unit, Reward = reward, Kl = kl };
         _current = record;
         if (_sinceWrite.IsRunning && _sinceWrite.Elapsed < ProgressInterval && step < totalSteps)
             return;

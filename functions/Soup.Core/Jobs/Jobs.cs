@@ -639,7 +639,16 @@ public sealed record ConnectivityScore(string Split, int A, int B, double Midpoi
 /// <param name="Unit">What the throughput counts: images, or tokens for text models.</param>
 public sealed record JobProgress(
     string JobId, int Step, int TotalSteps, double Loss, double PerSecond, string Worker, DateTimeOffset UpdatedAt,
-    string State = JobStates.Running, string? MessageId = null, string Unit = "images");
+    string State = JobStates.Running, string? MessageId = null, string Unit = "images")
+{
+    /// <summary>RL fine-tunings: the last step's mean reward; null otherwise.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? Reward { get; init; }
+
+    /// <summary>RL fine-tunings: the last step's mean KL to the anchor; null otherwise.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? Kl { get; init; }
+}
 
 /// <summary>The states of a <see cref="JobProgress"/>.</summary>
 public static class JobStates

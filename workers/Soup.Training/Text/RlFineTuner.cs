@@ -99,7 +99,11 @@ public static class RlFineTuner
             history.Add(measured);
             tokens += measured.Tokens;
             if (step == settings.Steps || step % Math.Max(1, settings.Steps / 10) == 0)
-                observer?.Progress(new TrainingProgress(step, settings.Steps, -measured.Objective, tokens / Math.Max(1e-9, clock.Elapsed.TotalSeconds), "tokens"));
+                observer?.Progress(new TrainingProgress(step, settings.Steps, -measured.Objective, tokens / Math.Max(1e-9, clock.Elapsed.TotalSeconds), "tokens")
+                {
+                    Reward = measured.Reward,
+                    Kl = measured.Kl,
+                });
             if (settings.CheckpointEvery > 0 && step % settings.CheckpointEvery == 0 && step < settings.Steps)
                 observer?.Checkpoint(Capture(step, policy, anchor, optimizer, named, history));
         }
