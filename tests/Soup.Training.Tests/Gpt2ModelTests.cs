@@ -9,6 +9,14 @@ namespace Soup.Training.Tests;
 public sealed class Gpt2ModelTests
 {
     [Fact]
+    public void SpecLimits_TextContexts_AreTheWorkersContexts()
+    {
+        foreach (var model in Soup.Core.Specs.SpecLimits.TextModels)
+            Assert.Equal(Soup.Training.Text.LanguageModelling.Config(model).Context, Soup.Core.Specs.SpecLimits.TextContext(model));
+        Assert.Null(Soup.Core.Specs.SpecLimits.TextContext("resnet18"));
+    }
+
+    [Fact]
     public void StateDict_LanguageModel_HasHuggingFaceNamesAndLayouts()
     {
         var c = Gpt2Models.Small;

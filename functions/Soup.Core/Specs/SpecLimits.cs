@@ -90,6 +90,14 @@ public static class SpecLimits
     /// <summary>The GPT-2 sizes the workers can build (language models, or reward models on preference data).</summary>
     public static readonly IReadOnlyList<string> TextModels = ["gpt2-tiny", "distilgpt2", "gpt2"];
 
+    /// <summary>The context (tokens) of each of <see cref="TextModels"/>, as the workers build them.</summary>
+    public static int? TextContext(string model) => model switch
+    {
+        "gpt2-tiny" => 128,
+        "distilgpt2" or "gpt2" => 1024,
+        _ => null,
+    };
+
     /// <summary>The models the workers can build.</summary>
     public static readonly IReadOnlyList<string> Models = [.. ImageModels, .. TextModels];
 

@@ -122,6 +122,7 @@ internal static class SpecSectionValidator
         SpecValidator.Range(p, $"{path}.prompts", g.Prompts, 1, SpecLimits.MaxPrompts);
         SpecValidator.Range(p, $"{path}.promptTokens", g.PromptTokens, 1, SpecLimits.MaxGenerationTokens);
         SpecValidator.Range(p, $"{path}.maxNewTokens", g.MaxNewTokens, 1, SpecLimits.MaxGenerationTokens);
+        SpecValidator.ContextRoom(p, $"{path}.maxNewTokens", spec.Model, g.Dataset is null ? g.PromptTokens : 1, g.MaxNewTokens);
         SpecValidator.Range(p, $"{path}.keep", g.Keep, 0, SpecLimits.MaxKeptSamples);
         SpecValidator.Range(p, $"{path}.topK", g.TopK, 0, 1_000_000);
         if (!(g.Temperature >= 0 && g.Temperature <= 100))

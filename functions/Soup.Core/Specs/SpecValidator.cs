@@ -258,6 +258,18 @@ internal static partial class SpecValidator
         Range(p, $"{path}.promptsPerStep", rl.PromptsPerStep, 1, SpecLimits.MaxPrompts);
         Range(p, $"{path}.promptTokens", rl.PromptTokens, 1, SpecLimits.MaxGenerationTokens);
         Range(p, $"{path}.maxNewTokens", rl.MaxNewTokens, 1, SpecLimits.MaxGenerationTokens);
+        ContextRoom(p, $"{path}.maxNewTokens", spec.Model, rl.PromptTokens, rl.MaxNewTokens);
+        var unused = new List<(string Path, double? Value)> { ("$.members.dropout", spec.Members.Dropout), ("$.members.anchorWeight", spec.Members.AnchorWeight) };
+        unused.AddRange((spec.Members.Explicit ?? []).SelectMany((m, i) => new[] { ($"$.members.explicit[{i}].dropout", m?.Dropout), ($"$.members.explicit[{i}].anchorWeight", m?.AnchorWeight) }));
+        if (spec.Members.Search?.Dropout is not null)
+        {
+            unused.Add(("$.members.search.dropout", 1));
+        }
+
+        foreach (var (at, value) in unused.Where(u => u.Value is { } v && v != 0))
+        {
+            p.Add(new(at, $"RL members do not use {at[(at.LastIndexOf('.') + 1)..]} (their KL to the anchor is members.rl.klCoefficient); remove it"));
+        }
         if (!(rl.KlCoefficient >= 0 && rl.KlCoefficient <= 100))
         {
             p.Add(new($"{path}.klCoefficient", $"must be between 0 and 100, got {rl.KlCoefficient}"));
@@ -286,6 +298,18 @@ internal static partial class SpecValidator
         for (var t = 0; t < track.Count; t++)
         {
             RewardName(p, $"{path}.track[{t}]", track[t], [.. track.Take(t)], KnownRewards(spec));
+        }
+    }
+
+    /// <summary>
+    /// Prompts of <paramref name="promptTokens"/> and completions of <paramref name="maxNewTokens"/> must fit the
+    /// model's context together (a prompt is cut from the left only to make room, never to nothing).
+    /// </summary>
+    internal static void ContextRoom(List<SpecProblem> p, string path, string model, int promptTokens, int maxNewTokens)
+    {
+        if (SpecLimits.TextContext(model) is { } context && promptTokens + maxNewTokens > context)
+        {
+            p.Add(new(path, $"{promptTokens} prompt tokens + {maxNewTokens} new tokens exceed {model}'s context of {context} tokens"));
         }
     }
 

@@ -190,6 +190,23 @@ public sealed class SpecTextTasksTests
     }
 
     [Fact]
+    public void Parse_RlSettingsBeyondTheContext_OrSupervisedSettingsRlIgnores_AreRefusedAtTheirPaths()
+    {
+        var parsed = Parse($$"""
+            "model": "gpt2-tiny", {{Text}},
+            "members": { "count": 2, "learningRates": [0.001], "dropout": 0.1, "explicit": [ { "anchorWeight": 0.5 }, { } ],
+                         "rl": { "rewards": [ { "reward": "conciseness" } ], "promptTokens": 100, "maxNewTokens": 40 } },
+            "evaluation": { "generation": { "rewards": ["conciseness"], "promptTokens": 8, "maxNewTokens": 121 } }
+            """);
+
+        Assert.Equal(
+            ["$.evaluation.generation.maxNewTokens", "$.members.dropout", "$.members.explicit[0].anchorWeight", "$.members.rl.maxNewTokens"],
+            parsed.Problems.Select(p => p.Path).Order(StringComparer.Ordinal));
+        Assert.Equal("100 prompt tokens + 40 new tokens exceed gpt2-tiny's context of 128 tokens", Message(parsed, "$.members.rl.maxNewTokens"));
+        Assert.StartsWith("RL members do not use dropout", Message(parsed, "$.members.dropout"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Parse_MorlBaselines_WithoutRl_OrOutOfRange_AreRefusedAtTheirPaths()
     {
         var withoutRl = Parse($$""" "model": "gpt2-tiny", {{Text}}, "members": { "count": 2 }, "soup": { "interpolation": { "morl": [0.5] } } """);
