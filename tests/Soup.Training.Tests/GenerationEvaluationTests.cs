@@ -94,6 +94,22 @@ public sealed class GenerationEvaluationTests
     }
 
     [Fact]
+    public void Score_CompletionThatStopped_CountsTheStopInItsKl()
+    {
+        using var model = Gpt2Models.LanguageModel(Gpt2Config.Tiny, seed: 2);
+        Gpt2Models.ForceEndOfText(model); // every completion stops at once: empty, end-of-text chosen first
+        using var other = Gpt2Models.LanguageModel(Gpt2Config.Tiny, seed: 3);
+        var prompts = GenerationEvaluation.Prompts(Documents, Tokenizer, 3, 6);
+
+        var score = GenerationEvaluation.Score("lm", model, other, prompts, Tokenizer, Options());
+
+        Assert.Equal(0, score.MeanTokens);
+        var expected = prompts.Average(p => DirectKl(model, other, p, [Tokenizer.EndOfText]));
+        Assert.True(expected > 0);
+        Assert.Equal(expected, score.KlToReference!.Value, 3);
+    }
+
+    [Fact]
     public async Task RunAsync_ScoresThePlannedCheckpoints_RefusesARewardModelAndAnUnknownReward()
     {
         using var a = Gpt2Models.LanguageModel(Gpt2Config.Tiny, seed: 4);

@@ -175,7 +175,34 @@ public sealed class RlooTests
         Assert.Equal("RL step 2: tracked reward 'broken' is NaN.", nan.Message);
     }
 
-    private sealed class Recorder : ITrainingObserver
+    [Fact]
+    public void Step_InMicroBatches_MeasuresAndUpdatesAsOnePass()
+    {
+        using var whole = FourLetters(6);
+        using var chunked = Copy(whole);
+        using var anchor = Copy(whole);
+        // SGD: its update is the gradient itself (Adam's would hide a gradient off by a constant factor).
+        using var wholeOptimizer = optim.SGD(whole.parameters(), 0.5);
+        using var chunkedOptimizer = optim.SGD(chunked.parameters(), 0.5);
+
+        var one = Rloo.Step(1, whole, anchor, Prompts(), Letters, Tokenizer, Options(beta: 0.1), wholeOptimizer, new Generator(4));
+        var parts = Rloo.Step(1, chunked, anchor, Prompts(), Letters, Tokenizer, Options(beta: 0.1) with { MicroBatch = 3 }, chunkedOptimizer, new Generator(4));
+
+        Assert.Equal((one.Reward, one.Tokens), (parts.Reward, parts.Tokens)); // the same completions
+        Assert.Equal(one.Kl, parts.Kl, 5);
+        Assert.Equal(one.Loss, parts.Loss, 5);
+        var (a, b) = (TorchCheckpoint.ToTensorData(whole), TorchCheckpoint.ToTensorData(chunked));
+        for (var t = 0; t < a.Count; t++)
+        {
+            var (x, y) = (ModelTensors.Floats(a[t]), ModelTensors.Floats(b[t]));
+            for (var i = 0; i < x.Length; i += Math.Max(1, x.Length / 200))
+                Assert.Equal(x[i], y[i], 4);
+        }
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => (Options() with { MicroBatch = 0 }).Validate());
+    }
+
+        private sealed class Recorder : ITrainingObserver
     {
         public List<TrainingState> States { get; } = [];
 

@@ -85,7 +85,7 @@ public static class GenerationEvaluation
         double? kl = null;
         if (reference is not null)
         {
-            var perSequence = SequenceKl(model, reference, fitted, completions, tokenizer.EndOfText);
+            var perSequence = SequenceKl(model, reference, fitted, Actions(completions, options.Sampling, tokenizer.EndOfText), tokenizer.EndOfText);
             kl = perSequence.Count == 0 ? 0 : perSequence.Average();
             if (!double.IsFinite(kl.Value))
                 throw new InvalidDataException($"{name}: the KL to the reference is {kl.Value.ToString(CultureInfo.InvariantCulture)}.");
@@ -171,6 +171,13 @@ public static class GenerationEvaluation
 
         return scores;
     }
+
+    /// <summary>
+    /// What the model chose, token by token: each completion, and end-of-text after one that stopped before the budget
+    /// (stopping is a choice too: the KL and RLOO's log-probabilities count it).
+    /// </summary>
+    internal static List<int[]> Actions(IReadOnlyList<int[]> completions, SamplingOptions sampling, int endOfText) =>
+        [.. completions.Select(c => c.Length < sampling.MaxNewTokens && sampling.StopAtEndOfText ? [.. c, endOfText] : c)];
 
     /// <summary>The RL curve a checkpoint's metadata carries (<see cref="RlCurve.MetadataKey"/>), or null (none, or unreadable: it only informs).</summary>
     internal static RlCurve? Curve(IReadOnlyDictionary<string, string> metadata)

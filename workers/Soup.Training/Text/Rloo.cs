@@ -13,7 +13,11 @@ namespace Soup.Training.Text;
 /// WARP's exponential moving average anchor: after each step the anchor becomes decay·anchor + (1 − decay)·policy.
 /// Null: the anchor stays where it started (the init: classic KL-regularised RLHF).
 /// </param>
-public sealed record RlooOptions(int Samples, double KlCoefficient, SamplingOptions Sampling, double? AnchorDecay = null)
+/// <param name="MicroBatch">
+/// Sequences per forward pass: a step with more scores them in micro-batches and accumulates their gradients, so memory
+/// stays bounded on a GPU (the logits of a batch are sequences × length × 50,257 floats).
+/// </param>
+public sealed record RlooOptions(int Samples, double KlCoefficient, SamplingOptions Sampling, double? AnchorDecay = null, int MicroBatch = 16)
 {
     /// <summary>Throws when an option is out of range, naming it.</summary>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of its range.</exception>
@@ -25,6 +29,8 @@ public sealed record RlooOptions(int Samples, double KlCoefficient, SamplingOpti
             throw new ArgumentOutOfRangeException(nameof(Samples), Samples, "RLOO needs at least 2 completions per prompt (each one's baseline is the others' mean).");
         if (!(KlCoefficient >= 0) || double.IsInfinity(KlCoefficient))
             throw new ArgumentOutOfRangeException(nameof(KlCoefficient), KlCoefficient, "The KL coefficient must be finite and at least 0.");
+        if (MicroBatch < 1)
+            throw new ArgumentOutOfRangeException(nameof(MicroBatch), MicroBatch, "A micro-batch holds at least one sequence.");
         if (AnchorDecay is { } decay && !(decay >= 0 && decay < 1))
             throw new ArgumentOutOfRangeException(nameof(AnchorDecay), decay, "The anchor's decay must be in [0, 1).");
     }
@@ -106,8 +112,7 @@ public static class Rloo
         var room = policy.Config.Context - options.Sampling.MaxNewTokens;
         var repeated = prompts.SelectMany(p => Enumerable.Repeat(p.Length == 0 ? [tokenizer.EndOfText] : room > 0 && p.Length > room ? p[^room..] : p, options.Samples)).ToList();
         var completions = Gpt2Sampler.Sample(policy, repeated, tokenizer.EndOfText, options.Sampling, generator).Completions;
-        // A completion shorter than the budget stopped at end-of-text: that choice is an action too.
-        var actions = completions.Select(c => c.Length < options.Sampling.MaxNewTokens && options.Sampling.StopAtEndOfText ? [.. c, tokenizer.EndOfText] : c).ToList();
+        var actions = GenerationEvaluation.Actions(completions, options.Sampling, tokenizer.EndOfText);
         var (promptTexts, completionTexts) = (repeated.Select(p => tokenizer.Decode(p)).ToList(), completions.Select(c => tokenizer.Decode(c)).ToList());
         var rewards = reward.Score(promptTexts, completionTexts);
         if (rewards.FirstOrDefault(r => !double.IsFinite(r), 0) is var bad && !double.IsFinite(bad))
@@ -116,26 +121,70 @@ public static class Rloo
         if (Array.FindIndex(tracked, t => !double.IsFinite(t)) is var nan and >= 0)
             throw new TrainingDivergedException(string.Create(CultureInfo.InvariantCulture, $"RL step {step}: tracked reward '{track![nan].Name}' is {tracked[nan]}."));
 
-        using var scope = NewDisposeScope();
         var wasTraining = policy.training;
         policy.train();
         anchor.eval();
         try
         {
-            var (ids, targets, mask) = GenerationEvaluation.Pack(repeated, actions, tokenizer.EndOfText);
-            var logPolicy = SequenceLogProbabilities(policy, ids, targets, mask);
-            Tensor logAnchor;
-            using (no_grad())
-                logAnchor = SequenceLogProbabilities(anchor, ids, targets, mask);
-            var kl = (logPolicy.detach() - logAnchor).to(float64).data<double>().ToArray();
+            var count = repeated.Count;
+            var size = options.MicroBatch;
+            var chunks = Enumerable.Range(0, (count + size - 1) / size).Select(c => (Start: c * size, Length: Math.Min(size, count - (c * size)))).ToList();
+            (Tensor Ids, Tensor Targets, Tensor Mask) Pack((int Start, int Length) chunk) =>
+                GenerationEvaluation.Pack(repeated.GetRange(chunk.Start, chunk.Length), actions.GetRange(chunk.Start, chunk.Length), tokenizer.EndOfText);
+
+            // The KL enters every advantage, so all log-probabilities come first: in one pass with gradients when the
+            // step fits one micro-batch, else without gradients chunk by chunk, and again with them below.
+            var logPolicy = new double[count];
+            var logAnchor = new double[count];
+            Tensor? single = null;
+            using var scope = NewDisposeScope();
+            foreach (var chunk in chunks)
+            {
+                using var chunkScope = NewDisposeScope();
+                var (ids, targets, mask) = Pack(chunk);
+                Tensor policyLog;
+                if (chunks.Count == 1)
+                {
+                    policyLog = SequenceLogProbabilities(policy, ids, targets, mask);
+                    single = policyLog.MoveToOuterDisposeScope();
+                }
+                else
+                {
+                    using (no_grad())
+                        policyLog = SequenceLogProbabilities(policy, ids, targets, mask);
+                }
+
+                using (no_grad())
+                    SequenceLogProbabilities(anchor, ids, targets, mask).to(float64).data<double>().ToArray().CopyTo(logAnchor, chunk.Start);
+                policyLog.detach().to(float64).data<double>().ToArray().CopyTo(logPolicy, chunk.Start);
+            }
+
+            var kl = logPolicy.Select((lp, i) => lp - logAnchor[i]).ToArray();
             var regularised = rewards.Select((r, i) => r - (options.KlCoefficient * kl[i])).ToArray();
-            var advantages = tensor(LeaveOneOut(regularised, options.Samples).Select(a => (float)a).ToArray());
-            var loss = -(advantages * logPolicy).mean();
-            var lossValue = loss.item<float>();
-            if (!float.IsFinite(lossValue) || kl.Any(k => !double.IsFinite(k)))
-                throw new TrainingDivergedException(string.Create(CultureInfo.InvariantCulture, $"RL step {step}: loss {lossValue}, mean KL {kl.Average()}."));
+            var advantages = LeaveOneOut(regularised, options.Samples).Select(a => (float)a).ToArray();
             optimizer.zero_grad();
-            loss.backward();
+            float lossValue;
+            if (single is not null)
+            {
+                var loss = -(tensor(advantages) * single).mean();
+                lossValue = loss.item<float>();
+                ThrowIfDiverged(step, lossValue, kl);
+                loss.backward();
+            }
+            else
+            {
+                // Micro-batches: each chunk's share of −mean(advantage · log π), its gradients accumulated.
+                lossValue = (float)(-advantages.Select((a, i) => a * logPolicy[i]).Sum() / count);
+                ThrowIfDiverged(step, lossValue, kl);
+                foreach (var chunk in chunks)
+                {
+                    using var chunkScope = NewDisposeScope();
+                    var (ids, targets, mask) = Pack(chunk);
+                    var part = -(tensor(advantages[chunk.Start..(chunk.Start + chunk.Length)]) * SequenceLogProbabilities(policy, ids, targets, mask)).sum() / count;
+                    part.backward();
+                }
+            }
+
             optimizer.step();
             if (options.AnchorDecay is { } decay)
                 MoveAnchor(anchor, policy, decay);
@@ -145,6 +194,12 @@ public static class Rloo
         {
             policy.train(wasTraining);
         }
+    }
+
+    private static void ThrowIfDiverged(int step, float loss, double[] kl)
+    {
+        if (!float.IsFinite(loss) || kl.Any(k => !double.IsFinite(k)))
+            throw new TrainingDivergedException(string.Create(CultureInfo.InvariantCulture, $"RL step {step}: loss {loss}, mean KL {kl.Average()}."));
     }
 
     /// <summary>WARP's anchor update: every anchor parameter becomes decay·anchor + (1 − decay)·policy.</summary>
