@@ -225,9 +225,15 @@ public static class RlBenchmark
         Init = init is null ? new InitSpec { PretrainSteps = o.PretrainSteps, LearningRate = 1e-3 } : new InitSpec { Checkpoint = init },
         Evaluation = new EvaluationSpec
         {
-            Generation = new GenerationSpec { Prompts = o.Prompts, PromptTokens = WarmBenchmarkOptions.PromptTokens, MaxNewTokens = o.MaxNewTokens, Rewards = [.. o.EffectiveRewards], Keep = 2 },
+            Generation = Generation(o, o.EffectiveRewards),
         },
         RoundTimeout = TimeSpan.FromHours(1),
+    };
+
+    /// <summary>What every evaluation samples: the held-out prompts, scored on <paramref name="rewards"/>, the KL to <paramref name="klTo"/>.</summary>
+    private static GenerationSpec Generation(RlBenchmarkOptions o, IReadOnlyList<string> rewards, string klTo = GenerationReferences.RoundInit) => new()
+    {
+        Prompts = o.Prompts, PromptTokens = WarmBenchmarkOptions.PromptTokens, MaxNewTokens = o.MaxNewTokens, Rewards = [.. rewards], Keep = 2, KlTo = klTo,
     };
 
     /// <summary>Rewarded soups on seed <paramref name="seed"/>: a policy per reward, the λ sweep of their weights, and the MORL runs.</summary>
@@ -272,7 +278,7 @@ public static class RlBenchmark
             Merge = new MergeParameters { Method = "linear" },
             Evaluation = new EvaluationSpec
             {
-                Generation = new GenerationSpec { Prompts = o.Prompts, PromptTokens = WarmBenchmarkOptions.PromptTokens, MaxNewTokens = o.MaxNewTokens, Rewards = [gold, BestRm, WarmRm], Keep = 2 },
+                Generation = Generation(o, [gold, BestRm, WarmRm]),
             },
         };
     }
@@ -296,11 +302,7 @@ public static class RlBenchmark
             Soup = new SoupSpec { TowardInit = 0.5 },
             Evaluation = new EvaluationSpec
             {
-                Generation = new GenerationSpec
-                {
-                    Prompts = o.Prompts, PromptTokens = WarmBenchmarkOptions.PromptTokens, MaxNewTokens = o.MaxNewTokens, Rewards = [o.EffectiveRewards[0]], Keep = 2,
-                    KlTo = GenerationReferences.FirstInit,
-                },
+                Generation = Generation(o, [o.EffectiveRewards[0]], GenerationReferences.FirstInit),
             },
         };
     }

@@ -146,47 +146,10 @@ public static class BenchCommand
                 Reward = parse.GetValue(reward) ?? preset.Reward,
                 Corpus = parse.GetValue(corpus) ?? preset.Corpus,
             };
-            var temporary = parse.GetValue(workDir) is null;
-            var root = parse.GetValue(workDir) ?? Directory.CreateTempSubdirectory("bench-warm-").FullName;
-            try
-            {
-                var configuration = LocalConfiguration.Build(root, parse.GetValue(workers), SoupsBenchmark.EngineSettings("warm"));
-                if (await StorageProbe.ProblemAsync(configuration, cancellationToken) is { } problem)
-                {
-                    Console.Out.WriteLine(problem);
-                    return 3;
-                }
-
-                WarmBenchmarkResult result;
-                try
-                {
-                    result = await WarmBenchmark.RunAsync(options, configuration, root, Console.Out, cancellationToken);
-                }
-                catch (Exception ex) when (ex is ArgumentException or InvalidDataException or DirectoryNotFoundException)
-                {
-                    Console.Error.WriteLine($"bench warm: {ex.Message.ReplaceLineEndings(" ")}");
-                    return 2;
-                }
-
-                if (parse.GetValue(markdown) is { } md)
-                {
-                    await File.WriteAllTextAsync(md.FullName, WarmBenchmark.Markdown(result), cancellationToken);
-                }
-
-                if (parse.GetValue(json) is { } file)
-                {
-                    await File.WriteAllTextAsync(file.FullName, WarmBenchmark.Json(result), cancellationToken);
-                }
-
-                return 0;
-            }
-            finally
-            {
-                if (temporary)
-                {
-                    Directory.Delete(root, recursive: true);
-                }
-            }
+            return await RunOnTextAsync(
+                "warm", parse.GetValue(workDir), parse.GetValue(workers), parse.GetValue(markdown), parse.GetValue(json),
+                (configuration, root, ct) => WarmBenchmark.RunAsync(options, configuration, root, Console.Out, ct), WarmBenchmark.Markdown, WarmBenchmark.Json,
+                cancellationToken);
         });
         return command;
     }
@@ -222,49 +185,63 @@ public static class BenchCommand
                 return 2;
             }
 
-            var temporary = parse.GetValue(workDir) is null;
-            var root = parse.GetValue(workDir) ?? Directory.CreateTempSubdirectory("bench-rl-").FullName;
-            try
-            {
-                var configuration = LocalConfiguration.Build(root, parse.GetValue(workers), SoupsBenchmark.EngineSettings("rl"));
-                if (await StorageProbe.ProblemAsync(configuration, cancellationToken) is { } problem)
-                {
-                    Console.Out.WriteLine(problem);
-                    return 3;
-                }
-
-                RlBenchmarkResult result;
-                try
-                {
-                    result = await RlBenchmark.RunAsync(options, configuration, root, Console.Out, cancellationToken);
-                }
-                catch (Exception ex) when (ex is ArgumentException or InvalidDataException or DirectoryNotFoundException)
-                {
-                    Console.Error.WriteLine($"bench rl: {ex.Message.ReplaceLineEndings(" ")}");
-                    return 2;
-                }
-
-                if (parse.GetValue(markdown) is { } md)
-                {
-                    await File.WriteAllTextAsync(md.FullName, RlBenchmark.Markdown(result), cancellationToken);
-                }
-
-                if (parse.GetValue(json) is { } file)
-                {
-                    await File.WriteAllTextAsync(file.FullName, RlBenchmark.Json(result), cancellationToken);
-                }
-
-                return 0;
-            }
-            finally
-            {
-                if (temporary)
-                {
-                    Directory.Delete(root, recursive: true);
-                }
-            }
+            return await RunOnTextAsync(
+                "rl", parse.GetValue(workDir), parse.GetValue(workers), parse.GetValue(markdown), parse.GetValue(json),
+                (configuration, root, ct) => RlBenchmark.RunAsync(options, configuration, root, Console.Out, ct), RlBenchmark.Markdown, RlBenchmark.Json,
+                cancellationToken);
         });
         return command;
+    }
+
+    /// <summary>
+    /// Runs a text benchmark on a local engine whose data root is <paramref name="workDir"/> (default: a temporary folder,
+    /// deleted after) and writes its Markdown and JSON when asked. Exit codes: 0 done, 2 input it cannot use (named on
+    /// stderr), 3 storage unreachable.
+    /// </summary>
+    private static async Task<int> RunOnTextAsync<T>(
+        string name, string? workDir, int workers, FileInfo? markdown, FileInfo? json, Func<Microsoft.Extensions.Configuration.IConfiguration, string, CancellationToken, Task<T>> run,
+        Func<T, string> toMarkdown, Func<T, string> toJson, CancellationToken cancellationToken)
+    {
+        var root = workDir ?? Directory.CreateTempSubdirectory($"bench-{name}-").FullName;
+        try
+        {
+            var configuration = LocalConfiguration.Build(root, workers, SoupsBenchmark.EngineSettings(name));
+            if (await StorageProbe.ProblemAsync(configuration, cancellationToken) is { } problem)
+            {
+                Console.Out.WriteLine(problem);
+                return 3;
+            }
+
+            T result;
+            try
+            {
+                result = await run(configuration, root, cancellationToken);
+            }
+            catch (Exception ex) when (ex is ArgumentException or InvalidDataException or DirectoryNotFoundException)
+            {
+                Console.Error.WriteLine($"bench {name}: {ex.Message.ReplaceLineEndings(" ")}");
+                return 2;
+            }
+
+            if (markdown is not null)
+            {
+                await File.WriteAllTextAsync(markdown.FullName, toMarkdown(result), cancellationToken);
+            }
+
+            if (json is not null)
+            {
+                await File.WriteAllTextAsync(json.FullName, toJson(result), cancellationToken);
+            }
+
+            return 0;
+        }
+        finally
+        {
+            if (workDir is null)
+            {
+                Directory.Delete(root, recursive: true);
+            }
+        }
     }
 
     private static Command BuildEvaluate()
