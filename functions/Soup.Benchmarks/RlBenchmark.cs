@@ -236,6 +236,20 @@ public static class RlBenchmark
         Prompts = o.Prompts, PromptTokens = WarmBenchmarkOptions.PromptTokens, MaxNewTokens = o.MaxNewTokens, Rewards = [.. rewards], Keep = 2, KlTo = klTo,
     };
 
+    /// <summary>
+    /// Two RL policies of <paramref name="steps"/> steps at AdamW 1e-3: each on its own reward of <paramref name="rewardEach"/>
+    /// (with seed <paramref name="seed"/>), or both on <paramref name="rl"/>'s reward with their own seeds.
+    /// </summary>
+    private static MembersSpec TwoPolicies(int steps, RlTraining rl, IReadOnlyList<string>? rewardEach = null, int seed = 0) => new()
+    {
+        Count = 2,
+        Steps = steps,
+        BatchSize = 8,
+        LearningRates = [1e-3],
+        Rl = rl,
+        Explicit = rewardEach is null ? null : [.. rewardEach.Select(r => new MemberSettings { Rewards = [new RewardTerm { Reward = r }], Seed = seed })],
+    };
+
     /// <summary>Rewarded soups on seed <paramref name="seed"/>: a policy per reward, the λ sweep of their weights, and the MORL runs.</summary>
     public static PipelineSpec RewardedSpec(RlBenchmarkOptions o, int seed, string? init)
     {
@@ -244,15 +258,7 @@ public static class RlBenchmark
         return Base(o, "bench-rl-rewarded", seed, init) with
         {
             Recipe = Recipes.Rewarded,
-            Members = new MembersSpec
-            {
-                Count = 2,
-                Steps = o.RlSteps,
-                BatchSize = 8,
-                LearningRates = [1e-3],
-                Rl = Rl(o),
-                Explicit = [.. rewards.Select(r => new MemberSettings { Rewards = [new RewardTerm { Reward = r }], Seed = seed })],
-            },
+            Members = TwoPolicies(o.RlSteps, Rl(o), rewards, seed),
             Merge = new MergeParameters { Method = "linear" },
             Soup = new SoupSpec { Interpolation = new InterpolationSpec { From = 0, To = 1, Points = 5, Morl = o.Morl } },
         };
@@ -266,15 +272,7 @@ public static class RlBenchmark
         return Base(o, "bench-rl-warm", seed, init) with
         {
             RewardModels = [new RewardModel { Name = BestRm, Checkpoint = bestRewardModel }, new RewardModel { Name = WarmRm, Checkpoint = warmRewardModel }],
-            Members = new MembersSpec
-            {
-                Count = 2,
-                Steps = o.RlSteps * 2,
-                BatchSize = 8,
-                LearningRates = [1e-3],
-                Rl = Rl(o, track: [gold, BestRm, WarmRm]),
-                Explicit = [.. new[] { BestRm, WarmRm }.Select(rm => new MemberSettings { Rewards = [new RewardTerm { Reward = rm }], Seed = seed })],
-            },
+            Members = TwoPolicies(o.RlSteps * 2, Rl(o, track: [gold, BestRm, WarmRm]), [BestRm, WarmRm], seed),
             Merge = new MergeParameters { Method = "linear" },
             Evaluation = new EvaluationSpec
             {
@@ -290,14 +288,7 @@ public static class RlBenchmark
         return Base(o, "bench-rl-warp", seed, init, o.WarpRounds) with
         {
             Recipe = Recipes.Warp,
-            Members = new MembersSpec
-            {
-                Count = 2,
-                Steps = o.RlSteps,
-                BatchSize = 8,
-                LearningRates = [1e-3],
-                Rl = Rl(o, anchorDecay: 0.9) with { Rewards = [new RewardTerm { Reward = o.EffectiveRewards[0] }] },
-            },
+            Members = TwoPolicies(o.RlSteps, Rl(o, anchorDecay: 0.9) with { Rewards = [new RewardTerm { Reward = o.EffectiveRewards[0] }] }),
             Merge = new MergeParameters { Method = "slerp", T = 0.5 },
             Soup = new SoupSpec { TowardInit = 0.5 },
             Evaluation = new EvaluationSpec
@@ -324,8 +315,8 @@ public static class RlBenchmark
             var proxy = member.Member == 0 ? BestRm : WarmRm;
             var generated = round.Generation!.Single(g => g.Checkpoint == member.Checkpoint);
             var curve = generated.Training ?? throw new InvalidOperationException($"seed {seed}: member {member.Member} has no RL curve");
-            var (g, p) = (curve.Tracked.ToList().IndexOf(gold), curve.Tracked.ToList().IndexOf(proxy));
-            var peak = curve.Points.MaxBy(x => x.Tracked[g])!;
+            var (g, p) = (curve.TrackedIndex(gold), curve.TrackedIndex(proxy));
+            var peak = curve.Peak(g);
             list.Add(new RlHackingScore(
                 seed, proxy == BestRm ? "best reward model" : "WARM", curve.Points[0].Tracked[p], curve.Points[^1].Tracked[p], curve.Points[0].Tracked[g],
                 peak.Tracked[g], peak.Step, curve.Points[^1].Tracked[g], generated.Rewards.Single(r => r.Reward == gold).Mean, curve.Points[^1].Kl));
@@ -367,7 +358,7 @@ public static class RlBenchmark
         foreach (var p in result.Fronts.FirstOrDefault()?.Points ?? [])
         {
             text.AppendLine(CultureInfo.InvariantCulture,
-                $"| {(p.Kind == "soup" && p.Lambda is 0 or 1 ? "RL policy" : p.Kind)} | {p.Lambda:0.##} | {p.X:F3} | {p.Y:F3} | {(p.Kl is { } kl ? kl.ToString("F2", CultureInfo.InvariantCulture) : "-")} |");
+                $"| {p.Label} | {p.Lambda:0.##} | {p.X:F3} | {p.Y:F3} | {(p.Kl is { } kl ? kl.ToString("F2", CultureInfo.InvariantCulture) : "-")} |");
         }
 
         text.AppendLine();
@@ -407,6 +398,5 @@ public static class RlBenchmark
     }
 
     /// <summary>The result as indented JSON.</summary>
-    public static string Json(RlBenchmarkResult result) =>
-        JsonSerializer.Serialize(result, new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true });
+    public static string Json(RlBenchmarkResult result) => JsonSerializer.Serialize(result, SoupsBenchmark.ResultJson);
 }

@@ -286,8 +286,10 @@ public static class SoupsBenchmark
     }
 
     /// <summary>The result as indented JSON.</summary>
-    public static string Json(SoupsBenchmarkResult result) =>
-        JsonSerializer.Serialize(result, new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true });
+    public static string Json(SoupsBenchmarkResult result) => JsonSerializer.Serialize(result, ResultJson);
+
+    /// <summary>How every benchmark writes its result as JSON: web names, indented.</summary>
+    internal static readonly JsonSerializerOptions ResultJson = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     /// <summary>
     /// Mean ± standard error (sample standard deviation / √n), times <paramref name="scale"/> (100: percent) with

@@ -254,6 +254,5 @@ public static class WarmBenchmark
     }
 
     /// <summary>The result as indented JSON.</summary>
-    public static string Json(WarmBenchmarkResult result) =>
-        JsonSerializer.Serialize(result, new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true });
+    public static string Json(WarmBenchmarkResult result) => JsonSerializer.Serialize(result, SoupsBenchmark.ResultJson);
 }

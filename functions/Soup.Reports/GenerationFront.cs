@@ -10,7 +10,17 @@ namespace Soup.Reports;
 /// <param name="Y">Its mean second reward.</param>
 /// <param name="Kl">Its KL to the round's init (nats per completion), when measured.</param>
 /// <param name="Checkpoint">Its checkpoint.</param>
-public sealed record FrontPoint(string Kind, double Lambda, double X, double Y, double? Kl, string Checkpoint);
+public sealed record FrontPoint(string Kind, double Lambda, double X, double Y, double? Kl, string Checkpoint)
+{
+    /// <summary>The kind of a point of the weights' sweep.</summary>
+    public const string SoupKind = "soup";
+
+    /// <summary>One of the two RL policies themselves: the sweep's ends.</summary>
+    public bool IsPolicy => Kind == SoupKind && Lambda is 0 or 1;
+
+    /// <summary>What the point is, in a table: <c>RL policy</c>, <c>soup</c> or <c>MORL</c>.</summary>
+    public string Label => IsPolicy ? "RL policy" : Kind;
+}
 
 /// <summary>
 /// Rewarded soups of RL policies against the multi-objective RL baseline, on the rewards the models' completions
@@ -33,7 +43,7 @@ public sealed record GenerationFront(
 
     /// <summary>The hypervolume of the MORL runs with the two policies (the ends MORL has too: λ = 0 and 1 are the single-reward runs).</summary>
     public double MorlHypervolume =>
-        ParetoFront.Hypervolume([.. Soups.Where(p => p.Lambda is 0 or 1).Concat(Morl).Select(p => (p.X, p.Y))], Reference);
+        ParetoFront.Hypervolume([.. Soups.Where(p => p.IsPolicy).Concat(Morl).Select(p => (p.X, p.Y))], Reference);
 
     /// <summary>
     /// The front of a round whose rewards sweep's points were sampled and scored on at least two rewards; null
@@ -51,7 +61,7 @@ public sealed record GenerationFront(
             p.Checkpoint is { } blob && byCheckpoint.TryGetValue(blob, out var g) && Mean(g, x) is { } gx && Mean(g, y) is { } gy
                 ? new FrontPoint(kind, p.Lambda, gx, gy, g.KlToReference, blob)
                 : null;
-        var soups = curve.Points.Select(p => Point("soup", p)).OfType<FrontPoint>().ToList();
+        var soups = curve.Points.Select(p => Point(FrontPoint.SoupKind, p)).OfType<FrontPoint>().ToList();
         var morl = (curve.Baselines ?? []).Select(p => Point("MORL", p)).OfType<FrontPoint>().ToList();
         if (soups.Count == 0)
             return null;

@@ -64,11 +64,7 @@ public static class ReportPlots
         foreach (var (round, point) in soups)
         {
             if (point is { } p)
-            {
-                var label = plot.Add.Text("r" + round.ToString(CultureInfo.InvariantCulture), p.X, p.Y);
-                label.LabelFontSize = 11;
-                label.LabelOffsetX = 6;
-            }
+                Annotate(plot, "r" + round.ToString(CultureInfo.InvariantCulture), p.X, p.Y);
         }
 
         return Figure(id, title,
@@ -89,15 +85,10 @@ public static class ReportPlots
         {
             var plot = NewPlot($"Round {front.Round}: mean reward of sampled completions", $"'{front.XReward}'", $"'{front.YReward}'");
             Series(plot, front.Soups.Select(p => (p.X, (double?)p.Y)), "rewarded soups (λ sweep of weights)", 0, MarkerShape.OpenCircle, LinePattern.Solid);
-            Points(plot, front.Soups.Where(p => p.Lambda is 0 or 1).Select(p => (p.X, p.Y)), "the two RL policies", 1, MarkerShape.FilledSquare, 11);
+            Points(plot, front.Soups.Where(p => p.IsPolicy).Select(p => (p.X, p.Y)), "the two RL policies", 1, MarkerShape.FilledSquare, 11);
             Points(plot, front.Morl.Select(p => (p.X, p.Y)), "MORL (RL on the λ-weighted reward)", 3, MarkerShape.FilledTriangleUp, 11);
-            var all = front.All;
-            foreach (var point in all)
-            {
-                var label = plot.Add.Text("λ=" + ReportFormat.Lambda(point.Lambda), point.X, point.Y);
-                label.LabelFontSize = 11;
-                label.LabelOffsetX = 6;
-            }
+            foreach (var point in front.All)
+                Annotate(plot, "λ=" + ReportFormat.Lambda(point.Lambda), point.X, point.Y);
 
             figures.Add(Figure(
                 $"plot-generation-front-r{front.Round.ToString(CultureInfo.InvariantCulture)}", title,
@@ -140,7 +131,7 @@ public static class ReportPlots
                 for (var i = 0; i < trained.Count; i++)
                 {
                     var curve = trained[i].Training!;
-                    var t = curve.Tracked.ToList().IndexOf(name);
+                    var t = curve.TrackedIndex(name);
                     if (t >= 0)
                         Series(plot, curve.Points.Select(p => ((double)p.Step, (double?)p.Tracked[t])), $"{ReportSections.Label(round, trained[i].Checkpoint)}: {curve.Reward}", i, MarkerShape.None, LinePattern.Dashed);
                 }
@@ -234,11 +225,7 @@ public static class ReportPlots
             Series(plot, front.Points.Select(p => (p.X, (double?)p.Y)), "λ from 0 to 1", 0, MarkerShape.OpenCircle, LinePattern.Solid);
             Points(plot, front.Optimal.Select(i => front.Points[i]), "Pareto-optimal", 3, MarkerShape.FilledCircle, 11);
             for (var i = 0; i < front.Points.Count; i++)
-            {
-                var label = plot.Add.Text("λ=" + ReportFormat.Lambda(front.Lambdas[i]), front.Points[i].X, front.Points[i].Y);
-                label.LabelFontSize = 11;
-                label.LabelOffsetX = 6;
-            }
+                Annotate(plot, "λ=" + ReportFormat.Lambda(front.Lambdas[i]), front.Points[i].X, front.Points[i].Y);
 
             figures.Add(Figure(id, title, $"Round {round.Round}: the soups (1 − λ)·θ₁ + λ·θ₂ between the objectives' members, scored on '{front.XSplit}' and '{front.YSplit}'; filled points are Pareto-optimal (no other λ is as good on both and better on one).", plot, accuracyX: true));
         }
@@ -296,11 +283,7 @@ public static class ReportPlots
         Points(plot, measured.Select(s => Pair(X(s), s.Splits[0].Ensemble)), "ensemble", 2, MarkerShape.FilledDiamond, 9);
         Points(plot, measured.Select(s => Pair(X(s), s.Splits[0].MemberMean)), "members' mean", 7, MarkerShape.FilledSquare, 8);
         foreach (var s in measured.Where(s => s.Splits[0].Soup is not null))
-        {
-            var label = plot.Add.Text($"round {s.Round.Round}", X(s), s.Splits[0].Soup!.Value);
-            label.LabelFontSize = 11;
-            label.LabelOffsetX = 6;
-        }
+            Annotate(plot, $"round {s.Round.Round}", X(s), s.Splits[0].Soup!.Value);
 
         return Figure(id, title, $"One point per round: the members' {measure} (higher: more diverse) against the accuracy of the soup, the ensemble and the members' mean on each round's primary split.", plot);
     }
@@ -348,6 +331,14 @@ public static class ReportPlots
         if (xLimits is { } x)
             plot.Axes.SetLimitsX(x.Left, x.Right);
         return new(id, title, caption, SvgInline.Prepare(plot.GetSvgXml(Width, Height), id), null);
+    }
+
+    /// <summary>A small label just right of a point.</summary>
+    private static void Annotate(Plot plot, string text, double x, double y)
+    {
+        var label = plot.Add.Text(text, x, y);
+        label.LabelFontSize = 11;
+        label.LabelOffsetX = 6;
     }
 
     private static (double X, double Y)? Pair(double? x, double? y) => x is { } a && y is { } b ? (a, b) : null;

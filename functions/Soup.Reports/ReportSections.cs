@@ -206,7 +206,7 @@ public static class ReportSections
             $"Round {Text(front.Round)}: rewarded soups (the λ sweep of the two RL policies' weights) and MORL (one RL run on (1 − λ)·first reward + λ·second), on the generation rewards",
             ["model", "λ", front.XReward, front.YReward, "KL to init", "Pareto-optimal", "checkpoint"],
             [.. front.All.Select((p, i) => (IReadOnlyList<string>)[
-                p.Kind == "soup" && p.Lambda is 0 or 1 ? "RL policy" : p.Kind, ReportFormat.Lambda(p.Lambda), ReportFormat.Number(p.X), ReportFormat.Number(p.Y),
+                p.Label, ReportFormat.Lambda(p.Lambda), ReportFormat.Number(p.X), ReportFormat.Number(p.Y),
                 ReportFormat.Number(p.Kl), optimal.Contains(i) ? "yes" : "", p.Checkpoint,
             ])]);
         yield return new TextTable(
@@ -215,7 +215,7 @@ public static class ReportSections
             [
                 ["rewarded soups", Text(front.Soups.Count), ReportFormat.Number(front.SoupsHypervolume)],
                 .. front.Morl.Count > 0
-                    ? [(IReadOnlyList<string>)["MORL (with the two policies)", Text(front.Morl.Count + front.Soups.Count(p => p.Lambda is 0 or 1)), ReportFormat.Number(front.MorlHypervolume)]]
+                    ? [(IReadOnlyList<string>)["MORL (with the two policies)", Text(front.Morl.Count + front.Soups.Count(p => p.IsPolicy)), ReportFormat.Number(front.MorlHypervolume)]]
                     : Array.Empty<IReadOnlyList<string>>(),
             ]);
     }
@@ -239,10 +239,10 @@ public static class ReportSections
                     Label(round, g.Checkpoint), curve.Reward, $"{ReportFormat.Number(first.Reward)} → {ReportFormat.Number(last.Reward)}", ReportFormat.Number(last.Kl),
                     .. tracked.SelectMany(t =>
                     {
-                        var i = curve.Tracked.ToList().IndexOf(t);
+                        var i = curve.TrackedIndex(t);
                         if (i < 0)
                             return (string[])[ReportFormat.None, ReportFormat.None, ReportFormat.None];
-                        var peak = curve.Points.MaxBy(p => p.Tracked[i])!;
+                        var peak = curve.Peak(i);
                         return [$"{ReportFormat.Number(first.Tracked[i])} → {ReportFormat.Number(last.Tracked[i])}", $"{ReportFormat.Number(peak.Tracked[i])} ({Text(peak.Step)})", ReportFormat.Number(peak.Tracked[i] - last.Tracked[i])];
                     }),
                 ];

@@ -203,8 +203,11 @@ public static class GoldRewardNames
             && int.Parse(digits, System.Globalization.CultureInfo.InvariantCulture) is var n and <= MaxConcisenessTarget and not 20 ? n : null; // 20: 'conciseness' itself
     }
 
+    /// <summary>How messages name the <c>conciseness-N</c> family.</summary>
+    public const string ConcisenessFamily = "conciseness-N (N target words)";
+
     /// <summary>The known names, for messages.</summary>
-    public static string Describe() => string.Join(", ", All) + ", conciseness-N (N target words)";
+    public static string Describe() => string.Join(", ", All) + ", " + ConcisenessFamily;
 }
 
 /// <summary>
@@ -459,6 +462,9 @@ public sealed record RlTraining
     /// </summary>
     public IReadOnlyList<string>? Track { get; set; }
 
+    /// <summary>Every reward this training names: its terms', then the tracked ones (what its job needs loaded).</summary>
+    public IEnumerable<string> RewardNames() => [.. (Rewards ?? []).Select(t => t.Reward), .. Track ?? []];
+
     /// <summary>Completions per prompt, k ≥ 2 (each one's baseline is the mean of the other k − 1).</summary>
     public int Samples { get; set; } = 4;
 
@@ -570,6 +576,12 @@ public sealed record RlCurve(string Reward, IReadOnlyList<string> Tracked, IRead
 
     /// <summary>The checkpoint metadata key that holds an RL fine-tuning's curve (JSON).</summary>
     public const string MetadataKey = "rl_curve";
+
+    /// <summary>The position of tracked reward <paramref name="name"/> in each point's <see cref="RlCurvePoint.Tracked"/>; −1 when not tracked.</summary>
+    public int TrackedIndex(string name) => Tracked.ToList().IndexOf(name);
+
+    /// <summary>The first point where tracked reward <paramref name="tracked"/> (an index) is highest.</summary>
+    public RlCurvePoint Peak(int tracked) => Points.MaxBy(p => p.Tracked[tracked]) ?? throw new InvalidOperationException("The curve has no points.");
 
     /// <summary>
     /// The curve of <paramref name="steps"/> (one point per step, steps ascending) in at most <paramref name="maxPoints"/>

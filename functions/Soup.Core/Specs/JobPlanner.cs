@@ -110,7 +110,7 @@ public static class JobPlanner
                 ? auxiliary?.GetValueOrDefault(aux) ?? throw new PlanningException($"round {round}: member {plan.Member}'s auxiliary fine-tuning '{aux}' has no checkpoint")
                 : init,
             Settings = plan.Settings,
-            RewardModels = RewardModels(spec, plan.Settings.Rl is { } rl ? [.. (rl.Rewards ?? []).Select(t => t.Reward), .. rl.Track ?? []] : null),
+            RewardModels = RewardModels(spec, plan.Settings.Rl?.RewardNames()),
         })];
     }
 
@@ -142,7 +142,7 @@ public static class JobPlanner
             {
                 Slot = CheckpointLayout.MorlSlot(round, k),
                 Settings = start.Settings with { Rl = rl },
-                RewardModels = RewardModels(spec, [.. terms.Select(t => t.Reward), .. rl.Track ?? []]),
+                RewardModels = RewardModels(spec, rl.RewardNames()),
             };
         })];
     }

@@ -280,24 +280,25 @@ internal static partial class SpecValidator
             p.Add(new($"{path}.anchorDecay", $"must be in [0, 1) (null: the anchor is the init), got {decay}"));
         }
 
+        var known = KnownRewards(spec);
         var perMember = spec.Members.Explicit ?? [];
         for (var m = 0; m < perMember.Count; m++)
         {
             if (perMember[m]?.Rewards is { } own)
             {
-                RewardTerms(p, $"$.members.explicit[{m}].rewards", own, KnownRewards(spec));
+                RewardTerms(p, $"$.members.explicit[{m}].rewards", own, known);
             }
         }
 
         if (perMember.Count == 0 || perMember.Any(m => m?.Rewards is null))
         {
-            RewardTerms(p, $"{path}.rewards", rl.Rewards, KnownRewards(spec));
+            RewardTerms(p, $"{path}.rewards", rl.Rewards, known);
         }
 
         var track = rl.Track ?? [];
         for (var t = 0; t < track.Count; t++)
         {
-            RewardName(p, $"{path}.track[{t}]", track[t], [.. track.Take(t)], KnownRewards(spec));
+            RewardName(p, $"{path}.track[{t}]", track[t], [.. track.Take(t)], known);
         }
     }
 
@@ -341,7 +342,7 @@ internal static partial class SpecValidator
     {
         if (name is null || !(known.Contains(name) || Jobs.GoldRewardNames.IsKnown(name)))
         {
-            p.Add(new(path, $"unknown reward '{name}': name a gold reward or one of $.rewardModels; known: {string.Join(", ", known)}, conciseness-N (N target words)"));
+            p.Add(new(path, $"unknown reward '{name}': name a gold reward or one of $.rewardModels; known: {string.Join(", ", known)}, {Jobs.GoldRewardNames.ConcisenessFamily}"));
         }
         else if (earlier.Contains(name))
         {

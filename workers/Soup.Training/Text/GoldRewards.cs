@@ -94,7 +94,7 @@ public static class GoldRewards
         return All.FirstOrDefault(reward => string.Equals(reward.Name, name, StringComparison.Ordinal))
             ?? (Core.Jobs.GoldRewardNames.ConcisenessTarget(name) is { } target ? ConcisenessFor(target) : null)
             ?? throw new ArgumentException(
-                $"Unknown gold reward '{name}'. Known gold rewards: {string.Join(", ", All.Select(reward => reward.Name))}, conciseness-N (N target words).", nameof(name));
+                $"Unknown gold reward '{name}'. Known gold rewards: {Core.Jobs.GoldRewardNames.Describe()}.", nameof(name));
     }
 
     /// <summary>

@@ -31,7 +31,7 @@ public sealed record TextReward(string Name, Func<IReadOnlyList<string>, IReadOn
             return model.AsReward();
         if (Core.Jobs.GoldRewardNames.IsKnown(name))
             return Of(GoldRewards.Get(name));
-        throw new ArgumentException($"Unknown reward '{name}': not a gold reward ({string.Join(", ", GoldRewards.All.Select(r => r.Name))}) nor a reward model of the job ({(models is { Count: > 0 } ? string.Join(", ", models.Keys) : "none")}).", nameof(name));
+        throw new ArgumentException($"Unknown reward '{name}': not a gold reward ({Core.Jobs.GoldRewardNames.Describe()}) nor a reward model of the job ({(models is { Count: > 0 } ? string.Join(", ", models.Keys) : "none")}).", nameof(name));
     }
 
     /// <summary>
@@ -178,18 +178,9 @@ public sealed class RewardModelScorer : IDisposable
         for (var start = 0; start < sequences.Count; start += Batch)
         {
             using var scope = NewDisposeScope();
-            var rows = sequences.Skip(start).Take(Batch).ToList();
-            var width = rows.Max(r => r.Length);
-            var ids = new long[rows.Count * width];
-            Array.Fill(ids, _tokenizer.EndOfText);
-            for (var r = 0; r < rows.Count; r++)
-            {
-                for (var t = 0; t < rows[r].Length; t++)
-                    ids[(r * width) + t] = rows[r][t];
-            }
-
-            var scores = _model.Score(tensor(ids, [rows.Count, width]), tensor(rows.Select(r => (long)r.Length).ToArray())).to(float64).data<double>();
-            for (var r = 0; r < rows.Count; r++)
+            var (ids, lengths, _) = ContextPairs.RightPadded(sequences.GetRange(start, Math.Min(Batch, sequences.Count - start)), _tokenizer.EndOfText);
+            var scores = _model.Score(ids, lengths).to(float64).data<double>();
+            for (var r = 0; r < scores.Count; r++)
                 result[start + r] = scores[r];
         }
 

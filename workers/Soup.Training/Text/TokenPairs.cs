@@ -68,10 +68,19 @@ public sealed class ContextPairs
     public (Tensor Ids, Tensor Lengths, long Tokens) Batch(long[] indices)
     {
         ArgumentNullException.ThrowIfNull(indices);
-        var sequences = indices.Select(i => _pairs[(int)i].Chosen).Concat(indices.Select(i => _pairs[(int)i].Rejected)).ToList();
+        return RightPadded([.. indices.Select(i => _pairs[(int)i].Chosen).Concat(indices.Select(i => _pairs[(int)i].Rejected))], _padding);
+    }
+
+    /// <summary>
+    /// Sequences (each at least one token) as ids [n, L] right-padded with <paramref name="padding"/>, their lengths [n]
+    /// (where a reward model reads each), and the real tokens they hold.
+    /// </summary>
+    public static (Tensor Ids, Tensor Lengths, long Tokens) RightPadded(IReadOnlyList<int[]> sequences, int padding)
+    {
+        ArgumentNullException.ThrowIfNull(sequences);
         var width = sequences.Max(s => s.Length);
         var ids = new long[sequences.Count * width];
-        Array.Fill(ids, _padding);
+        Array.Fill(ids, padding);
         var lengths = new long[sequences.Count];
         for (var row = 0; row < sequences.Count; row++)
         {
