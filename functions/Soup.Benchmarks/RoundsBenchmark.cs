@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Azure.Storage.Queues.Models;
 using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Soup.Local;
 using Soup.Core;
@@ -50,6 +51,20 @@ public static class RoundsBenchmark
             return 3;
         }
 
+        try
+        {
+            return await RunAsync(configuration, memberCounts, finished, rounds, output, cancellationToken);
+        }
+        finally
+        {
+            // The task hub, container and queues are the benchmark's own: leave nothing behind in Azurite (it slows down as blobs grow).
+            await LocalEngine.DeleteStorageAsync(configuration, CancellationToken.None);
+        }
+    }
+
+    private static async Task<int> RunAsync(
+        IConfiguration configuration, IReadOnlyList<int> memberCounts, List<int> finished, int rounds, TextWriter output, CancellationToken cancellationToken)
+    {
         await using var engine = await LocalEngine.StartAsync(configuration, cancellationToken: cancellationToken);
         var storage = engine.Services.GetRequiredService<SoupStorage>();
         await UploadAsync(storage, InitBlob, new TrainJob
@@ -103,10 +118,6 @@ public static class RoundsBenchmark
         {
         }
 
-        // The container and queues are the benchmark's own: leave no blobs behind in Azurite (it slows down as they grow).
-        await storage.Checkpoints.DeleteIfExistsAsync(cancellationToken: CancellationToken.None);
-        await storage.Jobs.DeleteIfExistsAsync(CancellationToken.None);
-        await storage.JobsPoison.DeleteIfExistsAsync(CancellationToken.None);
         return 0;
     }
 

@@ -64,21 +64,38 @@ public sealed class LocalEngine : IAsyncDisposable
     public static Task<LocalEngine> StartClientAsync(IConfiguration configuration, Action<ILoggingBuilder>? logging = null, CancellationToken cancellationToken = default) =>
         StartCoreAsync(configuration, clientOnly: true, logging, cancellationToken);
 
+    /// <summary>
+    /// Deletes what an engine on <paramref name="configuration"/> stored that no other run shares: its task hub (history,
+    /// instances, control queues, large messages), its checkpoints container and its job queues. For throw-away engines
+    /// (benchmarks), whose checkpoints otherwise pile up in Azurite's folder: the spec and report containers are shared
+    /// by every run on the account, so they stay.
+    /// </summary>
+    public static async Task DeleteStorageAsync(IConfiguration configuration, CancellationToken cancellationToken = default)
+    {
+        var service = new AzureStorageOrchestrationService(Settings(LocalConfiguration.Engine(configuration), logging: null));
+        await service.DeleteAsync();
+        var storage = new SoupStorage(configuration, Microsoft.Extensions.Options.Options.Create(LocalConfiguration.Pipeline(configuration)));
+        await storage.Checkpoints.DeleteIfExistsAsync(cancellationToken: cancellationToken);
+        await storage.Jobs.DeleteIfExistsAsync(cancellationToken);
+        await storage.JobsPoison.DeleteIfExistsAsync(cancellationToken);
+    }
+
+    private static AzureStorageOrchestrationServiceSettings Settings(LocalEngineOptions options, Action<ILoggingBuilder>? logging) => new()
+    {
+        TaskHubName = options.TaskHubName,
+        StorageAccountClientProvider = new StorageAccountClientProvider(options.AzureWebJobsStorage),
+        MaxQueuePollingInterval = options.MaxQueuePollingInterval,
+        // A deduplicated start (an idempotency key reused) fails with OrchestrationAlreadyExistsException instead of
+        // silently doing nothing, so callers can tell a new pipeline from an existing one.
+        ThrowExceptionOnInvalidDedupeStatus = true,
+        ExtendedSessionsEnabled = true,
+        LoggerFactory = LoggerFactory.Create(b => ConfigureLogging(b, logging)),
+    };
+
     private static async Task<LocalEngine> StartCoreAsync(IConfiguration configuration, bool clientOnly, Action<ILoggingBuilder>? logging, CancellationToken cancellationToken)
     {
         var options = LocalConfiguration.Engine(configuration);
-        var settings = new AzureStorageOrchestrationServiceSettings
-        {
-            TaskHubName = options.TaskHubName,
-            StorageAccountClientProvider = new StorageAccountClientProvider(options.AzureWebJobsStorage),
-            MaxQueuePollingInterval = options.MaxQueuePollingInterval,
-            // A deduplicated start (an idempotency key reused) fails with OrchestrationAlreadyExistsException instead of
-            // silently doing nothing, so callers can tell a new pipeline from an existing one.
-            ThrowExceptionOnInvalidDedupeStatus = true,
-            ExtendedSessionsEnabled = true,
-            LoggerFactory = LoggerFactory.Create(b => ConfigureLogging(b, logging)),
-        };
-        var service = new AzureStorageOrchestrationService(settings);
+        var service = new AzureStorageOrchestrationService(Settings(options, logging));
         await service.CreateIfNotExistsAsync();
 
         var sidecar = BuildSidecar(service, clientOnly, logging);

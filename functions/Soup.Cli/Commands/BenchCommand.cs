@@ -99,7 +99,17 @@ public static class BenchCommand
                 return 3;
             }
 
-            var result = await SoupsBenchmark.RunAsync(options, configuration, Console.Out, cancellationToken);
+            SoupsBenchmarkResult result;
+            try
+            {
+                result = await SoupsBenchmark.RunAsync(options, configuration, Console.Out, cancellationToken);
+            }
+            finally
+            {
+                // Its task hub, container and queues are its own: gigabytes of checkpoints per run otherwise stay in Azurite.
+                await LocalEngine.DeleteStorageAsync(configuration, CancellationToken.None);
+            }
+
             if (parse.GetValue(markdown) is { } md)
             {
                 await File.WriteAllTextAsync(md.FullName, SoupsBenchmark.Markdown(result), cancellationToken);
@@ -221,6 +231,10 @@ public static class BenchCommand
             {
                 Console.Error.WriteLine($"bench {name}: {ex.Message.ReplaceLineEndings(" ")}");
                 return 2;
+            }
+            finally
+            {
+                await LocalEngine.DeleteStorageAsync(configuration, CancellationToken.None);
             }
 
             if (markdown is not null)
