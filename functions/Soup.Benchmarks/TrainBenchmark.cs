@@ -12,6 +12,7 @@ using Soup.Training.FineTuning;
 using Soup.Training.Models;
 using Soup.Training.Text;
 using Soup.Core.Specs;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Soup.Benchmarks;
@@ -111,6 +112,7 @@ public static class TrainBenchmark
             Row(output, model, "training", bare, full);
 
             using var policy = new Gpt2LanguageModel(config);
+            policy.to(TorchDevice.Preferred());
             var prompts = corpus.Prompts(tokenizer, options.BatchSize * 4, 8).Where(p => p.Length == 8).Take(options.BatchSize).ToList();
             var newTokens = Math.Min(64, config.Context - 8);
             var greedy = new SamplingOptions(newTokens, Temperature: 0, StopAtEndOfText: false);
@@ -196,6 +198,9 @@ public static class TrainBenchmark
         using var anchor = new Gpt2LanguageModel(config);
         Gpt2Checkpoint.Load(policy, init, "bench");
         Gpt2Checkpoint.Load(anchor, init, "bench");
+        var device = TorchDevice.Preferred();
+        policy.to(device);
+        anchor.to(device);
         anchor.eval();
         using var optimizer = optim.AdamW(policy.parameters(), lr: 1e-4, weight_decay: 0);
         using var generator = new Generator(unchecked((ulong)seed));
@@ -206,7 +211,7 @@ public static class TrainBenchmark
         for (var step = 0; step < steps; step++)
         {
             using var scope = NewDisposeScope();
-            var ids = tensor(rows.SelectMany(p => p.Select(t => (long)t)).ToArray(), [rows.Count, width]);
+            var ids = tensor(rows.SelectMany(p => p.Select(t => (long)t)).ToArray(), [rows.Count, width], device: device);
             var sampled = new List<Tensor>();
             policy.eval();
             using (no_grad())
@@ -215,7 +220,7 @@ public static class TrainBenchmark
                 var logits = policy.Logits(ids, cache: cache).select(1, -1);
                 for (var t = 0; t < newTokens; t++)
                 {
-                    var next = multinomial(nn.functional.softmax(logits.to(float32), -1), 1, generator: generator);
+                    var next = multinomial(nn.functional.softmax(logits.to(float32), -1).cpu(), 1, generator: generator).to(device);
                     sampled.Add(next);
                     if (t + 1 < newTokens)
                         logits = policy.Logits(next, cache: cache).select(1, -1);
@@ -223,7 +228,8 @@ public static class TrainBenchmark
             }
 
             var completions = cat(sampled, 1);
-            var rewards = reward.Score(promptTexts, [.. Enumerable.Range(0, rows.Count).Select(r => tokenizer.Decode([.. completions[r].data<long>().Select(v => (int)v)]))]);
+            var drawn = completions.cpu().data<long>().ToArray();
+            var rewards = reward.Score(promptTexts, [.. Enumerable.Range(0, rows.Count).Select(r => tokenizer.Decode([.. drawn.Skip(r * newTokens).Take(newTokens).Select(v => (int)v)]))]);
             var sequence = cat([ids, completions], 1);
             var input = sequence.narrow(1, 0, sequence.shape[1] - 1);
             var targets = sequence.narrow(1, 1, sequence.shape[1] - 1).unsqueeze(2);
@@ -232,8 +238,8 @@ public static class TrainBenchmark
             Tensor logAnchor;
             using (no_grad())
                 logAnchor = nn.functional.log_softmax(anchor.forward(input).to(float32), 2).gather(2, targets).squeeze(2).narrow(1, width - 1, newTokens).sum(1);
-            var kl = (logPolicy.detach() - logAnchor).data<float>().ToArray();
-            var advantages = tensor(Rloo.LeaveOneOut([.. rewards.Select((r, i) => r - (0.05 * kl[i]))], samples).Select(a => (float)a).ToArray());
+            var kl = (logPolicy.detach() - logAnchor).cpu().data<float>().ToArray();
+            var advantages = tensor(Rloo.LeaveOneOut([.. rewards.Select((r, i) => r - (0.05 * kl[i]))], samples).Select(a => (float)a).ToArray(), device: device);
             var loss = -(advantages * logPolicy).mean();
             optimizer.zero_grad();
             loss.backward();

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Soup.Training.FineTuning;
 
 /// <summary>Picks where training and evaluation run.</summary>
-internal static class TorchDevice
+public static class TorchDevice
 {
     /// <summary>The device pinned by the enclosing job slot (<see cref="DeviceSlots.Use"/>); else CUDA when torch sees a GPU, else the CPU.</summary>
     public static Device Preferred()

@@ -71,6 +71,7 @@ public sealed class Gpt2Backbone : Module
     /// <param name="positions">Position ids [B, T] (null: past length, past length + 1, ...).</param>
     /// <param name="cache">Keys and values of earlier positions, extended with these (null: none).</param>
     /// <param name="mask">Which keys each position may attend to, bool [B, 1, T, past + T] (null: causal).</param>
+    /// <remarks>Inputs on another device than the model's (CPU batches for a model on the GPU) are moved to the model's; the result is on the model's device.</remarks>
     /// <exception cref="ArgumentException">A sequence runs past the context, or a token id is outside the vocabulary.</exception>
     public Tensor Forward(Tensor ids, Tensor? positions = null, Gpt2Cache? cache = null, Tensor? mask = null)
     {
@@ -79,11 +80,14 @@ public sealed class Gpt2Backbone : Module
         var length = ids.shape[1];
         if (past + length > Config.Context)
             throw new ArgumentException($"{past + length} positions exceed the context of {Config.Name} ({Config.Context}).", nameof(ids));
-        if (ids.numel() > 0 && (ids.min().item<long>() < 0 || ids.max().item<long>() >= Config.VocabularySize))
+        if (ids.numel() > 0 && ids.lt(0).logical_or(ids.ge(Config.VocabularySize)).any().item<bool>())
             throw new ArgumentException($"A token id is outside {Config.Name}'s vocabulary [0, {Config.VocabularySize}).", nameof(ids));
 
         using var scope = NewDisposeScope();
-        positions ??= arange(past, past + length, dtype: ScalarType.Int64, device: ids.device).unsqueeze(0).expand(ids.shape[0], length);
+        var device = TokenEmbedding.device;
+        ids = ids.to(device);
+        positions = positions?.to(device) ?? arange(past, past + length, dtype: ScalarType.Int64, device: device).unsqueeze(0).expand(ids.shape[0], length);
+        mask = mask?.to(device);
         var x = drop.forward(wte.forward(ids).add(wpe.forward(positions)));
         for (var i = 0; i < h.Count; i++)
             x = h[i].Forward(x, cache?[i], mask);

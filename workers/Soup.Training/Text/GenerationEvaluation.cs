@@ -1,6 +1,8 @@
 using System.Globalization;
 using Soup.Core.Jobs;
+using Soup.Training.FineTuning;
 using Soup.Training.Models;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Soup.Training.Text;
@@ -149,6 +151,7 @@ public static class GenerationEvaluation
             try
             {
                 TextSplit.LoadLanguageModel(network, tensors, source);
+                network.to(TorchDevice.Preferred());
                 return network;
             }
             catch
@@ -261,8 +264,8 @@ public static class GenerationEvaluation
                 var (input, _, mask) = Pack([.. rows.Select(i => prompts[i])], [.. rows.Select(i => completions[i])], padding);
                 var p = nn.functional.log_softmax(model.forward(input).to(float32), 2);
                 var q = nn.functional.log_softmax(reference.forward(input).to(float32), 2);
-                var perPosition = (p.exp() * (p - q)).sum(2) * mask;
-                var sums = perPosition.sum(1).to(float64).data<double>().ToArray();
+                var perPosition = (p.exp() * (p - q)).sum(2) * mask.to(p.device);
+                var sums = perPosition.sum(1).to(float64).cpu().data<double>().ToArray();
                 for (var r = 0; r < rows.Count; r++)
                     result[rows[r]] = sums[r];
             }

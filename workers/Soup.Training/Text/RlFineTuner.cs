@@ -4,6 +4,7 @@ using Soup.Merging.Checkpoints;
 using Soup.Training.Checkpoints;
 using Soup.Training.FineTuning;
 using Soup.Training.Models;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Soup.Training.Text;
@@ -60,6 +61,9 @@ public static class RlFineTuner
         using var anchor = new Gpt2LanguageModel(config);
         Gpt2Checkpoint.Load(policy, init, "policy init");
         Gpt2Checkpoint.Load(anchor, anchorInit ?? init, "anchor init");
+        var device = TorchDevice.Preferred();
+        policy.to(device);
+        anchor.to(device);
         var named = policy.named_parameters().Select(p => (p.name, p.parameter)).ToList();
         using var optimizer = OptimizerFactory.Create(
             new TrainSettings { Optimizer = Optimizers.AdamW, LearningRate = settings.LearningRate, WeightDecay = 0 }, named.Select(p => p.parameter));

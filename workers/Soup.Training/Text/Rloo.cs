@@ -155,8 +155,8 @@ public static class Rloo
                 }
 
                 using (no_grad())
-                    SequenceLogProbabilities(anchor, ids, targets, mask).to(float64).data<double>().ToArray().CopyTo(logAnchor, chunk.Start);
-                policyLog.detach().to(float64).data<double>().ToArray().CopyTo(logPolicy, chunk.Start);
+                    SequenceLogProbabilities(anchor, ids, targets, mask).to(float64).cpu().data<double>().ToArray().CopyTo(logAnchor, chunk.Start);
+                policyLog.detach().to(float64).cpu().data<double>().ToArray().CopyTo(logPolicy, chunk.Start);
             }
 
             var kl = logPolicy.Select((lp, i) => lp - logAnchor[i]).ToArray();
@@ -166,7 +166,7 @@ public static class Rloo
             float lossValue;
             if (single is not null)
             {
-                var loss = -(tensor(advantages) * single).mean();
+                var loss = -(tensor(advantages, device: single.device) * single).mean();
                 lossValue = loss.item<float>();
                 ThrowIfDiverged(step, lossValue, kl);
                 loss.backward();
@@ -180,7 +180,8 @@ public static class Rloo
                 {
                     using var chunkScope = NewDisposeScope();
                     var (ids, targets, mask) = Pack(chunk);
-                    var part = -(tensor(advantages[chunk.Start..(chunk.Start + chunk.Length)]) * SequenceLogProbabilities(policy, ids, targets, mask)).sum() / count;
+                    var logs = SequenceLogProbabilities(policy, ids, targets, mask);
+                    var part = -(tensor(advantages[chunk.Start..(chunk.Start + chunk.Length)], device: logs.device) * logs).sum() / count;
                     part.backward();
                 }
             }
@@ -213,11 +214,11 @@ public static class Rloo
             parameter.mul_(decay).add_(live[name], alpha: 1 - decay);
     }
 
-    /// <summary>Σ over the masked positions of log model(target | prefix), per row [B].</summary>
+    /// <summary>Σ over the masked positions of log model(target | prefix), per row [B], on the model's device.</summary>
     private static Tensor SequenceLogProbabilities(Gpt2LanguageModel model, Tensor ids, Tensor targets, Tensor mask)
     {
         var log = nn.functional.log_softmax(model.forward(ids).to(float32), 2);
-        var chosen = log.gather(2, targets.unsqueeze(2)).squeeze(2);
-        return (chosen * mask).sum(1);
+        var chosen = log.gather(2, targets.to(log.device).unsqueeze(2)).squeeze(2);
+        return (chosen * mask.to(log.device)).sum(1);
     }
 }

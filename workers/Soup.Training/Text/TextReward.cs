@@ -2,7 +2,9 @@ using System.Globalization;
 using System.Text;
 using Soup.Merging.Checkpoints;
 using Soup.Training.Checkpoints;
+using Soup.Training.FineTuning;
 using Soup.Training.Models;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Soup.Training.Text;
@@ -127,6 +129,7 @@ public sealed class RewardModelScorer : IDisposable
         try
         {
             Gpt2Checkpoint.Load(network, tensors, $"reward model '{name}' ({source})");
+            network.to(TorchDevice.Preferred());
             return new RewardModelScorer(name, network, TextTokenizer.Get(TextTokenizer.Gpt2Name));
         }
         catch
@@ -179,7 +182,7 @@ public sealed class RewardModelScorer : IDisposable
         {
             using var scope = NewDisposeScope();
             var (ids, lengths, _) = ContextPairs.RightPadded(sequences.GetRange(start, Math.Min(Batch, sequences.Count - start)), _tokenizer.EndOfText);
-            var scores = _model.Score(ids, lengths).to(float64).data<double>();
+            var scores = _model.Score(ids, lengths).to(float64).cpu().data<double>();
             for (var r = 0; r < scores.Count; r++)
                 result[start + r] = scores[r];
         }
