@@ -104,6 +104,7 @@ public static class PairsCommand
             Safetensors.Write(file, result.Weights, new Dictionary<string, string> { ["model"] = model, ["corpus"] = corpusFolder.FullName });
         }
 
+        TorchSharp.ModuleExtensionMethods.to(policy, TorchDevice.Preferred());
         var prompts = split.Prompts(tokenizer, split.HeldOut.Count, promptTokens);
         var pairs = PreferenceGeneration.Generate(policy, prompts, tokenizer, reward, options, new Progress<string>(line => Console.Error.WriteLine(line)));
         return Write(pairs, output, name, reward, corpusFolder);
