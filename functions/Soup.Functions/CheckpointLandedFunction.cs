@@ -8,17 +8,18 @@ namespace Soup.Functions;
 /// <summary>
 /// Fan-in: a blob landing in the checkpoints container completes the job whose folder it lands in. The worker that
 /// wrote it tells nobody; these triggers raise the event the pipeline waits for. Two functions share the handler: on
-/// Azure, Event Grid delivers the landings (<see cref="EventGridFunction"/>; Flex Consumption runs no polling blob
-/// triggers); on Azurite, which has no Event Grid, the container is scanned (<see cref="ScanFunction"/>). Each host
-/// switches the other off with the app setting <c>AzureWebJobs.&lt;name&gt;.Disabled</c> (infra/ sets it for the scan,
-/// local.settings.sample.json for the Event Grid one).
+/// Azure, Event Grid delivers the landings (<see cref="EventGridFunction"/>); on Azurite, which has no Event Grid, the
+/// container is scanned (<see cref="ScanFunction"/>). The scan is compiled only into local builds (Debug, what
+/// <c>func start</c> builds, or <c>-p:LandingScan=true</c>): Flex Consumption refuses to load a blob trigger whose
+/// source is not Event Grid, even a disabled one, so the Release build published to Azure does not have it. Locally,
+/// local.settings.sample.json switches the Event Grid function off (<c>AzureWebJobs.CheckpointLanded.Disabled</c>).
 /// </summary>
 public sealed class CheckpointLandedFunction(CheckpointLandingHandler handler)
 {
     /// <summary>The function Event Grid delivers to (its webhook names it: <c>functionName=Host.Functions.CheckpointLanded</c>).</summary>
     public const string EventGridFunction = "CheckpointLanded";
 
-    /// <summary>The polling function, for Azurite.</summary>
+    /// <summary>The polling function, for Azurite (local builds only).</summary>
     public const string ScanFunction = "CheckpointLandedScan";
 
     /// <summary>Runs for every blob Event Grid reports created in the checkpoints container.</summary>
@@ -29,6 +30,7 @@ public sealed class CheckpointLandedFunction(CheckpointLandingHandler handler)
         [DurableClient] DurableTaskClient client,
         CancellationToken cancellationToken) => HandleAsync(blob, name, client, cancellationToken);
 
+#if LANDING_SCAN
     /// <summary>Runs for every new or updated blob found by scanning the checkpoints container.</summary>
     [Function(ScanFunction)]
     public Task RunFromScan(
@@ -36,6 +38,7 @@ public sealed class CheckpointLandedFunction(CheckpointLandingHandler handler)
         string name,
         [DurableClient] DurableTaskClient client,
         CancellationToken cancellationToken) => HandleAsync(blob, name, client, cancellationToken);
+#endif
 
     private Task HandleAsync(BlobClient blob, string name, DurableTaskClient client, CancellationToken cancellationToken)
     {

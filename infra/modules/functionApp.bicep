@@ -239,9 +239,8 @@ resource app 'Microsoft.Web/sites@2025-03-01' = {
         { name: 'MaxPipelineTrainingSteps', value: string(maxPipelineTrainingSteps) }
         { name: 'MaxPipelineCheckpoints', value: string(maxPipelineCheckpoints) }
         { name: 'MaxRunningPipelines', value: string(maxRunningPipelines) }
-        // Event Grid delivers landings to the Event Grid blob trigger; the polling one is for Azurite only (and Flex
-        // Consumption does not support polling blob triggers).
-        { name: 'AzureWebJobs.CheckpointLandedScan.Disabled', value: 'true' }
+        // Event Grid delivers landings to the Event Grid blob trigger. The polling one (Azurite's) is not in the Release
+        // package at all: Flex Consumption refuses to load a polling blob trigger, even a disabled one.
       ]
     }
     functionAppConfig: {

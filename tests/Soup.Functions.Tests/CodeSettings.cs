@@ -32,8 +32,8 @@ internal static partial class CodeSettings
     /// <summary>The blob-trigger function fed by Event Grid (runs in Azure; disabled locally).</summary>
     public static string EventGridLandingFunction { get; } = BlobTriggerFunction(eventGrid: true);
 
-    /// <summary>The polling blob-trigger function (runs on Azurite; disabled in Azure).</summary>
-    public static string ScanLandingFunction { get; } = BlobTriggerFunction(eventGrid: false);
+    /// <summary>The polling blob-trigger function (runs on Azurite; compiled only into local builds, so not found here).</summary>
+    public static string ScanLandingFunction => CheckpointLandedFunction.ScanFunction;
 
     /// <summary>The standard switch that turns a function off.</summary>
     public static string DisabledSwitch(string function) => $"AzureWebJobs.{function}.Disabled";
@@ -110,7 +110,7 @@ internal static partial class CodeSettings
     {
         var matches = FunctionMethods().Where(m => m.GetParameters().Any(p =>
             p.GetCustomAttribute<BlobTriggerAttribute>() is { } trigger && (trigger.Source == BlobTriggerSource.EventGrid) == eventGrid)).ToList();
-        Assert.True(matches.Count == 1, $"expected one {(eventGrid ? "Event Grid" : "polling")} blob-trigger function, found {matches.Count}");
+        Assert.True(matches.Count == 1, $"expected one {(eventGrid ? "Event Grid" : "polling")} blob-trigger function in the Release build, found {matches.Count}");
         return matches[0].GetCustomAttribute<FunctionAttribute>()!.Name;
     }
 

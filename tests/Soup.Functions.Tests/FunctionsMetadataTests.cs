@@ -92,14 +92,35 @@ public sealed class FunctionsMetadataTests
     }
 
     [Fact]
-    public void CheckpointLandedScan_IsAPollingBlobTriggerOnTheSameContainer_WithDurableClient()
+    public void ReleaseBuild_EveryBlobTriggerIsEventGrid_TheScanIsNotThere()
     {
-        var trigger = Trigger(CheckpointLandedFunction.ScanFunction, "blobTrigger");
+        // What is published to Flex Consumption, whose host refuses at load any blob trigger not fed by Event Grid.
+        var blobTriggers = Functions.SelectMany(f => f.GetProperty("bindings").EnumerateArray()
+            .Where(b => b.GetProperty("type").GetString() == "blobTrigger")
+            .Select(b => (Function: f.GetProperty("name").GetString(), Source: b.TryGetProperty("source", out var s) ? s.GetString() : null))).ToList();
+
+        Assert.Equal([(CheckpointLandedFunction.EventGridFunction, "EventGrid")], blobTriggers);
+        Assert.DoesNotContain(Functions, f => f.GetProperty("name").GetString() == CheckpointLandedFunction.ScanFunction);
+    }
+
+    [Fact]
+    public async Task DebugBuild_AddsCheckpointLandedScan_APollingBlobTriggerOnTheSameContainer_WithDurableClient()
+    {
+        // What `func start` builds locally against Azurite, which has no Event Grid. A real Debug build (about a minute).
+        var project = RepositoryFiles.Path("functions/Soup.Functions/Soup.Functions.csproj");
+        var build = await DotnetAsync(["build", project, "-c", "Debug", "-nologo", "-v", "quiet"]);
+        Assert.True(build.ExitCode == 0, "Debug build failed:\n" + build.Output);
+        var metadata = Load(RepositoryFiles.Path("functions/Soup.Functions/bin/Debug/net10.0/functions.metadata"));
+
+        var scan = metadata.Single(f => f.GetProperty("name").GetString() == CheckpointLandedFunction.ScanFunction);
+        var bindings = scan.GetProperty("bindings").EnumerateArray().ToList();
+        var trigger = bindings.Single(b => b.GetProperty("type").GetString() == "blobTrigger");
         Assert.Equal("%CheckpointsContainer%/{name}", trigger.GetProperty("path").GetString());
         Assert.Equal("SoupStorage", trigger.GetProperty("connection").GetString());
         // No source is the default: LogsAndContainerScan (polling), the one Azurite supports.
         Assert.True(!trigger.TryGetProperty("source", out var source) || source.GetString() == "LogsAndContainerScan");
-        Assert.Contains(Bindings(CheckpointLandedFunction.ScanFunction), b => b.GetProperty("type").GetString() == "durableClient");
+        Assert.Contains(bindings, b => b.GetProperty("type").GetString() == "durableClient");
+        Assert.Contains(metadata, f => f.GetProperty("name").GetString() == CheckpointLandedFunction.EventGridFunction);
     }
 
     [Fact]
@@ -122,7 +143,7 @@ public sealed class FunctionsMetadataTests
     {
         string[] expected =
         [
-            "StartPipeline", "GetPipeline", "GetPipelineReport", "ListPipelines", "CancelPipeline", "CheckpointLanded", "CheckpointLandedScan", "ScheduledRetrain", "ApplyRetention", TaskNames.Pipeline, TaskNames.Round, TaskNames.ScheduledPipeline,
+            "StartPipeline", "GetPipeline", "GetPipelineReport", "ListPipelines", "CancelPipeline", "CheckpointLanded", "ScheduledRetrain", "ApplyRetention", TaskNames.Pipeline, TaskNames.Round, TaskNames.ScheduledPipeline,
             TaskNames.DispatchJobs, TaskNames.MergeCheckpoints, TaskNames.SummarizeRound, TaskNames.ReconcileLandings, TaskNames.WriteReport, TaskNames.StopJobs,
         ];
         Assert.Equal(expected.Order(), Functions.Select(f => f.GetProperty("name").GetString()!).Order());
@@ -143,10 +164,23 @@ public sealed class FunctionsMetadataTests
         return entry.GetProperty("bindings").EnumerateArray().ToList();
     }
 
-    private static JsonElement[] Load()
+    private static async Task<(int ExitCode, string Output)> DotnetAsync(IEnumerable<string> arguments)
     {
-        var path = typeof(FunctionsMetadataTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-            .Single(a => a.Key == "FunctionsMetadataPath").Value!;
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync(TestContext.Current.CancellationToken);
+        return (process.ExitCode, await output + await error);
+    }
+
+    private static JsonElement[] Load() => Load(typeof(FunctionsMetadataTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+        .Single(a => a.Key == "FunctionsMetadataPath").Value!);
+
+    private static JsonElement[] Load(string path)
+    {
         if (!File.Exists(path))
         {
             throw new FileNotFoundException($"functions.metadata not found at {path}: build functions/Soup.Functions first (the solution build does).", path);

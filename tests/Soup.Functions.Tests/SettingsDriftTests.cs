@@ -56,17 +56,18 @@ public sealed partial class SettingsDriftTests
     [Fact]
     public void BicepAppSettings_HaveEveryFunctionsSetting_AndNothingElse()
     {
-        var expected = CodeSettings.Functions.Concat(AzurePlatformSettings).Append(CodeSettings.DisabledSwitch(CodeSettings.ScanLandingFunction));
+        var expected = CodeSettings.Functions.Concat(AzurePlatformSettings);
 
         AssertSameNames(expected, Template.Value.AppSettings.Keys.Select(BaseName).Distinct(), "infra/main.bicep (function app settings)");
     }
 
     [Fact]
-    public void BicepAppSettings_DisableTheScanTrigger_AndKeepTheEventGridOne()
+    public void BicepAppSettings_SwitchOffNeitherLandingTrigger()
     {
+        // The scan is not in the Release package at all (switching it off would not stop Flex refusing it).
         var settings = Template.Value.AppSettings;
 
-        Assert.Equal("true", settings.GetValueOrDefault(CodeSettings.DisabledSwitch(CodeSettings.ScanLandingFunction)));
+        Assert.DoesNotContain(CodeSettings.DisabledSwitch(CodeSettings.ScanLandingFunction), settings.Keys);
         Assert.DoesNotContain(CodeSettings.DisabledSwitch(CodeSettings.EventGridLandingFunction), settings.Keys);
     }
 
@@ -140,8 +141,7 @@ public sealed partial class SettingsDriftTests
     public void ReadmeSettingsTable_ListsEverySettingTheCodeReads_AndNothingElse()
     {
         var expected = CodeSettings.Functions.Concat(CodeSettings.Worker).Concat(CodeSettings.LocalEngine)
-            .Append(CodeSettings.DisabledSwitch(CodeSettings.EventGridLandingFunction))
-            .Append(CodeSettings.DisabledSwitch(CodeSettings.ScanLandingFunction));
+            .Append(CodeSettings.DisabledSwitch(CodeSettings.EventGridLandingFunction));
 
         AssertSameNames(expected, ReadmeSettingNames(), "README.md (the table under '## Settings')");
     }
