@@ -311,6 +311,7 @@ public static class ReportPlots
 
     private static Plot NewPlot(string title, string x, string y)
     {
+        ReportFonts.EnsureRegistered();
         var plot = new Plot();
         plot.Title(title, size: 15);
         plot.XLabel(x, size: 13);
