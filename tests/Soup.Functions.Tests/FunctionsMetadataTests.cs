@@ -104,6 +104,32 @@ public sealed class FunctionsMetadataTests
     }
 
     [Fact]
+    public async Task PublishedRelease_HasOnlyTheEventGridBlobTrigger_AndShipsTheReportFont()
+    {
+        // The folder that is zipped and deployed (README, Deploy to Azure), published from the Release build the tests use.
+        var folder = Directory.CreateTempSubdirectory("soup-functions-publish-").FullName;
+        try
+        {
+            var project = RepositoryFiles.Path("functions/Soup.Functions/Soup.Functions.csproj");
+            var publish = await DotnetAsync(["publish", project, "-c", "Release", "--no-build", "-o", folder, "-nologo", "-v", "quiet"]);
+            Assert.True(publish.ExitCode == 0, "publish failed:\n" + publish.Output);
+
+            var blobTriggers = Load(Path.Combine(folder, "functions.metadata"))
+                .SelectMany(f => f.GetProperty("bindings").EnumerateArray()
+                    .Where(b => b.GetProperty("type").GetString() == "blobTrigger")
+                    .Select(b => (Function: f.GetProperty("name").GetString(), Source: b.TryGetProperty("source", out var s) ? s.GetString() : null)))
+                .ToList();
+            Assert.Equal([(CheckpointLandedFunction.EventGridFunction, "EventGrid")], blobTriggers);
+            Assert.True(File.Exists(Path.Combine(folder, "Fonts", "DejaVuSans.ttf")), "the report font is not in the package");
+            Assert.True(File.Exists(Path.Combine(folder, "Fonts", "DejaVuSans-Bold.ttf")), "the report's bold font is not in the package");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task DebugBuild_AddsCheckpointLandedScan_APollingBlobTriggerOnTheSameContainer_WithDurableClient()
     {
         // What `func start` builds locally against Azurite, which has no Event Grid. A real Debug build (about a minute).
