@@ -289,7 +289,7 @@ public static class RlBenchmark
         {
             Recipe = Recipes.Warp,
             Members = TwoPolicies(o.RlSteps, Rl(o, anchorDecay: 0.9) with { Rewards = [new RewardTerm { Reward = o.EffectiveRewards[0] }] }),
-            Merge = new MergeParameters { Method = "slerp", T = 0.5 },
+            Merge = new MergeParameters { Method = "nuslerp", T = 0.5 },
             Soup = new SoupSpec { TowardInit = 0.5 },
             Evaluation = new EvaluationSpec
             {

@@ -106,7 +106,7 @@ public static class GreedySoup
         IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken)
     {
         var method = MergeMethodFactory.Create(parameters);
-        var needsBase = MergeMethodFactory.RequiresBase(parameters.Method);
+        var needsBase = MergeMethodFactory.UsesBase(parameters.Method);
         if (needsBase && @base is null)
             throw new ArgumentException($"merge method '{parameters.Method}' needs the base checkpoint, and the greedy soup's plan names none");
         method.Validate(ingredients.Count, needsBase);

@@ -6,12 +6,10 @@ namespace Soup.Merging;
 /// range (all of them, whichever method is chosen), so a bad spec fails before anything is read.
 /// </summary>
 /// <remarks>
-/// Weight rules: <c>linear</c> divides the weights by their sum when <see cref="MergeParameters.Normalize"/> is true;
-/// <c>task_arithmetic</c> and <c>dare_linear</c> use them as given (1 each by default) and ignore Normalize;
-/// <c>ties</c> and <c>dare_ties</c> use them as given in the sign election and, when Normalize is true, divide each
-/// element's elected sum by the weights of the members that were elected there (the disjoint mean);
-/// <c>liti</c> always normalizes them (its soup is an average); <c>slerp</c>, <c>model_stock</c> and <c>ema</c> take no
-/// weights and reject them.
+/// Defaults follow mergekit v0.1.4: <c>normalize</c> is on for <c>linear</c> and <c>ties</c>, off for
+/// <c>task_arithmetic</c>, <c>dare_linear</c> and <c>dare_ties</c>; DARE rescales so each tensor keeps its L1 norm,
+/// TIES does not rescale. <c>liti</c> always normalizes its weights (its soup is an average); <c>slerp</c>,
+/// <c>model_stock</c> and <c>ema</c> take no weights and reject them; <c>nuslerp</c> takes two (t = w₁/(w₀ + w₁)).
 /// </remarks>
 public static class MergeMethodFactory
 {
@@ -20,10 +18,21 @@ public static class MergeMethodFactory
 
     private static readonly HashSet<string> WithoutWeights = [MergeMethods.Slerp, MergeMethods.ModelStock, MergeMethods.Ema];
 
+    private static readonly HashSet<string> Normalizing = [MergeMethods.Linear, MergeMethods.TaskArithmetic, MergeMethods.Ties, MergeMethods.DareLinear, MergeMethods.DareTies];
+
+    private static readonly HashSet<string> Thinning = [MergeMethods.Ties, MergeMethods.DareLinear, MergeMethods.DareTies];
+
     /// <summary>The known method names, in the order the docs list them (<see cref="MergeMethods.All"/>).</summary>
     public static IReadOnlyList<string> Names => MergeMethods.All;
 
-    /// <summary>Whether the method needs a base model (slerp merely accepts one; linear ignores it).</summary>
+    /// <summary>
+    /// Whether a pipeline gives the method the round's init as its base: the methods that need one, and nuslerp, which
+    /// then interpolates the members' task vectors (slerp with a base would interpolate from the base to one member).
+    /// </summary>
+    /// <exception cref="ArgumentException">The name is not one of <see cref="Names"/>.</exception>
+    public static bool UsesBase(string method) => RequiresBase(method) || method == MergeMethods.Nuslerp;
+
+    /// <summary>Whether the method needs a base model (slerp and nuslerp merely accept one; linear ignores it).</summary>
     /// <exception cref="ArgumentException">The name is not one of <see cref="Names"/>.</exception>
     public static bool RequiresBase(string method)
     {
@@ -50,14 +59,35 @@ public static class MergeMethodFactory
             throw new ArgumentException($"{method} takes no weights, got {weights.Count}");
         }
 
+        if (parameters.Normalize is not null && !Normalizing.Contains(method))
+        {
+            throw new ArgumentException($"{method} has no normalize option (linear, task_arithmetic, ties, dare_linear and dare_ties have)");
+        }
+
+        if (parameters.Rescale is not null && !Thinning.Contains(method))
+        {
+            throw new ArgumentException($"{method} has no rescale option (ties, dare_linear and dare_ties have)");
+        }
+
+        var normalize = parameters.Normalize ?? method is MergeMethods.Linear or MergeMethods.Ties;
+        var rescale = parameters.Rescale switch
+        {
+            null => method == MergeMethods.Ties ? TaskVectorRescale.None : TaskVectorRescale.L1,
+            MergeRescales.L1 => TaskVectorRescale.L1,
+            MergeRescales.Density => TaskVectorRescale.Density,
+            MergeRescales.None => TaskVectorRescale.None,
+            var other => throw new ArgumentException($"unknown rescale '{other}'; known: {string.Join(", ", MergeRescales.All)}"),
+        };
+
         return method switch
         {
-            MergeMethods.Linear => new Engine.LinearMethodF64(weights, parameters.Normalize), // F64 tensors merged in F64
-            MergeMethods.TaskArithmetic => TaskVectorMethod.TaskArithmetic(weights, lambda),
-            MergeMethods.Ties => TaskVectorMethod.Ties(weights, parameters.Normalize, lambda, density),
-            MergeMethods.DareLinear => TaskVectorMethod.DareLinear(weights, lambda, density, parameters.Seed),
-            MergeMethods.DareTies => TaskVectorMethod.DareTies(weights, parameters.Normalize, lambda, density, parameters.Seed),
-            MergeMethods.Slerp => new SlerpMethod(t),
+            MergeMethods.Linear => new Engine.LinearMethodF64(weights, normalize), // F64 tensors merged in F64
+            MergeMethods.TaskArithmetic => TaskVectorMethod.TaskArithmetic(weights, lambda, normalize),
+            MergeMethods.Ties => TaskVectorMethod.Ties(weights, normalize, lambda, density, rescale),
+            MergeMethods.DareLinear => TaskVectorMethod.DareLinear(weights, lambda, density, parameters.Seed, normalize, rescale),
+            MergeMethods.DareTies => TaskVectorMethod.DareTies(weights, normalize, lambda, density, parameters.Seed, rescale),
+            MergeMethods.Slerp => SlerpMethod.Slerp(t),
+            MergeMethods.Nuslerp => SlerpMethod.Nuslerp(t, weights),
             MergeMethods.ModelStock => new ModelStockMethod(),
             MergeMethods.Liti => new LitiMethod(weights, eta),
             MergeMethods.Ema => new EmaMethod(eta),

@@ -93,7 +93,7 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
             var greedy = soupSpec.MakesGreedy()
                 ? new GreedySoupPlan(
                     [.. Enumerable.Range(0, memberBlobs.Count)], SplitRoles.Validation, spec.Merge with { Weights = null },
-                    MergeMethodFactory.RequiresBase(spec.Merge.Method) ? round.Init : null, metadata)
+                    MergeMethodFactory.UsesBase(spec.Merge.Method) ? round.Init : null, metadata)
                 : null;
             var evaluation = await EvaluateAsync(context, round, new EvaluationPlan(checkpoints, memberBlobs.Count, Greedy: greedy)
             {

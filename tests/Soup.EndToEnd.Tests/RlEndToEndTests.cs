@@ -204,7 +204,7 @@ public sealed class RlEndToEndTests(AzuriteEngineFixture fixture) : IClassFixtur
               "init": { "pretrainSteps": 4, "learningRate": 0.001 },
               "members": { "count": 2, "steps": 2, "batchSize": 4, "learningRates": [0.001, 0.002],
                            "rl": { "rewards": [ { "reward": "conciseness", "weight": 1 } ], "samples": 2, "promptsPerStep": 2, "maxNewTokens": 6, "anchorDecay": 0.9 } },
-              "merge": { "method": "slerp", "t": 0.5 },
+              "merge": { "method": "nuslerp", "t": 0.5 },
               "soup": { "towardInit": 0.5 },
               "evaluation": { "generation": { "prompts": 4, "maxNewTokens": 6, "rewards": ["conciseness"], "keep": 1, "klTo": "first-init" } },
               "roundTimeout": "00:05:00"

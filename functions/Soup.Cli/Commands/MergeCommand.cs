@@ -24,10 +24,12 @@ public static class MergeCommand
             Description = "Comma-separated weight per member (default: equal).",
             CustomParser = ParseWeights,
         };
-        var noNormalize = new Option<bool>("--no-normalize") { Description = "Use the weights as given instead of dividing by their sum." };
+        var normalize = new Option<bool>("--normalize") { Description = "Divide by the weights (their sum; for ties/dare_ties the elected members'). Default: mergekit's per method (on for linear and ties)." };
+        var noNormalize = new Option<bool>("--no-normalize") { Description = "Use the weights as given (linear, ties)." };
+        var rescale = new Option<string?>("--rescale") { Description = "How ties' and DARE's kept entries are scaled: l1 (keep each tensor's L1 norm; mergekit's DARE default), density (×1/density) or none (mergekit's TIES default)." };
         var lambda = new Option<double>("--lambda") { Description = "Scale of the summed task vectors (task_arithmetic, ties, dare_*).", DefaultValueFactory = _ => 1.0 };
         var density = new Option<double>("--density") { Description = "Fraction of each task vector kept (ties, dare_*), in (0, 1].", DefaultValueFactory = _ => 1.0 };
-        var t = new Option<double>("--t") { Description = "SLERP position in [0, 1].", DefaultValueFactory = _ => 0.5 };
+        var t = new Option<double>("--t") { Description = "SLERP position in [0, 1] (slerp with --base: from the base to the one member; nuslerp: t = w1/(w0+w1) when --weights are given).", DefaultValueFactory = _ => 0.5 };
         var eta = new Option<double>("--eta") { Description = "Step toward the merged model for liti and ema, in [0, 1].", DefaultValueFactory = _ => 0.5 };
         var seed = new Option<int>("--seed") { Description = "Seed of DARE's random drops." };
         var @base = new Option<string?>("--base", "-b") { Description = "The base/init checkpoint (task vectors are taken relative to it)." };
@@ -47,12 +49,19 @@ public static class MergeCommand
             Examples:
               pipeline merge a.safetensors b.safetensors c.safetensors -o soup.safetensors
               pipeline merge a.safetensors b.safetensors -m slerp --t 0.3 -o mid.safetensors
+              pipeline merge a.safetensors b.safetensors -m nuslerp --base init.safetensors -o warp.safetensors
               pipeline merge m1.safetensors m2.safetensors m3.safetensors -m ties --density 0.2 --base init.safetensors -o ties.safetensors
               pipeline merge blob:checkpoints/p/round-01/member-000/model.safetensors blob:checkpoints/p/round-01/member-001/model.safetensors -o soup/ --shard-size 2GB
             """)
         {
-            inputs, output, method, weights, noNormalize, lambda, density, t, eta, seed, @base, dtype, shardSize, chunk, failOnNonFinite, budget, force,
+            inputs, output, method, weights, normalize, noNormalize, rescale, lambda, density, t, eta, seed, @base, dtype, shardSize, chunk, failOnNonFinite, budget, force,
         };
+
+        command.Validators.Add(r =>
+        {
+            if (r.GetValue(normalize) && r.GetValue(noNormalize))
+                r.AddError("give --normalize or --no-normalize, not both");
+        });
 
         // An option the command does not know is not a member path (it would be reported as a missing file).
         inputs.Validators.Add(r =>
@@ -68,7 +77,9 @@ public static class MergeCommand
             new MergeCommandArgs(
                 parse.GetValue(inputs)!,
                 parse.GetValue(output)!,
-                Parameters(parse.GetValue(method)!, parse.GetValue(weights), !parse.GetValue(noNormalize), parse.GetValue(lambda), parse.GetValue(density), parse.GetValue(t), parse.GetValue(eta), parse.GetValue(seed)),
+                Parameters(
+                    parse.GetValue(method)!, parse.GetValue(weights), parse.GetValue(normalize) ? true : parse.GetValue(noNormalize) ? false : null, parse.GetValue(rescale),
+                    parse.GetValue(lambda), parse.GetValue(density), parse.GetValue(t), parse.GetValue(eta), parse.GetValue(seed)),
                 parse.GetValue(@base),
                 parse.GetValue(dtype),
                 parse.GetValue(shardSize),
@@ -82,9 +93,10 @@ public static class MergeCommand
         return command;
     }
 
-    private static MergeParameters Parameters(string method, List<double>? weights, bool normalize, double lambda, double density, double t, double eta, int seed) => new()
+    private static MergeParameters Parameters(
+        string method, List<double>? weights, bool? normalize, string? rescale, double lambda, double density, double t, double eta, int seed) => new()
     {
-        Method = method, Weights = weights is { Count: > 0 } ? weights : null, Normalize = normalize, Lambda = lambda, Density = density, T = t, Eta = eta, Seed = seed,
+        Method = method, Weights = weights is { Count: > 0 } ? weights : null, Normalize = normalize, Rescale = rescale, Lambda = lambda, Density = density, T = t, Eta = eta, Seed = seed,
     };
 
     /// <summary>A merge method's complaint as a usage error naming its option ("t must be ..." is about --t).</summary>

@@ -135,6 +135,9 @@ public static class SpecSchema
             case (nameof(MergeParameters), "method"):
                 node["enum"] = Strings(MergeMethodFactory.Names);
                 break;
+            case (nameof(MergeParameters), "rescale"):
+                node["enum"] = Strings(MergeRescales.All);
+                break;
         }
 
         return node;

@@ -50,7 +50,7 @@ internal static class SpecSectionValidator
         {
             p.Add(new("$.soup.select", $"unknown selection '{soup.Select}'; known: {string.Join(", ", SoupSelections.Every)}"));
         }
-        else if (soup.MakesGreedy() && spec.Merge?.Method is MergeMethods.Slerp or MergeMethods.Ema)
+        else if (soup.MakesGreedy() && spec.Merge?.Method is MergeMethods.Slerp or MergeMethods.Nuslerp or MergeMethods.Ema)
         {
             p.Add(new("$.soup.select", $"a greedy soup merges 1 to {spec.Members.Count} members, which merge method '{spec.Merge.Method}' cannot (it takes a fixed number): use 'linear' or select 'all'"));
         }
@@ -529,9 +529,10 @@ internal static class SpecSectionValidator
                         : new("$.members.rl.anchorDecay", "recipe 'warp' trains its RL policies toward an EMA anchor: set members.rl.anchorDecay (e.g. 0.99)"));
                 }
 
-                if (spec.Merge?.Method != MergeMethods.Slerp)
+                if (spec.Merge?.Method != MergeMethods.Nuslerp)
                 {
-                    p.Add(new("$.merge.method", "recipe 'warp' merges the members' task vectors by SLERP: set merge.method 'slerp' (and members.count 2)"));
+                    p.Add(new("$.merge.method", "recipe 'warp' merges the members' task vectors by SLERP around the init: set merge.method 'nuslerp' (and members.count 2)"
+                        + (spec.Merge?.Method == MergeMethods.Slerp ? "; 'slerp' is mergekit's SLERP between two models, which does not use the init" : "")));
                 }
 
                 if (spec.Soup?.TowardInit is null)

@@ -108,8 +108,9 @@ internal static partial class SpecValidator
 
         try
         {
-            // Every round has a base: its init (the pretrained model, the given checkpoint or the previous soup).
-            MergeMethodFactory.Create(merge).Validate(members, hasBase: true);
+            // Every round has a base, its init (the pretrained model, the given checkpoint or the previous soup), and
+            // gives it to the methods that use one (not to slerp, which with a base would start from it).
+            MergeMethodFactory.Create(merge).Validate(members, hasBase: MergeMethodFactory.UsesBase(merge.Method));
         }
         catch (ArgumentException ex)
         {
@@ -147,7 +148,7 @@ internal static partial class SpecValidator
 
         try
         {
-            MergeMethodFactory.Create(merge).Validate(members.Count, hasBase: true);
+            MergeMethodFactory.Create(merge).Validate(members.Count, hasBase: MergeMethodFactory.UsesBase(merge.Method));
         }
         catch (ArgumentException)
         {
@@ -157,7 +158,7 @@ internal static partial class SpecValidator
         try
         {
             var fewest = merge with { Weights = merge.Weights?.Take(quorum).ToList() };
-            MergeMethodFactory.Create(fewest).Validate(quorum, hasBase: true);
+            MergeMethodFactory.Create(fewest).Validate(quorum, hasBase: MergeMethodFactory.UsesBase(fewest.Method));
         }
         catch (ArgumentException ex)
         {

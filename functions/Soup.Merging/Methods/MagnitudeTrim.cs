@@ -15,9 +15,12 @@ internal static class MagnitudeTrim
     private const int DigitBits = 16;
     private const int Buckets = 1 << DigitBits;
 
-    /// <summary>The number of values TIES keeps: round(density·n) (halves away from zero), at least 1 of a non-empty tensor.</summary>
+    /// <summary>
+    /// The number of values TIES keeps: ⌊density·n⌋ as mergekit computes it (<c>int(density * numel)</c>), at least 1 of a
+    /// non-empty tensor (where mergekit stops with an assertion, e.g. a 1-element tensor at density 0.5, the largest is kept).
+    /// </summary>
     public static int KeepCount(double density, int length) =>
-        length == 0 ? 0 : (int)Math.Clamp(Math.Round(density * length, MidpointRounding.AwayFromZero), 1, length);
+        length == 0 ? 0 : density >= 1 ? length : Math.Clamp((int)(density * length), 1, length);
 
     /// <summary>Zeroes all but the <paramref name="keep"/> largest-magnitude values (ties at the threshold: lowest indices kept).</summary>
     public static void KeepLargest<T>(Span<T> values, int keep)

@@ -2,13 +2,12 @@ namespace Soup.Merging.Methods;
 
 /// <summary>
 /// Model Stock (Jang, Yun and Han 2024, "Model Stock: All we need is just a few fine-tuned models", ECCV,
-/// arXiv:2403.19522), per tensor as in mergekit's <c>model_stock</c>: with task vectors τᵢ = θᵢ − base, cos θ is the
-/// mean cosine similarity over all pairs (i &lt; j), t = N·cos θ / (1 + (N−1)·cos θ), and the result is
-/// t·mean(θᵢ) + (1−t)·base. Needs a base and at least 2 members (the paper's N ≥ 2; its experiments use 2).
-/// Degenerate cases: when some τᵢ is exactly zero the angle is undefined and t = 1 (the plain mean of the members);
-/// cos θ is clamped to [0, 1], so t stays in [0, 1] (a negative mean cosine gives the base). Weights are not used.
-/// The angle needs the whole tensor, so the method is not elementwise. F64 tensors are merged in double, the others in
-/// float (their angles accumulated in double).
+/// arXiv:2403.19522), per tensor as in mergekit's <c>model_stock</c> (v0.1.4, <c>filter_wise</c> off): with task vectors
+/// τᵢ = θᵢ − base, each pair's cosine is Σ τᵢτⱼ / max(‖τᵢ‖·‖τⱼ‖, 1e-6) clamped to [−1, 1] (a zero task vector gives 0),
+/// cos θ is their mean over all pairs i &lt; j, t = N·cos θ / (1 + (N−1)·cos θ) (not clamped: anti-correlated members
+/// extrapolate past the base, as in mergekit), and the result is t·mean(θᵢ) + (1−t)·base. Needs a base and at least 2
+/// members. Weights are not used. The angle needs the whole tensor, so the method is not elementwise. F64 tensors are
+/// merged in double, the others in float (their angles accumulated in double).
 /// </summary>
 public sealed class ModelStockMethod : Engine.IMergeMethodF64
 {
@@ -52,7 +51,7 @@ public sealed class ModelStockMethod : Engine.IMergeMethodF64
         return scales;
     }
 
-    /// <summary>t = N·cos θ / (1 + (N−1)·cos θ) from the mean pairwise cosine of the task vectors (1 when one is zero).</summary>
+    /// <summary>t = N·cos θ / (1 + (N−1)·cos θ) from the mean pairwise cosine of the task vectors (mergekit's clamps).</summary>
     internal static double InterpolationRatio<T>(T[][] members, T[] baseValues, int length)
         where T : unmanaged
     {
@@ -63,10 +62,6 @@ public sealed class ModelStockMethod : Engine.IMergeMethodF64
         {
             var member = new ReadOnlySpan<T>(members[i], 0, length);
             norms[i] = Math.Sqrt(TaskVectors.Dot(member, member, baseSpan));
-            if (norms[i] == 0)
-            {
-                return 1;
-            }
         }
 
         var cosSum = 0.0;
@@ -75,11 +70,11 @@ public sealed class ModelStockMethod : Engine.IMergeMethodF64
             for (var j = i + 1; j < n; j++)
             {
                 var dot = TaskVectors.Dot(new ReadOnlySpan<T>(members[i], 0, length), new ReadOnlySpan<T>(members[j], 0, length), baseSpan);
-                cosSum += Math.Clamp(dot / (norms[i] * norms[j]), -1, 1);
+                cosSum += Math.Clamp(dot / Math.Max(norms[i] * norms[j], 1e-6), -1, 1);
             }
         }
 
-        var cos = Math.Clamp(cosSum / (n * (n - 1) / 2.0), 0, 1);
+        var cos = cosSum / (n * (n - 1) / 2.0);
         return n * cos / (1 + ((n - 1) * cos));
     }
 }

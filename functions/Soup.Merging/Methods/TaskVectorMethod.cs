@@ -10,11 +10,27 @@ public enum TaskVectorSparsify
     /// <summary>Every entry kept.</summary>
     None,
 
-    /// <summary>TIES's trim: the round(density·n) largest magnitudes of each task vector kept (whole tensors only).</summary>
+    /// <summary>TIES's trim: the ⌊density·n⌋ largest magnitudes of each task vector kept (whole tensors only).</summary>
     Magnitude,
 
-    /// <summary>DARE: each entry kept with probability density (seeded, per element), kept ones rescaled by 1/density.</summary>
+    /// <summary>DARE: each entry kept with probability density (seeded, per element).</summary>
     Random,
+}
+
+/// <summary>How the entries a thinning keeps are scaled (nothing is scaled at density 1).</summary>
+public enum TaskVectorRescale
+{
+    /// <summary>Kept as they are (mergekit's default for TIES).</summary>
+    None,
+
+    /// <summary>
+    /// The tensor scaled so its L1 norm is the unthinned one's, ‖τ‖₁ / ‖kept τ‖₁ (unscaled when either norm is under 1e-7):
+    /// mergekit's default for DARE since v0.1.0. Needs the whole tensor.
+    /// </summary>
+    L1,
+
+    /// <summary>Kept entries scaled by 1/density (the DARE paper's rescale).</summary>
+    Density,
 }
 
 /// <summary>How a task-vector method combines the members' (thinned) task vectors.</summary>
@@ -40,10 +56,12 @@ public enum TaskVectorCombine
 /// <item><c>dare_linear</c> and <c>dare_ties</c> (Yu et al. 2024, "Language Models are Super Mario", ICML,
 /// arXiv:2311.03099): random drops, then a sum or the sign consensus.</item>
 /// </list>
-/// Weights are 1 each when none are given; a sum uses them as given (never normalized, as in mergekit). A member whose
-/// scale λ·wᵢ is 0 adds nothing to a sum. The magnitude trim needs the whole tensor; the others are elementwise, and
-/// DARE's drops are a pure function of (seed, member, tensor, element), so any chunking gives the same result. F64
-/// tensors are merged in double, the others in float, with the same drops and trims.
+/// Weights are 1 each when none are given. Normalizing divides a sum by Σ wᵢ (1 when |Σ wᵢ| &lt; 1e-8) and the sign
+/// consensus by the elected members' weights (1 where none), before λ; the defaults are mergekit's (v0.1.4): only
+/// <c>ties</c> normalizes, only the DARE methods rescale (L1). A member whose scale λ·wᵢ is 0 adds nothing to a sum. The
+/// magnitude trim and the L1 rescale need the whole tensor; the rest is elementwise, and DARE's drops are a pure function
+/// of (seed, member, tensor, element), so any chunking gives the same result. F64 tensors are merged in double, the
+/// others in float, with the same drops and trims.
 /// </summary>
 public sealed class TaskVectorMethod : Engine.IMergeMethodF64
 {
@@ -54,6 +72,7 @@ public sealed class TaskVectorMethod : Engine.IMergeMethodF64
     private readonly bool _normalize;
     private readonly TaskVectorSparsify _sparsify;
     private readonly TaskVectorCombine _combine;
+    private readonly TaskVectorRescale _rescale;
 
     /// <summary>Creates the method.</summary>
     /// <param name="name">The method's name (<see cref="MergeMethods"/>).</param>
@@ -63,9 +82,11 @@ public sealed class TaskVectorMethod : Engine.IMergeMethodF64
     /// <param name="density">The fraction kept by the thinning, in (0, 1] (unused without thinning).</param>
     /// <param name="seed">Seed of DARE's drops.</param>
     /// <param name="combine">How the task vectors are combined.</param>
-    /// <param name="normalize">With the sign consensus: divide by the elected members' weights (disjoint mean).</param>
+    /// <param name="normalize">Divide a sum by Σ wᵢ, the sign consensus by the elected members' weights (disjoint mean).</param>
+    /// <param name="rescale">How the kept entries are scaled after thinning.</param>
     public TaskVectorMethod(
-        string name, IReadOnlyList<double>? weights, double lambda, TaskVectorSparsify sparsify, double density, int seed, TaskVectorCombine combine, bool normalize)
+        string name, IReadOnlyList<double>? weights, double lambda, TaskVectorSparsify sparsify, double density, int seed, TaskVectorCombine combine, bool normalize,
+        TaskVectorRescale rescale = TaskVectorRescale.None)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         Name = name;
@@ -76,29 +97,32 @@ public sealed class TaskVectorMethod : Engine.IMergeMethodF64
         _sparsify = sparsify;
         _combine = combine;
         _normalize = normalize;
+        _rescale = sparsify == TaskVectorSparsify.None ? TaskVectorRescale.None : rescale;
     }
 
-    /// <summary><c>task_arithmetic</c>: base + λ·Σ wᵢτᵢ.</summary>
-    public static TaskVectorMethod TaskArithmetic(IReadOnlyList<double>? weights, double lambda) =>
-        new(MergeMethods.TaskArithmetic, weights, lambda, TaskVectorSparsify.None, 1, 0, TaskVectorCombine.Sum, normalize: false);
+    /// <summary><c>task_arithmetic</c>: base + λ·Σ wᵢτᵢ (divided by Σ wᵢ when normalizing; mergekit's default: not).</summary>
+    public static TaskVectorMethod TaskArithmetic(IReadOnlyList<double>? weights, double lambda, bool normalize = false) =>
+        new(MergeMethods.TaskArithmetic, weights, lambda, TaskVectorSparsify.None, 1, 0, TaskVectorCombine.Sum, normalize);
 
-    /// <summary><c>ties</c>: magnitude trim to <paramref name="density"/>, sign consensus.</summary>
-    public static TaskVectorMethod Ties(IReadOnlyList<double>? weights, bool normalize, double lambda, double density) =>
-        new(MergeMethods.Ties, weights, lambda, TaskVectorSparsify.Magnitude, density, 0, TaskVectorCombine.SignConsensus, normalize);
+    /// <summary><c>ties</c>: magnitude trim to <paramref name="density"/>, sign consensus (mergekit's defaults: normalized, not rescaled).</summary>
+    public static TaskVectorMethod Ties(IReadOnlyList<double>? weights, bool normalize, double lambda, double density, TaskVectorRescale rescale = TaskVectorRescale.None) =>
+        new(MergeMethods.Ties, weights, lambda, TaskVectorSparsify.Magnitude, density, 0, TaskVectorCombine.SignConsensus, normalize, rescale);
 
-    /// <summary><c>dare_linear</c>: random drops at <paramref name="density"/>, a sum.</summary>
-    public static TaskVectorMethod DareLinear(IReadOnlyList<double>? weights, double lambda, double density, int seed) =>
-        new(MergeMethods.DareLinear, weights, lambda, TaskVectorSparsify.Random, density, seed, TaskVectorCombine.Sum, normalize: false);
+    /// <summary><c>dare_linear</c>: random drops at <paramref name="density"/>, a sum (mergekit's defaults: L1 rescale, not normalized).</summary>
+    public static TaskVectorMethod DareLinear(
+        IReadOnlyList<double>? weights, double lambda, double density, int seed, bool normalize = false, TaskVectorRescale rescale = TaskVectorRescale.L1) =>
+        new(MergeMethods.DareLinear, weights, lambda, TaskVectorSparsify.Random, density, seed, TaskVectorCombine.Sum, normalize, rescale);
 
-    /// <summary><c>dare_ties</c>: random drops at <paramref name="density"/>, sign consensus.</summary>
-    public static TaskVectorMethod DareTies(IReadOnlyList<double>? weights, bool normalize, double lambda, double density, int seed) =>
-        new(MergeMethods.DareTies, weights, lambda, TaskVectorSparsify.Random, density, seed, TaskVectorCombine.SignConsensus, normalize);
+    /// <summary><c>dare_ties</c>: random drops at <paramref name="density"/>, sign consensus (mergekit's defaults: L1 rescale, not normalized).</summary>
+    public static TaskVectorMethod DareTies(
+        IReadOnlyList<double>? weights, bool normalize, double lambda, double density, int seed, TaskVectorRescale rescale = TaskVectorRescale.L1) =>
+        new(MergeMethods.DareTies, weights, lambda, TaskVectorSparsify.Random, density, seed, TaskVectorCombine.SignConsensus, normalize, rescale);
 
     /// <inheritdoc />
     public string Name { get; }
 
     /// <inheritdoc />
-    public bool IsElementwise => _sparsify != TaskVectorSparsify.Magnitude;
+    public bool IsElementwise => _sparsify != TaskVectorSparsify.Magnitude && !(_rescale == TaskVectorRescale.L1 && _density < 1);
 
     /// <inheritdoc />
     public void Validate(int memberCount, bool hasBase)
@@ -126,12 +150,33 @@ public sealed class TaskVectorMethod : Engine.IMergeMethodF64
         Merge(chunk.Members, MethodGuards.Base(Name, chunk), chunk.Output, chunk.Length, chunk.Offset, chunk.Tensor);
     }
 
+    /// <summary>mergekit's floor under which an L1 norm is not divided by (no rescale).</summary>
+    private const double L1Floor = 1e-7;
+
+    /// <summary>Σ |values|, in double.</summary>
+    private static double L1<T>(ReadOnlySpan<T> values)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var sum = 0.0;
+        foreach (var v in values)
+            sum += double.CreateTruncating(T.Abs(v));
+        return sum;
+    }
+
     /// <summary>The method in the chunk's precision.</summary>
     private void Merge<T>(T[][] members, T[] baseValues, T[] output, int length, long offset, string tensor)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var baseSpan = baseValues.AsSpan(0, length);
         var keep = _sparsify == TaskVectorSparsify.Magnitude ? MagnitudeTrim.KeepCount(_density, length) : length;
+        var thinned = _sparsify != TaskVectorSparsify.None && _density < 1;
+        var divisor = 1.0;
+        if (_normalize && _combine == TaskVectorCombine.Sum)
+        {
+            divisor = Enumerable.Range(0, members.Length).Sum(k => MethodGuards.Weight(_weights, k));
+            divisor = Math.Abs(divisor) < 1e-8 ? 1 : divisor;
+        }
+
         var scratch = ArrayPool<T>.Shared.Rent(length);
         var accumulator = _combine == TaskVectorCombine.Sum ? ArrayPool<T>.Shared.Rent(length) : null;
         using var consensus = _combine == TaskVectorCombine.SignConsensus ? new SignConsensus<T>(length) : null;
@@ -147,18 +192,25 @@ public sealed class TaskVectorMethod : Engine.IMergeMethodF64
                     continue; // adds nothing to a sum (and a NaN in a member given weight 0 stays out)
 
                 TensorPrimitives.Subtract<T>(members[k].AsSpan(0, length), baseSpan, tau);
-                switch (_sparsify)
+                if (thinned)
                 {
-                    case TaskVectorSparsify.Magnitude:
+                    var before = _rescale == TaskVectorRescale.L1 ? L1(tau) : 0;
+                    if (_sparsify == TaskVectorSparsify.Magnitude)
                         MagnitudeTrim.KeepLargest(tau, keep);
-                        break;
-                    case TaskVectorSparsify.Random when _density < 1:
-                        new DareMask(_seed, k, tensor, _density).Apply(tau, offset, T.CreateTruncating(1 / _density));
-                        break;
+                    else
+                        new DareMask(_seed, k, tensor, _density).Apply(tau, offset, T.One);
+                    var scale = _rescale switch
+                    {
+                        TaskVectorRescale.Density => 1 / _density,
+                        TaskVectorRescale.L1 when before >= L1Floor && L1(tau) is var after && after >= L1Floor => before / after,
+                        _ => 1.0,
+                    };
+                    if (scale != 1)
+                        TensorPrimitives.Multiply<T>(tau, T.CreateTruncating(scale), tau);
                 }
 
                 if (consensus is null)
-                    TensorPrimitives.MultiplyAdd<T>(tau, T.CreateTruncating(_lambda * weight), sum, sum);
+                    TensorPrimitives.MultiplyAdd<T>(tau, T.CreateTruncating(_lambda * weight / divisor), sum, sum);
                 else
                     consensus.Add(tau, T.CreateTruncating(weight));
             }

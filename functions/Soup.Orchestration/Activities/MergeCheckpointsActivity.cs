@@ -18,7 +18,7 @@ public sealed class MergeCheckpointsActivity(SoupStorage storage, IOptions<Merge
     {
         var container = storage.Checkpoints.Name;
         var members = input.Members.Select(m => CheckpointLocation.Blob(container, m)).ToList();
-        var @base = MergeMethodFactory.RequiresBase(input.Parameters.Method) ? CheckpointLocation.Blob(container, input.Base) : null;
+        var @base = MergeMethodFactory.UsesBase(input.Parameters.Method) ? CheckpointLocation.Blob(container, input.Base) : null;
         var budget = options.Value;
         MergeEngineSummary summary;
         try

@@ -159,7 +159,7 @@ public sealed class SpecSectionsTests
     [InlineData("rewarded", """, "members": { "count": 2, "explicit": [ { "classWeights": [1, 2] }, { "classWeights": [1, 2] } ] }, "soup": { "interpolation": {} }""", "$.members.explicit")]
     [InlineData("rewarded", """, "members": { "count": 2, "explicit": [ { "classWeights": [1, 2] }, { "classWeights": [2, 1] } ] }""", "$.soup.interpolation")]
     [InlineData("diwa", """, "members": { "learningRates": [0.1, 0.1] }""", "$.members.search")]
-    [InlineData("warp", """, "members": { "count": 2 }, "merge": { "method": "slerp" }, "soup": { "towardInit": 0.5 }""", "$.members.anchorWeight")]
+    [InlineData("warp", """, "members": { "count": 2 }, "merge": { "method": "nuslerp" }, "soup": { "towardInit": 0.5 }""", "$.members.anchorWeight")]
     [InlineData("erm", "", "$.soup.select")]
     [InlineData("soups", """, "merge": { "method": "ties" }""", "$.merge.method")]
     [InlineData("iterations", """, "rounds": 1""", "$.rounds")]
@@ -198,7 +198,19 @@ public sealed class SpecSectionsTests
     public void Parse_WarpRecipe_NeedsAnchorSlerpAndTowardInit()
     {
         AssertProblems(Parse("""  "recipe": "warp", "members": { "count": 2 }  """), "$.members.anchorWeight", "$.merge.method", "$.soup.towardInit");
-        var parsed = Parse("""  "recipe": "warp", "members": { "count": 2, "anchorWeight": 0.1 }, "merge": { "method": "slerp" }, "soup": { "towardInit": 0.5 }  """);
+        var parsed = Parse("""  "recipe": "warp", "members": { "count": 2, "anchorWeight": 0.1 }, "merge": { "method": "nuslerp" }, "soup": { "towardInit": 0.5 }  """);
         Assert.True(parsed.IsValid, string.Join("; ", parsed.Problems));
+    }
+
+    [Fact]
+    public void Parse_WarpWithSlerp_IsRefused_NamingNuslerp()
+    {
+        // mergekit's slerp interpolates between two models and ignores the init; WARP's SLERP is of task vectors around it.
+        var problems = Parse("""  "recipe": "warp", "members": { "count": 2, "anchorWeight": 0.1 }, "merge": { "method": "slerp" }, "soup": { "towardInit": 0.5 }  """).Problems;
+
+        var problem = Assert.Single(problems);
+        Assert.Equal("$.merge.method", problem.Path);
+        Assert.Contains("'nuslerp'", problem.Message, StringComparison.Ordinal);
+        Assert.Contains("does not use the init", problem.Message, StringComparison.Ordinal);
     }
 }

@@ -116,7 +116,7 @@ public sealed class SpecTextTasksTests
     [Fact]
     public void Parse_WarpOfRlPolicies_TakesTheMovingAnchorFromRl()
     {
-        const string Warp = """ "recipe": "warp", "model": "gpt2-tiny", "merge": { "method": "slerp" }, "soup": { "towardInit": 0.5 } """;
+        const string Warp = """ "recipe": "warp", "model": "gpt2-tiny", "merge": { "method": "nuslerp" }, "soup": { "towardInit": 0.5 } """;
         var moving = Parse($$""" {{Warp}}, {{Text}}, "members": { "count": 2, "learningRates": [0.0003, 0.001], "rl": { "rewards": [ { "reward": "conciseness" } ], "anchorDecay": 0.99 } } """);
         var fixedAnchor = Parse($$""" {{Warp}}, {{Text}}, "members": { "count": 2, "learningRates": [0.0003, 0.001], "rl": { "rewards": [ { "reward": "conciseness" } ] } } """);
 

@@ -214,8 +214,7 @@ public sealed class MergeEngineTests : IDisposable
     [InlineData("ema", 1)]
     [InlineData("ties", 3)]
     [InlineData("dare_ties", 3)]
-    [InlineData("model_stock", 3)]
-    [InlineData("slerp", 2)]
+    [InlineData("nuslerp", 2)]
     public async Task F64_MergedByTaskVectorMethods_IsComputedInDouble(string name, int members)
     {
         // Base and members differ in the 12th significant digit: in F32 every task vector would vanish.
@@ -224,23 +223,22 @@ public sealed class MergeEngineTests : IDisposable
         var values = Enumerable.Range(0, members).Select(_ => baseValues.Select(b => b + (random.NextDouble() * 1e-9)).ToArray()).ToList();
         static TensorData Tensor(double[] v) => new("w", SafetensorsDtype.F64, [v.Length], MemoryMarshal.AsBytes(v.AsSpan()).ToArray());
         ICheckpointSource[] sources = [.. values.Select((v, i) => new InMemorySource($"m{i}", [Tensor(v)]))];
-        var parameters = new MergeParameters { Method = name, Lambda = 0.7, Eta = 0.25 };
+        var parameters = new MergeParameters { Method = name, Lambda = 0.7, Eta = 0.25, Normalize = name is "ties" or "dare_ties" ? true : null };
         var sink = new MemorySinkFactory();
 
         await MergeAsync(sources, new CheckpointOutput(sink), @base: new InMemorySource("base", [Tensor(baseValues)]), method: MergeMethodFactory.Create(parameters));
 
         var merged = MemoryMarshal.Cast<byte, double>(Safetensors.Read(sink.Files["model.safetensors"], "soup").Tensors.Single().Data.Span).ToArray();
-        // ties and dare_ties (density 1, every τ positive: all elected): the disjoint mean, λ·mean τ. slerp of task
-        // vectors this close to colinear: the linear interpolation at t = 0.5. model_stock: t·mean τ, t from the
-        // cosines of these τ (computed here in double from the values themselves).
-        var stock = ModelStockRatio(values, baseValues);
+        // ties and dare_ties (density 1, every τ positive: all elected): the disjoint mean, λ·mean τ. nuslerp of task
+        // vectors this short: mergekit clamps their norms at 1e-7, so Ω is about π/2 and each gets sin(Ω/2)/sin Ω.
+        // (model_stock is not here: mergekit's 1e-6 floor under the product of norms makes such τ give t ≈ 0, the base.)
+        var stock = NuslerpHalfway(values, baseValues);
         double Scale(int k) => name switch
         {
             "task_arithmetic" or "dare_linear" => 0.7,
             "liti" => 0.25 / members,
             "ties" or "dare_ties" => 0.7 / members,
-            "slerp" => 0.5,
-            "model_stock" => stock / members,
+            "nuslerp" => stock,
             _ => 0.25,
         };
         for (var j = 0; j < 64; j++)
@@ -251,21 +249,16 @@ public sealed class MergeEngineTests : IDisposable
         }
     }
 
-    /// <summary>Model Stock's t = N·cos / (1 + (N−1)·cos), cos the mean pairwise cosine of the task vectors, in double.</summary>
-    private static double ModelStockRatio(IReadOnlyList<double[]> members, double[] baseValues)
+    /// <summary>nuslerp's coefficient of each task vector at t = 0.5, in double (norms clamped at 1e-7, as mergekit).</summary>
+    private static double NuslerpHalfway(IReadOnlyList<double[]> members, double[] baseValues)
     {
         var tau = members.Select(m => m.Select((v, j) => v - baseValues[j]).ToArray()).ToList();
         double Dot(double[] a, double[] b) => a.Select((v, j) => v * b[j]).Sum();
-        var n = tau.Count;
-        var cos = 0.0;
-        for (var i = 0; i < n; i++)
-        {
-            for (var j = i + 1; j < n; j++)
-                cos += Dot(tau[i], tau[j]) / Math.Sqrt(Dot(tau[i], tau[i]) * Dot(tau[j], tau[j]));
-        }
-
-        cos = Math.Clamp(cos / (n * (n - 1) / 2.0), 0, 1);
-        return n * cos / (1 + ((n - 1) * cos));
+        if (tau.Count != 2)
+            return 0;
+        var cos = Dot(tau[0], tau[1]) / (Math.Max(Math.Sqrt(Dot(tau[0], tau[0])), 1e-7) * Math.Max(Math.Sqrt(Dot(tau[1], tau[1])), 1e-7));
+        var omega = Math.Acos(Math.Clamp(cos, -1, 1));
+        return Math.Abs(Math.Sin(omega)) < 1e-8 ? 0.5 : Math.Sin(omega / 2) / Math.Sin(omega);
     }
 
     [Theory]
@@ -274,7 +267,8 @@ public sealed class MergeEngineTests : IDisposable
     [InlineData("ties")]
     public async Task F64_DropsAndTrims_TakeTheSameElementsAsInF32(string name)
     {
-        // Values exact in both precisions, density 1/2 (DARE's rescale 2; TIES keeps half): both merges must give the same numbers.
+        // Values exact in both precisions, density 1/2 (DARE's rescale 1/density = 2, exact; TIES keeps half): both merges
+        // must give the same numbers. (mergekit's default L1 rescale divides two sums, which round differently in float.)
         var random = new Random(11);
         var baseValues = Enumerable.Range(0, 256).Select(_ => (double)random.Next(-100, 100)).ToArray();
         var members = Enumerable.Range(0, 2).Select(_ => baseValues.Select(b => b + random.Next(-8, 8)).ToArray()).ToList();
@@ -285,7 +279,7 @@ public sealed class MergeEngineTests : IDisposable
                 : new("w", dtype, [v.Length], MemoryMarshal.AsBytes(v.Select(x => (float)x).ToArray().AsSpan()).ToArray());
             var sink = new MemorySinkFactory();
             await MergeAsync([.. members.Select((v, i) => (ICheckpointSource)new InMemorySource($"m{i}", [Tensor(v)]))], new CheckpointOutput(sink),
-                @base: new InMemorySource("base", [Tensor(baseValues)]), method: MergeMethodFactory.Create(new MergeParameters { Method = name, Density = 0.5, Seed = 3 }));
+                @base: new InMemorySource("base", [Tensor(baseValues)]), method: MergeMethodFactory.Create(new MergeParameters { Method = name, Density = 0.5, Seed = 3, Rescale = name == "ties" ? null : MergeRescales.Density }));
             var data = Safetensors.Read(sink.Files["model.safetensors"], "soup").Tensors.Single().Data.Span;
             return dtype == SafetensorsDtype.F64 ? MemoryMarshal.Cast<byte, double>(data).ToArray() : [.. MemoryMarshal.Cast<byte, float>(data).ToArray().Select(f => (double)f)];
         }

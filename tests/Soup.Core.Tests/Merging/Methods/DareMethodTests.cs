@@ -74,7 +74,10 @@ public sealed class DareMethodTests
         var random = new Random(9);
         var baseValues = MergeTestData.Random(random, 1000);
         var models = Enumerable.Range(0, 3).Select(_ => MergeTestData.Random(random, 1000)).ToArray();
-        var method = MergeMethodFactory.Create(new MergeParameters { Method = name, Density = 0.4, Seed = 5 });
+        // Rescaled by 1/density, DARE is elementwise; mergekit's L1 rescale needs the whole tensor's norms.
+        var method = MergeMethodFactory.Create(new MergeParameters { Method = name, Density = 0.4, Seed = 5, Rescale = MergeRescales.Density });
+        Assert.False(MergeMethodFactory.Create(new MergeParameters { Method = name, Density = 0.4, Seed = 5 }).IsElementwise);
+        Assert.True(MergeMethodFactory.Create(new MergeParameters { Method = name, Density = 1, Seed = 5 }).IsElementwise);
 
         var whole = MergeTestData.Run(method, models, baseValues);
         var twoChunks = MergeTestData.RunChunked(method, models, baseValues, [389]);

@@ -12,6 +12,7 @@ public sealed class MergeMethodFactoryTests
         { "dare_linear", true, true },
         { "dare_ties", true, true },
         { "slerp", false, false },
+        { "nuslerp", false, false },
         { "model_stock", false, true },
         { "liti", true, true },
         { "ema", true, true },
@@ -60,7 +61,7 @@ public sealed class MergeMethodFactoryTests
         var error = Assert.Throws<ArgumentException>(() => MergeMethodFactory.Create(new MergeParameters { Method = "fisher" }));
 
         Assert.Equal(
-            "unknown merge method 'fisher'; known: linear, task_arithmetic, ties, dare_linear, dare_ties, slerp, model_stock, liti, ema",
+            "unknown merge method 'fisher'; known: linear, task_arithmetic, ties, dare_linear, dare_ties, slerp, nuslerp, model_stock, liti, ema",
             error.Message);
         Assert.Throws<ArgumentException>(() => MergeMethodFactory.RequiresBase("fisher"));
     }
@@ -122,8 +123,11 @@ public sealed class MergeMethodFactoryTests
     {
         { new MergeParameters { Method = "linear" }, 3 },
         { new MergeParameters { Method = "ties", Density = 1 }, 3 },
-        { new MergeParameters { Method = "dare_ties", Density = 1 }, 3 },
-        { new MergeParameters { Method = "slerp", T = 0.4 }, 2 },
+        { new MergeParameters { Method = "dare_ties", Density = 1, Normalize = true }, 3 },
+        { new MergeParameters { Method = "task_arithmetic", Normalize = true }, 3 },
+        { new MergeParameters { Method = "dare_linear", Normalize = true }, 2 },
+        { new MergeParameters { Method = "nuslerp", T = 0.4 }, 2 },
+        { new MergeParameters { Method = "nuslerp", Weights = [1, 2] }, 2 },
         { new MergeParameters { Method = "model_stock" }, 4 },
         { new MergeParameters { Method = "liti", Eta = 1 }, 3 },
         { new MergeParameters { Method = "ema", Eta = 1 }, 1 },

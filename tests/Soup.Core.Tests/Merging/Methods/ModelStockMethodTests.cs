@@ -53,21 +53,26 @@ public sealed class ModelStockMethodTests
     }
 
     [Fact]
-    public void Merge_OpposedTaskVectors_ClampsToBase()
+    public void Merge_AntiCorrelatedMembers_ExtrapolatesPastTheBase_AsMergekit()
     {
+        // τ = (1, 1), (−1, −0.5), (0.2, −1): mean pairwise cosine below 0, so t < 0 (mergekit does not clamp it).
         float[] baseValues = [1, 2];
-        float[][] models = [[2, 3], [0, 1]];
+        float[][] models = [[2, 3], [0, 1.5f], [1.2f, 1]];
 
-        Assert.Equal(baseValues, MergeTestData.Run(new ModelStockMethod(), models, baseValues));
+        var actual = MergeTestData.Run(new ModelStockMethod(), models, baseValues);
+
+        MergeTestData.AssertClose(Reference.ModelStock(models, baseValues), actual);
+        var mean = new[] { models.Average(m => (double)m[0]), models.Average(m => (double)m[1]) };
+        Assert.True((actual[0] - baseValues[0]) * (mean[0] - baseValues[0]) < 0, "the result lies on the other side of the base from the members' mean");
     }
 
     [Fact]
-    public void Merge_OneModelEqualToBase_ReturnsMeanOfModels()
+    public void Merge_OneModelEqualToBase_CountsItsCosineAsZero()
     {
         float[] baseValues = [1, 2];
         float[][] models = [[1, 2], [3, 6], [2, 1]];
 
-        MergeTestData.AssertClose(new[] { 2.0, 3.0 }, MergeTestData.Run(new ModelStockMethod(), models, baseValues), 1e-6);
+        MergeTestData.AssertClose(Reference.ModelStock(models, baseValues), MergeTestData.Run(new ModelStockMethod(), models, baseValues), 1e-6);
     }
 
     [Fact]

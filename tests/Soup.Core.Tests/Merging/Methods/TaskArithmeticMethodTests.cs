@@ -22,15 +22,16 @@ public sealed class TaskArithmeticMethodTests
     }
 
     [Fact]
-    public void Merge_NoWeightsAndNormalizeTrue_SumsTaskVectorsUnnormalized()
+    public void Merge_NormalizeDefaultsOff_AsMergekit_AndOnDividesByTheWeights()
     {
         float[] baseValues = [1, 2];
         float[][] models = [[2, 2], [3, 5]];
-        var method = MergeMethodFactory.Create(new MergeParameters { Method = "task_arithmetic", Normalize = true });
 
-        var actual = MergeTestData.Run(method, models, baseValues);
+        var byDefault = MergeTestData.Run(MergeMethodFactory.Create(new MergeParameters { Method = "task_arithmetic" }), models, baseValues);
+        var normalized = MergeTestData.Run(MergeMethodFactory.Create(new MergeParameters { Method = "task_arithmetic", Normalize = true, Weights = [1, 3] }), models, baseValues);
 
-        Assert.Equal([4f, 5f], actual);
+        Assert.Equal([4f, 5f], byDefault); // base + τ₁ + τ₂
+        Assert.Equal([1 + ((1 * 1f) + (3 * 2f)) / 4, 2 + ((1 * 0f) + (3 * 3f)) / 4], normalized); // base + Σ wτ / Σ w
     }
 
     [Fact]
