@@ -52,6 +52,11 @@ public static class MergeMethodFactory
         var weights = MethodGuards.Weights(parameters.Weights);
         var lambda = MethodGuards.Lambda(parameters.Lambda);
         var density = MethodGuards.Density(parameters.Density);
+        var densities = parameters.Densities?.Select(MethodGuards.Density).ToList();
+        if (densities is not null && !Thinning.Contains(method))
+        {
+            throw new ArgumentException($"{method} takes no per-member densities (ties, dare_linear and dare_ties do)");
+        }
         var t = MethodGuards.Unit("t", parameters.T);
         var eta = MethodGuards.Unit("eta", parameters.Eta);
         if (weights is not null && WithoutWeights.Contains(method))
@@ -83,9 +88,9 @@ public static class MergeMethodFactory
         {
             MergeMethods.Linear => new Engine.LinearMethodF64(weights, normalize), // F64 tensors merged in F64
             MergeMethods.TaskArithmetic => TaskVectorMethod.TaskArithmetic(weights, lambda, normalize),
-            MergeMethods.Ties => TaskVectorMethod.Ties(weights, normalize, lambda, density, rescale),
-            MergeMethods.DareLinear => TaskVectorMethod.DareLinear(weights, lambda, density, parameters.Seed, normalize, rescale),
-            MergeMethods.DareTies => TaskVectorMethod.DareTies(weights, normalize, lambda, density, parameters.Seed, rescale),
+            MergeMethods.Ties => TaskVectorMethod.Ties(weights, normalize, lambda, density, rescale).WithDensities(densities),
+            MergeMethods.DareLinear => TaskVectorMethod.DareLinear(weights, lambda, density, parameters.Seed, normalize, rescale).WithDensities(densities),
+            MergeMethods.DareTies => TaskVectorMethod.DareTies(weights, normalize, lambda, density, parameters.Seed, rescale).WithDensities(densities),
             MergeMethods.Slerp => SlerpMethod.Slerp(t),
             MergeMethods.Nuslerp => SlerpMethod.Nuslerp(t, weights),
             MergeMethods.ModelStock => new ModelStockMethod(),

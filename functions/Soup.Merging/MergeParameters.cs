@@ -34,6 +34,9 @@ public sealed record MergeParameters
     /// <summary>Fraction of each task vector kept (TIES trim, DARE keep probability), in (0, 1].</summary>
     public double Density { get; set; } = 1.0;
 
+    /// <summary>Per-member densities (mergekit's per-model <c>density</c>), in (0, 1]; null: <see cref="Density"/> for every member.</summary>
+    public IReadOnlyList<double>? Densities { get; set; }
+
     /// <summary>Interpolation position for SLERP, in [0, 1] (0: first model, or the base; 1: second); nuslerp takes it from weights when given.</summary>
     public double T { get; set; } = 0.5;
 

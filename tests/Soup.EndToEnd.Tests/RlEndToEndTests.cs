@@ -218,11 +218,47 @@ public sealed class RlEndToEndTests(AzuriteEngineFixture fixture) : IClassFixtur
         // Iterated: round 2's policies start from round 1's soup (SLERP, then back toward the init by η), and every
         // round reports the generation reward and the KL of its soup to that round's init.
         Assert.Equal(rounds[0].Soup, rounds[1].Init);
-        Assert.All(rounds, r => Assert.Contains(r.Variants!, v => v.Name == "slerp+liti" && v.Checkpoint == r.Soup));
+        Assert.All(rounds, r => Assert.Contains(r.Variants!, v => v.Name == "nuslerp+liti" && v.Checkpoint == r.Soup));
         Assert.All(rounds, r => Assert.NotNull(Assert.Single(r.Generation!, g => g.Checkpoint == r.Soup).KlToReference));
         // klTo: first-init: every round's KL is to round 1's init (WARP's reward–KL front across iterations), so round 2's
         // init (round 1's soup) is at a positive KL from it.
         Assert.All(rounds.SelectMany(r => r.Generation!), g => Assert.Equal(rounds[0].Init, g.Reference));
         Assert.True(rounds[0].Generation!.Single(g => g.Checkpoint == rounds[0].Soup).KlToReference > 0);
+
+        // The pipeline's nuslerp is of the members' task vectors around the round's init: the merge equals `pipeline
+        // merge -m nuslerp --base init` of the same blobs, and not the SLERP of the weights themselves.
+        var folder = Directory.CreateTempSubdirectory("soup-warp-check-").FullName;
+        try
+        {
+            async Task<string> Download(string blob, string name)
+            {
+                var path = Path.Combine(folder, name);
+                await storage.Checkpoints.GetBlobClient(blob).DownloadToAsync(path, TestContext.Current.CancellationToken);
+                return path;
+            }
+
+            var round = rounds[0];
+            var init = await Download(round.Init, "init.safetensors");
+            List<string> members = [await Download(round.Members[0].Checkpoint, "m0.safetensors"), await Download(round.Members[1].Checkpoint, "m1.safetensors")];
+            var merged = await Download(round.Variants!.Single(v => v.Name == "nuslerp").Checkpoint!, "merged.safetensors");
+            async Task<string> Merge(string name, string? @base)
+            {
+                var path = Path.Combine(folder, name);
+                var text = new StringWriter();
+                var code = await Soup.Cli.Commands.MergeCommand.ExecuteAsync(
+                    new Soup.Cli.Commands.MergeCommandArgs(members, path, new Soup.Merging.MergeParameters { Method = "nuslerp", T = 0.5 }, @base), text, text, TestContext.Current.CancellationToken);
+                Assert.True(code == 0, text.ToString());
+                return path;
+            }
+
+            static List<(string, string)> Tensors(string path) =>
+                [.. Soup.Merging.Checkpoints.Safetensors.Read(File.ReadAllBytes(path), path).Tensors.Select(t => (t.Name, Convert.ToBase64String(t.Data.Span)))];
+            Assert.Equal(Tensors(await Merge("around-init.safetensors", init)), Tensors(merged));
+            Assert.NotEqual(Tensors(await Merge("weights.safetensors", null)), Tensors(merged));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 }

@@ -16,7 +16,8 @@ public static class MergeCommand
     /// <summary>Builds the command.</summary>
     public static Command Build()
     {
-        var inputs = new Argument<string[]>("members") { Description = "Member checkpoints: .safetensors files, sharded folders (model.safetensors.index.json), or blob:<container>/<name>.", Arity = ArgumentArity.OneOrMore };
+        var inputs = new Argument<string[]>("members") { Description = "Member checkpoints: .safetensors files, sharded folders (model.safetensors.index.json), or blob:<container>/<name>.", Arity = ArgumentArity.ZeroOrMore };
+        var config = new Option<string?>("--config", "-c") { Description = "A mergekit YAML config (merge_method, base_model, models with parameters, parameters, dtype, out_dtype) run as it is, instead of members and method options." };
         var output = new Option<string>("--output", "-o") { Description = "Where the merged checkpoint goes (file, folder with --shard-size, or blob:<container>/<name>). Nothing appears there unless the merge succeeds.", Required = true };
         var method = new Option<string>("--method", "-m") { Description = $"One of: {string.Join(", ", MergeMethodFactory.Names)}.", DefaultValueFactory = _ => "linear" };
         var weights = new Option<List<double>?>("--weights", "-w")
@@ -52,15 +53,30 @@ public static class MergeCommand
               pipeline merge a.safetensors b.safetensors -m nuslerp --base init.safetensors -o warp.safetensors
               pipeline merge m1.safetensors m2.safetensors m3.safetensors -m ties --density 0.2 --base init.safetensors -o ties.safetensors
               pipeline merge blob:checkpoints/p/round-01/member-000/model.safetensors blob:checkpoints/p/round-01/member-001/model.safetensors -o soup/ --shard-size 2GB
+              pipeline merge --config ties.yml -o ties.safetensors
             """)
         {
-            inputs, output, method, weights, normalize, noNormalize, rescale, lambda, density, t, eta, seed, @base, dtype, shardSize, chunk, failOnNonFinite, budget, force,
+            inputs, config, output, method, weights, normalize, noNormalize, rescale, lambda, density, t, eta, seed, @base, dtype, shardSize, chunk, failOnNonFinite, budget, force,
         };
 
         command.Validators.Add(r =>
         {
             if (r.GetValue(normalize) && r.GetValue(noNormalize))
                 r.AddError("give --normalize or --no-normalize, not both");
+            if (r.GetValue(config) is null)
+            {
+                if (r.GetValue(inputs) is not { Length: > 0 })
+                    r.AddError("give the member checkpoints, or a mergekit config with --config");
+                return;
+            }
+
+            if (r.GetValue(inputs) is { Length: > 0 })
+                r.AddError("--config names the models: give no member checkpoints beside it");
+            foreach (var option in (Option[])[method, weights, normalize, noNormalize, rescale, lambda, density, t, eta, @base])
+            {
+                if (r.GetResult(option) is { Implicit: false })
+                    r.AddError($"{option.Name} with --config: the config says it (merge_method, base_model, parameters)");
+            }
         });
 
         // An option the command does not know is not a member path (it would be reported as a missing file).
@@ -73,7 +89,10 @@ public static class MergeCommand
             }
         });
 
-        command.SetAction((parse, cancellationToken) => ExecuteAsync(
+        command.SetAction((parse, cancellationToken) => parse.GetValue(config) is { } configFile
+            ? ExecuteConfigAsync(configFile, parse.GetValue(output)!, parse.GetValue(seed), parse.GetValue(dtype), parse.GetValue(shardSize), parse.GetValue(chunk),
+                parse.GetValue(failOnNonFinite), parse.GetValue(budget), parse.GetValue(force), cancellationToken)
+            : ExecuteAsync(
             new MergeCommandArgs(
                 parse.GetValue(inputs)!,
                 parse.GetValue(output)!,
@@ -98,6 +117,35 @@ public static class MergeCommand
     {
         Method = method, Weights = weights is { Count: > 0 } ? weights : null, Normalize = normalize, Rescale = rescale, Lambda = lambda, Density = density, T = t, Eta = eta, Seed = seed,
     };
+
+    /// <summary>
+    /// Runs a mergekit config (<see cref="MergekitConfig"/>): its problems are usage errors naming the YAML path (exit 2,
+    /// nothing written); what it reads but does not apply is printed as notes; then the merge runs as
+    /// <see cref="ExecuteAsync"/> does. <paramref name="dtype"/> overrides the config's out_dtype.
+    /// </summary>
+    public static async Task<int> ExecuteConfigAsync(
+        string configFile, string output, int seed, string? dtype, string? shardSize, int? chunk, bool failOnNonFinite, string? budget, bool force,
+        CancellationToken cancellationToken, TextWriter? outputWriter = null, TextWriter? errorWriter = null)
+    {
+        var (stdout, stderr) = (outputWriter ?? Console.Out, errorWriter ?? Console.Error);
+        MergekitPlan plan;
+        try
+        {
+            plan = MergekitConfig.Parse(await File.ReadAllTextAsync(configFile, cancellationToken));
+        }
+        catch (Exception ex) when (ex is MergekitConfigException or IOException or UnauthorizedAccessException)
+        {
+            await stderr.WriteLineAsync($"pipeline merge: {configFile}: {OneLine(ex.Message)}");
+            return 2;
+        }
+
+        foreach (var note in plan.Notes)
+            await stderr.WriteLineAsync($"pipeline merge: {configFile}: note: {note}");
+        plan.Parameters.Seed = seed;
+        return await ExecuteAsync(
+            new MergeCommandArgs(plan.Members, output, plan.Parameters, plan.Base, dtype ?? plan.OutputDtype, shardSize, chunk, failOnNonFinite, budget, force),
+            stdout, stderr, cancellationToken);
+    }
 
     /// <summary>A merge method's complaint as a usage error naming its option ("t must be ..." is about --t).</summary>
     private static string OptionMessage(string message)

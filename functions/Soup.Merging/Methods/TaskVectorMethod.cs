@@ -73,6 +73,7 @@ public sealed class TaskVectorMethod : Engine.IMergeMethodF64
     private readonly TaskVectorSparsify _sparsify;
     private readonly TaskVectorCombine _combine;
     private readonly TaskVectorRescale _rescale;
+    private IReadOnlyList<double>? _densities;
 
     /// <summary>Creates the method.</summary>
     /// <param name="name">The method's name (<see cref="MergeMethods"/>).</param>
@@ -118,11 +119,21 @@ public sealed class TaskVectorMethod : Engine.IMergeMethodF64
         IReadOnlyList<double>? weights, bool normalize, double lambda, double density, int seed, TaskVectorRescale rescale = TaskVectorRescale.L1) =>
         new(MergeMethods.DareTies, weights, lambda, TaskVectorSparsify.Random, density, seed, TaskVectorCombine.SignConsensus, normalize, rescale);
 
+    /// <summary>This method with a density per member (mergekit's per-model <c>density</c>); null keeps the one density.</summary>
+    public TaskVectorMethod WithDensities(IReadOnlyList<double>? densities)
+    {
+        _densities = densities?.Select(MethodGuards.Density).ToList();
+        return this;
+    }
+
+    private double DensityOf(int member) => _densities?[member] ?? _density;
+
     /// <inheritdoc />
     public string Name { get; }
 
     /// <inheritdoc />
-    public bool IsElementwise => _sparsify != TaskVectorSparsify.Magnitude && !(_rescale == TaskVectorRescale.L1 && _density < 1);
+    public bool IsElementwise =>
+        _sparsify != TaskVectorSparsify.Magnitude && !(_rescale == TaskVectorRescale.L1 && (_density < 1 || _densities?.Any(d => d < 1) == true));
 
     /// <inheritdoc />
     public void Validate(int memberCount, bool hasBase)
@@ -130,6 +141,8 @@ public sealed class TaskVectorMethod : Engine.IMergeMethodF64
         MethodGuards.AtLeast(Name, memberCount, 1);
         MethodGuards.NeedsBase(Name, hasBase);
         MethodGuards.WeightCount(Name, _weights, memberCount);
+        if (_densities is not null && _densities.Count != memberCount)
+            throw new ArgumentException($"{Name} got {_densities.Count} densities for {memberCount} members");
     }
 
     /// <inheritdoc />
@@ -168,8 +181,6 @@ public sealed class TaskVectorMethod : Engine.IMergeMethodF64
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var baseSpan = baseValues.AsSpan(0, length);
-        var keep = _sparsify == TaskVectorSparsify.Magnitude ? MagnitudeTrim.KeepCount(_density, length) : length;
-        var thinned = _sparsify != TaskVectorSparsify.None && _density < 1;
         var divisor = 1.0;
         if (_normalize && _combine == TaskVectorCombine.Sum)
         {
@@ -192,16 +203,17 @@ public sealed class TaskVectorMethod : Engine.IMergeMethodF64
                     continue; // adds nothing to a sum (and a NaN in a member given weight 0 stays out)
 
                 TensorPrimitives.Subtract<T>(members[k].AsSpan(0, length), baseSpan, tau);
-                if (thinned)
+                var density = DensityOf(k);
+                if (_sparsify != TaskVectorSparsify.None && density < 1)
                 {
                     var before = _rescale == TaskVectorRescale.L1 ? L1(tau) : 0;
                     if (_sparsify == TaskVectorSparsify.Magnitude)
-                        MagnitudeTrim.KeepLargest(tau, keep);
+                        MagnitudeTrim.KeepLargest(tau, MagnitudeTrim.KeepCount(density, length));
                     else
-                        new DareMask(_seed, k, tensor, _density).Apply(tau, offset, T.One);
+                        new DareMask(_seed, k, tensor, density).Apply(tau, offset, T.One);
                     var scale = _rescale switch
                     {
-                        TaskVectorRescale.Density => 1 / _density,
+                        TaskVectorRescale.Density => 1 / density,
                         TaskVectorRescale.L1 when before >= L1Floor && L1(tau) is var after && after >= L1Floor => before / after,
                         _ => 1.0,
                     };
