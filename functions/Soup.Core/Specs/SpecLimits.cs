@@ -76,7 +76,7 @@ public static class SpecLimits
         ("PipelineSpec", "auxiliary") => MaxAuxiliary,
         ("DataSpec", "trainDomains" or "testDomains") or ("AuxiliarySpec" or "SplitSpec" or "MemberSettings", "domains") => MaxDomains,
         ("EvaluationSpec", "splits") => MaxSplits,
-        ("MembersSpec", "learningRates" or "explicit") or ("MergeParameters", "weights") => MaxMembers,
+        ("MembersSpec", "learningRates" or "explicit") or ("MergeParameters", "weights" or "densities") => MaxMembers,
         ("SearchSpace", "optimizer") or ("Distribution", "values") => MaxChoices,
         ("MemberSettings", "classWeights") => MaxClasses,
         ("InterpolationSpec", "morl") => MaxMorl,

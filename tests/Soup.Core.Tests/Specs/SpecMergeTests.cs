@@ -20,6 +20,23 @@ public sealed class SpecMergeTests
     }
 
     [Fact]
+    public void Parse_PerMemberDensitiesRescaleAndNormalize_MergekitsNames()
+    {
+        var parsed = SpecParser.Parse(Spec("""{ "method": "dare_ties", "densities": [0.5, 0.6, 0.7, 0.8], "rescale": "density", "normalize": true }"""));
+        Assert.True(parsed.IsValid, string.Join("; ", parsed.Problems));
+        Assert.Equal([0.5, 0.6, 0.7, 0.8], parsed.Spec!.Merge.Densities);
+        Assert.Equal("density", parsed.Spec.Merge.Rescale);
+        Assert.True(parsed.Spec.Merge.Normalize);
+
+        var wrongCount = Assert.Single(SpecParser.Parse(Spec("""{ "method": "ties", "densities": [0.5, 0.6] }""")).Problems);
+        Assert.Equal("$.merge", wrongCount.Path);
+        Assert.Contains("2 densities for 4 members", wrongCount.Message, StringComparison.Ordinal);
+        var badRescale = Assert.Single(SpecParser.Parse(Spec("""{ "method": "ties", "rescale": "l3" }""")).Problems);
+        Assert.Contains("l3", badRescale.Message, StringComparison.Ordinal);
+        Assert.Null(SpecParser.Parse(Spec("""{ "method": "ties" }""")).Spec!.Merge.Normalize); // mergekit's default for the method
+    }
+
+    [Fact]
     public void Parse_SlerpWithFourMembers_ReportsMergeProblem()
     {
         var parsed = SpecParser.Parse(Spec("""{ "method": "slerp" }"""));
