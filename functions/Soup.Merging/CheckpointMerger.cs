@@ -14,16 +14,27 @@ public sealed class CheckpointMerger(Func<string, BlobContainerClient> container
     /// <summary>Merges <paramref name="members"/> (and <paramref name="base"/>) into <paramref name="output"/>.</summary>
     /// <param name="shardBytes">When set, the output is sharded (Hugging Face layout) into files of at most this size;
     /// <paramref name="output"/> is then a folder (or blob prefix).</param>
-    public async Task<MergeEngineSummary> MergeAsync(
+    public Task<MergeEngineSummary> MergeAsync(
         IReadOnlyList<CheckpointLocation> members,
         CheckpointLocation? @base,
         CheckpointLocation output,
         MergeParameters parameters,
         MergeEngineOptions? options = null,
         long? shardBytes = null,
+        CancellationToken cancellationToken = default) =>
+        MergeAsync(members, @base, output, MergeMethodFactory.Create(parameters), options, shardBytes, cancellationToken);
+
+    /// <summary>Merges with a method already built (e.g. a <see cref="PerTensorMethod"/>).</summary>
+    public async Task<MergeEngineSummary> MergeAsync(
+        IReadOnlyList<CheckpointLocation> members,
+        CheckpointLocation? @base,
+        CheckpointLocation output,
+        IMergeMethod method,
+        MergeEngineOptions? options = null,
+        long? shardBytes = null,
         CancellationToken cancellationToken = default)
     {
-        var method = MergeMethodFactory.Create(parameters);
+        ArgumentNullException.ThrowIfNull(method);
         method.Validate(members.Count, @base is not null);
         var sources = new ICheckpointSource?[members.Count];
         ICheckpointSource? baseSource = null;

@@ -92,8 +92,12 @@ public sealed class MergekitConfigTests : IDisposable
     [InlineData("merge_method: ties\nbase_model: z\nmodels: [{ model: a, parameters: { weight: 1, density: 1.5 } }]", "models[0].parameters.density", "density must be in (0, 1], got 1.5")]
     [InlineData("merge_method: ties\nbase_model: z\nmodels: [{ model: a, parameters: { weight: 1, density: 0 } }]", "models[0].parameters.density", "density must be in (0, 1], got 0")]
     [InlineData("merge_method: linear\nmodels: [{ model: a }]", "models[0].parameters.weight", "linear needs a weight for every model")]
-    [InlineData("merge_method: linear\nmodels: [{ model: a, parameters: { weight: [0, 0.5, 1] } }]", "models[0].parameters.weight", "gradient lists and per-tensor filter conditionals are not supported yet")]
-    [InlineData("merge_method: linear\nmodels: [{ model: a, parameters: { weight: [{ filter: mlp, value: 0.5 }, { value: 1 }] } }]", "models[0].parameters.weight", "not supported yet")]
+    [InlineData("merge_method: slerp\nbase_model: a\nmodels: [{ model: a }, { model: b }]\nparameters: { t: { filter: mlp, value: 0.5 } }", "parameters.t", "must be inside a list")]
+    [InlineData("merge_method: slerp\nbase_model: a\nmodels: [{ model: a }, { model: b }]\nparameters: { t: [0.5, { filter: mlp, value: 1 }] }", "parameters.t", "not both")]
+    [InlineData("merge_method: slerp\nbase_model: a\nmodels: [{ model: a }, { model: b }]\nparameters: { t: [0, 1.5] }", "parameters.t", "t must be in [0, 1], got 1.5")]
+    [InlineData("merge_method: slerp\nbase_model: a\nmodels: [{ model: a }, { model: b }]\nparameters: { t: [{ filter: mlp, value: 0.5, weight: 2 }] }", "parameters.t[0].weight", "unknown key")]
+    [InlineData("merge_method: ties\nbase_model: z\nmodels: [{ model: a, parameters: { weight: 1, density: [0.5, 1.2] } }]", "models[0].parameters.density", "density must be in (0, 1], got 1.2")]
+    [InlineData("merge_method: ties\nbase_model: z\nmodels: [{ model: a, parameters: { weight: 1 } }]\nparameters: { normalize: [1, 0] }", "parameters.normalize", "takes one value here")]
     [InlineData("merge_method: linear\nslices: []", "slices", "not supported")]
     [InlineData("merge_method: linear\nmodels: [{ model: a, parameters: { weight: 1 } }]\ntokenizer_source: union", "tokenizer_source", "not supported")]
     [InlineData("merge_method: slerp\nbase_model: a\nmodels: [{ model: a }, { model: b }]", "parameters.t", "slerp needs t")]
@@ -147,6 +151,76 @@ public sealed class MergekitConfigTests : IDisposable
         Assert.Equal(2, mixedCode);
         Assert.Contains("--method with --config", mixedError, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void GradientsAndFilters_BecomePerTensorSettings()
+    {
+        var plan = MergekitConfig.Parse("""
+            merge_method: slerp
+            base_model: a
+            models: [{ model: a }, { model: b }]
+            parameters:
+              t:
+                - filter: self_attn
+                  value: [0, 0.5, 0.3, 0.7, 1]
+                - filter: mlp
+                  value: [1, 0.5, 0.7, 0.3, 0]
+                - value: 0.5
+            """);
+
+        var t = Assert.IsType<ParameterSetting>(plan.Tensors?.T);
+        Assert.Equal(0.4, t.Evaluate("model.layers.12.self_attn.q_proj.weight", 0.375)!.Value, 12); // s = 1.5: halfway from 0.5 to 0.3
+        Assert.Equal(0.6, t.Evaluate("model.layers.12.mlp.up_proj.weight", 0.375)!.Value, 12);
+        Assert.Equal(0.5, t.Evaluate("model.embed_tokens.weight", 0));
+    }
+
+    [Fact]
+    public async Task SlerpWithFilteredGradient_EachTensorMergedAtItsOwnT()
+    {
+        // Layers 0..2: self_attn follows t = [0, 1] over the layers (0, 0.5, 1), everything else 0.5.
+        var ct = TestContext.Current.CancellationToken;
+        string[] names = ["model.embed_tokens.weight", "model.layers.0.self_attn.w", "model.layers.1.self_attn.w", "model.layers.2.self_attn.w", "model.layers.2.mlp.w"];
+        var a = Write("a.safetensors", 1, names);
+        var b = Write("b.safetensors", 2, names);
+        var config = Path.Combine(_folder.FullName, "slerp.yml");
+        await File.WriteAllTextAsync(config, $"""
+            merge_method: slerp
+            base_model: {a}
+            models: [{"{"} model: {a} {"}"}, {"{"} model: {b} {"}"}]
+            parameters:
+              t:
+                - filter: self_attn
+                  value: [0, 1]
+                - value: 0.5
+            """, ct);
+        var merged = Path.Combine(_folder.FullName, "merged.safetensors");
+        var half = Path.Combine(_folder.FullName, "half.safetensors");
+        var whole = Path.Combine(_folder.FullName, "whole.safetensors");
+
+        var (code, _, error) = await CliRun.RunAsync(["merge", "--config", config, "-o", merged]);
+        Assert.True(code == 0, error);
+        Assert.Equal(0, (await CliRun.RunAsync(["merge", b, "--base", a, "-m", "slerp", "--t", "0.5", "-o", half])).Code);
+        Assert.Equal(0, (await CliRun.RunAsync(["merge", b, "--base", a, "-m", "slerp", "--t", "1", "-o", whole])).Code);
+
+        var (m, h, w, first) = (Tensors(merged), Tensors(half), Tensors(whole), Tensors(a));
+        Assert.Equal(first["model.layers.0.self_attn.w"], m["model.layers.0.self_attn.w"]); // t = 0: the base
+        Assert.Equal(h["model.layers.1.self_attn.w"], m["model.layers.1.self_attn.w"]);     // t = 0.5
+        Assert.Equal(w["model.layers.2.self_attn.w"], m["model.layers.2.self_attn.w"]);     // t = 1: the other model
+        Assert.Equal(h["model.layers.2.mlp.w"], m["model.layers.2.mlp.w"]);                 // no filter matched: 0.5
+        Assert.Equal(h["model.embed_tokens.weight"], m["model.embed_tokens.weight"]);       // outside the layers
+    }
+
+    private string Write(string name, int scale, string[] names)
+    {
+        var path = Path.Combine(_folder.FullName, name);
+        var random = new Random(scale);
+        using var file = File.Create(path);
+        Safetensors.Write(file, [.. names.Select(n => new TensorData(n, SafetensorsDtype.F32, [9], MemoryMarshal.AsBytes(Enumerable.Range(0, 9).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray().AsSpan()).ToArray()))]);
+        return path;
+    }
+
+    private static Dictionary<string, string> Tensors(string path) =>
+        Safetensors.Read(File.ReadAllBytes(path), path).Tensors.ToDictionary(t => t.Name, t => Convert.ToBase64String(t.Data.Span));
 
     private string Write(string name, int scale)
     {

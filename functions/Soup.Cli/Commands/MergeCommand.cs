@@ -143,9 +143,13 @@ public static class MergeCommand
             await stderr.WriteLineAsync($"pipeline merge: {configFile}: note: {note}");
         plan.Parameters.Seed = seed;
         return await ExecuteAsync(
-            new MergeCommandArgs(plan.Members, output, plan.Parameters, plan.Base, dtype ?? plan.OutputDtype, shardSize, chunk, failOnNonFinite, budget, force),
+            new MergeCommandArgs(plan.Members, output, plan.Parameters, plan.Base, dtype ?? plan.OutputDtype, shardSize, chunk, failOnNonFinite, budget, force, plan.Tensors),
             stdout, stderr, cancellationToken);
     }
+
+    /// <summary>The method the arguments name: per tensor when a config's parameters vary by tensor.</summary>
+    private static IMergeMethod Method(MergeCommandArgs args) =>
+        args.Tensors is null ? MergeMethodFactory.Create(args.Parameters) : new PerTensorMethod(args.Parameters, args.Tensors);
 
     /// <summary>A merge method's complaint as a usage error naming its option ("t must be ..." is about --t).</summary>
     private static string OptionMessage(string message)
@@ -212,7 +216,7 @@ public static class MergeCommand
             try
             {
                 // The method's own rules (known name, ranges, weights it takes, member count) are usage errors too.
-                MergeMethodFactory.Create(args.Parameters).Validate(members.Count, baseLocation is not null);
+                Method(args).Validate(members.Count, baseLocation is not null);
             }
             catch (ArgumentException ex)
             {
@@ -255,7 +259,7 @@ public static class MergeCommand
             }
 
             var summary = await new CheckpointMerger(storage.Container).MergeAsync(
-                members, baseLocation, target, args.Parameters, options, shardBytes, cancellationToken);
+                members, baseLocation, target, Method(args), options, shardBytes, cancellationToken);
             var seconds = summary.Elapsed.TotalSeconds;
             output.WriteLine();
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -405,4 +409,5 @@ public sealed record MergeCommandArgs(
     int? ChunkElements = null,
     bool FailOnNonFinite = false,
     string? MemoryBudget = null,
-    bool Force = false);
+    bool Force = false,
+    TensorSettings? Tensors = null);

@@ -11,7 +11,8 @@ namespace Soup.Cli.Commands;
 /// <param name="Parameters">The method and its parameters.</param>
 /// <param name="OutputDtype">F16, BF16 or F32 from <c>out_dtype</c> (else <c>dtype</c>), or null: the inputs'.</param>
 /// <param name="Notes">Keys read but not applied, each with why (printed; never silent).</param>
-public sealed record MergekitPlan(IReadOnlyList<string> Members, string? Base, MergeParameters Parameters, string? OutputDtype, IReadOnlyList<string> Notes);
+/// <param name="Tensors">The parameters that vary by tensor (gradients, filters), or null when every one is a number.</param>
+public sealed record MergekitPlan(IReadOnlyList<string> Members, string? Base, MergeParameters Parameters, string? OutputDtype, IReadOnlyList<string> Notes, TensorSettings? Tensors = null);
 
 /// <summary>A problem in a mergekit config, with the YAML path of the key it is about (e.g. <c>models[1].parameters.density</c>).</summary>
 public sealed class MergekitConfigException(string path, string message) : FormatException($"{path}: {message}")
@@ -50,6 +51,8 @@ public static class MergekitConfig
     private static readonly string[] Unsupported = ["slices", "modules", "tokenizer_source", "tokenizer", "chat_template"];
 
     private static readonly string[] PerModelKeys = ["weight", "density"];
+
+    private static readonly string[] Varying = ["weight", "density", "t", "lambda"];
 
     private static readonly string[] GlobalKeys = ["weight", "density", "normalize", "lambda", "rescale", "int8_mask", "t", "nuslerp_flatten", "nuslerp_row_wise", "filter_wise"];
 
@@ -120,51 +123,56 @@ public static class MergekitConfig
         if (members.Count == 0)
             throw new MergekitConfigException("models", "no model to merge besides the base");
 
-        double? Setting(int member, string key)
-        {
-            if (members[member].Parameters.TryGetValue(key, out var own))
-                return Number(own.Node, own.Path);
-            return global.TryGetValue(key, out var shared) ? Number(shared.Node, shared.Path) : null;
-        }
+        // A model's own setting, else the global one (mergekit's precedence); evaluated per tensor when not a number.
+        ParameterSetting? Own(int member, string key) =>
+            members[member].Parameters.TryGetValue(key, out var own) ? Setting(own.Node, own.Path) : null;
+        ParameterSetting? Shared(string key) => global.TryGetValue(key, out var shared) ? Setting(shared.Node, shared.Path) : null;
+        string PathOf(int member, string key) => members[member].Parameters.ContainsKey(key) ? $"{members[member].Path}.parameters.{key}" : $"parameters.{key}";
 
         var parameters = new MergeParameters { Method = method };
         var takesWeights = method is not (MergeMethods.Slerp or MergeMethods.ModelStock);
-        var weights = Enumerable.Range(0, members.Count).Select(k => Setting(k, "weight")).ToList();
+        var weights = Enumerable.Range(0, members.Count).Select(k => Own(k, "weight") ?? Shared("weight")).ToList();
+        var densities = Enumerable.Range(0, members.Count).Select(k => Own(k, "density") ?? Shared("density")).ToList();
+        var varying = false;
         if (takesWeights)
         {
             var missing = weights.FindIndex(w => w is null);
             if (missing >= 0)
                 throw new MergekitConfigException($"{members[missing].Path}.parameters.weight", $"{methodName} needs a weight for every model (mergekit has no default)");
-            parameters.Weights = [.. weights.Select(w => w!.Value)];
+            varying |= weights.Any(w => w!.VariesByTensor);
+            if (weights.All(w => !w!.VariesByTensor))
+                parameters.Weights = [.. weights.Select(w => w!.Constant!.Value)];
         }
         else if (weights.Any(w => w is not null))
         {
             notes.Add($"weight: {methodName} takes no weights; the ones given are not used");
         }
 
-        var densities = Enumerable.Range(0, members.Count).Select(k => Setting(k, "density") ?? 1.0).ToList();
         for (var k = 0; k < densities.Count; k++)
         {
-            if (!(densities[k] > 0 && densities[k] <= 1))
-            {
-                var path = members[k].Parameters.ContainsKey("density") ? $"{members[k].Path}.parameters.density" : "parameters.density";
-                throw new MergekitConfigException(path, $"density must be in (0, 1], got {densities[k].ToString("R", CultureInfo.InvariantCulture)}");
-            }
+            if (densities[k] is { } setting && setting.Values().FirstOrDefault(d => !(d > 0 && d <= 1), 1) is var bad && bad != 1)
+                throw new MergekitConfigException(PathOf(k, "density"), $"density must be in (0, 1], got {bad.ToString("R", CultureInfo.InvariantCulture)}");
         }
 
         var thinning = method is MergeMethods.Ties or MergeMethods.DareLinear or MergeMethods.DareTies;
         if (thinning)
         {
-            if (densities.Distinct().Count() == 1)
-                parameters.Density = densities[0];
-            else
-                parameters.Densities = densities;
+            varying |= densities.Any(d => d?.VariesByTensor == true);
+            var constants = densities.Select(d => d?.Constant ?? 1.0).ToList();
+            if (!densities.Any(d => d?.VariesByTensor == true))
+            {
+                if (constants.Distinct().Count() == 1)
+                    parameters.Density = constants[0];
+                else
+                    parameters.Densities = constants;
+            }
         }
-        else if (densities.Any(d => d != 1))
+        else if (densities.Any(d => d is not null && d.Values().Any(v => v != 1)))
         {
             notes.Add($"density: {methodName} does not thin task vectors; the densities given are not used");
         }
 
+        ParameterSetting? tSetting = null, lambdaSetting = null;
         foreach (var (key, (node, path)) in global)
         {
             switch (key)
@@ -173,13 +181,23 @@ public static class MergekitConfig
                     parameters.Normalize = Switch(node, path);
                     break;
                 case "lambda":
-                    parameters.Lambda = Number(node, path);
+                    lambdaSetting = Setting(node, path);
+                    if (lambdaSetting.Constant is { } lambda)
+                        parameters.Lambda = lambda;
+                    else
+                        varying = true;
                     break;
                 case "rescale":
                     parameters.Rescale = Switch(node, path) ? MergeRescales.L1 : MergeRescales.None;
                     break;
                 case "t":
-                    parameters.T = Number(node, path);
+                    tSetting = Setting(node, path);
+                    if (tSetting.Values().FirstOrDefault(v => !(v >= 0 && v <= 1), 0.5) is var badT && badT != 0.5)
+                        throw new MergekitConfigException(path, $"t must be in [0, 1], got {badT.ToString("R", CultureInfo.InvariantCulture)}");
+                    if (tSetting.Constant is { } t)
+                        parameters.T = t;
+                    else
+                        varying = true;
                     break;
                 case "int8_mask":
                     notes.Add("parameters.int8_mask: ignored (it only changes the dtype of mergekit's sign mask, not the result)");
@@ -198,7 +216,11 @@ public static class MergekitConfig
         // The method's own ranges and switches (normalize for a method without it, a t out of [0, 1]) in mergekit's terms.
         try
         {
-            MergeMethodFactory.Create(parameters).Validate(members.Count, baseModel is not null && !baseIsMember);
+            var check = varying
+                ? new PerTensorMethod(parameters, new TensorSettings(
+                    takesWeights ? weights : [.. members.Select(_ => (ParameterSetting?)null)], thinning ? densities : [.. members.Select(_ => (ParameterSetting?)null)], T: tSetting, Lambda: lambdaSetting))
+                : MergeMethodFactory.Create(parameters);
+            check.Validate(members.Count, baseModel is not null && !baseIsMember);
         }
         catch (ArgumentException ex)
         {
@@ -209,7 +231,14 @@ public static class MergekitConfig
             : top.TryGetValue("dtype", out var dtypeNode) ? Dtype(dtypeNode, "dtype") : null;
         if (top.ContainsKey("dtype") && top.ContainsKey("out_dtype"))
             notes.Add("dtype: merges are computed in F32 (F64 tensors in F64); out_dtype sets what is written");
-        return new MergekitPlan([.. members.Select(m => m.Model)], baseIsMember ? null : baseModel, parameters, dtype, notes);
+        var tensors = varying
+            ? new TensorSettings(
+                takesWeights ? weights : [.. members.Select(_ => (ParameterSetting?)null)],
+                thinning ? densities : [.. members.Select(_ => (ParameterSetting?)null)],
+                T: tSetting?.VariesByTensor == true ? tSetting : null,
+                Lambda: lambdaSetting?.VariesByTensor == true ? lambdaSetting : null)
+            : null;
+        return new MergekitPlan([.. members.Select(m => m.Model)], baseIsMember ? null : baseModel, parameters, dtype, notes, tensors);
     }
 
     private static string UnsupportedMessage(string key) => key switch
@@ -246,8 +275,8 @@ public static class MergekitConfig
                     : $"unknown parameter; known here: {string.Join(", ", known)}");
             }
 
-            if (value is YamlSequenceNode or YamlMappingNode)
-                throw new MergekitConfigException(at, "gradient lists and per-tensor filter conditionals are not supported yet: give one value");
+            if (value is YamlSequenceNode or YamlMappingNode && !Varying.Contains(key))
+                throw new MergekitConfigException(at, $"'{key}' takes one value here (gradients and filters are read for {string.Join(", ", Varying)})");
             result[key] = (value, at);
         }
 
@@ -275,6 +304,39 @@ public static class MergekitConfig
     }
 
     private static bool Switch(YamlNode node, string path) => Number(node, path) != 0;
+
+    /// <summary>A number, a gradient list of numbers, or a list of { filter, value } conditionals (mergekit's ParameterSetting).</summary>
+    private static ParameterSetting Setting(YamlNode node, string path)
+    {
+        switch (node)
+        {
+            case YamlScalarNode:
+                return new ParameterSetting { Constant = Number(node, path) };
+            case YamlSequenceNode { Children.Count: 0 }:
+                throw new MergekitConfigException(path, "an empty list gives no value");
+            case YamlSequenceNode list when list.Children.All(c => c is YamlScalarNode):
+                return new ParameterSetting { Gradient = [.. list.Children.Select((c, i) => Number(c, $"{path}[{i}]"))] };
+            case YamlSequenceNode list when list.Children.All(c => c is YamlMappingNode):
+                var conditionals = new List<(string?, ParameterSetting)>();
+                for (var i = 0; i < list.Children.Count; i++)
+                {
+                    var at = $"{path}[{i}]";
+                    var entry = Keys(list.Children[i], at);
+                    foreach (var key in entry.Keys.Where(k => k is not ("filter" or "value")))
+                        throw new MergekitConfigException($"{at}.{key}", "unknown key; a conditional has filter and value");
+                    var value = Required(entry, "value", at);
+                    if (value is YamlMappingNode || (value is YamlSequenceNode inner && inner.Children.Any(c => c is not YamlScalarNode)))
+                        throw new MergekitConfigException($"{at}.value", "must be a number or a gradient list of numbers");
+                    conditionals.Add((entry.TryGetValue("filter", out var filter) ? Text(filter, $"{at}.filter") : null, Setting(value, $"{at}.value")));
+                }
+
+                return new ParameterSetting { Conditionals = conditionals };
+            case YamlMappingNode:
+                throw new MergekitConfigException(path, "a { filter, value } conditional must be inside a list, as mergekit requires");
+            default:
+                throw new MergekitConfigException(path, "a list must hold numbers (a gradient) or { filter, value } entries, not both");
+        }
+    }
 
     private static string Dtype(YamlNode node, string path)
     {

@@ -94,6 +94,11 @@ internal sealed class MergePlan
             throw new ArgumentException("A merge needs at least one member.", nameof(members));
         }
 
+        if (method is ITensorAwareMethod aware)
+        {
+            aware.Prepare([.. members[0].Tensors.Select(t => t.Name)]);
+        }
+
         ArgumentOutOfRangeException.ThrowIfLessThan(options.ChunkElements, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(options.ChunkElements, MaxChunkElements, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.PipelineDepth, 1, nameof(options));
