@@ -140,43 +140,34 @@ public sealed class PerTensorMethod(MergeParameters template, TensorSettings set
     public MergeParameters ParametersOf(string tensor)
     {
         var t = LayerPositions.Of(tensor, _layers);
-        double? Member(IReadOnlyList<ParameterSetting?> own, ParameterSetting? shared, int k) => own[k]?.Evaluate(tensor, t) ?? shared?.Evaluate(tensor, t);
-        var members = settings.Weights.Count;
-        var parameters = template with
-        {
-            T = settings.T?.Evaluate(tensor, t) ?? template.T,
-            Lambda = settings.Lambda?.Evaluate(tensor, t) ?? template.Lambda,
-        };
-        if (template.Weights is not null || settings.Weights.Any(w => w is not null) || settings.Weight is not null)
-        {
-            parameters.Weights = [.. Enumerable.Range(0, members).Select(k => Member(settings.Weights, settings.Weight, k)
-                ?? template.Weights?[k] ?? throw new ArgumentException($"tensor '{tensor}': no weight for member {k} (no filter matched it)"))];
-        }
-
-        if (template.Densities is not null || settings.Densities.Any(d => d is not null) || settings.Density is not null)
-        {
-            parameters.Densities = [.. Enumerable.Range(0, members).Select(k => Member(settings.Densities, settings.Density, k) ?? template.Densities?[k] ?? template.Density)];
-        }
-
-        return parameters;
+        return Resolve(template, settings, s => s?.Evaluate(tensor, t), $"tensor '{tensor}'");
     }
 
     private IMergeMethod For(string tensor) => _methods.GetOrAdd(tensor, name => MergeMethodFactory.Create(ParametersOf(name)));
 
     /// <summary>Every setting at its smallest value: a stand-in that answers for the whole merge (member count, elementwise or not).</summary>
-    private static MergeParameters Prototype(MergeParameters template, TensorSettings settings)
+    private static MergeParameters Prototype(MergeParameters template, TensorSettings settings) =>
+        Resolve(template, settings, s => s?.Values().DefaultIfEmpty(double.NaN).Min(), "the settings");
+
+    /// <summary>
+    /// <paramref name="template"/> with each setting's value as <paramref name="value"/> gives it: a member's own weight or
+    /// density, else the global one, else the template's.
+    /// </summary>
+    private static MergeParameters Resolve(MergeParameters template, TensorSettings settings, Func<ParameterSetting?, double?> value, string what)
     {
-        static double? Min(ParameterSetting? s) => s?.Values().DefaultIfEmpty(double.NaN).Min();
         var members = settings.Weights.Count;
-        var prototype = template with
-        {
-            T = Min(settings.T) ?? template.T,
-            Lambda = Min(settings.Lambda) ?? template.Lambda,
-        };
+        var parameters = template with { T = value(settings.T) ?? template.T, Lambda = value(settings.Lambda) ?? template.Lambda };
         if (template.Weights is not null || settings.Weights.Any(w => w is not null) || settings.Weight is not null)
-            prototype.Weights = [.. Enumerable.Range(0, members).Select(k => Min(settings.Weights[k]) ?? Min(settings.Weight) ?? template.Weights?[k] ?? 1)];
+        {
+            parameters.Weights = [.. Enumerable.Range(0, members).Select(k => value(settings.Weights[k]) ?? value(settings.Weight)
+                ?? template.Weights?[k] ?? throw new ArgumentException($"{what}: no weight for member {k} (no filter matched it)"))];
+        }
+
         if (template.Densities is not null || settings.Densities.Any(d => d is not null) || settings.Density is not null)
-            prototype.Densities = [.. Enumerable.Range(0, members).Select(k => Min(settings.Densities[k]) ?? Min(settings.Density) ?? template.Densities?[k] ?? template.Density)];
-        return prototype;
+        {
+            parameters.Densities = [.. Enumerable.Range(0, members).Select(k => value(settings.Densities[k]) ?? value(settings.Density) ?? template.Densities?[k] ?? template.Density)];
+        }
+
+        return parameters;
     }
 }
