@@ -23,7 +23,7 @@ public sealed class MergeCommandLineTests : IDisposable
         { ["A", "B", "-m", "average", "-o", "O"], "--method: unknown merge method 'average'" },
         { ["A", "B", "-m", "slerp", "--t", "1.5", "-o", "O"], "--t must be in [0, 1], got 1.5" },
         { ["A", "B", "-m", "task_arithmetic", "--lambda", "abc", "-o", "O"], "--lambda" },
-        { ["-o", "O"], "Required argument missing" },
+        { ["-o", "O"], "give the member checkpoints, or a mergekit config with --config" },
         { ["A", "B"], "--output" },
         { ["A", "B", "--chunk-elements", "0", "-o", "O"], "--chunk-elements must be at least 1, got 0" },
         { ["A", "--bogus-opt", "B", "-o", "O"], "unknown option '--bogus-opt'" },

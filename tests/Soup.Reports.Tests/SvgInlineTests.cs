@@ -24,6 +24,7 @@ public sealed class SvgInlineTests
     [Fact]
     public void Prepare_SamePlotDrawnTwice_SameTextThoughScottPlotsCounterMoved()
     {
+        ReportFonts.EnsureRegistered(); // the same font for both drawings, whichever test registers it first
         static string Draw()
         {
             var plot = new ScottPlot.Plot();

@@ -61,6 +61,16 @@ public static class MergeCommand
 
         command.Validators.Add(r =>
         {
+            // An option the command does not know is not a member path (it would be reported as a missing file).
+            foreach (var token in r.GetValue(inputs) ?? [])
+            {
+                if (token.Length > 1 && token[0] == '-' && !double.TryParse(token, CultureInfo.InvariantCulture, out _))
+                {
+                    r.AddError($"unknown option '{token}' (see pipeline merge --help)");
+                    return;
+                }
+            }
+
             if (r.GetValue(normalize) && r.GetValue(noNormalize))
                 r.AddError("give --normalize or --no-normalize, not both");
             if (r.GetValue(config) is null)
@@ -79,15 +89,7 @@ public static class MergeCommand
             }
         });
 
-        // An option the command does not know is not a member path (it would be reported as a missing file).
-        inputs.Validators.Add(r =>
-        {
-            foreach (var token in r.Tokens)
-            {
-                if (token.Value.Length > 1 && token.Value[0] == '-' && !double.TryParse(token.Value, CultureInfo.InvariantCulture, out _))
-                    r.AddError($"unknown option '{token.Value}' (see pipeline merge --help)");
-            }
-        });
+
 
         command.SetAction((parse, cancellationToken) => parse.GetValue(config) is { } configFile
             ? ExecuteConfigAsync(configFile, parse.GetValue(output)!, parse.GetValue(seed), parse.GetValue(dtype), parse.GetValue(shardSize), parse.GetValue(chunk),
