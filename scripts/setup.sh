@@ -56,17 +56,21 @@ ensure_azurite() {
     npm ci --no-audit --no-fund >/dev/null
   fi
   if azurite_listening; then echo "==> Azurite already listening on 127.0.0.1:10000-10002"; return; fi
-  echo "==> Starting Azurite: blob, queue and table services (data in .azurite/, logs in .azurite/*.log)"
-  mkdir -p .azurite
+  # Data in AZURITE_LOCATION (default .azurite/): scripts/test.sh gives a fresh temporary folder per run, which it
+  # removes afterwards, so test runs never pile up gigabytes of containers.
+  local location="${AZURITE_LOCATION:-.azurite}"
+  echo "==> Starting Azurite: blob, queue and table services (data in $location/, logs in $location/*.log)"
+  mkdir -p "$location"
   local service port
   for service in blob:10000 queue:10001 table:10002; do
     port="${service#*:}"; service="${service%%:*}"
     if port_listening "$port"; then continue; fi
-    nohup "node_modules/.bin/azurite-$service" --silent --location .azurite "--${service}Host" 127.0.0.1 \
-      "--${service}Port" "$port" --skipApiVersionCheck --loose > ".azurite/azurite-$service.log" 2>&1 &
+    nohup "node_modules/.bin/azurite-$service" --silent --location "$location" "--${service}Host" 127.0.0.1 \
+      "--${service}Port" "$port" --skipApiVersionCheck --loose > "$location/azurite-$service.log" 2>&1 &
+    echo $! >> "$location/azurite.pids"
   done
   for _ in $(seq 1 50); do azurite_listening && return; sleep 0.2; done
-  echo "Azurite did not start; see .azurite/azurite-*.log" >&2
+  echo "Azurite did not start; see $location/azurite-*.log" >&2
   exit 1
 }
 
