@@ -67,8 +67,7 @@ public static class GenerationEvaluation
         ArgumentNullException.ThrowIfNull(prompts);
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(options);
-        var room = model.Config.Context - options.Sampling.MaxNewTokens;
-        var fitted = prompts.Select(p => p.Length == 0 ? [tokenizer.EndOfText] : room > 0 && p.Length > room ? p[^room..] : p).ToList();
+        var (fitted, truncated) = Gpt2Sampler.Fit(prompts, model.Config, options.Sampling.MaxNewTokens, tokenizer.EndOfText);
         using var generator = new Generator(unchecked((ulong)options.Seed));
         var completions = Gpt2Sampler.Sample(model, fitted, tokenizer.EndOfText, options.Sampling, generator).Completions;
         var texts = completions.Select(c => tokenizer.Decode(c)).ToList();
@@ -99,7 +98,7 @@ public static class GenerationEvaluation
             kl,
             completions.Count == 0 ? 0 : completions.Average(c => c.Length),
             [.. Enumerable.Range(0, Math.Min(options.Keep, texts.Count)).Select(i => new GeneratedSample(promptTexts[i], texts[i], rewards[i]))],
-            prompts.Count(p => room > 0 && p.Length > room));
+            truncated);
     }
 
     /// <summary>

@@ -26,13 +26,7 @@ public static class Gpt2Sampler
         options.Validate();
         if (prompts.Count == 0)
             return new SamplingResult([], 0);
-        var room = model.Config.Context - options.MaxNewTokens;
-        if (room < 1)
-            throw new ArgumentException(
-                $"maxNewTokens {options.MaxNewTokens} leaves no room for a prompt in {model.Config.Name}'s context of {model.Config.Context} tokens.", nameof(options));
-
-        var truncated = prompts.Count(p => p.Length > room);
-        var fitted = prompts.Select(p => p.Length == 0 ? [endOfText] : p.Length > room ? p[^room..] : p).ToList();
+        var (fitted, truncated) = Fit(prompts, model.Config, options.MaxNewTokens, endOfText);
         var wasTraining = model.training;
         model.eval();
         try
@@ -43,6 +37,21 @@ public static class Gpt2Sampler
         {
             model.train(wasTraining);
         }
+    }
+
+    /// <summary>
+    /// The prompts as sampling takes them, the one rule for every caller: an empty prompt becomes end-of-text (GPT-2's
+    /// unconditional start), and a prompt longer than the context leaves room for is cut from the left; with how many were cut.
+    /// </summary>
+    /// <exception cref="ArgumentException">No room in the context for even one prompt token and the new tokens.</exception>
+    public static (List<int[]> Prompts, int Truncated) Fit(IReadOnlyList<int[]> prompts, Gpt2Config config, int maxNewTokens, int endOfText)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        ArgumentNullException.ThrowIfNull(config);
+        var room = config.Context - maxNewTokens;
+        if (room < 1)
+            throw new ArgumentException($"maxNewTokens {maxNewTokens} leaves no room for a prompt in {config.Name}'s context of {config.Context} tokens.", nameof(maxNewTokens));
+        return ([.. prompts.Select(p => p.Length == 0 ? [endOfText] : p.Length > room ? p[^room..] : p)], prompts.Count(p => p.Length > room));
     }
 
     private static List<int[]> Generate(Gpt2LanguageModel model, List<int[]> prompts, int endOfText, SamplingOptions options, Generator? generator)

@@ -109,8 +109,8 @@ public static class Rloo
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(optimizer);
         options.Validate();
-        var room = policy.Config.Context - options.Sampling.MaxNewTokens;
-        var repeated = prompts.SelectMany(p => Enumerable.Repeat(p.Length == 0 ? [tokenizer.EndOfText] : room > 0 && p.Length > room ? p[^room..] : p, options.Samples)).ToList();
+        var repeated = Gpt2Sampler.Fit(prompts, policy.Config, options.Sampling.MaxNewTokens, tokenizer.EndOfText).Prompts
+            .SelectMany(p => Enumerable.Repeat(p, options.Samples)).ToList();
         var completions = Gpt2Sampler.Sample(policy, repeated, tokenizer.EndOfText, options.Sampling, generator).Completions;
         var actions = GenerationEvaluation.Actions(completions, options.Sampling, tokenizer.EndOfText);
         var (promptTexts, completionTexts) = (repeated.Select(p => tokenizer.Decode(p)).ToList(), completions.Select(c => tokenizer.Decode(c)).ToList());
