@@ -18,7 +18,10 @@ public sealed class LocalEngineStorageTests(AzuriteEngineFixture fixture) : ICla
         var configuration = fixture.NewConfiguration(workers: 0);
         var hub = configuration["TaskHubName"]!;
         SoupStorage storage;
-        await using (var engine = await AzuriteEngineFixture.StartEngineAsync(configuration))
+        // The client-only engine creates the same task hub, container and queues without starting the dispatcher: an
+        // engine stopped straight after its start once crashed the test host inside the Azure Storage provider's
+        // StopAsync (a NullReferenceException on the thread pool, CI of 2026-12-04).
+        await using (var engine = await LocalEngine.StartClientAsync(configuration, cancellationToken: ct))
         {
             storage = engine.Services.GetRequiredService<SoupStorage>();
             await storage.Checkpoints.GetBlobClient("p/round-01/member-000/model.safetensors").UploadAsync(BinaryData.FromString("x"), ct);
