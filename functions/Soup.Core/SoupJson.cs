@@ -8,6 +8,7 @@ namespace Soup.Core;
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = true, UseStringEnumConverter = true)]
 [JsonSerializable(typeof(Job))]
 [JsonSerializable(typeof(EvaluationReport))]
+[JsonSerializable(typeof(PairsReport))]
 [JsonSerializable(typeof(FailureRecord))]
 [JsonSerializable(typeof(JobProgress))]
 [JsonSerializable(typeof(PoisonMessage))]

@@ -41,6 +41,11 @@ public static class DatasetVersion
 
     private static async Task<(string Line, string? Version)> OneAsync(BlobServiceClient blobs, string dataset, CancellationToken cancellationToken)
     {
+        if (Soup.Core.Jobs.PairDatasets.IsGenerated(dataset))
+        {
+            return ($"{dataset}: preference pairs this run makes itself (its pairs job, from the corpus above)", null);
+        }
+
         if (!dataset.StartsWith("blob:", StringComparison.Ordinal))
         {
             return ($"{dataset}: a folder on the workers (not visible here; each checkpoint's metadata names it)", null);

@@ -105,7 +105,7 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineInput, Pipel
 
     /// <summary>
     /// The init stages, each waited for like a round's members: pretraining (unless the spec names a checkpoint), the
-    /// linear probe (if any; its output is the shared init), and the auxiliary fine-tunings of Model Ratatouille (if any,
+    /// preference pairs (if the spec makes them), the linear probe (if any; its output is the shared init), and the auxiliary fine-tunings of Model Ratatouille (if any,
     /// all needed). Returns the shared init and the auxiliary checkpoints by name.
     /// </summary>
     private static async Task<(string Init, IReadOnlyDictionary<string, string>? Auxiliary)> RunInitStagesAsync(
@@ -125,6 +125,12 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineInput, Pipel
         }
 
         var init = spec.Init.Checkpoint ?? (await Stage("pretraining", JobStages.Pretrain, null))[0];
+        if (spec.Preferences is not null)
+        {
+            // The preference pairs the reward models train and are scored on, sampled from the init (or the spec's policy).
+            await Stage("pairs", JobStages.Pairs, init);
+        }
+
         if (spec.Init.LinearProbe is not null)
         {
             init = (await Stage("probing", JobStages.Probe, init))[0];

@@ -30,18 +30,24 @@ public sealed partial class DatasetResolver
     private readonly BlobServiceClient _blobs;
     private readonly WorkerOptions _options;
     private readonly IReadOnlyCollection<string> _containers;
+    private readonly string? _pipelineContainer;
     private readonly ILogger<DatasetResolver> _logger;
     private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _downloads = new(StringComparer.Ordinal);
 
     /// <summary>Creates the resolver over the worker's storage account and settings.</summary>
     public DatasetResolver(SoupStorage storage, IOptions<WorkerOptions> options, ILogger<DatasetResolver> logger)
-        : this(storage?.Blobs ?? throw new ArgumentNullException(nameof(storage)), options?.Value ?? throw new ArgumentNullException(nameof(options)), storage.DatasetContainers, logger)
+        : this(storage?.Blobs ?? throw new ArgumentNullException(nameof(storage)), options?.Value ?? throw new ArgumentNullException(nameof(options)), storage.DatasetContainers, logger, storage.Checkpoints.Name)
     {
     }
 
-    /// <summary>Creates the resolver over a blob service and settings, reading <c>blob:</c> datasets only from <paramref name="containers"/>.</summary>
-    public DatasetResolver(BlobServiceClient blobs, WorkerOptions options, IReadOnlyCollection<string> containers, ILogger<DatasetResolver> logger)
+    /// <summary>
+    /// Creates the resolver over a blob service and settings, reading <c>blob:</c> datasets only from
+    /// <paramref name="containers"/>, and a pipeline's own generated pairs (<see cref="PairDatasets"/>) from
+    /// <paramref name="pipelineContainer"/> (null: none can be read).
+    /// </summary>
+    public DatasetResolver(BlobServiceClient blobs, WorkerOptions options, IReadOnlyCollection<string> containers, ILogger<DatasetResolver> logger, string? pipelineContainer = null)
     {
+        this._pipelineContainer = pipelineContainer;
         ArgumentNullException.ThrowIfNull(blobs);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(containers);
@@ -66,13 +72,34 @@ public sealed partial class DatasetResolver
     /// whose blobs were added, removed or rewritten (another ETag) is downloaded again, into a folder of its own version,
     /// and older versions' folders of the same prefix are removed.
     /// </summary>
-    public async Task<ResolvedDataset> ResolveVersionAsync(string dataset, CancellationToken cancellationToken = default)
+    public Task<ResolvedDataset> ResolveVersionAsync(string dataset, CancellationToken cancellationToken = default) =>
+        ResolveVersionAsync(dataset, null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="ResolveVersionAsync(string, CancellationToken)"/> for a job of pipeline <paramref name="pipelineId"/>:
+    /// a generated pairs dataset (<see cref="PairDatasets"/>, e.g. <c>pairs:train</c>) is that pipeline's, read from
+    /// its folder in the checkpoints container like any <c>blob:</c> dataset.
+    /// </summary>
+    /// <exception cref="ArgumentException">A generated dataset without a pipeline, an unknown one, or no pipeline container configured.</exception>
+    public async Task<ResolvedDataset> ResolveVersionAsync(string dataset, string? pipelineId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(dataset);
-        if (!dataset.StartsWith(BlobScheme, StringComparison.Ordinal))
+        string container, prefix;
+        if (PairDatasets.IsGenerated(dataset))
+        {
+            if (pipelineId is null || _pipelineContainer is null)
+                throw new ArgumentException($"Dataset '{dataset}' is a pipeline's generated pairs: it is read only for a job of that pipeline.", nameof(dataset));
+            (container, prefix) = (_pipelineContainer, PairDatasets.Prefix(pipelineId, dataset));
+        }
+        else if (!dataset.StartsWith(BlobScheme, StringComparison.Ordinal))
+        {
             return new ResolvedDataset(Path.Combine(_options.DataRoot, CheckRelative(dataset, dataset)), null);
+        }
+        else
+        {
+            (container, prefix) = ParseBlob(dataset);
+        }
 
-        var (container, prefix) = ParseBlob(dataset);
         var client = _blobs.GetBlobContainerClient(container);
         var listed = await ListAsync(client, prefix, cancellationToken).ConfigureAwait(false);
         var version = DatasetFingerprint.Of(listed.Select(b => (b.Name, b.ETag, b.Size)));

@@ -11,6 +11,7 @@ using Soup.Merging;
 using Soup.Merging.Engine;
 using Soup.Core.Storage;
 using Soup.Training;
+using Soup.Training.Checkpoints;
 using Soup.Training.Data;
 using Soup.Training.Evaluation;
 using Soup.Training.FineTuning;
@@ -63,6 +64,9 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
             case EvaluateJob evaluate:
                 await EvaluateAsync(evaluate, output, cancellationToken);
                 break;
+            case PairsJob pairs:
+                await PairsAsync(pairs, output, cancellationToken);
+                break;
             default:
                 throw new JobFailedException($"job '{job.JobId}' has an unknown kind {job.GetType().Name}");
         }
@@ -97,7 +101,7 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         }
 
         var (objective, dataVersion) = await LoadVersionedAsync(
-            job.Data, "training data", folder => TrainingTasks.Objective(job.Data, folder, job.Model, job.Settings), cancellationToken);
+            job, job.Data, "training data", folder => TrainingTasks.Objective(job.Data, folder, job.Model, job.Settings), cancellationToken);
         using var disposeObjective = objective;
         var fineTune = new FineTuneOptions(job.Model, job.Settings);
         try
@@ -158,7 +162,7 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         if (job.InitCheckpoint is null)
             throw new JobFailedException($"job '{job.JobId}': reinforcement learning fine-tunes a policy: the job has no init checkpoint");
         var (prompts, dataVersion) = await LoadVersionedAsync(
-            job.Data, "RL prompts", folder => GenerationEvaluation.Prompts(TextDatasets.Documents(job.Data, folder), tokenizer, int.MaxValue, rl.PromptTokens), cancellationToken);
+            job, job.Data, "RL prompts", folder => GenerationEvaluation.Prompts(TextDatasets.Documents(job.Data, folder), tokenizer, int.MaxValue, rl.PromptTokens), cancellationToken);
         Gpt2Config config;
         RlSettings settings;
         try
@@ -271,7 +275,7 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
             foreach (var split in job.Splits)
             {
                 var (data, _) = await LoadVersionedAsync(
-                    split.Data, $"split '{split.Name}'", folder => TrainingTasks.EvaluationData(split.Data, folder, job.Model), cancellationToken);
+                    job, split.Data, $"split '{split.Name}'", folder => TrainingTasks.EvaluationData(split.Data, folder, job.Model), cancellationToken);
                 splits.Add(new NamedSplit(split.Name, data));
             }
 
@@ -304,12 +308,90 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
     }
 
     /// <summary>
+    /// Makes the pipeline's preference pairs (<see cref="PreferenceGeneration"/>): prompts from the corpus's documents,
+    /// two completions each sampled from the policy (or the corpus's real continuations), labelled by the gold reward,
+    /// a fraction of the training labels flipped; shifted test pairs the same way from the shifted documents. Writes
+    /// the datasets (<see cref="PairDatasets"/>; each created once, so a redelivery that finds one leaves it), then the
+    /// report that completes the job.
+    /// </summary>
+    private async Task PairsAsync(PairsJob job, string output, CancellationToken cancellationToken)
+    {
+        var tokenizer = TextTokenizer.Get(TextTokenizer.Gpt2Name);
+        GoldReward reward;
+        PairGenerationOptions options;
+        try
+        {
+            reward = GoldRewards.Get(job.Reward);
+            var sampling = new SamplingOptions(job.MaxNewTokens, job.Temperature, job.TopK, job.TopP);
+            sampling.Validate();
+            options = new PairGenerationOptions(job.TrainPairs, job.TestPairs, sampling, job.Noise, job.Seed);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new JobFailedException($"job '{job.JobId}': {ex.Message}", ex);
+        }
+
+        var (documents, _) = await LoadVersionedAsync(job, job.Corpus, "preference corpus", folder => TextDatasets.Documents(job.Corpus, folder), cancellationToken);
+        var shiftedDocuments = job.Shifted is { } shiftedData
+            ? (await LoadVersionedAsync(job, shiftedData, "shifted corpus", folder => TextDatasets.Documents(shiftedData, folder), cancellationToken)).Data
+            : null;
+
+        // Shifted pairs: test pairs only (gold labels), their own draws.
+        var shiftedOptions = options with { TrainPairs = Math.Max(1, job.ShiftedPairs), TestPairs = 0, NoiseFraction = 0, Seed = unchecked(job.Seed + 1) };
+        var policy = job.Policy is { } blob ? await ReadCheckpointAsync(blob, "policy checkpoint", cancellationToken) : default;
+        (GeneratedPairs Made, GeneratedPairs? Shifted) pairs;
+        try
+        {
+            pairs = await Task.Run(() =>
+            {
+                if (policy.Tensors is null)
+                {
+                    return (PreferenceGeneration.FromCorpus(documents, job.PromptTokens, tokenizer, reward, options),
+                        shiftedDocuments is null ? null : PreferenceGeneration.FromCorpus(shiftedDocuments, job.PromptTokens, tokenizer, reward, shiftedOptions));
+                }
+
+                using var model = new Gpt2LanguageModel(LanguageModelling.Config(job.Model));
+                Gpt2Checkpoint.Load(model, policy.Tensors, job.Policy!);
+                TorchSharp.ModuleExtensionMethods.to(model, TorchDevice.Preferred());
+                var made = PreferenceGeneration.Generate(model, GenerationEvaluation.Prompts(documents, tokenizer, int.MaxValue, job.PromptTokens), tokenizer, reward, options);
+                var shifted = shiftedDocuments is null
+                    ? null
+                    : PreferenceGeneration.Generate(model, GenerationEvaluation.Prompts(shiftedDocuments, tokenizer, int.MaxValue, job.PromptTokens), tokenizer, reward, shiftedOptions);
+                return (made, shifted);
+            }, cancellationToken);
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidDataException)
+        {
+            throw new JobFailedException($"job '{job.JobId}': {ex.Message}", ex);
+        }
+
+        var (made, shiftedMade) = pairs;
+        var sets = new List<(string Dataset, IReadOnlyList<PreferencePair> Pairs)> { (PairDatasets.Train, made.Train), (PairDatasets.Clean, made.TrainClean), (PairDatasets.Test, made.Test) };
+        if (shiftedMade is not null)
+            sets.Add((PairDatasets.Shifted, shiftedMade.TrainClean));
+        foreach (var (dataset, set) in sets)
+        {
+            using var buffer = new MemoryStream();
+            PreferencePairs.Write(buffer, set);
+            var bytes = buffer.ToArray();
+            await Retry(c => storage.TryCreateBlobAsync(PairDatasets.Blob(job.PipelineId, dataset), new MemoryStream(bytes, writable: false), c), dataset, job, CancellationToken.None);
+        }
+
+        var report = new PairsReport(
+            job.Reward, job.Policy is null ? "corpus" : "policy", job.Policy, made.Train.Count, made.Flipped, made.Test.Count, shiftedMade?.TrainClean.Count ?? 0,
+            made.Ties + (shiftedMade?.Ties ?? 0), made.Empty + (shiftedMade?.Empty ?? 0), made.PromptsUsed + (shiftedMade?.PromptsUsed ?? 0),
+            made.TruncatedPrompts + (shiftedMade?.TruncatedPrompts ?? 0), documents.Count);
+        await Retry(c => storage.TryCreateJsonAsync(output, report, SoupJson.Default.PairsReport, LandingStamp.Of(job), c), "output", job, CancellationToken.None);
+        LogPairs(logger, job.JobId, made.Train.Count, made.Flipped, made.Test.Count, shiftedMade?.TrainClean.Count ?? 0);
+    }
+
+    /// <summary>
     /// Samples from the plan's language models and scores what they generate (<see cref="GenerationEvaluation"/>): the
     /// prompts read like any dataset, the checkpoints and the reference one at a time.
     /// </summary>
     private async Task<IReadOnlyList<GenerationScore>> GenerateAsync(EvaluateJob job, GenerationPlan plan, CancellationToken cancellationToken)
     {
-        var (documents, _) = await LoadVersionedAsync(plan.Prompts, "generation prompts", folder => TextDatasets.Documents(plan.Prompts, folder), cancellationToken);
+        var (documents, _) = await LoadVersionedAsync(job, plan.Prompts, "generation prompts", folder => TextDatasets.Documents(plan.Prompts, folder), cancellationToken);
         try
         {
             return await GenerationEvaluation.RunAsync(
@@ -376,11 +458,11 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
     }
 
     /// <summary>Resolves a job's dataset (checking the version the run pinned) and reads it with <paramref name="load"/>.</summary>
-    private async Task<(T Data, string? Version)> LoadVersionedAsync<T>(DataRef data, string role, Func<string, T> load, CancellationToken cancellationToken)
+    private async Task<(T Data, string? Version)> LoadVersionedAsync<T>(Job job, DataRef data, string role, Func<string, T> load, CancellationToken cancellationToken)
     {
         try
         {
-            var resolved = await datasets.ResolveVersionAsync(data.Dataset, cancellationToken);
+            var resolved = await datasets.ResolveVersionAsync(data.Dataset, job.PipelineId, cancellationToken);
             if (data.Version is { } pinned && resolved.Version != pinned)
             {
                 throw new JobFailedException(
@@ -482,6 +564,9 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
 
     [LoggerMessage(EventId = 403, Level = LogLevel.Information, Message = "Job {JobId} trained: final loss {Loss:F4}, {PerSecond:F0} {Unit}/s")]
     private static partial void LogTrained(ILogger logger, string jobId, double loss, double perSecond, string unit);
+
+    [LoggerMessage(EventId = 407, Level = LogLevel.Information, Message = "Job {JobId} made preference pairs: {Train} training ({Flipped} labels flipped), {Test} test, {Shifted} shifted")]
+    private static partial void LogPairs(ILogger logger, string jobId, int train, int flipped, int test, int shifted);
 
     [LoggerMessage(EventId = 406, Level = LogLevel.Information, Message = "Job {JobId}: greedy soup kept {Kept} of {Members} members")]
     private static partial void LogGreedy(ILogger logger, string jobId, int kept, int members);

@@ -11,6 +11,7 @@ namespace Soup.Core.Jobs;
 [JsonDerivedType(typeof(TrainJob), "train")]
 [JsonDerivedType(typeof(EvaluateJob), "evaluate")]
 [JsonDerivedType(typeof(JobReference), "ref")]
+[JsonDerivedType(typeof(PairsJob), "pairs")]
 public abstract record Job
 {
     /// <summary>The pipeline (orchestration instance) the job belongs to.</summary>
@@ -337,7 +338,7 @@ public sealed record DataRef
     /// <summary>A name from <see cref="DataLayouts"/>.</summary>
     public string Layout { get; set; } = DataLayouts.Idx;
 
-    /// <summary>The domains read (rotated and folder layouts; must not be empty there); null for IDX.</summary>
+    /// <summary>The domains read (rotated and folder layouts; must not be empty there); for the text layout, the files of the corpus read (null: all); null for IDX.</summary>
     public IReadOnlyList<string>? Domains { get; set; }
 
     /// <summary>A name from <see cref="DataParts"/>.</summary>

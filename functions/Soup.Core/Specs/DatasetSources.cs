@@ -6,7 +6,7 @@ public static class DatasetSources
     /// <summary>The scheme of datasets held in Blob Storage: <c>blob:&lt;container&gt;/&lt;prefix&gt;</c>.</summary>
     public const string BlobScheme = "blob:";
 
-    /// <summary>Every dataset <paramref name="spec"/> names, with its path: the data's, each auxiliary's, each split's and the generation's prompts file.</summary>
+    /// <summary>Every dataset <paramref name="spec"/> names, with its path: the data's, each auxiliary's, each split's, the generation's prompts file and the preference corpora.</summary>
     public static IEnumerable<(string Path, string Dataset)> Of(PipelineSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
@@ -27,6 +27,10 @@ public static class DatasetSources
 
         if (spec.Evaluation?.Generation?.Dataset is { } prompts)
             yield return ("$.evaluation.generation.dataset", prompts);
+        if (spec.Preferences?.Corpus is { Length: > 0 } corpus)
+            yield return ("$.preferences.corpus", corpus);
+        if (spec.Preferences?.Shifted?.Corpus is { } shifted)
+            yield return ("$.preferences.shifted.corpus", shifted);
     }
 
     /// <summary>The container a <c>blob:</c> dataset names, or null for a worker folder name.</summary>

@@ -9,17 +9,22 @@ public static class JobPlanner
     /// <summary>The slot of the linear-probe job (in the init stage's folder).</summary>
     public const string ProbeSlot = CheckpointLayout.InitSlot + "/probe";
 
-    /// <summary>The pretraining job that makes the shared init when the spec names no checkpoint.</summary>
+    /// <summary>
+    /// The pretraining job that makes the shared init when the spec names no checkpoint. A pipeline that makes its
+    /// preference pairs pretrains a language model on its corpus's training part instead (with the members'
+    /// optimizer): the policy that samples the pairs and the reward models' backbone.
+    /// </summary>
     public static TrainJob Pretrain(PipelineSpec spec, string pipelineId) => new()
     {
         PipelineId = pipelineId,
         Slot = CheckpointLayout.InitSlot,
         Model = spec.Model,
         SpecHash = SpecHash.Compute(spec),
-        Data = TrainData(spec, spec.Data.TrainDomains),
+        Data = spec.Preferences is { } preferences ? Corpus(spec, preferences.Corpus, preferences.Topics, DataParts.In) : TrainData(spec, spec.Data.TrainDomains),
         InitCheckpoint = null,
         Settings = new TrainSettings
         {
+            Optimizer = spec.Preferences is not null ? spec.Members.Optimizer ?? Optimizers.Sgd : Optimizers.Sgd,
             Steps = spec.Init.PretrainSteps,
             BatchSize = spec.Members.BatchSize,
             LearningRate = spec.Init.LearningRate,
@@ -51,6 +56,48 @@ public static class JobPlanner
             Seed = MemberSeed(spec, 0, 1),
             LinearProbe = true,
         },
+    };
+
+    /// <summary>
+    /// The job that makes the pipeline's preference pairs (<see cref="PreferencesSpec"/>): prompts from the held-out part
+    /// of the corpus, completions sampled from <paramref name="init"/> (or the spec's policy) or taken from the corpus;
+    /// null when the spec makes none.
+    /// </summary>
+    public static PairsJob? Pairs(PipelineSpec spec, string pipelineId, string? init) => spec.Preferences is not { } pr ? null : new()
+    {
+        PipelineId = pipelineId,
+        Slot = PairDatasets.Slot,
+        Model = spec.Model,
+        SpecHash = SpecHash.Compute(spec),
+        Corpus = Corpus(spec, pr.Corpus, pr.Topics, DataParts.Out),
+        Policy = pr.Completions != PairCompletions.Policy ? null
+            : pr.Policy ?? init ?? throw new PlanningException("the pairs are sampled from a policy, and there is none: give preferences.policy or an init"),
+        Reward = pr.Reward,
+        Noise = pr.Noise,
+        TrainPairs = pr.TrainPairs,
+        TestPairs = pr.TestPairs,
+        PromptTokens = pr.PromptTokens,
+        MaxNewTokens = pr.MaxNewTokens,
+        Temperature = pr.Temperature,
+        TopK = pr.TopK,
+        TopP = pr.TopP,
+        Seed = MemberSeed(spec, 0, PairsSeedIndex),
+        Shifted = pr.Shifted is { } shifted ? Corpus(spec, shifted.Corpus ?? pr.Corpus, shifted.Topics, DataParts.All) : null,
+        ShiftedPairs = pr.Shifted?.Pairs ?? 0,
+    };
+
+    /// <summary>The member index of the pairs job's seed in round 0 (after pretraining 0, probe 1 and auxiliaries 2…).</summary>
+    private const int PairsSeedIndex = 999;
+
+    /// <summary>Part of a text corpus, split into training and held-out documents as every job of the pipeline splits it.</summary>
+    private static DataRef Corpus(PipelineSpec spec, string corpus, IReadOnlyList<string>? topics, string part) => new()
+    {
+        Dataset = corpus,
+        Layout = DataLayouts.Text,
+        Domains = topics,
+        Part = part,
+        HoldoutFraction = spec.Data.ValidationFraction,
+        SplitSeed = spec.Seed,
     };
 
     /// <summary>The slot of auxiliary fine-tuning <paramref name="name"/>.</summary>
@@ -220,6 +267,7 @@ public static class JobPlanner
         {
             JobStages.Pretrain => [Pretrain(spec, id)],
             JobStages.Probe => [LinearProbe(spec, id, Init()) ?? throw new PlanningException("the spec has no linear probe stage")],
+            JobStages.Pairs => [Pairs(spec, id, request.Init) ?? throw new PlanningException("the spec makes no preference pairs")],
             JobStages.Auxiliary => [.. Auxiliary(spec, id, Init())],
             JobStages.Members => [.. Members(spec, id, request.Round, Init(), request.Auxiliary), .. Baselines(spec, id, request.Round, Init(), request.Auxiliary)],
             JobStages.Evaluation when request.Evaluation is { } plan =>
@@ -244,6 +292,7 @@ public static class JobPlanner
         return job switch
         {
             TrainJob train => train with { Data = With(train.Data) },
+            PairsJob pairs => pairs with { Corpus = With(pairs.Corpus), Shifted = pairs.Shifted is { } shifted ? With(shifted) : null },
             EvaluateJob evaluate => evaluate with
             {
                 Splits = [.. evaluate.Splits.Select(s => s with { Data = With(s.Data) })],
@@ -261,6 +310,7 @@ public static class JobPlanner
     {
         JobStages.Pretrain => [CheckpointLayout.InitSlot],
         JobStages.Probe => [ProbeSlot],
+        JobStages.Pairs => [PairDatasets.Slot],
         JobStages.Auxiliary => [.. (outline.Auxiliary ?? []).Select(t => AuxiliarySlot(t.Name))],
         JobStages.Members =>
         [

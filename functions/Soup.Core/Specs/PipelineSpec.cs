@@ -47,6 +47,12 @@ public sealed record PipelineSpec
     /// </summary>
     public IReadOnlyList<AuxiliarySpec>? Auxiliary { get; set; }
 
+    /// <summary>
+    /// Preference pairs the pipeline makes before its reward models train (reward modelling only; null: the pairs are a
+    /// dataset). See <see cref="PreferencesSpec"/>.
+    /// </summary>
+    public PreferencesSpec? Preferences { get; set; }
+
     /// <summary>The fine-tunings of each round.</summary>
     public MembersSpec Members { get; set; } = new();
 

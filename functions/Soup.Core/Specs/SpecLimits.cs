@@ -54,6 +54,9 @@ public static class SpecLimits
     /// <summary>Most prompts a generation evaluation samples.</summary>
     public const int MaxPrompts = 512;
 
+    /// <summary>Most preference pairs a pipeline makes of each kind (training, test, shifted).</summary>
+    public const int MaxGeneratedPairs = 1_000_000;
+
     /// <summary>Most new tokens per completion, and most prompt tokens.</summary>
     public const int MaxGenerationTokens = 1024;
 
@@ -75,6 +78,7 @@ public static class SpecLimits
     {
         ("PipelineSpec", "auxiliary") => MaxAuxiliary,
         ("DataSpec", "trainDomains" or "testDomains") or ("AuxiliarySpec" or "SplitSpec" or "MemberSettings", "domains") => MaxDomains,
+        ("PreferencesSpec" or "ShiftedPromptsSpec", "topics") => MaxDomains,
         ("EvaluationSpec", "splits") => MaxSplits,
         ("MembersSpec", "learningRates" or "explicit") or ("MergeParameters", "weights" or "densities") => MaxMembers,
         ("SearchSpace", "optimizer") or ("Distribution", "values") => MaxChoices,

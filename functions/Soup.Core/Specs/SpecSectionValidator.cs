@@ -23,6 +23,7 @@ internal static class SpecSectionValidator
         }
 
         ValidateEvaluation(p, spec);
+        ValidatePreferences(p, spec);
         ValidateStop(p, spec);
         ValidateAuxiliary(p, spec);
         if (members.Search is { } search)
@@ -179,6 +180,10 @@ internal static class SpecSectionValidator
             {
                 p.Add(new($"{path}.name", $"'{split.Name}' is a built-in split; choose another name"));
             }
+            else if (split.Name == SplitPlanner.ShiftedSplit && spec.Preferences?.Shifted is not null)
+            {
+                p.Add(new($"{path}.name", $"'{split.Name}' is the split of preferences.shifted; choose another name"));
+            }
             else if (splits.Take(i).Any(s => s?.Name == split.Name))
             {
                 p.Add(new($"{path}.name", $"split '{split.Name}' is defined twice"));
@@ -211,6 +216,131 @@ internal static class SpecSectionValidator
                 ? $"there is no test split: the {spec.Data.Layout} layout needs data.testDomains for one"
                 : $"no split is named '{spec.Data.EvalSplit}'";
             p.Add(new("$.data.evalSplit", $"{why}; splits: {string.Join(", ", names)}"));
+        }
+    }
+
+    /// <summary>
+    /// Pairs the pipeline makes (<see cref="PreferencesSpec"/>): only for reward modelling, trained on as
+    /// <c>pairs:train</c>; a text corpus, a gold reward, counts and sampling in range; shifted prompts from another
+    /// corpus or other topics. A generated dataset named without the section is refused where it is named.
+    /// </summary>
+    private static void ValidatePreferences(List<SpecProblem> p, PipelineSpec spec)
+    {
+        foreach (var (at, dataset) in DatasetSources.Of(spec).Where(d => PairDatasets.IsGenerated(d.Dataset)))
+        {
+            if (at.StartsWith("$.preferences", StringComparison.Ordinal))
+                p.Add(new(at, $"'{dataset}' is pairs; the corpus is the text the pairs are made from (a folder or blob: dataset)"));
+            else if (spec.Preferences is null)
+                p.Add(new(at, $"'{dataset}' names preference pairs the pipeline makes itself: add a preferences section, or name a dataset"));
+            else if (at == "$.evaluation.generation.dataset")
+                p.Add(new(at, $"'{dataset}' is pairs, not prompts"));
+        }
+
+        if (spec.Preferences is not { } pr)
+        {
+            return;
+        }
+
+        const string path = "$.preferences";
+        if (spec.Data.Layout != DataLayouts.Preferences)
+        {
+            p.Add(new(path, $"makes preference pairs for reward models: it needs data.layout '{DataLayouts.Preferences}', not '{spec.Data.Layout}'"));
+        }
+
+        if (spec.Data.Dataset != PairDatasets.Train)
+        {
+            p.Add(new("$.data.dataset", $"a pipeline that makes its preference pairs trains on them: set it to '{PairDatasets.Train}', not '{spec.Data.Dataset}'"));
+        }
+
+        if (string.IsNullOrEmpty(pr.Corpus))
+        {
+            p.Add(new($"{path}.corpus", "required: the text corpus the prompts are cut from (a folder under the workers' data root, or blob:<container>/<prefix>)"));
+        }
+        else if (!PairDatasets.IsGenerated(pr.Corpus))
+        {
+            SpecValidator.Dataset(p, $"{path}.corpus", pr.Corpus);
+        }
+
+        Topics(p, $"{path}.topics", pr.Topics);
+        if (!PairCompletions.All.Contains(pr.Completions))
+        {
+            p.Add(new($"{path}.completions", $"unknown completions '{pr.Completions}'; known: {string.Join(", ", PairCompletions.All)}"));
+        }
+
+        if (pr.Policy is { } policy)
+        {
+            if (pr.Completions != PairCompletions.Policy)
+                p.Add(new($"{path}.policy", $"only '{PairCompletions.Policy}' completions are sampled from a policy; remove it or set completions to '{PairCompletions.Policy}'"));
+            else if (!BlobPath.IsSafeRelativeName(policy))
+                p.Add(new($"{path}.policy", "must be a blob name in the checkpoints container, e.g. 'bases/policy.safetensors' (no leading '/', no '..')"));
+        }
+
+        if (!GoldRewardNames.IsKnown(pr.Reward))
+        {
+            p.Add(new($"{path}.reward", $"the gold reward that labels the pairs: one of {GoldRewardNames.Describe()}; got '{pr.Reward}'"));
+        }
+
+        if (!(pr.Noise >= 0 && pr.Noise <= 0.5))
+        {
+            p.Add(new($"{path}.noise", $"the share of training labels flipped must be in [0, 0.5], got {pr.Noise}"));
+        }
+
+        SpecValidator.Range(p, $"{path}.trainPairs", pr.TrainPairs, 1, SpecLimits.MaxGeneratedPairs);
+        SpecValidator.Range(p, $"{path}.testPairs", pr.TestPairs, 1, SpecLimits.MaxGeneratedPairs);
+        SpecValidator.Range(p, $"{path}.promptTokens", pr.PromptTokens, 1, SpecLimits.MaxGenerationTokens);
+        SpecValidator.Range(p, $"{path}.maxNewTokens", pr.MaxNewTokens, 1, SpecLimits.MaxGenerationTokens);
+        SpecValidator.ContextRoom(p, $"{path}.maxNewTokens", spec.Model, pr.PromptTokens, pr.MaxNewTokens);
+        SpecValidator.Range(p, $"{path}.topK", pr.TopK, 0, 1_000_000);
+        if (!(pr.Temperature > 0 && pr.Temperature <= 100))
+        {
+            p.Add(new($"{path}.temperature", $"must be in (0, 100] (greedy sampling would give two equal completions, a tie), got {pr.Temperature}"));
+        }
+
+        if (!(pr.TopP > 0 && pr.TopP <= 1))
+        {
+            p.Add(new($"{path}.topP", $"must be in (0, 1], got {pr.TopP}"));
+        }
+
+        if (pr.Shifted is { } shifted)
+        {
+            if (shifted.Corpus is { } corpus && !PairDatasets.IsGenerated(corpus))
+            {
+                SpecValidator.Dataset(p, $"{path}.shifted.corpus", corpus);
+            }
+
+            Topics(p, $"{path}.shifted.topics", shifted.Topics);
+            SpecValidator.Range(p, $"{path}.shifted.pairs", shifted.Pairs, 1, SpecLimits.MaxGeneratedPairs);
+            if ((shifted.Corpus ?? pr.Corpus) == pr.Corpus)
+            {
+                if (shifted.Topics is not { Count: > 0 } theirs)
+                    p.Add(new($"{path}.shifted", "shifted prompts from the same corpus need other topics: give shifted.topics (and preferences.topics without them), or another shifted.corpus"));
+                else if (pr.Topics is not { Count: > 0 } ours)
+                    p.Add(new($"{path}.topics", "with shifted topics from the same corpus, list the in-distribution topics too (none of the shifted ones): every file is read otherwise"));
+                else if (ours.Intersect(theirs).ToList() is { Count: > 0 } both)
+                    p.Add(new($"{path}.shifted.topics", $"topic(s) {string.Join(", ", both.Select(t => $"'{t}'"))} are also in-distribution topics: shifted prompts must come from elsewhere"));
+            }
+        }
+    }
+
+    /// <summary>A corpus's files by relative path: not empty when given, safe names, none twice.</summary>
+    private static void Topics(List<SpecProblem> p, string path, IReadOnlyList<string>? topics)
+    {
+        if (topics is null)
+        {
+            return;
+        }
+
+        if (topics.Count == 0)
+        {
+            p.Add(new(path, "list at least one file of the corpus, or leave it out to read every file"));
+        }
+
+        for (var i = 0; i < topics.Count; i++)
+        {
+            if (!BlobPath.IsSafeRelativeName(topics[i] ?? ""))
+                p.Add(new($"{path}[{i}]", "a file of the corpus, by its path relative to the corpus folder (no leading '/', no '..')"));
+            else if (topics.Take(i).Contains(topics[i]))
+                p.Add(new($"{path}[{i}]", $"'{topics[i]}' is listed twice"));
         }
     }
 

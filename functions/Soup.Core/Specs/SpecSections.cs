@@ -352,3 +352,83 @@ public static class Recipes
     /// <summary>Every recipe name.</summary>
     public static IReadOnlyList<string> All { get; } = [Erm, Diwa, Soups, Ratatouille, Rewarded, Warp, Iterations, Ensemble, Warm];
 }
+
+/// <summary>
+/// Preference pairs the pipeline makes itself before its reward models train (WARM's setting): prompts cut from the
+/// held-out part of a text corpus (<c>data.validationFraction</c> of its documents), two completions of each, sampled
+/// from a policy or taken from the corpus, labelled by a gold reward, and a fraction of the training labels flipped.
+/// A pairs job of the workers writes them into the pipeline's folder (slot <c>init/pairs</c>), and the spec reads them
+/// as the datasets <see cref="Jobs.PairDatasets"/> names: <c>data.dataset</c> must be <c>pairs:train</c>. The init stage
+/// then pretrains a <b>language model</b> on the corpus's training part (unless <c>init.checkpoint</c> names one): it is
+/// both the policy that samples and the reward models' shared backbone.
+/// </summary>
+public sealed record PreferencesSpec
+{
+    /// <summary>The text corpus (a folder under the workers' data root, or <c>blob:</c>) the prompts and continuations come from.</summary>
+    public string Corpus { get; set; } = "";
+
+    /// <summary>The corpus's files read (topics: e.g. fortune files), by relative path; null: every file.</summary>
+    public IReadOnlyList<string>? Topics { get; set; }
+
+    /// <summary><see cref="PairCompletions"/>: <c>policy</c> samples both completions, <c>corpus</c> pairs a document's real continuation with another document's.</summary>
+    public string Completions { get; set; } = PairCompletions.Policy;
+
+    /// <summary>The language model that samples (a checkpoint blob); null: the pipeline's init. Only with <c>policy</c> completions.</summary>
+    public string? Policy { get; set; }
+
+    /// <summary>The gold reward that labels each pair (the completion it scores higher is chosen).</summary>
+    public string Reward { get; set; } = "";
+
+    /// <summary>The share of training labels flipped (WARM's label noise), in [0, 0.5].</summary>
+    public double Noise { get; set; } = 0.25;
+
+    /// <summary>Training pairs (flipped labels; <c>pairs:train</c>, and with gold labels <c>pairs:clean</c>).</summary>
+    public int TrainPairs { get; set; } = 1000;
+
+    /// <summary>Test pairs from other prompts, gold labels (<c>pairs:test</c>, the split <c>test</c>).</summary>
+    public int TestPairs { get; set; } = 250;
+
+    /// <summary>Tokens of each prompt.</summary>
+    public int PromptTokens { get; set; } = 8;
+
+    /// <summary>Tokens of each completion at most.</summary>
+    public int MaxNewTokens { get; set; } = 24;
+
+    /// <summary>Sampling temperature of <c>policy</c> completions (0: greedy, which gives two equal completions).</summary>
+    public double Temperature { get; set; } = 1.0;
+
+    /// <summary>Top-k of <c>policy</c> completions (0: every token).</summary>
+    public int TopK { get; set; }
+
+    /// <summary>Top-p of <c>policy</c> completions, in (0, 1].</summary>
+    public double TopP { get; set; } = 1.0;
+
+    /// <summary>Test pairs whose prompts come from elsewhere (another corpus or other topics): the split <c>shifted</c>. Null: none.</summary>
+    public ShiftedPromptsSpec? Shifted { get; set; }
+}
+
+/// <summary>Out-of-distribution test pairs: prompts (and, with corpus completions, continuations) from another corpus or other topics, gold labels.</summary>
+public sealed record ShiftedPromptsSpec
+{
+    /// <summary>The corpus (null: <c>preferences.corpus</c>).</summary>
+    public string? Corpus { get; set; }
+
+    /// <summary>Its files read, by relative path (null: every file); with the same corpus, none of <c>preferences.topics</c>.</summary>
+    public IReadOnlyList<string>? Topics { get; set; }
+
+    /// <summary>How many pairs.</summary>
+    public int Pairs { get; set; } = 250;
+}
+
+/// <summary>Where <see cref="PreferencesSpec"/>'s completions come from.</summary>
+public static class PairCompletions
+{
+    /// <summary>Two samples of the policy per prompt (WARM's setting).</summary>
+    public const string Policy = "policy";
+
+    /// <summary>A document's real continuation against another document's (no model; English as people wrote it).</summary>
+    public const string Corpus = "corpus";
+
+    /// <summary>Every choice.</summary>
+    public static IReadOnlyList<string> All { get; } = [Policy, Corpus];
+}

@@ -438,10 +438,17 @@ internal static partial class SpecValidator
         }
     }
 
-    /// <summary>A dataset folder name, or <c>blob:&lt;container&gt;/&lt;prefix&gt;</c>.</summary>
+    /// <summary>A dataset folder name, <c>blob:&lt;container&gt;/&lt;prefix&gt;</c>, or pairs the pipeline makes (<see cref="Jobs.PairDatasets"/>; where they may be named is checked with the preferences section).</summary>
     internal static void Dataset(List<SpecProblem> p, string path, string? dataset)
     {
-        if (dataset is not null && dataset.StartsWith("blob:", StringComparison.Ordinal))
+        if (dataset is not null && Jobs.PairDatasets.IsGenerated(dataset))
+        {
+            if (!Jobs.PairDatasets.All.Contains(dataset))
+            {
+                p.Add(new(path, $"unknown generated pairs '{dataset}'; known: {string.Join(", ", Jobs.PairDatasets.All)}"));
+            }
+        }
+        else if (dataset is not null && dataset.StartsWith("blob:", StringComparison.Ordinal))
         {
             var rest = dataset["blob:".Length..];
             var slash = rest.IndexOf('/', StringComparison.Ordinal);

@@ -28,6 +28,9 @@ public sealed record PlannedSplit(string Name, string Role, DataRef Data, string
 /// </summary>
 public static class SplitPlanner
 {
+    /// <summary>The split of shifted-prompt pairs a pipeline that makes its preferences has (<c>preferences.shifted</c>).</summary>
+    public const string ShiftedSplit = "shifted";
+
     /// <summary>Every evaluation split of the spec, in the spec's order: validation, test (if any), its own.</summary>
     public static IReadOnlyList<PlannedSplit> Splits(PipelineSpec spec)
     {
@@ -44,6 +47,16 @@ public static class SplitPlanner
         else if (data.TestDomains is { Count: > 0 } test)
         {
             splits.Add(new("test", SplitRoles.Test, Data(spec, test, DataParts.All, data.EvalLimit), Describe(data.Dataset, test, "all")));
+        }
+        else if (spec.Preferences is { } preferences)
+        {
+            // The pairs the pipeline makes: other prompts of the corpus, and (if asked) prompts from elsewhere; gold labels.
+            splits.Add(new("test", SplitRoles.Test, Data(spec, null, DataParts.All, data.EvalLimit) with { Dataset = PairDatasets.Test }, $"{preferences.Corpus}: pairs of other prompts, gold labels"));
+            if (preferences.Shifted is { } shifted)
+            {
+                var from = shifted.Topics is { Count: > 0 } topics ? $"{shifted.Corpus ?? preferences.Corpus}, topics {string.Join(", ", topics)}" : shifted.Corpus ?? preferences.Corpus;
+                splits.Add(new(ShiftedSplit, SplitRoles.Test, Data(spec, null, DataParts.All, data.EvalLimit) with { Dataset = PairDatasets.Shifted }, $"{from}: pairs of shifted prompts, gold labels"));
+            }
         }
 
         foreach (var s in spec.Evaluation?.Splits ?? [])

@@ -14,6 +14,9 @@ public static class JobStages
     /// <summary>The linear probe (slot <c>init/probe</c>).</summary>
     public const string Probe = "probe";
 
+    /// <summary>The pairs job that makes the pipeline's preference pairs (slot <c>init/pairs</c>).</summary>
+    public const string Pairs = "pairs";
+
     /// <summary>The auxiliary fine-tunings of Model Ratatouille.</summary>
     public const string Auxiliary = "auxiliary";
 

@@ -17,13 +17,13 @@ public static class CheckpointLayout
     public const string EvaluationFile = "results.json";
 
     /// <summary>
-    /// The blob a job's success writes, which completes it when it lands: an evaluation's report, any other job's
-    /// checkpoint. The one place that maps a job's kind to its output.
+    /// The blob a job's success writes, which completes it when it lands: an evaluation's or a pairs job's report, any
+    /// other job's checkpoint. The one place that maps a job's kind to its output.
     /// </summary>
     public static string OutputBlob(Job job)
     {
         ArgumentNullException.ThrowIfNull(job);
-        return Blob(job.PipelineId, job.Slot, job is EvaluateJob ? EvaluationFile : CheckpointFile);
+        return Blob(job.PipelineId, job.Slot, job is EvaluateJob or PairsJob ? EvaluationFile : CheckpointFile);
     }
 
     /// <summary>File name of a failure record.</summary>

@@ -58,14 +58,18 @@ public static class PreferencePairs
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(pairs);
-        var list = pairs.ToList();
-        for (var i = 0; i < list.Count; i++)
-        {
-            if (Problem(list[i]) is { } problem)
-                throw new ArgumentException($"Preference pair {i}: {problem}", nameof(pairs));
-        }
-
+        var list = Checked(pairs);
         using var stream = File.Create(path);
+        Write(stream, list);
+    }
+
+    /// <summary>Writes <paramref name="pairs"/> to <paramref name="stream"/> as <see cref="Write(string, IEnumerable{PreferencePair})"/> writes a file.</summary>
+    /// <exception cref="ArgumentException">A pair could not be read back (named by its index).</exception>
+    public static void Write(Stream stream, IEnumerable<PreferencePair> pairs)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(pairs);
+        var list = Checked(pairs);
         using var writer = new Utf8JsonWriter(stream, WriterOptions);
         foreach (var pair in list)
         {
@@ -78,6 +82,18 @@ public static class PreferencePairs
             writer.Reset();
             stream.WriteByte((byte)'\n');
         }
+    }
+
+    private static List<PreferencePair> Checked(IEnumerable<PreferencePair> pairs)
+    {
+        var list = pairs.ToList();
+        for (var i = 0; i < list.Count; i++)
+        {
+            if (Problem(list[i]) is { } problem)
+                throw new ArgumentException($"Preference pair {i}: {problem}", nameof(pairs));
+        }
+
+        return list;
     }
 
     private static PreferencePair Parse(string line, string path, int lineNumber)

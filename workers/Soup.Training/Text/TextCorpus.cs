@@ -52,7 +52,11 @@ public sealed class TextCorpus
     /// A <c>.jsonl</c> line is not an object with a string <c>text</c> field (the message names the file and the 1-based
     /// line), the files hold more than <paramref name="maxBytes"/>, or there are no documents (the message names the folder).
     /// </exception>
-    public static TextCorpus Read(string folder, long maxBytes = DefaultMaxBytes)
+    public static TextCorpus Read(string folder, long maxBytes = DefaultMaxBytes) => Read(folder, null, maxBytes);
+
+    /// <summary>Reads the files <paramref name="topics"/> names (paths relative to <paramref name="folder"/>, '/' separated) of the corpus; null: every file.</summary>
+    /// <exception cref="InvalidDataException">A named file is not a text file of the corpus (the message names it and what there is), or as <see cref="Read(string, long)"/>.</exception>
+    public static TextCorpus Read(string folder, IReadOnlyCollection<string>? topics, long maxBytes = DefaultMaxBytes)
     {
         ArgumentNullException.ThrowIfNull(folder);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBytes);
@@ -63,6 +67,17 @@ public sealed class TextCorpus
         var files = new List<(string Relative, string Path, DocumentFormat Format)>();
         Collect(new DirectoryInfo(root), "", files);
         files.Sort((a, b) => string.CompareOrdinal(a.Relative, b.Relative));
+        if (topics is not null)
+        {
+            var present = files.Select(f => f.Relative).ToHashSet(StringComparer.Ordinal);
+            if (topics.FirstOrDefault(t => !present.Contains(t)) is { } missing)
+            {
+                var some = string.Join(", ", files.Take(12).Select(f => f.Relative)) + (files.Count > 12 ? ", …" : "");
+                throw new InvalidDataException($"Text corpus folder '{root}' has no text file '{missing}' (topics name files by their path in the folder; there are: {some}).");
+            }
+
+            files.RemoveAll(f => !topics.Contains(f.Relative));
+        }
 
         var total = 0L;
         var documents = new List<string>();

@@ -5,12 +5,12 @@ namespace Soup.Training.Text;
 /// <summary>Reads the part of a text dataset a job asks for (<see cref="DataLayouts.Text"/>, <see cref="DataLayouts.Preferences"/>).</summary>
 public static class TextDatasets
 {
-    /// <summary>The documents of a text corpus in <paramref name="folder"/>, of the job's part, at most its limit.</summary>
-    /// <exception cref="InvalidDataException">The corpus is empty or a file unreadable (the message names it), or the part holds nothing.</exception>
+    /// <summary>The documents of a text corpus in <paramref name="folder"/> (of its files <see cref="DataRef.Domains"/> names, when it names any), of the job's part, at most its limit.</summary>
+    /// <exception cref="InvalidDataException">The corpus is empty, a file unreadable or a named file missing (the message names it), or the part holds nothing.</exception>
     public static IReadOnlyList<string> Documents(DataRef data, string folder)
     {
         ArgumentNullException.ThrowIfNull(data);
-        var corpus = TextCorpus.Read(folder);
+        var corpus = TextCorpus.Read(folder, data.Domains);
         return NotEmpty(HeldOut.Part(corpus.Documents, data.Part, data.HoldoutFraction, data.SplitSeed, data.Limit, data.Dataset), data, folder);
     }
 
