@@ -16,6 +16,9 @@ public sealed record PipelineStatusView(
     /// <summary>The progress reports of the current stage's training jobs (filled in by the caller; null when not read).</summary>
     public IReadOnlyList<Soup.Core.Jobs.JobProgress>? Jobs { get; init; }
 
+    /// <summary>What the pipeline's pairs job made (<c>preferences</c>; filled in with the rounds by <see cref="RoundResults.LoadAsync(Soup.Core.Storage.SoupStorage, PipelineStatusView, CancellationToken)"/>; null: none made or not read).</summary>
+    public Soup.Core.Jobs.PairsReport? Pairs { get; init; }
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     /// <summary>Builds the view from an instance fetched with its inputs and outputs.</summary>

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using Azure;
+using Soup.Core;
+using Soup.Core.Jobs;
 using Soup.Core.Storage;
 
 namespace Soup.Orchestration;
@@ -85,10 +87,27 @@ public static class RoundResults
         return result with { Rounds = rounds };
     }
 
-    /// <summary><paramref name="view"/> with its result's rounds in full.</summary>
+    /// <summary><paramref name="view"/> with its result's rounds in full, and the report of its pairs job if it made preference pairs.</summary>
     public static async Task<PipelineStatusView> LoadAsync(SoupStorage storage, PipelineStatusView view, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(view);
-        return view.Result is null ? view : view with { Result = await LoadAsync(storage, view.Result, cancellationToken) };
+        return view.Result is null
+            ? view
+            : view with { Result = await LoadAsync(storage, view.Result, cancellationToken), Pairs = view.Pairs ?? await LoadPairsAsync(storage, view.Id, cancellationToken) };
+    }
+
+    /// <summary>The report of pipeline <paramref name="pipelineId"/>'s pairs job, or null when it made no pairs.</summary>
+    public static async Task<PairsReport?> LoadPairsAsync(SoupStorage storage, string pipelineId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(storage);
+        try
+        {
+            var content = await storage.Checkpoints.GetBlobClient(CheckpointLayout.Blob(pipelineId, PairDatasets.Slot, CheckpointLayout.EvaluationFile)).DownloadContentAsync(cancellationToken);
+            return JsonSerializer.Deserialize(content.Value.Content.ToStream(), SoupJson.Default.PairsReport);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return null;
+        }
     }
 }

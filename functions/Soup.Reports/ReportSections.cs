@@ -62,7 +62,30 @@ public static class ReportSections
 
     /// <summary>Every section, in page order.</summary>
     public static IReadOnlyList<ReportSection> All(ReportModel model) =>
-        [Rounds(model), Members(model), Variants(model), Generation(model), Interpolation(model), Missing(model), Jobs(model)];
+        [.. Pairs(model) is { } pairs ? [pairs] : Array.Empty<ReportSection>(), Rounds(model), Members(model), Variants(model), Generation(model), Interpolation(model), Missing(model), Jobs(model)];
+
+    /// <summary>The preference pairs the pipeline made (<c>preferences</c>): how many of each kind and what was skipped; null when it made none.</summary>
+    public static ReportSection? Pairs(ReportModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (model.View.Pairs is not { } p)
+            return null;
+        var from = p.Policy is { } policy ? $"two samples of {policy} per prompt" : "a document's real continuation against another document's";
+        var table = new TextTable(
+            $"Made by the pipeline's pairs job from {Text(p.Documents)} held-out documents: {from}, labelled by the gold reward '{p.Reward}'",
+            ["dataset", "pairs", "labels"],
+            [
+                ["pairs:train", Text(p.Train), $"{Text(p.Flipped)} flipped ({ReportFormat.Percent(p.Train == 0 ? null : (double)p.Flipped / p.Train)})"],
+                ["pairs:clean", Text(p.Train), "gold"],
+                ["pairs:test", Text(p.Test), "gold (other prompts)"],
+                ["pairs:shifted", Text(p.Shifted), p.Shifted > 0 ? "gold (shifted prompts)" : "none asked for"],
+            ]);
+        var skipped = new TextTable(
+            "Prompts used and skipped",
+            ["prompts used", "ties skipped", "empty completions skipped", "prompts cut to the context"],
+            [[Text(p.PromptsUsed), Text(p.Ties), Text(p.Empty), Text(p.TruncatedPrompts)]]);
+        return new ReportSection("pairs", "Preference pairs", [table, skipped], null);
+    }
 
     /// <summary>Why there are no rounds to show (a running or failed pipeline), in words.</summary>
     public static string NoRounds(ReportModel model)

@@ -110,6 +110,28 @@ public sealed class DatasetResolverTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ResolveVersionAsync_GeneratedPairs_AreReadFromTheJobsOwnPipelineFolderOnly()
+    {
+        // The pairs a pipeline made lie in its folder of the pipeline container; the container is not a dataset container.
+        await _container.GetBlobClient("pipe-1/init/pairs/train/pairs.jsonl").UploadAsync(BinaryData.FromString("{\"prompt\":\"a\",\"chosen\":\"b\",\"rejected\":\"c\"}\n"), Token);
+        var resolver = new DatasetResolver(
+            _blobs, new WorkerOptions { DataRoot = Path.Combine(_local, "root"), DataCache = Cache }, ["datasets"], new CountingLogger(), pipelineContainer: _container.Name);
+
+        var own = await resolver.ResolveVersionAsync(PairDatasets.Train, "pipe-1", Token);
+        var other = await Assert.ThrowsAsync<FileNotFoundException>(() => resolver.ResolveVersionAsync(PairDatasets.Train, "pipe-2", Token));
+        var none = await Assert.ThrowsAsync<ArgumentException>(() => resolver.ResolveVersionAsync(PairDatasets.Train, Token));
+        var unknown = await Assert.ThrowsAsync<ArgumentException>(() => resolver.ResolveVersionAsync("pairs:../x", "pipe-1", Token));
+        var direct = await Assert.ThrowsAsync<ArgumentException>(() => resolver.ResolveVersionAsync($"blob:{_container.Name}/pipe-1/init/pairs/train", Token));
+
+        Assert.True(File.Exists(Path.Combine(own.Folder, "pairs.jsonl")));
+        Assert.StartsWith("sha256:", own.Version, StringComparison.Ordinal);
+        Assert.Contains("prefix 'pipe-2/init/pairs/train/'", other.Message, StringComparison.Ordinal);
+        Assert.Contains("read only for a job of that pipeline", none.Message, StringComparison.Ordinal);
+        Assert.Contains("is not a generated pairs dataset", unknown.Message, StringComparison.Ordinal);
+        Assert.Contains("is not a dataset container", direct.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ResolveAsync_Concurrently_DownloadsOnceAndLeavesNoTemporaryFolders()
     {
         var logger = new CountingLogger();

@@ -26,6 +26,23 @@ public sealed class ReportSectionsTests
     }
 
     [Fact]
+    public void Pairs_APipelineThatMadeItsPairs_ComesFirstWithTheirCounts_AndOthersHaveNoSuchSection()
+    {
+        var view = SampleResults.Complete() with { Pairs = new PairsReport("conciseness", "policy", "p/init/model.safetensors", 200, 50, 40, 30, 7, 1, 300, 2, 900) };
+
+        var sections = ReportSections.All(ReportModel.From(view));
+        var pairs = sections[0];
+
+        Assert.Equal(("pairs", "Preference pairs"), (pairs.Id, pairs.Title));
+        Assert.Contains("900 held-out documents: two samples of p/init/model.safetensors per prompt, labelled by the gold reward 'conciseness'", pairs.Tables[0].Caption, StringComparison.Ordinal);
+        Assert.Equal(["pairs:train", "200", $"50 flipped ({ReportFormat.Percent(0.25)})"], pairs.Tables[0].Rows[0]);
+        Assert.Equal(["pairs:shifted", "30", "gold (shifted prompts)"], pairs.Tables[0].Rows[3]);
+        Assert.Equal(["300", "7", "1", "2"], pairs.Tables[1].Rows[0]);
+        Assert.DoesNotContain(ReportSections.All(ReportModel.From(SampleResults.Complete())), s => s.Id == "pairs");
+        Assert.Contains("Preference pairs", MarkdownReport.Render(ReportModel.From(view)), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Interpolation_RewardsCurve_MarksExactlyTheParetoOptimalLambdas()
     {
         var model = ReportModel.From(SampleResults.Complete());

@@ -24,6 +24,23 @@ public sealed class TextCorpusTests : IDisposable
     }
 
     [Fact]
+    public void Read_Topics_ReadsOnlyTheNamedFiles_AndAMissingOneIsNamedWithWhatThereIs()
+    {
+        Write("a.txt", "Alpha one.\n\nAlpha two.\n");
+        Write("b.txt", "Beta.\n");
+        Write("more/c.txt", "Gamma.\n");
+
+        var some = TextCorpus.Read(_folder.Path, ["more/c.txt", "a.txt"]);
+        var error = Assert.Throws<InvalidDataException>(() => TextCorpus.Read(_folder.Path, ["b.txt", "d.txt"]));
+
+        Assert.Equal(["a.txt", "more/c.txt"], some.Files);
+        Assert.Equal(["Alpha one.", "Alpha two.", "Gamma."], some.Documents);
+        Assert.Equal(["a.txt", "b.txt", "more/c.txt"], TextCorpus.Read(_folder.Path, null).Files);
+        Assert.Contains("has no text file 'd.txt'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("there are: a.txt, b.txt, more/c.txt", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Read_TxtWithPercentLines_SplitsOnThemOnly()
     {
         Write("quotes.txt", "One\n\nstill one.\r\n%\r\nTwo.\r\n%   \nstill two: that line is not only %.\n");
