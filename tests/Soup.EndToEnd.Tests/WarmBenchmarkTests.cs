@@ -1,4 +1,5 @@
 using Soup.Benchmarks;
+using Soup.Core.Jobs;
 using Soup.Core.Specs;
 using Soup.Training.Text;
 
@@ -31,9 +32,26 @@ public sealed class WarmBenchmarkTests(AzuriteEngineFixture fixture) : IClassFix
     }
 
     [Fact]
+    public void PipelineSpecs_Valid_MakeTheirPairsFromTheCorpusCopy_AndScoreTestAndShiftedPrompts()
+    {
+        foreach (var options in new[] { WarmBenchmarkOptions.Standard, WarmBenchmarkOptions.Quick })
+        {
+            Assert.True(options.PipelineMadePairs);
+            var spec = WarmBenchmark.PipelineSpec(options, ["people", "wisdom"], seed: 2);
+            var parsed = SpecParser.Parse(SpecParser.ToJson(spec));
+
+            Assert.True(parsed.IsValid, string.Join("; ", parsed.Problems));
+            Assert.Equal((PairDatasets.Train, WarmBenchmarkOptions.CorpusName, PairCompletions.Corpus, 2), (spec.Data.Dataset, spec.Preferences!.Corpus, spec.Preferences.Completions, spec.Seed));
+            Assert.Equal(WarmBenchmarkOptions.FortuneShiftedTopics, spec.Preferences.Shifted!.Topics!);
+            Assert.Equal(["validation", "test", "shifted", "validation-clean", "train-clean"], JobPlanner.Splits(spec).Select(x => x.Name));
+            Assert.Equal(WarmBenchmark.PipelineSplits.Order(), JobPlanner.Splits(spec).Select(x => x.Name).Order());
+        }
+    }
+
+    [Fact]
     public void Markdown_MethodsBySplit_GainOverTheBestPerSeed_Conditions()
     {
-        var options = WarmBenchmarkOptions.Quick with { Seeds = 2 };
+        var options = WarmBenchmarkOptions.Quick with { Seeds = 2, ShiftedTopics = null };
         var scores = new List<WarmScore>();
         foreach (var seed in new[] { 0, 1 })
         {
@@ -82,5 +100,32 @@ public sealed class WarmBenchmarkTests(AzuriteEngineFixture fixture) : IClassFix
         Assert.Equal((48, 16, 12), (data.TrainPairs, data.TestPairs, data.Flipped));
         Assert.Equal(48, PreferencePairs.Read(Path.Combine(fixture.DataRoot, WarmBenchmark.Datasets(0).Noisy, "pairs.jsonl")).Count);
         Assert.Contains("| WARM (uniform) |", output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_PipelineMadePairs_EveryMethodScoredOnTestAndShiftedPrompts()
+    {
+        var corpus = Directory.CreateDirectory(Path.Combine(fixture.DataRoot, "corpus-" + Guid.NewGuid().ToString("N")[..8]));
+        string[] words = ["good", "bad", "happy", "sad", "great", "terrible", "calm", "grey"];
+        IEnumerable<string> Texts(string kind, int count) => Enumerable.Range(0, count).SelectMany(i => new[]
+        {
+            $"{kind} {i} begins on a day that felt {words[i % words.Length]}" + string.Concat(Enumerable.Repeat(" and then more", i % 9)) + " to everyone there.",
+            "",
+        });
+        File.WriteAllLines(Path.Combine(corpus.FullName, "stories.txt"), Texts("Story", 300));
+        File.WriteAllLines(Path.Combine(corpus.FullName, "tales.txt"), Texts("Tale", 60));
+        var options = new WarmBenchmarkOptions(1, 40, 12, 0.25, 2, 4, 2, 16, Corpus: corpus.FullName, Concurrency: 1, ShiftedTopics: ["tales.txt"], ShiftedPairs: 10);
+        using var output = new StringWriter();
+
+        var result = await WarmBenchmark.RunAsync(options, fixture.NewConfiguration(workers: 2), fixture.DataRoot, output, TestContext.Current.CancellationToken);
+
+        Assert.Equal(WarmBenchmark.Methods.Count * WarmBenchmark.PipelineSplits.Count, result.Scores.Count);
+        Assert.Equal(WarmBenchmark.PipelineSplits, result.Scores.Select(s => s.Split).Distinct());
+        Assert.All(result.Scores, s => Assert.InRange(s.Accuracy, 0, 1));
+        var data = Assert.Single(result.Data);
+        Assert.Equal((40, 12, 10, 10), (data.TrainPairs, data.TestPairs, data.Flipped, data.Shifted));
+        Assert.True(File.Exists(Path.Combine(fixture.DataRoot, WarmBenchmarkOptions.CorpusName, "tales.txt")));
+        Assert.Contains("| method | test | shifted | validation-clean | validation | train-clean |", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("1 seed(s). test: other held-out documents' prompts", output.ToString(), StringComparison.Ordinal);
     }
 }

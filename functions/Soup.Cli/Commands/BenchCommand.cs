@@ -135,13 +135,17 @@ public static class BenchCommand
         var noise = new Option<double?>("--noise") { Description = "The share of training labels flipped, in [0, 0.5]." };
         var reward = new Option<string?>("--reward") { Description = "The gold reward that labels the pairs (conciseness, the default; positivity; lexical-diversity)." };
         var corpus = new Option<string?>("--corpus") { Description = "The text corpus (default: Debian's fortunes, /usr/share/games/fortunes)." };
+        var shifted = new Option<string?>("--shifted-topics")
+        {
+            Description = "Comma-separated files of the corpus whose texts are the shifted prompts; each pipeline then makes its own pairs from the other files (default: science,literature,riddles). 'none': pairs cut by the benchmark, no shifted split, the init a briefly trained reward model.",
+        };
         var workers = new Option<int>("--workers") { Description = "Job workers in this process.", DefaultValueFactory = _ => 2 };
         var workDir = new Option<string?>("--work-dir") { Description = "Where the pairs are written (the engine's data root; default: a new temporary folder, deleted after)." };
         var markdown = new Option<FileInfo?>("--output") { Description = "Also write the tables as Markdown to this file." };
         var json = new Option<FileInfo?>("--json") { Description = "Also write every score as JSON to this file." };
         var command = new Command("warm", "Benchmark WARM on English text: GPT-2 reward models on noisy preference pairs; the best one, their weight average and their ensemble on pairs with gold labels.")
         {
-            quick, seeds, members, steps, pairs, noise, reward, corpus, workers, workDir, markdown, json,
+            quick, seeds, members, steps, pairs, noise, reward, corpus, shifted, workers, workDir, markdown, json,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -155,6 +159,12 @@ public static class BenchCommand
                 Noise = parse.GetValue(noise) ?? preset.Noise,
                 Reward = parse.GetValue(reward) ?? preset.Reward,
                 Corpus = parse.GetValue(corpus) ?? preset.Corpus,
+                ShiftedTopics = parse.GetValue(shifted) switch
+                {
+                    null => preset.ShiftedTopics,
+                    "none" => null,
+                    var list => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                },
             };
             return await RunOnTextAsync(
                 "warm", parse.GetValue(workDir), parse.GetValue(workers), parse.GetValue(markdown), parse.GetValue(json),
