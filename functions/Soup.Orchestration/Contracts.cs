@@ -241,7 +241,11 @@ public sealed record PipelineInput(string SpecHash, Soup.Core.Specs.PipelineSpec
 /// <param name="Line">The interpolation line, if any.</param>
 public sealed record SummarizeRequest(
     string SpecHash, RoundInput Round, IReadOnlyList<int> Landed, IReadOnlyList<MissingMember> Missing, IReadOnlyList<string> Evaluations,
-    string Merged, string? BeforeLiti, string? Greedy, IReadOnlyList<int>? GreedyMembers, InterpolationLine? Line);
+    string Merged, string? BeforeLiti, string? Greedy, IReadOnlyList<int>? GreedyMembers, InterpolationLine? Line)
+{
+    /// <summary>The LITI models of <c>soup.towardInitSweep</c>, by η (null: none).</summary>
+    public IReadOnlyList<LinePoint>? TowardInitSweep { get; init; }
+}
 
 /// <summary>An interpolation line's checkpoints by λ.</summary>
 public sealed record InterpolationLine(string Kind, string From, string To, IReadOnlyList<LinePoint> Points, IReadOnlyList<LinePoint>? Baselines = null);

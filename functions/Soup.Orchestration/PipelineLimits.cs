@@ -88,7 +88,7 @@ public sealed record PipelineWork(long TrainingSteps, long Checkpoints)
         var roundSteps = members.Sum(m => (long)m.Settings.Steps) + (baselines > 0 ? baselines * (long)members[soup!.Interpolation!.From].Settings.Steps : 0);
         var roundCheckpoints = members.Count + baselines + 1
             + (soup?.MakesGreedy() == true ? 1 : 0)
-            + (soup?.TowardInit is not null ? 1 : 0)
+            + (soup?.TowardInit is not null ? 1 + (soup.TowardInitSweep?.Count ?? 0) : 0)
             + (soup?.Interpolation?.Points ?? 0);
         return new PipelineWork(steps + (spec.Rounds * roundSteps), checkpoints + (spec.Rounds * (long)roundCheckpoints));
     }

@@ -62,12 +62,19 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
             var merged = CheckpointLayout.Blob(id, CheckpointLayout.SoupSlot(round.Round), CheckpointLayout.CheckpointFile);
             var weights = spec.Merge.Weights is { } w ? landed.Select(l => w[l.Index]).ToList() : null;
             string? beforeLiti = null;
+            List<LinePoint>? sweep = null;
             if (soupSpec.TowardInit is { } eta)
             {
-                // WARP: merge (e.g. SLERP of task vectors), then step back toward the init: init + η·(merged − init).
+                // WARP: merge (e.g. SLERP of task vectors), then step back toward the init: init + η·(merged − init); the
+                // other η of the sweep from the same merge, in parallel.
                 beforeLiti = CheckpointLayout.Blob(id, CheckpointLayout.SoupSlot(round.Round, "merge"), CheckpointLayout.CheckpointFile);
                 await Merge(context, memberBlobs, beforeLiti, spec.Merge with { Weights = weights }, round.Init, metadata, round.Spec.Retry);
-                await Merge(context, [beforeLiti], merged, new Soup.Merging.MergeParameters { Method = MergeMethods.Liti, Eta = eta }, round.Init, metadata, round.Spec.Retry);
+                sweep = [.. (soupSpec.TowardInitSweep ?? []).Order().Select(e => new LinePoint(
+                    e, CheckpointLayout.Blob(id, CheckpointLayout.SoupSlot(round.Round, string.Create(CultureInfo.InvariantCulture, $"eta-{Math.Round(e * 1000):000}")), CheckpointLayout.CheckpointFile)))];
+                await Task.WhenAll([
+                    Merge(context, [beforeLiti], merged, new Soup.Merging.MergeParameters { Method = MergeMethods.Liti, Eta = eta }, round.Init, metadata, round.Spec.Retry),
+                    .. sweep.Select(point => Merge(context, [beforeLiti], point.Blob, new Soup.Merging.MergeParameters { Method = MergeMethods.Liti, Eta = point.Lambda }, round.Init, metadata, round.Spec.Retry)),
+                ]);
             }
             else
             {
@@ -84,6 +91,7 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
             if (beforeLiti is not null)
             {
                 checkpoints.Add(beforeLiti);
+                checkpoints.AddRange(sweep?.Select(p => p.Blob) ?? []);
             }
 
             checkpoints.AddRange(line?.Points.Select(p => p.Blob).Where(b => !checkpoints.Contains(b)) ?? []);
@@ -101,7 +109,7 @@ public sealed class RoundOrchestrator : TaskOrchestrator<RoundInput, RoundResult
             }, "evaluating", Report, progress);
             var result = await context.CallActivityAsync<RoundResult>(
                 TaskNames.SummarizeRound,
-                new SummarizeRequest(hash, round, [.. landed.Select(l => l.Index)], missing, [evaluation], merged, beforeLiti, null, null, line),
+                new SummarizeRequest(hash, round, [.. landed.Select(l => l.Index)], missing, [evaluation], merged, beforeLiti, null, null, line) { TowardInitSweep = sweep },
                 ActivityRetry.Options(spec.Retry));
             Report(progress with { Phase = "completed", Pending = 0, LastSoupAccuracy = result.SoupAccuracy });
             return result;

@@ -77,6 +77,12 @@ public static class RoundSummarizer
             variants.Add(new(
                 $"{method}+liti", request.Merged, everyone, All(request.Merged),
                 string.Create(CultureInfo.InvariantCulture, $"the {method} merge moved back toward the init by η = {spec.Soup!.TowardInit}")));
+            foreach (var point in request.TowardInitSweep ?? [])
+            {
+                variants.Add(new(
+                    string.Create(CultureInfo.InvariantCulture, $"{method}+liti η={point.Lambda}"), point.Blob, everyone, All(point.Blob),
+                    string.Create(CultureInfo.InvariantCulture, $"the {method} merge moved back toward the init by η = {point.Lambda} (soup.towardInitSweep)")));
+            }
         }
         else
         {

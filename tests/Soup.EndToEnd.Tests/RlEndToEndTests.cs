@@ -205,7 +205,7 @@ public sealed class RlEndToEndTests(AzuriteEngineFixture fixture) : IClassFixtur
               "members": { "count": 2, "steps": 2, "batchSize": 4, "learningRates": [0.001, 0.002],
                            "rl": { "rewards": [ { "reward": "conciseness", "weight": 1 } ], "samples": 2, "promptsPerStep": 2, "maxNewTokens": 6, "anchorDecay": 0.9 } },
               "merge": { "method": "nuslerp", "t": 0.5 },
-              "soup": { "towardInit": 0.5 },
+              "soup": { "towardInit": 0.5, "towardInitSweep": [0.75, 0.25] },
               "evaluation": { "generation": { "prompts": 4, "maxNewTokens": 6, "rewards": ["conciseness"], "keep": 1, "klTo": "first-init" } },
               "roundTimeout": "00:05:00"
             }
@@ -224,6 +224,13 @@ public sealed class RlEndToEndTests(AzuriteEngineFixture fixture) : IClassFixtur
         // init (round 1's soup) is at a positive KL from it.
         Assert.All(rounds.SelectMany(r => r.Generation!), g => Assert.Equal(rounds[0].Init, g.Reference));
         Assert.True(rounds[0].Generation!.Single(g => g.Checkpoint == rounds[0].Soup).KlToReference > 0);
+        // The η sweep: every round scores the LITI models of η = 0.25 and 0.75 beside the delivered η = 0.5 and the merge
+        // (η = 1), each by generation too, so the report's reward–KL plot has the front across η.
+        Assert.All(rounds, r => Assert.Equal(
+            ["nuslerp", "nuslerp+liti", "nuslerp+liti η=0.25", "nuslerp+liti η=0.75"],
+            r.Variants!.Select(v => v.Name).Where(n => n.StartsWith("nuslerp", StringComparison.Ordinal))));
+        Assert.All(rounds, r => Assert.All(r.Variants!.Where(v => v.Name.StartsWith("nuslerp", StringComparison.Ordinal)), v =>
+            Assert.Single(r.Generation!, g => g.Checkpoint == v.Checkpoint)));
 
         // The pipeline's nuslerp is of the members' task vectors around the round's init: the merge equals `pipeline
         // merge -m nuslerp --base init` of the same blobs, and not the SLERP of the weights themselves.
@@ -255,6 +262,14 @@ public sealed class RlEndToEndTests(AzuriteEngineFixture fixture) : IClassFixtur
                 [.. Soup.Merging.Checkpoints.Safetensors.Read(File.ReadAllBytes(path), path).Tensors.Select(t => (t.Name, Convert.ToBase64String(t.Data.Span)))];
             Assert.Equal(Tensors(await Merge("around-init.safetensors", init)), Tensors(merged));
             Assert.NotEqual(Tensors(await Merge("weights.safetensors", null)), Tensors(merged));
+
+            // Each η of the sweep is LITI of that same merge: init + η·(merge − init).
+            var quarter = await Download(round.Variants!.Single(v => v.Name == "nuslerp+liti η=0.25").Checkpoint!, "eta-250.safetensors");
+            var liti = Path.Combine(folder, "liti.safetensors");
+            var output = new StringWriter();
+            Assert.True(0 == await Soup.Cli.Commands.MergeCommand.ExecuteAsync(
+                new Soup.Cli.Commands.MergeCommandArgs([merged], liti, new Soup.Merging.MergeParameters { Method = "liti", Eta = 0.25 }, init), output, output, TestContext.Current.CancellationToken), output.ToString());
+            Assert.Equal(Tensors(liti), Tensors(quarter));
         }
         finally
         {

@@ -83,7 +83,7 @@ public static class SpecLimits
         ("MembersSpec", "learningRates" or "explicit") or ("MergeParameters", "weights" or "densities") => MaxMembers,
         ("SearchSpace", "optimizer") or ("Distribution", "values") => MaxChoices,
         ("MemberSettings", "classWeights") => MaxClasses,
-        ("InterpolationSpec", "morl") => MaxMorl,
+        ("InterpolationSpec", "morl") or ("SoupSpec", "towardInitSweep") => MaxMorl,
         ("GenerationSpec", "rewards") or ("RlTraining" or "MemberSettings", "rewards") or ("RlTraining", "track") or ("PipelineSpec", "rewardModels") => MaxRewards,
         _ => null,
     };

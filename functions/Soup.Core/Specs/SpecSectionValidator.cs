@@ -65,6 +65,23 @@ internal static class SpecSectionValidator
             p.Add(new("$.soup.towardInit", string.Create(CultureInfo.InvariantCulture, $"must be in [0, 1], got {eta}")));
         }
 
+        if (soup.TowardInitSweep is { } sweep)
+        {
+            if (soup.TowardInit is null)
+            {
+                p.Add(new("$.soup.towardInitSweep", "sweeps η of WARP's step back toward the init: set soup.towardInit (the η delivered) too"));
+            }
+
+            for (var i = 0; i < sweep.Count; i++)
+            {
+                var value = sweep[i];
+                if (!(value > 0 && value < 1))
+                    p.Add(new($"$.soup.towardInitSweep[{i}]", string.Create(CultureInfo.InvariantCulture, $"must be in (0, 1) (the merge itself is η = 1, the init η = 0), got {value}")));
+                else if (value == soup.TowardInit || sweep.Take(i).Contains(value))
+                    p.Add(new($"$.soup.towardInitSweep[{i}]", string.Create(CultureInfo.InvariantCulture, $"η = {value} is made already (soup.towardInit or listed twice)")));
+            }
+        }
+
         if (soup.Interpolation is { } line)
         {
             foreach (var (name, value) in new[] { ("from", line.From), ("to", line.To) })

@@ -275,6 +275,13 @@ public sealed record SoupSpec
     /// <summary>WARP's LITI: the merged soup is moved back toward the round's init, θ = init + η·(soup − init), η in [0, 1] (null: no step).</summary>
     public double? TowardInit { get; set; }
 
+    /// <summary>
+    /// More values of η (each in (0, 1), none equal to <see cref="TowardInit"/>) whose LITI models are made from the same
+    /// merge and scored beside the delivered one every round: WARP's reward–KL front across η (the merge itself is
+    /// η = 1). Null: none.
+    /// </summary>
+    public IReadOnlyList<double>? TowardInitSweep { get; set; }
+
     /// <summary>A linear path between two members scored every round (null: none).</summary>
     public InterpolationSpec? Interpolation { get; set; }
 }

@@ -195,6 +195,20 @@ public sealed class SpecSectionsTests
     }
 
     [Fact]
+    public void Parse_TowardInitSweep_NeedsTowardInit_AndEachEtaInsideTheOpenIntervalOnce()
+    {
+        var valid = Parse("""  "members": { "count": 2 }, "soup": { "towardInit": 0.5, "towardInitSweep": [0.25, 0.75] }  """);
+        var alone = Parse("""  "members": { "count": 2 }, "soup": { "towardInitSweep": [0.25] }  """);
+        var bad = Parse("""  "members": { "count": 2 }, "soup": { "towardInit": 0.5, "towardInitSweep": [0, 1, 0.5, 0.3, 0.3, -2] }  """);
+
+        Assert.True(valid.IsValid, string.Join("; ", valid.Problems));
+        Assert.StartsWith("sweeps η of WARP's step back toward the init", Message(alone, "$.soup.towardInitSweep"), StringComparison.Ordinal);
+        AssertProblems(bad, "$.soup.towardInitSweep[0]", "$.soup.towardInitSweep[1]", "$.soup.towardInitSweep[2]", "$.soup.towardInitSweep[4]", "$.soup.towardInitSweep[5]");
+        Assert.Equal("η = 0.5 is made already (soup.towardInit or listed twice)", Message(bad, "$.soup.towardInitSweep[2]"));
+        Assert.Equal("must be in (0, 1) (the merge itself is η = 1, the init η = 0), got 1", Message(bad, "$.soup.towardInitSweep[1]"));
+    }
+
+    [Fact]
     public void Parse_WarpRecipe_NeedsAnchorSlerpAndTowardInit()
     {
         AssertProblems(Parse("""  "recipe": "warp", "members": { "count": 2 }  """), "$.members.anchorWeight", "$.merge.method", "$.soup.towardInit");
