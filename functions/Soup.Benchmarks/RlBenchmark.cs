@@ -30,10 +30,24 @@ namespace Soup.Benchmarks;
 /// <param name="Model">The policies' and reward models' size.</param>
 /// <param name="Corpus">The text corpus (prompts, pretraining, pairs).</param>
 /// <param name="Concurrency">Pipelines run at once.</param>
+/// <param name="Parts">Which of <see cref="AllParts"/> run (null: all). Without <c>soups</c>, seed 0's WARP pipeline pretrains the shared language model (the same pretraining job, so the same init).</param>
 public sealed record RlBenchmarkOptions(
     int Seeds, int PretrainSteps, int RlSteps, int MaxNewTokens, int Prompts, IReadOnlyList<double> Morl, int RewardModels, int RewardModelSteps, int Pairs,
-    int WarpRounds, IReadOnlyList<string>? Rewards = null, string Model = "gpt2-tiny", string Corpus = "/usr/share/games/fortunes", int Concurrency = 2)
+    int WarpRounds, IReadOnlyList<string>? Rewards = null, string Model = "gpt2-tiny", string Corpus = "/usr/share/games/fortunes", int Concurrency = 2,
+    IReadOnlyList<string>? Parts = null)
 {
+    /// <summary>The parts: rewarded soups vs MORL, WARM then RL, WARP.</summary>
+    public static IReadOnlyList<string> AllParts { get; } = ["soups", "warm", "warp"];
+
+    /// <summary>Whether part <paramref name="part"/> runs.</summary>
+    public bool Runs(string part) => Parts is null || Parts.Contains(part);
+
+    /// <summary>The η of WARP's step back toward the init: the delivered one.</summary>
+    public const double WarpEta = 0.5;
+
+    /// <summary>The other η scored every WARP iteration (<c>soup.towardInitSweep</c>); the SLERP itself is η = 1.</summary>
+    public static IReadOnlyList<double> WarpEtaSweep { get; } = [0.25, 0.75];
+
     /// <summary>The two rewards in effect.</summary>
     public IReadOnlyList<string> EffectiveRewards => Rewards is { Count: 2 } r ? r : [GoldRewards.ConcisenessName, DefaultSecondReward];
 
@@ -71,7 +85,14 @@ public sealed record RlHackingScore(
 /// One WARP iteration on one seed, on held-out prompts: the soup's reward (η = 0.5 toward the iteration's init) and
 /// the SLERP's before that step (η = 1), each with its KL to the first init; the members' mean reward.
 /// </summary>
-public sealed record RlWarpScore(int Seed, int Round, double Reward, double? KlToFirstInit, double SlerpReward, double? SlerpKlToFirstInit, double MembersReward);
+public sealed record RlWarpScore(int Seed, int Round, double Reward, double? KlToFirstInit, double SlerpReward, double? SlerpKlToFirstInit, double MembersReward)
+{
+    /// <summary>The other η of the sweep: each LITI model's reward and KL to the first init (null: results from before the sweep).</summary>
+    public IReadOnlyList<RlEtaPoint>? Sweep { get; init; }
+}
+
+/// <summary>One LITI model of WARP's η sweep: its η, reward and KL to the first init.</summary>
+public sealed record RlEtaPoint(double Eta, double Reward, double? KlToFirstInit);
 
 /// <summary>Everything <c>pipeline bench rl</c> measured.</summary>
 public sealed record RlBenchmarkResult(
@@ -106,7 +127,7 @@ public static class RlBenchmark
         var documents = TextCorpus.Read(options.Corpus).Documents;
         var tokenizer = TextTokenizer.Get(TextTokenizer.Gpt2Name);
         var warmOptions = WarmOptions(options);
-        for (var seed = 0; seed < options.Seeds; seed++)
+        for (var seed = 0; seed < options.Seeds && options.Runs("warm"); seed++)
             WarmBenchmark.WriteData(warmOptions, documents, tokenizer, GoldRewards.Get(rewards[0]), dataRoot, seed);
         var text = Path.Combine(dataRoot, "rl-corpus"); // the corpus as the engine's text dataset
         if (!Directory.Exists(text))
@@ -123,14 +144,29 @@ public static class RlBenchmark
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{clock.Elapsed:hh\\:mm\\:ss}] {line}"));
         }
 
-        // The shared language model: seed 0's rewarded-soups pipeline pretrains it, every other pipeline starts from it.
-        var first = await Run(RewardedSpec(options, 0, init: null));
-        var init = first.Rounds[0].Init;
-        Say($"pretrained {init}");
-        var fronts = new List<RlFrontScore> { Front(first.Rounds[0], 0) };
-        Say(FrontLine(fronts[0]));
-        var hacking = new List<RlHackingScore>();
+        // The shared language model: seed 0's rewarded-soups pipeline pretrains it (or, without that part, seed 0's WARP
+        // pipeline: the same pretraining job), every other pipeline starts from it.
+        var fronts = new List<RlFrontScore>();
         var warp = new List<RlWarpScore>();
+        string init;
+        if (options.Runs("soups"))
+        {
+            var first = await Run(RewardedSpec(options, 0, init: null));
+            init = first.Rounds[0].Init;
+            fronts.Add(Front(first.Rounds[0], 0));
+            Say($"pretrained {init}");
+            Say(FrontLine(fronts[0]));
+        }
+        else
+        {
+            var first = await Run(WarpSpec(options, 0, init: null));
+            init = first.Rounds[0].Init;
+            warp.AddRange(first.Rounds.Select(r => Warp(r, 0, rewards[0])));
+            Say($"pretrained {init}");
+            Say(WarpLine(warp, 0));
+        }
+
+        var hacking = new List<RlHackingScore>();
         var rewardModels = new List<WarmScore>();
         using var gate = new SemaphoreSlim(Math.Max(1, options.Concurrency));
         async Task Gated(Func<Task> work)
@@ -150,7 +186,7 @@ public static class RlBenchmark
         for (var s = 0; s < options.Seeds; s++)
         {
             var seed = s;
-            if (seed > 0)
+            if (seed > 0 && options.Runs("soups"))
             {
                 work.Add(Gated(async () =>
                 {
@@ -161,7 +197,7 @@ public static class RlBenchmark
                 }));
             }
 
-            work.Add(Gated(async () =>
+            work.Add(!options.Runs("warm") ? Task.CompletedTask : Gated(async () =>
             {
                 var warm = (await Run(WarmBenchmark.Spec(warmOptions, seed))).Rounds[0];
                 lock (rewardModels)
@@ -175,13 +211,14 @@ public static class RlBenchmark
                 Say($"seed {seed}, WARM then RL: " + string.Join("; ", scores.Select(x => string.Create(CultureInfo.InvariantCulture,
                     $"{x.Proxy}: proxy {x.ProxyFirst:F3} → {x.ProxyLast:F3}, gold {x.GoldFirst:F3} → peak {x.GoldPeak:F3} (step {x.GoldPeakStep}) → {x.GoldLast:F3}"))));
             }));
-            work.Add(Gated(async () =>
+            work.Add(!options.Runs("warp") || (seed == 0 && !options.Runs("soups")) ? Task.CompletedTask : Gated(async () =>
             {
                 var result = await Run(WarpSpec(options, seed, init));
-                var scores = result.Rounds.Select(r => Warp(r, seed, rewards[0])).ToList();
                 lock (warp)
-                    warp.AddRange(scores);
-                Say($"seed {seed}, WARP: " + string.Join("; ", scores.Select(x => string.Create(CultureInfo.InvariantCulture, $"round {x.Round} reward {x.Reward:F3} KL to the first init {x.KlToFirstInit:F3}"))));
+                {
+                    warp.AddRange(result.Rounds.Select(r => Warp(r, seed, rewards[0])));
+                    Say(WarpLine(warp, seed));
+                }
             }));
         }
 
@@ -193,6 +230,9 @@ public static class RlBenchmark
         output.Write(Markdown(measured));
         return measured;
     }
+
+    private static string WarpLine(IEnumerable<RlWarpScore> scores, int seed) => $"seed {seed}, WARP: " + string.Join("; ", scores.Where(x => x.Seed == seed).Select(x => string.Create(
+        CultureInfo.InvariantCulture, $"round {x.Round} reward {x.Reward:F3} KL to the first init {x.KlToFirstInit:F3}")));
 
     /// <summary>The reward models' protocol: WARM's, at this benchmark's sizes.</summary>
     public static WarmBenchmarkOptions WarmOptions(RlBenchmarkOptions o)
@@ -282,7 +322,7 @@ public static class RlBenchmark
     }
 
     /// <summary>WARP on seed <paramref name="seed"/>: two RL policies with an EMA anchor, SLERP, halfway back to the init, iterated.</summary>
-    public static PipelineSpec WarpSpec(RlBenchmarkOptions o, int seed, string init)
+    public static PipelineSpec WarpSpec(RlBenchmarkOptions o, int seed, string? init)
     {
         ArgumentNullException.ThrowIfNull(o);
         return Base(o, "bench-rl-warp", seed, init, o.WarpRounds) with
@@ -290,7 +330,7 @@ public static class RlBenchmark
             Recipe = Recipes.Warp,
             Members = TwoPolicies(o.RlSteps, Rl(o, anchorDecay: 0.9) with { Rewards = [new RewardTerm { Reward = o.EffectiveRewards[0] }] }),
             Merge = new MergeParameters { Method = "nuslerp", T = 0.5 },
-            Soup = new SoupSpec { TowardInit = 0.5 },
+            Soup = new SoupSpec { TowardInit = RlBenchmarkOptions.WarpEta, TowardInitSweep = RlBenchmarkOptions.WarpEtaSweep },
             Evaluation = new EvaluationSpec
             {
                 Generation = Generation(o, [o.EffectiveRewards[0]], GenerationReferences.FirstInit),
@@ -331,7 +371,16 @@ public static class RlBenchmark
         var soup = round.Generation!.Single(g => g.Checkpoint == round.Soup);
         var slerp = round.Generation!.Single(g => g.Checkpoint.EndsWith("/soup-merge/" + CheckpointLayout.CheckpointFile, StringComparison.Ordinal));
         var members = round.Generation!.Where(g => round.Members.Any(m => m.Checkpoint == g.Checkpoint)).Select(Reward).ToList();
-        return new RlWarpScore(seed, round.Round, Reward(soup), soup.KlToReference, Reward(slerp), slerp.KlToReference, members.Count > 0 ? members.Average() : double.NaN);
+        var sweep = round.Variants!.Where(v => v.Name.Contains("+liti η=", StringComparison.Ordinal)).Select(v =>
+        {
+            var eta = double.Parse(v.Name[(v.Name.IndexOf('=', StringComparison.Ordinal) + 1)..], CultureInfo.InvariantCulture);
+            var g = round.Generation!.Single(x => x.Checkpoint == v.Checkpoint);
+            return new RlEtaPoint(eta, Reward(g), g.KlToReference);
+        }).ToList();
+        return new RlWarpScore(seed, round.Round, Reward(soup), soup.KlToReference, Reward(slerp), slerp.KlToReference, members.Count > 0 ? members.Average() : double.NaN)
+        {
+            Sweep = sweep,
+        };
     }
 
     /// <summary>The results as Markdown.</summary>
@@ -341,6 +390,21 @@ public static class RlBenchmark
         var o = result.Options;
         var rewards = o.EffectiveRewards;
         var text = new StringBuilder();
+        var seeds = result.Fronts.Count;
+        if (seeds > 0)
+            Fronts(text, result);
+        if (result.Hacking.Count > 0)
+            Hacking(text, result);
+        if (result.Warp.Count > 0)
+            Warp(text, result);
+        text.AppendLine(CultureInfo.InvariantCulture, $"Took {TimeSpan.FromSeconds(Math.Round(result.Seconds)):g} on {result.Machine}.");
+        return text.ToString();
+    }
+
+    private static void Fronts(StringBuilder text, RlBenchmarkResult result)
+    {
+        var o = result.Options;
+        var rewards = o.EffectiveRewards;
         var seeds = result.Fronts.Count;
         text.AppendLine(CultureInfo.InvariantCulture,
             $"**Rewarded soups vs MORL** ({seeds} seed(s); rewards '{rewards[0]}' and '{rewards[1]}' of {o.Prompts} held-out completions of ≤ {o.MaxNewTokens} tokens; RLOO {o.RlSteps} steps per policy; MORL at λ ∈ {{{string.Join(", ", o.Morl.Select(l => l.ToString(CultureInfo.InvariantCulture)))}}}). Hypervolume above the worst score on each reward among the seed's points less a tenth of their range (larger is better):");
@@ -362,6 +426,12 @@ public static class RlBenchmark
         }
 
         text.AppendLine();
+    }
+
+    private static void Hacking(StringBuilder text, RlBenchmarkResult result)
+    {
+        var o = result.Options;
+        var rewards = o.EffectiveRewards;
         text.AppendLine(CultureInfo.InvariantCulture,
             $"**WARM then RL** (gold reward '{rewards[0]}'; {o.RewardModels} reward models × {o.RewardModelSteps} steps on {o.Pairs} pairs with 25 % of labels flipped; RL {2 * o.RlSteps} steps against the best single reward model or against WARM, the gold reward tracked on the same completions). Mean ± SE over seeds:");
         text.AppendLine();
@@ -379,8 +449,14 @@ public static class RlBenchmark
         text.AppendLine("The reward models' pairwise accuracy on clean held-out pairs (%): " + string.Join(", ", WarmBenchmark.Methods.Select(m =>
             $"{m} {SoupsBenchmark.Cell(result.RewardModels.Where(s => s.Method == m && s.Split == WarmBenchmark.Splits[0]).Select(s => s.Accuracy).ToList())}")) + ".");
         text.AppendLine();
+    }
+
+    private static void Warp(StringBuilder text, RlBenchmarkResult result)
+    {
+        var o = result.Options;
+        var rewards = o.EffectiveRewards;
         text.AppendLine(CultureInfo.InvariantCulture,
-            $"**WARP** ('{rewards[0]}'; 2 RL policies × {o.RlSteps} steps with an EMA anchor (decay 0.9), SLERP, η = 0.5 toward the iteration's init, {o.WarpRounds} iterations; each model's KL to the first init, the reward–KL front across iterations and η ∈ {{0.5, 1}}). Mean ± SE over seeds:");
+            $"**WARP** ('{rewards[0]}'; 2 RL policies × {o.RlSteps} steps with an EMA anchor (decay 0.9), SLERP of their task vectors (`nuslerp`), η = 0.5 toward the iteration's init, {o.WarpRounds} iterations; each model's KL to the first init, the reward–KL front across iterations and η). Mean ± SE over {result.Warp.Select(w => w.Seed).Distinct().Count()} seed(s):");
         text.AppendLine();
         text.AppendLine("| iteration | members' mean reward | SLERP (η = 1) reward | its KL to the first init | soup (η = 0.5) reward | its KL to the first init |");
         text.AppendLine("|---:|---:|---:|---:|---:|---:|");
@@ -392,9 +468,32 @@ public static class RlBenchmark
                 $"| {round} | {C(w => w.MembersReward)} | {C(w => w.SlerpReward)} | {C(w => w.SlerpKlToFirstInit ?? double.NaN)} | {C(w => w.Reward)} | {C(w => w.KlToFirstInit ?? double.NaN)} |");
         }
 
+        var etas = result.Warp.SelectMany(w => w.Sweep ?? []).Select(p => p.Eta).Append(RlBenchmarkOptions.WarpEta).Append(1).Distinct().Order().ToList();
+        if (etas.Count > 2)
+        {
+            text.AppendLine();
+            text.AppendLine("The front across η (every η from the same SLERP of each iteration; η = 1 is the SLERP itself), reward / KL to the first init:");
+            text.AppendLine();
+            text.AppendLine("| iteration | " + string.Join(" | ", etas.Select(e => string.Create(CultureInfo.InvariantCulture, $"η = {e}"))) + " |");
+            text.AppendLine("|---:|" + string.Concat(etas.Select(_ => "---:|")));
+            foreach (var round in result.Warp.Select(w => w.Round).Distinct().Order())
+            {
+                var rows = result.Warp.Where(w => w.Round == round).ToList();
+                string Cell(double eta)
+                {
+                    (double Reward, double Kl)? Of(RlWarpScore w) => eta == 1 ? (w.SlerpReward, w.SlerpKlToFirstInit ?? double.NaN)
+                        : eta == RlBenchmarkOptions.WarpEta ? (w.Reward, w.KlToFirstInit ?? double.NaN)
+                        : w.Sweep?.FirstOrDefault(p => p.Eta == eta) is { } p ? (p.Reward, p.KlToFirstInit ?? double.NaN) : null;
+                    var points = rows.Select(Of).OfType<(double Reward, double Kl)>().ToList();
+                    return points.Count == 0 ? "-"
+                        : $"{SoupsBenchmark.Cell(points.Select(p => p.Reward).ToList(), scale: 1, digits: 3)} / {SoupsBenchmark.Cell(points.Select(p => p.Kl).ToList(), scale: 1, digits: 2)}";
+                }
+
+                text.AppendLine(CultureInfo.InvariantCulture, $"| {round} | {string.Join(" | ", etas.Select(Cell))} |");
+            }
+        }
+
         text.AppendLine();
-        text.AppendLine(CultureInfo.InvariantCulture, $"Took {TimeSpan.FromSeconds(Math.Round(result.Seconds)):g} on {result.Machine}.");
-        return text.ToString();
     }
 
     /// <summary>The result as indented JSON.</summary>

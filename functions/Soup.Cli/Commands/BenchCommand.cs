@@ -181,13 +181,14 @@ public static class BenchCommand
         var steps = new Option<int?>("--steps") { Description = "RLOO steps per policy (WARM then RL runs twice as many)." };
         var rewards = new Option<string?>("--rewards") { Description = "The two gold rewards of rewarded soups, comma-separated; the first is WARM's and WARP's (default: conciseness,conciseness-10)." };
         var corpus = new Option<string?>("--corpus") { Description = "The text corpus (default: Debian's fortunes, /usr/share/games/fortunes)." };
+        var parts = new Option<string?>("--parts") { Description = "Comma-separated parts to run: soups (rewarded soups vs MORL), warm (WARM then RL), warp (default: all)." };
         var workers = new Option<int>("--workers") { Description = "Job workers in this process.", DefaultValueFactory = _ => 2 };
         var workDir = new Option<string?>("--work-dir") { Description = "Where the pairs are written (the engine's data root; default: a new temporary folder, deleted after)." };
         var markdown = new Option<FileInfo?>("--output") { Description = "Also write the tables as Markdown to this file." };
         var json = new Option<FileInfo?>("--json") { Description = "Also write every score as JSON to this file." };
         var command = new Command("rl", "Benchmark the alignment recipes on GPT-2 (CPU size): rewarded soups vs MORL, WARM then RL (reward hacking), WARP iterations.")
         {
-            quick, seeds, steps, rewards, corpus, workers, workDir, markdown, json,
+            quick, seeds, steps, rewards, corpus, parts, workers, workDir, markdown, json,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -198,10 +199,17 @@ public static class BenchCommand
                 RlSteps = parse.GetValue(steps) ?? preset.RlSteps,
                 Rewards = parse.GetValue(rewards) is { } r ? [.. r.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)] : preset.Rewards,
                 Corpus = parse.GetValue(corpus) ?? preset.Corpus,
+                Parts = parse.GetValue(parts) is { } p ? [.. p.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)] : null,
             };
             if (options.Rewards is { Count: not 2 })
             {
                 Console.Error.WriteLine("bench rl: --rewards takes two gold rewards, e.g. conciseness,positivity");
+                return 2;
+            }
+
+            if (options.Parts is { } chosen && (chosen.Count == 0 || chosen.FirstOrDefault(x => !RlBenchmarkOptions.AllParts.Contains(x)) is not null))
+            {
+                Console.Error.WriteLine($"bench rl: --parts takes some of {string.Join(", ", RlBenchmarkOptions.AllParts)}, comma-separated; got '{string.Join(",", chosen)}'");
                 return 2;
             }
 
