@@ -90,6 +90,78 @@ public sealed class WarmPairsEndToEndTests(AzuriteEngineFixture fixture) : IClas
         Assert.All(round.Members, m => Assert.Equal(["validation", "test", "shifted"], m.Scores!.Select(s => s.Split)));
     }
 
+    /// <summary>
+    /// WARM then RL, both halves real and in miniature: a warm pipeline makes its pairs and reward models, then an RL
+    /// pipeline fine-tunes that pipeline's language model (the policy the pairs were sampled from) against its best
+    /// reward model and against its WARM soup, the gold reward and both proxies tracked over the steps.
+    /// </summary>
+    [Fact]
+    public async Task Run_WarmThenRl_PoliciesOfTheWarmPipelineOptimiseItsBestRewardModelAndItsSoup_GoldTracked()
+    {
+        var corpus = "corpus-rl-" + Guid.NewGuid().ToString("N")[..8];
+        WriteCorpus(Path.Combine(fixture.DataRoot, corpus));
+        var warm = SpecParser.Parse($$"""
+            {
+              "name": "e2e-warm-for-rl", "seed": 5, "rounds": 1, "recipe": "warm", "model": "gpt2-tiny",
+              "data": { "dataset": "pairs:train", "layout": "preferences", "validationFraction": 0.25, "evalSplit": "validation" },
+              "init": { "pretrainSteps": 3, "learningRate": 0.001 },
+              "preferences": { "corpus": "{{corpus}}", "completions": "corpus", "reward": "conciseness-6", "trainPairs": 40, "testPairs": 8, "promptTokens": 4, "maxNewTokens": 10 },
+              "members": { "count": 2, "steps": 4, "batchSize": 8, "optimizer": "adamw", "learningRates": [0.001, 0.003] },
+              "roundTimeout": "00:05:00"
+            }
+            """);
+        Assert.True(warm.IsValid, string.Join("; ", warm.Problems));
+        await using var engine = await AzuriteEngineFixture.StartEngineAsync(fixture.NewConfiguration(workers: 2));
+        var storage = engine.Services.GetRequiredService<SoupStorage>();
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(8));
+        async Task<PipelineStatusView> RunAsync(PipelineSpec spec)
+        {
+            var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, spec, cancellationToken: cancel.Token);
+            var view = await RoundResults.LoadAsync(storage, PipelineStatusView.From(await engine.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancel.Token)), cancel.Token);
+            Assert.True(view.RuntimeStatus == "Completed", $"pipeline {id} ended {view.RuntimeStatus}: {view.Failure}");
+            return view;
+        }
+
+        var rewardModels = Assert.Single((await RunAsync(warm.Spec!)).Result!.Rounds);
+        var (policy, best, soup) = (rewardModels.Init, rewardModels.Variants!.Single(v => v.Name == "erm").Checkpoint!, rewardModels.Soup);
+        var rl = SpecParser.Parse($$"""
+            {
+              "name": "e2e-warm-then-rl", "seed": 5, "rounds": 1, "model": "gpt2-tiny",
+              "data": { "dataset": "{{corpus}}", "layout": "text", "validationFraction": 0.25, "evalSplit": "validation", "evalLimit": 8 },
+              "init": { "checkpoint": "{{policy}}" },
+              "rewardModels": [ { "name": "best-rm", "checkpoint": "{{best}}" }, { "name": "warm-rm", "checkpoint": "{{soup}}" } ],
+              "members": { "count": 2, "steps": 2, "batchSize": 4, "learningRates": [0.001],
+                           "rl": { "samples": 2, "promptsPerStep": 2, "promptTokens": 4, "maxNewTokens": 6, "track": ["conciseness-6", "best-rm", "warm-rm"] },
+                           "explicit": [ { "rewards": [ { "reward": "best-rm" } ] }, { "rewards": [ { "reward": "warm-rm" } ] } ] },
+              "evaluation": { "generation": { "prompts": 4, "maxNewTokens": 6, "rewards": ["conciseness-6", "best-rm", "warm-rm"], "keep": 1 } },
+              "roundTimeout": "00:05:00"
+            }
+            """);
+        Assert.True(rl.IsValid, string.Join("; ", rl.Problems));
+
+        var round = Assert.Single((await RunAsync(rl.Spec!)).Result!.Rounds);
+
+        // One policy against each proxy, both from the warm pipeline's language model; each step's gold reward and both
+        // proxies measured on the same completions (the reward-hacking curve), the optimised one equal to its proxy.
+        Assert.Equal(policy, round.Init);
+        Assert.Equal(["best-rm", "warm-rm"], await Task.WhenAll(round.Members.OrderBy(m => m.Member).Select(async m =>
+            (await CheckpointAsserts.ReadAsync(storage.Checkpoints, m.Checkpoint)).Metadata["rl_reward"])));
+        foreach (var (member, proxy) in round.Members.OrderBy(m => m.Member).Zip(["best-rm", "warm-rm"]))
+        {
+            var curve = round.Generation!.Single(g => g.Checkpoint == member.Checkpoint).Training!;
+            Assert.Equal(["conciseness-6", "best-rm", "warm-rm"], curve.Tracked);
+            Assert.All(curve.Points, p => Assert.Equal(p.Tracked[curve.TrackedIndex(proxy)], p.Reward, 4));
+        }
+
+        // The evaluation scores every policy's completions with both reward models as the warm pipeline delivered them.
+        using var scorer = RewardModelScorer.Load("warm-rm", "gpt2-tiny", (await CheckpointAsserts.ReadAsync(storage.Checkpoints, soup)).Tensors, soup);
+        foreach (var generated in round.Generation!)
+        {
+            var sample = Assert.Single(generated.Samples);
+            Assert.Equal(Assert.Single(scorer.Score([sample.Prompt], [sample.Completion])), sample.Rewards[2], 4);
+        }
+    }
+
     [Fact]
     public async Task Run_PreferencesFromATopicTheCorpusLacks_FailsAtThePairsJobNamingTheFile()
     {

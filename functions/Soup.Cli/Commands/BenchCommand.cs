@@ -127,7 +127,7 @@ public static class BenchCommand
 
     private static Command BuildWarm()
     {
-        var quick = new Option<bool>("--quick") { Description = "The quick protocol (≤ 10 min on 2 cores): 3 seeds, 4 reward models of 150 steps on 1,000 pairs. Default: the standard one (≤ 45 min)." };
+        var quick = new Option<bool>("--quick") { Description = "The quick protocol (≤ 10 min on 2 cores): 3 seeds, 4 reward models of 120 steps on 1,000 pairs. Default: the standard one (≤ 45 min)." };
         var seeds = new Option<int?>("--seeds") { Description = "Seeds (each makes its own pairs and pipeline)." };
         var members = new Option<int?>("--members") { Description = "Reward models averaged." };
         var steps = new Option<int?>("--steps") { Description = "Steps per reward model." };
