@@ -59,6 +59,9 @@ public sealed class WarmPairsEndToEndTests(AzuriteEngineFixture fixture) : IClas
             (await storage.Checkpoints.GetBlobClient($"{id}/init/pairs/results.json").DownloadContentAsync(cancel.Token)).Value.Content.ToStream(), SoupJson.Default.PairsReport);
         Assert.Equal((48, 12, 10, 12, "policy", $"{id}/init/model.safetensors"), (report!.Train, report.Test, report.Shifted, report.Flipped, report.Completions, report.Policy));
         Assert.Equal(report, view.Pairs); // what status and the report show
+        var progress = System.Text.Json.JsonSerializer.Deserialize(
+            (await storage.Checkpoints.GetBlobClient($"{id}/init/pairs/progress.json").DownloadContentAsync(cancel.Token)).Value.Content.ToStream(), SoupJson.Default.JobProgress);
+        Assert.Equal(("pairs", 70, 70), (progress!.Unit, progress.Step, progress.TotalSteps)); // its heartbeat counted the pairs as it made them
         var train = await ReadPairsAsync(storage, id, PairDatasets.Train);
         var clean = await ReadPairsAsync(storage, id, PairDatasets.Clean);
         var test = await ReadPairsAsync(storage, id, PairDatasets.Test);

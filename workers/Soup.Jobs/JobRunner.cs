@@ -65,7 +65,7 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
                 await EvaluateAsync(evaluate, output, cancellationToken);
                 break;
             case PairsJob pairs:
-                await PairsAsync(pairs, output, cancellationToken);
+                await PairsAsync(pairs, output, heartbeat, cancellationToken);
                 break;
             default:
                 throw new JobFailedException($"job '{job.JobId}' has an unknown kind {job.GetType().Name}");
@@ -314,8 +314,9 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
     /// the datasets (<see cref="PairDatasets"/>; each created once, so a redelivery that finds one leaves it), then the
     /// report that completes the job.
     /// </summary>
-    private async Task PairsAsync(PairsJob job, string output, CancellationToken cancellationToken)
+    private async Task PairsAsync(PairsJob job, string output, JobHeartbeat heartbeat, CancellationToken cancellationToken)
     {
+        const string PairsUnit = "pairs";
         var tokenizer = TextTokenizer.Get(TextTokenizer.Gpt2Name);
         GoldReward reward;
         PairGenerationOptions options;
@@ -339,6 +340,15 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         // Shifted pairs: test pairs only (gold labels), their own draws.
         var shiftedOptions = options with { TrainPairs = Math.Max(1, job.ShiftedPairs), TestPairs = 0, NoiseFraction = 0, Seed = unchecked(job.Seed + 1) };
         var policy = job.Policy is { } blob ? await ReadCheckpointAsync(blob, "policy checkpoint", cancellationToken) : default;
+
+        // Progress: pairs made of all asked for (training, test, then shifted), in the heartbeat like a trainer's steps.
+        var total = job.TrainPairs + job.TestPairs + (shiftedDocuments is null ? 0 : shiftedOptions.TrainPairs);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        IProgress<PairProgress> Progress(bool shifted) => new PairsProgress(p =>
+        {
+            var made = p.Made + (shifted ? job.TrainPairs + job.TestPairs : p.Part == "training" ? 0 : job.TrainPairs);
+            heartbeat.Report(made, total, 0, made / Math.Max(clock.Elapsed.TotalSeconds, 1e-3), PairsUnit); // no loss: JSON has no NaN
+        });
         (GeneratedPairs Made, GeneratedPairs? Shifted) pairs;
         try
         {
@@ -346,17 +356,17 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
             {
                 if (policy.Tensors is null)
                 {
-                    return (PreferenceGeneration.FromCorpus(documents, job.PromptTokens, tokenizer, reward, options),
-                        shiftedDocuments is null ? null : PreferenceGeneration.FromCorpus(shiftedDocuments, job.PromptTokens, tokenizer, reward, shiftedOptions));
+                    return (PreferenceGeneration.FromCorpus(documents, job.PromptTokens, tokenizer, reward, options, Progress(false)),
+                        shiftedDocuments is null ? null : PreferenceGeneration.FromCorpus(shiftedDocuments, job.PromptTokens, tokenizer, reward, shiftedOptions, Progress(true)));
                 }
 
                 using var model = new Gpt2LanguageModel(LanguageModelling.Config(job.Model));
                 Gpt2Checkpoint.Load(model, policy.Tensors, job.Policy!);
                 TorchSharp.ModuleExtensionMethods.to(model, TorchDevice.Preferred());
-                var made = PreferenceGeneration.Generate(model, GenerationEvaluation.Prompts(documents, tokenizer, int.MaxValue, job.PromptTokens), tokenizer, reward, options);
+                var made = PreferenceGeneration.Generate(model, GenerationEvaluation.Prompts(documents, tokenizer, int.MaxValue, job.PromptTokens), tokenizer, reward, options, Progress(false));
                 var shifted = shiftedDocuments is null
                     ? null
-                    : PreferenceGeneration.Generate(model, GenerationEvaluation.Prompts(shiftedDocuments, tokenizer, int.MaxValue, job.PromptTokens), tokenizer, reward, shiftedOptions);
+                    : PreferenceGeneration.Generate(model, GenerationEvaluation.Prompts(shiftedDocuments, tokenizer, int.MaxValue, job.PromptTokens), tokenizer, reward, shiftedOptions, Progress(true));
                 return (made, shifted);
             }, cancellationToken);
         }
@@ -383,6 +393,12 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
             made.TruncatedPrompts + (shiftedMade?.TruncatedPrompts ?? 0), documents.Count);
         await Retry(c => storage.TryCreateJsonAsync(output, report, SoupJson.Default.PairsReport, LandingStamp.Of(job), c), "output", job, CancellationToken.None);
         LogPairs(logger, job.JobId, made.Train.Count, made.Flipped, made.Test.Count, shiftedMade?.TrainClean.Count ?? 0);
+    }
+
+    /// <summary>Passes each report on at once, on the reporting thread (<see cref="Progress{T}"/> would post it to the thread pool).</summary>
+    private sealed class PairsProgress(Action<PairProgress> report) : IProgress<PairProgress>
+    {
+        public void Report(PairProgress value) => report(value);
     }
 
     /// <summary>

@@ -79,7 +79,7 @@ public static class PairsCommand
         {
             // No policy is trained, so every document can give a pair; training and test pairs still share none.
             Console.Error.WriteLine($"corpus {corpusFolder.FullName}: {text.Documents.Count} documents");
-            var real = PreferenceGeneration.FromCorpus(text.Documents, promptTokens, tokenizer, reward, options, new Progress<string>(line => Console.Error.WriteLine(line)));
+            var real = PreferenceGeneration.FromCorpus(text.Documents, promptTokens, tokenizer, reward, options, new Progress<PairProgress>(line => Console.Error.WriteLine(line)));
             return Write(real, output, name, reward, corpusFolder);
         }
 
@@ -106,7 +106,7 @@ public static class PairsCommand
 
         TorchSharp.ModuleExtensionMethods.to(policy, TorchDevice.Preferred());
         var prompts = split.Prompts(tokenizer, split.HeldOut.Count, promptTokens);
-        var pairs = PreferenceGeneration.Generate(policy, prompts, tokenizer, reward, options, new Progress<string>(line => Console.Error.WriteLine(line)));
+        var pairs = PreferenceGeneration.Generate(policy, prompts, tokenizer, reward, options, new Progress<PairProgress>(line => Console.Error.WriteLine(line)));
         return Write(pairs, output, name, reward, corpusFolder);
     }
 

@@ -58,5 +58,5 @@ internal static class ProgressPrinter
 
     /// <summary>One line: each running job's short name, step and recent loss, e.g. <c>member-002 120/250 loss 0.412</c>.</summary>
     internal static string DescribeJobs(IEnumerable<JobProgress> running) => string.Join(" | ", running.Select(j =>
-        string.Create(CultureInfo.InvariantCulture, $"{j.JobId[(j.JobId.LastIndexOf('/') + 1)..]} {j.Step}/{j.TotalSteps} loss {j.Loss:F3}")));
+        string.Create(CultureInfo.InvariantCulture, $"{j.JobId[(j.JobId.LastIndexOf('/') + 1)..]} {j.Step}/{j.TotalSteps} {(j.Unit == "pairs" ? "pairs" : $"loss {j.Loss:F3}")}")));
 }

@@ -14,6 +14,17 @@ namespace Soup.Training.Text;
 /// <param name="BatchSize">Prompts sampled at once.</param>
 public sealed record PairGenerationOptions(int TrainPairs, int TestPairs, SamplingOptions Sampling, double NoiseFraction, int Seed, int BatchSize = 16);
 
+/// <summary>How far <see cref="PreferenceGeneration"/> is with one part (<c>training</c> or <c>test</c>): reported after each batch of prompts.</summary>
+/// <param name="Part">The part.</param>
+/// <param name="Made">Its pairs so far.</param>
+/// <param name="Wanted">Its pairs asked for.</param>
+/// <param name="Ties">Prompts skipped as ties so far, in all parts.</param>
+public sealed record PairProgress(string Part, int Made, int Wanted, int Ties)
+{
+    /// <inheritdoc />
+    public override string ToString() => $"{Part}: {Made} of {Wanted} pairs ({Ties} ties skipped so far)";
+}
+
 /// <summary>What <see cref="PreferenceGeneration"/> made.</summary>
 /// <param name="Train">The training pairs, with <see cref="PairGenerationOptions.NoiseFraction"/> of their labels flipped.</param>
 /// <param name="TrainClean">The same pairs with the gold labels.</param>
@@ -40,7 +51,7 @@ public static class PreferenceGeneration
     /// <summary>Samples pairs from <paramref name="policy"/> for <paramref name="prompts"/>.</summary>
     /// <exception cref="InvalidDataException">A part's prompts did not give its pairs in <see cref="MaxPasses"/> passes; the message gives the counts.</exception>
     public static GeneratedPairs Generate(
-        Gpt2LanguageModel policy, IReadOnlyList<int[]> prompts, TextTokenizer tokenizer, GoldReward reward, PairGenerationOptions options, IProgress<string>? progress = null)
+        Gpt2LanguageModel policy, IReadOnlyList<int[]> prompts, TextTokenizer tokenizer, GoldReward reward, PairGenerationOptions options, IProgress<PairProgress>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(prompts);
@@ -66,7 +77,7 @@ public static class PreferenceGeneration
 
     private static List<PreferencePair> Collect(
         Gpt2LanguageModel policy, List<int[]> prompts, int wanted, string part, TextTokenizer tokenizer, GoldReward reward, PairGenerationOptions options,
-        Generator generator, Tally tally, IProgress<string>? progress)
+        Generator generator, Tally tally, IProgress<PairProgress>? progress)
     {
         var pairs = new List<PreferencePair>(wanted);
         for (var pass = 0; pass < MaxPasses && pairs.Count < wanted; pass++)
@@ -82,7 +93,7 @@ public static class PreferenceGeneration
                     Label(tokenizer.Decode(batch[i]), tokenizer.Decode(sampled.Completions[2 * i]), tokenizer.Decode(sampled.Completions[(2 * i) + 1]), reward, tally, pairs);
                 }
 
-                progress?.Report($"{part}: {pairs.Count} of {wanted} pairs ({tally.Ties} ties skipped so far)");
+                progress?.Report(new PairProgress(part, pairs.Count, wanted, tally.Ties));
             }
         }
 
@@ -102,7 +113,7 @@ public static class PreferenceGeneration
     /// </summary>
     /// <exception cref="InvalidDataException">Too few documents are long enough, or a part did not give its pairs in <see cref="MaxPasses"/> passes.</exception>
     public static GeneratedPairs FromCorpus(
-        IReadOnlyList<string> documents, int promptTokens, TextTokenizer tokenizer, GoldReward reward, PairGenerationOptions options, IProgress<string>? progress = null)
+        IReadOnlyList<string> documents, int promptTokens, TextTokenizer tokenizer, GoldReward reward, PairGenerationOptions options, IProgress<PairProgress>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(documents);
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -143,7 +154,7 @@ public static class PreferenceGeneration
                     Label(tokenizer.Decode(docs[i].Prompt), tokenizer.Decode(docs[i].Continuation), tokenizer.Decode(partner.Continuation), reward, tally, pairs);
                 }
 
-                progress?.Report($"{part}: {pairs.Count} of {wanted} pairs ({tally.Ties} ties skipped so far)");
+                progress?.Report(new PairProgress(part, pairs.Count, wanted, tally.Ties));
             }
 
             return pairs.Count == wanted
