@@ -88,9 +88,9 @@ public static class MergeMethodFactory
         {
             MergeMethods.Linear => new Engine.LinearMethodF64(weights, normalize), // F64 tensors merged in F64
             MergeMethods.TaskArithmetic => TaskVectorMethod.TaskArithmetic(weights, lambda, normalize),
-            MergeMethods.Ties => TaskVectorMethod.Ties(weights, normalize, lambda, density, rescale).WithDensities(densities),
-            MergeMethods.DareLinear => TaskVectorMethod.DareLinear(weights, lambda, density, parameters.Seed, normalize, rescale).WithDensities(densities),
-            MergeMethods.DareTies => TaskVectorMethod.DareTies(weights, normalize, lambda, density, parameters.Seed, rescale).WithDensities(densities),
+            MergeMethods.Ties => TaskVectorMethod.Ties(weights, normalize, lambda, density, rescale, densities),
+            MergeMethods.DareLinear => TaskVectorMethod.DareLinear(weights, lambda, density, parameters.Seed, normalize, rescale, densities),
+            MergeMethods.DareTies => TaskVectorMethod.DareTies(weights, normalize, lambda, density, parameters.Seed, rescale, densities),
             MergeMethods.Slerp => SlerpMethod.Slerp(t),
             MergeMethods.Nuslerp => SlerpMethod.Nuslerp(t, weights),
             MergeMethods.ModelStock => new ModelStockMethod(),

@@ -150,7 +150,7 @@ public static class MergekitConfig
 
         for (var k = 0; k < densities.Count; k++)
         {
-            if (densities[k] is { } setting && setting.Values().FirstOrDefault(d => !(d > 0 && d <= 1), 1) is var bad && bad != 1)
+            if (densities[k] is { } setting && FirstOutside(setting, d => d > 0 && d <= 1) is { } bad)
                 throw new MergekitConfigException(PathOf(k, "density"), $"density must be in (0, 1], got {bad.ToString("R", CultureInfo.InvariantCulture)}");
         }
 
@@ -192,7 +192,7 @@ public static class MergekitConfig
                     break;
                 case "t":
                     tSetting = Setting(node, path);
-                    if (tSetting.Values().FirstOrDefault(v => !(v >= 0 && v <= 1), 0.5) is var badT && badT != 0.5)
+                    if (FirstOutside(tSetting, v => v >= 0 && v <= 1) is { } badT)
                         throw new MergekitConfigException(path, $"t must be in [0, 1], got {badT.ToString("R", CultureInfo.InvariantCulture)}");
                     if (tSetting.Constant is { } t)
                         parameters.T = t;
@@ -213,13 +213,21 @@ public static class MergekitConfig
         if (method == MergeMethods.Slerp && !global.ContainsKey("t"))
             throw new MergekitConfigException("parameters.t", "slerp needs t (mergekit has no default)");
 
+        // The settings that vary by tensor, built once: checked here, then carried by the plan (a constant t or λ is in
+        // the parameters already).
+        IReadOnlyList<ParameterSetting?> none = [.. members.Select(_ => (ParameterSetting?)null)];
+        var perTensor = varying
+            ? new TensorSettings(
+                takesWeights ? weights : none,
+                thinning ? densities : none,
+                T: tSetting?.VariesByTensor == true ? tSetting : null,
+                Lambda: lambdaSetting?.VariesByTensor == true ? lambdaSetting : null)
+            : null;
+
         // The method's own ranges and switches (normalize for a method without it, a t out of [0, 1]) in mergekit's terms.
         try
         {
-            var check = varying
-                ? new PerTensorMethod(parameters, new TensorSettings(
-                    takesWeights ? weights : [.. members.Select(_ => (ParameterSetting?)null)], thinning ? densities : [.. members.Select(_ => (ParameterSetting?)null)], T: tSetting, Lambda: lambdaSetting))
-                : MergeMethodFactory.Create(parameters);
+            var check = perTensor is not null ? new PerTensorMethod(parameters, perTensor) : MergeMethodFactory.Create(parameters);
             check.Validate(members.Count, baseModel is not null && !baseIsMember);
         }
         catch (ArgumentException ex)
@@ -231,15 +239,12 @@ public static class MergekitConfig
             : top.TryGetValue("dtype", out var dtypeNode) ? Dtype(dtypeNode, "dtype") : null;
         if (top.ContainsKey("dtype") && top.ContainsKey("out_dtype"))
             notes.Add("dtype: merges are computed in F32 (F64 tensors in F64); out_dtype sets what is written");
-        var tensors = varying
-            ? new TensorSettings(
-                takesWeights ? weights : [.. members.Select(_ => (ParameterSetting?)null)],
-                thinning ? densities : [.. members.Select(_ => (ParameterSetting?)null)],
-                T: tSetting?.VariesByTensor == true ? tSetting : null,
-                Lambda: lambdaSetting?.VariesByTensor == true ? lambdaSetting : null)
-            : null;
-        return new MergekitPlan([.. members.Select(m => m.Model)], baseIsMember ? null : baseModel, parameters, dtype, notes, tensors);
+        return new MergekitPlan([.. members.Select(m => m.Model)], baseIsMember ? null : baseModel, parameters, dtype, notes, perTensor);
     }
+
+    /// <summary>The first value of <paramref name="setting"/> (any tensor's) outside the range <paramref name="inRange"/> accepts; null when all are in it.</summary>
+    private static double? FirstOutside(ParameterSetting setting, Func<double, bool> inRange) =>
+        setting.Values().Where(v => !inRange(v)).Select(v => (double?)v).FirstOrDefault();
 
     private static string UnsupportedMessage(string key) => key switch
     {

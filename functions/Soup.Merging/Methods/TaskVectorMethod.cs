@@ -73,7 +73,7 @@ public sealed class TaskVectorMethod : Engine.IMergeMethodF64
     private readonly TaskVectorSparsify _sparsify;
     private readonly TaskVectorCombine _combine;
     private readonly TaskVectorRescale _rescale;
-    private IReadOnlyList<double>? _densities;
+    private readonly IReadOnlyList<double>? _densities;
 
     /// <summary>Creates the method.</summary>
     /// <param name="name">The method's name (<see cref="MergeMethods"/>).</param>
@@ -85,9 +85,10 @@ public sealed class TaskVectorMethod : Engine.IMergeMethodF64
     /// <param name="combine">How the task vectors are combined.</param>
     /// <param name="normalize">Divide a sum by Σ wᵢ, the sign consensus by the elected members' weights (disjoint mean).</param>
     /// <param name="rescale">How the kept entries are scaled after thinning.</param>
+    /// <param name="densities">A density per member (mergekit's per-model <c>density</c>), each in (0, 1]; null: <paramref name="density"/> for all.</param>
     public TaskVectorMethod(
         string name, IReadOnlyList<double>? weights, double lambda, TaskVectorSparsify sparsify, double density, int seed, TaskVectorCombine combine, bool normalize,
-        TaskVectorRescale rescale = TaskVectorRescale.None)
+        TaskVectorRescale rescale = TaskVectorRescale.None, IReadOnlyList<double>? densities = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         Name = name;
@@ -99,6 +100,7 @@ public sealed class TaskVectorMethod : Engine.IMergeMethodF64
         _combine = combine;
         _normalize = normalize;
         _rescale = sparsify == TaskVectorSparsify.None ? TaskVectorRescale.None : rescale;
+        _densities = densities?.Select(MethodGuards.Density).ToList();
     }
 
     /// <summary><c>task_arithmetic</c>: base + λ·Σ wᵢτᵢ (divided by Σ wᵢ when normalizing; mergekit's default: not).</summary>
@@ -106,25 +108,21 @@ public sealed class TaskVectorMethod : Engine.IMergeMethodF64
         new(MergeMethods.TaskArithmetic, weights, lambda, TaskVectorSparsify.None, 1, 0, TaskVectorCombine.Sum, normalize);
 
     /// <summary><c>ties</c>: magnitude trim to <paramref name="density"/>, sign consensus (mergekit's defaults: normalized, not rescaled).</summary>
-    public static TaskVectorMethod Ties(IReadOnlyList<double>? weights, bool normalize, double lambda, double density, TaskVectorRescale rescale = TaskVectorRescale.None) =>
-        new(MergeMethods.Ties, weights, lambda, TaskVectorSparsify.Magnitude, density, 0, TaskVectorCombine.SignConsensus, normalize, rescale);
+    public static TaskVectorMethod Ties(
+        IReadOnlyList<double>? weights, bool normalize, double lambda, double density, TaskVectorRescale rescale = TaskVectorRescale.None, IReadOnlyList<double>? densities = null) =>
+        new(MergeMethods.Ties, weights, lambda, TaskVectorSparsify.Magnitude, density, 0, TaskVectorCombine.SignConsensus, normalize, rescale, densities);
 
     /// <summary><c>dare_linear</c>: random drops at <paramref name="density"/>, a sum (mergekit's defaults: L1 rescale, not normalized).</summary>
     public static TaskVectorMethod DareLinear(
-        IReadOnlyList<double>? weights, double lambda, double density, int seed, bool normalize = false, TaskVectorRescale rescale = TaskVectorRescale.L1) =>
-        new(MergeMethods.DareLinear, weights, lambda, TaskVectorSparsify.Random, density, seed, TaskVectorCombine.Sum, normalize, rescale);
+        IReadOnlyList<double>? weights, double lambda, double density, int seed, bool normalize = false, TaskVectorRescale rescale = TaskVectorRescale.L1,
+        IReadOnlyList<double>? densities = null) =>
+        new(MergeMethods.DareLinear, weights, lambda, TaskVectorSparsify.Random, density, seed, TaskVectorCombine.Sum, normalize, rescale, densities);
 
     /// <summary><c>dare_ties</c>: random drops at <paramref name="density"/>, sign consensus (mergekit's defaults: L1 rescale, not normalized).</summary>
     public static TaskVectorMethod DareTies(
-        IReadOnlyList<double>? weights, bool normalize, double lambda, double density, int seed, TaskVectorRescale rescale = TaskVectorRescale.L1) =>
-        new(MergeMethods.DareTies, weights, lambda, TaskVectorSparsify.Random, density, seed, TaskVectorCombine.SignConsensus, normalize, rescale);
-
-    /// <summary>This method with a density per member (mergekit's per-model <c>density</c>); null keeps the one density.</summary>
-    public TaskVectorMethod WithDensities(IReadOnlyList<double>? densities)
-    {
-        _densities = densities?.Select(MethodGuards.Density).ToList();
-        return this;
-    }
+        IReadOnlyList<double>? weights, bool normalize, double lambda, double density, int seed, TaskVectorRescale rescale = TaskVectorRescale.L1,
+        IReadOnlyList<double>? densities = null) =>
+        new(MergeMethods.DareTies, weights, lambda, TaskVectorSparsify.Random, density, seed, TaskVectorCombine.SignConsensus, normalize, rescale, densities);
 
     private double DensityOf(int member) => _densities?[member] ?? _density;
 
