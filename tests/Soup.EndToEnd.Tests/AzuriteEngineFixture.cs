@@ -1,6 +1,11 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Configuration;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
 using Soup.Cli.Commands;
+using Soup.Core.Specs;
+using Soup.Core.Storage;
+using Soup.Orchestration;
 using Soup.Local;
 using Soup.Training;
 using Soup.Training.Data;
@@ -37,6 +42,19 @@ public sealed class AzuriteEngineFixture : IDisposable
             ["QueuePollInterval"] = "00:00:00.250",
             ["CancellationCheckInterval"] = "00:00:01",
         });
+    }
+
+    /// <summary>
+    /// Starts a pipeline of <paramref name="spec"/> on <paramref name="engine"/> and waits for its end (at most
+    /// <paramref name="timeout"/>); returns its status with every round's result loaded in full.
+    /// </summary>
+    public static async Task<PipelineStatusView> RunToEndAsync(LocalEngine engine, PipelineSpec spec, TimeSpan timeout)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, spec, cancellationToken: TestContext.Current.CancellationToken);
+        using var cancel = new CancellationTokenSource(timeout);
+        var ended = await engine.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancel.Token);
+        return await RoundResults.LoadAsync(engine.Services.GetRequiredService<SoupStorage>(), PipelineStatusView.From(ended), cancel.Token);
     }
 
     /// <summary>Starts an engine, failing with a clear message when Azurite is not running.</summary>

@@ -40,10 +40,7 @@ public sealed class LanguageModelEndToEndTests(AzuriteEngineFixture fixture) : I
         var datasets = storage.Blobs.GetBlobContainerClient("datasets");
         await datasets.CreateIfNotExistsAsync(cancellationToken: TestContext.Current.CancellationToken);
         await datasets.GetBlobClient($"{prefix}/lines.txt").UploadAsync(BinaryData.FromString(text), TestContext.Current.CancellationToken);
-        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, parsed.Spec!, cancellationToken: TestContext.Current.CancellationToken);
-
-        using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(6));
-        var view = await RoundResults.LoadAsync(storage, PipelineStatusView.From(await engine.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancel.Token)), cancel.Token);
+        var view = await AzuriteEngineFixture.RunToEndAsync(engine, parsed.Spec!, TimeSpan.FromMinutes(6));
 
         Assert.True(view.RuntimeStatus == "Completed", $"pipeline ended {view.RuntimeStatus}: {view.Failure}");
         var round = Assert.Single(view.Result!.Rounds);

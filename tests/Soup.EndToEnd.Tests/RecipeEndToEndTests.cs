@@ -33,10 +33,8 @@ public sealed class RecipeEndToEndTests(AzuriteEngineFixture fixture) : IClassFi
         Assert.True(parsed.IsValid, string.Join("; ", parsed.Problems));
         await using var engine = await AzuriteEngineFixture.StartEngineAsync(fixture.NewConfiguration(workers: 2));
         var container = engine.Services.GetRequiredService<SoupStorage>().Checkpoints;
-        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, parsed.Spec!, cancellationToken: TestContext.Current.CancellationToken);
-
-        using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(6));
-        var view = await RoundResults.LoadAsync(engine.Services.GetRequiredService<SoupStorage>(), PipelineStatusView.From(await engine.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancel.Token)), cancel.Token);
+        var view = await AzuriteEngineFixture.RunToEndAsync(engine, parsed.Spec!, TimeSpan.FromMinutes(6));
+        var id = view.Id;
 
         Assert.True(view.RuntimeStatus == "Completed", $"pipeline ended {view.RuntimeStatus}: {view.Failure}");
         var result = view.Result!;
@@ -80,7 +78,7 @@ public sealed class RecipeEndToEndTests(AzuriteEngineFixture fixture) : IClassFi
 
         // The round's one evaluation job built it (no evaluation job per candidate), trying every member after the best.
         var slots = new List<string>();
-        await foreach (var blob in container.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, $"{id}/round-01/", cancel.Token))
+        await foreach (var blob in container.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, $"{id}/round-01/", TestContext.Current.CancellationToken))
             slots.Add(blob.Name);
         Assert.Single(slots, b => b.EndsWith("/" + CheckpointLayout.EvaluationFile, StringComparison.Ordinal));
         Assert.Contains("2 more tried", greedy.Description, StringComparison.Ordinal);

@@ -25,9 +25,7 @@ public sealed class RlEndToEndTests(AzuriteEngineFixture fixture) : IClassFixtur
         var storage = engine.Services.GetRequiredService<SoupStorage>();
         if (prepare is not null)
             await prepare(storage);
-        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, parsed.Spec!, cancellationToken: TestContext.Current.CancellationToken);
-        using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(6));
-        var view = await RoundResults.LoadAsync(storage, PipelineStatusView.From(await engine.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancel.Token)), cancel.Token);
+        var view = await AzuriteEngineFixture.RunToEndAsync(engine, parsed.Spec!, TimeSpan.FromMinutes(6));
         return (view, storage);
     }
 

@@ -32,10 +32,7 @@ public sealed class WarmEndToEndTests(AzuriteEngineFixture fixture) : IClassFixt
         Assert.True(parsed.IsValid, string.Join("; ", parsed.Problems));
         await using var engine = await AzuriteEngineFixture.StartEngineAsync(fixture.NewConfiguration(workers: 2));
         var storage = engine.Services.GetRequiredService<SoupStorage>();
-        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, parsed.Spec!, cancellationToken: TestContext.Current.CancellationToken);
-
-        using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(6));
-        var view = await RoundResults.LoadAsync(storage, PipelineStatusView.From(await engine.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancel.Token)), cancel.Token);
+        var view = await AzuriteEngineFixture.RunToEndAsync(engine, parsed.Spec!, TimeSpan.FromMinutes(6));
 
         Assert.True(view.RuntimeStatus == "Completed", $"pipeline ended {view.RuntimeStatus}: {view.Failure}");
         var round = Assert.Single(view.Result!.Rounds);
@@ -75,10 +72,7 @@ public sealed class WarmEndToEndTests(AzuriteEngineFixture fixture) : IClassFixt
             """);
         Assert.True(parsed.IsValid, string.Join("; ", parsed.Problems));
         await using var engine = await AzuriteEngineFixture.StartEngineAsync(fixture.NewConfiguration(workers: 1));
-        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, parsed.Spec!, cancellationToken: TestContext.Current.CancellationToken);
-
-        using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        var view = PipelineStatusView.From(await engine.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancel.Token));
+        var view = await AzuriteEngineFixture.RunToEndAsync(engine, parsed.Spec!, TimeSpan.FromMinutes(3));
 
         Assert.Equal("Failed", view.RuntimeStatus);
         var failure = view.Failure ?? "";

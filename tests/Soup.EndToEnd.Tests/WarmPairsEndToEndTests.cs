@@ -41,10 +41,8 @@ public sealed class WarmPairsEndToEndTests(AzuriteEngineFixture fixture) : IClas
         Assert.True(parsed.IsValid, string.Join("; ", parsed.Problems));
         await using var engine = await AzuriteEngineFixture.StartEngineAsync(fixture.NewConfiguration(workers: 2));
         var storage = engine.Services.GetRequiredService<SoupStorage>();
-        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, parsed.Spec!, cancellationToken: TestContext.Current.CancellationToken);
-
-        using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(6));
-        var view = await RoundResults.LoadAsync(storage, PipelineStatusView.From(await engine.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancel.Token)), cancel.Token);
+        var view = await AzuriteEngineFixture.RunToEndAsync(engine, parsed.Spec!, TimeSpan.FromMinutes(6));
+        var id = view.Id;
         Assert.True(view.RuntimeStatus == "Completed", $"pipeline ended {view.RuntimeStatus}: {view.Failure}");
 
         // The init is a language model pretrained on the in-distribution topic's training part (no scalar head).
@@ -56,11 +54,11 @@ public sealed class WarmPairsEndToEndTests(AzuriteEngineFixture fixture) : IClas
         // The pairs job's report and datasets: the counts asked for, a quarter of the training labels flipped, and the
         // noisy pairs the clean ones with exactly those pairs swapped.
         var report = System.Text.Json.JsonSerializer.Deserialize(
-            (await storage.Checkpoints.GetBlobClient($"{id}/init/pairs/results.json").DownloadContentAsync(cancel.Token)).Value.Content.ToStream(), SoupJson.Default.PairsReport);
+            (await storage.Checkpoints.GetBlobClient($"{id}/init/pairs/results.json").DownloadContentAsync(TestContext.Current.CancellationToken)).Value.Content.ToStream(), SoupJson.Default.PairsReport);
         Assert.Equal((48, 12, 10, 12, "policy", $"{id}/init/model.safetensors"), (report!.Train, report.Test, report.Shifted, report.Flipped, report.Completions, report.Policy));
         Assert.Equal(report, view.Pairs); // what status and the report show
         var progress = System.Text.Json.JsonSerializer.Deserialize(
-            (await storage.Checkpoints.GetBlobClient($"{id}/init/pairs/progress.json").DownloadContentAsync(cancel.Token)).Value.Content.ToStream(), SoupJson.Default.JobProgress);
+            (await storage.Checkpoints.GetBlobClient($"{id}/init/pairs/progress.json").DownloadContentAsync(TestContext.Current.CancellationToken)).Value.Content.ToStream(), SoupJson.Default.JobProgress);
         Assert.Equal(("pairs", 70, 70), (progress!.Unit, progress.Step, progress.TotalSteps)); // its heartbeat counted the pairs as it made them
         var train = await ReadPairsAsync(storage, id, PairDatasets.Train);
         var clean = await ReadPairsAsync(storage, id, PairDatasets.Clean);
@@ -116,12 +114,10 @@ public sealed class WarmPairsEndToEndTests(AzuriteEngineFixture fixture) : IClas
         Assert.True(warm.IsValid, string.Join("; ", warm.Problems));
         await using var engine = await AzuriteEngineFixture.StartEngineAsync(fixture.NewConfiguration(workers: 2));
         var storage = engine.Services.GetRequiredService<SoupStorage>();
-        using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(8));
         async Task<PipelineStatusView> RunAsync(PipelineSpec spec)
         {
-            var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, spec, cancellationToken: cancel.Token);
-            var view = await RoundResults.LoadAsync(storage, PipelineStatusView.From(await engine.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancel.Token)), cancel.Token);
-            Assert.True(view.RuntimeStatus == "Completed", $"pipeline {id} ended {view.RuntimeStatus}: {view.Failure}");
+            var view = await AzuriteEngineFixture.RunToEndAsync(engine, spec, TimeSpan.FromMinutes(4));
+            Assert.True(view.RuntimeStatus == "Completed", $"pipeline {view.Id} ended {view.RuntimeStatus}: {view.Failure}");
             return view;
         }
 
@@ -182,10 +178,7 @@ public sealed class WarmPairsEndToEndTests(AzuriteEngineFixture fixture) : IClas
             """);
         Assert.True(parsed.IsValid, string.Join("; ", parsed.Problems));
         await using var engine = await AzuriteEngineFixture.StartEngineAsync(fixture.NewConfiguration(workers: 1));
-        var id = await PipelineStarter.StartAsync(engine.Client, engine.Specs, parsed.Spec!, cancellationToken: TestContext.Current.CancellationToken);
-
-        using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        var view = PipelineStatusView.From(await engine.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancel.Token));
+        var view = await AzuriteEngineFixture.RunToEndAsync(engine, parsed.Spec!, TimeSpan.FromMinutes(3));
 
         Assert.Equal("Failed", view.RuntimeStatus);
         Assert.Contains("has no text file 'dialy.txt'", view.Failure ?? "", StringComparison.Ordinal);
