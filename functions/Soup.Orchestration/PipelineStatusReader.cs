@@ -19,8 +19,8 @@ public static class PipelineStatusReader
         var view = await ReadSummaryAsync(client, pipelineId, cancellationToken);
         if (view is null)
             return null;
-        if (view.IsTerminal && await PipelineReports.ReadResultAsync(storage, pipelineId, cancellationToken) is { Result: { } stored })
-            return view with { Result = stored };
+        if (view.IsTerminal && await PipelineReports.ReadResultAsync(storage, pipelineId, cancellationToken) is { Result: { } stored } ended)
+            return view with { Result = stored, Pairs = ended.Pairs };
         return await RoundResults.LoadAsync(storage, view, cancellationToken);
     }
 

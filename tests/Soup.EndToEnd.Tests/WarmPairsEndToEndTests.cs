@@ -56,7 +56,8 @@ public sealed class WarmPairsEndToEndTests(AzuriteEngineFixture fixture) : IClas
         var report = System.Text.Json.JsonSerializer.Deserialize(
             (await storage.Checkpoints.GetBlobClient($"{id}/init/pairs/results.json").DownloadContentAsync(TestContext.Current.CancellationToken)).Value.Content.ToStream(), SoupJson.Default.PairsReport);
         Assert.Equal((48, 12, 10, 12, "policy", $"{id}/init/model.safetensors"), (report!.Train, report.Test, report.Shifted, report.Flipped, report.Completions, report.Policy));
-        Assert.Equal(report, view.Pairs); // what status and the report show
+        Assert.Equal(report, view.Pairs);
+        Assert.Equal(report, (await PipelineStatusReader.ReadAsync(engine.Client, storage, id, TestContext.Current.CancellationToken))!.Pairs); // what status, the API and `run` show
         var progress = System.Text.Json.JsonSerializer.Deserialize(
             (await storage.Checkpoints.GetBlobClient($"{id}/init/pairs/progress.json").DownloadContentAsync(TestContext.Current.CancellationToken)).Value.Content.ToStream(), SoupJson.Default.JobProgress);
         Assert.Equal(("pairs", 70, 70), (progress!.Unit, progress.Step, progress.TotalSteps)); // its heartbeat counted the pairs as it made them
