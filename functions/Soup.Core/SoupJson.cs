@@ -9,6 +9,7 @@ namespace Soup.Core;
 [JsonSerializable(typeof(Job))]
 [JsonSerializable(typeof(EvaluationReport))]
 [JsonSerializable(typeof(PairsReport))]
+[JsonSerializable(typeof(PairsDraw))]
 [JsonSerializable(typeof(FailureRecord))]
 [JsonSerializable(typeof(JobProgress))]
 [JsonSerializable(typeof(PoisonMessage))]

@@ -310,11 +310,69 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
     /// <summary>
     /// Makes the pipeline's preference pairs (<see cref="PreferenceGeneration"/>): prompts from the corpus's documents,
     /// two completions each sampled from the policy (or the corpus's real continuations), labelled by the gold reward,
-    /// a fraction of the training labels flipped; shifted test pairs the same way from the shifted documents. Writes
-    /// the datasets (<see cref="PairDatasets"/>; each created once, so a redelivery that finds one leaves it), then the
-    /// report that completes the job.
+    /// a fraction of the training labels flipped; shifted test pairs the same way from the shifted documents. The draw
+    /// is stored once (<see cref="PairsDraw"/>) before anything else; the datasets (<see cref="PairDatasets"/>, each
+    /// created once) and then the report that completes the job are written from the draw that was stored, so every
+    /// copy of the job writes the same datasets, and a redelivery that finds a draw does not sample again.
     /// </summary>
     private async Task PairsAsync(PairsJob job, string output, JobHeartbeat heartbeat, CancellationToken cancellationToken)
+    {
+        var drawBlob = PairDatasets.DrawBlob(job.PipelineId);
+        var draw = await Retry(c => ReadDrawAsync(drawBlob, c), "pairs draw", job, cancellationToken);
+        if (draw is not null)
+        {
+            LogPairsDrawFound(logger, job.JobId, draw.JobId, drawBlob);
+        }
+        else
+        {
+            var made = await DrawPairsAsync(job, heartbeat, cancellationToken);
+            var stored = await Retry(c => storage.TryCreateJsonAsync(drawBlob, made, SoupJson.Default.PairsDraw, c), "pairs draw", job, CancellationToken.None);
+
+            // Another copy stored its draw first: write that one. (Gone again only once that copy's report landed,
+            // and then every dataset is there already, so this copy's writes below change nothing.)
+            draw = stored ? made : await Retry(c => ReadDrawAsync(drawBlob, c), "pairs draw", job, CancellationToken.None) ?? made;
+        }
+
+        foreach (var dataset in PairDatasets.All)
+        {
+            if (draw.Datasets.TryGetValue(dataset, out var text))
+            {
+                var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+                await Retry(c => storage.TryCreateBlobAsync(PairDatasets.Blob(job.PipelineId, dataset), new MemoryStream(bytes, writable: false), c), dataset, job, CancellationToken.None);
+            }
+        }
+
+        await Retry(c => storage.TryCreateJsonAsync(output, draw.Report, SoupJson.Default.PairsReport, LandingStamp.Of(job), c), "output", job, CancellationToken.None);
+        LogPairs(logger, job.JobId, draw.Report.Train, draw.Report.Flipped, draw.Report.Test, draw.Report.Shifted);
+        try
+        {
+            await storage.Checkpoints.GetBlobClient(drawBlob).DeleteIfExistsAsync(cancellationToken: CancellationToken.None);
+        }
+        catch (RequestFailedException ex)
+        {
+            LogPairsDrawLeft(logger, job.JobId, drawBlob, ex); // the job is done; the draw only takes room
+        }
+    }
+
+    /// <summary>The stored draw at <paramref name="blob"/>, or null when there is none.</summary>
+    private async Task<PairsDraw?> ReadDrawAsync(string blob, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await storage.ReadJsonAsync(blob, SoupJson.Default.PairsDraw, cancellationToken);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return null;
+        }
+        catch (JsonException ex)
+        {
+            throw new JobFailedException($"the pairs draw '{blob}' cannot be read ({ex.Message}); delete it to sample again", ex);
+        }
+    }
+
+    /// <summary>Samples (or pairs) the job's preference pairs: the draw its datasets and report are written from.</summary>
+    private async Task<PairsDraw> DrawPairsAsync(PairsJob job, JobHeartbeat heartbeat, CancellationToken cancellationToken)
     {
         const string PairsUnit = "pairs";
         var tokenizer = TextTokenizer.Get(TextTokenizer.Gpt2Name);
@@ -376,23 +434,21 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         }
 
         var (made, shiftedMade) = pairs;
-        var sets = new List<(string Dataset, IReadOnlyList<PreferencePair> Pairs)> { (PairDatasets.Train, made.Train), (PairDatasets.Clean, made.TrainClean), (PairDatasets.Test, made.Test) };
+        var sets = new Dictionary<string, IReadOnlyList<PreferencePair>> { [PairDatasets.Train] = made.Train, [PairDatasets.Clean] = made.TrainClean, [PairDatasets.Test] = made.Test };
         if (shiftedMade is not null)
-            sets.Add((PairDatasets.Shifted, shiftedMade.TrainClean));
-        foreach (var (dataset, set) in sets)
-        {
-            using var buffer = new MemoryStream();
-            PreferencePairs.Write(buffer, set);
-            var bytes = buffer.ToArray();
-            await Retry(c => storage.TryCreateBlobAsync(PairDatasets.Blob(job.PipelineId, dataset), new MemoryStream(bytes, writable: false), c), dataset, job, CancellationToken.None);
-        }
-
+            sets[PairDatasets.Shifted] = shiftedMade.TrainClean;
         var report = new PairsReport(
             job.Reward, job.Policy is null ? "corpus" : "policy", job.Policy, made.Train.Count, made.Flipped, made.Test.Count, shiftedMade?.TrainClean.Count ?? 0,
             made.Ties + (shiftedMade?.Ties ?? 0), made.Empty + (shiftedMade?.Empty ?? 0), made.PromptsUsed + (shiftedMade?.PromptsUsed ?? 0),
             made.TruncatedPrompts + (shiftedMade?.TruncatedPrompts ?? 0), documents.Count);
-        await Retry(c => storage.TryCreateJsonAsync(output, report, SoupJson.Default.PairsReport, LandingStamp.Of(job), c), "output", job, CancellationToken.None);
-        LogPairs(logger, job.JobId, made.Train.Count, made.Flipped, made.Test.Count, shiftedMade?.TrainClean.Count ?? 0);
+        return new PairsDraw(job.JobId, report, sets.ToDictionary(s => s.Key, s => JsonLines(s.Value), StringComparer.Ordinal));
+    }
+
+    private static string JsonLines(IReadOnlyList<PreferencePair> pairs)
+    {
+        using var buffer = new MemoryStream();
+        PreferencePairs.Write(buffer, pairs);
+        return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
     /// <summary>Passes each report on at once, on the reporting thread (<see cref="Progress{T}"/> would post it to the thread pool).</summary>
@@ -583,6 +639,12 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
 
     [LoggerMessage(EventId = 407, Level = LogLevel.Information, Message = "Job {JobId} made preference pairs: {Train} training ({Flipped} labels flipped), {Test} test, {Shifted} shifted")]
     private static partial void LogPairs(ILogger logger, string jobId, int train, int flipped, int test, int shifted);
+
+    [LoggerMessage(EventId = 408, Level = LogLevel.Information, Message = "Job {JobId}: writing the pairs drawn by {DrawnBy} ({Blob}) instead of sampling again")]
+    private static partial void LogPairsDrawFound(ILogger logger, string jobId, string drawnBy, string blob);
+
+    [LoggerMessage(EventId = 429, Level = LogLevel.Warning, Message = "Job {JobId} is done but its pairs draw {Blob} could not be deleted; it only takes room")]
+    private static partial void LogPairsDrawLeft(ILogger logger, string jobId, string blob, Exception exception);
 
     [LoggerMessage(EventId = 406, Level = LogLevel.Information, Message = "Job {JobId}: greedy soup kept {Kept} of {Members} members")]
     private static partial void LogGreedy(ILogger logger, string jobId, int kept, int members);

@@ -35,6 +35,12 @@ public static class PairDatasets
     /// <summary>The file each dataset's folder holds.</summary>
     public const string File = "pairs.jsonl";
 
+    /// <summary>
+    /// The blob of the pairs job's draw (<see cref="PairsDraw"/>) while it writes the datasets from it, in the job's slot
+    /// beside the report: <c>{pipelineId}/init/pairs/draw.json</c>.
+    /// </summary>
+    public static string DrawBlob(string pipelineId) => CheckpointLayout.Blob(pipelineId, Slot, "draw.json");
+
     /// <summary>Whether <paramref name="dataset"/> is a generated-pairs name (known or not).</summary>
     public static bool IsGenerated(string dataset) => dataset?.StartsWith(Scheme, StringComparison.Ordinal) == true;
 
@@ -118,3 +124,15 @@ public sealed record PairsJob : Job
 /// <param name="Documents">Documents of the corpus's part the prompts came from.</param>
 public sealed record PairsReport(
     string Reward, string Completions, string? Policy, int Train, int Flipped, int Test, int Shifted, int Ties, int Empty, int PromptsUsed, int TruncatedPrompts, int Documents);
+
+/// <summary>
+/// One draw of a pairs job, stored once (If-None-Match) before any dataset is written: the bytes of each dataset by its
+/// name (<see cref="PairDatasets.All"/>) and the report. Every copy of the job writes the datasets and the report from
+/// the draw it finds, so a job preempted between two datasets never leaves datasets of two different draws (sampling
+/// on a GPU is not repeatable: <c>pairs:clean</c> would no longer be <c>pairs:train</c> with its gold labels), and a
+/// redelivery that finds the draw does not sample again. Deleted once the report has landed.
+/// </summary>
+/// <param name="JobId">The job that drew it.</param>
+/// <param name="Report">What the draw made.</param>
+/// <param name="Datasets">Each dataset's JSON Lines text, by name.</param>
+public sealed record PairsDraw(string JobId, PairsReport Report, IReadOnlyDictionary<string, string> Datasets);

@@ -1,0 +1,157 @@
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Soup.Core;
+using Soup.Core.Jobs;
+using Soup.Core.Storage;
+using Soup.Jobs;
+using Soup.Training.Text;
+
+namespace Soup.EndToEnd.Tests;
+
+/// <summary>
+/// The pairs job's draw on Azurite with the real worker: every dataset and the report come from the one draw stored
+/// first, so a copy of the job that finds a draw (its first delivery was preempted between two datasets) writes that
+/// draw's datasets and samples nothing; a finished job leaves no draw behind; an unreadable draw fails the job naming it.
+/// </summary>
+public sealed class PairsJobTests(AzuriteEngineFixture fixture) : IClassFixture<AzuriteEngineFixture>
+{
+    [Fact]
+    public async Task Runner_PairsJob_WritesConsistentDatasetsAndItsReport_AndLeavesNoDraw()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (host, runner, storage) = await WorkerAsync();
+        using var disposeHost = host;
+        var job = Job();
+
+        await runner.RunAsync(job, ct);
+
+        var report = await storage.ReadJsonAsync(CheckpointLayout.OutputBlob(job), SoupJson.Default.PairsReport, ct);
+        var train = await ReadAsync(storage, job, PairDatasets.Train);
+        var clean = await ReadAsync(storage, job, PairDatasets.Clean);
+        var test = await ReadAsync(storage, job, PairDatasets.Test);
+        Assert.Equal((20, 6), (report.Train, report.Test));
+        Assert.Equal((20, 20, 6), (train.Count, clean.Count, test.Count));
+
+        // pairs:train is pairs:clean with exactly the report's count of labels swapped, pair for pair.
+        var swapped = 0;
+        for (var i = 0; i < clean.Count; i++)
+        {
+            Assert.Equal(clean[i].Prompt, train[i].Prompt);
+            if (train[i] == clean[i])
+                continue;
+            Assert.Equal((clean[i].Chosen, clean[i].Rejected), (train[i].Rejected, train[i].Chosen));
+            swapped++;
+        }
+
+        Assert.Equal(report.Flipped, swapped);
+        Assert.Equal(5, swapped); // a quarter of 20
+        Assert.False((await storage.Checkpoints.GetBlobClient(PairDatasets.DrawBlob(job.PipelineId)).ExistsAsync(ct)).Value);
+    }
+
+    [Fact]
+    public async Task Runner_PairsJobRedeliveredAfterItsDrawWasStored_WritesThatDrawsDatasetsAndReport_NotANewSample()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (host, runner, storage) = await WorkerAsync();
+        using var disposeHost = host;
+        var job = Job();
+
+        // A first copy drew these pairs, stored the draw and wrote pairs:train, then was preempted. They are not what
+        // this corpus gives, so a copy that sampled again would write other clean and test pairs beside that train.
+        PreferencePair[] drawn = [new("Day 1:", "short.", "a much longer answer than that."), new("Day 2:", "tiny.", "a rather long completion indeed.")];
+        PreferencePair[] flipped = [new("Day 1:", "a much longer answer than that.", "short."), drawn[1]];
+        PreferencePair[] heldOut = [new("Day 3:", "ok.", "this one goes on and on and on.")];
+        var report = new PairsReport(job.Reward, "corpus", null, 2, 1, 1, 0, 7, 0, 11, 0, 40);
+        var draw = new PairsDraw("first-copy", report, new Dictionary<string, string>
+        {
+            [PairDatasets.Train] = JsonLines(flipped),
+            [PairDatasets.Clean] = JsonLines(drawn),
+            [PairDatasets.Test] = JsonLines(heldOut),
+        });
+        Assert.True(await storage.TryCreateJsonAsync(PairDatasets.DrawBlob(job.PipelineId), draw, SoupJson.Default.PairsDraw, ct));
+        Assert.True(await storage.TryCreateBlobAsync(PairDatasets.Blob(job.PipelineId, PairDatasets.Train), new MemoryStream(Encoding.UTF8.GetBytes(draw.Datasets[PairDatasets.Train])), ct));
+
+        await runner.RunAsync(job, ct);
+
+        foreach (var (dataset, text) in draw.Datasets)
+            Assert.Equal(text, await storage.ReadTextAsync(PairDatasets.Blob(job.PipelineId, dataset), int.MaxValue, ct));
+        Assert.False((await storage.Checkpoints.GetBlobClient(PairDatasets.Blob(job.PipelineId, PairDatasets.Shifted)).ExistsAsync(ct)).Value);
+        Assert.Equal(report, await storage.ReadJsonAsync(CheckpointLayout.OutputBlob(job), SoupJson.Default.PairsReport, ct));
+        Assert.False((await storage.Checkpoints.GetBlobClient(PairDatasets.DrawBlob(job.PipelineId)).ExistsAsync(ct)).Value);
+    }
+
+    [Fact]
+    public async Task Runner_PairsJobFindingADrawItCannotRead_FailsNamingIt_AndWritesNoDataset()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (host, runner, storage) = await WorkerAsync();
+        using var disposeHost = host;
+        var job = Job();
+        var blob = PairDatasets.DrawBlob(job.PipelineId);
+        Assert.True(await storage.TryCreateBlobAsync(blob, new MemoryStream("{\"jobId\": \"x\", \"report\": "u8.ToArray()), ct));
+
+        var failure = await Assert.ThrowsAsync<JobFailedException>(() => runner.RunAsync(job, ct));
+
+        Assert.Contains($"the pairs draw '{blob}' cannot be read", failure.Message, StringComparison.Ordinal);
+        foreach (var dataset in PairDatasets.All)
+            Assert.False((await storage.Checkpoints.GetBlobClient(PairDatasets.Blob(job.PipelineId, dataset)).ExistsAsync(ct)).Value);
+        Assert.False((await storage.Checkpoints.GetBlobClient(CheckpointLayout.OutputBlob(job)).ExistsAsync(ct)).Value);
+    }
+
+    private async Task<(IHost Host, JobRunner Runner, SoupStorage Storage)> WorkerAsync()
+    {
+        var host = TestWorkerHost.Build(fixture.NewConfiguration(workers: 0));
+        var storage = host.Services.GetRequiredService<SoupStorage>();
+        await storage.EnsureCreatedAsync(TestContext.Current.CancellationToken);
+        return (host, host.Services.GetRequiredService<JobRunner>(), storage);
+    }
+
+    /// <summary>A pairs job over real continuations of a small corpus written under the fixture's data root.</summary>
+    private PairsJob Job()
+    {
+        var corpus = "pairs-corpus-" + Guid.NewGuid().ToString("N")[..8];
+        var folder = Path.Combine(fixture.DataRoot, corpus);
+        Directory.CreateDirectory(folder);
+        string[] middles = ["was late again", "looked very happy and waved at everyone in the street", "ran", "made a funny noise that nobody could explain"];
+        var random = new Random(5);
+        File.WriteAllText(
+            Path.Combine(folder, "daily.txt"),
+            string.Join("\n%\n", Enumerable.Range(0, 120).Select(i => $"Day {i}: the dog {middles[random.Next(middles.Length)]} {middles[random.Next(middles.Length)]}.")) + "\n");
+        return new PairsJob
+        {
+            PipelineId = "pairs-" + Guid.NewGuid().ToString("N")[..8],
+            Slot = PairDatasets.Slot,
+            Model = "gpt2-tiny",
+            Corpus = new DataRef { Dataset = corpus, Layout = DataLayouts.Text, Domains = ["daily.txt"], Part = DataParts.Out, HoldoutFraction = 0.5, SplitSeed = 3 },
+            Reward = "conciseness-6",
+            Noise = 0.25,
+            TrainPairs = 20,
+            TestPairs = 6,
+            PromptTokens = 3,
+            MaxNewTokens = 12,
+            Seed = 1,
+        };
+    }
+
+    private static async Task<IReadOnlyList<PreferencePair>> ReadAsync(SoupStorage storage, PairsJob job, string dataset)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"pairs-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            await storage.Checkpoints.GetBlobClient(PairDatasets.Blob(job.PipelineId, dataset)).DownloadToAsync(path, TestContext.Current.CancellationToken);
+            return PreferencePairs.Read(path);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private static string JsonLines(IEnumerable<PreferencePair> pairs)
+    {
+        using var buffer = new MemoryStream();
+        PreferencePairs.Write(buffer, pairs);
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+}
