@@ -371,11 +371,11 @@ public static class RlBenchmark
         var soup = round.Generation!.Single(g => g.Checkpoint == round.Soup);
         var slerp = round.Generation!.Single(g => g.Checkpoint.EndsWith("/soup-merge/" + CheckpointLayout.CheckpointFile, StringComparison.Ordinal));
         var members = round.Generation!.Where(g => round.Members.Any(m => m.Checkpoint == g.Checkpoint)).Select(Reward).ToList();
-        var sweep = round.Variants!.Where(v => v.Name.Contains("+liti η=", StringComparison.Ordinal)).Select(v =>
+        // The sweep's other η (soup.towardInitSweep): every LITI variant but the delivered soup.
+        var sweep = round.Variants!.Where(v => v.TowardInit is not null && v.Checkpoint != round.Soup).Select(v =>
         {
-            var eta = double.Parse(v.Name[(v.Name.IndexOf('=', StringComparison.Ordinal) + 1)..], CultureInfo.InvariantCulture);
             var g = round.Generation!.Single(x => x.Checkpoint == v.Checkpoint);
-            return new RlEtaPoint(eta, Reward(g), g.KlToReference);
+            return new RlEtaPoint(v.TowardInit!.Value, Reward(g), g.KlToReference);
         }).ToList();
         return new RlWarpScore(seed, round.Round, Reward(soup), soup.KlToReference, Reward(slerp), slerp.KlToReference, members.Count > 0 ? members.Average() : double.NaN)
         {

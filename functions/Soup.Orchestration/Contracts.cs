@@ -123,7 +123,11 @@ public sealed record SplitInfo(string Name, string Role, string? Description = n
 /// <param name="Members">The members it uses.</param>
 /// <param name="Scores">Its scores on every evaluated split.</param>
 /// <param name="Description">How it was made, in words.</param>
-public sealed record SoupVariant(string Name, string? Checkpoint, IReadOnlyList<int> Members, IReadOnlyList<SplitAccuracy> Scores, string? Description = null)
+/// <param name="TowardInit">
+/// For a merge moved back toward the init (LITI: <c>soup.towardInit</c> and each η of <c>soup.towardInitSweep</c>),
+/// its η; null for every other variant.
+/// </param>
+public sealed record SoupVariant(string Name, string? Checkpoint, IReadOnlyList<int> Members, IReadOnlyList<SplitAccuracy> Scores, string? Description = null, double? TowardInit = null)
 {
     /// <summary>The name of the members' prediction ensemble (no checkpoint: one forward pass per member).</summary>
     public const string EnsembleName = "ensemble";

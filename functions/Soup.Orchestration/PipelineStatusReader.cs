@@ -7,8 +7,9 @@ namespace Soup.Orchestration;
 /// Reads a pipeline's status with live progress. While a round runs, the pipeline's custom status names the round's
 /// instance and the counts (landed, failed, pending) live in that instance's status: this reads both and shows the
 /// round's progress, keeping the pipeline's best-so-far. An ended pipeline's result is its stored one
-/// (<see cref="PipelineReports.ResultBlobName"/>: every completed round in full, a failed pipeline's too); without it
-/// (its report step failed) the rounds are read from their stored results (<see cref="RoundResults"/>).
+/// (<see cref="PipelineReports.ResultBlobName"/>: every completed round in full, a failed pipeline's too) under the
+/// engine's status (<see cref="Ended"/>); without it (its report step failed) the rounds are read from their stored
+/// results (<see cref="RoundResults"/>).
 /// </summary>
 public static class PipelineStatusReader
 {
@@ -19,9 +20,36 @@ public static class PipelineStatusReader
         var view = await ReadSummaryAsync(client, pipelineId, cancellationToken);
         if (view is null)
             return null;
-        if (view.IsTerminal && await PipelineReports.ReadResultAsync(storage, pipelineId, cancellationToken) is { Result: { } stored } ended)
-            return view with { Result = stored, Pairs = ended.Pairs };
+        if (view.IsTerminal && await PipelineReports.ReadResultAsync(storage, pipelineId, cancellationToken) is { } stored)
+        {
+            view = Ended(stored, view);
+            if (stored.Result is not null)
+                return view; // its rounds are in full already
+        }
+
         return await RoundResults.LoadAsync(storage, view, cancellationToken);
+    }
+
+    /// <summary>
+    /// An ended pipeline's view: the one stored when it ended (<paramref name="stored"/>: its rounds in full, its pairs
+    /// report, and whatever else the stored view holds) with only what the engine knows better laid over it from
+    /// <paramref name="live"/>: the instance's id, runtime status, times, last progress and failure. A result the stored view lacks is
+    /// the live one's.
+    /// </summary>
+    public static PipelineStatusView Ended(PipelineStatusView stored, PipelineStatusView live)
+    {
+        ArgumentNullException.ThrowIfNull(stored);
+        ArgumentNullException.ThrowIfNull(live);
+        return stored with
+        {
+            Id = live.Id,
+            RuntimeStatus = live.RuntimeStatus,
+            CreatedAt = live.CreatedAt,
+            LastUpdatedAt = live.LastUpdatedAt,
+            Progress = live.Progress ?? stored.Progress,
+            Failure = live.Failure ?? stored.Failure,
+            Result = stored.Result ?? live.Result,
+        };
     }
 
     /// <summary>

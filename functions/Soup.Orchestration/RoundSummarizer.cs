@@ -76,12 +76,12 @@ public static class RoundSummarizer
             variants.Add(new(method, before, everyone, All(before), $"{method} merge of the {everyone.Count} members"));
             variants.Add(new(
                 $"{method}+liti", request.Merged, everyone, All(request.Merged),
-                string.Create(CultureInfo.InvariantCulture, $"the {method} merge moved back toward the init by η = {spec.Soup!.TowardInit}")));
+                string.Create(CultureInfo.InvariantCulture, $"the {method} merge moved back toward the init by η = {spec.Soup!.TowardInit}"), spec.Soup.TowardInit));
             foreach (var point in request.TowardInitSweep ?? [])
             {
                 variants.Add(new(
                     string.Create(CultureInfo.InvariantCulture, $"{method}+liti η={point.Lambda}"), point.Blob, everyone, All(point.Blob),
-                    string.Create(CultureInfo.InvariantCulture, $"the {method} merge moved back toward the init by η = {point.Lambda} (soup.towardInitSweep)")));
+                    string.Create(CultureInfo.InvariantCulture, $"the {method} merge moved back toward the init by η = {point.Lambda} (soup.towardInitSweep)"), point.Lambda));
             }
         }
         else

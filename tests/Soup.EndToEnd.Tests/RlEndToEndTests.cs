@@ -227,6 +227,8 @@ public sealed class RlEndToEndTests(AzuriteEngineFixture fixture) : IClassFixtur
         Assert.All(rounds, r => Assert.Equal(
             ["nuslerp", "nuslerp+liti", "nuslerp+liti η=0.25", "nuslerp+liti η=0.75"],
             r.Variants!.Select(v => v.Name).Where(n => n.StartsWith("nuslerp", StringComparison.Ordinal))));
+        Assert.All(rounds, r => Assert.Equal(
+            [null, 0.5, 0.25, 0.75], r.Variants!.Where(v => v.Name.StartsWith("nuslerp", StringComparison.Ordinal)).Select(v => v.TowardInit)));
         Assert.All(rounds, r => Assert.All(r.Variants!.Where(v => v.Name.StartsWith("nuslerp", StringComparison.Ordinal)), v =>
             Assert.Single(r.Generation!, g => g.Checkpoint == v.Checkpoint)));
 

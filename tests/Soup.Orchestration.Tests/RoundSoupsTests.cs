@@ -128,6 +128,7 @@ public sealed class RoundSoupsTests
         var round = result.Rounds[0];
         Assert.Equal(Soup(id), round.Soup);
         Assert.Equal(["erm", "ties", "ties+liti", "ensemble"], round.Variants!.Select(v => v.Name));
+        Assert.Equal([null, null, 0.3, null], round.Variants!.Select(v => v.TowardInit)); // η is a field, not parsed from a name
         var curve = round.Interpolation!;
         Assert.Equal(("rewards", Member(id, 2), Member(id, 0)), (curve.Kind, curve.From, curve.To));
         Assert.Equal([0, 0.25, 0.5, 0.75, 1], curve.Points.Select(p => p.Lambda));
