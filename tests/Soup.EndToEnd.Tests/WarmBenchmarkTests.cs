@@ -81,13 +81,8 @@ public sealed class WarmBenchmarkTests(AzuriteEngineFixture fixture) : IClassFix
     [Fact]
     public async Task Run_SmallCorpus_EveryMethodScoredOnEverySplit()
     {
-        var corpus = Directory.CreateDirectory(Path.Combine(fixture.DataRoot, "corpus-" + Guid.NewGuid().ToString("N")[..8]));
-        string[] words = ["good", "bad", "happy", "sad", "great", "terrible", "calm", "grey"];
-        File.WriteAllLines(Path.Combine(corpus.FullName, "stories.txt"), Enumerable.Range(0, 240).SelectMany(i => new[]
-        {
-            $"Story {i} begins on a day that felt {words[i % words.Length]}" + string.Concat(Enumerable.Repeat(" and then more", i % 9)) + " to everyone there.",
-            "",
-        }));
+        var corpus = NewCorpus();
+        WriteTopic(corpus, "stories.txt", "Story", 240);
         var options = new WarmBenchmarkOptions(1, 48, 16, 0.25, 2, 6, 4, 16, Corpus: corpus.FullName, Concurrency: 1);
         using var output = new StringWriter();
 
@@ -105,15 +100,9 @@ public sealed class WarmBenchmarkTests(AzuriteEngineFixture fixture) : IClassFix
     [Fact]
     public async Task Run_PipelineMadePairs_EveryMethodScoredOnTestAndShiftedPrompts()
     {
-        var corpus = Directory.CreateDirectory(Path.Combine(fixture.DataRoot, "corpus-" + Guid.NewGuid().ToString("N")[..8]));
-        string[] words = ["good", "bad", "happy", "sad", "great", "terrible", "calm", "grey"];
-        IEnumerable<string> Texts(string kind, int count) => Enumerable.Range(0, count).SelectMany(i => new[]
-        {
-            $"{kind} {i} begins on a day that felt {words[i % words.Length]}" + string.Concat(Enumerable.Repeat(" and then more", i % 9)) + " to everyone there.",
-            "",
-        });
-        File.WriteAllLines(Path.Combine(corpus.FullName, "stories.txt"), Texts("Story", 300));
-        File.WriteAllLines(Path.Combine(corpus.FullName, "tales.txt"), Texts("Tale", 60));
+        var corpus = NewCorpus();
+        WriteTopic(corpus, "stories.txt", "Story", 300);
+        WriteTopic(corpus, "tales.txt", "Tale", 60);
         var options = new WarmBenchmarkOptions(1, 40, 12, 0.25, 2, 4, 2, 16, Corpus: corpus.FullName, Concurrency: 1, ShiftedTopics: ["tales.txt"], ShiftedPairs: 10);
         using var output = new StringWriter();
 
@@ -127,5 +116,21 @@ public sealed class WarmBenchmarkTests(AzuriteEngineFixture fixture) : IClassFix
         Assert.True(File.Exists(Path.Combine(fixture.DataRoot, WarmBenchmarkOptions.CorpusName, "tales.txt")));
         Assert.Contains("| method | test | shifted | validation-clean | validation | train-clean |", output.ToString(), StringComparison.Ordinal);
         Assert.Contains("1 seed(s). test: other held-out documents' prompts", output.ToString(), StringComparison.Ordinal);
+    }
+
+    private DirectoryInfo NewCorpus() => Directory.CreateDirectory(Path.Combine(fixture.DataRoot, "corpus-" + Guid.NewGuid().ToString("N")[..8]));
+
+    /// <summary>
+    /// A topic file of <paramref name="count"/> paragraphs, each "{kind} {i} begins on a day that felt …" with 0-8
+    /// repeats of " and then more": texts whose lengths differ, which the conciseness reward tells apart.
+    /// </summary>
+    private static void WriteTopic(DirectoryInfo corpus, string file, string kind, int count)
+    {
+        string[] words = ["good", "bad", "happy", "sad", "great", "terrible", "calm", "grey"];
+        File.WriteAllLines(Path.Combine(corpus.FullName, file), Enumerable.Range(0, count).SelectMany(i => new[]
+        {
+            $"{kind} {i} begins on a day that felt {words[i % words.Length]}" + string.Concat(Enumerable.Repeat(" and then more", i % 9)) + " to everyone there.",
+            "",
+        }));
     }
 }
