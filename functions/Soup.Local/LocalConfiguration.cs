@@ -20,6 +20,7 @@ public static class LocalConfiguration
     {
         ["SoupStorage"] = "UseDevelopmentStorage=true",
         ["CancellationCheckInterval"] = "00:00:05", // local storage: a cancelled local run stops its jobs quickly
+        ["ResumeInterval"] = "00:00:00", // CPU-sized jobs on local storage: a resumption checkpoint at every interval of steps
     };
 
     /// <summary>The shared options as <paramref name="configuration"/> sets them (defaults where it does not).</summary>

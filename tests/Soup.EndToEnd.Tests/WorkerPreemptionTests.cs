@@ -51,6 +51,27 @@ public sealed class WorkerPreemptionTests(AzuriteEngineFixture fixture) : IClass
     }
 
     [Fact]
+    public async Task Worker_ResumeInterval_SpacesTheCheckpointsItChooses_YetSigtermStillSaves()
+    {
+        // A job that leaves its checkpoint interval to the worker (every 40 of its 400 steps) on a worker whose saves
+        // must be an hour apart, as on a GPU where 40 steps take seconds and each save writes the optimizer's state.
+        var configuration = fixture.NewConfiguration(workers: 0);
+        var storage = await StorageAsync(configuration);
+        var job = LongJob("spaced", checkpointEvery: 0);
+        await storage.SendJobAsync(job, TestContext.Current.CancellationToken);
+
+        using var worker = ProductProcess.Start(configuration, new Dictionary<string, string>(ShortLease) { ["ResumeInterval"] = "01:00:00" });
+        await WaitUntilAsync(() => ProgressStepAsync(storage, job), step => step >= 200, worker);
+        Assert.False(
+            await Blob(storage, job, CheckpointLayout.ResumeFile).ExistsAsync(TestContext.Current.CancellationToken),
+            "a periodic save was made within the worker's resume interval");
+
+        worker.Terminate();
+        Assert.Equal(0, await worker.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.InRange(await ResumeStepAsync(storage, job), 200, Steps - 1); // the save on SIGTERM is never spaced out
+    }
+
+    [Fact]
     public async Task Worker_Crash_NextWorkerResumesFromThePeriodicCheckpointToTheSameWeights()
     {
         var configuration = fixture.NewConfiguration(workers: 0);

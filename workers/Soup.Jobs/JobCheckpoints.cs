@@ -15,11 +15,13 @@ namespace Soup.Jobs;
 /// A training job's side channel to storage while it runs: its progress (<c>progress.json</c>, overwritten at most
 /// every few seconds and at each report the trainer makes) and its resumption checkpoint (<c>resume.safetensors</c>,
 /// overwritten at each periodic checkpoint and when the job is stopped). The state carries a fingerprint of the job, so
-/// a slot reused by a different job never resumes from a stranger's state.
+/// a slot reused by a different job never resumes from a stranger's state. When the job leaves its checkpoint interval to
+/// the worker, periodic saves are at least <paramref name="resumeInterval"/> apart (<see cref="WorkerOptions.ResumeInterval"/>).
 /// </summary>
-internal sealed partial class JobCheckpoints(SoupStorage storage, TrainJob job, JobHeartbeat heartbeat, ILogger logger) : ITrainingObserver
+internal sealed partial class JobCheckpoints(SoupStorage storage, TrainJob job, JobHeartbeat heartbeat, TimeSpan resumeInterval, ILogger logger) : ITrainingObserver
 {
     private const string FingerprintKey = "job_fingerprint";
+    private readonly System.Diagnostics.Stopwatch _sinceSave = System.Diagnostics.Stopwatch.StartNew(); // from the job's start
     private readonly BlobClient _resumeBlob = storage.Checkpoints.GetBlobClient(CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.ResumeFile));
     private readonly string _fingerprint = Fingerprint(job);
 
@@ -29,6 +31,9 @@ internal sealed partial class JobCheckpoints(SoupStorage storage, TrainJob job, 
         ArgumentNullException.ThrowIfNull(progress);
         heartbeat.Report(progress.Step, progress.TotalSteps, progress.Loss, progress.PerSecond, progress.Unit, progress.Reward, progress.Kl);
     }
+
+    /// <inheritdoc />
+    public bool WantsCheckpoint(int step) => job.Settings.CheckpointEvery > 0 || _sinceSave.Elapsed >= resumeInterval;
 
     /// <inheritdoc />
     public void Checkpoint(TrainingState state)
@@ -41,6 +46,7 @@ internal sealed partial class JobCheckpoints(SoupStorage storage, TrainJob job, 
         {
             // Not cancellable on purpose: this is also the save made while the worker shuts down.
             _resumeBlob.Upload(stream, overwrite: true);
+            _sinceSave.Restart(); // a save that failed is tried again at the next interval of steps
             LogSaved(logger, job.JobId, state.Step);
         }
         catch (Exception ex) when (StorageRetry.IsTransient(ex))

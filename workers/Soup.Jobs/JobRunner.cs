@@ -116,7 +116,7 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         (IReadOnlyList<TensorData> Tensors, string Sha256, IReadOnlyDictionary<string, string> Metadata)? init = job.InitCheckpoint is null
             ? null
             : await ReadCheckpointAsync(job.InitCheckpoint, "init checkpoint", cancellationToken);
-        var checkpoints = new JobCheckpoints(storage, job, heartbeat, logger);
+        var checkpoints = new JobCheckpoints(storage, job, heartbeat, options.Value.ResumeInterval, logger);
         var resume = await Retry(checkpoints.LoadAsync, "resumption state", job, cancellationToken);
         if (resume is not null)
             LogResuming(logger, job.JobId, resume.Step);
@@ -195,7 +195,7 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         }
 
         var init = await ReadCheckpointAsync(job.InitCheckpoint, "init checkpoint", cancellationToken);
-        var checkpoints = new JobCheckpoints(storage, job, heartbeat, logger);
+        var checkpoints = new JobCheckpoints(storage, job, heartbeat, options.Value.ResumeInterval, logger);
         var resume = await Retry(checkpoints.LoadAsync, "resumption state", job, cancellationToken);
         if (resume is not null)
             LogResuming(logger, job.JobId, resume.Step);

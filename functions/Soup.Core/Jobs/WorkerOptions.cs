@@ -33,6 +33,15 @@ public sealed class WorkerOptions
     /// orchestration reads to tell a slow job from a lost one.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The least time between two periodic resumption checkpoints of a training job that leaves
+    /// <c>checkpointEvery</c> to the worker (0): the worker's step interval (a tenth of the steps, at most 50) can be
+    /// seconds apart on a GPU, and each save writes the weights and the optimizer's state. Zero: a save at every such
+    /// interval. A job that sets <c>checkpointEvery</c> is saved exactly that often, and a stopped job (SIGTERM, a
+    /// dropped job) is always saved.
+    /// </summary>
+    public TimeSpan ResumeInterval { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>A job whose heartbeat is younger than this is alive: a second message for it (a re-dispatch) is dropped
     /// instead of training the job twice. Longer than <see cref="HeartbeatInterval"/>.</summary>
     public TimeSpan HeartbeatTimeout { get; set; } = TimeSpan.FromMinutes(2);

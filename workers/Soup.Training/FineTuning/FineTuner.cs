@@ -102,7 +102,7 @@ public static class FineTuner
                     totals.LossSinceReport = 0;
                     Pause(stopwatch, () => observer?.Progress(report));
                 }
-                if (step % checkpointEvery == 0 && step < settings.Steps)
+                if (step % checkpointEvery == 0 && step < settings.Steps && observer?.WantsCheckpoint(step) == true)
                 {
                     Pause(stopwatch, () => observer?.Checkpoint(run.Capture(step, totals)));
                     lastCheckpoint = step;

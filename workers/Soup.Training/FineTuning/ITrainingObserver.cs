@@ -12,4 +12,10 @@ public interface ITrainingObserver
     /// <c>resume</c> continues the run bit-identically on the CPU.
     /// </summary>
     void Checkpoint(TrainingState state);
+
+    /// <summary>
+    /// Whether the periodic resumption checkpoint due at <paramref name="step"/> is wanted; asked before the state is
+    /// captured. The save on cancellation is always made. Default: every one.
+    /// </summary>
+    bool WantsCheckpoint(int step) => true;
 }

@@ -108,7 +108,7 @@ public static class RlFineTuner
                     Reward = measured.Reward,
                     Kl = measured.Kl,
                 });
-            if (settings.CheckpointEvery > 0 && step % settings.CheckpointEvery == 0 && step < settings.Steps)
+            if (settings.CheckpointEvery > 0 && step % settings.CheckpointEvery == 0 && step < settings.Steps && observer?.WantsCheckpoint(step) == true)
                 observer?.Checkpoint(Capture(step, policy, anchor, optimizer, named, history));
         }
 
