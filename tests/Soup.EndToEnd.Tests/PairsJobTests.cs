@@ -14,6 +14,7 @@ namespace Soup.EndToEnd.Tests;
 /// first, so a copy of the job that finds a draw (its first delivery was preempted between two datasets) writes that
 /// draw's datasets and samples nothing; a finished job leaves no draw behind; an unreadable draw fails the job naming it.
 /// </summary>
+[Collection(TorchCollection.Name)]
 public sealed class PairsJobTests(AzuriteEngineFixture fixture) : IClassFixture<AzuriteEngineFixture>
 {
     [Fact]
@@ -99,9 +100,61 @@ public sealed class PairsJobTests(AzuriteEngineFixture fixture) : IClassFixture<
         Assert.False((await storage.Checkpoints.GetBlobClient(CheckpointLayout.OutputBlob(job)).ExistsAsync(ct)).Value);
     }
 
-    private async Task<(IHost Host, JobRunner Runner, SoupStorage Storage)> WorkerAsync()
+    [Fact]
+    public async Task Runner_PairsJobStoppedWhileSampling_SamplesOnFromItsSavedStateWhenRunAgain()
     {
-        var host = TestWorkerHost.Build(fixture.NewConfiguration(workers: 0));
+        var ct = TestContext.Current.CancellationToken;
+        var (host, runner, storage) = await WorkerAsync(new Dictionary<string, string?> { ["ResumeInterval"] = "00:00:00" }); // a save after every batch
+        using var disposeHost = host;
+        var policy = $"bases/pairs-policy-{Guid.NewGuid():N}.safetensors";
+        await WritePolicyAsync(storage, policy);
+        var job = Job() with { Policy = policy, TrainPairs = 60, TestPairs = 8, MaxNewTokens = 8 };
+        var state = storage.Checkpoints.GetBlobClient(CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.SamplingStateFile));
+
+        // Stopped (as SIGTERM stops a job) once it has saved where it stands.
+        using (var stop = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        {
+            var running = runner.RunAsync(job, stop.Token);
+            while (!running.IsCompleted && !(await state.ExistsAsync(ct)).Value)
+                await Task.Delay(50, ct);
+            await stop.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
+        }
+
+        Assert.False((await storage.Checkpoints.GetBlobClient(CheckpointLayout.OutputBlob(job)).ExistsAsync(ct)).Value);
+
+        // Mark the first pair it made: only a run that goes on from the saved state can write that mark.
+        var saved = System.Text.Json.Nodes.JsonNode.Parse((await state.DownloadContentAsync(ct)).Value.Content.ToString())!;
+        var first = saved["State"]!["Made"]![0]![0]!;
+        var marked = "MARK " + first["Chosen"]!.GetValue<string>();
+        first["Chosen"] = marked;
+        await state.UploadAsync(BinaryData.FromString(saved.ToJsonString()), overwrite: true, ct);
+
+        await runner.RunAsync(job, ct);
+
+        var clean = await ReadAsync(storage, job, PairDatasets.Clean);
+        Assert.Equal(marked, clean[0].Chosen);
+        Assert.Equal(60, clean.Count);
+        Assert.Equal(60, (await storage.ReadJsonAsync(CheckpointLayout.OutputBlob(job), SoupJson.Default.PairsReport, ct)).Train);
+        Assert.False((await state.ExistsAsync(ct)).Value); // gone with the draw once the report landed
+        Assert.False((await storage.Checkpoints.GetBlobClient(PairDatasets.DrawBlob(job.PipelineId)).ExistsAsync(ct)).Value);
+    }
+
+    /// <summary>Writes a seeded gpt2-tiny language model to <paramref name="blob"/>.</summary>
+    private static async Task WritePolicyAsync(SoupStorage storage, string blob)
+    {
+        Soup.Training.TorchSetup.Initialize();
+        using var generator = new TorchSharp.torch.Generator(5);
+        using var model = new Soup.Training.Models.Gpt2LanguageModel(LanguageModelling.Config("gpt2-tiny"), initGenerator: generator);
+        using var stream = new MemoryStream();
+        Soup.Merging.Checkpoints.Safetensors.Write(stream, Soup.Training.Checkpoints.TorchCheckpoint.ToTensorData(model), new Dictionary<string, string> { ["model"] = "gpt2-tiny" });
+        stream.Position = 0;
+        await storage.Checkpoints.GetBlobClient(blob).UploadAsync(stream, TestContext.Current.CancellationToken);
+    }
+
+    private async Task<(IHost Host, JobRunner Runner, SoupStorage Storage)> WorkerAsync(IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        var host = TestWorkerHost.Build(fixture.NewConfiguration(workers: 0), overrides);
         var storage = host.Services.GetRequiredService<SoupStorage>();
         await storage.EnsureCreatedAsync(TestContext.Current.CancellationToken);
         return (host, host.Services.GetRequiredService<JobRunner>(), storage);

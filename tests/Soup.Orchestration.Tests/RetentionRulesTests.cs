@@ -1,3 +1,4 @@
+using Soup.Core.Jobs;
 using Soup.Core.Storage;
 using Soup.Orchestration.Retention;
 
@@ -19,6 +20,9 @@ public sealed class RetentionRulesTests
         new(Blob("init", CheckpointLayout.CheckpointFile), SoupAt.AddDays(-1)),
         new(Blob("init", CheckpointLayout.ProgressFile), SoupAt.AddDays(-1)),
         new(Blob("init/aux-a", CheckpointLayout.CheckpointFile), SoupAt.AddDays(-1)),
+        new(Blob(PairDatasets.Slot, CheckpointLayout.SamplingStateFile), SoupAt.AddDays(-1)), // a pairs job that never finished
+        new(Blob(PairDatasets.Slot, CheckpointLayout.DrawFile), SoupAt.AddDays(-1)),
+        new(Blob(PairDatasets.Slot + "/train", PairDatasets.File), SoupAt.AddDays(-1)),
         new(Blob(CheckpointLayout.MemberSlot(1, 0), CheckpointLayout.CheckpointFile), SoupAt.AddHours(-1)),
         new(Blob(CheckpointLayout.MemberSlot(1, 0), CheckpointLayout.ResumeFile), SoupAt.AddHours(-2)),
         new(Blob(CheckpointLayout.MemberSlot(1, 0), CheckpointLayout.ProgressFile), SoupAt.AddHours(-1)),
@@ -66,6 +70,8 @@ public sealed class RetentionRulesTests
         var expired = ExpiredNames(EndedAt + Policy.MemberRetention);
 
         Assert.Contains(Blob("init", CheckpointLayout.ProgressFile), expired);
+        Assert.Contains(Blob(PairDatasets.Slot, CheckpointLayout.SamplingStateFile), expired);
+        Assert.Contains(Blob(PairDatasets.Slot, CheckpointLayout.DrawFile), expired);
         Assert.Contains(Blob(CheckpointLayout.EvaluationSlot(1), CheckpointLayout.ProgressFile), expired);
         Assert.Contains(Blob(CheckpointLayout.EvaluationSlot(1), CheckpointLayout.JobFile), expired);
         var kept = Folder().Select(b => b.Name).Except(expired).Order(StringComparer.Ordinal).ToList();
@@ -74,6 +80,7 @@ public sealed class RetentionRulesTests
             {
                 Blob("init", CheckpointLayout.CheckpointFile),
                 Blob("init/aux-a", CheckpointLayout.CheckpointFile),
+                Blob(PairDatasets.Slot + "/train", PairDatasets.File),
                 Blob(CheckpointLayout.MemberSlot(1, 1), CheckpointLayout.FailureFile),
                 Blob(CheckpointLayout.MemberSlot(1, 1), CancellationMarker.FileName),
                 Blob(CheckpointLayout.SoupSlot(1), CheckpointLayout.CheckpointFile),

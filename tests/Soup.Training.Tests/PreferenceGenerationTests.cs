@@ -20,7 +20,7 @@ public sealed class PreferenceGenerationTests
     {
         using var policy = Gpt2Models.LanguageModel();
 
-        var pairs = PreferenceGeneration.Generate(policy, Prompts(40), Tokenizer, Length, Options());
+        var pairs = PreferenceGeneration.Generate(policy, Prompts(40), Tokenizer, Length, Options(), cancellationToken: TestContext.Current.CancellationToken);
 
         Assert.Equal(12, pairs.TrainClean.Count);
         Assert.Equal(4, pairs.Test.Count);
@@ -35,11 +35,65 @@ public sealed class PreferenceGenerationTests
     {
         using var policy = Gpt2Models.LanguageModel();
 
-        var first = PreferenceGeneration.Generate(policy, Prompts(40), Tokenizer, Length, Options(seed: 5));
-        var again = PreferenceGeneration.Generate(policy, Prompts(40), Tokenizer, Length, Options(seed: 5));
+        var first = PreferenceGeneration.Generate(policy, Prompts(40), Tokenizer, Length, Options(seed: 5), cancellationToken: TestContext.Current.CancellationToken);
+        var again = PreferenceGeneration.Generate(policy, Prompts(40), Tokenizer, Length, Options(seed: 5), cancellationToken: TestContext.Current.CancellationToken);
 
         Assert.Equal(first.Train, again.Train);
         Assert.Equal(first.Test, again.Test);
+    }
+
+    [Fact]
+    public void Generate_StoppedAndResumedFromItsSavedState_MakesExactlyThePairsOfAnUninterruptedRun()
+    {
+        using var policy = Gpt2Models.LanguageModel();
+        var options = Options(seed: 7) with { BatchSize = 4, ShiftedPairs = 5 };
+        var shifted = Prompts(12).Select(p => Tokenizer.Encode("Elsewhere, " + Tokenizer.Decode(p))).ToList();
+        var wholeBatches = new SavingObserver(every: int.MaxValue, new CancellationTokenSource(), stopAfter: -1);
+        var whole = PreferenceGeneration.Generate(policy, Prompts(40), Tokenizer, Length, options, shiftedPrompts: shifted, observer: wholeBatches, cancellationToken: TestContext.Current.CancellationToken);
+
+        // Stopped twice, once in the training part and once in the shifted part, each time resumed from the last save
+        // (the observer saves every third batch; the stop saves where it stands).
+        PairSamplingState? state = null;
+        foreach (var stopAfter in new[] { 2, 3 })
+        {
+            using var stop = new CancellationTokenSource();
+            var observer = new SavingObserver(every: 3, stop, stopAfter);
+            Assert.ThrowsAny<OperationCanceledException>(() => PreferenceGeneration.Generate(
+                policy, Prompts(40), Tokenizer, Length, options, shiftedPrompts: shifted, resume: state, observer: observer, cancellationToken: stop.Token));
+            Assert.True(observer.Saved.Count > 0);
+            state = observer.Saved[^1];
+        }
+
+        Assert.Equal(2, state!.Part); // the second stop came in the shifted part
+        var resumedBatches = new SavingObserver(every: int.MaxValue, new CancellationTokenSource(), stopAfter: -1);
+        var resumed = PreferenceGeneration.Generate(policy, Prompts(40), Tokenizer, Length, options, shiftedPrompts: shifted, resume: state, observer: resumedBatches, cancellationToken: TestContext.Current.CancellationToken);
+
+        // It sampled only what the two stopped runs had not (2 and 3 batches), and made the same pairs.
+        Assert.Equal(wholeBatches.Batches - 5, resumedBatches.Batches);
+        Assert.Equal(whole.Train, resumed.Train);
+        Assert.Equal(whole.TrainClean, resumed.TrainClean);
+        Assert.Equal(whole.Test, resumed.Test);
+        Assert.Equal(whole.Shifted!, resumed.Shifted!);
+        Assert.Equal(5, resumed.Shifted!.Count);
+        Assert.Equal((whole.Ties, whole.Empty, whole.PromptsUsed, whole.Flipped), (resumed.Ties, resumed.Empty, resumed.PromptsUsed, resumed.Flipped));
+    }
+
+    /// <summary>Saves every <paramref name="every"/>-th batch, and cancels <paramref name="stop"/> after <paramref name="stopAfter"/> batches.</summary>
+    private sealed class SavingObserver(int every, CancellationTokenSource stop, int stopAfter) : IPairSamplingObserver
+    {
+        public int Batches { get; private set; }
+
+        public List<PairSamplingState> Saved { get; } = [];
+
+        public bool WantsSave()
+        {
+            Batches++;
+            if (Batches == stopAfter)
+                stop.Cancel();
+            return Batches % every == 0;
+        }
+
+        public void Save(PairSamplingState state) => Saved.Add(state);
     }
 
     [Fact]
@@ -48,7 +102,7 @@ public sealed class PreferenceGenerationTests
         using var policy = Gpt2Models.LanguageModel();
         var constant = new GoldReward("constant", "always 1", 1, 1, _ => 1);
 
-        var error = Assert.Throws<InvalidDataException>(() => PreferenceGeneration.Generate(policy, Prompts(8), Tokenizer, constant, Options()));
+        var error = Assert.Throws<InvalidDataException>(() => PreferenceGeneration.Generate(policy, Prompts(8), Tokenizer, constant, Options(), cancellationToken: TestContext.Current.CancellationToken));
 
         Assert.StartsWith($"6 training prompts sampled {PreferenceGeneration.MaxPasses} times gave 0 pairs", error.Message, StringComparison.Ordinal);
     }
@@ -59,7 +113,7 @@ public sealed class PreferenceGenerationTests
         using var policy = Gpt2Models.LanguageModel();
         Gpt2Models.ForceEndOfText(policy);
 
-        var error = Assert.Throws<InvalidDataException>(() => PreferenceGeneration.Generate(policy, Prompts(8), Tokenizer, Length, Options()));
+        var error = Assert.Throws<InvalidDataException>(() => PreferenceGeneration.Generate(policy, Prompts(8), Tokenizer, Length, Options(), cancellationToken: TestContext.Current.CancellationToken));
 
         Assert.StartsWith($"6 training prompts sampled {PreferenceGeneration.MaxPasses} times gave 0 pairs", error.Message, StringComparison.Ordinal);
     }

@@ -95,7 +95,7 @@ internal sealed partial class JobCheckpoints(SoupStorage storage, TrainJob job, 
     }
 
     /// <summary>The job's identity for its saved state: its JSON, less the delivery count (a re-queued job is the same job).</summary>
-    private static string Fingerprint(TrainJob job) =>
+    internal static string Fingerprint(Job job) =>
         Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes<Job>(job with { PriorDeliveries = 0 }, SoupJson.Default.Job)));
 
     [LoggerMessage(EventId = 420, Level = LogLevel.Information, Message = "Job {JobId}: resumption state saved at step {Step}")]

@@ -346,7 +346,9 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         LogPairs(logger, job.JobId, draw.Report.Train, draw.Report.Flipped, draw.Report.Test, draw.Report.Shifted);
         try
         {
+            // Done: neither the draw nor the sampling state it was made from is needed any more.
             await storage.Checkpoints.GetBlobClient(drawBlob).DeleteIfExistsAsync(cancellationToken: CancellationToken.None);
+            await storage.Checkpoints.GetBlobClient(CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.SamplingStateFile)).DeleteIfExistsAsync(cancellationToken: CancellationToken.None);
         }
         catch (RequestFailedException ex)
         {
@@ -377,13 +379,13 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         const string PairsUnit = "pairs";
         var tokenizer = TextTokenizer.Get(TextTokenizer.Gpt2Name);
         GoldReward reward;
-        PairGenerationOptions options;
+        PairGenerationOptions generation;
         try
         {
             reward = GoldRewards.Get(job.Reward);
             var sampling = new SamplingOptions(job.MaxNewTokens, job.Temperature, job.TopK, job.TopP);
             sampling.Validate();
-            options = new PairGenerationOptions(job.TrainPairs, job.TestPairs, sampling, job.Noise, job.Seed);
+            generation = new PairGenerationOptions(job.TrainPairs, job.TestPairs, sampling, job.Noise, job.Seed);
         }
         catch (ArgumentException ex)
         {
@@ -395,8 +397,8 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
             ? (await LoadVersionedAsync(job, shiftedData, "shifted corpus", folder => TextDatasets.Documents(shiftedData, folder), cancellationToken)).Data
             : null;
 
-        // Shifted pairs: test pairs only (gold labels), their own draws.
-        var shiftedOptions = options with { TrainPairs = Math.Max(1, job.ShiftedPairs), TestPairs = 0, NoiseFraction = 0, Seed = unchecked(job.Seed + 1) };
+        // Shifted pairs: test pairs only (gold labels). Real continuations: their own pairing.
+        var shiftedOptions = generation with { TrainPairs = Math.Max(1, job.ShiftedPairs), TestPairs = 0, NoiseFraction = 0, Seed = unchecked(job.Seed + 1) };
         var policy = job.Policy is { } blob ? await ReadCheckpointAsync(blob, "policy checkpoint", cancellationToken) : default;
 
         // Progress: pairs made of all asked for (training, test, then shifted), in the heartbeat like a trainer's steps.
@@ -404,43 +406,54 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         var clock = System.Diagnostics.Stopwatch.StartNew();
         IProgress<PairProgress> Progress(bool shifted) => new PairsProgress(p =>
         {
-            var made = p.Made + (shifted ? job.TrainPairs + job.TestPairs : p.Part == "training" ? 0 : job.TrainPairs);
+            var made = p.Made + (shifted || p.Part == "shifted" ? job.TrainPairs + job.TestPairs : p.Part == "training" ? 0 : job.TrainPairs);
             heartbeat.Report(made, total, 0, made / Math.Max(clock.Elapsed.TotalSeconds, 1e-3), PairsUnit); // no loss: JSON has no NaN
         });
-        (GeneratedPairs Made, GeneratedPairs? Shifted) pairs;
+
+        // Sampling can take hours on a GPU: its state is saved (at most once per ResumeInterval, and when the job is
+        // stopped) and a redelivery samples on from it.
+        var checkpoints = new PairsCheckpoints(storage, job, options.Value.ResumeInterval, logger);
+        var resume = policy.Tensors is null ? null : await Retry(checkpoints.LoadAsync, "sampling state", job, cancellationToken);
+        GeneratedPairs made;
         try
         {
-            pairs = await Task.Run(() =>
+            made = await Task.Run(() =>
             {
                 if (policy.Tensors is null)
                 {
-                    return (PreferenceGeneration.FromCorpus(documents, job.PromptTokens, tokenizer, reward, options, Progress(false)),
-                        shiftedDocuments is null ? null : PreferenceGeneration.FromCorpus(shiftedDocuments, job.PromptTokens, tokenizer, reward, shiftedOptions, Progress(true)));
+                    var main = PreferenceGeneration.FromCorpus(documents, job.PromptTokens, tokenizer, reward, generation, Progress(false));
+                    if (shiftedDocuments is null)
+                        return main;
+                    var other = PreferenceGeneration.FromCorpus(shiftedDocuments, job.PromptTokens, tokenizer, reward, shiftedOptions, Progress(true));
+                    return main with
+                    {
+                        Shifted = other.TrainClean, Ties = main.Ties + other.Ties, Empty = main.Empty + other.Empty,
+                        PromptsUsed = main.PromptsUsed + other.PromptsUsed, TruncatedPrompts = main.TruncatedPrompts + other.TruncatedPrompts,
+                    };
                 }
 
                 using var model = new Gpt2LanguageModel(LanguageModelling.Config(job.Model));
                 Gpt2Checkpoint.Load(model, policy.Tensors, job.Policy!);
                 TorchSharp.ModuleExtensionMethods.to(model, TorchDevice.Preferred());
-                var made = PreferenceGeneration.Generate(model, GenerationEvaluation.Prompts(documents, tokenizer, int.MaxValue, job.PromptTokens), tokenizer, reward, options, Progress(false));
-                var shifted = shiftedDocuments is null
-                    ? null
-                    : PreferenceGeneration.Generate(model, GenerationEvaluation.Prompts(shiftedDocuments, tokenizer, int.MaxValue, job.PromptTokens), tokenizer, reward, shiftedOptions, Progress(true));
-                return (made, shifted);
-            }, cancellationToken);
+                return PreferenceGeneration.Generate(
+                    model, GenerationEvaluation.Prompts(documents, tokenizer, int.MaxValue, job.PromptTokens), tokenizer, reward,
+                    generation with { ShiftedPairs = shiftedDocuments is null ? 0 : job.ShiftedPairs }, Progress(false),
+                    shiftedDocuments is null ? null : GenerationEvaluation.Prompts(shiftedDocuments, tokenizer, int.MaxValue, job.PromptTokens),
+                    resume, checkpoints, cancellationToken);
+            }, CancellationToken.None);
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidDataException)
         {
             throw new JobFailedException($"job '{job.JobId}': {ex.Message}", ex);
         }
 
-        var (made, shiftedMade) = pairs;
+        var shiftedMade = made.Shifted;
         var sets = new Dictionary<string, IReadOnlyList<PreferencePair>> { [PairDatasets.Train] = made.Train, [PairDatasets.Clean] = made.TrainClean, [PairDatasets.Test] = made.Test };
         if (shiftedMade is not null)
-            sets[PairDatasets.Shifted] = shiftedMade.TrainClean;
+            sets[PairDatasets.Shifted] = shiftedMade;
         var report = new PairsReport(
-            job.Reward, job.Policy is null ? "corpus" : "policy", job.Policy, made.Train.Count, made.Flipped, made.Test.Count, shiftedMade?.TrainClean.Count ?? 0,
-            made.Ties + (shiftedMade?.Ties ?? 0), made.Empty + (shiftedMade?.Empty ?? 0), made.PromptsUsed + (shiftedMade?.PromptsUsed ?? 0),
-            made.TruncatedPrompts + (shiftedMade?.TruncatedPrompts ?? 0), documents.Count);
+            job.Reward, job.Policy is null ? "corpus" : "policy", job.Policy, made.Train.Count, made.Flipped, made.Test.Count, shiftedMade?.Count ?? 0,
+            made.Ties, made.Empty, made.PromptsUsed, made.TruncatedPrompts, documents.Count);
         return new PairsDraw(job.JobId, report, sets.ToDictionary(s => s.Key, s => JsonLines(s.Value), StringComparer.Ordinal));
     }
 

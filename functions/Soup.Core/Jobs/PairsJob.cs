@@ -39,7 +39,7 @@ public static class PairDatasets
     /// The blob of the pairs job's draw (<see cref="PairsDraw"/>) while it writes the datasets from it, in the job's slot
     /// beside the report: <c>{pipelineId}/init/pairs/draw.json</c>.
     /// </summary>
-    public static string DrawBlob(string pipelineId) => CheckpointLayout.Blob(pipelineId, Slot, "draw.json");
+    public static string DrawBlob(string pipelineId) => CheckpointLayout.Blob(pipelineId, Slot, CheckpointLayout.DrawFile);
 
     /// <summary>Whether <paramref name="dataset"/> is a generated-pairs name (known or not).</summary>
     public static bool IsGenerated(string dataset) => dataset?.StartsWith(Scheme, StringComparison.Ordinal) == true;

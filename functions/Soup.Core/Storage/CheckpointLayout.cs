@@ -35,6 +35,12 @@ public static class CheckpointLayout
     /// <summary>File name of a training job's resumption checkpoint (overwritten periodically; completes nothing).</summary>
     public const string ResumeFile = "resume.safetensors";
 
+    /// <summary>File name of a pairs job's sampling state (the pairs so far and where to go on; completes nothing).</summary>
+    public const string SamplingStateFile = "resume.json";
+
+    /// <summary>File name of a pairs job's stored draw, which its datasets are written from (completes nothing).</summary>
+    public const string DrawFile = "draw.json";
+
     /// <summary>File name of a job too large for one queue message: the message is a <see cref="Jobs.JobReference"/> to it.</summary>
     public const string JobFile = "job.json";
 

@@ -87,7 +87,8 @@ public static class RetentionRules
         [CheckpointLayout.CheckpointFile, CheckpointLayout.ResumeFile, CheckpointLayout.ProgressFile, CheckpointLayout.JobFile];
 
     /// <summary>Files of any slot that only served a running job.</summary>
-    private static readonly HashSet<string> TransientFiles = [CheckpointLayout.ResumeFile, CheckpointLayout.ProgressFile, CheckpointLayout.JobFile];
+    private static readonly HashSet<string> TransientFiles =
+        [CheckpointLayout.ResumeFile, CheckpointLayout.ProgressFile, CheckpointLayout.JobFile, CheckpointLayout.SamplingStateFile, CheckpointLayout.DrawFile];
 
     /// <summary>
     /// The blobs of <paramref name="pipelineId"/>'s folder that have expired at <paramref name="now"/> under
@@ -194,6 +195,8 @@ public static class RetentionRules
         CheckpointLayout.ResumeFile => "resumption checkpoint",
         CheckpointLayout.ProgressFile => "progress report",
         CheckpointLayout.JobFile => "job file",
+        CheckpointLayout.SamplingStateFile => "pairs job's sampling state",
+        CheckpointLayout.DrawFile => "pairs job's draw",
         _ => file,
     };
 }

@@ -24,6 +24,9 @@ internal static class StreamSeed
     /// <summary>The stream of an RL step's draws (its completions).</summary>
     public const ulong RlSampling = 6;
 
+    /// <summary>The stream of a batch of sampled preference pairs (its completions).</summary>
+    public const ulong PairSampling = 7;
+
     /// <summary>A seed for <see cref="Random"/>, a function of the three inputs only.</summary>
     public static int Of(int seed, ulong stream, long index)
     {

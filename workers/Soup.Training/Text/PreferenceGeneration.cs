@@ -12,7 +12,8 @@ namespace Soup.Training.Text;
 /// <param name="NoiseFraction">The share of training pairs whose labels are flipped (WARM's label noise), in [0, 0.5].</param>
 /// <param name="Seed">Seeds the sampling and the flips.</param>
 /// <param name="BatchSize">Prompts sampled at once.</param>
-public sealed record PairGenerationOptions(int TrainPairs, int TestPairs, SamplingOptions Sampling, double NoiseFraction, int Seed, int BatchSize = 16);
+/// <param name="ShiftedPairs">Pairs with clean labels from the shifted prompts given to <see cref="PreferenceGeneration.Generate"/> (0: none).</param>
+public sealed record PairGenerationOptions(int TrainPairs, int TestPairs, SamplingOptions Sampling, double NoiseFraction, int Seed, int BatchSize = 16, int ShiftedPairs = 0);
 
 /// <summary>How far <see cref="PreferenceGeneration"/> is with one part (<c>training</c> or <c>test</c>): reported after each batch of prompts.</summary>
 /// <param name="Part">The part.</param>
@@ -34,8 +35,36 @@ public sealed record PairProgress(string Part, int Made, int Wanted, int Ties)
 /// <param name="Empty">Prompts skipped because a completion was empty (end-of-text at once).</param>
 /// <param name="PromptsUsed">Prompts sampled (a prompt sampled in several passes counts each time).</param>
 /// <param name="TruncatedPrompts">Prompts cut from the left to fit the context.</param>
+/// <param name="Shifted">Pairs of the shifted prompts with the gold labels (<see cref="PairGenerationOptions.ShiftedPairs"/>; null: none asked for).</param>
 public sealed record GeneratedPairs(
-    IReadOnlyList<PreferencePair> Train, IReadOnlyList<PreferencePair> TrainClean, IReadOnlyList<PreferencePair> Test, int Flipped, int Ties, int Empty, int PromptsUsed, int TruncatedPrompts);
+    IReadOnlyList<PreferencePair> Train, IReadOnlyList<PreferencePair> TrainClean, IReadOnlyList<PreferencePair> Test, int Flipped, int Ties, int Empty, int PromptsUsed, int TruncatedPrompts,
+    IReadOnlyList<PreferencePair>? Shifted = null);
+
+/// <summary>
+/// Where a run of <see cref="PreferenceGeneration.Generate"/> stands between two batches: the next batch (part, pass,
+/// first prompt of the part) and the clean pairs each part has made so far, with the counts. Resuming from it gives
+/// exactly the pairs an uninterrupted run gives, because each batch's sampling is seeded by (seed, part, pass, first
+/// prompt) alone.
+/// </summary>
+/// <param name="Part">0 training, 1 test, 2 shifted.</param>
+/// <param name="Pass">The pass over the part's prompts.</param>
+/// <param name="Start">The first prompt of the next batch.</param>
+/// <param name="Made">Each part's clean pairs so far (three lists).</param>
+/// <param name="Ties">Prompts skipped as ties so far.</param>
+/// <param name="Empty">Prompts skipped for an empty completion so far.</param>
+/// <param name="Used">Prompts sampled so far.</param>
+/// <param name="Truncated">Prompts cut to fit the context so far.</param>
+public sealed record PairSamplingState(int Part, int Pass, int Start, IReadOnlyList<IReadOnlyList<PreferencePair>> Made, int Ties, int Empty, int Used, int Truncated);
+
+/// <summary>Hears from <see cref="PreferenceGeneration.Generate"/> between batches, on its thread: where to resume from.</summary>
+public interface IPairSamplingObserver
+{
+    /// <summary>Whether to save the state after the batch just sampled.</summary>
+    bool WantsSave();
+
+    /// <summary>A state to resume from: after a batch when <see cref="WantsSave"/> said so, and on cancellation when the run advanced since it started or last saved.</summary>
+    void Save(PairSamplingState state);
+}
 
 /// <summary>
 /// Preference pairs as WARM makes them: two completions of each prompt sampled from a policy, labelled by a gold
@@ -48,10 +77,17 @@ public static class PreferenceGeneration
     /// <summary>The most times the prompts of one part are sampled.</summary>
     public const int MaxPasses = 8;
 
-    /// <summary>Samples pairs from <paramref name="policy"/> for <paramref name="prompts"/>.</summary>
+    /// <summary>
+    /// Samples pairs from <paramref name="policy"/> for <paramref name="prompts"/> (and, with
+    /// <see cref="PairGenerationOptions.ShiftedPairs"/>, for <paramref name="shiftedPrompts"/>), batch by batch; each
+    /// batch's sampling is seeded by (seed, part, pass, first prompt), so a run resumed from a saved
+    /// <see cref="PairSamplingState"/> makes exactly the pairs an uninterrupted one makes. On cancellation the state is
+    /// saved (when the run advanced) before <see cref="OperationCanceledException"/> is thrown.
+    /// </summary>
     /// <exception cref="InvalidDataException">A part's prompts did not give its pairs in <see cref="MaxPasses"/> passes; the message gives the counts.</exception>
     public static GeneratedPairs Generate(
-        Gpt2LanguageModel policy, IReadOnlyList<int[]> prompts, TextTokenizer tokenizer, GoldReward reward, PairGenerationOptions options, IProgress<PairProgress>? progress = null)
+        Gpt2LanguageModel policy, IReadOnlyList<int[]> prompts, TextTokenizer tokenizer, GoldReward reward, PairGenerationOptions options, IProgress<PairProgress>? progress = null,
+        IReadOnlyList<int[]>? shiftedPrompts = null, PairSamplingState? resume = null, IPairSamplingObserver? observer = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(prompts);
@@ -60,48 +96,78 @@ public static class PreferenceGeneration
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.TrainPairs, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(options.TestPairs);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.ShiftedPairs);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1);
+        if (options.ShiftedPairs > 0 && shiftedPrompts is not { Count: > 0 })
+            throw new ArgumentException($"{options.ShiftedPairs} shifted pairs are asked for and there are no shifted prompts.", nameof(shiftedPrompts));
         var trainPrompts = options.TestPairs == 0
             ? prompts.Count
             : (int)Math.Round(prompts.Count * (double)options.TrainPairs / (options.TrainPairs + options.TestPairs), MidpointRounding.AwayFromZero);
         if (trainPrompts < 1 || (options.TestPairs > 0 && trainPrompts >= prompts.Count))
             throw new InvalidDataException($"{prompts.Count} prompts cannot be cut into training and test prompts: give more prompts.");
 
-        using var generator = new Generator(unchecked((ulong)options.Seed));
-        var tally = new Tally();
-        var clean = Collect(policy, [.. prompts.Take(trainPrompts)], options.TrainPairs, "training", tokenizer, reward, options, generator, tally, progress);
-        var test = Collect(policy, [.. prompts.Skip(trainPrompts)], options.TestPairs, "test", tokenizer, reward, options, generator, tally, progress);
-        var (noisy, flipped) = LabelNoise.Flip(clean, options.NoiseFraction, options.Seed);
-        return new GeneratedPairs(noisy, clean, test, flipped.Count(f => f), tally.Ties, tally.Empty, tally.Used, tally.Truncated);
-    }
+        (List<int[]> Prompts, int Wanted, string Name)[] parts =
+        [
+            ([.. prompts.Take(trainPrompts)], options.TrainPairs, "training"),
+            ([.. prompts.Skip(trainPrompts)], options.TestPairs, "test"),
+            ([.. shiftedPrompts ?? []], options.ShiftedPairs, "shifted"),
+        ];
+        if (resume is not null && (resume.Made.Count != parts.Length || resume.Part is < 0 or > 2 || resume.Pass < 0 || resume.Start < 0))
+            throw new ArgumentException("The sampling state does not fit this run.", nameof(resume));
+        var made = parts.Select((_, i) => new List<PreferencePair>(resume?.Made[i] ?? [])).ToArray();
+        var tally = resume is null ? new Tally() : new Tally { Ties = resume.Ties, Empty = resume.Empty, Used = resume.Used, Truncated = resume.Truncated };
+        var at = resume is null ? (Part: 0, Pass: 0, Start: 0) : (resume.Part, resume.Pass, resume.Start);
+        var saved = at;
+        PairSamplingState State((int Part, int Pass, int Start) next) =>
+            new(next.Part, next.Pass, next.Start, [.. made.Select(m => (IReadOnlyList<PreferencePair>)[.. m])], tally.Ties, tally.Empty, tally.Used, tally.Truncated);
 
-    private static List<PreferencePair> Collect(
-        Gpt2LanguageModel policy, List<int[]> prompts, int wanted, string part, TextTokenizer tokenizer, GoldReward reward, PairGenerationOptions options,
-        Generator generator, Tally tally, IProgress<PairProgress>? progress)
-    {
-        var pairs = new List<PreferencePair>(wanted);
-        for (var pass = 0; pass < MaxPasses && pairs.Count < wanted; pass++)
+        for (var part = at.Part; part < parts.Length; part++)
         {
-            for (var start = 0; start < prompts.Count && pairs.Count < wanted; start += options.BatchSize)
+            var (partPrompts, wanted, name) = parts[part];
+            var pairs = made[part];
+            for (var pass = part == at.Part ? at.Pass : 0; pass < MaxPasses && pairs.Count < wanted; pass++)
             {
-                var batch = prompts.Skip(start).Take(options.BatchSize).ToList();
-                tally.Used += batch.Count;
-                var sampled = Gpt2Sampler.Sample(policy, [.. batch.SelectMany(p => new[] { p, p })], tokenizer.EndOfText, options.Sampling, generator);
-                tally.Truncated += sampled.TruncatedPrompts / 2;
-                for (var i = 0; i < batch.Count && pairs.Count < wanted; i++)
+                for (var start = part == at.Part && pass == at.Pass ? at.Start : 0; start < partPrompts.Count && pairs.Count < wanted; start += options.BatchSize)
                 {
-                    Label(tokenizer.Decode(batch[i]), tokenizer.Decode(sampled.Completions[2 * i]), tokenizer.Decode(sampled.Completions[(2 * i) + 1]), reward, tally, pairs);
-                }
+                    if (cancellationToken.IsCancellationRequested)
+                    {
+                        if ((part, pass, start) != saved)
+                            observer?.Save(State((part, pass, start)));
+                        cancellationToken.ThrowIfCancellationRequested();
+                    }
 
-                progress?.Report(new PairProgress(part, pairs.Count, wanted, tally.Ties));
+                    var batch = partPrompts.Skip(start).Take(options.BatchSize).ToList();
+                    tally.Used += batch.Count;
+                    using var generator = new Generator(unchecked((ulong)StreamSeed.Of(options.Seed, StreamSeed.PairSampling, BatchIndex(part, pass, start))));
+                    var sampled = Gpt2Sampler.Sample(policy, [.. batch.SelectMany(p => new[] { p, p })], tokenizer.EndOfText, options.Sampling, generator);
+                    tally.Truncated += sampled.TruncatedPrompts / 2;
+                    for (var i = 0; i < batch.Count && pairs.Count < wanted; i++)
+                    {
+                        Label(tokenizer.Decode(batch[i]), tokenizer.Decode(sampled.Completions[2 * i]), tokenizer.Decode(sampled.Completions[(2 * i) + 1]), reward, tally, pairs);
+                    }
+
+                    progress?.Report(new PairProgress(name, pairs.Count, wanted, tally.Ties));
+                    if (observer?.WantsSave() == true)
+                    {
+                        saved = (part, pass, start + options.BatchSize);
+                        observer.Save(State(saved));
+                    }
+                }
+            }
+
+            if (pairs.Count != wanted)
+            {
+                throw new InvalidDataException(
+                    $"{partPrompts.Count} {name} prompts sampled {MaxPasses} times gave {pairs.Count} pairs ({tally.Ties} ties skipped in all), fewer than the {wanted} asked for: give more prompts or fewer pairs.");
             }
         }
 
-        return pairs.Count == wanted
-            ? pairs
-            : throw new InvalidDataException(
-                $"{prompts.Count} {part} prompts sampled {MaxPasses} times gave {pairs.Count} pairs ({tally.Ties} ties skipped in all), fewer than the {wanted} asked for: give more prompts or fewer pairs.");
+        var (noisy, flipped) = LabelNoise.Flip(made[0], options.NoiseFraction, options.Seed);
+        return new GeneratedPairs(noisy, made[0], made[1], flipped.Count(f => f), tally.Ties, tally.Empty, tally.Used, tally.Truncated, options.ShiftedPairs > 0 ? made[2] : null);
     }
+
+    /// <summary>The index of a batch's seed: part, pass and first prompt, each in its own bits.</summary>
+    private static long BatchIndex(int part, int pass, int start) => ((long)((part * MaxPasses) + pass) << 32) | (uint)start;
 
     /// <summary>
     /// Pairs of real continuations instead of samples: the prompt is a document's first <paramref name="promptTokens"/>
