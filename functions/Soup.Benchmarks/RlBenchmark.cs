@@ -371,8 +371,8 @@ public static class RlBenchmark
         var soup = round.Generation!.Single(g => g.Checkpoint == round.Soup);
         var slerp = round.Generation!.Single(g => g.Checkpoint.EndsWith("/soup-merge/" + CheckpointLayout.CheckpointFile, StringComparison.Ordinal));
         var members = round.Generation!.Where(g => round.Members.Any(m => m.Checkpoint == g.Checkpoint)).Select(Reward).ToList();
-        // The sweep's other η (soup.towardInitSweep): every LITI variant but the delivered soup.
-        var sweep = round.Variants!.Where(v => v.TowardInit is not null && v.Checkpoint != round.Soup).Select(v =>
+        // The sweep's other η (soup.towardInitSweep): every LITI variant but the spec's own η.
+        var sweep = round.Variants!.Where(v => v.TowardInit is { } eta && eta != RlBenchmarkOptions.WarpEta).Select(v =>
         {
             var g = round.Generation!.Single(x => x.Checkpoint == v.Checkpoint);
             return new RlEtaPoint(v.TowardInit!.Value, Reward(g), g.KlToReference);

@@ -82,19 +82,23 @@ public sealed class PairsJobTests(AzuriteEngineFixture fixture) : IClassFixture<
         Assert.False((await storage.Checkpoints.GetBlobClient(PairDatasets.DrawBlob(job.PipelineId)).ExistsAsync(ct)).Value);
     }
 
-    [Fact]
-    public async Task Runner_PairsJobFindingADrawItCannotRead_FailsNamingIt_AndWritesNoDataset()
+    [Theory]
+    [InlineData("{\"jobId\": \"x\", \"report\": ", "cannot be read")] // cut short
+    [InlineData("null", "cannot be read")]
+    [InlineData("{\"jobId\": \"x\", \"datasets\": {}}", "lacks its report")]
+    [InlineData("{\"jobId\": \"x\", \"report\": {\"reward\": \"conciseness-6\", \"completions\": \"corpus\", \"train\": 1}, \"datasets\": {\"pairs:train\": \"\"}}", "lacks pairs:clean")]
+    public async Task Runner_PairsJobFindingADrawItCannotUse_FailsNamingIt_AndWritesNoDataset(string content, string problem)
     {
         var ct = TestContext.Current.CancellationToken;
         var (host, runner, storage) = await WorkerAsync();
         using var disposeHost = host;
         var job = Job();
         var blob = PairDatasets.DrawBlob(job.PipelineId);
-        Assert.True(await storage.TryCreateBlobAsync(blob, new MemoryStream("{\"jobId\": \"x\", \"report\": "u8.ToArray()), ct));
+        Assert.True(await storage.TryCreateBlobAsync(blob, new MemoryStream(Encoding.UTF8.GetBytes(content)), ct));
 
         var failure = await Assert.ThrowsAsync<JobFailedException>(() => runner.RunAsync(job, ct));
 
-        Assert.Contains($"the pairs draw '{blob}' cannot be read", failure.Message, StringComparison.Ordinal);
+        Assert.Contains($"the pairs draw '{blob}' {problem}", failure.Message, StringComparison.Ordinal);
         foreach (var dataset in PairDatasets.All)
             Assert.False((await storage.Checkpoints.GetBlobClient(PairDatasets.Blob(job.PipelineId, dataset)).ExistsAsync(ct)).Value);
         Assert.False((await storage.Checkpoints.GetBlobClient(CheckpointLayout.OutputBlob(job)).ExistsAsync(ct)).Value);
@@ -108,7 +112,7 @@ public sealed class PairsJobTests(AzuriteEngineFixture fixture) : IClassFixture<
         using var disposeHost = host;
         var policy = $"bases/pairs-policy-{Guid.NewGuid():N}.safetensors";
         await WritePolicyAsync(storage, policy);
-        var job = Job() with { Policy = policy, TrainPairs = 60, TestPairs = 8, MaxNewTokens = 8 };
+        var job = Job() with { Policy = policy, TrainPairs = 120, TestPairs = 8, MaxNewTokens = 8 }; // many batches after the first save: stopped mid-sampling
         var state = storage.Checkpoints.GetBlobClient(CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.SamplingStateFile));
 
         // Stopped (as SIGTERM stops a job) once it has saved where it stands.
@@ -134,10 +138,49 @@ public sealed class PairsJobTests(AzuriteEngineFixture fixture) : IClassFixture<
 
         var clean = await ReadAsync(storage, job, PairDatasets.Clean);
         Assert.Equal(marked, clean[0].Chosen);
-        Assert.Equal(60, clean.Count);
-        Assert.Equal(60, (await storage.ReadJsonAsync(CheckpointLayout.OutputBlob(job), SoupJson.Default.PairsReport, ct)).Train);
+        Assert.Equal(120, clean.Count);
+        Assert.Equal(120, (await storage.ReadJsonAsync(CheckpointLayout.OutputBlob(job), SoupJson.Default.PairsReport, ct)).Train);
         Assert.False((await state.ExistsAsync(ct)).Value); // gone with the draw once the report landed
         Assert.False((await storage.Checkpoints.GetBlobClient(PairDatasets.DrawBlob(job.PipelineId)).ExistsAsync(ct)).Value);
+    }
+
+    [Fact]
+    public async Task Runner_PairsJobWithASavedStateItCannotGoOnFrom_SamplesFromTheStart()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (host, runner, storage) = await WorkerAsync();
+        using var disposeHost = host;
+        var policy = $"bases/pairs-policy-{Guid.NewGuid():N}.safetensors";
+        await WritePolicyAsync(storage, policy);
+        var job = Job() with { Policy = policy, MaxNewTokens = 8 };
+
+        // This job's own fingerprint, with a place that does not exist (part 7).
+        var fingerprint = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Json.JsonSerializer.SerializeToUtf8Bytes<Job>(job, SoupJson.Default.Job)));
+        var state = $"{{\"Fingerprint\": \"{fingerprint}\", \"JobId\": \"{job.JobId}\", \"State\": {{\"Part\": 7, \"Pass\": 0, \"Start\": 0, \"Made\": [[], [], []], \"Ties\": 0, \"Empty\": 0, \"Used\": 0, \"Truncated\": 0}}}}";
+        await storage.Checkpoints.GetBlobClient(CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.SamplingStateFile)).UploadAsync(BinaryData.FromString(state), ct);
+
+        await runner.RunAsync(job, ct);
+
+        Assert.Equal((20, 6), ((await ReadAsync(storage, job, PairDatasets.Clean)).Count, (await ReadAsync(storage, job, PairDatasets.Test)).Count));
+    }
+
+    [Fact]
+    public async Task Runner_PairsJobFoundDone_DeletesTheDrawAndStateItsFinisherLeft()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (host, runner, storage) = await WorkerAsync();
+        using var disposeHost = host;
+        var job = Job();
+        var left = new[] { PairDatasets.DrawBlob(job.PipelineId), CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.SamplingStateFile) };
+        foreach (var blob in left)
+            await storage.Checkpoints.GetBlobClient(blob).UploadAsync(BinaryData.FromString("{}"), ct);
+        Assert.True(await storage.TryCreateJsonAsync(CheckpointLayout.OutputBlob(job), new PairsReport(job.Reward, "corpus", null, 20, 5, 6, 0, 0, 0, 26, 0, 60), SoupJson.Default.PairsReport, ct));
+
+        await runner.RunAsync(job, ct);
+
+        foreach (var blob in left)
+            Assert.False((await storage.Checkpoints.GetBlobClient(blob).ExistsAsync(ct)).Value, blob);
     }
 
     /// <summary>Writes a seeded gpt2-tiny language model to <paramref name="blob"/>.</summary>

@@ -78,6 +78,20 @@ public sealed class PreferenceGenerationTests
         Assert.Equal((whole.Ties, whole.Empty, whole.PromptsUsed, whole.Flipped), (resumed.Ties, resumed.Empty, resumed.PromptsUsed, resumed.Flipped));
     }
 
+    [Fact]
+    public void Generate_StoppedRightAfterASaveThatFailed_SavesAgainWhereItStands()
+    {
+        using var policy = Gpt2Models.LanguageModel();
+        using var stop = new CancellationTokenSource();
+        var observer = new SavingObserver(every: 1, stop, stopAfter: 2) { Fails = true };
+
+        Assert.ThrowsAny<OperationCanceledException>(() => PreferenceGeneration.Generate(
+            policy, Prompts(40), Tokenizer, Length, Options() with { BatchSize = 4 }, observer: observer, cancellationToken: stop.Token));
+
+        // After each of the two batches a save was tried and failed; the stop tried once more, at the third batch.
+        Assert.Equal([4, 8, 8], observer.Saved.Select(s => s.Start));
+    }
+
     /// <summary>Saves every <paramref name="every"/>-th batch, and cancels <paramref name="stop"/> after <paramref name="stopAfter"/> batches.</summary>
     private sealed class SavingObserver(int every, CancellationTokenSource stop, int stopAfter) : IPairSamplingObserver
     {
@@ -93,7 +107,14 @@ public sealed class PreferenceGenerationTests
             return Batches % every == 0;
         }
 
-        public void Save(PairSamplingState state) => Saved.Add(state);
+        /// <summary>Every save fails (as a storage outage makes it), though it is recorded.</summary>
+        public bool Fails { get; init; }
+
+        public bool Save(PairSamplingState state)
+        {
+            Saved.Add(state);
+            return !Fails;
+        }
     }
 
     [Fact]

@@ -52,6 +52,8 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         if (await IsDoneAsync(job, cancellationToken))
         {
             LogAlreadyDone(logger, job.JobId);
+            if (job is PairsJob done)
+                await CleanUpPairsAsync(done);
             return;
         }
 
@@ -344,33 +346,50 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
 
         await Retry(c => storage.TryCreateJsonAsync(output, draw.Report, SoupJson.Default.PairsReport, LandingStamp.Of(job), c), "output", job, CancellationToken.None);
         LogPairs(logger, job.JobId, draw.Report.Train, draw.Report.Flipped, draw.Report.Test, draw.Report.Shifted);
-        try
+        await CleanUpPairsAsync(job);
+    }
+
+    /// <summary>
+    /// Deletes a finished pairs job's draw and sampling state (also when a copy finds the job done: the copy that
+    /// finished may have stopped before it got to this). Best effort: either only takes room, and retention deletes it.
+    /// </summary>
+    private async Task CleanUpPairsAsync(PairsJob job)
+    {
+        foreach (var blob in (string[])[PairDatasets.DrawBlob(job.PipelineId), CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.SamplingStateFile)])
         {
-            // Done: neither the draw nor the sampling state it was made from is needed any more.
-            await storage.Checkpoints.GetBlobClient(drawBlob).DeleteIfExistsAsync(cancellationToken: CancellationToken.None);
-            await storage.Checkpoints.GetBlobClient(CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.SamplingStateFile)).DeleteIfExistsAsync(cancellationToken: CancellationToken.None);
-        }
-        catch (RequestFailedException ex)
-        {
-            LogPairsDrawLeft(logger, job.JobId, drawBlob, ex); // the job is done; the draw only takes room
+            try
+            {
+                await storage.Checkpoints.GetBlobClient(blob).DeleteIfExistsAsync(cancellationToken: CancellationToken.None);
+            }
+            catch (Exception ex) when (StorageRetry.IsTransient(ex) || ex is RequestFailedException)
+            {
+                LogPairsDrawLeft(logger, job.JobId, blob, ex);
+            }
         }
     }
 
     /// <summary>The stored draw at <paramref name="blob"/>, or null when there is none.</summary>
+    /// <exception cref="JobFailedException">The draw is not JSON, or lacks its report or one of the datasets every draw has.</exception>
     private async Task<PairsDraw?> ReadDrawAsync(string blob, CancellationToken cancellationToken)
     {
+        PairsDraw draw;
         try
         {
-            return await storage.ReadJsonAsync(blob, SoupJson.Default.PairsDraw, cancellationToken);
+            draw = await storage.ReadJsonAsync(blob, SoupJson.Default.PairsDraw, cancellationToken);
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
             return null;
         }
-        catch (JsonException ex)
+        catch (Exception ex) when (ex is JsonException or InvalidDataException)
         {
             throw new JobFailedException($"the pairs draw '{blob}' cannot be read ({ex.Message}); delete it to sample again", ex);
         }
+
+        var missing = draw.Report is null ? "its report"
+            : draw.Datasets is null ? "its datasets"
+            : ((string[])[PairDatasets.Train, PairDatasets.Clean, PairDatasets.Test]).FirstOrDefault(d => !draw.Datasets.ContainsKey(d));
+        return missing is null ? draw : throw new JobFailedException($"the pairs draw '{blob}' lacks {missing}; delete it to sample again");
     }
 
     /// <summary>Samples (or pairs) the job's preference pairs: the draw its datasets and report are written from.</summary>
@@ -656,7 +675,7 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
     [LoggerMessage(EventId = 408, Level = LogLevel.Information, Message = "Job {JobId}: writing the pairs drawn by {DrawnBy} ({Blob}) instead of sampling again")]
     private static partial void LogPairsDrawFound(ILogger logger, string jobId, string drawnBy, string blob);
 
-    [LoggerMessage(EventId = 429, Level = LogLevel.Warning, Message = "Job {JobId} is done but its pairs draw {Blob} could not be deleted; it only takes room")]
+    [LoggerMessage(EventId = 429, Level = LogLevel.Warning, Message = "Job {JobId} is done but {Blob} could not be deleted; it only takes room, and retention deletes it")]
     private static partial void LogPairsDrawLeft(ILogger logger, string jobId, string blob, Exception exception);
 
     [LoggerMessage(EventId = 406, Level = LogLevel.Information, Message = "Job {JobId}: greedy soup kept {Kept} of {Members} members")]

@@ -25,7 +25,7 @@ internal sealed partial class PairsCheckpoints(SoupStorage storage, PairsJob job
     public bool WantsSave() => _sinceSave.Elapsed >= resumeInterval;
 
     /// <inheritdoc />
-    public void Save(PairSamplingState state)
+    public bool Save(PairSamplingState state)
     {
         ArgumentNullException.ThrowIfNull(state);
         var bytes = JsonSerializer.SerializeToUtf8Bytes(new SavedPairSampling(_fingerprint, job.JobId, state), PairsJson.Default.SavedPairSampling);
@@ -35,10 +35,12 @@ internal sealed partial class PairsCheckpoints(SoupStorage storage, PairsJob job
             _blob.Upload(BinaryData.FromBytes(bytes), overwrite: true);
             _sinceSave.Restart();
             LogSaved(logger, job.JobId, state.Made.Sum(m => m.Count), state.Part);
+            return true;
         }
         catch (Exception ex) when (StorageRetry.IsTransient(ex))
         {
             LogNotSaved(logger, job.JobId, ex); // sampling goes on; the next save tries again
+            return false;
         }
     }
 
@@ -58,13 +60,16 @@ internal sealed partial class PairsCheckpoints(SoupStorage storage, PairsJob job
         try
         {
             var saved = JsonSerializer.Deserialize(content.ToMemory().Span, PairsJson.Default.SavedPairSampling);
-            if (saved?.Fingerprint != _fingerprint || saved.State is null)
+            if (saved?.Fingerprint != _fingerprint)
             {
                 LogForeign(logger, job.JobId);
                 return null;
             }
 
-            return saved.State;
+            // A state this job's sampling cannot go on from is as good as none: three parts, none missing, a place in range.
+            if (saved.State is not { Made: { Count: 3 } made, Part: >= 0 and <= 2, Pass: >= 0, Start: >= 0 } state || made.Any(m => m is null || m.Any(p => p is null)))
+                throw new JsonException("the saved state is not a sampling state of three parts");
+            return state;
         }
         catch (JsonException ex)
         {

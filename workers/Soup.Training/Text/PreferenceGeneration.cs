@@ -62,8 +62,11 @@ public interface IPairSamplingObserver
     /// <summary>Whether to save the state after the batch just sampled.</summary>
     bool WantsSave();
 
-    /// <summary>A state to resume from: after a batch when <see cref="WantsSave"/> said so, and on cancellation when the run advanced since it started or last saved.</summary>
-    void Save(PairSamplingState state);
+    /// <summary>
+    /// A state to resume from: after a batch when <see cref="WantsSave"/> said so, and on cancellation when the run
+    /// advanced since it started or last saved. Returns whether it was saved (a failed save is made again on cancellation).
+    /// </summary>
+    bool Save(PairSamplingState state);
 }
 
 /// <summary>
@@ -147,11 +150,8 @@ public static class PreferenceGeneration
                     }
 
                     progress?.Report(new PairProgress(name, pairs.Count, wanted, tally.Ties));
-                    if (observer?.WantsSave() == true)
-                    {
+                    if (observer?.WantsSave() == true && observer.Save(State((part, pass, start + options.BatchSize))))
                         saved = (part, pass, start + options.BatchSize);
-                        observer.Save(State(saved));
-                    }
                 }
             }
 
