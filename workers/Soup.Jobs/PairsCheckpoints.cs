@@ -12,7 +12,8 @@ namespace Soup.Jobs;
 /// <summary>
 /// A pairs job's resumption state while it samples (<c>resume.json</c> in its slot): where the sampling stands and the
 /// pairs it has made (<see cref="PairSamplingState"/>), saved at most once per <paramref name="resumeInterval"/> and
-/// when the job is stopped, so a preempted job samples on from there instead of from the start. It carries the job's
+/// when the job is stopped (and, as each save writes every pair made so far, never more often than keeps saving under a
+/// fifth of the job's time), so a preempted job samples on from there instead of from the start. It carries the job's
 /// fingerprint: a slot reused by a different job never resumes from a stranger's pairs.
 /// </summary>
 internal sealed partial class PairsCheckpoints(SoupStorage storage, PairsJob job, TimeSpan resumeInterval, ILogger logger) : IPairSamplingObserver
@@ -20,19 +21,22 @@ internal sealed partial class PairsCheckpoints(SoupStorage storage, PairsJob job
     private readonly BlobClient _blob = storage.Checkpoints.GetBlobClient(CheckpointLayout.Blob(job.PipelineId, job.Slot, CheckpointLayout.SamplingStateFile));
     private readonly string _fingerprint = JobCheckpoints.Fingerprint(job);
     private readonly System.Diagnostics.Stopwatch _sinceSave = System.Diagnostics.Stopwatch.StartNew();
+    private TimeSpan _lastSave; // how long the last save took
 
     /// <inheritdoc />
-    public bool WantsSave() => _sinceSave.Elapsed >= resumeInterval;
+    public bool WantsSave() => _sinceSave.Elapsed >= resumeInterval && _sinceSave.Elapsed >= 4 * _lastSave;
 
     /// <inheritdoc />
     public bool Save(PairSamplingState state)
     {
         ArgumentNullException.ThrowIfNull(state);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var bytes = JsonSerializer.SerializeToUtf8Bytes(new SavedPairSampling(_fingerprint, job.JobId, state), PairsJson.Default.SavedPairSampling);
         try
         {
             // Not cancellable on purpose: this is also the save made while the worker shuts down.
             _blob.Upload(BinaryData.FromBytes(bytes), overwrite: true);
+            _lastSave = clock.Elapsed;
             _sinceSave.Restart();
             LogSaved(logger, job.JobId, state.Made.Sum(m => m.Count), state.Part);
             return true;
