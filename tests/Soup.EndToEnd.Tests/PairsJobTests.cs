@@ -66,9 +66,9 @@ public sealed class PairsJobTests(AzuriteEngineFixture fixture) : IClassFixture<
         var report = new PairsReport(job.Reward, "corpus", null, 2, 1, 1, 0, 7, 0, 11, 0, 40);
         var draw = new PairsDraw("first-copy", report, new Dictionary<string, string>
         {
-            [PairDatasets.Train] = JsonLines(flipped),
-            [PairDatasets.Clean] = JsonLines(drawn),
-            [PairDatasets.Test] = JsonLines(heldOut),
+            [PairDatasets.Train] = PreferencePairs.ToText(flipped),
+            [PairDatasets.Clean] = PreferencePairs.ToText(drawn),
+            [PairDatasets.Test] = PreferencePairs.ToText(heldOut),
         });
         Assert.True(await storage.TryCreateJsonAsync(PairDatasets.DrawBlob(job.PipelineId), draw, SoupJson.Default.PairsDraw, ct));
         Assert.True(await storage.TryCreateBlobAsync(PairDatasets.Blob(job.PipelineId, PairDatasets.Train), new MemoryStream(Encoding.UTF8.GetBytes(draw.Datasets[PairDatasets.Train])), ct));
@@ -242,12 +242,5 @@ public sealed class PairsJobTests(AzuriteEngineFixture fixture) : IClassFixture<
         {
             File.Delete(path);
         }
-    }
-
-    private static string JsonLines(IEnumerable<PreferencePair> pairs)
-    {
-        using var buffer = new MemoryStream();
-        PreferencePairs.Write(buffer, pairs);
-        return Encoding.UTF8.GetString(buffer.ToArray());
     }
 }

@@ -467,20 +467,18 @@ public sealed partial class JobRunner(SoupStorage storage, DatasetResolver datas
         }
 
         var shiftedMade = made.Shifted;
-        var sets = new Dictionary<string, IReadOnlyList<PreferencePair>> { [PairDatasets.Train] = made.Train, [PairDatasets.Clean] = made.TrainClean, [PairDatasets.Test] = made.Test };
+        var datasets = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [PairDatasets.Train] = PreferencePairs.ToText(made.Train),
+            [PairDatasets.Clean] = PreferencePairs.ToText(made.TrainClean),
+            [PairDatasets.Test] = PreferencePairs.ToText(made.Test),
+        };
         if (shiftedMade is not null)
-            sets[PairDatasets.Shifted] = shiftedMade;
+            datasets[PairDatasets.Shifted] = PreferencePairs.ToText(shiftedMade);
         var report = new PairsReport(
             job.Reward, job.Policy is null ? "corpus" : "policy", job.Policy, made.Train.Count, made.Flipped, made.Test.Count, shiftedMade?.Count ?? 0,
             made.Ties, made.Empty, made.PromptsUsed, made.TruncatedPrompts, documents.Count);
-        return new PairsDraw(job.JobId, report, sets.ToDictionary(s => s.Key, s => JsonLines(s.Value), StringComparer.Ordinal));
-    }
-
-    private static string JsonLines(IReadOnlyList<PreferencePair> pairs)
-    {
-        using var buffer = new MemoryStream();
-        PreferencePairs.Write(buffer, pairs);
-        return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+        return new PairsDraw(job.JobId, report, datasets);
     }
 
     /// <summary>Passes each report on at once, on the reporting thread (<see cref="Progress{T}"/> would post it to the thread pool).</summary>

@@ -84,6 +84,15 @@ public static class PreferencePairs
         }
     }
 
+    /// <summary>The JSON Lines text <see cref="Write(Stream, IEnumerable{PreferencePair})"/> writes, as a string.</summary>
+    /// <exception cref="ArgumentException">A pair could not be read back (named by its index).</exception>
+    public static string ToText(IEnumerable<PreferencePair> pairs)
+    {
+        using var buffer = new MemoryStream();
+        Write(buffer, pairs);
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
     private static List<PreferencePair> Checked(IEnumerable<PreferencePair> pairs)
     {
         var list = pairs.ToList();
